@@ -1,0 +1,445 @@
+/* Reading the Lua configuration file into struct cfg. The file runs in its own bare Lua
+ * state (base library only, no io/os), so a config cannot do more than compute a table. */
+#include "cfg.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+
+#define CFG_MAX_FILE (1024 * 1024)
+
+struct reader {
+  lua_State *L;
+  char *err;
+  size_t errlen;
+};
+
+static int fail(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct reader *r, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->err, r->errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* Refuses keys of the table at the top of the stack that are not in `known`, so a typo
+ * ("lisen") is an error rather than a silently ignored setting. */
+static int check_keys(struct reader *r, const char *where, const char *const *known)
+{
+  lua_State *L = r->L;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      return fail(r, "%s: keys must be names", where);
+    }
+    const char *k = lua_tostring(L, -1);
+    int ok = 0;
+    for (const char *const *p = known; *p; p++)
+      ok |= strcmp(*p, k) == 0;
+    if (!ok) {
+      char key[128];
+      snprintf(key, sizeof key, "%s", k);
+      lua_pop(L, 1);
+      return fail(r, "%s: unknown key '%s'", where, key);
+    }
+  }
+  return 0;
+}
+
+/* Field readers: the table is at the top of the stack; absent fields keep the default. */
+static int get_str(struct reader *r, const char *where, const char *key, char **out)
+{
+  int t = lua_getfield(r->L, -1, key);
+  int rc = 0;
+  if (t == LUA_TSTRING) {
+    free(*out);
+    *out = strdup(lua_tostring(r->L, -1));
+  } else if (t != LUA_TNIL) {
+    rc = fail(r, "%s: '%s' must be a string", where, key);
+  }
+  lua_pop(r->L, 1);
+  return rc;
+}
+
+static int get_int(struct reader *r, const char *where, const char *key, int64_t min,
+                   int64_t *out)
+{
+  int t = lua_getfield(r->L, -1, key);
+  int rc = 0;
+  if (t == LUA_TNUMBER && lua_isinteger(r->L, -1) && lua_tointeger(r->L, -1) >= min)
+    *out = lua_tointeger(r->L, -1);
+  else if (t != LUA_TNIL)
+    rc = min > 0 ? fail(r, "%s: '%s' must be a positive integer", where, key)
+                 : fail(r, "%s: '%s' must be a non-negative integer", where, key);
+  lua_pop(r->L, 1);
+  return rc;
+}
+
+static int get_size(struct reader *r, const char *where, const char *key, size_t *out)
+{
+  int64_t v = (int64_t)*out;
+  if (get_int(r, where, key, 1, &v) < 0)
+    return -1;
+  *out = (size_t)v;
+  return 0;
+}
+
+static int get_duration(struct reader *r, const char *where, const char *key, int64_t *ms)
+{
+  int t = lua_getfield(r->L, -1, key);
+  int rc = 0;
+  if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+    char derr[160];
+    if (duration_parse(lua_tostring(r->L, -1), ms, derr, sizeof derr) < 0)
+      rc = fail(r, "%s: %s", where, derr);
+  } else if (t != LUA_TNIL) {
+    rc = fail(r, "%s: '%s' must be a duration such as \"5s\"", where, key);
+  }
+  lua_pop(r->L, 1);
+  return rc;
+}
+
+/* Opens sub-table `key` (pushed, or an empty table when absent). */
+static int open_table(struct reader *r, const char *where, const char *key)
+{
+  int t = lua_getfield(r->L, -1, key);
+  if (t == LUA_TNIL) {
+    lua_pop(r->L, 1);
+    lua_newtable(r->L);
+  } else if (t != LUA_TTABLE) {
+    lua_pop(r->L, 1);
+    return fail(r, "%s: '%s' must be a table", where, key);
+  }
+  return 0;
+}
+
+/* Converts the Lua value on top of the stack into JSON (settings and journey params). */
+static cJSON *to_json(struct reader *r, const char *where, int depth)
+{
+  lua_State *L = r->L;
+  switch (lua_type(L, -1)) {
+  case LUA_TSTRING:
+    return cJSON_CreateString(lua_tostring(L, -1));
+  case LUA_TBOOLEAN:
+    return cJSON_CreateBool(lua_toboolean(L, -1));
+  case LUA_TNUMBER:
+    return cJSON_CreateNumber(lua_tonumber(L, -1));
+  case LUA_TTABLE:
+    break;
+  default:
+    fail(r, "%s: values must be strings, numbers, booleans or tables (got %s)", where,
+         luaL_typename(L, -1));
+    return NULL;
+  }
+  if (depth > 8) {
+    fail(r, "%s: nested too deeply", where);
+    return NULL;
+  }
+  cJSON *obj = cJSON_CreateObject();
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      lua_pop(L, 2);
+      cJSON_Delete(obj);
+      fail(r, "%s: keys must be names", where);
+      return NULL;
+    }
+    cJSON *v = to_json(r, where, depth + 1);
+    if (!v) {
+      lua_pop(L, 2);
+      cJSON_Delete(obj);
+      return NULL;
+    }
+    cJSON_AddItemToObject(obj, lua_tostring(L, -2), v);
+    lua_pop(L, 1);
+  }
+  return obj;
+}
+
+static const char *default_address_attr(const char *channel)
+{
+  if (strcmp(channel, "sms") == 0 || strcmp(channel, "call") == 0)
+    return "phone";
+  if (strcmp(channel, "push") == 0)
+    return "push_token";
+  return channel; /* "email" -> profile.email */
+}
+
+static int read_channel(struct reader *r, const char *name, struct cfg_channel *ch)
+{
+  char where[160];
+  snprintf(where, sizeof where, "channels.%s", name);
+  if (lua_type(r->L, -1) != LUA_TTABLE)
+    return fail(r, "%s: must be a table such as { plugin = \"file\" }", where);
+  ch->name = strdup(name);
+  if (get_str(r, where, "plugin", &ch->plugin) < 0 || get_str(r, where, "address", &ch->address_attr) < 0)
+    return -1;
+  if (!ch->plugin)
+    return fail(r, "%s: 'plugin' is required (the plugin serving this channel)", where);
+  if (!ch->address_attr)
+    ch->address_attr = strdup(default_address_attr(name));
+  if (!(ch->settings = to_json(r, where, 0)))
+    return -1;
+  cJSON_DeleteItemFromObject(ch->settings, "plugin");
+  cJSON_DeleteItemFromObject(ch->settings, "address");
+  return 0;
+}
+
+static int read_channels(struct reader *r, struct cfg *cfg)
+{
+  if (open_table(r, "config", "channels") < 0)
+    return -1;
+  size_t n = 0;
+  lua_pushnil(r->L);
+  while (lua_next(r->L, -2)) {
+    lua_pop(r->L, 1);
+    n++;
+  }
+  cfg->channels = calloc(n ? n : 1, sizeof *cfg->channels);
+  lua_pushnil(r->L);
+  while (lua_next(r->L, -2)) {
+    if (lua_type(r->L, -2) != LUA_TSTRING) {
+      lua_pop(r->L, 3);
+      return fail(r, "channels: keys must be channel names such as email");
+    }
+    if (read_channel(r, lua_tostring(r->L, -2), &cfg->channels[cfg->n_channels++]) < 0) {
+      lua_pop(r->L, 3);
+      return -1;
+    }
+    lua_pop(r->L, 1);
+  }
+  lua_pop(r->L, 1);
+  return 0;
+}
+
+static int read_sections(struct reader *r, struct cfg *cfg)
+{
+  int64_t v;
+  if (open_table(r, "config", "listen") < 0)
+    return -1;
+  static const char *const listen_keys[] = {"address", "port", NULL};
+  v = cfg->listen_port;
+  if (check_keys(r, "listen", listen_keys) < 0 || get_str(r, "listen", "address", &cfg->listen_address) < 0 ||
+      get_int(r, "listen", "port", 0, &v) < 0)
+    return -1;
+  if (v > 65535)
+    return fail(r, "listen: 'port' must be at most 65535");
+  cfg->listen_port = (int)v;
+  lua_pop(r->L, 1);
+
+  if (open_table(r, "config", "lua") < 0)
+    return -1;
+  static const char *const lua_keys[] = {"step_instructions", "step_ms", "memory_mb", NULL};
+  int64_t mb = (int64_t)(cfg->lua.memory_bytes >> 20);
+  if (check_keys(r, "lua", lua_keys) < 0 ||
+      get_int(r, "lua", "step_instructions", 0, &cfg->lua.step_instructions) < 0 ||
+      get_int(r, "lua", "step_ms", 0, &cfg->lua.step_ms) < 0 || get_int(r, "lua", "memory_mb", 0, &mb) < 0)
+    return -1;
+  cfg->lua.memory_bytes = (size_t)mb << 20;
+  lua_pop(r->L, 1);
+
+  if (open_table(r, "config", "limits") < 0)
+    return -1;
+  static const char *const limit_keys[] = {"body_bytes", "event_bytes", "batch_events", "dedupe_window", "history", NULL};
+  if (check_keys(r, "limits", limit_keys) < 0 || get_size(r, "limits", "body_bytes", &cfg->max_body_bytes) < 0 ||
+      get_size(r, "limits", "event_bytes", &cfg->max_event_bytes) < 0 ||
+      get_size(r, "limits", "batch_events", &cfg->max_batch_events) < 0 ||
+      get_size(r, "limits", "dedupe_window", &cfg->dedupe_window) < 0 ||
+      get_size(r, "limits", "history", &cfg->history_limit) < 0)
+    return -1;
+  lua_pop(r->L, 1);
+
+  if (open_table(r, "config", "delivery") < 0)
+    return -1;
+  static const char *const delivery_keys[] = {"max_attempts", "retry_base", "retry_max", NULL};
+  v = cfg->max_attempts;
+  if (check_keys(r, "delivery", delivery_keys) < 0 || get_int(r, "delivery", "max_attempts", 1, &v) < 0 ||
+      get_duration(r, "delivery", "retry_base", &cfg->retry_base_ms) < 0 ||
+      get_duration(r, "delivery", "retry_max", &cfg->retry_max_ms) < 0)
+    return -1;
+  cfg->max_attempts = (unsigned)v;
+  lua_pop(r->L, 1);
+  return 0;
+}
+
+static int read_top(struct reader *r, struct cfg *cfg)
+{
+  static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "journeys_dir", "sdk_dir",
+                                         "log_level", "lua", "limits", "delivery", "channels",
+                                         "journey_params", NULL};
+  char *level = NULL;
+  if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
+      get_str(r, "config", "plugin_dir", &cfg->plugin_dir) < 0 ||
+      get_str(r, "config", "journeys_dir", &cfg->journeys_dir) < 0 ||
+      get_str(r, "config", "sdk_dir", &cfg->sdk_dir) < 0 || get_str(r, "config", "log_level", &level) < 0)
+    goto fail;
+  if (level && log_level_parse(level, &cfg->log_level) < 0) {
+    fail(r, "config: log_level '%s' is not one of debug, info, warn, error", level);
+    goto fail;
+  }
+  free(level);
+  level = NULL;
+  if (read_sections(r, cfg) < 0 || read_channels(r, cfg) < 0)
+    goto fail;
+  if (open_table(r, "config", "journey_params") < 0 || !(cfg->journey_params = to_json(r, "journey_params", 0)))
+    goto fail;
+  lua_pop(r->L, 1);
+  return 0;
+fail:
+  free(level);
+  return -1;
+}
+
+static void set_defaults(struct cfg *cfg)
+{
+  cfg->listen_address = strdup("127.0.0.1");
+  cfg->listen_port = 8025;
+  cfg->data_dir = strdup("./var");
+  cfg->plugin_dir = strdup(PARLEY_PKGLIBDIR);
+  cfg->journeys_dir = strdup(PARLEY_PKGDATADIR "/journeys");
+  cfg->sdk_dir = strdup(PARLEY_PKGDATADIR "/lua");
+  cfg->log_level = LOG_INFO;
+  cfg->lua.step_instructions = 10 * 1000 * 1000;
+  cfg->lua.step_ms = 250;
+  cfg->lua.memory_bytes = (size_t)64 << 20;
+  cfg->max_body_bytes = 4u << 20;
+  cfg->max_event_bytes = 64u << 10;
+  cfg->max_batch_events = 10000;
+  cfg->dedupe_window = 1000000;
+  cfg->history_limit = 100;
+  cfg->max_attempts = 8;
+  cfg->retry_base_ms = 1000;
+  cfg->retry_max_ms = 3600 * 1000;
+}
+
+/* env(name): configuration may read the environment (ports, secrets) but nothing else. */
+static int l_env(lua_State *L)
+{
+  const char *v = getenv(luaL_checkstring(L, 1));
+  if (v)
+    lua_pushstring(L, v);
+  else
+    lua_pushvalue(L, 2); /* default, or nil */
+  return 1;
+}
+
+static lua_State *config_state(void)
+{
+  lua_State *L = luaL_newstate();
+  if (!L)
+    return NULL;
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+  lua_pop(L, 4);
+  static const char *const drop[] = {"dofile", "loadfile", "load", "require", "collectgarbage", NULL};
+  for (const char *const *p = drop; *p; p++) {
+    lua_pushnil(L);
+    lua_setglobal(L, *p);
+  }
+  lua_pushliteral(L, PARLEY_SRCDIR);
+  lua_setglobal(L, "srcdir");
+  lua_pushliteral(L, PARLEY_BUILDDIR);
+  lua_setglobal(L, "builddir");
+  lua_pushcfunction(L, l_env);
+  lua_setglobal(L, "env");
+  return L;
+}
+
+int cfg_load_string(const char *src, size_t len, const char *name, struct cfg **out, char *err,
+                    size_t errlen)
+{
+  struct cfg *cfg = calloc(1, sizeof *cfg);
+  struct reader r = {config_state(), err, errlen};
+  char chunk[256];
+  snprintf(chunk, sizeof chunk, "@%s", name);
+  if (!cfg || !r.L) {
+    snprintf(err, errlen, "%s: out of memory", name);
+    goto fail;
+  }
+  set_defaults(cfg);
+  if (luaL_loadbufferx(r.L, src, len, chunk, "t") != LUA_OK || lua_pcall(r.L, 0, 1, 0) != LUA_OK) {
+    snprintf(err, errlen, "%s", lua_tostring(r.L, -1));
+    goto fail;
+  }
+  if (!lua_istable(r.L, -1)) {
+    snprintf(err, errlen, "%s: the file must return a table", name);
+    goto fail;
+  }
+  if (read_top(&r, cfg) < 0) {
+    char inner[512];
+    snprintf(inner, sizeof inner, "%s", err);
+    snprintf(err, errlen, "%s: %s", name, inner);
+    goto fail;
+  }
+  lua_close(r.L);
+  *out = cfg;
+  return 0;
+fail:
+  if (r.L)
+    lua_close(r.L);
+  cfg_free(cfg);
+  return -1;
+}
+
+int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errlen)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  char *buf = malloc(CFG_MAX_FILE);
+  size_t n = buf ? fread(buf, 1, CFG_MAX_FILE, f) : 0;
+  int too_big = buf && n == CFG_MAX_FILE;
+  fclose(f);
+  if (!buf || too_big) {
+    snprintf(err, errlen, "%s: %s", path, buf ? "larger than 1 MiB" : "out of memory");
+    free(buf);
+    return -1;
+  }
+  int rc = cfg_load_string(buf, n, path, out, err, errlen);
+  free(buf);
+  return rc;
+}
+
+void cfg_free(struct cfg *cfg)
+{
+  if (!cfg)
+    return;
+  free(cfg->listen_address);
+  free(cfg->data_dir);
+  free(cfg->plugin_dir);
+  free(cfg->journeys_dir);
+  free(cfg->sdk_dir);
+  for (size_t i = 0; i < cfg->n_channels; i++) {
+    free(cfg->channels[i].name);
+    free(cfg->channels[i].plugin);
+    free(cfg->channels[i].address_attr);
+    cJSON_Delete(cfg->channels[i].settings);
+  }
+  free(cfg->channels);
+  cJSON_Delete(cfg->journey_params);
+  free(cfg);
+}
+
+const struct cfg_channel *cfg_channel_find(const struct cfg *cfg, const char *name)
+{
+  for (size_t i = 0; i < cfg->n_channels; i++)
+    if (strcmp(cfg->channels[i].name, name) == 0)
+      return &cfg->channels[i];
+  return NULL;
+}

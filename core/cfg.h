@@ -1,0 +1,52 @@
+/* Configuration: a Lua file that returns a table (scripts/parley.conf.lua is the embedded
+ * default). It is evaluated in a bare Lua state with `srcdir`, `builddir` and `env(name)`,
+ * then checked key by key: an unknown key, a wrong type or a bad value is refused with a
+ * message naming the key. */
+#ifndef PARLEY_CFG_H
+#define PARLEY_CFG_H
+#include <stddef.h>
+#include <stdint.h>
+#include "lhost.h"
+#include "log.h"
+
+typedef struct cJSON cJSON;
+
+struct cfg_channel {
+  char *name;         /* "email" */
+  char *plugin;       /* "file" */
+  char *address_attr; /* profile attribute holding the address ("email", "phone") */
+  cJSON *settings;    /* the rest, for the plugin's config spec */
+};
+
+struct cfg {
+  char *listen_address;
+  int listen_port;
+  char *data_dir;
+  char *plugin_dir;
+  char *journeys_dir;
+  char *sdk_dir;
+  enum log_level log_level;
+  struct lhost_limits lua;
+  size_t max_body_bytes;   /* one HTTP request body */
+  size_t max_event_bytes;  /* one event (one NDJSON line) */
+  size_t max_batch_events; /* events in one request */
+  size_t dedupe_window;    /* event ids remembered for de-duplication */
+  size_t history_limit;    /* history entries kept per contact and per conversation */
+  unsigned max_attempts;   /* delivery attempts before a message is dead-lettered */
+  int64_t retry_base_ms;   /* first retry delay; doubles each attempt, with jitter */
+  int64_t retry_max_ms;
+  struct cfg_channel *channels;
+  size_t n_channels;
+  cJSON *journey_params; /* { journey = { param = value } } */
+};
+
+/* `name` names the source in errors (a path, or "embedded default"). */
+int cfg_load_string(const char *src, size_t len, const char *name, struct cfg **out, char *err,
+                    size_t errlen);
+int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errlen);
+void cfg_free(struct cfg *cfg);
+const struct cfg_channel *cfg_channel_find(const struct cfg *cfg, const char *name);
+
+extern const char parley_default_conf[];
+
+#endif

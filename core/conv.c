@@ -1,0 +1,351 @@
+/* The listen-decide-speak-listen loop for one contact at a time. */
+#include "conv.h"
+
+#include <assert.h>
+#include <cJSON.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "lhost.h"
+#include "outbox.h"
+
+/* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
+ * a loop cannot starve the event loop; the rest fire on the next turn. */
+#define CONV_MAX_FIRE_PER_CALL 10000
+
+static int contains(char *const *list, size_t n, const char *s)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(list[i], s) == 0)
+      return 1;
+  return 0;
+}
+
+static int contains_c(const char *const *list, size_t n, const char *s)
+{
+  return contains((char *const *)list, n, s);
+}
+
+static int is_active(const struct conv *cv)
+{
+  return cv->status != CONV_DONE && cv->status != CONV_FAILED;
+}
+
+static void clear_listen(struct conv *cv)
+{
+  for (size_t i = 0; i < cv->n_listen; i++)
+    free(cv->listening_for[i]);
+  free(cv->listening_for);
+  cv->listening_for = NULL;
+  cv->n_listen = 0;
+  cv->deadline_ms = 0;
+}
+
+static void end_conv(struct core *core, struct conv *cv, enum conv_status st, const char *why)
+{
+  int64_t now = clock_now_ms(&core->clock);
+  clear_listen(cv);
+  cv->status = st;
+  cv->updated_ms = now;
+  if (st == CONV_FAILED) {
+    free(cv->error);
+    cv->error = strdup(why);
+    core->stats.conv_failed++;
+    history_add(&cv->history, core->cfg->history_limit, now, "failed: %s", why);
+    log_kv(&core->log, LOG_WARN, "conv", "conversation failed", "contact", cv->contact, "journey",
+           cv->journey, "step", cv->step ? cv->step : "", "error", why, (char *)NULL);
+  } else {
+    free(cv->outcome);
+    cv->outcome = strdup(why);
+    core->stats.conv_done++;
+    history_add(&cv->history, core->cfg->history_limit, now, "done: %s", why);
+  }
+  core->store->ops->conv_put(core->store, cv);
+}
+
+/* The core's speak gate: a script asks, the core decides. Consent, opt-out and a known
+ * address are checked here so no journey can bypass them. */
+struct gate {
+  struct core *core;
+  const struct contact *contact;
+};
+
+static int gate_check(void *ud, const char *channel, char *reason, size_t len)
+{
+  struct gate *g = ud;
+  struct channel *ch = core_channel_find(g->core, channel);
+  if (!ch) {
+    snprintf(reason, len, "no channel '%s' is configured", channel);
+    return 0;
+  }
+  const cJSON *p = g->contact->profile;
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "unsubscribed"))) {
+    snprintf(reason, len, "the contact unsubscribed");
+    return 0;
+  }
+  const cJSON *consent = cJSON_GetObjectItemCaseSensitive(p, "consent");
+  if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(consent, channel))) {
+    snprintf(reason, len, "no consent for %s", channel);
+    return 0;
+  }
+  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(p, ch->cfg->address_attr);
+  if (!cJSON_IsString(addr) || !*addr->valuestring) {
+    snprintf(reason, len, "the contact has no %s for %s", ch->cfg->address_attr, channel);
+    return 0;
+  }
+  return 1;
+}
+
+static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
+                                   const struct conv *cv, struct lhost_speak *sp)
+{
+  struct parley_msg *m = calloc(1, sizeof *m);
+  if (!m)
+    return NULL;
+  unsigned char rnd[16];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2hex(m->id, sizeof m->id, rnd, sizeof rnd);
+  struct channel *ch = core_channel_find(core, sp->channel);
+  const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(ct->profile, ch->cfg->address_attr) : NULL;
+  m->address = cJSON_IsString(addr) ? strdup(addr->valuestring) : NULL;
+  /* Take the rendered parts over from the decision rather than copying them. */
+  m->channel = sp->channel;
+  m->template_name = sp->template_name;
+  m->subject = sp->subject;
+  m->text = sp->text;
+  m->html = sp->html;
+  memset(sp, 0, sizeof *sp);
+  m->contact = strdup(ct->id);
+  m->journey = strdup(cv->journey);
+  m->profile = cJSON_Duplicate(ct->profile, 1);
+  m->conv_id = cv->id;
+  m->due_ms = clock_now_ms(&core->clock);
+  return m;
+}
+
+static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
+                         struct lhost_decision *d, int64_t now)
+{
+  size_t lim = core->cfg->history_limit;
+  for (size_t i = 0; i < d->n_refused; i++) {
+    struct lhost_refusal *r = &d->refused[i];
+    history_add(&cv->history, lim, now, "refused %s/%s: %s", r->channel, r->template_name, r->reason);
+    history_add(&ct->history, lim, now, "refused %s/%s (%s): %s", r->channel, r->template_name,
+                cv->journey, r->reason);
+    core->stats.refused++;
+  }
+  for (size_t i = 0; i < d->n_speaks; i++) {
+    struct parley_msg *m = make_msg(core, ct, cv, &d->speaks[i]);
+    if (!m)
+      continue;
+    history_add(&cv->history, lim, now, "spoke %s/%s id=%s", m->channel, m->template_name, m->id);
+    history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s", m->channel, m->template_name,
+                cv->journey, m->id);
+    core->stats.spoken++;
+    outbox_enqueue(core, m);
+  }
+}
+
+/* Applies a decision: all of it or, when the step failed, none of it. */
+static void apply_decision(struct core *core, struct contact *ct, struct conv *cv,
+                           struct lhost_decision *d)
+{
+  int64_t now = clock_now_ms(&core->clock);
+  assert(cv->status == CONV_DECIDING);
+  cv->status = CONV_SPEAKING;
+  apply_speech(core, ct, cv, d, now);
+  free(cv->memory);
+  cv->memory = d->memory;
+  cv->memory_len = d->memory_len;
+  d->memory = NULL;
+  clear_listen(cv);
+  cv->updated_ms = now;
+  if (d->next == LHOST_FINISH) {
+    end_conv(core, cv, CONV_DONE, "finished");
+    return;
+  }
+  assert(d->next == LHOST_LISTEN && d->next_step);
+  free(cv->step);
+  cv->step = d->next_step;
+  d->next_step = NULL;
+  cv->listening_for = d->events;
+  cv->n_listen = d->n_events;
+  d->events = NULL;
+  d->n_events = 0;
+  /* At least 1 ms ahead: a fired deadline must never be re-armed at the same instant. */
+  cv->deadline_ms = d->timeout_ms >= 0 ? now + (d->timeout_ms > 0 ? d->timeout_ms : 1) : 0;
+  cv->status = CONV_LISTENING;
+  core->store->ops->conv_put(core->store, cv);
+}
+
+/* Runs the conversation's current step with `ev` (NULL: its deadline passed). */
+static void run_step(struct core *core, struct contact *ct, struct conv *cv, const struct event *ev)
+{
+  assert(cv->status == CONV_DECIDING);
+  struct journey *j = core_journey_find(core, cv->journey);
+  if (!j) {
+    end_conv(core, cv, CONV_FAILED, "its journey is no longer loaded");
+    return;
+  }
+  int64_t now = clock_now_ms(&core->clock);
+  struct lhost_event le;
+  if (ev)
+    le = (struct lhost_event){ev->id, ev->type, ev->time_ms ? ev->time_ms : now, ev->data};
+  struct gate g = {core, ct};
+  struct lhost_step_in in = {
+      .conv_id = cv->id,
+      .contact_id = ct->id,
+      .profile = ct->profile,
+      .step = cv->step,
+      .memory = cv->memory,
+      .memory_len = cv->memory_len,
+      .event = ev ? &le : NULL,
+      .now_ms = now,
+      .can_speak = gate_check,
+      .ud = &g,
+  };
+  struct lhost_decision d;
+  char err[1024];
+  memset(&d, 0, sizeof d);
+  if (lhost_run_step(j, &in, &d, err, sizeof err) < 0) {
+    end_conv(core, cv, CONV_FAILED, err);
+    lhost_decision_free(&d);
+    return;
+  }
+  apply_decision(core, ct, cv, &d);
+  lhost_decision_free(&d);
+}
+
+static void merge_profile(struct contact *ct, const cJSON *profile)
+{
+  for (const cJSON *it = profile ? profile->child : NULL; it; it = it->next) {
+    if (cJSON_IsNull(it))
+      cJSON_DeleteItemFromObjectCaseSensitive(ct->profile, it->string);
+    else if (cJSON_GetObjectItemCaseSensitive(ct->profile, it->string))
+      cJSON_ReplaceItemInObjectCaseSensitive(ct->profile, it->string, cJSON_Duplicate(it, 1));
+    else
+      cJSON_AddItemToObject(ct->profile, it->string, cJSON_Duplicate(it, 1));
+  }
+}
+
+/* Goal and exit events end a conversation before anything could wake it. */
+static void end_by_event(struct core *core, struct contact *ct, const char *type)
+{
+  for (size_t i = 0; i < ct->n_convs; i++) {
+    struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
+    struct journey *j = cv && is_active(cv) ? core_journey_find(core, cv->journey) : NULL;
+    if (!j)
+      continue;
+    const struct journey_info *ji = lhost_journey_info(j);
+    char why[200];
+    if (contains_c(ji->goal_events, ji->n_goal, type)) {
+      snprintf(why, sizeof why, "goal:%s", type);
+      core->stats.goals++;
+      end_conv(core, cv, CONV_DONE, why);
+    } else if (contains_c(ji->exit_events, ji->n_exit, type)) {
+      snprintf(why, sizeof why, "exit:%s", type);
+      end_conv(core, cv, CONV_DONE, why);
+    }
+  }
+}
+
+static void wake_listeners(struct core *core, struct contact *ct, const struct event *ev)
+{
+  size_t n = ct->n_convs; /* conversations started by this event are not woken by it */
+  for (size_t i = 0; i < n; i++) {
+    struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
+    if (!cv || cv->status != CONV_LISTENING || !contains(cv->listening_for, cv->n_listen, ev->type))
+      continue;
+    cv->status = CONV_DECIDING;
+    history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock), "woken by %s",
+                ev->type);
+    run_step(core, ct, cv, ev);
+  }
+}
+
+/* The re-entry rule: one active conversation per journey and contact; after it ends, the
+ * contact may enter again only once `reenter_after` has passed since the last start. */
+static int may_enter(struct core *core, const struct contact *ct, const struct journey_info *ji,
+                     int64_t now)
+{
+  for (size_t i = ct->n_convs; i-- > 0;) {
+    const struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
+    if (!cv || strcmp(cv->journey, ji->name) != 0)
+      continue;
+    if (is_active(cv) || ji->reenter_after_ms < 0)
+      return 0;
+    return now - cv->started_ms >= ji->reenter_after_ms;
+  }
+  return 1;
+}
+
+static void start_journeys(struct core *core, struct contact *ct, const struct event *ev)
+{
+  int64_t now = clock_now_ms(&core->clock);
+  for (size_t i = 0; i < core->n_journeys; i++) {
+    const struct journey_info *ji = lhost_journey_info(core->journeys[i]);
+    if (!ji->entry_event || strcmp(ji->entry_event, ev->type) != 0 || !may_enter(core, ct, ji, now))
+      continue;
+    struct conv *cv = core->store->ops->conv_create(core->store, ct, ji->name, 1, now);
+    if (!cv) {
+      log_kv(&core->log, LOG_ERROR, "conv", "out of memory starting a conversation", "contact", ct->id,
+             "journey", ji->name, (char *)NULL);
+      continue;
+    }
+    cv->step = strdup(ji->first_step);
+    core->stats.conv_started++;
+    history_add(&cv->history, core->cfg->history_limit, now, "entered on %s", ev->type);
+    history_add(&ct->history, core->cfg->history_limit, now, "entered %s", ji->name);
+    run_step(core, ct, cv, ev);
+  }
+}
+
+int conv_apply_event(struct core *core, const struct event *ev)
+{
+  struct store *st = core->store;
+  if (ev->id && st->ops->event_seen(st, ev->id)) {
+    core->stats.duplicates++;
+    return 1;
+  }
+  int64_t now = clock_now_ms(&core->clock);
+  struct contact *ct = st->ops->contact_get(st, ev->contact);
+  if (!ct && !(ct = st->ops->contact_create(st, ev->contact, now))) {
+    log_kv(&core->log, LOG_ERROR, "conv", "out of memory creating a contact", "contact", ev->contact,
+           (char *)NULL);
+    return 0;
+  }
+  core->stats.events++;
+  merge_profile(ct, ev->profile);
+  history_add(&ct->history, core->cfg->history_limit, now, "event %s%s%s", ev->type,
+              ev->id ? " id=" : "", ev->id ? ev->id : "");
+  end_by_event(core, ct, ev->type);
+  wake_listeners(core, ct, ev);
+  start_journeys(core, ct, ev);
+  st->ops->contact_put(st, ct);
+  return 0;
+}
+
+size_t conv_fire_due(struct core *core)
+{
+  struct store *st = core->store;
+  size_t n = 0;
+  int64_t due;
+  uint64_t id;
+  while (n < CONV_MAX_FIRE_PER_CALL && st->ops->deadline_next(st, &due, &id) &&
+         due <= clock_now_ms(&core->clock)) {
+    struct conv *cv = st->ops->conv_get(st, id);
+    struct contact *ct = st->ops->contact_get(st, cv->contact);
+    assert(cv->status == CONV_LISTENING && ct);
+    clear_listen(cv);
+    cv->status = CONV_DECIDING;
+    history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock),
+                "deadline passed");
+    run_step(core, ct, cv, NULL);
+    st->ops->contact_put(st, ct);
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,256 @@
+/* Building and running the core: plugins per channel, journeys from the journeys folder,
+ * the store, and the two loop timers (earliest deadline, earliest retry). */
+#include "core.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conv.h"
+#include "lhost.h"
+#include "outbox.h"
+#include "plugin_load.h"
+
+struct journey *core_journey_find(const struct core *core, const char *name)
+{
+  for (size_t i = 0; i < core->n_journeys; i++)
+    if (strcmp(lhost_journey_info(core->journeys[i])->name, name) == 0)
+      return core->journeys[i];
+  return NULL;
+}
+
+struct channel *core_channel_find(const struct core *core, const char *name)
+{
+  for (size_t i = 0; i < core->n_channels; i++)
+    if (strcmp(core->channels[i].cfg->name, name) == 0)
+      return &core->channels[i];
+  return NULL;
+}
+
+static int plugin_emit(void *ud, const char *json, size_t len, char *err, size_t errlen)
+{
+  return core_emit_event(ud, json, len, err, errlen);
+}
+
+int core_emit_event(struct core *core, const char *json, size_t len, char *err, size_t errlen)
+{
+  struct pending_event *pe = calloc(1, sizeof *pe);
+  if (!pe) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  if (event_parse(json, len, &pe->ev, err, errlen) < 0) {
+    free(pe);
+    return -1;
+  }
+  if (core->pending_tail)
+    core->pending_tail->next = pe;
+  else
+    core->pending = pe;
+  core->pending_tail = pe;
+  /* Applied from core_settle, never from inside a plugin callback: a receipt emitted
+   * while a send is running must not re-enter the outbox that called it. */
+  if (!core->settling)
+    core_settle(core);
+  return 0;
+}
+
+static int open_channels(struct core *core, char *err, size_t errlen)
+{
+  struct plugin_env env = {
+      .log = &core->log,
+      .clock = &core->clock,
+      .loop = core->loop,
+      .core = core,
+      .send_done = outbox_send_done,
+      .emit_event = plugin_emit,
+  };
+  core->channels = calloc(core->cfg->n_channels ? core->cfg->n_channels : 1, sizeof *core->channels);
+  for (size_t i = 0; i < core->cfg->n_channels; i++) {
+    const struct cfg_channel *cc = &core->cfg->channels[i];
+    char path[4096], why[1024];
+    if (plugin_find(core->cfg->plugin_dir, cc->plugin, path, sizeof path, why, sizeof why) < 0 ||
+        plugin_instance_open(&env, cc->name, path, cc->settings, &core->channels[i].inst, why,
+                             sizeof why) < 0) {
+      snprintf(err, errlen, "channel '%s' (plugin '%s'): %s", cc->name, cc->plugin, why);
+      return -1;
+    }
+    core->channels[i].cfg = cc;
+    core->n_channels++;
+    log_kv(&core->log, LOG_INFO, "plugin", "channel ready", "channel", cc->name, "plugin", cc->plugin,
+           (char *)NULL);
+  }
+  return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.lua directly in the journeys folder is a journey, loaded in name order so that
+ * journeys entered by the same event start in a predictable order. */
+static int open_journeys(struct core *core, char *err, size_t errlen)
+{
+  const char *dir = core->cfg->journeys_dir;
+  DIR *d = opendir(dir);
+  if (!d) {
+    snprintf(err, errlen, "journeys folder %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  char **names = NULL;
+  size_t n = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    if (de->d_name[0] == '.' || !ends_with(de->d_name, ".lua"))
+      continue;
+    names = realloc(names, (n + 1) * sizeof *names);
+    names[n++] = strdup(de->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, name_cmp);
+  struct lhost_config lc = {core->cfg->lua, core->cfg->sdk_dir, dir, core->cfg->journey_params, &core->log};
+  int rc = 0;
+  core->journeys = calloc(n ? n : 1, sizeof *core->journeys);
+  for (size_t i = 0; i < n; i++) {
+    char path[4096], why[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    struct journey *j;
+    if (rc == 0 && lhost_journey_load(&lc, path, &j, why, sizeof why) < 0) {
+      snprintf(err, errlen, "%s", why);
+      rc = -1;
+    } else if (rc == 0 && core_journey_find(core, lhost_journey_info(j)->name)) {
+      snprintf(err, errlen, "%s: a journey named '%s' is already loaded", path, lhost_journey_info(j)->name);
+      lhost_journey_free(j);
+      rc = -1;
+    } else if (rc == 0) {
+      core->journeys[core->n_journeys++] = j;
+      log_kv(&core->log, LOG_INFO, "journey", "loaded", "name", lhost_journey_info(j)->name, "path", path,
+             (char *)NULL);
+    }
+    free(names[i]);
+  }
+  free(names);
+  return rc;
+}
+
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  core_settle(w->data);
+}
+
+int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *err, size_t errlen)
+{
+  if (sodium_init() < 0) {
+    snprintf(err, errlen, "libsodium failed to initialise");
+    cfg_free(cfg);
+    return -1;
+  }
+  struct core *core = calloc(1, sizeof *core);
+  if (!core) {
+    snprintf(err, errlen, "out of memory");
+    cfg_free(cfg);
+    return -1;
+  }
+  core->cfg = cfg;
+  core->loop = loop;
+  core->log.min = cfg->log_level;
+  clock_init_loop(&core->clock, loop);
+  ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
+  ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
+  core->deadline_timer.data = core->retry_timer.data = core;
+  core->store = store_mem_open(cfg->dedupe_window);
+  if (!core->store) {
+    snprintf(err, errlen, "out of memory opening the store");
+    goto fail;
+  }
+  if (open_journeys(core, err, errlen) < 0 || open_channels(core, err, errlen) < 0)
+    goto fail;
+  *out = core;
+  return 0;
+fail:
+  core_close(core);
+  return -1;
+}
+
+static void arm(struct core *core, ev_timer *t, int have, int64_t due_ms)
+{
+  ev_timer_stop(core->loop, t);
+  if (!have || core->clock.loop == NULL) /* a virtual clock is moved by hand */
+    return;
+  double after = (double)(due_ms - clock_now_ms(&core->clock)) / 1000.0;
+  ev_timer_set(t, after > 0 ? after : 0., 0.);
+  ev_timer_start(core->loop, t);
+}
+
+static size_t apply_pending(struct core *core)
+{
+  size_t n = 0;
+  while (core->pending) {
+    struct pending_event *pe = core->pending;
+    core->pending = pe->next;
+    if (!core->pending)
+      core->pending_tail = NULL;
+    conv_apply_event(core, &pe->ev);
+    event_clear(&pe->ev);
+    free(pe);
+    n++;
+  }
+  return n;
+}
+
+void core_settle(struct core *core)
+{
+  if (core->settling)
+    return;
+  core->settling = 1;
+  size_t rounds = 0;
+  do {
+    conv_fire_due(core);
+    outbox_kick(core);
+  } while (apply_pending(core) > 0 && ++rounds < 1000);
+  core->settling = 0;
+  int64_t due = 0;
+  uint64_t id;
+  int have = core->store->ops->deadline_next(core->store, &due, &id);
+  arm(core, &core->deadline_timer, have, due);
+  have = outbox_next_due(core, &due);
+  arm(core, &core->retry_timer, have, due);
+}
+
+void core_close(struct core *core)
+{
+  if (!core)
+    return;
+  if (core->loop) {
+    ev_timer_stop(core->loop, &core->deadline_timer);
+    ev_timer_stop(core->loop, &core->retry_timer);
+  }
+  for (size_t i = 0; i < core->n_channels; i++)
+    plugin_instance_close(core->channels[i].inst);
+  free(core->channels);
+  outbox_close(core);
+  while (core->pending) {
+    struct pending_event *pe = core->pending;
+    core->pending = pe->next;
+    event_clear(&pe->ev);
+    free(pe);
+  }
+  for (size_t i = 0; i < core->n_journeys; i++)
+    lhost_journey_free(core->journeys[i]);
+  free(core->journeys);
+  if (core->store)
+    core->store->ops->close(core->store);
+  cfg_free(core->cfg);
+  free(core);
+}

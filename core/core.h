@@ -1,0 +1,77 @@
+/* The core's context: everything the daemon holds, in one struct (no global mutable state
+ * elsewhere). Built by core_open from a configuration; the HTTP server, the CLI and the
+ * tests all drive the same core. */
+#ifndef PARLEY_CORE_H
+#define PARLEY_CORE_H
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "event.h"
+#include "log.h"
+#include "store.h"
+
+struct journey;
+struct plugin_inst;
+struct parley_msg;
+
+struct channel {
+  const struct cfg_channel *cfg;
+  struct plugin_inst *inst;
+};
+
+struct core_stats {
+  uint64_t events, duplicates, conv_started, conv_done, conv_failed, goals;
+  uint64_t spoken, refused, delivered, retried, dead;
+};
+
+/* Events emitted by plugins while the core is busy wait here (see core_settle). */
+struct pending_event {
+  struct event ev;
+  struct pending_event *next;
+};
+
+struct core {
+  struct log log;
+  struct clock clock;
+  struct ev_loop *loop;
+  struct cfg *cfg;
+  struct store *store;
+  struct journey **journeys; /* current version of each journey */
+  size_t n_journeys;
+  struct channel *channels;
+  size_t n_channels;
+  struct {
+    struct parley_msg *head, *tail; /* queued, sending or waiting for a retry */
+    struct parley_msg *dead;        /* dead letters, newest first */
+    size_t n_active, n_dead;
+    struct parley_msg *in_send; /* the message inside a plugin's send() right now */
+    int in_send_status;         /* its status, when send_done came before send returned */
+    char *in_send_detail;
+  } outbox;
+  struct pending_event *pending, *pending_tail;
+  int settling;
+  struct core_stats stats;
+  ev_timer deadline_timer; /* armed on the earliest deadline only */
+  ev_timer retry_timer;    /* armed on the earliest delivery retry */
+};
+
+/* Loads plugins (one instance per channel), journeys and the store. On failure returns -1
+ * and err names what is wrong; nothing stays open. `loop` may be a private loop (tests). */
+int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *err, size_t errlen);
+/* Shuts plugins down, closes journeys and the store; frees cfg too. */
+void core_close(struct core *core);
+
+/* Run everything that became due or pending: events emitted by plugins, passed
+ * deadlines, queued deliveries; then arm the loop timers on what comes next. Call after
+ * each batch of work. Re-entrant calls return at once. */
+void core_settle(struct core *core);
+
+struct journey *core_journey_find(const struct core *core, const char *name);
+struct channel *core_channel_find(const struct core *core, const char *name);
+/* Accept an event from a plugin (a receipt). Returns 0, or -1 with err. */
+int core_emit_event(struct core *core, const char *json, size_t len, char *err, size_t errlen);
+
+#endif

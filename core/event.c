@@ -1,0 +1,218 @@
+/* Parsing and validating events. Everything a journey or the store will rely on is checked
+ * here, once, so the state machine can trust an event. */
+#include "event.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENT_MAX_ID 128
+#define EVENT_MAX_TYPE 128
+#define EVENT_MAX_CONTACT 256
+
+/* Event types are dotted names ("email.clicked"): they appear in journeys and metrics. */
+static int valid_type(const char *s)
+{
+  if (!*s)
+    return 0;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          *p == '.' || *p == '_' || *p == '-' || *p == ':'))
+      return 0;
+  return 1;
+}
+
+/* Ids are printable and have no control characters: they end up in logs and keys. */
+static int valid_id(const char *s)
+{
+  if (!*s)
+    return 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return 0;
+  return 1;
+}
+
+static int take_string(const cJSON *item, const char *field, size_t max, int (*valid)(const char *),
+                       char **out, char *err, size_t errlen)
+{
+  if (!cJSON_IsString(item)) {
+    snprintf(err, errlen, "field '%s' must be a string", field);
+    return -1;
+  }
+  if (strlen(item->valuestring) > max) {
+    snprintf(err, errlen, "field '%s' is longer than %zu bytes", field, max);
+    return -1;
+  }
+  if (!valid(item->valuestring)) {
+    snprintf(err, errlen, "field '%s' has a bad value (empty, or characters not allowed)", field);
+    return -1;
+  }
+  *out = strdup(item->valuestring);
+  return 0;
+}
+
+static int take_field(const cJSON *item, struct event *ev, char *err, size_t errlen)
+{
+  const char *k = item->string;
+  if (strcmp(k, "id") == 0)
+    return take_string(item, k, EVENT_MAX_ID, valid_id, &ev->id, err, errlen);
+  if (strcmp(k, "type") == 0)
+    return take_string(item, k, EVENT_MAX_TYPE, valid_type, &ev->type, err, errlen);
+  if (strcmp(k, "contact") == 0)
+    return take_string(item, k, EVENT_MAX_CONTACT, valid_id, &ev->contact, err, errlen);
+  if (strcmp(k, "time") == 0) {
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || item->valuedouble < 0 ||
+        item->valuedouble > 1e11) {
+      snprintf(err, errlen, "field 'time' must be a number of seconds since the epoch");
+      return -1;
+    }
+    ev->time_ms = (int64_t)llround(item->valuedouble * 1000.0);
+    return 0;
+  }
+  if (strcmp(k, "data") == 0 || strcmp(k, "profile") == 0) {
+    if (!cJSON_IsObject(item)) {
+      snprintf(err, errlen, "field '%s' must be an object", k);
+      return -1;
+    }
+    cJSON **dst = k[0] == 'd' ? &ev->data : &ev->profile;
+    *dst = cJSON_Duplicate(item, 1);
+    return 0;
+  }
+  snprintf(err, errlen, "unknown field '%.64s' (known: id, type, contact, time, data, profile)", k);
+  return -1;
+}
+
+int event_from_json(const cJSON *obj, struct event *ev, char *err, size_t errlen)
+{
+  memset(ev, 0, sizeof *ev);
+  if (!cJSON_IsObject(obj)) {
+    snprintf(err, errlen, "an event must be a JSON object");
+    return -1;
+  }
+  for (const cJSON *item = obj->child; item; item = item->next) {
+    if (take_field(item, ev, err, errlen) < 0) {
+      event_clear(ev);
+      return -1;
+    }
+  }
+  const char *missing = !ev->type ? "type" : !ev->contact ? "contact" : NULL;
+  if (missing) {
+    snprintf(err, errlen, "field '%s' is required", missing);
+    event_clear(ev);
+    return -1;
+  }
+  return 0;
+}
+
+int event_parse(const char *json, size_t len, struct event *ev, char *err, size_t errlen)
+{
+  const char *end = NULL;
+  cJSON *obj = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+  if (!obj) {
+    size_t at = end ? (size_t)(end - json) : 0;
+    snprintf(err, errlen, "malformed JSON at byte %zu", at + 1);
+    memset(ev, 0, sizeof *ev);
+    return -1;
+  }
+  /* Only white space may follow the object. */
+  for (const char *p = end; p < json + len; p++) {
+    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+      cJSON_Delete(obj);
+      snprintf(err, errlen, "unexpected text after the event at byte %zu", (size_t)(p - json) + 1);
+      memset(ev, 0, sizeof *ev);
+      return -1;
+    }
+  }
+  int rc = event_from_json(obj, ev, err, errlen);
+  cJSON_Delete(obj);
+  return rc;
+}
+
+static int blank(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+      return 0;
+  return 1;
+}
+
+int event_parse_body(const char *body, size_t len, const struct event_limits *lim,
+                     struct event **evs, size_t *n, size_t *bad_line, char *err, size_t errlen)
+{
+  size_t cap = 16, count = 0, line = 0;
+  struct event *arr = calloc(cap, sizeof *arr);
+  const char *p = body, *end = body + len;
+  char why[256];
+  *bad_line = 0;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t llen = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    line++;
+    if (!blank(p, llen)) {
+      if (llen > lim->max_event_bytes) {
+        snprintf(why, sizeof why, "event larger than %zu bytes", lim->max_event_bytes);
+        goto fail;
+      }
+      if (count == lim->max_batch_events) {
+        snprintf(why, sizeof why, "more than %zu events in one request", lim->max_batch_events);
+        goto fail;
+      }
+      if (count == cap)
+        arr = realloc(arr, (cap *= 2) * sizeof *arr);
+      if (event_parse(p, llen, &arr[count], why, sizeof why) < 0)
+        goto fail;
+      count++;
+    }
+    p = nl ? nl + 1 : end;
+  }
+  if (count == 0) {
+    free(arr);
+    snprintf(err, errlen, "the body holds no event");
+    *bad_line = 1;
+    return -1;
+  }
+  *evs = arr;
+  *n = count;
+  return 0;
+fail:
+  event_free_array(arr, count);
+  *bad_line = line;
+  snprintf(err, errlen, "line %zu: %s", line, why);
+  return -1;
+}
+
+void event_clear(struct event *ev)
+{
+  free(ev->id);
+  free(ev->type);
+  free(ev->contact);
+  cJSON_Delete(ev->data);
+  cJSON_Delete(ev->profile);
+  memset(ev, 0, sizeof *ev);
+}
+
+void event_free_array(struct event *evs, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    event_clear(&evs[i]);
+  free(evs);
+}
+
+cJSON *event_to_json(const struct event *ev)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (ev->id)
+    cJSON_AddStringToObject(o, "id", ev->id);
+  cJSON_AddStringToObject(o, "type", ev->type);
+  cJSON_AddStringToObject(o, "contact", ev->contact);
+  if (ev->time_ms)
+    cJSON_AddNumberToObject(o, "time", (double)ev->time_ms / 1000.0);
+  if (ev->data)
+    cJSON_AddItemToObject(o, "data", cJSON_Duplicate(ev->data, 1));
+  if (ev->profile)
+    cJSON_AddItemToObject(o, "profile", cJSON_Duplicate(ev->profile, 1));
+  return o;
+}

@@ -1,0 +1,43 @@
+/* Events: what the customer did, as posted to POST /v1/events or emitted by a plugin.
+ *   {"id": "evt-1", "type": "cart.updated", "contact": "c42",
+ *    "time": 1795000000.5, "data": {...}, "profile": {...}}
+ * `type` and `contact` are required; `id` (idempotency key) is strongly advised; `time` is
+ * epoch seconds (default: when received); `data` is the event's payload; `profile` holds
+ * contact attributes to set (email, phone, first_name, consent...). Any other field is
+ * refused, so a typo never silently drops data. */
+#ifndef PARLEY_EVENT_H
+#define PARLEY_EVENT_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cJSON cJSON;
+
+struct event {
+  char *id; /* NULL when the sender gave none (then it is never de-duplicated) */
+  char *type;
+  char *contact;
+  int64_t time_ms; /* 0: not given */
+  cJSON *data;     /* object or NULL */
+  cJSON *profile;  /* object or NULL */
+};
+
+struct event_limits {
+  size_t max_event_bytes;
+  size_t max_batch_events;
+};
+
+/* Validate one parsed JSON value as an event; takes what it needs (copies). */
+int event_from_json(const cJSON *obj, struct event *ev, char *err, size_t errlen);
+/* Parse one event from JSON text. */
+int event_parse(const char *json, size_t len, struct event *ev, char *err, size_t errlen);
+/* Parse a request body: one JSON object, or NDJSON (one object per line, blank lines
+ * skipped). All or nothing: on error returns -1, frees what it made, sets *bad_line
+ * (1-based) and err. */
+int event_parse_body(const char *body, size_t len, const struct event_limits *lim,
+                     struct event **evs, size_t *n, size_t *bad_line, char *err, size_t errlen);
+void event_clear(struct event *ev);
+void event_free_array(struct event *evs, size_t n);
+/* The event as JSON (for emit and logs). */
+cJSON *event_to_json(const struct event *ev);
+
+#endif

@@ -1,0 +1,275 @@
+/* libmicrohttpd on the libev loop, and the routes of the HTTP API. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <cJSON.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "core.h"
+#include "view.h"
+
+struct http {
+  struct core *core;
+  struct MHD_Daemon *mhd;
+  ev_io io;
+  ev_timer timer;
+  int port;
+};
+
+/* One request's body as it arrives. */
+struct req {
+  char *body;
+  size_t len, cap;
+  int too_big;
+};
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, char *text,
+                                 const char *type)
+{
+  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+  enum MHD_Result ret = MHD_queue_response(conn, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, cJSON *doc)
+{
+  char *text = cJSON_PrintUnformatted(doc);
+  cJSON_Delete(doc);
+  return send_text(conn, status, text, "application/json");
+}
+
+/* Every error has the same shape: {"error": {"code": "...", "message": "..."}}, plus the
+ * NDJSON line when one line of a batch was at fault. */
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                  const char *message, size_t line)
+{
+  cJSON *doc = cJSON_CreateObject();
+  cJSON *e = cJSON_AddObjectToObject(doc, "error");
+  cJSON_AddStringToObject(e, "code", code);
+  cJSON_AddStringToObject(e, "message", message);
+  if (line)
+    cJSON_AddNumberToObject(e, "line", (double)line);
+  return send_json(conn, status, doc);
+}
+
+static enum MHD_Result post_events(struct http *h, struct MHD_Connection *conn, struct req *rq)
+{
+  struct core *core = h->core;
+  if (rq->too_big) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "the body is larger than %zu bytes", core->cfg->max_body_bytes);
+    return send_error(conn, 413, "body_too_large", msg, 0);
+  }
+  struct event_limits lim = {core->cfg->max_event_bytes, core->cfg->max_batch_events};
+  struct event *evs;
+  size_t n, bad_line;
+  char err[512];
+  if (event_parse_body(rq->body ? rq->body : "", rq->len, &lim, &evs, &n, &bad_line, err, sizeof err) < 0)
+    return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_event", err, bad_line);
+  size_t dups = 0;
+  for (size_t i = 0; i < n; i++)
+    dups += (size_t)conv_apply_event(core, &evs[i]);
+  event_free_array(evs, n);
+  core_settle(core);
+  cJSON *doc = cJSON_CreateObject();
+  cJSON_AddNumberToObject(doc, "accepted", (double)n);
+  cJSON_AddNumberToObject(doc, "applied", (double)(n - dups));
+  cJSON_AddNumberToObject(doc, "duplicates", (double)dups);
+  return send_json(conn, MHD_HTTP_OK, doc);
+}
+
+static enum MHD_Result get_contact(struct http *h, struct MHD_Connection *conn, const char *id)
+{
+  struct contact *ct = h->core->store->ops->contact_get(h->core->store, id);
+  if (!ct)
+    return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such contact", 0);
+  return send_json(conn, MHD_HTTP_OK, view_contact(h->core, ct));
+}
+
+static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, const char *url,
+                             const char *method, struct req *rq)
+{
+  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+  if (strcmp(url, "/v1/events") == 0)
+    return post ? post_events(h, conn, rq)
+                : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use POST", 0);
+  if (strncmp(url, "/v1/contacts/", 13) == 0 && url[13] && !strchr(url + 13, '/'))
+    return get ? get_contact(h, conn, url + 13)
+               : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET", 0);
+  if (strcmp(url, "/healthz") == 0 && get)
+    return send_text(conn, MHD_HTTP_OK, strdup("{\"status\":\"ok\"}"), "application/json");
+  if (strcmp(url, "/metrics") == 0 && get) {
+    char *text = view_metrics(h->core);
+    return send_text(conn, MHD_HTTP_OK, text ? text : strdup(""), "text/plain; version=0.0.4");
+  }
+  return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint", 0);
+}
+
+static int append(struct req *rq, const char *data, size_t n, size_t max)
+{
+  if (rq->too_big || rq->len + n > max) {
+    rq->too_big = 1;
+    return 0;
+  }
+  if (rq->len + n + 1 > rq->cap) {
+    size_t ncap = rq->cap ? rq->cap : 4096;
+    while (ncap < rq->len + n + 1)
+      ncap *= 2;
+    char *nb = realloc(rq->body, ncap);
+    if (!nb)
+      return -1;
+    rq->body = nb;
+    rq->cap = ncap;
+  }
+  memcpy(rq->body + rq->len, data, n);
+  rq->len += n;
+  rq->body[rq->len] = '\0';
+  return 0;
+}
+
+/* MHD calls this first with no body (we set up the request, refusing an announced
+ * over-size body at once), then once per body chunk, then a last time with none. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *data_size, void **con_cls)
+{
+  struct http *h = cls;
+  struct req *rq = *con_cls;
+  if (!rq) {
+    if (!(rq = calloc(1, sizeof *rq)))
+      return MHD_NO;
+    *con_cls = rq;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > h->core->cfg->max_body_bytes) {
+      rq->too_big = 1;
+      return post_events(h, conn, rq);
+    }
+    return MHD_YES;
+  }
+  if (*data_size) {
+    if (append(rq, data, *data_size, h->core->cfg->max_body_bytes) < 0)
+      return MHD_NO;
+    *data_size = 0;
+    return MHD_YES;
+  }
+  return route(h, conn, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  struct req *rq = *con_cls;
+  if (rq) {
+    free(rq->body);
+    free(rq);
+    *con_cls = NULL;
+  }
+}
+
+static void rearm(struct http *h)
+{
+  MHD_UNSIGNED_LONG_LONG ms;
+  ev_timer_stop(h->core->loop, &h->timer);
+  if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+    ev_timer_set(&h->timer, (double)ms / 1000.0, 0.);
+    ev_timer_start(h->core->loop, &h->timer);
+  }
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+  struct http *h = w->data;
+  MHD_run(h->mhd);
+  rearm(h);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct http *h = w->data;
+  MHD_run(h->mhd);
+  rearm(h);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+  struct http *h = cls;
+  char buf[512];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  buf[strcspn(buf, "\n")] = '\0';
+  log_kv(&h->core->log, LOG_WARN, "http", buf, (char *)NULL);
+}
+
+static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss)
+{
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    return AF_INET;
+  }
+  if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    return AF_INET6;
+  }
+  return -1;
+}
+
+struct http *http_start(struct core *core, char *err, size_t errlen)
+{
+  struct sockaddr_storage ss;
+  const struct cfg *cfg = core->cfg;
+  int family = parse_addr(cfg->listen_address, cfg->listen_port, &ss);
+  if (family < 0) {
+    snprintf(err, errlen, "listen.address '%s' is not an IPv4 or IPv6 address", cfg->listen_address);
+    return NULL;
+  }
+  struct http *h = calloc(1, sizeof *h);
+  h->core = core;
+  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  h->mhd = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, h,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)4096, MHD_OPTION_END);
+  if (!h->mhd) {
+    snprintf(err, errlen, "cannot listen on %s port %d (in use, or not an address of this machine)",
+             cfg->listen_address, cfg->listen_port);
+    free(h);
+    return NULL;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+  h->port = info ? info->port : cfg->listen_port;
+  info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+  ev_io_init(&h->io, on_io, info->epoll_fd, EV_READ);
+  ev_timer_init(&h->timer, on_timer, 0., 0.);
+  h->io.data = h->timer.data = h;
+  ev_io_start(core->loop, &h->io);
+  rearm(h);
+  return h;
+}
+
+int http_port(const struct http *h)
+{
+  return h->port;
+}
+
+void http_stop(struct http *h)
+{
+  if (!h)
+    return;
+  ev_io_stop(h->core->loop, &h->io);
+  ev_timer_stop(h->core->loop, &h->timer);
+  MHD_stop_daemon(h->mhd);
+  free(h);
+}

@@ -1,0 +1,310 @@
+/* Loading a journey: run its file once in a fresh sandbox (under the step budget, so a
+ * file that loops forever cannot hang the daemon), read the table `journey { ... }`
+ * returned into struct journey_info, keep every step handler by luaL_ref, merge params
+ * with the configuration's overrides, compile the templates, then lock the globals. */
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "lhost_int.h"
+#include "log.h"
+
+struct load_ctx {
+  struct journey *j;
+  const struct lhost_config *cfg;
+};
+
+static char *dup_or_raise(lua_State *L, const char *s)
+{
+  char *d = strdup(s);
+  if (d == NULL)
+    luaL_error(L, "out of memory");
+  return d;
+}
+
+/* A duration field: a string ("7d") or a number of seconds. */
+static int64_t read_duration(lua_State *L, int idx, const char *field)
+{
+  char err[256];
+  int64_t ms;
+  const char *name = lhost_journey_of(L)->info.name;
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    lua_Number s = lua_tonumber(L, idx);
+    if (!(s >= 0 && s < 9.2e15))
+      luaL_error(L, "journey '%s': %s must be a duration >= 0", name, field);
+    return (int64_t)(s * 1000);
+  }
+  if (!lua_isstring(L, idx) || duration_parse(lua_tostring(L, idx), &ms, err, sizeof err) < 0)
+    luaL_error(L, "journey '%s': %s: %s", name, field,
+               lua_isstring(L, idx) ? err : "must be a duration like \"7d\"");
+  return ms;
+}
+
+/* goal / exit: the SDK normalised them to lists of strings. */
+static const char **read_list(lua_State *L, int spec, const char *field, size_t *n)
+{
+  lua_getfield(L, spec, field);
+  size_t len = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+  const char **v = calloc(len + 1, sizeof *v);
+  if (v == NULL)
+    luaL_error(L, "out of memory");
+  *n = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TSTRING) {
+      free(v);
+      luaL_error(L, "journey: %s[%d] must be an event type string", field, (int)i + 1);
+    }
+    v[i] = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    *n = i + 1;
+    if (v[i] == NULL) {
+      for (size_t k = 0; k < i; k++)
+        free((char *)v[k]);
+      free(v);
+      luaL_error(L, "out of memory");
+    }
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static void read_entry(lua_State *L, struct journey *j, int spec)
+{
+  j->info.reenter_after_ms = -1;
+  if (lua_getfield(L, spec, "entry") == LUA_TTABLE) {
+    if (lua_getfield(L, -1, "event") == LUA_TSTRING)
+      j->info.entry_event = dup_or_raise(L, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (lua_getfield(L, -1, "reenter_after") != LUA_TNIL)
+      j->info.reenter_after_ms = read_duration(L, -1, "entry.reenter_after");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static cJSON *lua_scalar_json(lua_State *L, int idx)
+{
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
+  case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+  case LUA_TNUMBER: return cJSON_CreateNumber((double)lua_tonumber(L, idx));
+  default: return NULL;
+  }
+}
+
+/* params: the journey's defaults, overridden key by key by cfg->params[journey][param].
+ * An override for a param the journey does not declare is a typo: warned and ignored. */
+static void read_params(lua_State *L, struct journey *j, int spec, const cJSON *overrides)
+{
+  if ((j->params = cJSON_CreateObject()) == NULL)
+    luaL_error(L, "out of memory");
+  if (lua_getfield(L, spec, "params") == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      cJSON *v = lua_type(L, -2) == LUA_TSTRING ? lua_scalar_json(L, -1) : NULL;
+      if (v == NULL)
+        luaL_error(L, "journey '%s': params values must be strings, numbers or booleans",
+                   j->info.name);
+      cJSON_AddItemToObject(j->params, lua_tostring(L, -2), v);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  const cJSON *mine = cJSON_GetObjectItemCaseSensitive(overrides, j->info.name);
+  for (const cJSON *o = cJSON_IsObject(mine) ? mine->child : NULL; o; o = o->next) {
+    if (!cJSON_HasObjectItem(j->params, o->string) || cJSON_IsObject(o) || cJSON_IsArray(o)) {
+      log_kv(j->log, LOG_WARN, "journey", "ignoring unknown or non-scalar param override",
+             "journey", j->info.name, "param", o->string, NULL);
+      continue;
+    }
+    cJSON *copy = cJSON_Duplicate(o, 0);
+    if (copy == NULL)
+      luaL_error(L, "out of memory");
+    cJSON_ReplaceItemInObjectCaseSensitive(j->params, o->string, copy);
+  }
+  lhost_push_json(L, j->params, 1, "c.params");
+  j->params_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static int cmp_steps(const void *a, const void *b)
+{
+  return strcmp(((const struct lhost_stepref *)a)->name,
+                ((const struct lhost_stepref *)b)->name);
+}
+
+/* Keeps each step handler by reference: a step is never looked up by name in Lua. */
+static void read_steps(lua_State *L, struct journey *j, int spec)
+{
+  lua_getfield(L, spec, "steps");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TFUNCTION)
+      luaL_error(L, "journey '%s': steps must be named functions", j->info.name);
+    struct lhost_stepref *ns = realloc(j->steps, (j->n_steps + 1) * sizeof *ns);
+    if (ns == NULL)
+      luaL_error(L, "out of memory");
+    j->steps = ns;
+    ns[j->n_steps].ref = LUA_NOREF;
+    ns[j->n_steps].name = dup_or_raise(L, lua_tostring(L, -2));
+    ns[j->n_steps++].ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the function */
+  }
+  lua_pop(L, 1);
+  qsort(j->steps, j->n_steps, sizeof *j->steps, cmp_steps);
+  if (lhost_step_find(j, "start") == NULL)
+    luaL_error(L, "journey '%s' has no 'start' step", j->info.name);
+  j->info.first_step = lhost_step_find(j, "start")->name;
+}
+
+static int is_journey_spec(lua_State *L, int idx)
+{
+  if (!lua_istable(L, idx) || !lua_getmetatable(L, idx))
+    return 0;
+  lua_getfield(L, -1, "__name");
+  int ok = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "parley.journey") == 0;
+  lua_pop(L, 2);
+  return ok;
+}
+
+static void read_spec(lua_State *L, struct load_ctx *lc, int spec)
+{
+  struct journey *j = lc->j;
+  if (!is_journey_spec(L, spec))
+    luaL_error(L, "%s: the file must return a journey: return journey { name = ..., start = "
+                  "function(c, ev) ... end }", j->info.path);
+  lua_getfield(L, spec, "name");
+  j->info.name = dup_or_raise(L, luaL_checkstring(L, -1));
+  lua_pop(L, 1);
+  read_entry(L, j, spec);
+  j->info.goal_events = read_list(L, spec, "goal", &j->info.n_goal);
+  j->info.exit_events = read_list(L, spec, "exit", &j->info.n_exit);
+  lua_getfield(L, spec, "migrate");
+  j->info.migrate = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  read_params(L, j, spec, lc->cfg->params);
+  read_steps(L, j, spec);
+}
+
+/* Protected: runs the journey file under the budget and reads what it returned. */
+static int load_main(lua_State *L)
+{
+  struct load_ctx *lc = lua_touserdata(L, 1);
+  struct journey *j = lc->j;
+  char err[1024];
+  lua_pushcfunction(L, lhost_msgh); /* 2 */
+  if (lhost_load_file(L, j->info.path, err, sizeof err) < 0)
+    return luaL_error(L, "%s", err);
+  lhost_budget_start(j);
+  int rc = lua_pcall(L, 0, 1, 2);
+  lhost_budget_stop(j);
+  if (lhost_budget_failed(j, "loading the journey file", err, sizeof err))
+    return luaL_error(L, "%s: %s", j->info.path, err);
+  if (rc != LUA_OK)
+    return lua_error(L);
+  read_spec(L, lc, 3);
+  return 0;
+}
+
+static struct journey *journey_new(const struct lhost_config *cfg, const char *path)
+{
+  struct journey *j = calloc(1, sizeof *j);
+  if (j == NULL)
+    return NULL;
+  j->limits = cfg->limits;
+  j->log = cfg->log;
+  j->params_ref = j->methods_ref = j->decision_mt_ref = LUA_NOREF;
+  j->run.c_ref = LUA_NOREF;
+  j->info.reenter_after_ms = -1;
+  j->info.path = strdup(path);
+  j->sdk_dir = cfg->sdk_dir ? strdup(cfg->sdk_dir) : NULL;
+  j->journeys_dir = cfg->journeys_dir ? strdup(cfg->journeys_dir) : NULL;
+  if (j->info.path == NULL || (cfg->sdk_dir && !j->sdk_dir) ||
+      (cfg->journeys_dir && !j->journeys_dir)) {
+    lhost_journey_free(j);
+    return NULL;
+  }
+  return j;
+}
+
+int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct journey **out,
+                       char *err, size_t errlen)
+{
+  struct load_ctx lc = {.cfg = cfg};
+  struct journey *j = lc.j = journey_new(cfg, path);
+  *out = NULL;
+  if (j == NULL) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return -1;
+  }
+  if ((j->L = lhost_sandbox_new(j)) == NULL) {
+    snprintf(err, errlen, "%s: cannot create a Lua state (is the memory limit too small?)",
+             path);
+    goto fail;
+  }
+  lua_pushcfunction(j->L, load_main);
+  lua_pushlightuserdata(j->L, &lc);
+  if (lua_pcall(j->L, 1, 0, 0) != LUA_OK) {
+    const char *m = lua_tostring(j->L, -1);
+    snprintf(err, errlen, "%s", m ? m : "cannot load the journey");
+    goto fail;
+  }
+  if (lhost_templates_load(j, path, err, errlen) < 0) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", err);
+    snprintf(err, errlen, "%s: %s", path, tmp);
+    goto fail;
+  }
+  lhost_sandbox_lock(j->L);
+  lua_settop(j->L, 0);
+  lua_gc(j->L, LUA_GCCOLLECT, 0);
+  *out = j;
+  return 0;
+fail:
+  lhost_journey_free(j);
+  return -1;
+}
+
+static void free_list(const char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free((char *)v[i]);
+  free(v);
+}
+
+void lhost_journey_free(struct journey *j)
+{
+  if (j == NULL)
+    return;
+  if (j->L)
+    lua_close(j->L);
+  for (size_t i = 0; i < j->n_steps; i++)
+    free(j->steps[i].name);
+  free(j->steps);
+  lhost_templates_free(j);
+  cJSON_Delete(j->params);
+  free((char *)j->info.name);
+  free((char *)j->info.path);
+  free((char *)j->info.entry_event);
+  free_list(j->info.goal_events, j->info.n_goal);
+  free_list(j->info.exit_events, j->info.n_exit);
+  free(j->sdk_dir);
+  free(j->journeys_dir);
+  free(j);
+}
+
+const struct journey_info *lhost_journey_info(const struct journey *j)
+{
+  return &j->info;
+}
+
+int lhost_journey_has_step(const struct journey *j, const char *step)
+{
+  return step != NULL && lhost_step_find(j, step) != NULL;
+}
+
+size_t lhost_journey_memory_used(const struct journey *j)
+{
+  return j->alloc.used;
+}

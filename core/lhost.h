@@ -1,0 +1,117 @@
+/* The Lua host: loads journeys into sandboxed Lua states (one lua_State per journey
+ * version), runs one step of a conversation, and returns the step's decision as plain C
+ * data. It owns the journey-facing API (c:speak, c:listen, c:finish, c.memory, c.contact,
+ * c:now, c:can_speak), templates, and the msgpack form of conversation memory. It knows
+ * nothing of storage, HTTP or plugins: the core applies the decision. */
+#ifndef PARLEY_LHOST_H
+#define PARLEY_LHOST_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct log;
+typedef struct cJSON cJSON;
+
+struct lhost_limits {
+  int64_t step_instructions; /* Lua VM instructions per step; 0: unlimited */
+  int64_t step_ms;           /* wall time per step, monotonic; 0: unlimited */
+  size_t memory_bytes;       /* allocation cap per Lua state; 0: unlimited */
+};
+
+struct lhost_config {
+  struct lhost_limits limits;
+  const char *sdk_dir;      /* holds parley/journey.lua ("require 'parley.journey'") */
+  const char *journeys_dir; /* journeys may also require modules from here */
+  const cJSON *params;      /* config overrides: { journey_name = { param = value } } */
+  const struct log *log;
+};
+
+struct journey; /* one loaded journey version */
+
+/* What the journey table declares, read once at load. Owned by the journey. */
+struct journey_info {
+  const char *name;
+  const char *path;
+  const char *entry_event;  /* NULL: the journey is never entered automatically */
+  int64_t reenter_after_ms; /* -1: a contact enters at most once */
+  const char **goal_events; /* end the conversation, counted as a conversion */
+  size_t n_goal;
+  const char **exit_events; /* end the conversation, not counted */
+  size_t n_exit;
+  int migrate;              /* opts in to moving in-flight conversations on reload */
+  const char *first_step;   /* "start" */
+};
+
+/* Load and check one journey file. Refuses (returns -1, err says file, line and what) a
+ * syntax error, a file that does not return a journey, an entry without `start`, a step
+ * that is not a function, a malformed duration. */
+int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct journey **out,
+                       char *err, size_t errlen);
+void lhost_journey_free(struct journey *j);
+const struct journey_info *lhost_journey_info(const struct journey *j);
+int lhost_journey_has_step(const struct journey *j, const char *step);
+size_t lhost_journey_memory_used(const struct journey *j);
+
+/* The event that wakes a step; NULL in lhost_step_in when the deadline passed. */
+struct lhost_event {
+  const char *id;
+  const char *type;
+  int64_t time_ms;
+  const cJSON *data; /* object or NULL */
+};
+
+struct lhost_step_in {
+  uint64_t conv_id;
+  const char *contact_id;
+  const cJSON *profile; /* the contact's profile, read-only to the script; may be NULL */
+  const char *step;     /* handler to run */
+  const char *memory;   /* msgpack map; NULL/0: empty memory */
+  size_t memory_len;
+  const struct lhost_event *event; /* NULL: woken by the deadline */
+  int64_t now_ms;
+  /* The core's gate (channel configured, address known, consent, suppression, fatigue),
+   * asked by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
+  int (*can_speak)(void *ud, const char *channel, char *reason, size_t reasonlen);
+  void *ud;
+};
+
+struct lhost_speak {
+  char *channel;
+  char *template_name;
+  char *subject, *text, *html; /* rendered parts; NULL when the template lacks one */
+};
+
+struct lhost_refusal {
+  char *channel;
+  char *template_name;
+  char *reason;
+};
+
+enum lhost_next { LHOST_LISTEN = 1, LHOST_FINISH = 2 };
+
+struct lhost_decision {
+  enum lhost_next next;
+  char **events;     /* LISTEN: event types that wake the conversation */
+  size_t n_events;
+  int64_t timeout_ms; /* LISTEN: -1 means no deadline */
+  char *next_step;   /* LISTEN: handler to run on wake */
+  char *memory;      /* new memory, msgpack */
+  size_t memory_len;
+  struct lhost_speak *speaks; /* in the order spoken */
+  size_t n_speaks;
+  struct lhost_refusal *refused; /* speaks the gate refused */
+  size_t n_refused;
+};
+
+/* Run one step. Returns 0 with the decision, or -1 with err explaining (script error with
+ * file:line, exceeded instruction budget or time, memory cap, a value memory cannot keep,
+ * a step that returned no decision). On -1 nothing of the step is kept: the caller parks
+ * the conversation as failed with err. The Lua state stays usable for other conversations. */
+int lhost_run_step(struct journey *j, const struct lhost_step_in *in, struct lhost_decision *out,
+                   char *err, size_t errlen);
+void lhost_decision_free(struct lhost_decision *d);
+
+/* Conversation memory as JSON, for inspection (parley inspect, GET /v1/contacts/ID).
+ * Returns a new cJSON (an empty object for empty memory) or NULL when malformed. */
+cJSON *lhost_memory_to_json(const char *memory, size_t len);
+
+#endif

@@ -1,0 +1,128 @@
+/* Inside the Lua host: what its files share. Nothing outside core/lhost*.c includes this. */
+#ifndef PARLEY_LHOST_INT_H
+#define PARLEY_LHOST_INT_H
+#include <lua.h>
+#include <lauxlib.h>
+#include <msgpack.h>
+#include <stdint.h>
+
+#include "lhost.h"
+
+struct tmpl;
+
+#define LHOST_MEMORY_MAX_DEPTH 32
+#define LHOST_HOOK_EVERY 1000
+#define LHOST_MAX_SOURCE (4 << 20) /* a journey or module file */
+
+enum lhost_kill { KILL_NONE = 0, KILL_INSTRUCTIONS, KILL_TIME };
+
+struct lhost_template {
+  char *name;
+  struct tmpl *subject, *txt, *html;
+};
+
+struct lhost_stepref {
+  char *name;
+  int ref; /* luaL_ref of the handler in the registry */
+};
+
+/* A decision made by c:listen / c:finish during the current step. */
+struct lhost_pending {
+  enum lhost_next next;
+  char **events;
+  size_t n_events;
+  int64_t timeout_ms;
+  char *next_step;
+};
+
+/* Everything one step allocates in C, so a Lua error (longjmp) anywhere leaks nothing:
+ * lhost_run_step frees it all on its single exit path. */
+struct lhost_run {
+  const struct lhost_step_in *in;
+  const char *step;
+  unsigned serial; /* tells this step's decisions and `c` from an older step's */
+  int c_ref;
+  struct lhost_speak *speaks;
+  size_t n_speaks;
+  struct lhost_refusal *refused;
+  size_t n_refused;
+  struct lhost_pending *pending;
+  size_t n_pending;
+  struct lhost_pending final; /* the decision the step returned */
+  int no_decision;
+  msgpack_sbuffer mem;
+  msgpack_unpacked unpacked;
+};
+
+struct lhost_budget {
+  int active;
+  int64_t instructions;
+  int64_t deadline_ms; /* monotonic; 0: none */
+  enum lhost_kill kill;
+  int mem_hit;
+};
+
+struct lhost_alloc {
+  size_t used, limit;
+  struct lhost_budget *budget;
+};
+
+struct journey {
+  lua_State *L;
+  struct lhost_alloc alloc;
+  struct lhost_budget budget;
+  struct lhost_limits limits;
+  struct journey_info info;
+  char *sdk_dir, *journeys_dir;
+  const struct log *log;
+  struct lhost_stepref *steps; /* sorted by name */
+  size_t n_steps;
+  struct lhost_template *tmpls; /* sorted by name */
+  size_t n_tmpls;
+  cJSON *params; /* defaults merged with the configuration's overrides */
+  int params_ref;
+  int methods_ref;     /* metatable of `c` */
+  int decision_mt_ref; /* metatable of decision values */
+  struct lhost_run run;
+  int running; /* a step is running: the c methods may be used */
+  int locked;  /* globals are read-only (after the journey file ran) */
+  unsigned serial;
+};
+
+/* The journey that owns a state (kept in the state's extra space). */
+static inline struct journey *lhost_journey_of(lua_State *L)
+{
+  return *(struct journey **)lua_getextraspace(L);
+}
+
+/* lhost_sandbox.c */
+lua_State *lhost_sandbox_new(struct journey *j);
+void lhost_sandbox_lock(lua_State *L);
+void lhost_readonly(lua_State *L, const char *what);
+int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen);
+int lhost_msgh(lua_State *L);
+void lhost_budget_start(struct journey *j);
+void lhost_budget_stop(struct journey *j);
+int lhost_budget_failed(struct journey *j, const char *what, char *err, size_t errlen);
+
+/* lhost_api.c */
+void lhost_api_init(lua_State *L);
+void lhost_push_json(lua_State *L, const cJSON *v, int readonly, const char *what);
+void lhost_push_event(lua_State *L, const struct lhost_event *ev, const char *contact_id);
+void lhost_push_c(lua_State *L, struct journey *j);
+int lhost_take_decision(lua_State *L, struct journey *j, int idx, struct lhost_pending *out);
+void lhost_pending_clear(struct lhost_pending *p);
+const struct lhost_stepref *lhost_step_find(const struct journey *j, const char *name);
+
+/* lhost_templates.c */
+int lhost_templates_load(struct journey *j, const char *journey_path, char *err, size_t errlen);
+void lhost_templates_free(struct journey *j);
+const struct lhost_template *lhost_template_find(const struct journey *j, const char *name);
+void lhost_speak_render(lua_State *L, struct journey *j, const struct lhost_template *t,
+                        int vars_idx, struct lhost_speak *out);
+
+/* lhost_memory.c */
+void lhost_memory_push(lua_State *L, msgpack_unpacked *u, const char *mem, size_t len);
+void lhost_memory_encode(lua_State *L, int idx, msgpack_sbuffer *sb);
+
+#endif

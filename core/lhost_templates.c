@@ -1,0 +1,290 @@
+/* A journey's message templates: for <dir>/<base>.lua they are the files <dir>/<base>/T.subject,
+ * T.txt and T.html. All are compiled when the journey loads, so a broken template refuses
+ * the journey instead of failing a conversation at 3 a.m. Rendering for c:speak looks a
+ * {{name}} up in the speak's vars table, then contact.<attr> in the profile, then
+ * params.<p>, without allocating in Lua (so no Lua error can cut a render in half). */
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lhost_int.h"
+#include "tmpl.h"
+
+#define MAX_TEMPLATE_BYTES (1 << 20)
+
+static int cmp_tmpl(const void *a, const void *b)
+{
+  return strcmp(((const struct lhost_template *)a)->name,
+                ((const struct lhost_template *)b)->name);
+}
+
+static int cmp_tmpl_key(const void *key, const void *elem)
+{
+  return strcmp(key, ((const struct lhost_template *)elem)->name);
+}
+
+const struct lhost_template *lhost_template_find(const struct journey *j, const char *name)
+{
+  if (j->n_tmpls == 0)
+    return NULL;
+  return bsearch(name, j->tmpls, j->n_tmpls, sizeof *j->tmpls, cmp_tmpl_key);
+}
+
+static struct lhost_template *template_slot(struct journey *j, const char *name, size_t n)
+{
+  for (size_t i = 0; i < j->n_tmpls; i++)
+    if (strlen(j->tmpls[i].name) == n && strncmp(j->tmpls[i].name, name, n) == 0)
+      return &j->tmpls[i];
+  struct lhost_template *nt = realloc(j->tmpls, (j->n_tmpls + 1) * sizeof *nt);
+  if (nt == NULL)
+    return NULL;
+  j->tmpls = nt;
+  nt = &j->tmpls[j->n_tmpls];
+  memset(nt, 0, sizeof *nt);
+  if ((nt->name = strndup(name, n)) == NULL)
+    return NULL;
+  j->n_tmpls++;
+  return nt;
+}
+
+static char *read_small_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return NULL;
+  char *buf = malloc(MAX_TEMPLATE_BYTES + 1);
+  size_t n = buf ? fread(buf, 1, MAX_TEMPLATE_BYTES + 1, f) : 0;
+  fclose(f);
+  if (buf == NULL || n > MAX_TEMPLATE_BYTES) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+/* Compiles one file "<name>.<part>" of the template folder; other files are ignored. */
+static int load_one(struct journey *j, const char *dir, const char *base, const char *file,
+                    char *err, size_t errlen)
+{
+  const char *dot = strrchr(file, '.');
+  struct tmpl **slotp;
+  char path[4400], label[1024];
+  size_t len;
+  if (file[0] == '.' || dot == NULL || dot == file)
+    return 0;
+  if (strcmp(dot, ".subject") && strcmp(dot, ".txt") && strcmp(dot, ".html"))
+    return 0;
+  struct lhost_template *t = template_slot(j, file, (size_t)(dot - file));
+  if (t == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  slotp = dot[1] == 's' ? &t->subject : dot[1] == 't' ? &t->txt : &t->html;
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  snprintf(label, sizeof label, "%s/%s", base, file);
+  char *src = read_small_file(path, &len);
+  if (src == NULL) {
+    snprintf(err, errlen, "template %s: cannot read it (%s)", path,
+             errno ? strerror(errno) : "larger than 1 MiB");
+    return -1;
+  }
+  int rc = tmpl_compile(src, len, label, slotp, err, errlen);
+  free(src);
+  return rc;
+}
+
+/* Loads every template of the journey at `journey_path`; no folder means no templates. */
+int lhost_templates_load(struct journey *j, const char *journey_path, char *err, size_t errlen)
+{
+  char dir[4096];
+  const char *slash = strrchr(journey_path, '/');
+  const char *base = slash ? slash + 1 : journey_path;
+  size_t n = strlen(journey_path);
+  if (n > 4 && strcmp(journey_path + n - 4, ".lua") == 0)
+    n -= 4;
+  snprintf(dir, sizeof dir, "%.*s", (int)n, journey_path);
+  char basename[256];
+  snprintf(basename, sizeof basename, "%.*s", (int)(journey_path + n - base), base);
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return 0;
+  struct dirent *de;
+  int rc = 0;
+  while (rc == 0 && (de = readdir(d)) != NULL) {
+    errno = 0;
+    rc = load_one(j, dir, basename, de->d_name, err, errlen);
+  }
+  closedir(d);
+  if (j->n_tmpls > 1)
+    qsort(j->tmpls, j->n_tmpls, sizeof *j->tmpls, cmp_tmpl);
+  return rc;
+}
+
+void lhost_templates_free(struct journey *j)
+{
+  for (size_t i = 0; i < j->n_tmpls; i++) {
+    tmpl_free(j->tmpls[i].subject);
+    tmpl_free(j->tmpls[i].txt);
+    tmpl_free(j->tmpls[i].html);
+    free(j->tmpls[i].name);
+  }
+  free(j->tmpls);
+  j->tmpls = NULL;
+  j->n_tmpls = 0;
+}
+
+struct lookup {
+  lua_State *L;
+  struct journey *j;
+  int vars;        /* stack index of the vars table, 0 when none */
+  char num[64];    /* a formatted number; tmpl copies a value before the next lookup */
+  char bad[128];   /* a var whose value cannot be shown (a table) */
+};
+
+static const char *fmt_number(struct lookup *lk, double d, int is_int, long long i)
+{
+  if (is_int)
+    snprintf(lk->num, sizeof lk->num, "%lld", i);
+  else if (isfinite(d) && d == floor(d) && fabs(d) < 1e15)
+    snprintf(lk->num, sizeof lk->num, "%.0f", d); /* 3.0 reads "3" */
+  else
+    snprintf(lk->num, sizeof lk->num, "%.14g", d);
+  return lk->num;
+}
+
+static int seg_matches_key(lua_State *L, const char *seg, size_t n)
+{
+  if (lua_type(L, -2) == LUA_TSTRING) {
+    size_t kn;
+    const char *k = lua_tolstring(L, -2, &kn);
+    return kn == n && memcmp(k, seg, n) == 0;
+  }
+  if (lua_isinteger(L, -2) && n > 0 && n < 19 && strspn(seg, "0123456789") >= n)
+    return lua_tointeger(L, -2) == strtoll(seg, NULL, 10);
+  return 0;
+}
+
+/* Finds a key by walking the table with lua_next: no string is pushed, so nothing is
+ * allocated and nothing can raise. Pushes the value and returns 1 when found. */
+static int find_field(lua_State *L, int t, const char *seg, size_t n)
+{
+  if (!lua_checkstack(L, 3))
+    return 0;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (seg_matches_key(L, seg, n)) {
+      lua_remove(L, -2);
+      return 1;
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+static const char *lua_value_text(struct lookup *lk, const char *key)
+{
+  lua_State *L = lk->L;
+  switch (lua_type(L, -1)) {
+  case LUA_TSTRING: return lua_tostring(L, -1);
+  case LUA_TNUMBER:
+    return fmt_number(lk, (double)lua_tonumber(L, -1), lua_isinteger(L, -1),
+                      (long long)lua_tointeger(L, -1));
+  case LUA_TBOOLEAN: return lua_toboolean(L, -1) ? "true" : "false";
+  case LUA_TNIL: return NULL;
+  default:
+    snprintf(lk->bad, sizeof lk->bad, "%s' is a %s", key, luaL_typename(L, -1));
+    return "";
+  }
+}
+
+static const char *lookup_vars(struct lookup *lk, const char *key)
+{
+  lua_State *L = lk->L;
+  int top = lua_gettop(L);
+  const char *v = NULL;
+  if (lk->vars == 0 || !lua_checkstack(L, 2))
+    return NULL;
+  lua_pushvalue(L, lk->vars);
+  for (const char *seg = key;;) {
+    size_t n = strcspn(seg, ".");
+    if (lua_type(L, -1) != LUA_TTABLE || lua_getmetatable(L, -1) ||
+        !find_field(L, lua_gettop(L), seg, n))
+      goto out;
+    if (seg[n] == '\0')
+      break;
+    seg += n + 1;
+  }
+  v = lua_value_text(lk, key); /* strings stay alive: the vars table holds them */
+out:
+  lua_settop(L, top);
+  return v;
+}
+
+static const char *json_text(struct lookup *lk, const cJSON *root, const char *path,
+                             const char *key)
+{
+  char seg[256];
+  const cJSON *v = root;
+  while (v && *path) {
+    size_t n = strcspn(path, ".");
+    snprintf(seg, sizeof seg, "%.*s", (int)(n < sizeof seg ? n : sizeof seg - 1), path);
+    v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, seg) : NULL;
+    path += n + (path[n] == '.');
+  }
+  if (v == NULL || cJSON_IsNull(v))
+    return NULL;
+  if (cJSON_IsString(v))
+    return v->valuestring;
+  if (cJSON_IsBool(v))
+    return cJSON_IsTrue(v) ? "true" : "false";
+  if (cJSON_IsNumber(v))
+    return fmt_number(lk, v->valuedouble, 0, 0);
+  snprintf(lk->bad, sizeof lk->bad, "%s' is a %s", key, cJSON_IsArray(v) ? "list" : "table");
+  return "";
+}
+
+static const char *lookup(void *ud, const char *key)
+{
+  struct lookup *lk = ud;
+  const char *v = lookup_vars(lk, key);
+  if (v != NULL)
+    return v;
+  if (strncmp(key, "contact.", 8) == 0)
+    return json_text(lk, lk->j->run.in->profile, key + 8, key);
+  if (strncmp(key, "params.", 7) == 0)
+    return json_text(lk, lk->j->params, key + 7, key);
+  return NULL;
+}
+
+static void render_part(struct lookup *lk, const struct tmpl *t, int html, char **out,
+                        const char *tname)
+{
+  char err[512];
+  if (t == NULL)
+    return;
+  lk->bad[0] = '\0';
+  int rc = tmpl_render(t, lookup, lk, html, out, err, sizeof err);
+  if (rc == 0 && lk->bad[0] == '\0')
+    return;
+  if (lk->bad[0])
+    luaL_error(lk->L, "c:speak '%s': '%s, not a value a message can show (use e.g. "
+                      "{{item.name}})", tname, lk->bad);
+  luaL_error(lk->L, "c:speak '%s': %s", tname, err);
+}
+
+/* Renders the template's parts into out (owned by the step run, so a raise leaks nothing). */
+void lhost_speak_render(lua_State *L, struct journey *j, const struct lhost_template *t,
+                        int vars_idx, struct lhost_speak *out)
+{
+  struct lookup lk = {.L = L, .j = j};
+  lk.vars = lua_istable(L, vars_idx) ? lua_absindex(L, vars_idx) : 0;
+  render_part(&lk, t->subject, 0, &out->subject, t->name);
+  render_part(&lk, t->txt, 0, &out->text, t->name);
+  render_part(&lk, t->html, 1, &out->html, t->name);
+}

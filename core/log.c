@@ -1,0 +1,114 @@
+/* One record per line on stderr. Fields are quoted when they would break the line apart,
+ * so `grep`/`awk` and log shippers can trust one line == one record. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+const char *log_level_name(enum log_level lvl)
+{
+  return (unsigned)lvl < 4 ? level_names[lvl] : "?";
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+  for (int i = 0; i < 4; i++) {
+    if (strcasecmp(s, level_names[i]) == 0) {
+      *out = (enum log_level)i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* Timestamps are for humans reading logs, not for logic, so the real clock is right here. */
+static void put_prefix(FILE *f, enum log_level lvl, const char *subsys)
+{
+  struct timeval tv;
+  struct tm tm;
+  char ts[32];
+  gettimeofday(&tv, NULL);
+  gmtime_r(&tv.tv_sec, &tm);
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+  fprintf(f, "%s.%03dZ %-5s %s ", ts, (int)(tv.tv_usec / 1000), log_level_name(lvl), subsys);
+}
+
+static int needs_quotes(const char *v)
+{
+  if (*v == '\0')
+    return 1;
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p == 0x7f)
+      return 1;
+  return 0;
+}
+
+static void put_value(FILE *f, const char *v)
+{
+  if (v == NULL)
+    v = "(null)";
+  if (!needs_quotes(v)) {
+    fputs(v, f);
+    return;
+  }
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p < ' ' || *p == 0x7f)
+      fprintf(f, "\\x%02x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+void log_kv(const struct log *lg, enum log_level lvl, const char *subsys, const char *msg, ...)
+{
+  va_list ap;
+  va_start(ap, msg);
+  log_vkv(lg, lvl, subsys, msg, ap);
+  va_end(ap);
+}
+
+void log_vkv(const struct log *lg, enum log_level lvl, const char *subsys, const char *msg, va_list ap)
+{
+  if (lg && lvl < lg->min)
+    return;
+  FILE *f = stderr;
+  flockfile(f);
+  put_prefix(f, lvl, subsys);
+  put_value(f, msg);
+  for (;;) {
+    const char *k = va_arg(ap, const char *);
+    if (k == NULL)
+      break;
+    const char *v = va_arg(ap, const char *);
+    fputc(' ', f);
+    fputs(k, f);
+    fputc('=', f);
+    put_value(f, v);
+  }
+  fputc('\n', f);
+  funlockfile(f);
+}
+
+void log_fmt(const struct log *lg, enum log_level lvl, const char *subsys, const char *fmt, ...)
+{
+  if (lg && lvl < lg->min)
+    return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  log_kv(lg, lvl, subsys, buf, (char *)NULL);
+}

@@ -1,0 +1,27 @@
+/* Logging: one line per record on stderr,
+ *   2026-11-22T15:40:59.123Z INFO  http listening addr=127.0.0.1 port=8025
+ * level, subsystem, a short message, then key=value fields. Values with spaces, quotes or
+ * control characters are quoted and escaped, so a line is always one record. Never pass a
+ * secret or a message body as a field. */
+#ifndef PARLEY_LOG_H
+#define PARLEY_LOG_H
+#include <stdarg.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+
+struct log {
+  enum log_level min; /* records below this level are dropped */
+};
+
+/* fields: alternating key, value C strings, terminated by NULL. */
+void log_kv(const struct log *lg, enum log_level lvl, const char *subsys, const char *msg, ...)
+    __attribute__((sentinel));
+/* The same with the fields in a va_list (for plugins' log calls). */
+void log_vkv(const struct log *lg, enum log_level lvl, const char *subsys, const char *msg, va_list ap);
+/* printf-style message, no fields. */
+void log_fmt(const struct log *lg, enum log_level lvl, const char *subsys, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+const char *log_level_name(enum log_level lvl);
+int log_level_parse(const char *s, enum log_level *out);
+
+#endif

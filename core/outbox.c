@@ -1,0 +1,184 @@
+/* Delivery: at least once, with the message id as idempotency key; exponential backoff
+ * with jitter on PARLEY_RETRY; dead letters kept (and logged) after max_attempts or a
+ * permanent failure. */
+#include "outbox.h"
+
+#include <cJSON.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "plugin_load.h"
+
+void outbox_msg_free(struct parley_msg *m)
+{
+  if (!m)
+    return;
+  free(m->channel);
+  free(m->contact);
+  free(m->address);
+  free(m->journey);
+  free(m->template_name);
+  free(m->subject);
+  free(m->text);
+  free(m->html);
+  cJSON_Delete(m->profile);
+  free(m->attr_text);
+  free(m->last_error);
+  free(m);
+}
+
+void outbox_enqueue(struct core *core, struct parley_msg *m)
+{
+  m->state = MSG_QUEUED;
+  m->next = NULL;
+  if (core->outbox.tail)
+    core->outbox.tail->next = m;
+  else
+    core->outbox.head = m;
+  core->outbox.tail = m;
+  core->outbox.n_active++;
+}
+
+static void unlink_msg(struct core *core, struct parley_msg *m)
+{
+  struct parley_msg **pp = &core->outbox.head, *prev = NULL;
+  while (*pp && *pp != m) {
+    prev = *pp;
+    pp = &(*pp)->next;
+  }
+  if (!*pp)
+    return;
+  *pp = m->next;
+  if (core->outbox.tail == m)
+    core->outbox.tail = prev;
+  m->next = NULL;
+  core->outbox.n_active--;
+}
+
+/* base * 2^(attempt-1), capped, then a random 50-100% of it so that retries of many
+ * messages failed together do not arrive together. */
+static int64_t backoff_ms(const struct cfg *cfg, unsigned attempt)
+{
+  int64_t d = cfg->retry_base_ms;
+  for (unsigned i = 1; i < attempt && d < cfg->retry_max_ms; i++)
+    d *= 2;
+  if (d > cfg->retry_max_ms)
+    d = cfg->retry_max_ms;
+  return d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
+}
+
+static void finish(struct core *core, struct parley_msg *m, enum parley_status st, const char *detail)
+{
+  const char *ch = m->channel;
+  free(m->last_error);
+  m->last_error = detail && st != PARLEY_OK ? strdup(detail) : NULL;
+  if (st == PARLEY_OK) {
+    core->stats.delivered++;
+    log_kv(&core->log, LOG_DEBUG, "outbox", "delivered", "id", m->id, "channel", ch, (char *)NULL);
+    unlink_msg(core, m);
+    outbox_msg_free(m);
+    return;
+  }
+  if (st == PARLEY_RETRY && m->attempt < core->cfg->max_attempts) {
+    m->state = MSG_QUEUED;
+    m->due_ms = clock_now_ms(&core->clock) + backoff_ms(core->cfg, m->attempt);
+    core->stats.retried++;
+    log_kv(&core->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel", ch,
+           "reason", detail ? detail : "", (char *)NULL);
+    return;
+  }
+  m->state = MSG_DEAD;
+  core->stats.dead++;
+  log_kv(&core->log, LOG_WARN, "outbox", "dead letter", "id", m->id, "channel", ch, "contact", m->contact,
+         "reason", detail ? detail : "", (char *)NULL);
+  unlink_msg(core, m);
+  m->next = core->outbox.dead;
+  core->outbox.dead = m;
+  core->outbox.n_dead++;
+}
+
+void outbox_send_done(void *ud, struct parley_msg *m, enum parley_status st, const char *detail)
+{
+  struct core *core = ud;
+  if (m == core->outbox.in_send) { /* completed from inside send(): deliver() finishes it */
+    core->outbox.in_send_status = st;
+    free(core->outbox.in_send_detail);
+    core->outbox.in_send_detail = detail ? strdup(detail) : NULL;
+    core->outbox.in_send = NULL;
+    return;
+  }
+  if (m->state != MSG_SENDING) {
+    log_kv(&core->log, LOG_WARN, "outbox", "a plugin completed a message twice", "id", m->id,
+           (char *)NULL);
+    return;
+  }
+  finish(core, m, st == PARLEY_PENDING ? PARLEY_RETRY : st, detail);
+  core_settle(core);
+}
+
+static void deliver(struct core *core, struct parley_msg *m)
+{
+  struct channel *ch = core_channel_find(core, m->channel);
+  m->attempt++;
+  if (!ch) {
+    m->state = MSG_SENDING;
+    finish(core, m, PARLEY_ERROR, "no plugin serves this channel");
+    return;
+  }
+  m->inst = ch->inst;
+  m->state = MSG_SENDING;
+  core->outbox.in_send = m;
+  enum parley_status st = plugin_instance_send(ch->inst, m);
+  if (core->outbox.in_send == NULL) { /* the plugin called send_done before returning */
+    finish(core, m, core->outbox.in_send_status, core->outbox.in_send_detail);
+    free(core->outbox.in_send_detail);
+    core->outbox.in_send_detail = NULL;
+    return;
+  }
+  core->outbox.in_send = NULL;
+  if (st != PARLEY_PENDING)
+    finish(core, m, st,
+           st == PARLEY_OK      ? NULL
+           : st == PARLEY_RETRY ? "the plugin asked for a retry"
+                                : "the plugin refused the message for good");
+}
+
+void outbox_kick(struct core *core)
+{
+  int64_t now = clock_now_ms(&core->clock);
+  struct parley_msg *m = core->outbox.head;
+  while (m) {
+    struct parley_msg *next = m->next; /* deliver may unlink and free m */
+    if (m->state == MSG_QUEUED && m->due_ms <= now)
+      deliver(core, m);
+    m = next;
+  }
+}
+
+int outbox_next_due(const struct core *core, int64_t *due_ms)
+{
+  int found = 0;
+  for (const struct parley_msg *m = core->outbox.head; m; m = m->next) {
+    if (m->state == MSG_QUEUED && (!found || m->due_ms < *due_ms)) {
+      *due_ms = m->due_ms;
+      found = 1;
+    }
+  }
+  return found;
+}
+
+void outbox_close(struct core *core)
+{
+  for (struct parley_msg *m = core->outbox.head, *n; m; m = n) {
+    n = m->next;
+    outbox_msg_free(m);
+  }
+  for (struct parley_msg *m = core->outbox.dead, *n; m; m = n) {
+    n = m->next;
+    outbox_msg_free(m);
+  }
+  memset(&core->outbox, 0, sizeof core->outbox);
+}

@@ -1,0 +1,235 @@
+/* The host function table handed to every plugin (struct parley_host, ABI v1.0).
+ *
+ * Plugins never call a core symbol directly (the daemon is not linked with -rdynamic):
+ * everything they may do goes through these functions, which take the opaque parley_ctx
+ * (really a struct plugin_inst) and translate to the core's own log, clock and loop. Each
+ * function checks its arguments: a plugin bug should produce a log line, not a crash. */
+#include <cJSON.h>
+#include <ev.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "outbox.h"
+#include "plugin_int.h"
+
+static enum log_level map_level(enum parley_log_level lvl)
+{
+  switch (lvl) {
+  case PARLEY_LOG_DEBUG: return LOG_DEBUG;
+  case PARLEY_LOG_INFO: return LOG_INFO;
+  case PARLEY_LOG_WARN: return LOG_WARN;
+  default: return LOG_ERROR; /* unknown levels are loud rather than lost */
+  }
+}
+
+static void host_log(parley_ctx *ctx, enum parley_log_level level, const char *msg, ...)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  va_list ap;
+  va_start(ap, msg);
+  log_vkv(pi ? pi->env.log : NULL, map_level(level), pi ? pi->subsys : "plugin", msg ? msg : "", ap);
+  va_end(ap);
+}
+
+/* --- message accessors: plain reads of the core's struct parley_msg (outbox.h) --- */
+
+static const char *msg_id(const parley_msg *m) { return m ? m->id : NULL; }
+static const char *msg_channel(const parley_msg *m) { return m ? m->channel : NULL; }
+static const char *msg_contact(const parley_msg *m) { return m ? m->contact : NULL; }
+static const char *msg_address(const parley_msg *m) { return m ? m->address : NULL; }
+static const char *msg_journey(const parley_msg *m) { return m ? m->journey : NULL; }
+static const char *msg_template(const parley_msg *m) { return m ? m->template_name : NULL; }
+static unsigned msg_attempt(const parley_msg *m) { return m ? m->attempt : 0; }
+
+static const char *msg_part(const parley_msg *m, const char *part)
+{
+  if (m == NULL || part == NULL)
+    return NULL;
+  if (strcmp(part, "subject") == 0)
+    return m->subject;
+  if (strcmp(part, "text") == 0)
+    return m->text;
+  if (strcmp(part, "html") == 0)
+    return m->html;
+  return NULL;
+}
+
+/* Numbers print as integers when they are integral, so an age of 42 reads "42", not
+ * "42.000000"; other values use %.17g, which round-trips a double. */
+static char *render_number(double d)
+{
+  char buf[64];
+  if (d > -9.0e15 && d < 9.0e15 && d == (double)(int64_t)d) /* false for NaN and inf */
+    snprintf(buf, sizeof buf, "%" PRId64, (int64_t)d);
+  else
+    snprintf(buf, sizeof buf, "%.17g", d);
+  return strdup(buf);
+}
+
+/* Strings are returned as stored. Anything else is rendered into the message's scratch
+ * buffer, which the next call replaces: the plugin ABI promises a const char * without
+ * handing ownership to the plugin, and one scratch per message bounds the memory. */
+static const char *msg_contact_attr(const parley_msg *cm, const char *key)
+{
+  if (cm == NULL || key == NULL || cm->profile == NULL)
+    return NULL;
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cm->profile, key);
+  if (v == NULL || cJSON_IsNull(v))
+    return NULL;
+  if (cJSON_IsString(v))
+    return v->valuestring;
+  char *text;
+  if (cJSON_IsBool(v))
+    text = strdup(cJSON_IsTrue(v) ? "true" : "false");
+  else if (cJSON_IsNumber(v))
+    text = render_number(v->valuedouble);
+  else
+    text = cJSON_PrintUnformatted(v); /* objects and arrays as compact JSON */
+  if (text == NULL)
+    return NULL;
+  struct parley_msg *m = (struct parley_msg *)cm; /* the core's own object, never const */
+  free(m->attr_text);
+  m->attr_text = text;
+  return text;
+}
+
+/* --- completion and receipts --- */
+
+static void host_send_done(parley_ctx *ctx, parley_msg *msg, enum parley_status st,
+                           const char *detail)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || msg == NULL)
+    return;
+  /* A completion nobody is waiting for is a plugin bug (double send_done, or send_done
+   * after a final status): forwarding it would complete a message the core may have
+   * freed already. */
+  if (pi->in_flight == 0) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send_done without a pending send, ignored",
+           "plugin", pi->desc->name, (char *)NULL);
+    return;
+  }
+  if (st != PARLEY_OK && st != PARLEY_RETRY && st != PARLEY_ERROR) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send_done with a non-final status",
+           "plugin", pi->desc->name, (char *)NULL);
+    st = PARLEY_RETRY; /* the message is not lost: the core tries again */
+  }
+  pi->in_flight--;
+  if (pi->env.send_done)
+    pi->env.send_done(pi->env.core, msg, st, detail);
+}
+
+static enum parley_status host_emit_event(parley_ctx *ctx, const char *json, size_t len)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL)
+    return PARLEY_ERROR;
+  char err[256] = "";
+  if (json == NULL || pi->env.emit_event == NULL)
+    snprintf(err, sizeof err, json ? "events are not accepted here" : "no event given");
+  else if (pi->env.emit_event(pi->env.core, json, len, err, sizeof err) == 0)
+    return PARLEY_OK;
+  log_kv(pi->env.log, LOG_WARN, pi->subsys, "event refused", "reason",
+         err[0] ? err : "unknown", (char *)NULL);
+  return PARLEY_ERROR;
+}
+
+/* --- timers on the core's libev loop --- */
+
+static void timer_unlink(struct parley_timer *t)
+{
+  struct plugin_inst *pi = t->pi;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    pi->timers = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+}
+
+static void timer_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct parley_timer *t = (struct parley_timer *)w; /* w is the first member */
+  struct plugin_inst *pi = t->pi;
+  ev_timer_stop(loop, w);
+  timer_unlink(t);
+  t->firing = 1;
+  pi->calls++;
+  t->cb(plugin_ctx(pi), t->arg);
+  pi->calls--;
+  free(t);
+}
+
+static parley_timer *host_timer_start(parley_ctx *ctx, uint64_t after_ms,
+                                      void (*cb)(parley_ctx *ctx, void *arg), void *arg)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || cb == NULL || pi->env.loop == NULL)
+    return NULL;
+  struct parley_timer *t = calloc(1, sizeof *t);
+  if (t == NULL)
+    return NULL;
+  t->pi = pi;
+  t->cb = cb;
+  t->arg = arg;
+  ev_timer_init(&t->w, timer_fire, (ev_tstamp)after_ms / 1000.0, 0.0);
+  ev_timer_start(pi->env.loop, &t->w);
+  t->next = pi->timers;
+  if (pi->timers)
+    pi->timers->prev = t;
+  pi->timers = t;
+  return t;
+}
+
+static void host_timer_cancel(parley_ctx *ctx, parley_timer *t)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || t == NULL || t->firing)
+    return; /* cancelling itself from its own callback: freed when the callback returns */
+  ev_timer_stop(pi->env.loop, &t->w);
+  timer_unlink(t);
+  free(t);
+}
+
+void plugin_timers_cancel_all(struct plugin_inst *pi)
+{
+  while (pi->timers)
+    host_timer_cancel(plugin_ctx(pi), pi->timers);
+}
+
+static int64_t host_now_ms(parley_ctx *ctx)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || pi->env.clock == NULL)
+    return 0;
+  return clock_now_ms(pi->env.clock);
+}
+
+static const struct parley_host host_table = {
+    .abi_major = PARLEY_ABI_MAJOR,
+    .abi_minor = PARLEY_ABI_MINOR,
+    .size = sizeof(struct parley_host),
+    .log = host_log,
+    .msg_id = msg_id,
+    .msg_channel = msg_channel,
+    .msg_contact = msg_contact,
+    .msg_address = msg_address,
+    .msg_journey = msg_journey,
+    .msg_template = msg_template,
+    .msg_part = msg_part,
+    .msg_attempt = msg_attempt,
+    .msg_contact_attr = msg_contact_attr,
+    .send_done = host_send_done,
+    .emit_event = host_emit_event,
+    .timer_start = host_timer_start,
+    .timer_cancel = host_timer_cancel,
+    .now_ms = host_now_ms,
+};
+
+const struct parley_host *plugin_host_table(void) { return &host_table; }

@@ -1,0 +1,52 @@
+/* Private to the plugin loader (plugin_load.c) and the host table (plugin_host.c): what a
+ * parley_ctx and a parley_timer really are. Nothing outside core/plugin_*.c includes this;
+ * the rest of the core sees only plugin_load.h. */
+#ifndef PARLEY_PLUGIN_INT_H
+#define PARLEY_PLUGIN_INT_H
+#include <ev.h>
+#include <stddef.h>
+
+#include "plugin_load.h"
+
+/* A host timer. The ev_timer is embedded so the libev callback finds its parley_timer
+ * without a lookup; the instance keeps all live timers in a list so close can stop them
+ * (a timer firing into an unloaded plugin would jump into unmapped code). */
+struct parley_timer {
+  ev_timer w;
+  struct plugin_inst *pi;
+  void (*cb)(parley_ctx *ctx, void *arg);
+  void *arg;
+  int firing; /* its callback is running: cancel is a no-op, the host frees it after */
+  struct parley_timer *prev, *next;
+};
+
+/* One configured channel instance. Plugins see it only as an opaque parley_ctx *. */
+struct plugin_inst {
+  struct plugin_env env; /* copied: the caller's struct may be on its stack */
+  char *channel;         /* "email", "sms" ... */
+  char *path;            /* the .so, for messages */
+  char *subsys;          /* "plugin:<channel>", the log subsystem */
+  void *dl;              /* dlopen handle */
+  const struct parley_plugin *desc;
+  void *self;            /* desc->instance_size zeroed bytes, owned by the host */
+  char **strings;        /* STRING settings we strdup'd into self, freed at close */
+  size_t nstrings;
+  unsigned in_flight;    /* PARLEY_PENDING sends not yet completed by send_done */
+  unsigned calls;        /* plugin callbacks on the stack: close must not unmap them */
+  int inited;            /* init returned PARLEY_OK: shutdown is owed */
+  struct parley_timer *timers;
+};
+
+/* The opaque handle and the real struct are the same object. */
+static inline parley_ctx *plugin_ctx(struct plugin_inst *pi) { return (parley_ctx *)pi; }
+static inline struct plugin_inst *plugin_inst_of(parley_ctx *ctx)
+{
+  return (struct plugin_inst *)ctx;
+}
+
+/* The one host function table, shared by every instance (plugin_host.c). */
+const struct parley_host *plugin_host_table(void);
+/* Stop and free every pending timer of `pi` (at close). */
+void plugin_timers_cancel_all(struct plugin_inst *pi);
+
+#endif

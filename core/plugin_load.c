@@ -1,0 +1,501 @@
+/* The plugin loader: find a channel plugin, dlopen it, check its descriptor against ABI v1,
+ * apply the channel's settings through the plugin's declarative config spec, run init.
+ *
+ * Everything a third party hands us is checked before it is trusted, and every refusal
+ * says which file and why, so an integrator can fix their plugin from one log line. A
+ * refused plugin leaves nothing behind: no handle, no memory. */
+#include <cJSON.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "plugin_int.h"
+
+/* Every refusal is formatted by one function: "<path>: <reason>". */
+static int refuse(char *err, size_t errlen, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(char *err, size_t errlen, const char *path, const char *fmt, ...)
+{
+  char reason[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  if (err && errlen)
+    snprintf(err, errlen, "plugin %s: %s", path, reason);
+  return -1;
+}
+
+/* Returns NULL when `path` is a readable regular file, else why not. Checked before dlopen
+ * because dlopen's own message for a missing file is easy to misread as a missing
+ * dependency. */
+static const char *unreadable(const char *path)
+{
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return strerror(errno);
+  if (!S_ISREG(st.st_mode))
+    return "not a regular file";
+  if (access(path, R_OK) != 0)
+    return strerror(errno);
+  return NULL;
+}
+
+/* A plugin name comes from the configuration file; it must not climb out of the plugin
+ * directory ("../../tmp/evil") or name a hidden file. */
+static int valid_name(const char *name)
+{
+  if (name == NULL || name[0] == '\0' || name[0] == '.')
+    return 0;
+  for (const char *p = name; *p; p++)
+    if (*p == '/' || *p == '\\')
+      return 0;
+  return 1;
+}
+
+int plugin_find(const char *dir, const char *name, char *path, size_t pathlen, char *err,
+                size_t errlen)
+{
+  if (!valid_name(name)) {
+    snprintf(err, errlen, "bad plugin name '%s' (a plain file name is expected)",
+             name ? name : "(null)");
+    return -1;
+  }
+  /* Installed layout first, then libtool's build-tree layout, so an in-tree daemon finds
+   * the plugins `make` just built. */
+  static const char *const subdirs[] = {"", "/.libs"};
+  for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+    int n = snprintf(path, pathlen, "%s%s/%s.so", dir, subdirs[i], name);
+    if (n > 0 && (size_t)n < pathlen && unreadable(path) == NULL)
+      return 0;
+  }
+  snprintf(err, errlen, "plugin '%s' not found: looked for %s/%s.so and %s/.libs/%s.so", name,
+           dir, name, dir, name);
+  if (pathlen)
+    path[0] = '\0';
+  return -1;
+}
+
+/* --- descriptor checks --- */
+
+static int check_descriptor(const struct parley_plugin *d, const char *path, char *err,
+                            size_t errlen)
+{
+  if (d == NULL)
+    return refuse(err, errlen, path, "%s returned NULL", PARLEY_PLUGIN_ENTRY_SYMBOL);
+  /* abi_major first: a v2 descriptor may be laid out differently, so nothing after the
+   * three leading fields may be read. */
+  if (d->abi_major != PARLEY_ABI_MAJOR)
+    return refuse(err, errlen, path, "built for plugin ABI %u.x, this Parley speaks %u.x",
+                  (unsigned)d->abi_major, (unsigned)PARLEY_ABI_MAJOR);
+  if (d->size < PARLEY_PLUGIN_V1_SIZE)
+    return refuse(err, errlen, path,
+                  "descriptor too short for ABI v1 (%" PRIu32 " bytes, at least %zu expected)",
+                  d->size, (size_t)PARLEY_PLUGIN_V1_SIZE);
+  if (d->name == NULL || d->name[0] == '\0')
+    return refuse(err, errlen, path, "descriptor has no name");
+  if (d->init == NULL)
+    return refuse(err, errlen, path, "plugin '%s' has no init callback", d->name);
+  if ((d->capabilities & PARLEY_CAP_SEND) && d->send == NULL)
+    return refuse(err, errlen, path, "plugin '%s' declares PARLEY_CAP_SEND but has no send",
+                  d->name);
+  return 0;
+}
+
+/* --- settings, checked against the config spec --- */
+
+static size_t config_type_size(enum parley_config_type t)
+{
+  switch (t) {
+  case PARLEY_CONFIG_STRING: return sizeof(char *);
+  case PARLEY_CONFIG_INT: return sizeof(int64_t);
+  case PARLEY_CONFIG_BOOL: return sizeof(int);
+  }
+  return 0;
+}
+
+static const char *config_type_name(enum parley_config_type t)
+{
+  switch (t) {
+  case PARLEY_CONFIG_STRING: return "a string";
+  case PARLEY_CONFIG_INT: return "an integer";
+  case PARLEY_CONFIG_BOOL: return "a boolean";
+  }
+  return "?";
+}
+
+static const char *json_type_name(const cJSON *v)
+{
+  if (cJSON_IsString(v))
+    return "a string";
+  if (cJSON_IsNumber(v))
+    return "a number";
+  if (cJSON_IsBool(v))
+    return "a boolean";
+  if (cJSON_IsArray(v))
+    return "an array";
+  if (cJSON_IsObject(v))
+    return "a table";
+  return "null";
+}
+
+static const struct parley_config_spec *spec_find(const struct parley_config_spec *spec,
+                                                  const char *key)
+{
+  for (; spec && spec->key; spec++)
+    if (strcmp(spec->key, key) == 0)
+      return spec;
+  return NULL;
+}
+
+/* "path, receipts" — so the message for a typo shows what would have been right. */
+static void spec_known_keys(const struct parley_config_spec *spec, char *buf, size_t len)
+{
+  size_t used = 0;
+  buf[0] = '\0';
+  for (; spec && spec->key && used < len; spec++) {
+    int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", spec->key);
+    if (n < 0)
+      break;
+    used += (size_t)n;
+  }
+  if (buf[0] == '\0')
+    snprintf(buf, len, "none");
+}
+
+/* A spec the plugin got wrong would make us write outside the instance. */
+static int spec_check(const struct plugin_inst *pi, char *err, size_t errlen)
+{
+  for (const struct parley_config_spec *s = pi->desc->config; s && s->key; s++) {
+    size_t sz = config_type_size(s->type);
+    if (sz == 0)
+      return refuse(err, errlen, pi->path, "setting '%s' has an unknown type %d", s->key,
+                    (int)s->type);
+    if (s->offset > pi->desc->instance_size || pi->desc->instance_size - s->offset < sz)
+      return refuse(err, errlen, pi->path,
+                    "setting '%s' lies outside the instance (offset %zu, instance_size %zu)",
+                    s->key, s->offset, pi->desc->instance_size);
+  }
+  return 0;
+}
+
+static int parse_int(const char *s, int64_t *out)
+{
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end != '\0')
+    return -1;
+  *out = (int64_t)v;
+  return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+  if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+    *out = 1;
+  else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+    *out = 0;
+  else
+    return -1;
+  return 0;
+}
+
+static int store_string(struct plugin_inst *pi, const struct parley_config_spec *s,
+                        const char *value)
+{
+  char **grown = realloc(pi->strings, (pi->nstrings + 1) * sizeof *grown);
+  if (grown == NULL)
+    return -1;
+  pi->strings = grown;
+  char *copy = strdup(value);
+  if (copy == NULL)
+    return -1;
+  pi->strings[pi->nstrings++] = copy;
+  memcpy((char *)pi->self + s->offset, &copy, sizeof copy);
+  return 0;
+}
+
+/* memcpy, not a cast-and-assign: the plugin's offsets need not be aligned for us. */
+static void store_int(struct plugin_inst *pi, const struct parley_config_spec *s, int64_t v)
+{
+  memcpy((char *)pi->self + s->offset, &v, sizeof v);
+}
+
+static void store_bool(struct plugin_inst *pi, const struct parley_config_spec *s, int v)
+{
+  memcpy((char *)pi->self + s->offset, &v, sizeof v);
+}
+
+static int apply_value(struct plugin_inst *pi, const struct parley_config_spec *s,
+                       const cJSON *v, char *err, size_t errlen)
+{
+  const char *name = pi->desc->name;
+  switch (s->type) {
+  case PARLEY_CONFIG_STRING:
+    if (!cJSON_IsString(v))
+      break;
+    if (store_string(pi, s, v->valuestring) != 0)
+      return refuse(err, errlen, pi->path, "out of memory");
+    return 0;
+  case PARLEY_CONFIG_INT: {
+    double d = cJSON_GetNumberValue(v);
+    if (!cJSON_IsNumber(v))
+      break;
+    if (!(d >= -9.0e15 && d <= 9.0e15) || d != (double)(int64_t)d)
+      return refuse(err, errlen, pi->path, "setting '%s' of plugin '%s' must be an integer",
+                    s->key, name);
+    store_int(pi, s, (int64_t)d);
+    return 0;
+  }
+  case PARLEY_CONFIG_BOOL:
+    if (!cJSON_IsBool(v))
+      break;
+    store_bool(pi, s, cJSON_IsTrue(v) ? 1 : 0);
+    return 0;
+  }
+  return refuse(err, errlen, pi->path, "setting '%s' of plugin '%s' must be %s, not %s", s->key,
+                name, config_type_name(s->type), json_type_name(v));
+}
+
+/* A bad default is the plugin author's bug, so the message says so. */
+static int apply_default(struct plugin_inst *pi, const struct parley_config_spec *s, char *err,
+                         size_t errlen)
+{
+  int64_t i;
+  int b;
+  switch (s->type) {
+  case PARLEY_CONFIG_STRING:
+    if (store_string(pi, s, s->default_value) != 0)
+      return refuse(err, errlen, pi->path, "out of memory");
+    return 0;
+  case PARLEY_CONFIG_INT:
+    if (parse_int(s->default_value, &i) != 0)
+      break;
+    store_int(pi, s, i);
+    return 0;
+  case PARLEY_CONFIG_BOOL:
+    if (parse_bool(s->default_value, &b) != 0)
+      break;
+    store_bool(pi, s, b);
+    return 0;
+  }
+  return refuse(err, errlen, pi->path,
+                "plugin bug: default '%s' of setting '%s' is not %s", s->default_value,
+                s->key, config_type_name(s->type));
+}
+
+static int apply_settings(struct plugin_inst *pi, const cJSON *settings, char *err,
+                          size_t errlen)
+{
+  const struct parley_config_spec *spec = pi->desc->config;
+  if (settings && !cJSON_IsObject(settings))
+    return refuse(err, errlen, pi->path, "settings for channel '%s' must be a table",
+                  pi->channel);
+  /* Unknown keys first: a typo ("recipts") must not silently fall back to a default. */
+  for (const cJSON *v = settings ? settings->child : NULL; v; v = v->next) {
+    if (v->string == NULL || strcmp(v->string, "plugin") == 0)
+      continue;
+    if (spec_find(spec, v->string) == NULL) {
+      char known[256];
+      spec_known_keys(spec, known, sizeof known);
+      return refuse(err, errlen, pi->path,
+                    "unknown setting '%s' for plugin '%s' (channel '%s'); known settings: %s",
+                    v->string, pi->desc->name, pi->channel, known);
+    }
+  }
+  for (const struct parley_config_spec *s = spec; s && s->key; s++) {
+    const cJSON *v = settings ? cJSON_GetObjectItemCaseSensitive(settings, s->key) : NULL;
+    int rc;
+    if (v)
+      rc = apply_value(pi, s, v, err, errlen);
+    else if (s->required)
+      rc = refuse(err, errlen, pi->path,
+                  "missing required setting '%s' for plugin '%s' (channel '%s')%s%s", s->key,
+                  pi->desc->name, pi->channel, s->help ? ": " : "", s->help ? s->help : "");
+    else if (s->default_value)
+      rc = apply_default(pi, s, err, errlen);
+    else
+      rc = 0; /* stays zero / NULL */
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* --- open / close --- */
+
+static void inst_free(struct plugin_inst *pi)
+{
+  for (size_t i = 0; i < pi->nstrings; i++)
+    free(pi->strings[i]);
+  free(pi->strings);
+  free(pi->self);
+  free(pi->subsys);
+  free(pi->channel);
+  free(pi->path);
+  free(pi);
+}
+
+/* Refusal after dlopen: undo everything, including the handle. */
+static int open_fail(struct plugin_inst *pi)
+{
+  if (pi->dl)
+    dlclose(pi->dl);
+  inst_free(pi);
+  return -1;
+}
+
+static struct plugin_inst *inst_new(const struct plugin_env *env, const char *channel,
+                                    const char *path)
+{
+  struct plugin_inst *pi = calloc(1, sizeof *pi);
+  if (pi == NULL)
+    return NULL;
+  pi->env = *env;
+  pi->channel = strdup(channel);
+  pi->path = strdup(path);
+  size_t n = strlen("plugin:") + strlen(channel) + 1;
+  pi->subsys = malloc(n);
+  if (pi->channel == NULL || pi->path == NULL || pi->subsys == NULL) {
+    inst_free(pi);
+    return NULL;
+  }
+  snprintf(pi->subsys, n, "plugin:%s", channel);
+  return pi;
+}
+
+/* dlopen and ask the entry point for the descriptor. RTLD_NOW so an unresolved symbol is
+ * a refusal now rather than a crash at the first send; RTLD_LOCAL so two plugins' symbols
+ * never interpose on each other. */
+static int load_descriptor(struct plugin_inst *pi, char *err, size_t errlen)
+{
+  dlerror();
+  pi->dl = dlopen(pi->path, RTLD_NOW | RTLD_LOCAL);
+  if (pi->dl == NULL) {
+    const char *why = dlerror();
+    return refuse(err, errlen, pi->path, "not a loadable shared object: %s",
+                  why ? why : "unknown dlopen error");
+  }
+  dlerror();
+  void *sym = dlsym(pi->dl, PARLEY_PLUGIN_ENTRY_SYMBOL);
+  if (sym == NULL)
+    return refuse(err, errlen, pi->path, "not a Parley plugin: no symbol %s",
+                  PARLEY_PLUGIN_ENTRY_SYMBOL);
+  parley_plugin_entry_fn entry;
+  memcpy(&entry, &sym, sizeof entry); /* ISO C forbids casting void * to a function pointer */
+  pi->calls++;
+  pi->desc = entry(plugin_host_table());
+  pi->calls--;
+  return check_descriptor(pi->desc, pi->path, err, errlen);
+}
+
+static int run_init(struct plugin_inst *pi, char *err, size_t errlen)
+{
+  pi->calls++;
+  enum parley_status st = pi->desc->init(plugin_ctx(pi), pi->self);
+  pi->calls--;
+  if (st != PARLEY_OK) {
+    /* init may have started timers before failing; they must not outlive the handle. */
+    plugin_timers_cancel_all(pi);
+    return refuse(err, errlen, pi->path, "init failed for channel '%s' (status %d; see the "
+                  "plugin's log lines above)", pi->channel, (int)st);
+  }
+  pi->inited = 1;
+  return 0;
+}
+
+int plugin_instance_open(const struct plugin_env *env, const char *channel, const char *path,
+                         const cJSON *settings, struct plugin_inst **out, char *err,
+                         size_t errlen)
+{
+  *out = NULL;
+  const char *why = unreadable(path);
+  if (why)
+    return refuse(err, errlen, path, "cannot read the file: %s", why);
+  struct plugin_inst *pi = inst_new(env, channel, path);
+  if (pi == NULL)
+    return refuse(err, errlen, path, "out of memory");
+  if (load_descriptor(pi, err, errlen) != 0)
+    return open_fail(pi);
+  size_t size = pi->desc->instance_size;
+  pi->self = calloc(1, size ? size : 1);
+  if (pi->self == NULL) {
+    refuse(err, errlen, path, "cannot allocate %zu bytes for the instance", size);
+    return open_fail(pi);
+  }
+  if (spec_check(pi, err, errlen) != 0 || apply_settings(pi, settings, err, errlen) != 0 ||
+      run_init(pi, err, errlen) != 0)
+    return open_fail(pi);
+  log_kv(env->log, LOG_INFO, pi->subsys, "plugin loaded", "plugin", pi->desc->name, "version",
+         pi->desc->version ? pi->desc->version : "?", "path", path, (char *)NULL);
+  *out = pi;
+  return 0;
+}
+
+enum parley_status plugin_instance_send(struct plugin_inst *pi, struct parley_msg *msg)
+{
+  if (pi->desc->send == NULL) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "plugin cannot send", "plugin", pi->desc->name,
+           (char *)NULL);
+    return PARLEY_ERROR;
+  }
+  /* Counted before the call: a plugin may call send_done from inside send. */
+  pi->in_flight++;
+  pi->calls++;
+  enum parley_status st = pi->desc->send(plugin_ctx(pi), pi->self, msg);
+  pi->calls--;
+  if (st == PARLEY_PENDING)
+    return st;
+  if (pi->in_flight > 0)
+    pi->in_flight--;
+  if (st != PARLEY_OK && st != PARLEY_RETRY && st != PARLEY_ERROR) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send returned an unknown status, retrying",
+           "plugin", pi->desc->name, (char *)NULL);
+    st = PARLEY_RETRY;
+  }
+  return st;
+}
+
+const char *plugin_instance_name(const struct plugin_inst *pi) { return pi->desc->name; }
+const char *plugin_instance_channel(const struct plugin_inst *pi) { return pi->channel; }
+
+void plugin_instance_close(struct plugin_inst *pi)
+{
+  if (pi == NULL)
+    return;
+  /* Closing from inside one of the plugin's own callbacks would free memory and unmap
+   * code that is still on the stack; leaking is the only safe answer to that core bug. */
+  if (pi->calls > 0) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "close from inside a plugin callback, leaked",
+           "plugin", pi->desc->name, (char *)NULL);
+    return;
+  }
+  /* Timers first: none may fire into a plugin being shut down. */
+  plugin_timers_cancel_all(pi);
+  if (pi->inited && pi->desc->shutdown) {
+    pi->calls++;
+    pi->desc->shutdown(plugin_ctx(pi), pi->self);
+    pi->calls--;
+    plugin_timers_cancel_all(pi); /* shutdown should not start any, but be sure */
+  }
+  if (pi->in_flight == 0) {
+    dlclose(pi->dl);
+  } else {
+    /* The plugin may still hold a completion somewhere we cannot see; unmapping its code
+     * could turn that into a jump into nothing. Keep the handle. */
+    char n[32];
+    snprintf(n, sizeof n, "%u", pi->in_flight);
+    log_kv(pi->env.log, LOG_WARN, pi->subsys,
+           "closed with messages in flight; plugin stays mapped, the messages will be retried",
+           "plugin", pi->desc->name, "in_flight", n, (char *)NULL);
+  }
+  inst_free(pi);
+}

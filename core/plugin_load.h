@@ -1,0 +1,52 @@
+/* The plugin loader: dlopen a channel plugin, check its ABI, configure and start one
+ * instance per channel, and the host function table plugins call back into. */
+#ifndef PARLEY_PLUGIN_LOAD_H
+#define PARLEY_PLUGIN_LOAD_H
+#include <stddef.h>
+#include <parley/plugin.h>
+
+struct log;
+struct clock;
+struct ev_loop;
+typedef struct cJSON cJSON;
+
+struct plugin_inst; /* one configured channel instance (its parley_ctx) */
+
+/* What the loader needs from the core. Copied by plugin_instance_open. */
+struct plugin_env {
+  const struct log *log;
+  const struct clock *clock;
+  struct ev_loop *loop;
+  void *core; /* passed back to the callbacks below */
+  /* A PARLEY_PENDING send finished (or a sync status, forwarded by the caller). */
+  void (*send_done)(void *core, struct parley_msg *msg, enum parley_status st,
+                    const char *detail);
+  /* A plugin emitted a receipt event. Returns 0, or -1 with a reason in err. */
+  int (*emit_event)(void *core, const char *json, size_t len, char *err, size_t errlen);
+};
+
+/* Find plugin `name` under `dir`: DIR/NAME.so, then DIR/.libs/NAME.so (build tree).
+ * Returns 0 and the path, or -1 with a message. */
+int plugin_find(const char *dir, const char *name, char *path, size_t pathlen, char *err,
+                size_t errlen);
+
+/* Load the plugin file at `path` (dlopen, entry symbol, ABI checks), apply `settings`
+ * (a JSON object: key -> string/number/bool, checked against the plugin's config spec) and
+ * run its init for `channel`. On any refusal: returns -1, err names the file and the
+ * reason, nothing stays loaded, and nothing crashes. */
+int plugin_instance_open(const struct plugin_env *env, const char *channel, const char *path,
+                         const cJSON *settings, struct plugin_inst **out, char *err,
+                         size_t errlen);
+
+/* Hand one message to the instance. PARLEY_PENDING means send_done follows later through
+ * env->send_done; any other status is final for this attempt and is NOT reported through
+ * env->send_done (the caller handles it). */
+enum parley_status plugin_instance_send(struct plugin_inst *pi, struct parley_msg *msg);
+
+const char *plugin_instance_name(const struct plugin_inst *pi);    /* plugin name */
+const char *plugin_instance_channel(const struct plugin_inst *pi); /* channel it serves */
+
+/* shutdown callback, free the instance, dlclose. */
+void plugin_instance_close(struct plugin_inst *pi);
+
+#endif

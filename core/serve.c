@@ -1,0 +1,116 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core.h"
+#include "http.h"
+#include "serve.h"
+
+struct cfg *serve_load_config(const char *config_path, char *err, size_t errlen)
+{
+  struct cfg *cfg = NULL;
+  int rc = config_path ? cfg_load_file(config_path, &cfg, err, errlen)
+                       : cfg_load_string(parley_default_conf, strlen(parley_default_conf),
+                                         "embedded default config", &cfg, err, errlen);
+  return rc == 0 ? cfg : NULL;
+}
+
+/* The data folder is made on first start, like any daemon's state directory. */
+static int make_dirs(const char *path, char *err, size_t errlen)
+{
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (mkdir(buf, 0750) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "data_dir %s: %s", buf, strerror(errno));
+        return -1;
+      }
+      if (!(*p = c))
+        return 0;
+    }
+  }
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  struct core *core = w->data;
+  log_kv(&core->log, LOG_INFO, "serve", "stopping", "signal", w->signum == SIGINT ? "SIGINT" : "SIGTERM",
+         (char *)NULL);
+  ev_break(loop, EVBREAK_ALL);
+}
+
+int serve_run(const char *config_path)
+{
+  char err[8192];
+  struct log boot = {LOG_INFO};
+  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  if (!cfg || make_dirs(cfg->data_dir, err, sizeof err) < 0) {
+    log_kv(&boot, LOG_ERROR, "serve", "cannot start", "error", err, (char *)NULL);
+    cfg_free(cfg);
+    return 1;
+  }
+  struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+  struct core *core;
+  if (core_open(cfg, loop, &core, err, sizeof err) < 0) {
+    log_kv(&boot, LOG_ERROR, "serve", "cannot start", "error", err, (char *)NULL);
+    ev_loop_destroy(loop);
+    return 1;
+  }
+  struct http *http = http_start(core, err, sizeof err);
+  if (!http) {
+    log_kv(&core->log, LOG_ERROR, "serve", "cannot start", "error", err, (char *)NULL);
+    core_close(core);
+    ev_loop_destroy(loop);
+    return 1;
+  }
+  char port[16];
+  snprintf(port, sizeof port, "%d", http_port(http));
+  log_kv(&core->log, LOG_INFO, "serve", "listening", "address", core->cfg->listen_address, "port", port,
+         "config", config_path ? config_path : "(embedded default)", (char *)NULL);
+  ev_signal sig_int, sig_term;
+  ev_signal_init(&sig_int, on_signal, SIGINT);
+  ev_signal_init(&sig_term, on_signal, SIGTERM);
+  sig_int.data = sig_term.data = core;
+  ev_signal_start(loop, &sig_int);
+  ev_signal_start(loop, &sig_term);
+  signal(SIGPIPE, SIG_IGN);
+  core_settle(core);
+  ev_run(loop, 0);
+  ev_signal_stop(loop, &sig_int);
+  ev_signal_stop(loop, &sig_term);
+  http_stop(http);
+  core_close(core);
+  ev_loop_destroy(loop);
+  log_kv(&boot, LOG_INFO, "serve", "stopped", (char *)NULL);
+  return 0;
+}
+
+int serve_check(const char *config_path)
+{
+  char err[8192];
+  struct log lg = {LOG_INFO};
+  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  if (!cfg) {
+    log_kv(&lg, LOG_ERROR, "check", "config refused", "error", err, (char *)NULL);
+    return 1;
+  }
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  struct core *core;
+  int rc = core_open(cfg, loop, &core, err, sizeof err);
+  if (rc < 0) {
+    log_kv(&lg, LOG_ERROR, "check", "refused", "error", err, (char *)NULL);
+  } else {
+    char nj[16], nc[16];
+    snprintf(nj, sizeof nj, "%zu", core->n_journeys);
+    snprintf(nc, sizeof nc, "%zu", core->n_channels);
+    log_kv(&lg, LOG_INFO, "check", "ok", "journeys", nj, "channels", nc, (char *)NULL);
+    core_close(core);
+  }
+  ev_loop_destroy(loop);
+  return rc < 0 ? 1 : 0;
+}

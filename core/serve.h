@@ -1,0 +1,12 @@
+/* `parley serve` and `parley check`: the daemon's life cycle around the core. */
+#ifndef PARLEY_SERVE_H
+#define PARLEY_SERVE_H
+
+/* Loads `config_path` (NULL: the embedded default). Returns NULL with err. */
+struct cfg *serve_load_config(const char *config_path, char *err, size_t errlen);
+/* Runs until SIGINT or SIGTERM. Returns the process exit code. */
+int serve_run(const char *config_path);
+/* Loads config, journeys and plugins, reports, and exits. */
+int serve_check(const char *config_path);
+
+#endif

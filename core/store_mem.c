@@ -1,0 +1,318 @@
+/* The in-memory store backend: hash maps for contacts and the dedupe window, an array for
+ * conversations (ids are dense), and a binary min-heap of deadlines. Nothing survives a
+ * restart; the LMDB backend implements the same interface durably. */
+#include <cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smap.h"
+#include "store.h"
+
+struct deadline {
+  int64_t due_ms;
+  uint64_t conv_id;
+};
+
+struct store_mem {
+  struct store base;
+  struct smap contacts;
+  struct conv **convs; /* convs[id - 1] */
+  size_t n_convs, cap_convs;
+  /* Dedupe window: a set plus a FIFO ring of the same ids, oldest evicted first. */
+  struct smap seen;
+  char **seen_ring;
+  size_t seen_cap, seen_head, seen_n;
+  /* Deadline heap with lazy deletion: an entry is live only while its conversation still
+   * listens with that very deadline, so re-arming never has to search the heap. */
+  struct deadline *heap;
+  size_t heap_n, heap_cap;
+};
+
+#define MEM(s) ((struct store_mem *)(s))
+
+static struct contact *mem_contact_get(struct store *s, const char *id)
+{
+  return smap_get(&MEM(s)->contacts, id);
+}
+
+static struct contact *mem_contact_create(struct store *s, const char *id, int64_t now_ms)
+{
+  struct contact *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->id = strdup(id);
+  c->profile = cJSON_CreateObject();
+  c->created_ms = now_ms;
+  if (smap_put(&MEM(s)->contacts, id, c) < 0) {
+    contact_record_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static int mem_contact_put(struct store *s, struct contact *c)
+{
+  return 0; /* records live in memory already */
+}
+
+static int mem_event_seen(struct store *s, const char *event_id)
+{
+  struct store_mem *m = MEM(s);
+  if (smap_get(&m->seen, event_id))
+    return 1;
+  if (m->seen_n == m->seen_cap) { /* window full: forget the oldest id */
+    char *old = m->seen_ring[m->seen_head];
+    smap_del(&m->seen, old);
+    free(old);
+    m->seen_head = (m->seen_head + 1) % m->seen_cap;
+    m->seen_n--;
+  }
+  m->seen_ring[(m->seen_head + m->seen_n++) % m->seen_cap] = strdup(event_id);
+  smap_put(&m->seen, event_id, (void *)1);
+  return 0;
+}
+
+static struct conv *mem_conv_create(struct store *s, struct contact *c, const char *journey,
+                                    uint32_t version, int64_t now_ms)
+{
+  struct store_mem *m = MEM(s);
+  if (m->n_convs == m->cap_convs) {
+    size_t ncap = m->cap_convs ? m->cap_convs * 2 : 64;
+    struct conv **n = realloc(m->convs, ncap * sizeof *n);
+    if (!n)
+      return NULL;
+    m->convs = n;
+    m->cap_convs = ncap;
+  }
+  if (c->n_convs == c->cap_convs) {
+    size_t ncap = c->cap_convs ? c->cap_convs * 2 : 4;
+    uint64_t *n = realloc(c->convs, ncap * sizeof *n);
+    if (!n)
+      return NULL;
+    c->convs = n;
+    c->cap_convs = ncap;
+  }
+  struct conv *cv = calloc(1, sizeof *cv);
+  if (!cv)
+    return NULL;
+  cv->id = m->n_convs + 1;
+  cv->contact = strdup(c->id);
+  cv->journey = strdup(journey);
+  cv->journey_version = version;
+  cv->status = CONV_DECIDING;
+  cv->started_ms = cv->updated_ms = now_ms;
+  m->convs[m->n_convs++] = cv;
+  c->convs[c->n_convs++] = cv->id;
+  return cv;
+}
+
+static struct conv *mem_conv_get(struct store *s, uint64_t id)
+{
+  struct store_mem *m = MEM(s);
+  return id >= 1 && id <= m->n_convs ? m->convs[id - 1] : NULL;
+}
+
+static int before(const struct deadline *a, const struct deadline *b)
+{
+  return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->conv_id < b->conv_id);
+}
+
+static void heap_swap(struct deadline *h, size_t i, size_t j)
+{
+  struct deadline t = h[i];
+  h[i] = h[j];
+  h[j] = t;
+}
+
+static int heap_push(struct store_mem *m, struct deadline d)
+{
+  if (m->heap_n == m->heap_cap) {
+    size_t ncap = m->heap_cap ? m->heap_cap * 2 : 64;
+    struct deadline *n = realloc(m->heap, ncap * sizeof *n);
+    if (!n)
+      return -1;
+    m->heap = n;
+    m->heap_cap = ncap;
+  }
+  size_t i = m->heap_n++;
+  m->heap[i] = d;
+  while (i > 0 && before(&m->heap[i], &m->heap[(i - 1) / 2])) {
+    heap_swap(m->heap, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+  return 0;
+}
+
+static void heap_pop(struct store_mem *m)
+{
+  m->heap[0] = m->heap[--m->heap_n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, min = i;
+    if (l < m->heap_n && before(&m->heap[l], &m->heap[min]))
+      min = l;
+    if (r < m->heap_n && before(&m->heap[r], &m->heap[min]))
+      min = r;
+    if (min == i)
+      break;
+    heap_swap(m->heap, i, min);
+    i = min;
+  }
+}
+
+static int live(struct store_mem *m, const struct deadline *d)
+{
+  struct conv *cv = mem_conv_get(&m->base, d->conv_id);
+  return cv && cv->status == CONV_LISTENING && cv->deadline_ms == d->due_ms;
+}
+
+static int mem_conv_put(struct store *s, struct conv *cv)
+{
+  struct store_mem *m = MEM(s);
+  if (cv->status == CONV_LISTENING && cv->deadline_ms > 0)
+    return heap_push(m, (struct deadline){cv->deadline_ms, cv->id});
+  return 0;
+}
+
+static int mem_deadline_next(struct store *s, int64_t *due_ms, uint64_t *conv_id)
+{
+  struct store_mem *m = MEM(s);
+  while (m->heap_n > 0 && !live(m, &m->heap[0]))
+    heap_pop(m);
+  if (m->heap_n == 0)
+    return 0;
+  *due_ms = m->heap[0].due_ms;
+  *conv_id = m->heap[0].conv_id;
+  return 1;
+}
+
+static void free_contact_val(void *v)
+{
+  contact_record_free(v);
+}
+
+static void mem_close(struct store *s)
+{
+  struct store_mem *m = MEM(s);
+  smap_free(&m->contacts, free_contact_val);
+  for (size_t i = 0; i < m->n_convs; i++)
+    conv_record_free(m->convs[i]);
+  free(m->convs);
+  smap_free(&m->seen, NULL);
+  for (size_t i = 0; i < m->seen_n; i++)
+    free(m->seen_ring[(m->seen_head + i) % m->seen_cap]);
+  free(m->seen_ring);
+  free(m->heap);
+  free(m);
+}
+
+static const struct store_ops mem_ops = {
+    .contact_get = mem_contact_get,
+    .contact_create = mem_contact_create,
+    .contact_put = mem_contact_put,
+    .event_seen = mem_event_seen,
+    .conv_create = mem_conv_create,
+    .conv_get = mem_conv_get,
+    .conv_put = mem_conv_put,
+    .deadline_next = mem_deadline_next,
+    .close = mem_close,
+};
+
+struct store *store_mem_open(size_t dedupe_window)
+{
+  struct store_mem *m = calloc(1, sizeof *m);
+  if (!m)
+    return NULL;
+  m->base.ops = &mem_ops;
+  m->seen_cap = dedupe_window ? dedupe_window : 1;
+  m->seen_ring = calloc(m->seen_cap, sizeof *m->seen_ring);
+  if (!m->seen_ring) {
+    free(m);
+    return NULL;
+  }
+  return &m->base;
+}
+
+/* ---- records, shared by every backend ---- */
+
+const char *conv_status_name(enum conv_status st)
+{
+  static const char *const names[] = {"listening", "deciding", "speaking", "done", "failed"};
+  return (unsigned)st < 5 ? names[st] : "?";
+}
+
+void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt, ...)
+{
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (limit == 0)
+    return;
+  if (h->cap != limit) { /* first use (or a new limit): lay the ring out again */
+    struct hist_entry *n = calloc(limit, sizeof *n);
+    if (!n)
+      return;
+    size_t keep = h->n < limit ? h->n : limit, skip = h->n - keep;
+    for (size_t i = 0; i < keep; i++)
+      n[i] = h->items[(h->start + skip + i) % h->cap];
+    for (size_t i = 0; i < skip; i++)
+      free(h->items[(h->start + i) % h->cap].what);
+    free(h->items);
+    h->items = n;
+    h->cap = limit;
+    h->start = 0;
+    h->n = keep;
+  }
+  if (h->n == h->cap) {
+    free(h->items[h->start].what);
+    h->items[h->start] = (struct hist_entry){at_ms, strdup(buf)};
+    h->start = (h->start + 1) % h->cap;
+    return;
+  }
+  h->items[(h->start + h->n++) % h->cap] = (struct hist_entry){at_ms, strdup(buf)};
+}
+
+const struct hist_entry *history_at(const struct history *h, size_t i)
+{
+  return i < h->n ? &h->items[(h->start + i) % h->cap] : NULL;
+}
+
+void history_free(struct history *h)
+{
+  for (size_t i = 0; i < h->n; i++)
+    free(h->items[(h->start + i) % h->cap].what);
+  free(h->items);
+  memset(h, 0, sizeof *h);
+}
+
+void conv_record_free(struct conv *cv)
+{
+  if (!cv)
+    return;
+  free(cv->contact);
+  free(cv->journey);
+  free(cv->step);
+  free(cv->memory);
+  for (size_t i = 0; i < cv->n_listen; i++)
+    free(cv->listening_for[i]);
+  free(cv->listening_for);
+  free(cv->outcome);
+  free(cv->error);
+  history_free(&cv->history);
+  free(cv);
+}
+
+void contact_record_free(struct contact *c)
+{
+  if (!c)
+    return;
+  free(c->id);
+  cJSON_Delete(c->profile);
+  free(c->convs);
+  history_free(&c->history);
+  free(c);
+}

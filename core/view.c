@@ -1,0 +1,97 @@
+#include "view.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core.h"
+#include "lhost.h"
+
+static cJSON *history_json(const struct history *h)
+{
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < h->n; i++) {
+    const struct hist_entry *e = history_at(h, i);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "at", (double)e->at_ms / 1000.0);
+    cJSON_AddStringToObject(o, "what", e->what);
+    cJSON_AddItemToArray(arr, o);
+  }
+  return arr;
+}
+
+static cJSON *conv_json(const struct conv *cv)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)cv->id);
+  cJSON_AddStringToObject(o, "journey", cv->journey);
+  cJSON_AddNumberToObject(o, "journey_version", cv->journey_version);
+  cJSON_AddStringToObject(o, "step", cv->step ? cv->step : "");
+  cJSON_AddStringToObject(o, "status", conv_status_name(cv->status));
+  cJSON *lf = cJSON_AddArrayToObject(o, "listening_for");
+  for (size_t i = 0; i < cv->n_listen; i++)
+    cJSON_AddItemToArray(lf, cJSON_CreateString(cv->listening_for[i]));
+  if (cv->deadline_ms)
+    cJSON_AddNumberToObject(o, "deadline", (double)cv->deadline_ms / 1000.0);
+  else
+    cJSON_AddNullToObject(o, "deadline");
+  cJSON *mem = lhost_memory_to_json(cv->memory, cv->memory_len);
+  cJSON_AddItemToObject(o, "memory", mem ? mem : cJSON_CreateNull());
+  if (cv->outcome)
+    cJSON_AddStringToObject(o, "outcome", cv->outcome);
+  if (cv->error)
+    cJSON_AddStringToObject(o, "error", cv->error);
+  cJSON_AddNumberToObject(o, "started", (double)cv->started_ms / 1000.0);
+  cJSON_AddNumberToObject(o, "updated", (double)cv->updated_ms / 1000.0);
+  cJSON_AddItemToObject(o, "history", history_json(&cv->history));
+  return o;
+}
+
+cJSON *view_contact(const struct core *core, const struct contact *ct)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", ct->id);
+  cJSON_AddItemToObject(o, "profile", cJSON_Duplicate(ct->profile, 1));
+  cJSON *convs = cJSON_AddArrayToObject(o, "conversations");
+  for (size_t i = 0; i < ct->n_convs; i++) {
+    const struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
+    if (cv)
+      cJSON_AddItemToArray(convs, conv_json(cv));
+  }
+  cJSON_AddItemToObject(o, "history", history_json(&ct->history));
+  return o;
+}
+
+char *view_metrics(const struct core *core)
+{
+  const struct core_stats *s = &core->stats;
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+  if (!f)
+    return NULL;
+  struct {
+    const char *name, *help;
+    uint64_t v;
+  } rows[] = {
+      {"parley_events_total", "Events applied.", s->events},
+      {"parley_events_duplicate_total", "Events acknowledged as duplicates.", s->duplicates},
+      {"parley_conversations_started_total", "Conversations started.", s->conv_started},
+      {"parley_conversations_done_total", "Conversations ended (finished, goal, exit).", s->conv_done},
+      {"parley_conversations_failed_total", "Conversations parked as failed.", s->conv_failed},
+      {"parley_goals_total", "Goal events reached.", s->goals},
+      {"parley_messages_spoken_total", "Messages spoken by journeys.", s->spoken},
+      {"parley_messages_refused_total", "Speaks refused by consent or suppression.", s->refused},
+      {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivered},
+      {"parley_messages_retried_total", "Delivery retries scheduled.", s->retried},
+      {"parley_messages_dead_total", "Messages dead-lettered.", s->dead},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", rows[i].name, rows[i].help, rows[i].name,
+            rows[i].name, (unsigned long long)rows[i].v);
+  fprintf(f, "# HELP parley_outbox_active Messages queued or in flight.\n# TYPE parley_outbox_active gauge\n"
+             "parley_outbox_active %zu\n",
+          core->outbox.n_active);
+  fclose(f);
+  return out;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Parley bootstrap: install what a fresh Debian machine lacks, build, then either run the
+# demo (`demo`, the default) or the whole test suite with sanitizers (`test`).
+#
+#   scripts/bootstrap.sh demo     install, build, run `parley serve` on the embedded config
+#   scripts/bootstrap.sh test     install, build with --enable-sanitizers, run `make check`
+#
+# Debian packages are installed only when one is missing, so a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-demo}
+packages=(build-essential autoconf automake libtool pkg-config
+  libev-dev liblua5.4-dev libsodium-dev liblmdb-dev libmicrohttpd-dev libcjson-dev
+  libmsgpack-dev libcurl4-openssl-dev libcmocka-dev curl)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+configure_flags=()
+[ "$mode" = test ] && configure_flags+=(--enable-sanitizers)
+want="${configure_flags[*]:-}"
+if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+  autoreconf -fi >/dev/null
+fi
+if [ ! -f Makefile ] || [ "$(cat .bootstrap-flags 2>/dev/null)" != "$want" ]; then
+  ./configure -q "${configure_flags[@]}"
+  echo "$want" > .bootstrap-flags
+fi
+make -s -j"$(nproc)" >/dev/null
+
+case "$mode" in
+  demo)
+    exec ./core/parley serve ;;
+  test)
+    rc=0
+    make -s -j"$(nproc)" check >/dev/null 2>&1 || rc=$?
+    log=tests/test-suite.log
+    [ -f "$log" ] || { echo "bootstrap: no $log"; echo "0 passed, 1 failed"; exit 1; }
+    for f in $(find tests -name '*.log' ! -name test-suite.log); do
+      if grep -qE '^(not ok|ERROR:)' "$f" || grep -qE '^# (FAIL|ERROR): *[1-9]' "$f"; then
+        echo "---- $f"; cat "$f"
+      fi
+    done
+    pass=$(sed -n 's/^# PASS: *//p' "$log" | head -1)
+    fail=$(sed -n 's/^# FAIL: *//p' "$log" | head -1)
+    err=$(sed -n 's/^# ERROR: *//p' "$log" | head -1)
+    fail=$(( ${fail:-0} + ${err:-0} ))
+    [ "$fail" -eq 0 ] && [ "$rc" -eq 0 ] || rc=1
+    echo "${pass:-0} passed, ${fail} failed"
+    exit $rc ;;
+  *)
+    echo "usage: scripts/bootstrap.sh [demo|test]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,48 @@
+-- Parley's embedded default configuration: what `parley serve` runs without -c.
+-- It serves the demo: HTTP on 127.0.0.1:8025, data under ./var, the plugins and journeys
+-- of the build tree, every channel printed on the console. Copy it to start your own.
+--
+-- The file is Lua. It may use `srcdir` and `builddir` (the source and build trees Parley
+-- was built from) and `env("NAME", default)` (the environment); it must return a table.
+-- Unknown keys are refused, so a typo never goes unnoticed.
+
+return {
+  listen = { address = "127.0.0.1", port = tonumber(env("PARLEY_PORT", "8025")) },
+  data_dir = "./var",
+  log_level = "info",
+
+  plugin_dir = builddir .. "/plugins",          -- looks for NAME.so, then .libs/NAME.so
+  journeys_dir = srcdir .. "/scripts/journeys", -- every *.lua there is a journey
+  sdk_dir = srcdir .. "/sdk/lua",               -- where require "parley.journey" is found
+
+  -- The sandbox of every journey: per step, and per journey version.
+  lua = { step_instructions = 10000000, step_ms = 250, memory_mb = 64 },
+
+  -- Input limits of the HTTP API and the stores.
+  limits = {
+    body_bytes = 4 * 1024 * 1024,  -- one request
+    event_bytes = 64 * 1024,       -- one event (one NDJSON line)
+    batch_events = 10000,          -- events in one request
+    dedupe_window = 1000000,       -- event ids remembered to drop re-posts
+    history = 100,                 -- history entries kept per contact and conversation
+  },
+
+  -- Delivery: retries back off exponentially (with jitter) from retry_base to retry_max.
+  delivery = { max_attempts = 8, retry_base = "1s", retry_max = "1h" },
+
+  -- Channels a journey speaks on, each served by one plugin instance. `address` names the
+  -- profile attribute holding the contact's address (default: email->email, sms->phone,
+  -- push->push_token); every other key is a setting of the plugin.
+  channels = {
+    email = { plugin = "console" },
+    sms = { plugin = "console" },
+    push = { plugin = "console" },
+  },
+
+  -- Journey parameters, overriding the defaults a journey declares in `params`.
+  -- Shortened here so the 5-minute tour sees the follow-ups in seconds, not days.
+  journey_params = {
+    welcome = { follow_up_after = "20s", last_call_after = "40s" },
+    cart_abandonment = { nudge_after = "15s", reply_within = "30s" },
+  },
+}

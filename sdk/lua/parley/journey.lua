@@ -1,0 +1,179 @@
+--[[ parley.journey -- describe a customer journey.
+
+A journey is one Lua file in the journeys folder. It returns the result of `journey { ... }`:
+
+    local journey = require "parley.journey"
+
+    return journey {
+      name  = "cart_abandonment",          -- unique, used in reports and configuration
+      entry = { event = "cart.updated",    -- the event that starts a conversation
+                reenter_after = "7d" },    -- the same customer may start again after 7 days
+                                           -- (leave it out: a customer enters only once)
+      goal  = "order.placed",              -- ends the conversation and counts a conversion
+                                           -- (one event type, or a list of them)
+      exit  = { "user.deleted" },          -- ends the conversation without a conversion
+      migrate = false,                     -- true: conversations already running move to a
+                                           -- new version of this file when it is reloaded
+      params = { nudge_after = "4h" },     -- settings operations may override in the
+                                           -- configuration without editing this file
+
+      start = function(c, ev) ... end,     -- the first step (required)
+      nudge = function(c, ev) ... end,     -- any other step: every function is a step
+    }
+
+DURATIONS are written "500ms", "90s", "15m", "4h", "7d", "2w", or a plain number of seconds.
+
+A STEP is a function(c, ev). `ev` is the event that woke the conversation:
+    ev.type      "email.clicked"           ev.id       the event's unique id
+    ev.contact   the customer's id          ev.time     when it happened (seconds since 1970)
+    ev.data      the event's details, a table (empty when the event has none)
+or `nil` when nobody answered before the deadline (the silence is an answer too).
+
+A step decides, and says what it decided by RETURNING one of:
+    return c:listen({ "email.clicked", "email.replied" }, "2d", "follow_up")
+        -- wait for one of these events, for at most 2 days (nil: no limit), then run
+        -- the step `follow_up` (with the event, or with nil when the 2 days passed)
+    return c:finish()
+        -- the conversation is over
+
+What a step can do with `c`, the conversation:
+    c:speak(channel, template, vars)  send the template through "email", "sms", ...; returns
+                                      true, or false and a reason when the customer must not
+                                      be contacted (no consent, opted out, too many messages)
+    c:can_speak(channel)              true, or false and a reason: ask before choosing
+    c.memory                          a table the journey keeps between steps (plain values:
+                                      text, numbers, true/false, tables of those)
+    c.contact                         the customer's profile (read only): c.contact.first_name
+    c.params                          the params above, after configuration overrides (read only)
+    c:now()                           the current time, seconds since 1970 (use it, not os.time)
+    c:log(message)                    write a line to Parley's log (print works too)
+    c.id, c.journey, c.step           the conversation's id, this journey's name, this step
+
+TEMPLATES live in a folder named like the journey file, next to it: for
+journeys/welcome.lua, the template "welcome" is journeys/welcome/welcome.subject,
+welcome.txt (the text version) and welcome.html. In a template, {{name}} is replaced by a
+value from `vars` (dotted names reach inside tables: {{item.name}}), then by
+{{contact.first_name}} from the profile and {{params.nudge_after}} from the params.
+{{name|friend}} writes "friend" when there is no value. A missing value without a default
+stops the step with an error naming it: better no message than "Hi {{first_name}}".
+
+THE SANDBOX: a journey is plain Lua without files, network, os or debug. Helper functions
+belong in `local`s; globals cannot be created or changed once the file is loaded. Each step
+has a budget of instructions, time and memory; a step that breaks it stops with an error
+and its conversation is parked, never the other customers'.
+--]]
+
+local M = { version = "1.0" }
+
+local KNOWN = {
+  name = true, entry = true, goal = true, exit = true, migrate = true, params = true,
+  description = true,
+}
+
+-- Errors point at the journey file: `depth` counts the helper frames between the
+-- journey file and fail() (build is 1 deep; helpers build calls, 2).
+local function fail(spec_name, msg, depth)
+  error(("journey '%s': %s"):format(spec_name or "?", msg), 2 + (depth or 1))
+end
+
+-- goal / exit: one event type or a list of them; always handed on as a list.
+local function event_list(name, field, v)
+  if v == nil then return {} end
+  if type(v) == "string" then return { v } end
+  if type(v) ~= "table" then
+    fail(name, field .. " must be an event type or a list of event types", 2)
+  end
+  local out = {}
+  for i = 1, #v do
+    if type(v[i]) ~= "string" then
+      fail(name, ("%s[%d] must be an event type string"):format(field, i), 2)
+    end
+    out[i] = v[i]
+  end
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 or k > #v then
+      fail(name, field .. " must be a list of event types (no named keys)", 2)
+    end
+  end
+  return out
+end
+
+local function check_duration(name, field, v)
+  if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
+    fail(name, field .. ' must be a duration like "7d" or a number of seconds', 3)
+  end
+  return v
+end
+
+local function check_entry(name, entry)
+  if entry == nil then return nil end
+  if type(entry) ~= "table" then
+    fail(name, 'entry must be a table: entry = { event = "cart.updated" }', 2)
+  end
+  for k in pairs(entry) do
+    if k ~= "event" and k ~= "reenter_after" then
+      fail(name, ("entry has an unknown key '%s' (known: event, reenter_after)"):format(tostring(k)), 2)
+    end
+  end
+  if type(entry.event) ~= "string" then fail(name, "entry.event must be a string", 2) end
+  return { event = entry.event,
+           reenter_after = check_duration(name, "entry.reenter_after", entry.reenter_after) }
+end
+
+local function check_params(name, params)
+  if params == nil then return {} end
+  if type(params) ~= "table" then fail(name, "params must be a table", 2) end
+  local out = {}
+  for k, v in pairs(params) do
+    if type(k) ~= "string" then fail(name, "params keys must be names", 2) end
+    local t = type(v)
+    if t ~= "string" and t ~= "number" and t ~= "boolean" then
+      fail(name, ("params.%s must be a string, a number or true/false"):format(k), 2)
+    end
+    out[k] = v
+  end
+  return out
+end
+
+local SPEC_MT = { __name = "parley.journey", __metatable = false }
+
+-- journey { ... } checks the description and returns what Parley loads.
+local function build(spec)
+  if type(spec) ~= "table" then
+    error("journey { ... } expects a table", 2)
+  end
+  local name = spec.name
+  if type(name) ~= "string" or name == "" then
+    error("journey: name must be a non-empty string", 2)
+  end
+  local steps = {}
+  for k, v in pairs(spec) do
+    if type(v) == "function" then
+      if type(k) ~= "string" then fail(name, "a step must have a name") end
+      steps[k] = v
+    elseif not KNOWN[k] then
+      fail(name, ("unknown key '%s' (known: name, entry, goal, exit, migrate, params; "
+                  .. "steps are functions)"):format(tostring(k)))
+    end
+  end
+  if steps.start == nil then
+    fail(name, "a journey needs a start step: start = function(c, ev) ... end")
+  end
+  if spec.migrate ~= nil and type(spec.migrate) ~= "boolean" then
+    fail(name, "migrate must be true or false")
+  end
+  if spec.description ~= nil and type(spec.description) ~= "string" then
+    fail(name, "description must be a string")
+  end
+  return setmetatable({
+    name = name,
+    entry = check_entry(name, spec.entry),
+    goal = event_list(name, "goal", spec.goal),
+    exit = event_list(name, "exit", spec.exit),
+    migrate = spec.migrate == true,
+    params = check_params(name, spec.params),
+    steps = steps,
+  }, SPEC_MT)
+end
+
+return setmetatable(M, { __call = function(_, spec) return build(spec) end })

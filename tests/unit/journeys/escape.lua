@@ -1,0 +1,80 @@
+-- Sandbox escapes, one step each (tests/unit/test_sandbox.c). Every escape step would
+-- return c:finish() if its trick worked; the test expects it to fail instead, and the
+-- `ok` step to run fine on the same state right after.
+local journey = require "parley.journey"
+
+local kept_c -- an upvalue shared by every conversation of this state
+
+local function finish(c) return c:finish() end
+
+return journey {
+  name = "escape",
+  entry = { event = "test.escape" },
+
+  start = function(c, ev) return c:listen({ "x" }, "1h", "ok") end,
+  ok = function(c, ev)
+    c.memory.n = (c.memory.n or 0) + 1
+    local s = ("ok"):rep(3) .. string.upper("x") .. table.concat({ 1, 2 }, ",")
+    assert(s == "okokokX1,2")
+    assert(math.random(1, 6) >= 1)
+    assert(utf8.char(72) == "H")
+    return c:listen({ "x" }, "1h", "ok")
+  end,
+
+  io = function(c) local f = io.open("/etc/passwd") return finish(c) end,
+  os = function(c) os.exit(1) return finish(c) end,
+  debug = function(c) debug.sethook() return finish(c) end,
+  package = function(c) package.loadlib("libc.so.6", "system") return finish(c) end,
+  load = function(c) load("return 1")() return finish(c) end,
+  loadstring = function(c) loadstring("return 1")() return finish(c) end,
+  dofile = function(c) dofile("/etc/passwd") return finish(c) end,
+  loadfile = function(c) loadfile("/etc/passwd") return finish(c) end,
+  collectgarbage = function(c) collectgarbage("stop") return finish(c) end,
+  string_dump = function(c) local b = string.dump(finish) return finish(c) end,
+  string_dump_method = function(c) local b = ("").dump(finish) return finish(c) end,
+  require_binary = function(c) require "binmod" return finish(c) end,
+  require_dotdot = function(c) require "..parley.journey" return finish(c) end,
+  require_slash = function(c) require "/etc/passwd" return finish(c) end,
+  require_stdlib = function(c) require "io" return finish(c) end,
+
+  rawset_G = function(c) rawset(_G, "x", 1) return finish(c) end,
+  rawset_ENV = function(c) rawset(_ENV, "x", 1) return finish(c) end,
+  setmetatable_G = function(c) setmetatable(_G, nil) x = 1 return finish(c) end,
+  getmetatable_G = function(c) getmetatable(_G).__newindex = nil x = 1 return finish(c) end,
+  new_global = function(c) x = 1 return finish(c) end,
+  overwrite_global = function(c) print = function() end return finish(c) end,
+  undeclared_read = function(c) if undeclared_thing then end return finish(c) end,
+  string_mt_index = function(c) getmetatable("").__index = {} return finish(c) end,
+  string_mt_upper = function(c) getmetatable("").__index.upper = nil return finish(c) end,
+  string_mt_set = function(c) setmetatable("", {}) return finish(c) end,
+  string_rep_nil = function(c) string.rep = nil return finish(c) end,
+  table_insert_ro = function(c) table.insert(string, 1) return finish(c) end,
+  sdk_write = function(c) local j = require "parley.journey" j.version = "x" return finish(c) end,
+  sdk_mt = function(c) setmetatable(require "parley.journey", nil) return finish(c) end,
+
+  loop = function(c) while true do end end,
+  pcall_loop = function(c)
+    while true do pcall(function() while true do end end) end
+  end,
+  concat_growth = function(c)
+    local s = "x"
+    while true do s = s .. s end
+  end,
+  table_growth = function(c)
+    local t, i = {}, 0
+    while true do i = i + 1 t[i] = { i } end
+  end,
+  pcall_alloc = function(c)
+    local ok = pcall(function() return ("x"):rep(1 << 30) end)
+    return finish(c) -- caught the memory error: the step must fail all the same
+  end,
+  recursion = function(c)
+    local function f(n) return 1 + f(n + 1) end
+    return f(1)
+  end,
+  contact_write = function(c) c.contact.x = 1 return finish(c) end,
+  contact_nested_write = function(c) c.contact.address.city = "x" return finish(c) end,
+  params_write = function(c) c.params.wait = "0s" return finish(c) end,
+  keep_c = function(c) kept_c = c return finish(c) end,
+  use_kept_c = function(c) kept_c:speak("email", "x") return finish(c) end,
+}

@@ -1,0 +1,2 @@
+-- The journey file itself never returns: loading must fail, not hang.
+while true do end

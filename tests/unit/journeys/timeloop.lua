@@ -1,0 +1,7 @@
+-- A journey with only a time budget (tests/unit/test_sandbox.c).
+local journey = require "parley.journey"
+return journey {
+  name = "timeloop",
+  start = function(c, ev) return c:finish() end,
+  spin = function(c) while true do end end,
+}

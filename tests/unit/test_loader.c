@@ -1,0 +1,467 @@
+/* The plugin loader and host table, exercised with real shared objects: the deliberately
+ * bad plugins of tests/plugins/ (each must be refused with a message that names the file
+ * and the reason, and leave nothing loaded), and the real `file` and `console` channels.
+ * send_done and emit_event are recorded here, standing in for the core. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <dlfcn.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "outbox.h"
+#include "plugin_int.h"
+#include "plugin_load.h"
+
+#define TEST_PLUGIN(name) PARLEY_BUILDDIR "/tests/plugins/.libs/" name ".so"
+#define CHANNEL_PLUGIN(name) PARLEY_BUILDDIR "/plugins/.libs/" name ".so"
+
+/* --- what the core would do, recorded --- */
+
+struct recorder {
+  int done_calls;
+  enum parley_status done_status;
+  char done_detail[128];
+  struct parley_msg *done_msg;
+  int events;
+  char event[512];
+  int refuse_events; /* 1: emit_event fails, as for a malformed event */
+};
+
+static void rec_send_done(void *core, struct parley_msg *msg, enum parley_status st,
+                          const char *detail)
+{
+  struct recorder *r = core;
+  r->done_calls++;
+  r->done_status = st;
+  r->done_msg = msg;
+  snprintf(r->done_detail, sizeof r->done_detail, "%s", detail ? detail : "");
+}
+
+static int rec_emit_event(void *core, const char *json, size_t len, char *err, size_t errlen)
+{
+  struct recorder *r = core;
+  r->events++;
+  snprintf(r->event, sizeof r->event, "%.*s", (int)len, json);
+  if (r->refuse_events) {
+    snprintf(err, errlen, "test refuses events");
+    return -1;
+  }
+  return 0;
+}
+
+struct fixture {
+  struct log log;
+  struct clock clock;
+  struct ev_loop *loop;
+  struct recorder rec;
+  struct plugin_env env;
+  char dir[64]; /* a mkdtemp scratch directory */
+  char err[512];
+};
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  if (f == NULL)
+    return -1;
+  /* The refusals are expected: keep the TAP output readable unless asked. */
+  f->log.min = getenv("PARLEY_TEST_VERBOSE") ? LOG_DEBUG : (enum log_level)(LOG_ERROR + 1);
+  f->loop = ev_loop_new(EVFLAG_AUTO);
+  clock_init_loop(&f->clock, f->loop);
+  f->env = (struct plugin_env){.log = &f->log,
+                               .clock = &f->clock,
+                               .loop = f->loop,
+                               .core = &f->rec,
+                               .send_done = rec_send_done,
+                               .emit_event = rec_emit_event};
+  snprintf(f->dir, sizeof f->dir, "/tmp/parley-loader-XXXXXX");
+  if (mkdtemp(f->dir) == NULL)
+    return -1;
+  *state = f;
+  return 0;
+}
+
+static void rm_scratch(const char *dir)
+{
+  static const char *const names[] = {"x.so", "out.ndjson", "receipts.ndjson"};
+  char path[128];
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  ev_loop_destroy(f->loop);
+  rm_scratch(f->dir);
+  free(f);
+  return 0;
+}
+
+/* Settings as the config layer hands them over: a JSON object from the channel's table. */
+static cJSON *settings(const char *json)
+{
+  cJSON *s = cJSON_Parse(json);
+  assert_non_null(s);
+  return s;
+}
+
+/* Opens `path`, expecting a refusal whose message contains `want` and the file's name. */
+static void expect_refusal(struct fixture *f, const char *path, const char *json,
+                           const char *want)
+{
+  cJSON *s = json ? settings(json) : NULL;
+  struct plugin_inst *pi = (struct plugin_inst *)0x1;
+  f->err[0] = '\0';
+  int rc = plugin_instance_open(&f->env, "test", path, s, &pi, f->err, sizeof f->err);
+  cJSON_Delete(s);
+  if (rc == 0)
+    plugin_instance_close(pi);
+  assert_int_equal(rc, -1);
+  assert_null(pi);
+  if (strstr(f->err, want) == NULL || strstr(f->err, path) == NULL)
+    fail_msg("refusal of %s: got \"%s\", wanted \"%s\"", path, f->err, want);
+  if (getenv("PARLEY_TEST_VERBOSE"))
+    fprintf(stderr, "refused: %s\n", f->err);
+  /* Nothing stays loaded: the refused file is no longer mapped. */
+  void *still = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+  if (still)
+    dlclose(still);
+  assert_null(still);
+}
+
+static struct plugin_inst *open_ok(struct fixture *f, const char *channel, const char *path,
+                                   const char *json)
+{
+  cJSON *s = json ? settings(json) : NULL;
+  struct plugin_inst *pi = NULL;
+  int rc = plugin_instance_open(&f->env, channel, path, s, &pi, f->err, sizeof f->err);
+  cJSON_Delete(s);
+  if (rc != 0)
+    fail_msg("open %s: %s", path, f->err);
+  assert_non_null(pi);
+  return pi;
+}
+
+/* A message as the outbox would build it; the strings are literals, never freed. */
+static void msg_init(struct parley_msg *m, const char *id)
+{
+  memset(m, 0, sizeof *m);
+  snprintf(m->id, sizeof m->id, "%s", id);
+  m->channel = (char *)"email";
+  m->contact = (char *)"c-42";
+  m->address = (char *)"ann@example.com";
+  m->journey = (char *)"welcome";
+  m->template_name = (char *)"hello";
+  m->subject = (char *)"Hi Ann";
+  m->text = (char *)"Hello, \"Ann\".\nWelcome!";
+  m->attempt = 1;
+}
+
+/* --- refusals --- */
+
+static void test_refuses_bad_major(void **state)
+{
+  expect_refusal(*state, TEST_PLUGIN("bad_major"), NULL,
+                 "built for plugin ABI 2.x, this Parley speaks 1.x");
+}
+
+static void test_refuses_short_struct(void **state)
+{
+  expect_refusal(*state, TEST_PLUGIN("short_struct"), NULL, "descriptor too short for ABI v1");
+}
+
+static void test_refuses_no_entry(void **state)
+{
+  expect_refusal(*state, TEST_PLUGIN("no_entry"), NULL,
+                 "not a Parley plugin: no symbol parley_plugin_entry");
+}
+
+static void test_refuses_init_fail(void **state)
+{
+  expect_refusal(*state, TEST_PLUGIN("init_fail"), NULL, "init failed");
+}
+
+static void test_refuses_text_file(void **state)
+{
+  struct fixture *f = *state;
+  char path[128];
+  snprintf(path, sizeof path, "%s/x.so", f->dir);
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs("this is not an ELF file\n", fp);
+  fclose(fp);
+  expect_refusal(f, path, NULL, "not a loadable shared object");
+}
+
+static void test_refuses_missing_file(void **state)
+{
+  struct fixture *f = *state;
+  char path[128];
+  snprintf(path, sizeof path, "%s/nothing-here.so", f->dir);
+  expect_refusal(f, path, NULL, "cannot read the file");
+}
+
+static void test_refuses_unknown_setting(void **state)
+{
+  struct fixture *f = *state;
+  expect_refusal(f, CHANNEL_PLUGIN("console"), "{\"plugin\":\"console\",\"colour\":\"red\"}",
+                 "unknown setting 'colour'");
+  assert_non_null(strstr(f->err, "known settings: stream"));
+}
+
+static void test_refuses_wrong_type(void **state)
+{
+  struct fixture *f = *state;
+  expect_refusal(f, CHANNEL_PLUGIN("file"), "{\"path\":\"/dev/null\",\"receipts\":\"yes\"}",
+                 "setting 'receipts' of plugin 'file' must be a boolean, not a string");
+  expect_refusal(f, TEST_PLUGIN("pending_send"), "{\"delay_ms\":1.5}",
+                 "setting 'delay_ms' of plugin 'pending_send' must be an integer");
+  expect_refusal(f, TEST_PLUGIN("pending_send"), "{\"delay_ms\":\"10\"}",
+                 "must be an integer, not a string");
+}
+
+static void test_refuses_missing_required(void **state)
+{
+  expect_refusal(*state, CHANNEL_PLUGIN("file"), "{\"plugin\":\"file\"}",
+                 "missing required setting 'path' for plugin 'file'");
+}
+
+static void test_refuses_unopenable_output(void **state)
+{
+  struct fixture *f = *state;
+  char json[256];
+  snprintf(json, sizeof json, "{\"path\":\"%s/no/such/dir/out.ndjson\"}", f->dir);
+  expect_refusal(f, CHANNEL_PLUGIN("file"), json, "init failed");
+  expect_refusal(f, CHANNEL_PLUGIN("console"), "{\"stream\":\"printer\"}", "init failed");
+}
+
+/* --- plugin_find --- */
+
+static void test_find(void **state)
+{
+  struct fixture *f = *state;
+  char path[512];
+  assert_int_equal(plugin_find(PARLEY_BUILDDIR "/plugins", "file", path, sizeof path, f->err,
+                               sizeof f->err),
+                   0);
+  assert_string_equal(path, CHANNEL_PLUGIN("file"));
+  assert_int_equal(plugin_find(PARLEY_BUILDDIR "/plugins", "nope", path, sizeof path, f->err,
+                               sizeof f->err),
+                   -1);
+  assert_non_null(strstr(f->err, "plugin 'nope' not found"));
+  assert_int_equal(plugin_find(PARLEY_BUILDDIR "/plugins", "../plugins/file", path,
+                               sizeof path, f->err, sizeof f->err),
+                   -1);
+  assert_non_null(strstr(f->err, "bad plugin name"));
+}
+
+/* --- the real channels --- */
+
+static cJSON *read_json_line(const char *path)
+{
+  char buf[2048];
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  assert_non_null(fgets(buf, sizeof buf, fp));
+  int more = fgetc(fp);
+  fclose(fp);
+  assert_int_equal(more, EOF); /* exactly one line */
+  size_t n = strlen(buf);
+  assert_true(n > 0 && buf[n - 1] == '\n');
+  cJSON *j = cJSON_Parse(buf);
+  assert_non_null(j);
+  return j;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+  return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static void test_file_plugin_writes_json_line(void **state)
+{
+  struct fixture *f = *state;
+  char path[128], json[256];
+  snprintf(path, sizeof path, "%s/out.ndjson", f->dir);
+  snprintf(json, sizeof json, "{\"plugin\":\"file\",\"path\":\"%s\"}", path);
+  struct plugin_inst *pi = open_ok(f, "email", CHANNEL_PLUGIN("file"), json);
+  assert_string_equal(plugin_instance_name(pi), "file");
+  assert_string_equal(plugin_instance_channel(pi), "email");
+
+  struct parley_msg m;
+  msg_init(&m, "m-1");
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_OK);
+  plugin_instance_close(pi);
+
+  cJSON *line = read_json_line(path);
+  assert_string_equal(jstr(line, "id"), "m-1");
+  assert_string_equal(jstr(line, "channel"), "email");
+  assert_string_equal(jstr(line, "contact"), "c-42");
+  assert_string_equal(jstr(line, "address"), "ann@example.com");
+  assert_string_equal(jstr(line, "journey"), "welcome");
+  assert_string_equal(jstr(line, "template"), "hello");
+  assert_string_equal(jstr(line, "subject"), "Hi Ann");
+  assert_string_equal(jstr(line, "text"), "Hello, \"Ann\".\nWelcome!");
+  assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(line, "html")));
+  assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(line, "attempt")), 1);
+  double at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(line, "at"));
+  assert_true(at == (double)clock_now_ms(&f->clock));
+  assert_int_equal(f->rec.events, 0); /* receipts default to false */
+  cJSON_Delete(line);
+}
+
+static void test_file_plugin_receipts(void **state)
+{
+  struct fixture *f = *state;
+  char path[128], json[256];
+  snprintf(path, sizeof path, "%s/receipts.ndjson", f->dir);
+  snprintf(json, sizeof json, "{\"path\":\"%s\",\"receipts\":true}", path);
+  struct plugin_inst *pi = open_ok(f, "email", CHANNEL_PLUGIN("file"), json);
+  struct parley_msg m;
+  msg_init(&m, "m-7");
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_OK);
+  assert_int_equal(f->rec.events, 1);
+  assert_string_equal(f->rec.event, "{\"id\":\"m-7:delivered\",\"type\":\"email.delivered\","
+                                    "\"contact\":\"c-42\",\"data\":{\"message_id\":\"m-7\"}}");
+  /* A refused receipt is logged; the delivery itself still succeeded. */
+  f->rec.refuse_events = 1;
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_OK);
+  assert_int_equal(f->rec.events, 2);
+  assert_int_equal(f->rec.done_calls, 0); /* sync statuses never go through send_done */
+  plugin_instance_close(pi);
+}
+
+static void test_console_plugin(void **state)
+{
+  struct fixture *f = *state;
+  /* stderr: stdout carries the TAP stream. */
+  struct plugin_inst *pi =
+      open_ok(f, "sms", CHANNEL_PLUGIN("console"), "{\"plugin\":\"console\",\"stream\":\"stderr\"}");
+  struct parley_msg m;
+  msg_init(&m, "m-2");
+  m.channel = (char *)"sms";
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_OK);
+  plugin_instance_close(pi);
+}
+
+/* --- asynchronous sends on a real libev loop --- */
+
+static void test_pending_send_completes_later(void **state)
+{
+  struct fixture *f = *state;
+  struct plugin_inst *pi = open_ok(f, "sms", TEST_PLUGIN("pending_send"), "{\"delay_ms\":5}");
+  struct parley_msg m;
+  msg_init(&m, "m-3");
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_PENDING);
+  assert_int_equal(f->rec.done_calls, 0);
+  ev_run(f->loop, 0); /* returns when the timer has fired: no watcher is left */
+  assert_int_equal(f->rec.done_calls, 1);
+  assert_int_equal(f->rec.done_status, PARLEY_OK);
+  assert_ptr_equal(f->rec.done_msg, &m);
+  assert_string_equal(f->rec.done_detail, "provider-id-m-3");
+  plugin_instance_close(pi);
+}
+
+static void test_pending_send_retry(void **state)
+{
+  struct fixture *f = *state;
+  struct plugin_inst *pi =
+      open_ok(f, "sms", TEST_PLUGIN("pending_send"), "{\"delay_ms\":0,\"fail\":true}");
+  struct parley_msg a, b;
+  msg_init(&a, "m-4");
+  msg_init(&b, "m-5");
+  assert_int_equal(plugin_instance_send(pi, &a), PARLEY_PENDING);
+  assert_int_equal(plugin_instance_send(pi, &b), PARLEY_PENDING);
+  ev_run(f->loop, 0);
+  assert_int_equal(f->rec.done_calls, 2);
+  assert_int_equal(f->rec.done_status, PARLEY_RETRY);
+  assert_string_equal(f->rec.done_detail, "provider unavailable");
+  /* A second completion for a message nobody waits for is ignored, not forwarded. */
+  plugin_host_table()->send_done(plugin_ctx(pi), &a, PARLEY_OK, NULL);
+  assert_int_equal(f->rec.done_calls, 2);
+  plugin_instance_close(pi);
+}
+
+/* Closing with a send in flight cancels and frees the timer (LeakSanitizer checks), never
+ * calls send_done afterwards, and keeps the plugin mapped. */
+static void test_close_cancels_timers(void **state)
+{
+  struct fixture *f = *state;
+  struct plugin_inst *pi =
+      open_ok(f, "sms", TEST_PLUGIN("pending_send"), "{\"delay_ms\":60000}");
+  struct parley_msg m;
+  msg_init(&m, "m-6");
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_PENDING);
+  plugin_instance_close(pi);
+  ev_run(f->loop, EVRUN_NOWAIT);
+  assert_int_equal(ev_pending_count(f->loop), 0);
+  assert_int_equal(f->rec.done_calls, 0);
+}
+
+/* --- host accessors --- */
+
+static void test_contact_attr(void **state)
+{
+  const struct parley_host *h = plugin_host_table();
+  assert_int_equal(h->abi_major, PARLEY_ABI_MAJOR);
+  assert_int_equal(h->size, sizeof(struct parley_host));
+  struct parley_msg m;
+  msg_init(&m, "m-8");
+  m.profile = cJSON_Parse("{\"name\":\"Ann\",\"age\":42,\"vip\":true,\"score\":1.5,"
+                          "\"tags\":[\"a\"],\"gone\":null}");
+  assert_non_null(m.profile);
+  assert_string_equal(h->msg_contact_attr(&m, "name"), "Ann");
+  assert_string_equal(h->msg_contact_attr(&m, "age"), "42");
+  assert_string_equal(h->msg_contact_attr(&m, "vip"), "true");
+  assert_string_equal(h->msg_contact_attr(&m, "score"), "1.5");
+  assert_string_equal(h->msg_contact_attr(&m, "tags"), "[\"a\"]");
+  assert_null(h->msg_contact_attr(&m, "gone"));
+  assert_null(h->msg_contact_attr(&m, "missing"));
+  assert_string_equal(h->msg_part(&m, "subject"), "Hi Ann");
+  assert_null(h->msg_part(&m, "html"));
+  assert_null(h->msg_part(&m, "body"));
+  assert_string_equal(h->msg_id(&m), "m-8");
+  assert_int_equal(h->msg_attempt(&m), 1);
+  cJSON_Delete(m.profile);
+  free(m.attr_text);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_refuses_bad_major, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_short_struct, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_no_entry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_init_fail, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_text_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_missing_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_unknown_setting, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_wrong_type, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_missing_required, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_unopenable_output, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_file_plugin_writes_json_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_file_plugin_receipts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_console_plugin, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pending_send_completes_later, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pending_send_retry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_cancels_timers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_contact_attr, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -82,8 +82,6 @@ static int open_channels(struct core *core, char *err, size_t errlen)
     }
     core->channels[i].cfg = cc;
     core->n_channels++;
-    log_kv(&core->log, LOG_INFO, "plugin", "channel ready", "channel", cc->name, "plugin", cc->plugin,
-           (char *)NULL);
   }
   return 0;
 }

@@ -201,6 +201,8 @@ static int load_main(lua_State *L)
   lhost_budget_stop(j);
   if (lhost_budget_failed(j, "loading the journey file", err, sizeof err))
     return luaL_error(L, "%s: %s", j->info.path, err);
+  if (rc != LUA_OK && lua_isstring(L, -1) && strncmp(lua_tostring(L, -1), "journey '", 9) == 0)
+    return luaL_error(L, "%s: %s", j->info.path, lua_tostring(L, -1));
   if (rc != LUA_OK)
     return lua_error(L);
   read_spec(L, lc, 3);

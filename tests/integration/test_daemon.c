@@ -371,7 +371,8 @@ static void test_bad_requests_get_clear_errors(void **state)
   char *big = malloc(70000);
   memset(big, 'a', 69999);
   big[69999] = '\0';
-  memcpy(big, "{\"type\":\"x\",\"contact\":\"q\",\"data\":{\"pad\":\"", 42);
+  const char *head = "{\"type\":\"x\",\"contact\":\"q\",\"data\":{\"pad\":\"";
+  memcpy(big, head, strlen(head));
   expect_error(big, 413, "body_too_large", "larger than 65536 bytes");
   big[5000] = '\0';
   expect_error(big, 400, "bad_event", "event larger than 4096 bytes");

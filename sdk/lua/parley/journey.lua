@@ -70,10 +70,10 @@ local KNOWN = {
   description = true,
 }
 
--- Errors point at the journey file: `depth` counts the helper frames between the
--- journey file and fail() (build is 1 deep; helpers build calls, 2).
-local function fail(spec_name, msg, depth)
-  error(("journey '%s': %s"):format(spec_name or "?", msg), 2 + (depth or 1))
+-- `return journey { ... }` is a tail call, so no line of the journey file is left on the
+-- stack to point at: the error carries no position, and Parley prefixes the file's path.
+local function fail(spec_name, msg)
+  error(("journey '%s': %s"):format(spec_name or "?", msg), 0)
 end
 
 -- goal / exit: one event type or a list of them; always handed on as a list.
@@ -81,18 +81,18 @@ local function event_list(name, field, v)
   if v == nil then return {} end
   if type(v) == "string" then return { v } end
   if type(v) ~= "table" then
-    fail(name, field .. " must be an event type or a list of event types", 2)
+    fail(name, field .. " must be an event type or a list of event types")
   end
   local out = {}
   for i = 1, #v do
     if type(v[i]) ~= "string" then
-      fail(name, ("%s[%d] must be an event type string"):format(field, i), 2)
+      fail(name, ("%s[%d] must be an event type string"):format(field, i))
     end
     out[i] = v[i]
   end
   for k in pairs(v) do
     if math.type(k) ~= "integer" or k < 1 or k > #v then
-      fail(name, field .. " must be a list of event types (no named keys)", 2)
+      fail(name, field .. " must be a list of event types (no named keys)")
     end
   end
   return out
@@ -100,7 +100,7 @@ end
 
 local function check_duration(name, field, v)
   if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
-    fail(name, field .. ' must be a duration like "7d" or a number of seconds', 3)
+    fail(name, field .. ' must be a duration like "7d" or a number of seconds')
   end
   return v
 end
@@ -108,27 +108,27 @@ end
 local function check_entry(name, entry)
   if entry == nil then return nil end
   if type(entry) ~= "table" then
-    fail(name, 'entry must be a table: entry = { event = "cart.updated" }', 2)
+    fail(name, 'entry must be a table: entry = { event = "cart.updated" }')
   end
   for k in pairs(entry) do
     if k ~= "event" and k ~= "reenter_after" then
-      fail(name, ("entry has an unknown key '%s' (known: event, reenter_after)"):format(tostring(k)), 2)
+      fail(name, ("entry has an unknown key '%s' (known: event, reenter_after)"):format(tostring(k)))
     end
   end
-  if type(entry.event) ~= "string" then fail(name, "entry.event must be a string", 2) end
+  if type(entry.event) ~= "string" then fail(name, "entry.event must be a string") end
   return { event = entry.event,
            reenter_after = check_duration(name, "entry.reenter_after", entry.reenter_after) }
 end
 
 local function check_params(name, params)
   if params == nil then return {} end
-  if type(params) ~= "table" then fail(name, "params must be a table", 2) end
+  if type(params) ~= "table" then fail(name, "params must be a table") end
   local out = {}
   for k, v in pairs(params) do
-    if type(k) ~= "string" then fail(name, "params keys must be names", 2) end
+    if type(k) ~= "string" then fail(name, "params keys must be names") end
     local t = type(v)
     if t ~= "string" and t ~= "number" and t ~= "boolean" then
-      fail(name, ("params.%s must be a string, a number or true/false"):format(k), 2)
+      fail(name, ("params.%s must be a string, a number or true/false"):format(k))
     end
     out[k] = v
   end
@@ -140,11 +140,11 @@ local SPEC_MT = { __name = "parley.journey", __metatable = false }
 -- journey { ... } checks the description and returns what Parley loads.
 local function build(spec)
   if type(spec) ~= "table" then
-    error("journey { ... } expects a table", 2)
+    error("journey '?': journey { ... } expects a table", 0)
   end
   local name = spec.name
   if type(name) ~= "string" or name == "" then
-    error("journey: name must be a non-empty string", 2)
+    error("journey '?': name must be a non-empty string", 0)
   end
   local steps = {}
   for k, v in pairs(spec) do

@@ -1,0 +1,454 @@
+/* The journey host: loading and refusing journeys, the step API (speak, listen, finish,
+ * memory, contact, params), msgpack memory, and the two shipped demo journeys. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lhost.h"
+#include "log.h"
+
+#define JDIR PARLEY_SRCDIR "/tests/unit/journeys"
+#define SHIPPED PARLEY_SRCDIR "/scripts/journeys"
+#define NOW 1700000000000LL
+
+static const struct log quiet = {LOG_ERROR};
+static cJSON *params_cfg, *profile;
+
+struct gate {
+  const char *refuse; /* channel refused, or NULL */
+  int asked;
+};
+
+static int fake_can_speak(void *ud, const char *channel, char *reason, size_t len)
+{
+  struct gate *g = ud;
+  g->asked++;
+  if (g->refuse && strcmp(channel, g->refuse) == 0) {
+    snprintf(reason, len, "no consent for %s", channel);
+    return 0;
+  }
+  return 1;
+}
+
+static struct lhost_config config(const char *jdir)
+{
+  struct lhost_config cfg = {
+      .limits = {10000000, 5000, 32u << 20},
+      .sdk_dir = PARLEY_SRCDIR "/sdk/lua",
+      .journeys_dir = jdir,
+      .params = params_cfg,
+      .log = &quiet,
+  };
+  return cfg;
+}
+
+static struct journey *load(const char *path)
+{
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(JDIR);
+  if (lhost_journey_load(&cfg, path, &j, err, sizeof err) != 0)
+    fail_msg("load %s: %s", path, err);
+  return j;
+}
+
+static void load_fails(const char *path, const char *expect)
+{
+  char err[1024] = "";
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(JDIR);
+  assert_int_equal(lhost_journey_load(&cfg, path, &j, err, sizeof err), -1);
+  assert_null(j);
+  if (strstr(err, expect) == NULL)
+    fail_msg("%s: expected '%s' in: %s", path, expect, err);
+}
+
+struct step {
+  const char *name;
+  const struct lhost_event *ev;
+  const char *mem;
+  size_t mem_len;
+  struct gate gate;
+};
+
+static int step(struct journey *j, struct step *s, struct lhost_decision *d, char *err,
+                size_t errlen)
+{
+  struct lhost_step_in in = {.conv_id = 42, .contact_id = "cust-1", .profile = profile,
+                             .step = s->name, .memory = s->mem, .memory_len = s->mem_len,
+                             .event = s->ev, .now_ms = NOW, .can_speak = fake_can_speak,
+                             .ud = &s->gate};
+  err[0] = '\0';
+  return lhost_run_step(j, &in, d, err, errlen);
+}
+
+static void step_ok(struct journey *j, struct step *s, struct lhost_decision *d)
+{
+  char err[1024];
+  if (step(j, s, d, err, sizeof err) != 0)
+    fail_msg("step %s: %s", s->name, err);
+}
+
+static void step_fails(struct journey *j, const char *name, const char *expect)
+{
+  char err[1024];
+  struct lhost_decision d;
+  struct step s = {.name = name};
+  assert_int_equal(step(j, &s, &d, err, sizeof err), -1);
+  if (strstr(err, expect) == NULL)
+    fail_msg("step %s: expected '%s' in: %s", name, expect, err);
+  assert_null(d.speaks);
+  assert_null(d.memory);
+}
+
+static cJSON *memory_json(const struct lhost_decision *d)
+{
+  cJSON *m = lhost_memory_to_json(d->memory, d->memory_len);
+  assert_non_null(m);
+  return m;
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  params_cfg = cJSON_Parse("{\"fixture\":{\"wait\":\"2h\",\"typo\":1},"
+                           "\"cart_abandonment\":{\"nudge_after\":\"3h\"}}");
+  profile = cJSON_Parse("{\"first_name\":\"Ada\",\"address\":{\"city\":\"Paris\"}}");
+  return params_cfg && profile ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  cJSON_Delete(params_cfg);
+  cJSON_Delete(profile);
+  return 0;
+}
+
+static void test_info(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  const struct journey_info *in = lhost_journey_info(j);
+  assert_string_equal(in->name, "fixture");
+  assert_string_equal(in->entry_event, "fixture.start");
+  assert_int_equal(in->reenter_after_ms, 90 * 60000);
+  assert_int_equal(in->n_goal, 2);
+  assert_string_equal(in->goal_events[1], "subscription.started");
+  assert_int_equal(in->n_exit, 1);
+  assert_string_equal(in->exit_events[0], "user.deleted");
+  assert_int_equal(in->migrate, 1);
+  assert_string_equal(in->first_step, "start");
+  assert_true(lhost_journey_has_step(j, "check"));
+  assert_false(lhost_journey_has_step(j, "nope"));
+  assert_true(lhost_journey_memory_used(j) > 0);
+  lhost_journey_free(j);
+}
+
+static void test_load_errors(void **state)
+{
+  (void)state;
+  load_fails(JDIR "/bad_template.lua", "bad_template/x.html line 2: unclosed {{");
+  load_fails(JDIR "/bad_entry.lua", "bad_entry.lua: journey 'bad_entry': entry.event must be a string");
+  load_fails(JDIR "/bad_key.lua", "journey 'bad_key': unknown key 'colour'");
+  load_fails(JDIR "/no_start.lua", "needs a start step");
+  load_fails(JDIR "/not_journey.lua", "must return a journey");
+  load_fails(JDIR "/syntax_error.lua", "syntax_error.lua:3:");
+  load_fails(JDIR "/bad_duration.lua", "entry.reenter_after: bad duration '7y'");
+  load_fails(JDIR "/does_not_exist.lua", "No such file");
+}
+
+/* Params: defaults overridden by configuration; listen takes the duration string. */
+static void test_listen_params(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  struct lhost_decision d;
+  struct step s = {.name = "start"};
+  step_ok(j, &s, &d);
+  assert_int_equal(d.next, LHOST_LISTEN);
+  assert_int_equal(d.n_events, 2);
+  assert_string_equal(d.events[1], "b");
+  assert_int_equal(d.timeout_ms, 2 * 3600000);
+  assert_string_equal(d.next_step, "check");
+  assert_int_equal(d.n_speaks, 0);
+  lhost_decision_free(&d);
+  lhost_journey_free(j);
+}
+
+/* Every kind of value memory keeps comes back exactly, in the same state or another. */
+static void test_memory_roundtrip(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua"), *j2 = load(JDIR "/fixture.lua");
+  struct lhost_decision d, d2;
+  struct step s = {.name = "keep"};
+  step_ok(j, &s, &d);
+  assert_int_equal(d.next, LHOST_FINISH);
+  struct step s2 = {.name = "check", .mem = d.memory, .mem_len = d.memory_len};
+  step_ok(j2, &s2, &d2);
+  assert_int_equal(d2.timeout_ms, -1);
+  assert_int_equal(d2.memory_len, d.memory_len); /* map order may differ between states */
+  cJSON *m = memory_json(&d), *m2 = memory_json(&d2);
+  assert_true(cJSON_Compare(m, m2, 1));
+  cJSON_Delete(m2);
+  assert_int_equal(cJSON_GetObjectItem(m, "int")->valuedouble, 42);
+  assert_string_equal(cJSON_GetObjectItem(m, "text")->valuestring, "héllo");
+  assert_true(cJSON_IsArray(cJSON_GetObjectItem(m, "list")));
+  assert_true(cJSON_IsObject(cJSON_GetObjectItem(m, "sparse")));
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "yes")));
+  cJSON_Delete(m);
+  lhost_decision_free(&d);
+  lhost_decision_free(&d2);
+  lhost_journey_free(j);
+  lhost_journey_free(j2);
+}
+
+static void test_memory_refusals(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  step_fails(j, "fn_in_memory", "memory.cart.cb: cannot keep a function in memory");
+  step_fails(j, "cycle_in_memory", "memory.t.self: cannot keep a table that contains itself");
+  step_fails(j, "deep_memory", "nested deeper than 32 levels");
+  step_fails(j, "bad_key_memory", "memory: a memory key must be a string or an integer");
+  step_fails(j, "userdata_memory", "memory.d: cannot keep a userdata in memory");
+  step_fails(j, "contact_in_memory", "memory.p: cannot keep a table with a metatable");
+  step_fails(j, "memory_not_table", "c.memory must be a table");
+  lhost_journey_free(j);
+  assert_null(lhost_memory_to_json("\xc1", 1));
+  cJSON *e = lhost_memory_to_json(NULL, 0);
+  assert_true(cJSON_IsObject(e) && e->child == NULL);
+  cJSON_Delete(e);
+}
+
+static void test_step_errors(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  step_fails(j, "no_decision",
+             "step 'no_decision' returned no decision (return c:listen(...) or c:finish())");
+  step_fails(j, "wrong_decision", "returned no decision");
+  step_fails(j, "listen_unknown", "c:listen: journey 'fixture' has no step 'nope'");
+  step_fails(j, "listen_bad_duration", "unknown unit 'y'");
+  step_fails(j, "listen_bad_events", "events[2] must be an event type string");
+  step_fails(j, "speak_unknown", "no template 'nope'");
+  step_fails(j, "speak_missing_var", "fixture/greet.subject line 1: no value for 'name'");
+  step_fails(j, "speak_table_var", "'n' is a table");
+  step_fails(j, "speak_then_fail", "fixture.lua:");
+  step_fails(j, "runtime_error", "attempt to index a nil value (local 't')");
+  step_fails(j, "missing_step", "journey 'fixture' has no step 'missing_step'");
+  lhost_journey_free(j);
+}
+
+/* c.id, c:now() (the given clock), the event table, contact and params. */
+static void test_context(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  cJSON *data = cJSON_Parse("{\"item\":\"hat\",\"qty\":2}");
+  struct lhost_event ev = {.id = "e-1", .type = "a", .time_ms = NOW - 1500, .data = data};
+  struct lhost_decision d;
+  struct step s = {.name = "context", .ev = &ev};
+  step_ok(j, &s, &d);
+  assert_int_equal(d.timeout_ms, 90000);
+  cJSON *m = memory_json(&d);
+  assert_int_equal(cJSON_GetObjectItem(m, "now")->valuedouble, NOW / 1000);
+  assert_string_equal(cJSON_GetObjectItem(m, "id")->valuestring, "42");
+  assert_string_equal(cJSON_GetObjectItem(m, "journey")->valuestring, "fixture");
+  assert_string_equal(cJSON_GetObjectItem(m, "step")->valuestring, "context");
+  assert_string_equal(cJSON_GetObjectItem(m, "name")->valuestring, "Ada");
+  assert_int_equal(cJSON_GetObjectItem(m, "limit")->valuedouble, 3);
+  cJSON *e = cJSON_GetObjectItem(m, "ev");
+  assert_string_equal(cJSON_GetObjectItem(e, "id")->valuestring, "e-1");
+  assert_string_equal(cJSON_GetObjectItem(e, "contact")->valuestring, "cust-1");
+  assert_true(cJSON_GetObjectItem(e, "time")->valuedouble == (NOW - 1500) / 1000.0);
+  assert_string_equal(cJSON_GetObjectItem(e, "item")->valuestring, "hat");
+  assert_int_equal(cJSON_GetObjectItem(e, "qty")->valuedouble, 2);
+  cJSON_Delete(m);
+  lhost_decision_free(&d);
+  struct step s2 = {.name = "silence"};
+  step_ok(j, &s2, &d);
+  m = memory_json(&d);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "silent")));
+  cJSON_Delete(m);
+  lhost_decision_free(&d);
+  cJSON_Delete(data);
+  lhost_journey_free(j);
+}
+
+/* Rendering: vars, dotted keys, numbers, booleans, contact, params, defaults, escaping;
+ * and a refused speak recorded with its reason. */
+static void test_speak(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  struct lhost_decision d;
+  struct step s = {.name = "speak_all", .gate = {.refuse = "sms"}};
+  step_ok(j, &s, &d);
+  assert_int_equal(d.n_speaks, 1);
+  assert_string_equal(d.speaks[0].channel, "email");
+  assert_string_equal(d.speaks[0].template_name, "greet");
+  assert_string_equal(d.speaks[0].subject, "Hello, Ada & <Bob>\n");
+  assert_string_equal(d.speaks[0].text,
+                      "Ada & <Bob> 3 2.5 true Hat 4 first Ada Paris 3 dflt");
+  assert_string_equal(d.speaks[0].html, "<p>Ada &amp; &lt;Bob&gt; & Hat</p>");
+  assert_int_equal(d.n_refused, 1);
+  assert_string_equal(d.refused[0].channel, "sms");
+  assert_string_equal(d.refused[0].template_name, "short");
+  assert_string_equal(d.refused[0].reason, "no consent for sms");
+  cJSON *m = memory_json(&d);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "ok")));
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(m, "sms_ok")));
+  assert_string_equal(cJSON_GetObjectItem(m, "why")->valuestring, "no consent for sms");
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(m, "can")));
+  assert_string_equal(cJSON_GetObjectItem(m, "why2")->valuestring, "no consent for sms");
+  assert_int_equal(s.gate.asked, 3);
+  cJSON_Delete(m);
+  lhost_decision_free(&d);
+  lhost_journey_free(j);
+}
+
+static cJSON *mem_of(const struct lhost_decision *d)
+{
+  return memory_json(d);
+}
+
+/* welcome: greeting, then branch on the answer (engaged -> tips) or the silence. */
+static void test_welcome(void **state)
+{
+  (void)state;
+  struct journey *j = load(SHIPPED "/welcome.lua");
+  const struct journey_info *info = lhost_journey_info(j);
+  assert_string_equal(info->entry_event, "user.signed_up");
+  assert_int_equal(info->reenter_after_ms, -1);
+  assert_string_equal(info->goal_events[0], "order.placed");
+  assert_string_equal(info->exit_events[0], "user.deleted");
+  struct lhost_event signup = {.id = "e1", .type = "user.signed_up", .time_ms = NOW};
+  struct lhost_decision d, d2, d3;
+  struct step s = {.name = "start", .ev = &signup};
+  step_ok(j, &s, &d);
+  assert_int_equal(d.n_speaks, 1);
+  assert_string_equal(d.speaks[0].subject, "Welcome, Ada!\n");
+  assert_non_null(strstr(d.speaks[0].html, "Hi Ada,"));
+  assert_int_equal(d.timeout_ms, 86400000);
+  assert_string_equal(d.next_step, "follow_up");
+  /* clicked: tips, finish */
+  struct lhost_event click = {.id = "e2", .type = "email.clicked", .time_ms = NOW + 1000};
+  struct step s2 = {.name = "follow_up", .ev = &click, .mem = d.memory, .mem_len = d.memory_len};
+  step_ok(j, &s2, &d2);
+  assert_int_equal(d2.next, LHOST_FINISH);
+  assert_string_equal(d2.speaks[0].template_name, "welcome_tips");
+  lhost_decision_free(&d2);
+  /* silence, sms refused: nudge by email, then last call */
+  struct step s3 = {.name = "follow_up", .mem = d.memory, .mem_len = d.memory_len,
+                    .gate = {.refuse = "sms"}};
+  step_ok(j, &s3, &d2);
+  assert_int_equal(d2.next, LHOST_LISTEN);
+  assert_string_equal(d2.speaks[0].channel, "email");
+  assert_string_equal(d2.speaks[0].template_name, "welcome_nudge");
+  assert_int_equal(d2.timeout_ms, 3 * 86400000);
+  assert_string_equal(d2.next_step, "last_call");
+  struct step s4 = {.name = "last_call", .mem = d2.memory, .mem_len = d2.memory_len};
+  step_ok(j, &s4, &d3);
+  assert_int_equal(d3.next, LHOST_FINISH);
+  assert_non_null(strstr(d3.speaks[0].text, "10% off"));
+  assert_non_null(strstr(d3.speaks[0].text, "WELCOME10"));
+  cJSON *m = mem_of(&d3);
+  assert_string_equal(cJSON_GetObjectItem(m, "nudged_by")->valuestring, "email");
+  cJSON_Delete(m);
+  lhost_decision_free(&d3);
+  lhost_decision_free(&d2);
+  /* silence, sms allowed: the nudge goes by sms */
+  struct step s5 = {.name = "follow_up", .mem = d.memory, .mem_len = d.memory_len};
+  step_ok(j, &s5, &d2);
+  assert_string_equal(d2.speaks[0].channel, "sms");
+  lhost_decision_free(&d2);
+  lhost_decision_free(&d);
+  lhost_journey_free(j);
+}
+
+static void cart_reply(struct journey *j, const struct lhost_decision *prev, const char *text,
+                       size_t want_speaks)
+{
+  char body[128];
+  snprintf(body, sizeof body, "{\"text\":\"%s\"}", text);
+  cJSON *data = cJSON_Parse(body);
+  struct lhost_event ev = {.id = "r", .type = "sms.replied", .time_ms = NOW, .data = data};
+  struct lhost_decision d;
+  struct step s = {.name = "finish_up", .ev = &ev, .mem = prev->memory,
+                   .mem_len = prev->memory_len};
+  step_ok(j, &s, &d);
+  assert_int_equal(d.next, LHOST_FINISH);
+  assert_int_equal(d.n_speaks, want_speaks);
+  if (want_speaks)
+    assert_string_equal(d.speaks[0].template_name, "cart_thanks");
+  lhost_decision_free(&d);
+  cJSON_Delete(data);
+}
+
+/* cart_abandonment: reminder with the items, nudge branches, reply branches. */
+static void test_cart(void **state)
+{
+  (void)state;
+  struct journey *j = load(SHIPPED "/cart_abandonment.lua");
+  assert_int_equal(lhost_journey_info(j)->reenter_after_ms, 7LL * 86400000);
+  cJSON *data = cJSON_Parse("{\"items\":[{\"name\":\"Red <Hat>\",\"price\":20},"
+                            "{\"name\":\"Scarf\",\"price\":15.5}],\"total\":35.5}");
+  struct lhost_event ev = {.id = "e1", .type = "cart.updated", .time_ms = NOW, .data = data};
+  struct lhost_decision d, d2;
+  struct step s = {.name = "start", .ev = &ev};
+  step_ok(j, &s, &d);
+  assert_string_equal(d.speaks[0].subject, "You left 2 item(s) in your cart\n");
+  assert_non_null(strstr(d.speaks[0].text, "Red <Hat> and the rest"));
+  assert_non_null(strstr(d.speaks[0].html, "Red &lt;Hat&gt;"));
+  assert_int_equal(d.timeout_ms, 3 * 3600000); /* configuration override of nudge_after */
+  assert_string_equal(d.events[0], "email.clicked");
+  cJSON *m = mem_of(&d);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(m, "items")), 2);
+  cJSON_Delete(m);
+  /* silence, sms allowed */
+  struct step s2 = {.name = "nudge", .mem = d.memory, .mem_len = d.memory_len};
+  step_ok(j, &s2, &d2);
+  assert_string_equal(d2.speaks[0].template_name, "cart_sms");
+  assert_string_equal(d2.speaks[0].text, "Your cart (2 item(s)) is still here. Reply STOP to opt out.\n");
+  assert_int_equal(d2.timeout_ms, 86400000);
+  assert_string_equal(d2.next_step, "finish_up");
+  cart_reply(j, &d2, "STOP", 0);
+  cart_reply(j, &d2, " stop ", 0);
+  cart_reply(j, &d2, "yes please", 1);
+  lhost_decision_free(&d2);
+  /* silence, sms refused: email */
+  struct step s3 = {.name = "nudge", .mem = d.memory, .mem_len = d.memory_len,
+                    .gate = {.refuse = "sms"}};
+  step_ok(j, &s3, &d2);
+  assert_string_equal(d2.speaks[0].template_name, "cart_last_chance");
+  lhost_decision_free(&d2);
+  /* clicked */
+  struct lhost_event click = {.id = "e2", .type = "email.clicked", .time_ms = NOW};
+  struct step s4 = {.name = "nudge", .ev = &click, .mem = d.memory, .mem_len = d.memory_len};
+  step_ok(j, &s4, &d2);
+  assert_string_equal(d2.speaks[0].template_name, "cart_need_help");
+  lhost_decision_free(&d2);
+  lhost_decision_free(&d);
+  cJSON_Delete(data);
+  lhost_journey_free(j);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_info),          cmocka_unit_test(test_load_errors),
+      cmocka_unit_test(test_listen_params), cmocka_unit_test(test_memory_roundtrip),
+      cmocka_unit_test(test_memory_refusals), cmocka_unit_test(test_step_errors),
+      cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
+      cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,201 @@
+/* One test per known sandbox escape (after Redis's scripting tests): each must park only
+ * its own step with a clear message, and the SAME Lua state must then run another
+ * conversation's step fine. Fixtures: tests/unit/journeys/escape.lua and friends. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lhost.h"
+#include "log.h"
+
+#define JDIR PARLEY_SRCDIR "/tests/unit/journeys"
+#define MEM_CAP (8u << 20)
+
+static struct journey *esc;
+static cJSON *profile;
+static const struct log quiet = {LOG_ERROR};
+
+static struct lhost_config config(int64_t instructions, int64_t ms, size_t mem)
+{
+  struct lhost_config cfg = {
+      .limits = {instructions, ms, mem},
+      .sdk_dir = PARLEY_SRCDIR "/sdk/lua",
+      .journeys_dir = JDIR,
+      .log = &quiet,
+  };
+  return cfg;
+}
+
+static int run(struct journey *j, const char *step, uint64_t conv, char *err, size_t errlen)
+{
+  struct lhost_step_in in = {.conv_id = conv, .contact_id = "c1", .step = step,
+                             .profile = profile, .now_ms = 1700000000000};
+  struct lhost_decision d;
+  err[0] = '\0';
+  int rc = lhost_run_step(j, &in, &d, err, errlen);
+  if (getenv("SHOW_ERRORS"))
+    fprintf(stderr, "# %s -> %s\n", step, err);
+  lhost_decision_free(&d);
+  return rc;
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct lhost_config cfg = config(5000000, 5000, MEM_CAP);
+  profile = cJSON_Parse("{\"first_name\":\"Ada\",\"address\":{\"city\":\"Paris\"}}");
+  if (lhost_journey_load(&cfg, JDIR "/escape.lua", &esc, err, sizeof err) != 0) {
+    fprintf(stderr, "load: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  lhost_journey_free(esc);
+  cJSON_Delete(profile);
+  return 0;
+}
+
+struct escape {
+  const char *step;
+  const char *expect; /* in the error */
+};
+
+/* The escape fails with the expected message; then another conversation runs fine. */
+static void test_escape(void **state)
+{
+  const struct escape *e = *state;
+  char err[1024];
+  assert_int_equal(run(esc, e->step, 7, err, sizeof err), -1);
+  if (strstr(err, e->expect) == NULL)
+    fail_msg("step %s: expected '%s' in: %s", e->step, e->expect, err);
+  assert_non_null(strstr(err, e->step));
+  assert_int_equal(run(esc, "ok", 8, err, sizeof err), 0);
+  assert_true(lhost_journey_memory_used(esc) < MEM_CAP / 2);
+}
+
+static struct escape escapes[] = {
+    {"io", "undeclared global 'io'"},
+    {"os", "undeclared global 'os'"},
+    {"debug", "undeclared global 'debug'"},
+    {"package", "undeclared global 'package'"},
+    {"load", "undeclared global 'load'"},
+    {"loadstring", "undeclared global 'loadstring'"},
+    {"dofile", "undeclared global 'dofile'"},
+    {"loadfile", "undeclared global 'loadfile'"},
+    {"collectgarbage", "undeclared global 'collectgarbage'"},
+    {"string_dump", "dump"},
+    {"string_dump_method", "dump"},
+    {"require_binary", "binary (precompiled) chunks are refused"},
+    {"require_dotdot", "without '/' or '..'"},
+    {"require_slash", "without '/' or '..'"},
+    {"require_stdlib", "require 'io'"},
+    {"rawset_G", "undeclared global 'rawset'"},
+    {"rawset_ENV", "undeclared global 'rawset'"},
+    {"setmetatable_G", "cannot change a protected metatable"},
+    {"getmetatable_G", "attempt to index a boolean value"},
+    {"new_global", "assignment to undeclared global 'x'"},
+    {"overwrite_global", "cannot assign global 'print'"},
+    {"undeclared_read", "undeclared global 'undeclared_thing'"},
+    {"string_mt_index", "attempt to index a boolean value"},
+    {"string_mt_upper", "attempt to index a boolean value"},
+    {"string_mt_set", "bad argument"},
+    {"string_rep_nil", "string is read-only"},
+    {"table_insert_ro", "string is read-only"},
+    {"sdk_write", "module 'parley.journey' is read-only"},
+    {"sdk_mt", "cannot change a protected metatable"},
+    {"loop", "exceeded its instruction budget (5000000 instructions)"},
+    {"pcall_loop", "exceeded its instruction budget"},
+    {"concat_growth", "exceeded the memory limit (8388608 bytes)"},
+    {"table_growth", "exceeded the memory limit"},
+    {"pcall_alloc", "exceeded the memory limit"},
+    {"recursion", "step 'recursion'"},
+    {"contact_write", "c.contact is read-only"},
+    {"contact_nested_write", "c.contact is read-only"},
+    {"params_write", "c.params is read-only"},
+};
+
+/* A `c` kept in an upvalue cannot speak for a later conversation. */
+static void test_kept_c(void **state)
+{
+  (void)state;
+  char err[1024];
+  assert_int_equal(run(esc, "keep_c", 1, err, sizeof err), 0);
+  assert_int_equal(run(esc, "use_kept_c", 2, err, sizeof err), -1);
+  assert_non_null(strstr(err, "call it on this step's conversation"));
+  assert_int_equal(run(esc, "ok", 3, err, sizeof err), 0);
+}
+
+/* The error names the file and line of the escape attempt. */
+static void test_error_has_line(void **state)
+{
+  (void)state;
+  char err[1024];
+  assert_int_equal(run(esc, "io", 1, err, sizeof err), -1);
+  assert_non_null(strstr(err, "escape.lua:"));
+}
+
+/* Only the monotonic deadline stops this loop (no instruction budget). */
+static void test_time_limit(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(0, 50, 0);
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/timeloop.lua", &j, err, sizeof err), 0);
+  assert_int_equal(run(j, "spin", 1, err, sizeof err), -1);
+  assert_non_null(strstr(err, "step 'spin' ran longer than 50 ms"));
+  assert_int_equal(run(j, "start", 2, err, sizeof err), 0);
+  lhost_journey_free(j);
+}
+
+/* A journey file that loops at load is refused, not hung on. */
+static void test_load_loop(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(100000, 1000, 0);
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/loadloop.lua", &j, err, sizeof err), -1);
+  assert_null(j);
+  assert_non_null(strstr(err, "loading the journey file exceeded its instruction budget"));
+}
+
+/* A memory cap too small even for the libraries is a clean refusal. */
+static void test_tiny_memory(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(0, 0, 4096);
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/escape.lua", &j, err, sizeof err), -1);
+  assert_null(j);
+  assert_non_null(strstr(err, "memory"));
+}
+
+int main(void)
+{
+  enum { N = sizeof escapes / sizeof escapes[0] };
+  struct CMUnitTest tests[N + 5];
+  for (size_t i = 0; i < N; i++) {
+    struct CMUnitTest t = cmocka_unit_test_prestate(test_escape, &escapes[i]);
+    t.name = escapes[i].step;
+    tests[i] = t;
+  }
+  tests[N] = (struct CMUnitTest)cmocka_unit_test(test_kept_c);
+  tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_error_has_line);
+  tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_time_limit);
+  tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_load_loop);
+  tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_tiny_memory);
+  return _cmocka_run_group_tests("sandbox", tests, N + 5, setup, teardown);
+}

@@ -38,7 +38,7 @@ return journey {
   finish_up = function(c, ev)
     if ev == nil then return c:finish() end     -- no reply: leave them in peace
     local text = (ev.data.text or ""):upper():match("^%s*(.-)%s*$")
-    if text == "STOP" then                      -- the core records the opt-out itself
+    if text == "STOP" then                      -- an opt-out: say nothing more
       return c:finish()
     end
     c:speak("sms", "cart_thanks")

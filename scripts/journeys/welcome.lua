@@ -30,6 +30,11 @@ return journey {
   end,
 
   last_call = function(c, ev)
+    if ev ~= nil then                       -- they answered the nudge: no need to push
+      c.memory.engaged_by = ev.type
+      c:speak("email", "welcome_tips")
+      return c:finish()
+    end
     c:speak("email", "welcome_offer", { code = "WELCOME10", percent = 10 })
     return c:finish()
   end,

@@ -271,13 +271,25 @@ static int read_sections(struct reader *r, struct cfg *cfg)
     return -1;
   cfg->max_attempts = (unsigned)v;
   lua_pop(r->L, 1);
+
+  if (open_table(r, "config", "store") < 0)
+    return -1;
+  static const char *const store_keys[] = {"backend", "map_size_mb", NULL};
+  mb = (int64_t)(cfg->store_map_bytes >> 20);
+  if (check_keys(r, "store", store_keys) < 0 || get_str(r, "store", "backend", &cfg->store_backend) < 0 ||
+      get_int(r, "store", "map_size_mb", 1, &mb) < 0)
+    return -1;
+  if (strcmp(cfg->store_backend, "lmdb") != 0 && strcmp(cfg->store_backend, "memory") != 0)
+    return fail(r, "store: backend '%s' is not one of lmdb, memory", cfg->store_backend);
+  cfg->store_map_bytes = (size_t)mb << 20;
+  lua_pop(r->L, 1);
   return 0;
 }
 
 static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "journeys_dir", "sdk_dir",
-                                         "log_level", "lua", "limits", "delivery", "channels",
+                                         "log_level", "lua", "limits", "delivery", "store", "channels",
                                          "journey_params", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
@@ -311,6 +323,8 @@ static void set_defaults(struct cfg *cfg)
   cfg->journeys_dir = strdup(PARLEY_PKGDATADIR "/journeys");
   cfg->sdk_dir = strdup(PARLEY_PKGDATADIR "/lua");
   cfg->log_level = LOG_INFO;
+  cfg->store_backend = strdup("lmdb");
+  cfg->store_map_bytes = (size_t)4096 << 20;
   cfg->lua.step_instructions = 10 * 1000 * 1000;
   cfg->lua.step_ms = 250;
   cfg->lua.memory_bytes = (size_t)64 << 20;
@@ -425,6 +439,7 @@ void cfg_free(struct cfg *cfg)
   free(cfg->plugin_dir);
   free(cfg->journeys_dir);
   free(cfg->sdk_dir);
+  free(cfg->store_backend);
   for (size_t i = 0; i < cfg->n_channels; i++) {
     free(cfg->channels[i].name);
     free(cfg->channels[i].plugin);

@@ -26,6 +26,8 @@ struct cfg {
   char *journeys_dir;
   char *sdk_dir;
   enum log_level log_level;
+  char *store_backend;     /* "lmdb" (durable, the default) or "memory" */
+  size_t store_map_bytes;  /* how large the LMDB file may grow */
   struct lhost_limits lua;
   size_t max_body_bytes;   /* one HTTP request body */
   size_t max_event_bytes;  /* one event (one NDJSON line) */

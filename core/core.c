@@ -144,7 +144,45 @@ static int open_journeys(struct core *core, char *err, size_t errlen)
 
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
-  core_settle(w->data);
+  core_settle(w->data); /* committed by the flusher before the loop blocks again */
+}
+
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+  core_flush(w->data);
+}
+
+static int open_store(struct core *core, char *err, size_t errlen)
+{
+  const struct cfg *cfg = core->cfg;
+  if (strcmp(cfg->store_backend, "memory") == 0) {
+    core->store = store_mem_open(cfg->dedupe_window);
+    if (!core->store)
+      snprintf(err, errlen, "out of memory opening the store");
+    return core->store ? 0 : -1;
+  }
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/store", cfg->data_dir);
+  struct store_lmdb_options o = {dir, cfg->store_map_bytes, cfg->dedupe_window, 0};
+  core->store = store_lmdb_open(&o, err, errlen);
+  return core->store ? 0 : -1;
+}
+
+/* Counters survive restarts, so /metrics totals are totals. */
+_Static_assert(sizeof(struct core_stats) <= STORE_COUNTERS * sizeof(uint64_t), "counters fit");
+
+static void load_counters(struct core *core)
+{
+  uint64_t vals[STORE_COUNTERS];
+  core->store->ops->counters_get(core->store, vals, STORE_COUNTERS);
+  memcpy(&core->stats, vals, sizeof core->stats);
+}
+
+static void save_counters(struct core *core)
+{
+  uint64_t vals[STORE_COUNTERS] = {0};
+  memcpy(vals, &core->stats, sizeof core->stats);
+  core->store->ops->counters_put(core->store, vals, STORE_COUNTERS);
 }
 
 int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *err, size_t errlen)
@@ -166,14 +204,15 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   clock_init_loop(&core->clock, loop);
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
-  core->deadline_timer.data = core->retry_timer.data = core;
-  core->store = store_mem_open(cfg->dedupe_window);
-  if (!core->store) {
-    snprintf(err, errlen, "out of memory opening the store");
+  ev_prepare_init(&core->flusher, on_prepare);
+  core->deadline_timer.data = core->retry_timer.data = core->flusher.data = core;
+  if (open_store(core, err, errlen) < 0 || open_journeys(core, err, errlen) < 0 ||
+      open_channels(core, err, errlen) < 0)
     goto fail;
-  }
-  if (open_journeys(core, err, errlen) < 0 || open_channels(core, err, errlen) < 0)
-    goto fail;
+  load_counters(core);
+  outbox_restore(core);
+  core->store->ops->commit(core->store, err, errlen);
+  ev_prepare_start(loop, &core->flusher);
   *out = core;
   return 0;
 fail:
@@ -218,12 +257,47 @@ void core_settle(struct core *core)
     outbox_kick(core);
   } while (apply_pending(core) > 0 && ++rounds < 1000);
   core->settling = 0;
+}
+
+int core_commit(struct core *core)
+{
+  struct store *st = core->store;
+  if (!st->ops->dirty(st) && !core->outbox.fresh)
+    return 0;
+  char err[512];
+  save_counters(core);
+  if (st->ops->commit(st, err, sizeof err) < 0) {
+    if (!core->commit_failing)
+      log_kv(&core->log, LOG_ERROR, "store", "commit failed, the batch was dropped", "error", err,
+             (char *)NULL);
+    core->commit_failing = 1;
+    outbox_drop_fresh(core);
+    return -1;
+  }
+  if (core->commit_failing)
+    log_kv(&core->log, LOG_INFO, "store", "commits succeed again", (char *)NULL);
+  core->commit_failing = 0;
+  outbox_promote_fresh(core);
+  outbox_kick(core);
+  return 0;
+}
+
+void core_flush(struct core *core)
+{
+  for (int round = 0; round < 100; round++) {
+    core_settle(core);
+    if (core_commit(core) < 0)
+      break;
+    if (!core->pending && !core->store->ops->dirty(core->store) && !core->outbox.fresh)
+      break;
+  }
   int64_t due = 0;
   uint64_t id;
   int have = core->store->ops->deadline_next(core->store, &due, &id);
   arm(core, &core->deadline_timer, have, due);
   have = outbox_next_due(core, &due);
   arm(core, &core->retry_timer, have, due);
+  core->store->ops->commit(core->store, NULL, 0); /* ends the read of deadline_next */
 }
 
 void core_close(struct core *core)
@@ -233,7 +307,10 @@ void core_close(struct core *core)
   if (core->loop) {
     ev_timer_stop(core->loop, &core->deadline_timer);
     ev_timer_stop(core->loop, &core->retry_timer);
+    ev_prepare_stop(core->loop, &core->flusher);
   }
+  if (core->store)
+    core_commit(core);
   for (size_t i = 0; i < core->n_channels; i++)
     plugin_instance_close(core->channels[i].inst);
   free(core->channels);

@@ -44,9 +44,9 @@ struct core {
   struct channel *channels;
   size_t n_channels;
   struct {
+    struct parley_msg *fresh;       /* spoken in the open batch: not durable yet */
     struct parley_msg *head, *tail; /* queued, sending or waiting for a retry */
-    struct parley_msg *dead;        /* dead letters, newest first */
-    size_t n_active, n_dead;
+    size_t n_active;
     struct parley_msg *in_send; /* the message inside a plugin's send() right now */
     int in_send_status;         /* its status, when send_done came before send returned */
     char *in_send_detail;
@@ -56,6 +56,8 @@ struct core {
   struct core_stats stats;
   ev_timer deadline_timer; /* armed on the earliest deadline only */
   ev_timer retry_timer;    /* armed on the earliest delivery retry */
+  ev_prepare flusher;      /* commits each loop iteration's batch before the loop blocks */
+  int commit_failing;      /* the last commit failed (logged once per episode) */
 };
 
 /* Loads plugins (one instance per channel), journeys and the store. On failure returns -1
@@ -65,9 +67,14 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
 void core_close(struct core *core);
 
 /* Run everything that became due or pending: events emitted by plugins, passed
- * deadlines, queued deliveries; then arm the loop timers on what comes next. Call after
- * each batch of work. Re-entrant calls return at once. */
+ * deadlines, due retries. Re-entrant calls return at once. Does not commit. */
 void core_settle(struct core *core);
+/* Commit the open batch (group commit); on success hand the messages it spoke to their
+ * plugins. Returns 0, or -1 (logged) when the batch was dropped. */
+int core_commit(struct core *core);
+/* Settle and commit until nothing is left to do, then arm the loop timers. Runs before
+ * the loop blocks (an ev_prepare watcher); tests on a virtual clock call it by hand. */
+void core_flush(struct core *core);
 
 struct journey *core_journey_find(const struct core *core, const char *name);
 struct channel *core_channel_find(const struct core *core, const char *name);

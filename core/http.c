@@ -14,19 +14,28 @@
 #include "core.h"
 #include "view.h"
 
+struct req;
+
 struct http {
   struct core *core;
   struct MHD_Daemon *mhd;
   ev_io io;
   ev_timer timer;
   int port;
+  struct req *waiting; /* suspended until their events are committed */
 };
 
-/* One request's body as it arrives. */
+/* One request: its body as it arrives, then (POST /v1/events) its answer, held back
+ * until the batch holding its events is committed. */
 struct req {
   char *body;
   size_t len, cap;
   int too_big;
+  enum { REQ_RECEIVING, REQ_COMMITTING, REQ_ANSWERED } state;
+  unsigned status;
+  char *answer;
+  struct MHD_Connection *conn;
+  struct req *next;
 };
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, char *text,
@@ -78,12 +87,46 @@ static enum MHD_Result post_events(struct http *h, struct MHD_Connection *conn, 
   for (size_t i = 0; i < n; i++)
     dups += (size_t)conv_apply_event(core, &evs[i]);
   event_free_array(evs, n);
-  core_settle(core);
   cJSON *doc = cJSON_CreateObject();
   cJSON_AddNumberToObject(doc, "accepted", (double)n);
   cJSON_AddNumberToObject(doc, "applied", (double)(n - dups));
   cJSON_AddNumberToObject(doc, "duplicates", (double)dups);
-  return send_json(conn, MHD_HTTP_OK, doc);
+  rq->answer = cJSON_PrintUnformatted(doc);
+  rq->status = MHD_HTTP_OK;
+  cJSON_Delete(doc);
+  /* The answer waits for the commit of every request of this loop turn (group commit). */
+  rq->state = REQ_COMMITTING;
+  rq->conn = conn;
+  rq->next = h->waiting;
+  h->waiting = rq;
+  MHD_suspend_connection(conn);
+  return MHD_YES;
+}
+
+/* Commits what the requests of this turn applied, then lets their answers go: 200 once
+ * durable, 503 when the commit failed (and nothing of theirs was kept). */
+static void release_waiting(struct http *h)
+{
+  for (int round = 0; h->waiting && round < 8; round++) {
+    core_settle(h->core);
+    int rc = core_commit(h->core);
+    struct req *rq = h->waiting;
+    h->waiting = NULL;
+    while (rq) {
+      struct req *next = rq->next;
+      if (rc < 0) {
+        free(rq->answer);
+        rq->answer = strdup("{\"error\":{\"code\":\"store_unavailable\","
+                            "\"message\":\"the events could not be stored; nothing was applied, retry later\"}}");
+        rq->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+      }
+      rq->state = REQ_ANSWERED;
+      rq->next = NULL;
+      MHD_resume_connection(rq->conn);
+      rq = next;
+    }
+    MHD_run(h->mhd); /* answers the resumed requests; may take in new ones */
+  }
 }
 
 static enum MHD_Result get_contact(struct http *h, struct MHD_Connection *conn, const char *id)
@@ -160,25 +203,41 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *data_size = 0;
     return MHD_YES;
   }
+  if (rq->state == REQ_ANSWERED) {
+    char *answer = rq->answer;
+    rq->answer = NULL;
+    return send_text(conn, rq->status, answer, "application/json");
+  }
   return route(h, conn, url, method, rq);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+  struct http *h = cls;
   struct req *rq = *con_cls;
-  if (rq) {
-    free(rq->body);
-    free(rq);
-    *con_cls = NULL;
+  if (!rq)
+    return;
+  for (struct req **pp = &h->waiting; *pp; pp = &(*pp)->next) {
+    if (*pp == rq) {
+      *pp = rq->next;
+      break;
+    }
   }
+  free(rq->body);
+  free(rq->answer);
+  free(rq);
+  *con_cls = NULL;
 }
 
 static void rearm(struct http *h)
 {
   MHD_UNSIGNED_LONG_LONG ms;
   ev_timer_stop(h->core->loop, &h->timer);
-  if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+  if (h->waiting) { /* more than release_waiting's rounds: finish on the next turn */
+    ev_timer_set(&h->timer, 0., 0.);
+    ev_timer_start(h->core->loop, &h->timer);
+  } else if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
     ev_timer_set(&h->timer, (double)ms / 1000.0, 0.);
     ev_timer_start(h->core->loop, &h->timer);
   }
@@ -188,6 +247,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
   struct http *h = w->data;
   MHD_run(h->mhd);
+  release_waiting(h);
   rearm(h);
 }
 
@@ -195,6 +255,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
   struct http *h = w->data;
   MHD_run(h->mhd);
+  release_waiting(h);
   rearm(h);
 }
 
@@ -236,7 +297,8 @@ struct http *http_start(struct core *core, char *err, size_t errlen)
   }
   struct http *h = calloc(1, sizeof *h);
   h->core = core;
-  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                   (family == AF_INET6 ? MHD_USE_IPv6 : 0);
   h->mhd = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -270,6 +332,8 @@ void http_stop(struct http *h)
     return;
   ev_io_stop(h->core->loop, &h->io);
   ev_timer_stop(h->core->loop, &h->timer);
+  if (h->waiting)
+    release_waiting(h);
   MHD_stop_daemon(h->mhd);
   free(h);
 }

@@ -30,9 +30,8 @@ void outbox_msg_free(struct parley_msg *m)
   free(m);
 }
 
-void outbox_enqueue(struct core *core, struct parley_msg *m)
+static void append(struct core *core, struct parley_msg *m)
 {
-  m->state = MSG_QUEUED;
   m->next = NULL;
   if (core->outbox.tail)
     core->outbox.tail->next = m;
@@ -40,6 +39,70 @@ void outbox_enqueue(struct core *core, struct parley_msg *m)
     core->outbox.head = m;
   core->outbox.tail = m;
   core->outbox.n_active++;
+}
+
+/* A spoken message is written to the store in the open batch and waits in `fresh` until
+ * that batch commits: no plugin sees a message that a crash could still take back. */
+void outbox_enqueue(struct core *core, struct parley_msg *m)
+{
+  m->state = MSG_QUEUED;
+  core->store->ops->msg_put(core->store, m);
+  m->next = core->outbox.fresh;
+  core->outbox.fresh = m;
+}
+
+static struct parley_msg *reverse(struct parley_msg *m)
+{
+  struct parley_msg *r = NULL;
+  while (m) {
+    struct parley_msg *n = m->next;
+    m->next = r;
+    r = m;
+    m = n;
+  }
+  return r;
+}
+
+void outbox_promote_fresh(struct core *core)
+{
+  struct parley_msg *m = reverse(core->outbox.fresh);
+  core->outbox.fresh = NULL;
+  while (m) {
+    struct parley_msg *n = m->next;
+    append(core, m);
+    m = n;
+  }
+}
+
+void outbox_drop_fresh(struct core *core)
+{
+  for (struct parley_msg *m = core->outbox.fresh, *n; m; m = n) {
+    n = m->next;
+    outbox_msg_free(m);
+  }
+  core->outbox.fresh = NULL;
+}
+
+static void restore_one(void *ud, struct parley_msg *m)
+{
+  struct core *core = ud;
+  if (m->state == MSG_DEAD) {
+    outbox_msg_free(m);
+    return;
+  }
+  m->state = MSG_QUEUED; /* one in flight at the stop is handed over again, same id */
+  append(core, m);
+}
+
+void outbox_restore(struct core *core)
+{
+  core->store->ops->msg_each(core->store, restore_one, core);
+  if (core->outbox.n_active) {
+    char n[24];
+    snprintf(n, sizeof n, "%zu", core->outbox.n_active);
+    log_kv(&core->log, LOG_INFO, "outbox", "messages to deliver again after a restart", "count", n,
+           (char *)NULL);
+  }
 }
 
 static void unlink_msg(struct core *core, struct parley_msg *m)
@@ -78,6 +141,7 @@ static void finish(struct core *core, struct parley_msg *m, enum parley_status s
   if (st == PARLEY_OK) {
     core->stats.delivered++;
     log_kv(&core->log, LOG_DEBUG, "outbox", "delivered", "id", m->id, "channel", ch, (char *)NULL);
+    core->store->ops->msg_del(core->store, m->id);
     unlink_msg(core, m);
     outbox_msg_free(m);
     return;
@@ -85,6 +149,7 @@ static void finish(struct core *core, struct parley_msg *m, enum parley_status s
   if (st == PARLEY_RETRY && m->attempt < core->cfg->max_attempts) {
     m->state = MSG_QUEUED;
     m->due_ms = clock_now_ms(&core->clock) + backoff_ms(core->cfg, m->attempt);
+    core->store->ops->msg_put(core->store, m);
     core->stats.retried++;
     log_kv(&core->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel", ch,
            "reason", detail ? detail : "", (char *)NULL);
@@ -94,10 +159,9 @@ static void finish(struct core *core, struct parley_msg *m, enum parley_status s
   core->stats.dead++;
   log_kv(&core->log, LOG_WARN, "outbox", "dead letter", "id", m->id, "channel", ch, "contact", m->contact,
          "reason", detail ? detail : "", (char *)NULL);
+  core->store->ops->msg_put(core->store, m); /* kept for inspection and replay */
   unlink_msg(core, m);
-  m->next = core->outbox.dead;
-  core->outbox.dead = m;
-  core->outbox.n_dead++;
+  outbox_msg_free(m);
 }
 
 void outbox_send_done(void *ud, struct parley_msg *m, enum parley_status st, const char *detail)
@@ -116,7 +180,6 @@ void outbox_send_done(void *ud, struct parley_msg *m, enum parley_status st, con
     return;
   }
   finish(core, m, st == PARLEY_PENDING ? PARLEY_RETRY : st, detail);
-  core_settle(core);
 }
 
 static void deliver(struct core *core, struct parley_msg *m)
@@ -172,11 +235,8 @@ int outbox_next_due(const struct core *core, int64_t *due_ms)
 
 void outbox_close(struct core *core)
 {
+  outbox_drop_fresh(core);
   for (struct parley_msg *m = core->outbox.head, *n; m; m = n) {
-    n = m->next;
-    outbox_msg_free(m);
-  }
-  for (struct parley_msg *m = core->outbox.dead, *n; m; m = n) {
     n = m->next;
     outbox_msg_free(m);
   }

@@ -1,7 +1,8 @@
 /* The outbox: messages a journey spoke, on their way to channel plugins. A message is
  * created when a step's decision is applied, handed to the plugin serving its channel, and
  * retried with exponential backoff and jitter on PARLEY_RETRY until it dead-letters.
- * (In memory for now; the LMDB store makes it durable.) */
+ * Every state change is written to the store's outbox, so a restart hands undelivered
+ * messages over again with the same id (at least once). */
 #ifndef PARLEY_OUTBOX_H
 #define PARLEY_OUTBOX_H
 #include <stdint.h>
@@ -36,6 +37,12 @@ struct parley_msg {
 void outbox_msg_free(struct parley_msg *m);
 /* Queue a message for delivery (takes ownership). */
 void outbox_enqueue(struct core *core, struct parley_msg *m);
+/* The open batch committed: its messages may now reach plugins. */
+void outbox_promote_fresh(struct core *core);
+/* The open batch was dropped: so are its messages. */
+void outbox_drop_fresh(struct core *core);
+/* At start: every stored message not yet delivered goes back in the queue. */
+void outbox_restore(struct core *core);
 /* Hand every due queued message to its channel's plugin. */
 void outbox_kick(struct core *core);
 /* A plugin finished a PARLEY_PENDING send (plugin_env.send_done). */

@@ -79,7 +79,7 @@ int serve_run(const char *config_path)
   ev_signal_start(loop, &sig_int);
   ev_signal_start(loop, &sig_term);
   signal(SIGPIPE, SIG_IGN);
-  core_settle(core);
+  core_flush(core);
   ev_run(loop, 0);
   ev_signal_stop(loop, &sig_int);
   ev_signal_stop(loop, &sig_term);

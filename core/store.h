@@ -1,10 +1,13 @@
-/* The store interface: contacts, conversations, the event-id dedupe window and the
- * deadline index. Kept narrow so that a backend is one file: store_mem.c (in memory) now,
- * LMDB next, a distributed engine later.
+/* The store interface: contacts, conversations, the event-id dedupe window, the deadline
+ * index, the outbox and counters. Kept narrow so that a backend is one file: store_mem.c
+ * (in memory, for tests and tools), store_lmdb.c (the embedded default), a distributed
+ * engine later.
  *
- * Records returned by a backend are owned by it and stay valid until the store is closed;
- * the caller changes them in place and calls *_put so a durable backend knows what to write
- * at the next commit. Lists hold conversation ids, not pointers, so a backend may evict. */
+ * Work is grouped into batches: the first call after a commit opens one (for LMDB, a write
+ * transaction), `commit` makes all of it durable at once, `abort` drops all of it. Records
+ * returned by a backend are owned by it and stay valid until the next commit or abort;
+ * the caller changes them in place and calls *_put. Lists hold conversation ids, not
+ * pointers, so a backend may evict. */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
 #include <stddef.h>
@@ -53,6 +56,11 @@ struct conv {
 };
 
 struct store;
+struct parley_msg;
+
+/* Counters kept across restarts (the core's metrics). */
+#define STORE_COUNTERS 12
+
 struct store_ops {
   struct contact *(*contact_get)(struct store *s, const char *id);
   struct contact *(*contact_create)(struct store *s, const char *id, int64_t now_ms);
@@ -65,6 +73,19 @@ struct store_ops {
   int (*conv_put)(struct store *s, struct conv *cv); /* also (re)indexes its deadline */
   /* The earliest deadline of a listening conversation: 1 and its values, 0 if none. */
   int (*deadline_next)(struct store *s, int64_t *due_ms, uint64_t *conv_id);
+  /* Outbox: a message is put before it reaches a plugin, updated on each attempt, deleted
+   * once delivered; dead letters stay (state MSG_DEAD). */
+  int (*msg_put)(struct store *s, const struct parley_msg *m);
+  int (*msg_del)(struct store *s, const char *id);
+  /* Every stored message, in id order; `cb` takes ownership. */
+  int (*msg_each)(struct store *s, void (*cb)(void *ud, struct parley_msg *m), void *ud);
+  int (*counters_get)(struct store *s, uint64_t *vals, size_t n);
+  int (*counters_put)(struct store *s, const uint64_t *vals, size_t n);
+  /* Make the batch durable. On -1 (err says why) the batch was dropped, as by abort. */
+  int (*commit)(struct store *s, char *err, size_t errlen);
+  void (*abort)(struct store *s);
+  /* Did this batch change anything? */
+  int (*dirty)(const struct store *s);
   void (*close)(struct store *s);
 };
 
@@ -73,6 +94,17 @@ struct store {
 };
 
 struct store *store_mem_open(size_t dedupe_window);
+
+struct store_lmdb_options {
+  const char *dir;        /* the LMDB environment's folder (made if missing) */
+  size_t map_size;        /* bytes the database may grow to */
+  size_t dedupe_window;   /* event ids remembered */
+  int read_only;          /* tools (`parley inspect`) beside a running daemon */
+};
+/* Returns NULL with err (the folder, and LMDB's reason). */
+struct store *store_lmdb_open(const struct store_lmdb_options *o, char *err, size_t errlen);
+/* A consistent copy of the environment into `dir` while it is in use (compacted). */
+int store_lmdb_backup(struct store *s, const char *dir, char *err, size_t errlen);
 
 const char *conv_status_name(enum conv_status st);
 void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt, ...)

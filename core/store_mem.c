@@ -28,6 +28,7 @@ struct store_mem {
    * listens with that very deadline, so re-arming never has to search the heap. */
   struct deadline *heap;
   size_t heap_n, heap_cap;
+  uint64_t counters[STORE_COUNTERS];
 };
 
 #define MEM(s) ((struct store_mem *)(s))
@@ -188,6 +189,49 @@ static int mem_deadline_next(struct store *s, int64_t *due_ms, uint64_t *conv_id
   return 1;
 }
 
+/* The memory store keeps no outbox: messages live in the core's queue until delivered. */
+static int mem_msg_put(struct store *s, const struct parley_msg *m)
+{
+  return 0;
+}
+
+static int mem_msg_del(struct store *s, const char *id)
+{
+  return 0;
+}
+
+static int mem_msg_each(struct store *s, void (*cb)(void *ud, struct parley_msg *m), void *ud)
+{
+  return 0;
+}
+
+static int mem_counters_get(struct store *s, uint64_t *vals, size_t n)
+{
+  memcpy(vals, MEM(s)->counters, (n < STORE_COUNTERS ? n : STORE_COUNTERS) * sizeof *vals);
+  return 0;
+}
+
+static int mem_counters_put(struct store *s, const uint64_t *vals, size_t n)
+{
+  memcpy(MEM(s)->counters, vals, (n < STORE_COUNTERS ? n : STORE_COUNTERS) * sizeof *vals);
+  return 0;
+}
+
+/* Changes are applied in place, so a batch is always "committed" and cannot be dropped. */
+static int mem_commit(struct store *s, char *err, size_t errlen)
+{
+  return 0;
+}
+
+static void mem_abort(struct store *s)
+{
+}
+
+static int mem_dirty(const struct store *s)
+{
+  return 0;
+}
+
 static void free_contact_val(void *v)
 {
   contact_record_free(v);
@@ -217,6 +261,14 @@ static const struct store_ops mem_ops = {
     .conv_get = mem_conv_get,
     .conv_put = mem_conv_put,
     .deadline_next = mem_deadline_next,
+    .msg_put = mem_msg_put,
+    .msg_del = mem_msg_del,
+    .msg_each = mem_msg_each,
+    .counters_get = mem_counters_get,
+    .counters_put = mem_counters_put,
+    .commit = mem_commit,
+    .abort = mem_abort,
+    .dirty = mem_dirty,
     .close = mem_close,
 };
 

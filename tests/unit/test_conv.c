@@ -26,7 +26,7 @@ struct fixture {
   char spoken[128];
 };
 
-static int setup(void **state)
+static int setup(void **state, const char *backend)
 {
   struct fixture *f = calloc(1, sizeof *f);
   strcpy(f->dir, "/tmp/parley-conv-XXXXXX");
@@ -38,8 +38,9 @@ static int setup(void **state)
            "  plugin_dir = builddir .. '/plugins', sdk_dir = srcdir .. '/sdk/lua',\n"
            "  journeys_dir = srcdir .. '/tests/unit/conv_journeys',\n"
            "  limits = { history = 50, dedupe_window = 4 },\n"
+           "  store = { backend = '%s', map_size_mb = 64 },\n"
            "  channels = { email = { plugin = 'file', path = '%s' } } }\n",
-           f->dir, f->spoken);
+           f->dir, backend, f->spoken);
   struct cfg *cfg;
   char err[1024];
   if (cfg_load_string(conf, strlen(conf), "test config", &cfg, err, sizeof err) < 0)
@@ -52,13 +53,24 @@ static int setup(void **state)
   return 0;
 }
 
+static int setup_mem(void **state)
+{
+  return setup(state, "memory");
+}
+
+static int setup_lmdb(void **state)
+{
+  return setup(state, "lmdb");
+}
+
 static int teardown(void **state)
 {
   struct fixture *f = *state;
+  char cmd[128];
   core_close(f->core);
   ev_loop_destroy(f->loop);
-  unlink(f->spoken);
-  rmdir(f->dir);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
   free(f);
   return 0;
 }
@@ -71,13 +83,13 @@ static void post(struct fixture *f, const char *json)
     fail_msg("event %s: %s", json, err);
   conv_apply_event(f->core, &ev);
   event_clear(&ev);
-  core_settle(f->core);
+  core_flush(f->core);
 }
 
 static void advance(struct fixture *f, int64_t ms)
 {
   f->core->clock.virtual_ms += ms;
-  core_settle(f->core);
+  core_flush(f->core);
 }
 
 /* The lines the file plugin wrote, as a JSON array. */
@@ -227,11 +239,10 @@ static void test_reentry_rules(void **state)
   post(f, "{\"id\":\"v1\",\"type\":\"visited\",\"contact\":\"hal\"}");
   advance(f, 23 * HOUR);
   post(f, "{\"id\":\"v2\",\"type\":\"visited\",\"contact\":\"hal\"}");
-  struct contact *ct = f->core->store->ops->contact_get(f->core->store, "hal");
-  assert_int_equal(ct->n_convs, 1);
+  assert_int_equal(f->core->store->ops->contact_get(f->core->store, "hal")->n_convs, 1);
   advance(f, HOUR);
   post(f, "{\"id\":\"v3\",\"type\":\"visited\",\"contact\":\"hal\"}");
-  assert_int_equal(ct->n_convs, 2);
+  assert_int_equal(f->core->store->ops->contact_get(f->core->store, "hal")->n_convs, 2);
 }
 
 static void test_failing_script_parks_only_its_conversation(void **state)
@@ -267,14 +278,22 @@ static void test_consent_refusal_is_recorded(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reentry_rules, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_reentry_rules, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_reentry_rules, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, setup_lmdb, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

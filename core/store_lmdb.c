@@ -1,0 +1,545 @@
+/* The embedded default store: one LMDB environment with named databases
+ *   contacts   contact id            -> contact record
+ *   convs      conv id (u64 BE)      -> conversation record
+ *   timers     due ms + conv id (BE) -> ""      (listening conversations with a deadline)
+ *   events     event id              -> seq      (the dedupe window)
+ *   event_log  seq (u64 BE)          -> event id (oldest first, for eviction)
+ *   outbox     message id            -> message record
+ *   meta       name                  -> value    (id sequences, counters)
+ * One write transaction is open per batch (group commit): records read in it are decoded
+ * once into a cache, written through on *_put, and the cache is dropped at commit. */
+#include <cJSON.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "outbox.h"
+#include "smap.h"
+#include "store.h"
+#include "store_codec.h"
+
+enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_META, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"contacts", "convs",  "timers", "events",
+                                               "event_log", "outbox", "meta"};
+
+/* A cached conversation and the deadline its timers entry has in this transaction, so a
+ * put knows which index key to replace without reading it back. */
+struct cached_conv {
+  struct conv *cv;
+  int64_t indexed_due; /* 0: no timers entry */
+};
+
+struct store_lmdb {
+  struct store base;
+  MDB_env *env;
+  MDB_dbi dbi[DB_COUNT];
+  MDB_txn *txn;
+  int read_only;
+  int failed;      /* a write in this batch failed: commit must refuse */
+  char why[256];
+  int dirty;
+  struct smap contacts;   /* id -> struct contact* */
+  struct smap convs;      /* decimal id -> struct cached_conv* */
+  uint64_t next_conv;     /* meta "next_conv" */
+  uint64_t next_seq, oldest_seq;
+  size_t window;
+  msgpack_sbuffer buf;
+};
+
+#define LM(s) ((struct store_lmdb *)(s))
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (unsigned char)v;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* Records a failed operation; the batch will not commit. Returns -1. */
+static int fail(struct store_lmdb *l, const char *what, int rc)
+{
+  if (!l->failed)
+    snprintf(l->why, sizeof l->why, "%s: %s", what, mdb_strerror(rc));
+  l->failed = 1;
+  return -1;
+}
+
+static int begin(struct store_lmdb *l)
+{
+  if (l->txn)
+    return 0;
+  int rc = mdb_txn_begin(l->env, NULL, l->read_only ? MDB_RDONLY : 0, &l->txn);
+  if (rc) {
+    l->txn = NULL;
+    return fail(l, "begin transaction", rc);
+  }
+  return 0;
+}
+
+static int db_put(struct store_lmdb *l, int db, const void *k, size_t klen, const void *v, size_t vlen)
+{
+  if (l->read_only)
+    return fail(l, "write", EACCES);
+  if (begin(l) < 0)
+    return -1;
+  MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+  int rc = mdb_put(l->txn, l->dbi[db], &key, &val, 0);
+  if (rc)
+    return fail(l, db_names[db], rc);
+  l->dirty = 1;
+  return 0;
+}
+
+static int db_del(struct store_lmdb *l, int db, const void *k, size_t klen)
+{
+  if (begin(l) < 0)
+    return -1;
+  MDB_val key = {klen, (void *)k};
+  int rc = mdb_del(l->txn, l->dbi[db], &key, NULL);
+  if (rc && rc != MDB_NOTFOUND)
+    return fail(l, db_names[db], rc);
+  l->dirty = 1;
+  return 0;
+}
+
+/* 1 and the value (valid until the transaction ends), 0 when absent, -1 on error. */
+static int db_get(struct store_lmdb *l, int db, const void *k, size_t klen, MDB_val *val)
+{
+  if (begin(l) < 0)
+    return -1;
+  MDB_val key = {klen, (void *)k};
+  int rc = mdb_get(l->txn, l->dbi[db], &key, val);
+  if (rc == MDB_NOTFOUND)
+    return 0;
+  return rc ? fail(l, db_names[db], rc) : 1;
+}
+
+static int meta_put_u64(struct store_lmdb *l, const char *name, uint64_t v)
+{
+  unsigned char b[8];
+  put_be64(b, v);
+  return db_put(l, DB_META, name, strlen(name), b, 8);
+}
+
+static uint64_t meta_get_u64(struct store_lmdb *l, const char *name, uint64_t dflt)
+{
+  MDB_val v;
+  return db_get(l, DB_META, name, strlen(name), &v) == 1 && v.mv_size == 8 ? get_be64(v.mv_data) : dflt;
+}
+
+/* ---- contacts ---- */
+
+static struct contact *lm_contact_get(struct store *s, const char *id)
+{
+  struct store_lmdb *l = LM(s);
+  struct contact *c = smap_get(&l->contacts, id);
+  MDB_val v;
+  if (c || db_get(l, DB_CONTACTS, id, strlen(id), &v) != 1)
+    return c;
+  char err[160];
+  if (!(c = store_decode_contact(v.mv_data, v.mv_size, err, sizeof err))) {
+    char what[200];
+    snprintf(what, sizeof what, "contact %.40s", id);
+    fail(l, what, MDB_CORRUPTED);
+    return NULL;
+  }
+  smap_put(&l->contacts, id, c);
+  return c;
+}
+
+static struct contact *lm_contact_create(struct store *s, const char *id, int64_t now_ms)
+{
+  struct contact *c = calloc(1, sizeof *c);
+  c->id = strdup(id);
+  c->profile = cJSON_CreateObject();
+  c->created_ms = now_ms;
+  smap_put(&LM(s)->contacts, id, c);
+  return c;
+}
+
+static int lm_contact_put(struct store *s, struct contact *c)
+{
+  struct store_lmdb *l = LM(s);
+  if (store_encode_contact(c, &l->buf) < 0)
+    return fail(l, "encode contact", ENOMEM);
+  return db_put(l, DB_CONTACTS, c->id, strlen(c->id), l->buf.data, l->buf.size);
+}
+
+/* ---- the dedupe window ---- */
+
+static int lm_event_seen(struct store *s, const char *event_id)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_val v;
+  size_t n = strlen(event_id);
+  int rc = db_get(l, DB_EVENTS, event_id, n, &v);
+  if (rc != 0)
+    return rc == 1;
+  unsigned char seq[8];
+  put_be64(seq, l->next_seq++);
+  db_put(l, DB_EVENTS, event_id, n, seq, 8);
+  db_put(l, DB_EVENT_LOG, seq, 8, event_id, n);
+  while (l->next_seq - l->oldest_seq > l->window) { /* forget the oldest id */
+    put_be64(seq, l->oldest_seq++);
+    if (db_get(l, DB_EVENT_LOG, seq, 8, &v) == 1) {
+      char old[256];
+      size_t on = v.mv_size < sizeof old ? v.mv_size : sizeof old - 1;
+      memcpy(old, v.mv_data, on);
+      db_del(l, DB_EVENTS, old, on);
+      db_del(l, DB_EVENT_LOG, seq, 8);
+    }
+  }
+  return 0;
+}
+
+/* ---- conversations and their deadline index ---- */
+
+static int64_t index_due(const struct conv *cv)
+{
+  return cv->status == CONV_LISTENING && cv->deadline_ms > 0 ? cv->deadline_ms : 0;
+}
+
+static void timer_key(unsigned char k[16], int64_t due, uint64_t id)
+{
+  put_be64(k, (uint64_t)due);
+  put_be64(k + 8, id);
+}
+
+static struct cached_conv *cache_conv(struct store_lmdb *l, struct conv *cv, int64_t indexed)
+{
+  char key[24];
+  struct cached_conv *cc = malloc(sizeof *cc);
+  cc->cv = cv;
+  cc->indexed_due = indexed;
+  snprintf(key, sizeof key, "%llu", (unsigned long long)cv->id);
+  smap_put(&l->convs, key, cc);
+  return cc;
+}
+
+static struct cached_conv *conv_cached(struct store_lmdb *l, uint64_t id)
+{
+  char key[24];
+  snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+  struct cached_conv *cc = smap_get(&l->convs, key);
+  if (cc)
+    return cc;
+  unsigned char k[8];
+  MDB_val v;
+  put_be64(k, id);
+  if (db_get(l, DB_CONVS, k, 8, &v) != 1)
+    return NULL;
+  char err[160];
+  struct conv *cv = store_decode_conv(id, v.mv_data, v.mv_size, err, sizeof err);
+  if (!cv) {
+    fail(l, "conversation record", MDB_CORRUPTED);
+    return NULL;
+  }
+  return cache_conv(l, cv, index_due(cv));
+}
+
+static struct conv *lm_conv_get(struct store *s, uint64_t id)
+{
+  struct cached_conv *cc = conv_cached(LM(s), id);
+  return cc ? cc->cv : NULL;
+}
+
+static int lm_conv_put(struct store *s, struct conv *cv)
+{
+  struct store_lmdb *l = LM(s);
+  struct cached_conv *cc = conv_cached(l, cv->id);
+  unsigned char k[16];
+  int64_t due = index_due(cv);
+  if (cc && cc->indexed_due != due) {
+    if (cc->indexed_due) {
+      timer_key(k, cc->indexed_due, cv->id);
+      db_del(l, DB_TIMERS, k, 16);
+    }
+    if (due) {
+      timer_key(k, due, cv->id);
+      db_put(l, DB_TIMERS, k, 16, "", 0);
+    }
+    cc->indexed_due = due;
+  }
+  if (store_encode_conv(cv, &l->buf) < 0)
+    return fail(l, "encode conversation", ENOMEM);
+  put_be64(k, cv->id);
+  return db_put(l, DB_CONVS, k, 8, l->buf.data, l->buf.size);
+}
+
+static struct conv *lm_conv_create(struct store *s, struct contact *c, const char *journey,
+                                   uint32_t version, int64_t now_ms)
+{
+  struct store_lmdb *l = LM(s);
+  if (c->n_convs == c->cap_convs) {
+    size_t ncap = c->cap_convs ? c->cap_convs * 2 : 4;
+    uint64_t *n = realloc(c->convs, ncap * sizeof *n);
+    if (!n)
+      return NULL;
+    c->convs = n;
+    c->cap_convs = ncap;
+  }
+  struct conv *cv = calloc(1, sizeof *cv);
+  cv->id = l->next_conv++;
+  cv->contact = strdup(c->id);
+  cv->journey = strdup(journey);
+  cv->journey_version = version;
+  cv->status = CONV_DECIDING;
+  cv->started_ms = cv->updated_ms = now_ms;
+  c->convs[c->n_convs++] = cv->id;
+  cache_conv(l, cv, 0);
+  l->dirty = 1;
+  return cv;
+}
+
+static int lm_deadline_next(struct store *s, int64_t *due_ms, uint64_t *conv_id)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if (begin(l) < 0 || mdb_cursor_open(l->txn, l->dbi[DB_TIMERS], &cur))
+    return 0;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  mdb_cursor_close(cur);
+  if (rc || k.mv_size != 16)
+    return 0;
+  *due_ms = (int64_t)get_be64(k.mv_data);
+  *conv_id = get_be64((unsigned char *)k.mv_data + 8);
+  return 1;
+}
+
+/* ---- outbox ---- */
+
+static int lm_msg_put(struct store *s, const struct parley_msg *m)
+{
+  struct store_lmdb *l = LM(s);
+  if (store_encode_msg(m, &l->buf) < 0)
+    return fail(l, "encode message", ENOMEM);
+  return db_put(l, DB_OUTBOX, m->id, strlen(m->id), l->buf.data, l->buf.size);
+}
+
+static int lm_msg_del(struct store *s, const char *id)
+{
+  return db_del(LM(s), DB_OUTBOX, id, strlen(id));
+}
+
+static int lm_msg_each(struct store *s, void (*cb)(void *ud, struct parley_msg *m), void *ud)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if (begin(l) < 0 || mdb_cursor_open(l->txn, l->dbi[DB_OUTBOX], &cur))
+    return -1;
+  int n = 0;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    char err[160];
+    struct parley_msg *m = store_decode_msg(v.mv_data, v.mv_size, err, sizeof err);
+    if (m) {
+      cb(ud, m);
+      n++;
+    }
+  }
+  mdb_cursor_close(cur);
+  return n;
+}
+
+static int lm_counters_get(struct store *s, uint64_t *vals, size_t n)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_val v;
+  memset(vals, 0, n * sizeof *vals);
+  if (db_get(l, DB_META, "counters", 8, &v) != 1)
+    return 0;
+  for (size_t i = 0; i < n && (i + 1) * 8 <= v.mv_size; i++)
+    vals[i] = get_be64((unsigned char *)v.mv_data + i * 8);
+  return 0;
+}
+
+static int lm_counters_put(struct store *s, const uint64_t *vals, size_t n)
+{
+  unsigned char b[STORE_COUNTERS * 8];
+  n = n < STORE_COUNTERS ? n : STORE_COUNTERS;
+  for (size_t i = 0; i < n; i++)
+    put_be64(b + i * 8, vals[i]);
+  return db_put(LM(s), DB_META, "counters", 8, b, n * 8);
+}
+
+/* ---- batches ---- */
+
+static void free_cached_conv(void *p)
+{
+  struct cached_conv *cc = p;
+  conv_record_free(cc->cv);
+  free(cc);
+}
+
+static void free_contact(void *p)
+{
+  contact_record_free(p);
+}
+
+static void drop_cache(struct store_lmdb *l)
+{
+  smap_free(&l->contacts, free_contact);
+  smap_free(&l->convs, free_cached_conv);
+}
+
+static void lm_abort(struct store *s)
+{
+  struct store_lmdb *l = LM(s);
+  if (l->txn)
+    mdb_txn_abort(l->txn);
+  l->txn = NULL;
+  drop_cache(l);
+  l->failed = l->dirty = 0;
+  /* the sequences handed out in the dropped batch are read back from disk */
+  if (begin(l) == 0) {
+    l->next_conv = meta_get_u64(l, "next_conv", 1);
+    l->next_seq = meta_get_u64(l, "next_seq", 0);
+    l->oldest_seq = meta_get_u64(l, "oldest_seq", 0);
+    mdb_txn_abort(l->txn);
+    l->txn = NULL;
+  }
+}
+
+static int lm_commit(struct store *s, char *err, size_t errlen)
+{
+  struct store_lmdb *l = LM(s);
+  if (!l->txn) {
+    drop_cache(l);
+    return 0;
+  }
+  if (l->dirty && !l->read_only) {
+    meta_put_u64(l, "next_conv", l->next_conv);
+    meta_put_u64(l, "next_seq", l->next_seq);
+    meta_put_u64(l, "oldest_seq", l->oldest_seq);
+  }
+  int rc = l->failed ? -1 : mdb_txn_commit(l->txn);
+  if (rc == 0) {
+    l->txn = NULL;
+    drop_cache(l);
+    l->dirty = 0;
+    return 0;
+  }
+  if (!l->failed)
+    snprintf(l->why, sizeof l->why, "commit: %s", mdb_strerror(rc));
+  else
+    mdb_txn_abort(l->txn);
+  l->txn = NULL;
+  snprintf(err, errlen, "%s", l->why);
+  lm_abort(s);
+  return -1;
+}
+
+static int lm_dirty(const struct store *s)
+{
+  return LM(s)->dirty;
+}
+
+static void lm_close(struct store *s)
+{
+  struct store_lmdb *l = LM(s);
+  if (l->txn)
+    mdb_txn_abort(l->txn);
+  drop_cache(l);
+  msgpack_sbuffer_destroy(&l->buf);
+  if (l->env)
+    mdb_env_close(l->env);
+  free(l);
+}
+
+int store_lmdb_backup(struct store *s, const char *dir, char *err, size_t errlen)
+{
+  if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+    snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+    return -1;
+  }
+  int rc = mdb_env_copy2(LM(s)->env, dir, MDB_CP_COMPACT);
+  if (rc) {
+    snprintf(err, errlen, "backup to %s: %s", dir, mdb_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+static const struct store_ops lmdb_ops = {
+    .contact_get = lm_contact_get,
+    .contact_create = lm_contact_create,
+    .contact_put = lm_contact_put,
+    .event_seen = lm_event_seen,
+    .conv_create = lm_conv_create,
+    .conv_get = lm_conv_get,
+    .conv_put = lm_conv_put,
+    .deadline_next = lm_deadline_next,
+    .msg_put = lm_msg_put,
+    .msg_del = lm_msg_del,
+    .msg_each = lm_msg_each,
+    .counters_get = lm_counters_get,
+    .counters_put = lm_counters_put,
+    .commit = lm_commit,
+    .abort = lm_abort,
+    .dirty = lm_dirty,
+    .close = lm_close,
+};
+
+static int open_env(struct store_lmdb *l, const struct store_lmdb_options *o, char *err, size_t errlen)
+{
+  int rc;
+  if (!o->read_only && mkdir(o->dir, 0750) < 0 && errno != EEXIST) {
+    snprintf(err, errlen, "store %s: %s", o->dir, strerror(errno));
+    return -1;
+  }
+  if ((rc = mdb_env_create(&l->env)) || (rc = mdb_env_set_maxdbs(l->env, DB_COUNT)) ||
+      (rc = mdb_env_set_mapsize(l->env, o->map_size)) ||
+      (rc = mdb_env_open(l->env, o->dir, MDB_NOTLS | (o->read_only ? MDB_RDONLY : 0), 0640))) {
+    snprintf(err, errlen, "store %s: %s", o->dir, mdb_strerror(rc));
+    return -1;
+  }
+  int dead = 0;
+  mdb_reader_check(l->env, &dead); /* readers left by crashed processes */
+  MDB_txn *txn;
+  if ((rc = mdb_txn_begin(l->env, NULL, o->read_only ? MDB_RDONLY : 0, &txn))) {
+    snprintf(err, errlen, "store %s: %s", o->dir, mdb_strerror(rc));
+    return -1;
+  }
+  for (int i = 0; i < DB_COUNT && rc == 0; i++)
+    rc = mdb_dbi_open(txn, db_names[i], o->read_only ? 0 : MDB_CREATE, &l->dbi[i]);
+  if (rc == 0)
+    rc = mdb_txn_commit(txn);
+  else
+    mdb_txn_abort(txn);
+  if (rc) {
+    snprintf(err, errlen, "store %s: %s", o->dir,
+             rc == MDB_NOTFOUND ? "not a Parley store (or never written)" : mdb_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+struct store *store_lmdb_open(const struct store_lmdb_options *o, char *err, size_t errlen)
+{
+  struct store_lmdb *l = calloc(1, sizeof *l);
+  if (!l) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  l->base.ops = &lmdb_ops;
+  l->read_only = o->read_only;
+  l->window = o->dedupe_window ? o->dedupe_window : 1;
+  msgpack_sbuffer_init(&l->buf);
+  if (open_env(l, o, err, errlen) < 0) {
+    lm_close(&l->base);
+    return NULL;
+  }
+  lm_abort(&l->base); /* reads the sequences */
+  return &l->base;
+}

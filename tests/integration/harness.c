@@ -1,0 +1,243 @@
+/* Integration test harness (see harness.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+void h_sleep_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+struct buf {
+  char *data;
+  size_t len;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+  struct buf *b = ud;
+  b->data = realloc(b->data, b->len + sz * n + 1);
+  memcpy(b->data + b->len, p, sz * n);
+  b->len += sz * n;
+  b->data[b->len] = '\0';
+  return sz * n;
+}
+
+/* One request; returns the status (0 when the connection failed), body in *out. */
+long h_http(const struct daemon *d, const char *method, const char *path, const char *body,
+            const char *ctype, char **out)
+{
+  CURL *c = curl_easy_init();
+  char url[256];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", d->port, path);
+  struct buf b = {calloc(1, 1), 0};
+  struct curl_slist *hdr = NULL;
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    char h[128];
+    snprintf(h, sizeof h, "Content-Type: %s", ctype ? ctype : "application/json");
+    hdr = curl_slist_append(hdr, h);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+  }
+  long status = 0;
+  if (curl_easy_perform(c) == CURLE_OK)
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(hdr);
+  curl_easy_cleanup(c);
+  if (out)
+    *out = b.data;
+  else
+    free(b.data);
+  return status;
+}
+
+cJSON *h_post(const struct daemon *d, const char *body, long want_status)
+{
+  char *out;
+  long st = h_http(d, "POST", "/v1/events", body, NULL, &out);
+  if (st != want_status)
+    fail_msg("POST %s: status %ld, want %ld: %s", body, st, want_status, out);
+  cJSON *doc = cJSON_Parse(out);
+  free(out);
+  assert_non_null(doc);
+  return doc;
+}
+
+double h_num(cJSON *doc, const char *name)
+{
+  cJSON *v = cJSON_GetObjectItem(doc, name);
+  assert_true(cJSON_IsNumber(v));
+  return v->valuedouble;
+}
+
+/* Messages spoken to `contact` so far, as a JSON array of the file plugin's lines. */
+cJSON *h_spoken_to(const struct daemon *d, const char *contact)
+{
+  cJSON *arr = cJSON_CreateArray();
+  FILE *f = fopen(d->spoken, "r");
+  char line[16384];
+  while (f && fgets(line, sizeof line, f)) {
+    cJSON *o = cJSON_Parse(line);
+    assert_non_null(o);
+    cJSON *ct = cJSON_GetObjectItem(o, "contact");
+    if (cJSON_IsString(ct) && strcmp(ct->valuestring, contact) == 0)
+      cJSON_AddItemToArray(arr, o);
+    else
+      cJSON_Delete(o);
+  }
+  if (f)
+    fclose(f);
+  return arr;
+}
+
+/* Waits up to `ms` for at least `n` messages to `contact`. */
+cJSON *h_wait_spoken(const struct daemon *d, const char *contact, int n, long ms)
+{
+  for (long waited = 0;; waited += 50) {
+    cJSON *arr = h_spoken_to(d, contact);
+    if (cJSON_GetArraySize(arr) >= n || waited >= ms)
+      return arr;
+    cJSON_Delete(arr);
+    h_sleep_ms(50);
+  }
+}
+
+const char *h_str(cJSON *arr, int i, const char *name)
+{
+  cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i), name);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+cJSON *h_get_contact(const struct daemon *d, const char *id, long *status)
+{
+  char path[128], *out;
+  snprintf(path, sizeof path, "/v1/contacts/%s", id);
+  *status = h_http(d, "GET", path, NULL, NULL, &out);
+  cJSON *doc = cJSON_Parse(out);
+  free(out);
+  return doc;
+}
+
+cJSON *h_first_conv(const struct daemon *d, const char *id)
+{
+  long st;
+  cJSON *doc = h_get_contact(d, id, &st);
+  assert_int_equal(st, 200);
+  cJSON *cv = cJSON_DetachItemFromArray(cJSON_GetObjectItem(doc, "conversations"), 0);
+  cJSON_Delete(doc);
+  assert_non_null(cv);
+  return cv;
+}
+
+static int free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+void h_init(struct daemon *d)
+{
+  memset(d, 0, sizeof *d);
+  strcpy(d->dir, "/tmp/parley-it-XXXXXX");
+  assert_non_null(mkdtemp(d->dir));
+  snprintf(d->conf, sizeof d->conf, "%s/parley.conf.lua", d->dir);
+  snprintf(d->spoken, sizeof d->spoken, "%s/spoken.ndjson", d->dir);
+  snprintf(d->log, sizeof d->log, "%s/daemon.log", d->dir);
+  d->port = free_port();
+}
+
+void h_write_config(struct daemon *d, const char *extra)
+{
+  FILE *f = fopen(d->conf, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "local spoken = '%s' -- where the file plugin writes, for `extra`\n"
+          "return {\n"
+          "  listen = { address = '127.0.0.1', port = %d },\n"
+          "  data_dir = '%s/var', log_level = 'info',\n"
+          "  plugin_dir = builddir .. '/plugins', journeys_dir = srcdir .. '/scripts/journeys',\n"
+          "  sdk_dir = srcdir .. '/sdk/lua',\n"
+          "  store = { map_size_mb = 256 },\n"
+          "  limits = { body_bytes = 65536, event_bytes = 4096, batch_events = 100 },\n"
+          "%s\n"
+          "}\n",
+          d->spoken, d->port, d->dir, extra);
+  fclose(f);
+}
+
+int h_start(struct daemon *d)
+{
+  d->pid = fork();
+  if (d->pid == 0) {
+    if (!freopen(d->log, "a", stderr))
+      _exit(127);
+    execl(PARLEY_BUILDDIR "/core/parley", "parley", "serve", "-c", d->conf, (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 400; i++) {
+    if (h_http(d, "GET", "/healthz", NULL, NULL, NULL) == 200)
+      return 0;
+    int status;
+    if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+      break;
+    h_sleep_ms(25);
+  }
+  fprintf(stderr, "# the daemon did not come up\n");
+  h_dump_log(d);
+  return -1;
+}
+
+void h_dump_log(const struct daemon *d)
+{
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "sed 's/^/# /' %s >&2", d->log);
+  if (system(cmd) != 0)
+    fprintf(stderr, "# (no daemon log)\n");
+}
+
+int h_stop(struct daemon *d, int sig)
+{
+  int status = 0;
+  kill(d->pid, sig);
+  waitpid(d->pid, &status, 0);
+  d->pid = 0;
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+void h_cleanup(struct daemon *d)
+{
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d->dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "# could not remove %s\n", d->dir);
+}

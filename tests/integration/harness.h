@@ -1,0 +1,46 @@
+/* Integration test harness: run the real `parley serve` on a free loopback port with a
+ * generated configuration, talk to it over HTTP (libcurl), read what the `file` plugin
+ * spoke, stop it with a signal and check how it exited. */
+#ifndef PARLEY_TEST_HARNESS_H
+#define PARLEY_TEST_HARNESS_H
+#include <cJSON.h>
+#include <sys/types.h>
+
+struct daemon {
+  char dir[64];
+  char conf[128], spoken[128], log[128];
+  int port;
+  pid_t pid;
+};
+
+/* A fresh temporary folder and port. */
+void h_init(struct daemon *d);
+/* Writes the configuration: the common part (listen, data under the folder, build-tree
+ * plugins, shipped journeys, small limits) plus `extra`, more Lua table fields, which may
+ * use the local `spoken` (the path the file plugin should write to). */
+void h_write_config(struct daemon *d, const char *extra);
+/* Starts the daemon and waits for /healthz. Returns 0, or -1 (its log is printed). */
+int h_start(struct daemon *d);
+/* Sends `sig` and waits. Returns the exit code (128 + signal when killed). */
+int h_stop(struct daemon *d, int sig);
+/* Removes the temporary folder. */
+void h_cleanup(struct daemon *d);
+void h_dump_log(const struct daemon *d);
+
+void h_sleep_ms(long ms);
+/* One request; returns the status (0: no connection), the body in *out (may be NULL). */
+long h_http(const struct daemon *d, const char *method, const char *path, const char *body,
+            const char *ctype, char **out);
+/* POST /v1/events expecting `want_status`; returns the parsed answer. */
+cJSON *h_post(const struct daemon *d, const char *body, long want_status);
+double h_num(cJSON *doc, const char *name);
+/* Messages the file plugin wrote for `contact`, in order. */
+cJSON *h_spoken_to(const struct daemon *d, const char *contact);
+/* The same, waiting up to `ms` for at least `n`. */
+cJSON *h_wait_spoken(const struct daemon *d, const char *contact, int n, long ms);
+const char *h_str(cJSON *arr, int i, const char *name);
+cJSON *h_get_contact(const struct daemon *d, const char *id, long *status);
+/* The contact's first conversation (asserts there is one). */
+cJSON *h_first_conv(const struct daemon *d, const char *id);
+
+#endif

@@ -47,6 +47,7 @@ static void clear_listen(struct conv *cv)
 static void end_conv(struct core *core, struct conv *cv, enum conv_status st, const char *why)
 {
   int64_t now = clock_now_ms(&core->clock);
+  assert(is_active(cv));
   clear_listen(cv);
   cv->status = st;
   cv->updated_ms = now;
@@ -64,6 +65,29 @@ static void end_conv(struct core *core, struct conv *cv, enum conv_status st, co
     history_add(&cv->history, core->cfg->history_limit, now, "done: %s", why);
   }
   core->store->ops->conv_put(core->store, cv);
+  registry_active(core, cv->journey, cv->journey_version, -1);
+}
+
+/* A journey that opted in to migration moves a conversation of an older version to the
+ * same-named step of the current one, when it next runs. Returns 0, or -1 (failed). */
+static int migrate(struct core *core, struct conv *cv)
+{
+  struct journey *cur = registry_current(core, cv->journey);
+  uint32_t version = registry_current_version(core, cv->journey);
+  if (!cur || version == cv->journey_version || !lhost_journey_info(cur)->migrate)
+    return 0;
+  if (!lhost_journey_has_step(cur, cv->step)) {
+    char why[300];
+    snprintf(why, sizeof why, "cannot migrate to version %u: it has no step '%s'", version, cv->step);
+    end_conv(core, cv, CONV_FAILED, why);
+    return -1;
+  }
+  history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock),
+              "migrated from version %u to %u", cv->journey_version, version);
+  registry_active(core, cv->journey, cv->journey_version, -1);
+  registry_active(core, cv->journey, version, +1);
+  cv->journey_version = version;
+  return 0;
 }
 
 /* The core's speak gate: a script asks, the core decides. Consent, opt-out and a known
@@ -185,9 +209,12 @@ static void apply_decision(struct core *core, struct contact *ct, struct conv *c
 static void run_step(struct core *core, struct contact *ct, struct conv *cv, const struct event *ev)
 {
   assert(cv->status == CONV_DECIDING);
-  struct journey *j = core_journey_find(core, cv->journey);
+  char err[1024];
+  if (migrate(core, cv) < 0)
+    return;
+  struct journey *j = registry_get(core, cv->journey, cv->journey_version, err, sizeof err);
   if (!j) {
-    end_conv(core, cv, CONV_FAILED, "its journey is no longer loaded");
+    end_conv(core, cv, CONV_FAILED, err);
     return;
   }
   int64_t now = clock_now_ms(&core->clock);
@@ -208,7 +235,6 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
       .ud = &g,
   };
   struct lhost_decision d;
-  char err[1024];
   memset(&d, 0, sizeof d);
   if (lhost_run_step(j, &in, &d, err, sizeof err) < 0) {
     end_conv(core, cv, CONV_FAILED, err);
@@ -236,7 +262,10 @@ static void end_by_event(struct core *core, struct contact *ct, const char *type
 {
   for (size_t i = 0; i < ct->n_convs; i++) {
     struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
-    struct journey *j = cv && is_active(cv) ? core_journey_find(core, cv->journey) : NULL;
+    char err[512];
+    struct journey *j = cv && is_active(cv)
+                            ? registry_get(core, cv->journey, cv->journey_version, err, sizeof err)
+                            : NULL;
     if (!j)
       continue;
     const struct journey_info *ji = lhost_journey_info(j);
@@ -285,22 +314,32 @@ static int may_enter(struct core *core, const struct contact *ct, const struct j
 static void start_journeys(struct core *core, struct contact *ct, const struct event *ev)
 {
   int64_t now = clock_now_ms(&core->clock);
-  for (size_t i = 0; i < core->n_journeys; i++) {
-    const struct journey_info *ji = lhost_journey_info(core->journeys[i]);
+  /* A snapshot: a step that ends a conversation may retire an old version's slot. Current
+   * versions, the only ones used here, are never retired. */
+  size_t n = core->n_slots;
+  struct jslot *snap = malloc((n ? n : 1) * sizeof *snap);
+  memcpy(snap, core->slots, n * sizeof *snap);
+  for (size_t i = 0; i < n; i++) {
+    const struct jslot *slot = &snap[i];
+    if (!slot->current)
+      continue;
+    const struct journey_info *ji = lhost_journey_info(slot->j);
     if (!ji->entry_event || strcmp(ji->entry_event, ev->type) != 0 || !may_enter(core, ct, ji, now))
       continue;
-    struct conv *cv = core->store->ops->conv_create(core->store, ct, ji->name, 1, now);
+    struct conv *cv = core->store->ops->conv_create(core->store, ct, ji->name, slot->version, now);
     if (!cv) {
       log_kv(&core->log, LOG_ERROR, "conv", "out of memory starting a conversation", "contact", ct->id,
              "journey", ji->name, (char *)NULL);
       continue;
     }
     cv->step = strdup(ji->first_step);
+    registry_active(core, ji->name, slot->version, +1);
     core->stats.conv_started++;
     history_add(&cv->history, core->cfg->history_limit, now, "entered on %s", ev->type);
     history_add(&ct->history, core->cfg->history_limit, now, "entered %s", ji->name);
     run_step(core, ct, cv, ev);
   }
+  free(snap);
 }
 
 int conv_apply_event(struct core *core, const struct event *ev)

@@ -3,7 +3,6 @@
 #include "core.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -15,14 +14,6 @@
 #include "lhost.h"
 #include "outbox.h"
 #include "plugin_load.h"
-
-struct journey *core_journey_find(const struct core *core, const char *name)
-{
-  for (size_t i = 0; i < core->n_journeys; i++)
-    if (strcmp(lhost_journey_info(core->journeys[i])->name, name) == 0)
-      return core->journeys[i];
-  return NULL;
-}
 
 struct channel *core_channel_find(const struct core *core, const char *name)
 {
@@ -84,62 +75,6 @@ static int open_channels(struct core *core, char *err, size_t errlen)
     core->n_channels++;
   }
   return 0;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-  size_t n = strlen(s), m = strlen(suffix);
-  return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every *.lua directly in the journeys folder is a journey, loaded in name order so that
- * journeys entered by the same event start in a predictable order. */
-static int open_journeys(struct core *core, char *err, size_t errlen)
-{
-  const char *dir = core->cfg->journeys_dir;
-  DIR *d = opendir(dir);
-  if (!d) {
-    snprintf(err, errlen, "journeys folder %s: %s", dir, strerror(errno));
-    return -1;
-  }
-  char **names = NULL;
-  size_t n = 0;
-  for (struct dirent *de; (de = readdir(d));) {
-    if (de->d_name[0] == '.' || !ends_with(de->d_name, ".lua"))
-      continue;
-    names = realloc(names, (n + 1) * sizeof *names);
-    names[n++] = strdup(de->d_name);
-  }
-  closedir(d);
-  qsort(names, n, sizeof *names, name_cmp);
-  struct lhost_config lc = {core->cfg->lua, core->cfg->sdk_dir, dir, core->cfg->journey_params, &core->log};
-  int rc = 0;
-  core->journeys = calloc(n ? n : 1, sizeof *core->journeys);
-  for (size_t i = 0; i < n; i++) {
-    char path[4096], why[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    struct journey *j;
-    if (rc == 0 && lhost_journey_load(&lc, path, &j, why, sizeof why) < 0) {
-      snprintf(err, errlen, "%s", why);
-      rc = -1;
-    } else if (rc == 0 && core_journey_find(core, lhost_journey_info(j)->name)) {
-      snprintf(err, errlen, "%s: a journey named '%s' is already loaded", path, lhost_journey_info(j)->name);
-      lhost_journey_free(j);
-      rc = -1;
-    } else if (rc == 0) {
-      core->journeys[core->n_journeys++] = j;
-      log_kv(&core->log, LOG_INFO, "journey", "loaded", "name", lhost_journey_info(j)->name, "path", path,
-             (char *)NULL);
-    }
-    free(names[i]);
-  }
-  free(names);
-  return rc;
 }
 
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
@@ -206,7 +141,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
   core->deadline_timer.data = core->retry_timer.data = core->flusher.data = core;
-  if (open_store(core, err, errlen) < 0 || open_journeys(core, err, errlen) < 0 ||
+  if (open_store(core, err, errlen) < 0 || registry_open(core, err, errlen) < 0 ||
       open_channels(core, err, errlen) < 0)
     goto fail;
   load_counters(core);
@@ -321,9 +256,7 @@ void core_close(struct core *core)
     event_clear(&pe->ev);
     free(pe);
   }
-  for (size_t i = 0; i < core->n_journeys; i++)
-    lhost_journey_free(core->journeys[i]);
-  free(core->journeys);
+  registry_close(core);
   if (core->store)
     core->store->ops->close(core->store);
   cfg_free(core->cfg);

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "event.h"
 #include "log.h"
+#include "registry.h"
 #include "store.h"
 
 struct journey;
@@ -39,8 +40,8 @@ struct core {
   struct ev_loop *loop;
   struct cfg *cfg;
   struct store *store;
-  struct journey **journeys; /* current version of each journey */
-  size_t n_journeys;
+  struct jslot *slots; /* journey versions: current ones and those still draining */
+  size_t n_slots;
   struct channel *channels;
   size_t n_channels;
   struct {
@@ -76,7 +77,6 @@ int core_commit(struct core *core);
  * the loop blocks (an ev_prepare watcher); tests on a virtual clock call it by hand. */
 void core_flush(struct core *core);
 
-struct journey *core_journey_find(const struct core *core, const char *name);
 struct channel *core_channel_find(const struct core *core, const char *name);
 /* Accept an event from a plugin (a receipt). Returns 0, or -1 with err. */
 int core_emit_event(struct core *core, const char *json, size_t len, char *err, size_t errlen);

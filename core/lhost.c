@@ -194,7 +194,7 @@ static int load_main(lua_State *L)
   struct journey *j = lc->j;
   char err[1024];
   lua_pushcfunction(L, lhost_msgh); /* 2 */
-  if (lhost_load_file(L, j->info.path, err, sizeof err) < 0)
+  if (lhost_load_source(L, j->source, j->source_len, j->info.path, err, sizeof err) < 0)
     return luaL_error(L, "%s", err);
   lhost_budget_start(j);
   int rc = lua_pcall(L, 0, 1, 2);
@@ -239,6 +239,21 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
   if (j == NULL) {
     snprintf(err, errlen, "%s: out of memory", path);
     return -1;
+  }
+  if (cfg->source) { /* a stored version: its text, not the file's */
+    j->source = malloc(cfg->source_len + 1);
+    if (j->source) {
+      memcpy(j->source, cfg->source, cfg->source_len);
+      j->source[cfg->source_len] = '\0';
+    }
+    j->source_len = cfg->source_len;
+  } else {
+    j->source = lhost_read_file(path, &j->source_len, err, errlen);
+  }
+  if (j->source == NULL) {
+    if (cfg->source)
+      snprintf(err, errlen, "%s: out of memory", path);
+    goto fail;
   }
   if ((j->L = lhost_sandbox_new(j)) == NULL) {
     snprintf(err, errlen, "%s: cannot create a Lua state (is the memory limit too small?)",
@@ -293,7 +308,14 @@ void lhost_journey_free(struct journey *j)
   free_list(j->info.exit_events, j->info.n_exit);
   free(j->sdk_dir);
   free(j->journeys_dir);
+  free(j->source);
   free(j);
+}
+
+const char *lhost_journey_source(const struct journey *j, size_t *len)
+{
+  *len = j->source_len;
+  return j->source;
 }
 
 const struct journey_info *lhost_journey_info(const struct journey *j)

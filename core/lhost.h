@@ -23,6 +23,9 @@ struct lhost_config {
   const char *journeys_dir; /* journeys may also require modules from here */
   const cJSON *params;      /* config overrides: { journey_name = { param = value } } */
   const struct log *log;
+  const char *source;       /* when set: run this text (a stored older version) rather than
+                               reading the file; `path` still names it and its templates */
+  size_t source_len;
 };
 
 struct journey; /* one loaded journey version */
@@ -47,6 +50,8 @@ struct journey_info {
 int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct journey **out,
                        char *err, size_t errlen);
 void lhost_journey_free(struct journey *j);
+/* The exact text this version runs, for the store to pin it. */
+const char *lhost_journey_source(const struct journey *j, size_t *len);
 const struct journey_info *lhost_journey_info(const struct journey *j);
 int lhost_journey_has_step(const struct journey *j, const char *step);
 size_t lhost_journey_memory_used(const struct journey *j);

@@ -87,6 +87,8 @@ struct journey {
   int running; /* a step is running: the c methods may be used */
   int locked;  /* globals are read-only (after the journey file ran) */
   unsigned serial;
+  char *source; /* the text this version runs (kept so the store can pin it) */
+  size_t source_len;
 };
 
 /* The journey that owns a state (kept in the state's extra space). */
@@ -100,6 +102,9 @@ lua_State *lhost_sandbox_new(struct journey *j);
 void lhost_sandbox_lock(lua_State *L);
 void lhost_readonly(lua_State *L, const char *what);
 int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen);
+char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen);
+int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
+                      size_t errlen);
 int lhost_msgh(lua_State *L);
 void lhost_budget_start(struct journey *j);
 void lhost_budget_stop(struct journey *j);

@@ -151,15 +151,13 @@ int lhost_msgh(lua_State *L)
   return 1;
 }
 
-/* Reads a whole file and compiles it as text only: a binary chunk is refused, so no one
- * can hand the VM hand-made bytecode. Pushes the function, or returns -1 with err. */
-int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen)
+/* Reads a whole source file (bounded). Returns a malloc'd buffer, or NULL with err. */
+char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-  char chunkname[1024];
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return -1;
+    return NULL;
   }
   char *src = malloc(LHOST_MAX_SOURCE);
   size_t n = src ? fread(src, 1, LHOST_MAX_SOURCE, f) : 0;
@@ -168,11 +166,20 @@ int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen)
   if (src == NULL || toobig) {
     snprintf(err, errlen, "%s: %s", path, src ? "file too large" : "out of memory");
     free(src);
-    return -1;
+    return NULL;
   }
+  *len = n;
+  return src;
+}
+
+/* Compiles source as text only: a binary chunk is refused, so no one can hand the VM
+ * hand-made bytecode. Pushes the function, or returns -1 with err. */
+int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
+                      size_t errlen)
+{
+  char chunkname[1024];
   snprintf(chunkname, sizeof chunkname, "@%s", path);
   int rc = luaL_loadbufferx(L, src, n, chunkname, "t");
-  free(src);
   if (rc != LUA_OK) {
     const char *m = lua_tostring(L, -1);
     snprintf(err, errlen, "%s", m ? m : "cannot load");
@@ -183,6 +190,17 @@ int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen)
     return -1;
   }
   return 0;
+}
+
+int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen)
+{
+  size_t n;
+  char *src = lhost_read_file(path, &n, err, errlen);
+  if (src == NULL)
+    return -1;
+  int rc = lhost_load_source(L, src, n, path, err, errlen);
+  free(src);
+  return rc;
 }
 
 static int ro_newindex(lua_State *L)

@@ -36,6 +36,15 @@ static int make_dirs(const char *path, char *err, size_t errlen)
   }
 }
 
+/* SIGHUP: journeys are loaded again; what fails to load is refused and logged, and the
+ * running version keeps serving. */
+static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
+{
+  struct core *core = w->data;
+  log_kv(&core->log, LOG_INFO, "serve", "reloading journeys", "signal", "SIGHUP", (char *)NULL);
+  registry_reload(core);
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
   struct core *core = w->data;
@@ -72,17 +81,20 @@ int serve_run(const char *config_path)
   snprintf(port, sizeof port, "%d", http_port(http));
   log_kv(&core->log, LOG_INFO, "serve", "listening", "address", core->cfg->listen_address, "port", port,
          "config", config_path ? config_path : "(embedded default)", (char *)NULL);
-  ev_signal sig_int, sig_term;
+  ev_signal sig_int, sig_term, sig_hup;
   ev_signal_init(&sig_int, on_signal, SIGINT);
   ev_signal_init(&sig_term, on_signal, SIGTERM);
-  sig_int.data = sig_term.data = core;
+  ev_signal_init(&sig_hup, on_reload, SIGHUP);
+  sig_int.data = sig_term.data = sig_hup.data = core;
   ev_signal_start(loop, &sig_int);
   ev_signal_start(loop, &sig_term);
+  ev_signal_start(loop, &sig_hup);
   signal(SIGPIPE, SIG_IGN);
   core_flush(core);
   ev_run(loop, 0);
   ev_signal_stop(loop, &sig_int);
   ev_signal_stop(loop, &sig_term);
+  ev_signal_stop(loop, &sig_hup);
   http_stop(http);
   core_close(core);
   ev_loop_destroy(loop);
@@ -106,7 +118,10 @@ int serve_check(const char *config_path)
     log_kv(&lg, LOG_ERROR, "check", "refused", "error", err, (char *)NULL);
   } else {
     char nj[16], nc[16];
-    snprintf(nj, sizeof nj, "%zu", core->n_journeys);
+    size_t n = 0;
+    for (size_t i = 0; i < core->n_slots; i++)
+      n += core->slots[i].current;
+    snprintf(nj, sizeof nj, "%zu", n);
     snprintf(nc, sizeof nc, "%zu", core->n_channels);
     log_kv(&lg, LOG_INFO, "check", "ok", "journeys", nj, "channels", nc, (char *)NULL);
     core_close(core);

@@ -79,6 +79,18 @@ struct store_ops {
   int (*msg_del)(struct store *s, const char *id);
   /* Every stored message, in id order; `cb` takes ownership. */
   int (*msg_each)(struct store *s, void (*cb)(void *ud, struct parley_msg *m), void *ud);
+  /* One message: 1 and a new record (the caller frees it), 0 when absent. */
+  int (*msg_get)(struct store *s, const char *id, struct parley_msg **out);
+  /* Journey versions: the source text of every version a conversation may still run on,
+   * so a restart can reload a drained-but-not-empty old version. */
+  int (*journey_put)(struct store *s, const char *name, uint32_t version, const char *src, size_t len);
+  /* 1 and a malloc'd copy of the source, 0 when absent. */
+  int (*journey_get)(struct store *s, const char *name, uint32_t version, char **src, size_t *len);
+  int (*journey_del)(struct store *s, const char *name, uint32_t version);
+  /* The highest stored version of `name` (0 when none). */
+  uint32_t (*journey_latest)(struct store *s, const char *name);
+  /* Active (not done, not failed) conversations per journey version. */
+  int64_t (*active_add)(struct store *s, const char *name, uint32_t version, int64_t delta);
   int (*counters_get)(struct store *s, uint64_t *vals, size_t n);
   int (*counters_put)(struct store *s, const uint64_t *vals, size_t n);
   /* Make the batch durable. On -1 (err says why) the batch was dropped, as by abort. */

@@ -5,7 +5,8 @@
  *   events     event id              -> seq      (the dedupe window)
  *   event_log  seq (u64 BE)          -> event id (oldest first, for eviction)
  *   outbox     message id            -> message record
- *   meta       name                  -> value    (id sequences, counters)
+ *   journeys   name \0 version (BE)  -> source   (every version still in use)
+ *   meta       name                  -> value    (id sequences, counters, active counts)
  * One write transaction is open per batch (group commit): records read in it are decoded
  * once into a cache, written through on *_put, and the cache is dropped at commit. */
 #include <cJSON.h>
@@ -21,9 +22,9 @@
 #include "store.h"
 #include "store_codec.h"
 
-enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_META, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"contacts", "convs",  "timers", "events",
-                                               "event_log", "outbox", "meta"};
+enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_JOURNEYS, DB_META, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"contacts",  "convs",  "timers",   "events",
+                                               "event_log", "outbox", "journeys", "meta"};
 
 /* A cached conversation and the deadline its timers entry has in this transaction, so a
  * put knows which index key to replace without reading it back. */
@@ -352,6 +353,85 @@ static int lm_msg_each(struct store *s, void (*cb)(void *ud, struct parley_msg *
   return n;
 }
 
+static int lm_msg_get(struct store *s, const char *id, struct parley_msg **out)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_val v;
+  char err[160];
+  if (db_get(l, DB_OUTBOX, id, strlen(id), &v) != 1)
+    return 0;
+  *out = store_decode_msg(v.mv_data, v.mv_size, err, sizeof err);
+  return *out ? 1 : -1;
+}
+
+/* name \0 version: all versions of a journey sort together, oldest first. */
+static size_t journey_key(unsigned char *k, size_t cap, const char *name, uint32_t version)
+{
+  size_t n = strlen(name);
+  if (n + 5 > cap)
+    n = cap - 5;
+  memcpy(k, name, n);
+  k[n] = 0;
+  for (int i = 0; i < 4; i++)
+    k[n + 1 + i] = (unsigned char)(version >> (24 - 8 * i));
+  return n + 5;
+}
+
+static int lm_journey_put(struct store *s, const char *name, uint32_t version, const char *src, size_t len)
+{
+  unsigned char k[300];
+  return db_put(LM(s), DB_JOURNEYS, k, journey_key(k, sizeof k, name, version), src, len);
+}
+
+static int lm_journey_get(struct store *s, const char *name, uint32_t version, char **src, size_t *len)
+{
+  unsigned char k[300];
+  MDB_val v;
+  if (db_get(LM(s), DB_JOURNEYS, k, journey_key(k, sizeof k, name, version), &v) != 1)
+    return 0;
+  *src = malloc(v.mv_size + 1);
+  memcpy(*src, v.mv_data, v.mv_size);
+  (*src)[v.mv_size] = '\0';
+  *len = v.mv_size;
+  return 1;
+}
+
+static int lm_journey_del(struct store *s, const char *name, uint32_t version)
+{
+  unsigned char k[300];
+  return db_del(LM(s), DB_JOURNEYS, k, journey_key(k, sizeof k, name, version));
+}
+
+static uint32_t lm_journey_latest(struct store *s, const char *name)
+{
+  struct store_lmdb *l = LM(s);
+  unsigned char k[300];
+  size_t klen = journey_key(k, sizeof k, name, UINT32_MAX), plen = klen - 4;
+  MDB_cursor *cur;
+  MDB_val key = {klen, k}, v;
+  if (begin(l) < 0 || mdb_cursor_open(l->txn, l->dbi[DB_JOURNEYS], &cur))
+    return 0;
+  int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+  rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &key, &v, MDB_LAST) : mdb_cursor_get(cur, &key, &v, MDB_PREV);
+  uint32_t version = 0;
+  if (rc == 0 && key.mv_size == klen && memcmp(key.mv_data, k, plen) == 0) {
+    const unsigned char *p = (const unsigned char *)key.mv_data + plen;
+    version = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  }
+  mdb_cursor_close(cur);
+  return version;
+}
+
+static int64_t lm_active_add(struct store *s, const char *name, uint32_t version, int64_t delta)
+{
+  char key[300];
+  snprintf(key, sizeof key, "active:%s#%u", name, version);
+  int64_t n = (int64_t)meta_get_u64(LM(s), key, 0) + delta;
+  if (delta)
+    meta_put_u64(LM(s), key, (uint64_t)n);
+  return n;
+}
+
 static int lm_counters_get(struct store *s, uint64_t *vals, size_t n)
 {
   struct store_lmdb *l = LM(s);
@@ -483,6 +563,12 @@ static const struct store_ops lmdb_ops = {
     .msg_put = lm_msg_put,
     .msg_del = lm_msg_del,
     .msg_each = lm_msg_each,
+    .msg_get = lm_msg_get,
+    .journey_put = lm_journey_put,
+    .journey_get = lm_journey_get,
+    .journey_del = lm_journey_del,
+    .journey_latest = lm_journey_latest,
+    .active_add = lm_active_add,
     .counters_get = lm_counters_get,
     .counters_put = lm_counters_put,
     .commit = lm_commit,

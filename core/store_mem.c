@@ -29,7 +29,19 @@ struct store_mem {
   struct deadline *heap;
   size_t heap_n, heap_cap;
   uint64_t counters[STORE_COUNTERS];
+  struct smap journeys; /* "name#version" -> struct mem_blob* */
+  struct smap active;   /* "name#version" -> (intptr_t) count */
 };
+
+struct mem_blob {
+  size_t len;
+  char data[];
+};
+
+static void version_key(char *key, size_t n, const char *name, uint32_t version)
+{
+  snprintf(key, n, "%s#%u", name, version);
+}
 
 #define MEM(s) ((struct store_mem *)(s))
 
@@ -205,6 +217,66 @@ static int mem_msg_each(struct store *s, void (*cb)(void *ud, struct parley_msg 
   return 0;
 }
 
+static int mem_msg_get(struct store *s, const char *id, struct parley_msg **out)
+{
+  return 0;
+}
+
+static int mem_journey_put(struct store *s, const char *name, uint32_t version, const char *src, size_t len)
+{
+  char key[300];
+  struct mem_blob *b = malloc(sizeof *b + len);
+  if (!b)
+    return -1;
+  b->len = len;
+  memcpy(b->data, src, len);
+  version_key(key, sizeof key, name, version);
+  free(smap_get(&MEM(s)->journeys, key));
+  return smap_put(&MEM(s)->journeys, key, b);
+}
+
+static int mem_journey_get(struct store *s, const char *name, uint32_t version, char **src, size_t *len)
+{
+  char key[300];
+  version_key(key, sizeof key, name, version);
+  struct mem_blob *b = smap_get(&MEM(s)->journeys, key);
+  if (!b)
+    return 0;
+  *src = malloc(b->len + 1);
+  memcpy(*src, b->data, b->len);
+  (*src)[b->len] = '\0';
+  *len = b->len;
+  return 1;
+}
+
+static int mem_journey_del(struct store *s, const char *name, uint32_t version)
+{
+  char key[300];
+  version_key(key, sizeof key, name, version);
+  free(smap_del(&MEM(s)->journeys, key));
+  return 0;
+}
+
+static uint32_t mem_journey_latest(struct store *s, const char *name)
+{
+  char key[300];
+  uint32_t v = 0;
+  for (;; v++) { /* versions are dense: 1, 2, 3 ... */
+    version_key(key, sizeof key, name, v + 1);
+    if (!smap_get(&MEM(s)->journeys, key))
+      return v;
+  }
+}
+
+static int64_t mem_active_add(struct store *s, const char *name, uint32_t version, int64_t delta)
+{
+  char key[300];
+  version_key(key, sizeof key, name, version);
+  intptr_t n = (intptr_t)smap_get(&MEM(s)->active, key) + (intptr_t)delta;
+  smap_put(&MEM(s)->active, key, (void *)n);
+  return n;
+}
+
 static int mem_counters_get(struct store *s, uint64_t *vals, size_t n)
 {
   memcpy(vals, MEM(s)->counters, (n < STORE_COUNTERS ? n : STORE_COUNTERS) * sizeof *vals);
@@ -245,6 +317,8 @@ static void mem_close(struct store *s)
     conv_record_free(m->convs[i]);
   free(m->convs);
   smap_free(&m->seen, NULL);
+  smap_free(&m->journeys, free);
+  smap_free(&m->active, NULL);
   for (size_t i = 0; i < m->seen_n; i++)
     free(m->seen_ring[(m->seen_head + i) % m->seen_cap]);
   free(m->seen_ring);
@@ -264,6 +338,12 @@ static const struct store_ops mem_ops = {
     .msg_put = mem_msg_put,
     .msg_del = mem_msg_del,
     .msg_each = mem_msg_each,
+    .msg_get = mem_msg_get,
+    .journey_put = mem_journey_put,
+    .journey_get = mem_journey_get,
+    .journey_del = mem_journey_del,
+    .journey_latest = mem_journey_latest,
+    .active_add = mem_active_add,
     .counters_get = mem_counters_get,
     .counters_put = mem_counters_put,
     .commit = mem_commit,

@@ -174,6 +174,55 @@ static void test_unconfirmed_message_is_delivered_again_with_its_id(void **state
   cJSON_Delete(out);
 }
 
+static int conv_version(const char *contact)
+{
+  cJSON *cv = h_first_conv(&D, contact);
+  int v = (int)h_num(cv, "journey_version");
+  cJSON_Delete(cv);
+  return v;
+}
+
+static int log_has(const char *needle)
+{
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "grep -q '%s' %s", needle, D.log);
+  return system(cmd) == 0;
+}
+
+/* SIGHUP reloads journeys: a broken file is refused while its running version serves; a
+ * changed one becomes version 2 for new conversations only. */
+static void test_sighup_reloads_journeys(void **state)
+{
+  char cmd[512], extra[512];
+  snprintf(cmd, sizeof cmd, "cp -r %s/scripts/journeys %s/journeys", PARLEY_SRCDIR, D.dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(extra, sizeof extra, "%s\n  journeys_dir = '%s/journeys',", FILE_CHANNELS, D.dir);
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  h_write_config(&D, extra);
+  assert_int_equal(h_start(&D), 0);
+  signup("s1");
+  assert_int_equal(conv_version("s1"), 1);
+
+  snprintf(cmd, sizeof cmd, "cp %s/journeys/welcome.lua %s/welcome.good && echo 'return {' >> %s/journeys/welcome.lua",
+           D.dir, D.dir, D.dir);
+  assert_int_equal(system(cmd), 0);
+  kill(D.pid, SIGHUP);
+  h_sleep_ms(300);
+  assert_int_equal(h_http(&D, "GET", "/healthz", NULL, NULL, NULL), 200);
+  assert_true(log_has("reload refused, the running version keeps serving"));
+  signup("s2");
+  assert_int_equal(conv_version("s2"), 1);
+
+  snprintf(cmd, sizeof cmd, "cp %s/welcome.good %s/journeys/welcome.lua && echo '-- v2' >> %s/journeys/welcome.lua",
+           D.dir, D.dir, D.dir);
+  assert_int_equal(system(cmd), 0);
+  kill(D.pid, SIGHUP);
+  h_sleep_ms(300);
+  signup("s3");
+  assert_int_equal(conv_version("s3"), 2);
+  assert_int_equal(conv_version("s1"), 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -182,6 +231,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_acknowledged_events_survive_sigkill, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unconfirmed_message_is_delivered_again_with_its_id, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_sighup_reloads_journeys, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

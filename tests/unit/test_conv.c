@@ -14,184 +14,88 @@
 #include <unistd.h>
 
 #include "conv.h"
-#include "core.h"
-
-#define T0 1800000000000LL /* virtual start: 2027-01-15 */
-#define HOUR (3600 * 1000LL)
-
-struct fixture {
-  struct core *core;
-  struct ev_loop *loop;
-  char dir[64];
-  char spoken[128];
-};
-
-static int setup(void **state, const char *backend)
-{
-  struct fixture *f = calloc(1, sizeof *f);
-  strcpy(f->dir, "/tmp/parley-conv-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->spoken, sizeof f->spoken, "%s/spoken.ndjson", f->dir);
-  char conf[2048];
-  snprintf(conf, sizeof conf,
-           "return { log_level = 'error', data_dir = '%s',\n"
-           "  plugin_dir = builddir .. '/plugins', sdk_dir = srcdir .. '/sdk/lua',\n"
-           "  journeys_dir = srcdir .. '/tests/unit/conv_journeys',\n"
-           "  limits = { history = 50, dedupe_window = 4 },\n"
-           "  store = { backend = '%s', map_size_mb = 64 },\n"
-           "  channels = { email = { plugin = 'file', path = '%s' } } }\n",
-           f->dir, backend, f->spoken);
-  struct cfg *cfg;
-  char err[1024];
-  if (cfg_load_string(conf, strlen(conf), "test config", &cfg, err, sizeof err) < 0)
-    fail_msg("config: %s", err);
-  f->loop = ev_loop_new(EVFLAG_AUTO);
-  if (core_open(cfg, f->loop, &f->core, err, sizeof err) < 0)
-    fail_msg("core_open: %s", err);
-  clock_init_virtual(&f->core->clock, T0);
-  *state = f;
-  return 0;
-}
+#include "corefix.h"
 
 static int setup_mem(void **state)
 {
-  return setup(state, "memory");
+  *state = fx_new("memory", 0);
+  return 0;
 }
 
 static int setup_lmdb(void **state)
 {
-  return setup(state, "lmdb");
+  *state = fx_new("lmdb", 0);
+  return 0;
 }
 
 static int teardown(void **state)
 {
-  struct fixture *f = *state;
-  char cmd[128];
-  core_close(f->core);
-  ev_loop_destroy(f->loop);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-  assert_int_equal(system(cmd), 0);
-  free(f);
-  return 0;
-}
-
-static void post(struct fixture *f, const char *json)
-{
-  struct event ev;
-  char err[256];
-  if (event_parse(json, strlen(json), &ev, err, sizeof err) < 0)
-    fail_msg("event %s: %s", json, err);
-  conv_apply_event(f->core, &ev);
-  event_clear(&ev);
-  core_flush(f->core);
-}
-
-static void advance(struct fixture *f, int64_t ms)
-{
-  f->core->clock.virtual_ms += ms;
-  core_flush(f->core);
-}
-
-/* The lines the file plugin wrote, as a JSON array. */
-static cJSON *spoken(struct fixture *f)
-{
-  cJSON *arr = cJSON_CreateArray();
-  FILE *fp = fopen(f->spoken, "r");
-  char line[8192];
-  while (fp && fgets(line, sizeof line, fp)) {
-    cJSON *o = cJSON_Parse(line);
-    assert_non_null(o);
-    cJSON_AddItemToArray(arr, o);
-  }
-  if (fp)
-    fclose(fp);
-  return arr;
-}
-
-static const char *field(cJSON *arr, int i, const char *name)
-{
-  cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i), name);
-  return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static struct conv *only_conv(struct fixture *f, const char *contact)
-{
-  struct contact *ct = f->core->store->ops->contact_get(f->core->store, contact);
-  assert_non_null(ct);
-  assert_int_equal(ct->n_convs, 1);
-  return f->core->store->ops->conv_get(f->core->store, ct->convs[0]);
-}
-
-static int history_has(const struct history *h, const char *needle)
-{
-  for (size_t i = 0; i < h->n; i++)
-    if (strstr(history_at(h, i)->what, needle))
-      return 1;
+  fx_free(*state);
   return 0;
 }
 
 static void test_entry_speaks_and_listens(void **state)
 {
   struct fixture *f = *state;
-  post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"ann\",\"data\":{\"plan\":\"pro\"},"
+  fx_post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"ann\",\"data\":{\"plan\":\"pro\"},"
           "\"profile\":{\"email\":\"ann@example.com\",\"first_name\":\"Ann\"}}");
-  struct conv *cv = only_conv(f, "ann");
+  struct conv *cv = fx_only_conv(f, "ann");
   assert_int_equal(cv->status, CONV_LISTENING);
   assert_string_equal(cv->step, "after");
   assert_int_equal(cv->n_listen, 1);
   assert_string_equal(cv->listening_for[0], "clicked");
   assert_int_equal(cv->deadline_ms, T0 + HOUR);
-  cJSON *out = spoken(f);
+  cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 1);
-  assert_string_equal(field(out, 0, "template"), "hello");
-  assert_string_equal(field(out, 0, "address"), "ann@example.com");
-  assert_string_equal(field(out, 0, "subject"), "Welcome aboard");
-  assert_string_equal(field(out, 0, "text"), "Hi Ann, you are on the pro plan.\n");
+  assert_string_equal(fx_field(out, 0, "template"), "hello");
+  assert_string_equal(fx_field(out, 0, "address"), "ann@example.com");
+  assert_string_equal(fx_field(out, 0, "subject"), "Welcome aboard");
+  assert_string_equal(fx_field(out, 0, "text"), "Hi Ann, you are on the pro plan.\n");
   cJSON_Delete(out);
   /* the sms speak was refused by the core's gate, and that is on record */
-  assert_true(history_has(&cv->history, "refused sms/hello: no channel 'sms' is configured"));
+  assert_true(fx_history_has(&cv->history, "refused sms/hello: no channel 'sms' is configured"));
   assert_int_equal(f->core->stats.refused, 1);
 }
 
 static void test_silence_wakes_with_nil_after_deadline(void **state)
 {
   struct fixture *f = *state;
-  post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"bob\",\"profile\":{\"email\":\"b@x.org\"}}");
-  advance(f, HOUR - 1);
-  cJSON *out = spoken(f);
+  fx_post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"bob\",\"profile\":{\"email\":\"b@x.org\"}}");
+  fx_advance(f, HOUR - 1);
+  cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 1); /* not yet */
   cJSON_Delete(out);
-  advance(f, 1);
-  out = spoken(f);
+  fx_advance(f, 1);
+  out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 2);
-  assert_string_equal(field(out, 1, "template"), "nudge");
-  assert_string_equal(field(out, 1, "text"), "Nudge number 1");
+  assert_string_equal(fx_field(out, 1, "template"), "nudge");
+  assert_string_equal(fx_field(out, 1, "text"), "Nudge number 1");
   cJSON_Delete(out);
-  advance(f, 24 * HOUR);
-  out = spoken(f);
+  fx_advance(f, 24 * HOUR);
+  out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 3);
-  assert_string_equal(field(out, 2, "text"), "Nudge number 2"); /* memory kept between steps */
+  assert_string_equal(fx_field(out, 2, "text"), "Nudge number 2"); /* memory kept between steps */
   cJSON_Delete(out);
-  struct conv *cv = only_conv(f, "bob");
+  struct conv *cv = fx_only_conv(f, "bob");
   assert_int_equal(cv->deadline_ms, T0 + HOUR + 24 * HOUR + 24 * HOUR);
 }
 
 static void test_answer_branches_and_finishes(void **state)
 {
   struct fixture *f = *state;
-  post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"cy\",\"profile\":{\"email\":\"c@x.org\"}}");
-  advance(f, 10 * 60 * 1000);
-  post(f, "{\"id\":\"e2\",\"type\":\"clicked\",\"contact\":\"cy\"}");
-  struct conv *cv = only_conv(f, "cy");
+  fx_post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"cy\",\"profile\":{\"email\":\"c@x.org\"}}");
+  fx_advance(f, 10 * 60 * 1000);
+  fx_post(f, "{\"id\":\"e2\",\"type\":\"clicked\",\"contact\":\"cy\"}");
+  struct conv *cv = fx_only_conv(f, "cy");
   assert_int_equal(cv->status, CONV_DONE);
   assert_string_equal(cv->outcome, "finished");
   assert_int_equal(cv->deadline_ms, 0);
-  cJSON *out = spoken(f);
+  cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 2);
-  assert_string_equal(field(out, 1, "template"), "thanks");
+  assert_string_equal(fx_field(out, 1, "template"), "thanks");
   cJSON_Delete(out);
-  advance(f, 48 * HOUR); /* nothing more is said once done */
-  out = spoken(f);
+  fx_advance(f, 48 * HOUR); /* nothing more is said once done */
+  out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 2);
   cJSON_Delete(out);
 }
@@ -199,19 +103,19 @@ static void test_answer_branches_and_finishes(void **state)
 static void test_goal_and_exit_end_conversations(void **state)
 {
   struct fixture *f = *state;
-  post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"di\",\"profile\":{\"email\":\"d@x.org\"}}");
-  post(f, "{\"id\":\"e2\",\"type\":\"purchased\",\"contact\":\"di\"}");
-  struct conv *cv = only_conv(f, "di");
+  fx_post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"di\",\"profile\":{\"email\":\"d@x.org\"}}");
+  fx_post(f, "{\"id\":\"e2\",\"type\":\"purchased\",\"contact\":\"di\"}");
+  struct conv *cv = fx_only_conv(f, "di");
   assert_int_equal(cv->status, CONV_DONE);
   assert_string_equal(cv->outcome, "goal:purchased");
   assert_int_equal(f->core->stats.goals, 1);
-  post(f, "{\"id\":\"e3\",\"type\":\"signed_up\",\"contact\":\"ed\",\"profile\":{\"email\":\"e@x.org\"}}");
-  post(f, "{\"id\":\"e4\",\"type\":\"deleted\",\"contact\":\"ed\"}");
-  cv = only_conv(f, "ed");
+  fx_post(f, "{\"id\":\"e3\",\"type\":\"signed_up\",\"contact\":\"ed\",\"profile\":{\"email\":\"e@x.org\"}}");
+  fx_post(f, "{\"id\":\"e4\",\"type\":\"deleted\",\"contact\":\"ed\"}");
+  cv = fx_only_conv(f, "ed");
   assert_string_equal(cv->outcome, "exit:deleted");
   assert_int_equal(f->core->stats.goals, 1);
-  advance(f, 2 * HOUR);
-  cJSON *out = spoken(f);
+  fx_advance(f, 2 * HOUR);
+  cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 2); /* the two hellos, no nudges */
   cJSON_Delete(out);
 }
@@ -220,57 +124,57 @@ static void test_duplicate_event_applied_once(void **state)
 {
   struct fixture *f = *state;
   const char *ev = "{\"id\":\"same\",\"type\":\"signed_up\",\"contact\":\"fa\",\"profile\":{\"email\":\"f@x.org\"}}";
-  post(f, ev);
-  post(f, ev);
+  fx_post(f, ev);
+  fx_post(f, ev);
   assert_int_equal(f->core->stats.duplicates, 1);
   assert_int_equal(f->core->stats.events, 1);
-  only_conv(f, "fa");
+  fx_only_conv(f, "fa");
 }
 
 static void test_reentry_rules(void **state)
 {
   struct fixture *f = *state;
   /* greet has no reenter_after: a contact enters it once */
-  post(f, "{\"id\":\"g1\",\"type\":\"signed_up\",\"contact\":\"gus\",\"profile\":{\"email\":\"g@x.org\"}}");
-  post(f, "{\"id\":\"g2\",\"type\":\"purchased\",\"contact\":\"gus\"}");
-  post(f, "{\"id\":\"g3\",\"type\":\"signed_up\",\"contact\":\"gus\"}");
-  only_conv(f, "gus");
+  fx_post(f, "{\"id\":\"g1\",\"type\":\"signed_up\",\"contact\":\"gus\",\"profile\":{\"email\":\"g@x.org\"}}");
+  fx_post(f, "{\"id\":\"g2\",\"type\":\"purchased\",\"contact\":\"gus\"}");
+  fx_post(f, "{\"id\":\"g3\",\"type\":\"signed_up\",\"contact\":\"gus\"}");
+  fx_only_conv(f, "gus");
   /* again: re-entry a day after the last start */
-  post(f, "{\"id\":\"v1\",\"type\":\"visited\",\"contact\":\"hal\"}");
-  advance(f, 23 * HOUR);
-  post(f, "{\"id\":\"v2\",\"type\":\"visited\",\"contact\":\"hal\"}");
+  fx_post(f, "{\"id\":\"v1\",\"type\":\"visited\",\"contact\":\"hal\"}");
+  fx_advance(f, 23 * HOUR);
+  fx_post(f, "{\"id\":\"v2\",\"type\":\"visited\",\"contact\":\"hal\"}");
   assert_int_equal(f->core->store->ops->contact_get(f->core->store, "hal")->n_convs, 1);
-  advance(f, HOUR);
-  post(f, "{\"id\":\"v3\",\"type\":\"visited\",\"contact\":\"hal\"}");
+  fx_advance(f, HOUR);
+  fx_post(f, "{\"id\":\"v3\",\"type\":\"visited\",\"contact\":\"hal\"}");
   assert_int_equal(f->core->store->ops->contact_get(f->core->store, "hal")->n_convs, 2);
 }
 
 static void test_failing_script_parks_only_its_conversation(void **state)
 {
   struct fixture *f = *state;
-  post(f, "{\"id\":\"x1\",\"type\":\"explode\",\"contact\":\"ivy\"}");
-  struct conv *cv = only_conv(f, "ivy");
+  fx_post(f, "{\"id\":\"x1\",\"type\":\"explode\",\"contact\":\"ivy\"}");
+  struct conv *cv = fx_only_conv(f, "ivy");
   assert_int_equal(cv->status, CONV_FAILED);
   assert_non_null(cv->error);
   assert_non_null(strstr(cv->error, "kaboom"));
   assert_non_null(strstr(cv->error, "step 'start'"));
   assert_int_equal(f->core->stats.conv_failed, 1);
   /* everyone else goes on */
-  post(f, "{\"id\":\"x2\",\"type\":\"signed_up\",\"contact\":\"jo\",\"profile\":{\"email\":\"j@x.org\"}}");
-  assert_int_equal(only_conv(f, "jo")->status, CONV_LISTENING);
+  fx_post(f, "{\"id\":\"x2\",\"type\":\"signed_up\",\"contact\":\"jo\",\"profile\":{\"email\":\"j@x.org\"}}");
+  assert_int_equal(fx_only_conv(f, "jo")->status, CONV_LISTENING);
 }
 
 static void test_consent_refusal_is_recorded(void **state)
 {
   struct fixture *f = *state;
-  post(f, "{\"id\":\"k1\",\"type\":\"signed_up\",\"contact\":\"kim\","
+  fx_post(f, "{\"id\":\"k1\",\"type\":\"signed_up\",\"contact\":\"kim\","
           "\"profile\":{\"email\":\"k@x.org\",\"consent\":{\"email\":false}}}");
-  struct conv *cv = only_conv(f, "kim");
-  assert_true(history_has(&cv->history, "refused email/hello: no consent for email"));
-  post(f, "{\"id\":\"k2\",\"type\":\"signed_up\",\"contact\":\"lee\"}"); /* no address */
-  cv = only_conv(f, "lee");
-  assert_true(history_has(&cv->history, "refused email/hello: the contact has no email for email"));
-  cJSON *out = spoken(f);
+  struct conv *cv = fx_only_conv(f, "kim");
+  assert_true(fx_history_has(&cv->history, "refused email/hello: no consent for email"));
+  fx_post(f, "{\"id\":\"k2\",\"type\":\"signed_up\",\"contact\":\"lee\"}"); /* no address */
+  cv = fx_only_conv(f, "lee");
+  assert_true(fx_history_has(&cv->history, "refused email/hello: the contact has no email for email"));
+  cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 0);
   cJSON_Delete(out);
 }

@@ -1,0 +1,43 @@
+/* Journey versions (DESIGN.md, "Versions"). Every journey file loaded gets a version; its
+ * source is pinned in the store. New conversations start on the current version; each
+ * conversation stays on the version it started on until it ends, so an old version drains:
+ * its Lua state is closed (and its stored source dropped) when its last conversation ends.
+ * After a restart an old version is loaded again from the stored source when one of its
+ * conversations wakes. A journey with `migrate = true` moves a conversation of an older
+ * version to the same-named step of the current one when it next wakes (lazily: a reload
+ * never walks millions of conversations); a step that no longer exists fails it. */
+#ifndef PARLEY_REGISTRY_H
+#define PARLEY_REGISTRY_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct core;
+struct journey;
+
+struct jslot {
+  char *name;
+  char *path;        /* the file it came from (its templates sit beside it) */
+  uint32_t version;
+  struct journey *j; /* NULL: an old version not loaded since the restart */
+  int current;       /* new conversations start here */
+};
+
+/* Loads every *.lua of the journeys folder (name order) as the current versions. */
+int registry_open(struct core *core, char *err, size_t errlen);
+/* SIGHUP: loads the folder again. A changed file becomes a new current version; a file
+ * that fails to load is refused (logged) and its running version keeps serving; a removed
+ * file stops taking new conversations. Returns how many journeys were refused. */
+int registry_reload(struct core *core);
+void registry_close(struct core *core);
+
+/* The current version of `name`, or NULL. */
+struct journey *registry_current(struct core *core, const char *name);
+/* Version `version` of `name`, loaded from the store if need be; NULL with err. */
+struct journey *registry_get(struct core *core, const char *name, uint32_t version, char *err,
+                             size_t errlen);
+uint32_t registry_current_version(struct core *core, const char *name);
+/* A conversation of (name, version) started (+1) or ended (-1); the last one to end closes
+ * an old version. */
+void registry_active(struct core *core, const char *name, uint32_t version, int delta);
+
+#endif

@@ -1,0 +1,185 @@
+/* Journey versions and hot reload on a virtual clock: conversations stay pinned to the
+ * version they started on, an old version is closed when its last conversation ends, a
+ * journey that opts in migrates to the same-named step, a broken file is refused while
+ * the running version keeps serving, and (LMDB) an old version comes back from the store
+ * after a restart. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corefix.h"
+#include "lhost.h"
+
+/* greet v2: silence now gets "thanks" instead of a nudge; `extra` goes into the table. */
+static void write_greet_v2(struct fixture *f, const char *extra, const char *after_step)
+{
+  char path[256];
+  snprintf(path, sizeof path, "%s/greet.lua", f->journeys);
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fprintf(fp,
+          "local journey = require 'parley.journey'\n"
+          "return journey {\n"
+          "  name = 'greet', entry = { event = 'signed_up' }, goal = 'purchased', %s\n"
+          "  start = function(c, ev)\n"
+          "    c:speak('email', 'hello', { plan = 'v2' })\n"
+          "    return c:listen({ 'clicked' }, '1h', '%s')\n"
+          "  end,\n"
+          "  %s = function(c, ev)\n"
+          "    c:speak('email', 'thanks', {})\n"
+          "    return c:finish()\n"
+          "  end,\n"
+          "}\n",
+          extra, after_step, after_step);
+  fclose(fp);
+}
+
+static int setup_mem(void **state)
+{
+  *state = fx_new("memory", 1);
+  return 0;
+}
+
+static int setup_lmdb(void **state)
+{
+  *state = fx_new("lmdb", 1);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  fx_free(*state);
+  return 0;
+}
+
+static const char *SIGNUP_A = "{\"id\":\"a\",\"type\":\"signed_up\",\"contact\":\"ann\",\"profile\":{\"email\":\"a@x.org\"}}";
+static const char *SIGNUP_B = "{\"id\":\"b\",\"type\":\"signed_up\",\"contact\":\"bob\",\"profile\":{\"email\":\"b@x.org\"}}";
+
+static size_t slots_of(struct fixture *f, const char *name)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < f->core->n_slots; i++)
+    n += strcmp(f->core->slots[i].name, name) == 0;
+  return n;
+}
+
+static void test_conversations_stay_on_their_version(void **state)
+{
+  struct fixture *f = *state;
+  fx_post(f, SIGNUP_A);
+  assert_int_equal(fx_only_conv(f, "ann")->journey_version, 1);
+  write_greet_v2(f, "", "after");
+  assert_int_equal(registry_reload(f->core), 0);
+  assert_int_equal(registry_current_version(f->core, "greet"), 2);
+  fx_post(f, SIGNUP_B);
+  assert_int_equal(fx_only_conv(f, "bob")->journey_version, 2);
+  assert_int_equal(slots_of(f, "greet"), 2); /* v1 drains: ann still waits on it */
+  fx_advance(f, HOUR);
+  cJSON *out = fx_spoken(f);
+  /* ann's silence ran v1 (a nudge); bob's ran v2 (thanks) */
+  assert_int_equal(cJSON_GetArraySize(out), 4);
+  for (int i = 0; i < 4; i++) {
+    const char *who = fx_field(out, i, "contact"), *tmpl = fx_field(out, i, "template");
+    if (strcmp(tmpl, "hello") != 0)
+      assert_string_equal(tmpl, strcmp(who, "ann") == 0 ? "nudge" : "thanks");
+  }
+  cJSON_Delete(out);
+  /* ann's v1 conversation ends: v1 is closed and its stored source dropped */
+  fx_post(f, "{\"id\":\"p\",\"type\":\"purchased\",\"contact\":\"ann\"}");
+  assert_int_equal(slots_of(f, "greet"), 1);
+  char *src = NULL;
+  size_t len;
+  assert_int_equal(f->core->store->ops->journey_get(f->core->store, "greet", 1, &src, &len), 0);
+  assert_int_equal(f->core->store->ops->journey_get(f->core->store, "greet", 2, &src, &len), 1);
+  free(src);
+}
+
+static void test_unchanged_reload_keeps_the_version(void **state)
+{
+  struct fixture *f = *state;
+  assert_int_equal(registry_reload(f->core), 0);
+  assert_int_equal(registry_current_version(f->core, "greet"), 1);
+  assert_int_equal(slots_of(f, "greet"), 1);
+}
+
+static void test_broken_file_is_refused_and_old_version_serves(void **state)
+{
+  struct fixture *f = *state;
+  char path[256];
+  snprintf(path, sizeof path, "%s/greet.lua", f->journeys);
+  FILE *fp = fopen(path, "w");
+  fputs("local journey = require 'parley.journey'\nreturn journey { name = 'greet',,, }\n", fp);
+  fclose(fp);
+  assert_int_equal(registry_reload(f->core), 1);
+  assert_int_equal(registry_current_version(f->core, "greet"), 1);
+  fx_post(f, SIGNUP_A);
+  assert_int_equal(fx_only_conv(f, "ann")->status, CONV_LISTENING);
+}
+
+static void test_migration_moves_to_the_same_named_step(void **state)
+{
+  struct fixture *f = *state;
+  fx_post(f, SIGNUP_A);
+  write_greet_v2(f, "migrate = true,", "after");
+  assert_int_equal(registry_reload(f->core), 0);
+  fx_advance(f, HOUR); /* ann wakes: on v2's `after`, which says thanks */
+  struct conv *cv = fx_only_conv(f, "ann");
+  assert_int_equal(cv->journey_version, 2);
+  assert_int_equal(cv->status, CONV_DONE);
+  assert_true(fx_history_has(&cv->history, "migrated from version 1 to 2"));
+  cJSON *out = fx_spoken(f);
+  assert_string_equal(fx_field(out, 1, "template"), "thanks");
+  cJSON_Delete(out);
+  assert_int_equal(slots_of(f, "greet"), 1); /* nothing left on v1 */
+}
+
+static void test_migration_to_a_missing_step_fails_clearly(void **state)
+{
+  struct fixture *f = *state;
+  fx_post(f, SIGNUP_A);
+  write_greet_v2(f, "migrate = true,", "later");
+  assert_int_equal(registry_reload(f->core), 0);
+  fx_advance(f, HOUR);
+  struct conv *cv = fx_only_conv(f, "ann");
+  assert_int_equal(cv->status, CONV_FAILED);
+  assert_string_equal(cv->error, "cannot migrate to version 2: it has no step 'after'");
+}
+
+static void test_old_version_comes_back_from_the_store_after_restart(void **state)
+{
+  struct fixture *f = *state;
+  fx_post(f, SIGNUP_A);
+  write_greet_v2(f, "", "after");
+  assert_int_equal(registry_reload(f->core), 0);
+  fx_close(f);
+  fx_open(f); /* the file now holds v2; v1 is only in the store */
+  assert_int_equal(registry_current_version(f->core, "greet"), 2);
+  fx_advance(f, HOUR);
+  cJSON *out = fx_spoken(f);
+  assert_int_equal(cJSON_GetArraySize(out), 2);
+  assert_string_equal(fx_field(out, 1, "template"), "nudge"); /* v1's answer to silence */
+  cJSON_Delete(out);
+  assert_int_equal(fx_only_conv(f, "ann")->journey_version, 1);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_conversations_stay_on_their_version, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_unchanged_reload_keeps_the_version, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_broken_file_is_refused_and_old_version_serves, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_moves_to_the_same_named_step, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_to_a_missing_step_fails_clearly, setup_mem, teardown),
+      cmocka_unit_test_setup_teardown(test_conversations_stay_on_their_version, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_migration_moves_to_the_same_named_step, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_old_version_comes_back_from_the_store_after_restart, setup_lmdb,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

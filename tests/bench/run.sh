@@ -26,7 +26,7 @@
 #
 # Knobs (environment): BENCH_SCALE (default 1; 0.1 is a smoke run under a minute) scales
 # every count; BENCH_BATCH_EVENTS (200000), BENCH_BATCH_SIZE (5000), BENCH_BATCH_CONNS (2),
-# BENCH_SINGLE_REQUESTS (50000), BENCH_SINGLE_CONNS (4), BENCH_RATE (5000, not scaled),
+# BENCH_SINGLE_REQUESTS (50000), BENCH_SINGLE_CONNS (32), BENCH_RATE (5000, not scaled),
 # BENCH_RATE_SECONDS (10), BENCH_RATE_CONNS (32), BENCH_WAITING (1000000),
 # BENCH_DAEMON_CPU (0), BENCH_LOADGEN_CPU (1), BENCH_LOADGEN (BUILDDIR/tests/bench/loadgen),
 # BENCH_RESULTS (BUILDDIR/tests/bench/results.json), BENCH_KEEP=1 keeps the temp dir.
@@ -49,7 +49,7 @@ batch_size=${BENCH_BATCH_SIZE:-5000}
 [ "$batch_size" -gt "$n_batch" ] && batch_size=$n_batch
 batch_conns=${BENCH_BATCH_CONNS:-2}
 n_single=${BENCH_SINGLE_REQUESTS:-$(scaled 50000 500)}
-single_conns=${BENCH_SINGLE_CONNS:-4}
+single_conns=${BENCH_SINGLE_CONNS:-32}
 rate=${BENCH_RATE:-5000}
 rate_secs=${BENCH_RATE_SECONDS:-$(scaled 10 2)}
 rate_conns=${BENCH_RATE_CONNS:-32}

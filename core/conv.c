@@ -357,6 +357,7 @@ int conv_apply_event(struct core *core, const struct event *ev)
     return 0;
   }
   core->stats.events++;
+  core->must_commit = 1;
   merge_profile(ct, ev->profile);
   history_add(&ct->history, core->cfg->history_limit, now, "event %s%s%s", ev->type,
               ev->id ? " id=" : "", ev->id ? ev->id : "");
@@ -386,5 +387,7 @@ size_t conv_fire_due(struct core *core)
     st->ops->contact_put(st, ct);
     n++;
   }
+  if (n)
+    core->must_commit = 1;
   return n;
 }

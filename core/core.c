@@ -77,9 +77,16 @@ static int open_channels(struct core *core, char *err, size_t errlen)
   return 0;
 }
 
+#define CORE_ACK_DELAY 0.05 /* seconds */
+
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
   core_settle(w->data); /* committed by the flusher before the loop blocks again */
+}
+
+static void on_ack_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  core_commit(w->data);
 }
 
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -140,7 +147,8 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
-  core->deadline_timer.data = core->retry_timer.data = core->flusher.data = core;
+  ev_timer_init(&core->ack_timer, on_ack_timer, CORE_ACK_DELAY, 0.);
+  core->deadline_timer.data = core->retry_timer.data = core->flusher.data = core->ack_timer.data = core;
   if (open_store(core, err, errlen) < 0 || registry_open(core, err, errlen) < 0 ||
       open_channels(core, err, errlen) < 0)
     goto fail;
@@ -197,6 +205,9 @@ void core_settle(struct core *core)
 int core_commit(struct core *core)
 {
   struct store *st = core->store;
+  core->must_commit = 0;
+  if (core->loop)
+    ev_timer_stop(core->loop, &core->ack_timer);
   if (!st->ops->dirty(st) && !core->outbox.fresh)
     return 0;
   char err[512];
@@ -217,22 +228,29 @@ int core_commit(struct core *core)
   return 0;
 }
 
+/* Acknowledgements of delivered messages (outbox deletes) need not be durable at once:
+ * lost in a crash, they only mean a message is handed over again with its id. So they
+ * ride along with the next commit, or go after CORE_ACK_DELAY, and never cost a disk
+ * sync of their own while events keep arriving. */
 void core_flush(struct core *core)
 {
   for (int round = 0; round < 100; round++) {
     core_settle(core);
+    if (!core->must_commit && !core->outbox.fresh)
+      break;
     if (core_commit(core) < 0)
       break;
-    if (!core->pending && !core->store->ops->dirty(core->store) && !core->outbox.fresh)
-      break;
   }
+  if (core->store->ops->dirty(core->store) && core->loop && !ev_is_active(&core->ack_timer))
+    ev_timer_start(core->loop, &core->ack_timer);
   int64_t due = 0;
   uint64_t id;
   int have = core->store->ops->deadline_next(core->store, &due, &id);
   arm(core, &core->deadline_timer, have, due);
   have = outbox_next_due(core, &due);
   arm(core, &core->retry_timer, have, due);
-  core->store->ops->commit(core->store, NULL, 0); /* ends the read of deadline_next */
+  if (!core->store->ops->dirty(core->store))
+    core->store->ops->commit(core->store, NULL, 0); /* ends the read: drops cached records */
 }
 
 void core_close(struct core *core)
@@ -243,6 +261,7 @@ void core_close(struct core *core)
     ev_timer_stop(core->loop, &core->deadline_timer);
     ev_timer_stop(core->loop, &core->retry_timer);
     ev_prepare_stop(core->loop, &core->flusher);
+    ev_timer_stop(core->loop, &core->ack_timer);
   }
   if (core->store)
     core_commit(core);

@@ -58,6 +58,8 @@ struct core {
   ev_timer deadline_timer; /* armed on the earliest deadline only */
   ev_timer retry_timer;    /* armed on the earliest delivery retry */
   ev_prepare flusher;      /* commits each loop iteration's batch before the loop blocks */
+  ev_timer ack_timer;      /* commits delivery acknowledgements that nothing else carried */
+  int must_commit;         /* the batch holds state changes (not only acknowledgements) */
   int commit_failing;      /* the last commit failed (logged once per episode) */
 };
 

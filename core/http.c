@@ -12,6 +12,7 @@
 
 #include "conv.h"
 #include "core.h"
+#include "outbox.h"
 #include "view.h"
 
 struct req;
@@ -34,6 +35,7 @@ struct req {
   enum { REQ_RECEIVING, REQ_COMMITTING, REQ_ANSWERED } state;
   unsigned status;
   char *answer;
+  const char *unstored; /* the 503 message when the commit fails */
   struct MHD_Connection *conn;
   struct req *next;
 };
@@ -69,6 +71,24 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
   return send_json(conn, status, doc);
 }
 
+/* The answer waits for the commit of every request of this loop turn (group commit):
+ * release_waiting sends `doc` once durable, or 503 with `unstored` when the batch was
+ * dropped. */
+static enum MHD_Result answer_after_commit(struct http *h, struct MHD_Connection *conn, struct req *rq,
+                                           cJSON *doc, const char *unstored)
+{
+  rq->answer = cJSON_PrintUnformatted(doc);
+  rq->status = MHD_HTTP_OK;
+  rq->unstored = unstored;
+  cJSON_Delete(doc);
+  rq->state = REQ_COMMITTING;
+  rq->conn = conn;
+  rq->next = h->waiting;
+  h->waiting = rq;
+  MHD_suspend_connection(conn);
+  return MHD_YES;
+}
+
 static enum MHD_Result post_events(struct http *h, struct MHD_Connection *conn, struct req *rq)
 {
   struct core *core = h->core;
@@ -91,16 +111,41 @@ static enum MHD_Result post_events(struct http *h, struct MHD_Connection *conn, 
   cJSON_AddNumberToObject(doc, "accepted", (double)n);
   cJSON_AddNumberToObject(doc, "applied", (double)(n - dups));
   cJSON_AddNumberToObject(doc, "duplicates", (double)dups);
-  rq->answer = cJSON_PrintUnformatted(doc);
-  rq->status = MHD_HTTP_OK;
-  cJSON_Delete(doc);
-  /* The answer waits for the commit of every request of this loop turn (group commit). */
-  rq->state = REQ_COMMITTING;
-  rq->conn = conn;
-  rq->next = h->waiting;
-  h->waiting = rq;
-  MHD_suspend_connection(conn);
-  return MHD_YES;
+  return answer_after_commit(h, conn, rq, doc,
+                             "the events could not be stored; nothing was applied, retry later");
+}
+
+/* POST /v1/outbox/{id}/replay: a dead letter goes back in the outbox as new (attempt 0,
+ * due now) with its id unchanged, so a provider that did receive an earlier attempt can
+ * still de-duplicate it. Only dead letters: replaying a message still being retried would
+ * deliver it twice. The answer, like an ingest's, waits until the replay is committed. */
+static enum MHD_Result post_replay(struct http *h, struct MHD_Connection *conn, struct req *rq, const char *id)
+{
+  struct core *core = h->core;
+  struct parley_msg *m = NULL;
+  int found = core->store->ops->msg_get(core->store, id, &m);
+  if (found < 0)
+    return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "the message could not be read",
+                      0);
+  if (found == 0)
+    return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such message in the outbox", 0);
+  if (m->state != MSG_DEAD) {
+    outbox_msg_free(m);
+    return send_error(conn, MHD_HTTP_CONFLICT, "not_dead",
+                      "the message is not a dead letter: it is still queued for delivery", 0);
+  }
+  m->attempt = 0;
+  m->due_ms = clock_now_ms(&core->clock);
+  free(m->last_error);
+  m->last_error = NULL;
+  log_kv(&core->log, LOG_INFO, "outbox", "dead letter replayed", "id", m->id, "channel", m->channel,
+         (char *)NULL);
+  cJSON *doc = cJSON_CreateObject();
+  cJSON_AddStringToObject(doc, "id", m->id);
+  cJSON_AddStringToObject(doc, "channel", m->channel);
+  cJSON_AddStringToObject(doc, "state", "queued");
+  outbox_enqueue(core, m); /* written in the open batch; reaches the plugin after its commit */
+  return answer_after_commit(h, conn, rq, doc, "the replay could not be stored; retry later");
 }
 
 /* Commits what the requests of this turn applied, then lets their answers go: 200 once
@@ -115,9 +160,13 @@ static void release_waiting(struct http *h)
     while (rq) {
       struct req *next = rq->next;
       if (rc < 0) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(doc, "error");
+        cJSON_AddStringToObject(e, "code", "store_unavailable");
+        cJSON_AddStringToObject(e, "message", rq->unstored);
         free(rq->answer);
-        rq->answer = strdup("{\"error\":{\"code\":\"store_unavailable\","
-                            "\"message\":\"the events could not be stored; nothing was applied, retry later\"}}");
+        rq->answer = cJSON_PrintUnformatted(doc);
+        cJSON_Delete(doc);
         rq->status = MHD_HTTP_SERVICE_UNAVAILABLE;
       }
       rq->state = REQ_ANSWERED;
@@ -134,7 +183,21 @@ static enum MHD_Result get_contact(struct http *h, struct MHD_Connection *conn, 
   struct contact *ct = h->core->store->ops->contact_get(h->core->store, id);
   if (!ct)
     return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such contact", 0);
-  return send_json(conn, MHD_HTTP_OK, view_contact(h->core, ct));
+  return send_json(conn, MHD_HTTP_OK, view_contact(h->core->store, ct));
+}
+
+/* "/v1/outbox/{id}/replay": 1 and the id in `id`, 0 when the url is not that route (an id
+ * too long to be one of ours is not). MHD has already decoded %-escapes in `url`. */
+static int replay_id(const char *url, char *id, size_t cap)
+{
+  static const char prefix[] = "/v1/outbox/", suffix[] = "/replay";
+  size_t n = strlen(url), np = sizeof prefix - 1, ns = sizeof suffix - 1;
+  if (n <= np + ns || strncmp(url, prefix, np) != 0 || strcmp(url + n - ns, suffix) != 0 ||
+      n - np - ns >= cap || memchr(url + np, '/', n - np - ns))
+    return 0;
+  memcpy(id, url + np, n - np - ns);
+  id[n - np - ns] = '\0';
+  return 1;
 }
 
 static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, const char *url,
@@ -147,6 +210,10 @@ static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, const 
   if (strncmp(url, "/v1/contacts/", 13) == 0 && url[13] && !strchr(url + 13, '/'))
     return get ? get_contact(h, conn, url + 13)
                : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use GET", 0);
+  char id[64];
+  if (replay_id(url, id, sizeof id))
+    return post ? post_replay(h, conn, rq, id)
+                : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use POST", 0);
   if (strcmp(url, "/healthz") == 0 && get)
     return send_text(conn, MHD_HTTP_OK, strdup("{\"status\":\"ok\"}"), "application/json");
   if (strcmp(url, "/metrics") == 0 && get) {

@@ -3,6 +3,7 @@
  * loop as the state machine and need no locks.
  *   POST /v1/events          one JSON event, or NDJSON; all-or-nothing per request
  *   GET  /v1/contacts/{id}   a contact, its conversations and history
+ *   POST /v1/outbox/{id}/replay  a dead letter queued again (409 when it is not dead)
  *   GET  /healthz            liveness
  *   GET  /metrics            Prometheus text */
 #ifndef PARLEY_HTTP_H

@@ -4,6 +4,8 @@
 
 #include <parley/plugin.h>
 
+#include "admin.h"
+#include "inspect.h"
 #include "serve.h"
 
 static int usage(FILE *f)
@@ -11,32 +13,90 @@ static int usage(FILE *f)
   fprintf(f, "usage: parley <command> [options]\n"
              "\n"
              "commands:\n"
-             "  serve [-c FILE]   run the daemon (default: the embedded configuration)\n"
-             "  check [-c FILE]   load the configuration, journeys and plugins, then exit\n"
-             "  version           print the version\n"
-             "  help              this text\n");
+             "  serve [-c FILE]                  run the daemon (default: the embedded configuration)\n"
+             "  check [-c FILE]                  load the configuration, journeys and plugins, then exit\n"
+             "  inspect CONTACT [-c FILE] [--json]\n"
+             "                                   a contact: profile, conversations, history, outbox\n"
+             "  inspect --dead [-c FILE] [--json]\n"
+             "                                   every dead letter\n"
+             "  replay MSG_ID [-c FILE]          ask the running daemon to deliver a dead letter again\n"
+             "  backup DIR [-c FILE]             copy the store while the daemon serves; to start\n"
+             "                                   from it, copy DIR to <data_dir>/store\n"
+             "  version                          print the version\n"
+             "  help                             this text\n");
   return f == stderr ? 2 : 0;
 }
 
-/* Reads `-c FILE` / `--config FILE`; returns -1 on an unknown option. */
-static int parse_config_opt(int argc, char **argv, const char **config)
+enum { ARG_JSON = 1, ARG_DEAD = 2 };
+
+struct args {
+  const char *config;
+  const char *operand; /* CONTACT, MSG_ID or DIR */
+  int json, dead;
+};
+
+/* Reads `-c FILE` / `--config FILE`, the flags allowed in `flags` and at most one operand;
+ * returns -1 (explained) on anything else. */
+static int parse_args(int argc, char **argv, int flags, int operands, struct args *a)
 {
+  memset(a, 0, sizeof *a);
   for (int i = 2; i < argc; i++) {
-    if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
-      *config = argv[++i];
-      continue;
+    const char *s = argv[i];
+    if ((strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) && i + 1 < argc)
+      a->config = argv[++i];
+    else if ((flags & ARG_JSON) && strcmp(s, "--json") == 0)
+      a->json = 1;
+    else if ((flags & ARG_DEAD) && strcmp(s, "--dead") == 0)
+      a->dead = 1;
+    else if (s[0] != '-' && operands && !a->operand)
+      a->operand = s;
+    else {
+      fprintf(stderr, "parley %s: unexpected %s '%s'\n", argv[1], s[0] == '-' ? "option" : "argument", s);
+      return -1;
     }
-    fprintf(stderr, "parley %s: unknown option '%s'\n", argv[1], argv[i]);
-    return -1;
   }
   return 0;
+}
+
+/* A command taking one operand: 0 with it, or 2 (explained) when it is missing. */
+static int need_operand(const char *cmd, const struct args *a, const char *what)
+{
+  if (a->operand)
+    return 0;
+  fprintf(stderr, "parley %s: name the %s (parley help)\n", cmd, what);
+  return 2;
+}
+
+static int run_inspect(int argc, char **argv)
+{
+  struct args a;
+  if (parse_args(argc, argv, ARG_JSON | ARG_DEAD, 1, &a) < 0)
+    return 2;
+  if (!a.dead == !a.operand) {
+    fprintf(stderr, "parley inspect: name a contact, or --dead for every dead letter\n");
+    return 2;
+  }
+  struct inspect_options o = {a.config, a.operand, a.dead, a.json};
+  return inspect_run(&o);
+}
+
+static int run_with_operand(int argc, char **argv)
+{
+  struct args a;
+  const char *cmd = argv[1];
+  int replay = strcmp(cmd, "replay") == 0;
+  if (parse_args(argc, argv, 0, 1, &a) < 0)
+    return 2;
+  if (need_operand(cmd, &a, replay ? "message id" : "backup folder"))
+    return 2;
+  return replay ? admin_replay(a.config, a.operand) : admin_backup(a.config, a.operand);
 }
 
 int main(int argc, char **argv)
 {
   if (argc < 2)
     return usage(stderr);
-  const char *cmd = argv[1], *config = NULL;
+  const char *cmd = argv[1];
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
     return usage(stdout);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
@@ -44,10 +104,15 @@ int main(int argc, char **argv)
     return 0;
   }
   if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "check") == 0) {
-    if (parse_config_opt(argc, argv, &config) < 0)
+    struct args a;
+    if (parse_args(argc, argv, 0, 0, &a) < 0)
       return 2;
-    return cmd[0] == 's' ? serve_run(config) : serve_check(config);
+    return cmd[0] == 's' ? serve_run(a.config) : serve_check(a.config);
   }
+  if (strcmp(cmd, "inspect") == 0)
+    return run_inspect(argc, argv);
+  if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0)
+    return run_with_operand(argc, argv);
   fprintf(stderr, "parley: unknown command '%s'\n", cmd);
   return usage(stderr);
 }

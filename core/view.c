@@ -6,6 +6,7 @@
 
 #include "core.h"
 #include "lhost.h"
+#include "outbox.h"
 
 static cJSON *history_json(const struct history *h)
 {
@@ -47,18 +48,53 @@ static cJSON *conv_json(const struct conv *cv)
   return o;
 }
 
-cJSON *view_contact(const struct core *core, const struct contact *ct)
+cJSON *view_contact(struct store *store, const struct contact *ct)
 {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", ct->id);
   cJSON_AddItemToObject(o, "profile", cJSON_Duplicate(ct->profile, 1));
   cJSON *convs = cJSON_AddArrayToObject(o, "conversations");
   for (size_t i = 0; i < ct->n_convs; i++) {
-    const struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
+    const struct conv *cv = store->ops->conv_get(store, ct->convs[i]);
     if (cv)
       cJSON_AddItemToArray(convs, conv_json(cv));
   }
   cJSON_AddItemToObject(o, "history", history_json(&ct->history));
+  return o;
+}
+
+static const char *msg_state_name(enum msg_state st)
+{
+  switch (st) {
+  case MSG_QUEUED: return "queued";
+  case MSG_SENDING: return "sending";
+  case MSG_SENT: return "sent";
+  case MSG_DEAD: return "dead";
+  }
+  return "unknown";
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *value)
+{
+  if (value)
+    cJSON_AddStringToObject(o, key, value);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+cJSON *view_message(const struct parley_msg *m)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", m->id);
+  add_str_or_null(o, "contact", m->contact);
+  cJSON_AddNumberToObject(o, "conversation", (double)m->conv_id);
+  add_str_or_null(o, "channel", m->channel);
+  add_str_or_null(o, "journey", m->journey);
+  add_str_or_null(o, "template", m->template_name);
+  cJSON_AddStringToObject(o, "state", msg_state_name(m->state));
+  cJSON_AddNumberToObject(o, "attempts", m->attempt);
+  cJSON_AddNumberToObject(o, "due", (double)m->due_ms / 1000.0);
+  add_str_or_null(o, "last_error", m->last_error);
   return o;
 }
 

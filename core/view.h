@@ -4,11 +4,17 @@
 
 struct core;
 struct contact;
+struct store;
+struct parley_msg;
 typedef struct cJSON cJSON;
 
 /* The contact, every conversation (step, memory, listening_for, deadline, status, outcome,
- * error, history) and the contact's recent history. */
-cJSON *view_contact(const struct core *core, const struct contact *ct);
+ * error, history) and the contact's recent history. Conversations are read from `store`
+ * (the daemon's, or a read-only one opened by `parley inspect`). */
+cJSON *view_contact(struct store *store, const struct contact *ct);
+/* A message in the outbox: id, contact, conversation, channel, journey, template, state
+ * (queued, sending, dead), attempts, due, last_error. Neither address nor body. */
+cJSON *view_message(const struct parley_msg *m);
 /* Prometheus text exposition of the core's counters (malloc'd). */
 char *view_metrics(const struct core *core);
 

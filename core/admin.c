@@ -1,0 +1,217 @@
+/* `parley backup` and `parley replay` (see admin.h). */
+#include "admin.h"
+
+#include <cJSON.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "inspect.h"
+#include "serve.h"
+#include "store.h"
+
+/* ---- backup ---- */
+
+/* A backup goes into a new or empty folder: LMDB would refuse an existing data.mdb
+ * anyway, but an operator pointing at the wrong folder should hear it before anything is
+ * written. *created says whether the folder is still to be made. */
+static int check_target(const char *dir, int *created, char *err, size_t errlen)
+{
+  DIR *d = opendir(dir);
+  *created = 0;
+  if (!d && errno == ENOENT) {
+    *created = 1;
+    return 0;
+  }
+  if (!d) {
+    snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+    return -1;
+  }
+  int empty = 1;
+  for (struct dirent *e; empty && (e = readdir(d));)
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  if (!empty)
+    snprintf(err, errlen, "%s is not empty: a backup goes into a new or empty folder", dir);
+  return empty ? 0 : -1;
+}
+
+static void human_size(char *buf, size_t cap, double bytes)
+{
+  static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  size_t u = 0;
+  while (bytes >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+    bytes /= 1024;
+    u++;
+  }
+  snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+/* Copies the store, or leaves nothing behind: a half-written data.mdb is not a backup. */
+static int copy_store(const struct cfg *cfg, const char *dir, int created, char *err, size_t errlen)
+{
+  struct store *st = inspect_open_store(cfg, err, errlen);
+  if (!st)
+    return -1;
+  int rc = store_lmdb_backup(st, dir, err, errlen);
+  st->ops->close(st);
+  if (rc < 0) {
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    unlink(data);
+    if (created)
+      rmdir(dir);
+  }
+  return rc;
+}
+
+int admin_backup(const char *config_path, const char *dir)
+{
+  char err[8192];
+  int created;
+  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  if (!cfg || check_target(dir, &created, err, sizeof err) < 0 ||
+      copy_store(cfg, dir, created, err, sizeof err) < 0) {
+    fprintf(stderr, "parley backup: %s\n", err);
+    cfg_free(cfg);
+    return 1;
+  }
+  char data[4200], size[32] = "?";
+  struct stat sb;
+  snprintf(data, sizeof data, "%s/data.mdb", dir);
+  if (stat(data, &sb) == 0)
+    human_size(size, sizeof size, (double)sb.st_size);
+  printf("backup of %s/store written to %s (%s)\n"
+         "to start a daemon from it, copy %s to <data_dir>/store (here: %s/store) while that\n"
+         "daemon is stopped\n",
+         cfg->data_dir, data, size, dir, cfg->data_dir);
+  cfg_free(cfg);
+  return 0;
+}
+
+/* ---- replay ---- */
+
+struct body {
+  char *data;
+  size_t len;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+  struct body *b = ud;
+  char *nd = realloc(b->data, b->len + sz * n + 1);
+  if (!nd)
+    return 0;
+  memcpy(nd + b->len, p, sz * n);
+  b->data = nd;
+  b->len += sz * n;
+  b->data[b->len] = '\0';
+  return sz * n;
+}
+
+/* The daemon's base URL from its configuration. A wildcard listen address is reached
+ * on loopback; an IPv6 address is bracketed. */
+static int daemon_base(const struct cfg *cfg, char *url, size_t cap, char *err, size_t errlen)
+{
+  const char *host = cfg->listen_address;
+  if (cfg->listen_port == 0) {
+    snprintf(err, errlen, "listen.port is 0 in the configuration: the daemon's port is not known");
+    return -1;
+  }
+  if (strcmp(host, "0.0.0.0") == 0)
+    host = "127.0.0.1";
+  else if (strcmp(host, "::") == 0)
+    host = "::1";
+  snprintf(url, cap, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, cfg->listen_port);
+  return 0;
+}
+
+/* POSTs an empty body to `url`. Returns the HTTP status, or 0 with err when no answer came. */
+static long post_empty(const char *url, struct body *b, char *err, size_t errlen)
+{
+  CURL *c = curl_easy_init();
+  char cerr[CURL_ERROR_SIZE] = "";
+  long status = 0;
+  if (!c) {
+    snprintf(err, errlen, "libcurl failed to initialise");
+    return 0;
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_COULDNT_CONNECT)
+    snprintf(err, errlen, "no daemon answers at %s: is `parley serve` running with this configuration?", url);
+  else if (rc != CURLE_OK)
+    snprintf(err, errlen, "%s: %s", url, *cerr ? cerr : curl_easy_strerror(rc));
+  else
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  return status;
+}
+
+/* Prints the daemon's answer: a line on success, its error message otherwise. */
+static int report_replay(const char *id, long status, const char *body)
+{
+  cJSON *doc = cJSON_Parse(body ? body : "");
+  int rc = 0;
+  if (status == 200) {
+    cJSON *ch = cJSON_GetObjectItem(doc, "channel");
+    printf("replayed %s: queued for delivery on %s\n", id,
+           cJSON_IsString(ch) ? ch->valuestring : "its channel");
+  } else {
+    cJSON *msg = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message");
+    fprintf(stderr, "parley replay: %s: %s (HTTP %ld)\n", id,
+            cJSON_IsString(msg) ? msg->valuestring : (body && *body ? body : "no answer"), status);
+    rc = 1;
+  }
+  cJSON_Delete(doc);
+  return rc;
+}
+
+static int replay(const struct cfg *cfg, const char *msg_id, char *err, size_t errlen)
+{
+  char base[512], url[1024];
+  if (daemon_base(cfg, base, sizeof base, err, errlen) < 0)
+    return -1;
+  char *esc = curl_easy_escape(NULL, msg_id, 0);
+  if (!esc) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  snprintf(url, sizeof url, "%s/v1/outbox/%s/replay", base, esc);
+  curl_free(esc);
+  struct body b = {NULL, 0};
+  long status = post_empty(url, &b, err, errlen);
+  int rc = status ? report_replay(msg_id, status, b.data) : -1;
+  free(b.data);
+  return rc;
+}
+
+int admin_replay(const char *config_path, const char *msg_id)
+{
+  char err[8192];
+  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  if (!cfg) {
+    fprintf(stderr, "parley replay: %s\n", err);
+    return 1;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int rc = replay(cfg, msg_id, err, sizeof err);
+  if (rc < 0)
+    fprintf(stderr, "parley replay: %s\n", err);
+  curl_global_cleanup();
+  cfg_free(cfg);
+  return rc == 0 ? 0 : 1;
+}

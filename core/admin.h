@@ -1,0 +1,14 @@
+/* Operator commands beside a running daemon:
+ *   parley backup DIR   a consistent, compacted copy of the LMDB store, taken while the
+ *                       daemon serves (an LMDB read snapshot); a daemon starts from it once
+ *                       DIR is copied to <data_dir>/store.
+ *   parley replay ID    asks the daemon (POST /v1/outbox/{id}/replay on the configured
+ *                       listen address) to deliver a dead letter again.
+ * Both return the process exit code and explain a failure once, on stderr. */
+#ifndef PARLEY_ADMIN_H
+#define PARLEY_ADMIN_H
+
+int admin_backup(const char *config_path, const char *dir);
+int admin_replay(const char *config_path, const char *msg_id);
+
+#endif

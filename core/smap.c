@@ -93,6 +93,25 @@ void *smap_del(struct smap *m, const char *key)
   return v;
 }
 
+void smap_clear(struct smap *m, void (*free_val)(void *))
+{
+  if (m->cap > 65536) { /* after a very large batch, give the memory back */
+    smap_free(m, free_val);
+    return;
+  }
+  for (size_t i = 0; i < m->cap; i++) {
+    struct smap_slot *s = &m->slots[i];
+    if (s->key && s->key != SMAP_TOMB) {
+      if (free_val)
+        free_val(s->val);
+      free(s->key);
+    }
+    s->key = NULL;
+    s->val = NULL;
+  }
+  m->n = m->used = 0;
+}
+
 void smap_free(struct smap *m, void (*free_val)(void *))
 {
   for (size_t i = 0; i < m->cap; i++) {

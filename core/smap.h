@@ -17,5 +17,7 @@ void *smap_get(const struct smap *m, const char *key);
 int smap_put(struct smap *m, const char *key, void *val); /* replaces; -1 on OOM */
 void *smap_del(struct smap *m, const char *key);           /* returns the old value */
 void smap_free(struct smap *m, void (*free_val)(void *));
+/* Empties the map but keeps its slots, for maps refilled over and over (caches). */
+void smap_clear(struct smap *m, void (*free_val)(void *));
 
 #endif

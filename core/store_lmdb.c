@@ -469,8 +469,8 @@ static void free_contact(void *p)
 
 static void drop_cache(struct store_lmdb *l)
 {
-  smap_free(&l->contacts, free_contact);
-  smap_free(&l->convs, free_cached_conv);
+  smap_clear(&l->contacts, free_contact);
+  smap_clear(&l->convs, free_cached_conv);
 }
 
 static void lm_abort(struct store *s)
@@ -530,7 +530,8 @@ static void lm_close(struct store *s)
   struct store_lmdb *l = LM(s);
   if (l->txn)
     mdb_txn_abort(l->txn);
-  drop_cache(l);
+  smap_free(&l->contacts, free_contact);
+  smap_free(&l->convs, free_cached_conv);
   msgpack_sbuffer_destroy(&l->buf);
   if (l->env)
     mdb_env_close(l->env);

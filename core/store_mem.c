@@ -375,6 +375,28 @@ const char *conv_status_name(enum conv_status st)
   return (unsigned)st < 5 ? names[st] : "?";
 }
 
+/* Lays the ring out again, oldest first, in `cap` slots, dropping the oldest entries
+ * that do not fit. */
+static int history_resize(struct history *h, size_t cap)
+{
+  struct hist_entry *n = calloc(cap, sizeof *n);
+  if (!n)
+    return -1;
+  size_t keep = h->n < cap ? h->n : cap, skip = h->n - keep;
+  for (size_t i = 0; i < skip; i++)
+    free(h->items[(h->start + i) % h->cap].what);
+  for (size_t i = 0; i < keep; i++)
+    n[i] = h->items[(h->start + skip + i) % h->cap];
+  free(h->items);
+  h->items = n;
+  h->cap = cap;
+  h->start = 0;
+  h->n = keep;
+  return 0;
+}
+
+/* The ring grows as entries come, up to `limit`; most histories stay short, so none
+ * pays for `limit` slots up front. */
 void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt, ...)
 {
   char buf[512];
@@ -384,22 +406,12 @@ void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt
   va_end(ap);
   if (limit == 0)
     return;
-  if (h->cap != limit) { /* first use (or a new limit): lay the ring out again */
-    struct hist_entry *n = calloc(limit, sizeof *n);
-    if (!n)
+  if (h->cap > limit || (h->n == h->cap && h->cap < limit)) {
+    size_t cap = h->cap > limit ? limit : h->cap ? h->cap * 2 : 4;
+    if (history_resize(h, cap < limit ? cap : limit) < 0)
       return;
-    size_t keep = h->n < limit ? h->n : limit, skip = h->n - keep;
-    for (size_t i = 0; i < keep; i++)
-      n[i] = h->items[(h->start + skip + i) % h->cap];
-    for (size_t i = 0; i < skip; i++)
-      free(h->items[(h->start + i) % h->cap].what);
-    free(h->items);
-    h->items = n;
-    h->cap = limit;
-    h->start = 0;
-    h->n = keep;
   }
-  if (h->n == h->cap) {
+  if (h->n == h->cap) { /* full at the limit: the oldest entry falls off */
     free(h->items[h->start].what);
     h->items[h->start] = (struct hist_entry){at_ms, strdup(buf)};
     h->start = (h->start + 1) % h->cap;

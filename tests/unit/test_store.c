@@ -1,0 +1,233 @@
+/* The store layer: bounded histories, the hash map, the record codec, and the LMDB backend
+ * (dedupe window, deadline order, journey versions, batches that commit or drop whole). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outbox.h"
+#include "smap.h"
+#include "store.h"
+#include "store_codec.h"
+
+static void test_history_grows_then_drops_the_oldest(void **state)
+{
+  struct history h = {0};
+  for (int i = 0; i < 7; i++)
+    history_add(&h, 5, i, "entry %d", i);
+  assert_int_equal(h.n, 5);
+  assert_string_equal(history_at(&h, 0)->what, "entry 2");
+  assert_string_equal(history_at(&h, 4)->what, "entry 6");
+  assert_int_equal(history_at(&h, 4)->at_ms, 6);
+  assert_null(history_at(&h, 5));
+  history_add(&h, 3, 7, "entry 7"); /* a lower limit keeps the newest */
+  assert_int_equal(h.n, 3);
+  assert_string_equal(history_at(&h, 0)->what, "entry 5");
+  assert_string_equal(history_at(&h, 2)->what, "entry 7");
+  history_free(&h);
+}
+
+static void test_smap(void **state)
+{
+  struct smap m = {0};
+  char key[16];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    assert_int_equal(smap_put(&m, key, (void *)(intptr_t)(i + 1)), 0);
+  }
+  for (int i = 0; i < 1000; i += 2) {
+    snprintf(key, sizeof key, "k%d", i);
+    assert_int_equal((intptr_t)smap_del(&m, key), i + 1);
+  }
+  assert_int_equal(m.n, 500);
+  assert_null(smap_get(&m, "k0"));
+  assert_int_equal((intptr_t)smap_get(&m, "k999"), 1000);
+  smap_clear(&m, NULL);
+  assert_int_equal(m.n, 0);
+  assert_null(smap_get(&m, "k999"));
+  assert_int_equal(smap_put(&m, "again", (void *)1), 0);
+  assert_int_equal((intptr_t)smap_get(&m, "again"), 1);
+  smap_free(&m, NULL);
+}
+
+static void test_codec_round_trips(void **state)
+{
+  msgpack_sbuffer buf;
+  msgpack_sbuffer_init(&buf);
+  char err[160];
+
+  struct conv cv = {.id = 42, .contact = "c1", .journey = "welcome", .journey_version = 3, .step = "nudge",
+                    .memory = "\x81\xa1k\x01", .memory_len = 4, .deadline_ms = 1800000000123LL,
+                    .status = CONV_LISTENING, .started_ms = 5, .updated_ms = 6};
+  char *listen[] = {"email.clicked", "sms.replied"};
+  cv.listening_for = listen;
+  cv.n_listen = 2;
+  history_add(&cv.history, 10, 7, "spoke email/welcome");
+  assert_int_equal(store_encode_conv(&cv, &buf), 0);
+  struct conv *back = store_decode_conv(42, buf.data, buf.size, err, sizeof err);
+  assert_non_null(back);
+  assert_string_equal(back->journey, "welcome");
+  assert_int_equal(back->journey_version, 3);
+  assert_memory_equal(back->memory, cv.memory, 4);
+  assert_int_equal(back->n_listen, 2);
+  assert_string_equal(back->listening_for[1], "sms.replied");
+  assert_int_equal(back->deadline_ms, cv.deadline_ms);
+  assert_string_equal(history_at(&back->history, 0)->what, "spoke email/welcome");
+  assert_null(back->error);
+  conv_record_free(back);
+  history_free(&cv.history);
+
+  struct parley_msg m = {.id = "abc", .channel = "sms", .contact = "c1", .text = "hi", .attempt = 2,
+                         .state = MSG_DEAD, .due_ms = 9, .last_error = "gateway down"};
+  m.profile = cJSON_Parse("{\"phone\":\"+1555\"}");
+  assert_int_equal(store_encode_msg(&m, &buf), 0);
+  struct parley_msg *mb = store_decode_msg(buf.data, buf.size, err, sizeof err);
+  assert_non_null(mb);
+  assert_string_equal(mb->id, "abc");
+  assert_null(mb->html);
+  assert_int_equal(mb->state, MSG_DEAD);
+  assert_string_equal(mb->last_error, "gateway down");
+  assert_string_equal(cJSON_GetObjectItem(mb->profile, "phone")->valuestring, "+1555");
+  outbox_msg_free(mb);
+  cJSON_Delete(m.profile);
+
+  /* malformed records are refused with a reason, never half-read */
+  assert_null(store_decode_conv(1, "\x93\x01\x02\x03", 4, err, sizeof err));
+  assert_non_null(strstr(err, "not a record of 14 fields"));
+  assert_null(store_decode_contact("\xc1", 1, err, sizeof err));
+  msgpack_sbuffer_destroy(&buf);
+}
+
+struct lm {
+  char dir[64];
+  struct store *s;
+};
+
+static struct lm *lm_open(size_t window)
+{
+  struct lm *l = calloc(1, sizeof *l);
+  strcpy(l->dir, "/tmp/parley-store-XXXXXX");
+  assert_non_null(mkdtemp(l->dir));
+  char err[256];
+  struct store_lmdb_options o = {l->dir, 64u << 20, window, 0};
+  l->s = store_lmdb_open(&o, err, sizeof err);
+  if (!l->s)
+    fail_msg("%s", err);
+  return l;
+}
+
+static void lm_close(struct lm *l)
+{
+  char cmd[128];
+  l->s->ops->close(l->s);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", l->dir);
+  assert_int_equal(system(cmd), 0);
+  free(l);
+}
+
+static void commit(struct store *s)
+{
+  char err[256];
+  if (s->ops->commit(s, err, sizeof err) < 0)
+    fail_msg("commit: %s", err);
+}
+
+static void test_lmdb_dedupe_window_forgets_the_oldest(void **state)
+{
+  struct lm *l = lm_open(3);
+  const struct store_ops *o = l->s->ops;
+  assert_int_equal(o->event_seen(l->s, "a"), 0);
+  assert_int_equal(o->event_seen(l->s, "b"), 0);
+  commit(l->s);
+  assert_int_equal(o->event_seen(l->s, "a"), 1);
+  assert_int_equal(o->event_seen(l->s, "c"), 0);
+  assert_int_equal(o->event_seen(l->s, "d"), 0); /* window of 3: "a" falls out */
+  commit(l->s);
+  assert_int_equal(o->event_seen(l->s, "b"), 1);
+  assert_int_equal(o->event_seen(l->s, "a"), 0);
+  commit(l->s);
+  lm_close(l);
+}
+
+static void test_lmdb_deadlines_in_order_and_batches_drop_whole(void **state)
+{
+  struct lm *l = lm_open(10);
+  const struct store_ops *o = l->s->ops;
+  struct contact *c = o->contact_create(l->s, "c1", 1);
+  int64_t due[] = {300, 100, 200};
+  uint64_t ids[3];
+  for (int i = 0; i < 3; i++) {
+    struct conv *cv = o->conv_create(l->s, c, "j", 1, 1);
+    cv->status = CONV_LISTENING;
+    cv->deadline_ms = due[i];
+    ids[i] = cv->id;
+    o->conv_put(l->s, cv);
+  }
+  o->contact_put(l->s, c);
+  commit(l->s);
+  int64_t when;
+  uint64_t id;
+  assert_int_equal(o->deadline_next(l->s, &when, &id), 1);
+  assert_int_equal(when, 100);
+  assert_int_equal(id, ids[1]);
+  /* a changed deadline moves in the index */
+  struct conv *cv = o->conv_get(l->s, ids[1]);
+  cv->deadline_ms = 400;
+  o->conv_put(l->s, cv);
+  assert_int_equal(o->deadline_next(l->s, &when, &id), 1);
+  assert_int_equal(when, 200);
+  /* dropped: the change never happened, and the id sequence is not burnt */
+  o->abort(l->s);
+  assert_int_equal(o->deadline_next(l->s, &when, &id), 1);
+  assert_int_equal(when, 100);
+  c = o->contact_get(l->s, "c1");
+  assert_non_null(c);
+  assert_int_equal(c->n_convs, 3);
+  assert_int_equal(o->conv_create(l->s, c, "j", 1, 1)->id, ids[2] + 1);
+  o->abort(l->s);
+  lm_close(l);
+}
+
+static void test_lmdb_journey_versions(void **state)
+{
+  struct lm *l = lm_open(10);
+  const struct store_ops *o = l->s->ops;
+  assert_int_equal(o->journey_latest(l->s, "welcome"), 0);
+  o->journey_put(l->s, "welcome", 1, "v1", 2);
+  o->journey_put(l->s, "welcome", 2, "v2", 2);
+  o->journey_put(l->s, "welcome_back", 7, "other", 5); /* a name sharing the prefix */
+  commit(l->s);
+  assert_int_equal(o->journey_latest(l->s, "welcome"), 2);
+  assert_int_equal(o->journey_latest(l->s, "welcome_back"), 7);
+  char *src;
+  size_t len;
+  assert_int_equal(o->journey_get(l->s, "welcome", 1, &src, &len), 1);
+  assert_string_equal(src, "v1");
+  free(src);
+  assert_int_equal(o->active_add(l->s, "welcome", 1, 2), 2);
+  assert_int_equal(o->active_add(l->s, "welcome", 1, -1), 1);
+  o->journey_del(l->s, "welcome", 2);
+  commit(l->s);
+  assert_int_equal(o->journey_latest(l->s, "welcome"), 1);
+  assert_int_equal(o->active_add(l->s, "welcome", 1, 0), 1);
+  lm_close(l);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_history_grows_then_drops_the_oldest),
+      cmocka_unit_test(test_smap),
+      cmocka_unit_test(test_codec_round_trips),
+      cmocka_unit_test(test_lmdb_dedupe_window_forgets_the_oldest),
+      cmocka_unit_test(test_lmdb_deadlines_in_order_and_batches_drop_whole),
+      cmocka_unit_test(test_lmdb_journey_versions),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -124,6 +124,9 @@ void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt
 void history_free(struct history *h);
 /* i-th entry, oldest first. */
 const struct hist_entry *history_at(const struct history *h, size_t i);
+/* A new conversation record for contact `c` (its id appended to the contact's list). */
+struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey, uint32_t version,
+                             int64_t now_ms);
 void conv_record_free(struct conv *cv);
 void contact_record_free(struct contact *c);
 

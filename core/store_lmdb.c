@@ -281,22 +281,10 @@ static struct conv *lm_conv_create(struct store *s, struct contact *c, const cha
                                    uint32_t version, int64_t now_ms)
 {
   struct store_lmdb *l = LM(s);
-  if (c->n_convs == c->cap_convs) {
-    size_t ncap = c->cap_convs ? c->cap_convs * 2 : 4;
-    uint64_t *n = realloc(c->convs, ncap * sizeof *n);
-    if (!n)
-      return NULL;
-    c->convs = n;
-    c->cap_convs = ncap;
-  }
-  struct conv *cv = calloc(1, sizeof *cv);
-  cv->id = l->next_conv++;
-  cv->contact = strdup(c->id);
-  cv->journey = strdup(journey);
-  cv->journey_version = version;
-  cv->status = CONV_DECIDING;
-  cv->started_ms = cv->updated_ms = now_ms;
-  c->convs[c->n_convs++] = cv->id;
+  struct conv *cv = conv_record_new(c, l->next_conv, journey, version, now_ms);
+  if (!cv)
+    return NULL;
+  l->next_conv++;
   cache_conv(l, cv, 0);
   l->dirty = 1;
   return cv;

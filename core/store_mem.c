@@ -99,25 +99,10 @@ static struct conv *mem_conv_create(struct store *s, struct contact *c, const ch
     m->convs = n;
     m->cap_convs = ncap;
   }
-  if (c->n_convs == c->cap_convs) {
-    size_t ncap = c->cap_convs ? c->cap_convs * 2 : 4;
-    uint64_t *n = realloc(c->convs, ncap * sizeof *n);
-    if (!n)
-      return NULL;
-    c->convs = n;
-    c->cap_convs = ncap;
-  }
-  struct conv *cv = calloc(1, sizeof *cv);
+  struct conv *cv = conv_record_new(c, m->n_convs + 1, journey, version, now_ms);
   if (!cv)
     return NULL;
-  cv->id = m->n_convs + 1;
-  cv->contact = strdup(c->id);
-  cv->journey = strdup(journey);
-  cv->journey_version = version;
-  cv->status = CONV_DECIDING;
-  cv->started_ms = cv->updated_ms = now_ms;
   m->convs[m->n_convs++] = cv;
-  c->convs[c->n_convs++] = cv->id;
   return cv;
 }
 
@@ -431,6 +416,30 @@ void history_free(struct history *h)
     free(h->items[(h->start + i) % h->cap].what);
   free(h->items);
   memset(h, 0, sizeof *h);
+}
+
+struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey, uint32_t version,
+                             int64_t now_ms)
+{
+  if (c->n_convs == c->cap_convs) {
+    size_t ncap = c->cap_convs ? c->cap_convs * 2 : 4;
+    uint64_t *n = realloc(c->convs, ncap * sizeof *n);
+    if (!n)
+      return NULL;
+    c->convs = n;
+    c->cap_convs = ncap;
+  }
+  struct conv *cv = calloc(1, sizeof *cv);
+  if (!cv)
+    return NULL;
+  cv->id = id;
+  cv->contact = strdup(c->id);
+  cv->journey = strdup(journey);
+  cv->journey_version = version;
+  cv->status = CONV_DECIDING;
+  cv->started_ms = cv->updated_ms = now_ms;
+  c->convs[c->n_convs++] = id;
+  return cv;
 }
 
 void conv_record_free(struct conv *cv)

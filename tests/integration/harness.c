@@ -241,3 +241,24 @@ void h_cleanup(struct daemon *d)
   if (system(cmd) != 0)
     fprintf(stderr, "# could not remove %s\n", d->dir);
 }
+
+int h_setup(struct daemon *d, const char *extra)
+{
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  h_init(d);
+  h_write_config(d, extra);
+  return h_start(d);
+}
+
+int h_teardown(struct daemon *d)
+{
+  int rc = d->pid ? h_stop(d, SIGTERM) : 0;
+  curl_global_cleanup();
+  if (rc != 0) {
+    fprintf(stderr, "# daemon exit status %d\n", rc);
+    h_dump_log(d);
+    return -1;
+  }
+  h_cleanup(d);
+  return 0;
+}

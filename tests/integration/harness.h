@@ -23,6 +23,11 @@ void h_write_config(struct daemon *d, const char *extra);
 int h_start(struct daemon *d);
 /* Sends `sig` and waits. Returns the exit code (128 + signal when killed). */
 int h_stop(struct daemon *d, int sig);
+/* cmocka set-up: init, write the configuration with `extra`, start. */
+int h_setup(struct daemon *d, const char *extra);
+/* cmocka tear-down: SIGTERM must end the daemon with status 0, which under the sanitizers
+ * also means no leak and no error report; then the folder is removed. */
+int h_teardown(struct daemon *d);
 /* Removes the temporary folder. */
 void h_cleanup(struct daemon *d);
 void h_dump_log(const struct daemon *d);

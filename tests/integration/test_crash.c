@@ -177,25 +177,14 @@ static void test_kill_nine_loses_nothing(void **state)
 
 static int setup(void **state)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  h_init(&D);
-  h_write_config(&D, "  channels = { email = { plugin = 'file', path = spoken },\n"
+  return h_setup(&D, "  channels = { email = { plugin = 'file', path = spoken },\n"
                      "               sms = { plugin = 'file', path = spoken } },\n"
                      "  journey_params = { welcome = { follow_up_after = '1s', last_call_after = '1s' } },");
-  return h_start(&D);
 }
 
 static int teardown(void **state)
 {
-  int rc = h_stop(&D, SIGTERM);
-  curl_global_cleanup();
-  if (rc != 0) {
-    fprintf(stderr, "# daemon exit status %d\n", rc);
-    h_dump_log(&D);
-    return -1;
-  }
-  h_cleanup(&D);
-  return 0;
+  return h_teardown(&D);
 }
 
 int main(void)

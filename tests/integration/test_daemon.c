@@ -26,30 +26,17 @@ static struct daemon D;
 
 static int start_daemon(void **state)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  h_init(&D);
-  h_write_config(&D, "  channels = { email = { plugin = 'file', path = spoken },\n"
+  return h_setup(&D, "  channels = { email = { plugin = 'file', path = spoken },\n"
                      "               sms = { plugin = 'file', path = spoken } },\n"
                      "  journey_params = {\n"
                      "    welcome = { follow_up_after = '1s', last_call_after = '1s' },\n"
                      "    cart_abandonment = { nudge_after = '1s', reply_within = '1s' },\n"
                      "  },");
-  return h_start(&D);
 }
 
-/* SIGTERM must stop the daemon cleanly: exit status 0, which under the sanitizers also
- * means no leak and no error report. */
 static int stop_daemon(void **state)
 {
-  int rc = h_stop(&D, SIGTERM);
-  curl_global_cleanup();
-  if (rc != 0) {
-    fprintf(stderr, "# daemon exit status %d\n", rc);
-    h_dump_log(&D);
-    return -1;
-  }
-  h_cleanup(&D);
-  return 0;
+  return h_teardown(&D);
 }
 
 static void test_welcome_then_follow_up_after_silence(void **state)

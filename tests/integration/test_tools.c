@@ -93,23 +93,12 @@ static void assert_says(const struct run *r, const char *text, const char *what)
 
 static int setup(void **state)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  h_init(&D);
-  h_write_config(&D, FILE_CHANNELS);
-  return h_start(&D);
+  return h_setup(&D, FILE_CHANNELS);
 }
 
 static int teardown(void **state)
 {
-  int rc = D.pid ? h_stop(&D, SIGTERM) : 0;
-  curl_global_cleanup();
-  if (rc != 0) {
-    fprintf(stderr, "# daemon exit status %d\n", rc);
-    h_dump_log(&D);
-    return -1;
-  }
-  h_cleanup(&D);
-  return 0;
+  return h_teardown(&D);
 }
 
 static void signup(const struct daemon *d, const char *contact)

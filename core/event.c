@@ -38,6 +38,10 @@ static int valid_id(const char *s)
 static int take_string(const cJSON *item, const char *field, size_t max, int (*valid)(const char *),
                        char **out, char *err, size_t errlen)
 {
+  if (*out) {
+    snprintf(err, errlen, "field '%s' is given twice", field);
+    return -1;
+  }
   if (!cJSON_IsString(item)) {
     snprintf(err, errlen, "field '%s' must be a string", field);
     return -1;
@@ -64,6 +68,10 @@ static int take_field(const cJSON *item, struct event *ev, char *err, size_t err
   if (strcmp(k, "contact") == 0)
     return take_string(item, k, EVENT_MAX_CONTACT, valid_id, &ev->contact, err, errlen);
   if (strcmp(k, "time") == 0) {
+    if (ev->time_ms) {
+      snprintf(err, errlen, "field 'time' is given twice");
+      return -1;
+    }
     if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || item->valuedouble < 0 ||
         item->valuedouble > 1e11) {
       snprintf(err, errlen, "field 'time' must be a number of seconds since the epoch");
@@ -78,6 +86,10 @@ static int take_field(const cJSON *item, struct event *ev, char *err, size_t err
       return -1;
     }
     cJSON **dst = k[0] == 'd' ? &ev->data : &ev->profile;
+    if (*dst) {
+      snprintf(err, errlen, "field '%s' is given twice", k);
+      return -1;
+    }
     *dst = cJSON_Duplicate(item, 1);
     return 0;
   }

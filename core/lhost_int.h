@@ -1,4 +1,5 @@
-/* Inside the Lua host: what its files share. Nothing outside core/lhost*.c includes this. */
+/* Inside the Lua host: what its files share. Nothing outside core/lhost*.c includes this
+ * (but the memory decoder's fuzz target, tests/fuzz/fuzz_memory.c). */
 #ifndef PARLEY_LHOST_INT_H
 #define PARLEY_LHOST_INT_H
 #include <lua.h>

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lhost_int.h"
+#include "mpcheck.h"
 
 struct enc {
   lua_State *L;
@@ -212,8 +213,10 @@ void lhost_memory_push(lua_State *L, msgpack_unpacked *u, const char *mem, size_
     lua_newtable(L);
     return;
   }
-  if (msgpack_unpack_next(u, mem, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-      u->data.type != MSGPACK_OBJECT_MAP || push_obj(L, &u->data, 0) < 0) {
+  /* the top is a map, or an array when every key was 1..n (memory used as a list) */
+  if (!mpcheck_plausible(mem, len) || msgpack_unpack_next(u, mem, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+      (u->data.type != MSGPACK_OBJECT_MAP && u->data.type != MSGPACK_OBJECT_ARRAY) ||
+      push_obj(L, &u->data, 0) < 0) {
     lua_settop(L, top);
     luaL_error(L, "conversation memory is malformed (%zu bytes)", len);
   }
@@ -230,7 +233,7 @@ static cJSON *map_to_json(const msgpack_object *o, int depth)
     cJSON *v = obj_to_json(&o->via.map.ptr[i].val, depth + 1);
     char *ks = NULL;
     if (k->type == MSGPACK_OBJECT_STR)
-      ks = strndup(k->via.str.ptr, k->via.str.size);
+      ks = k->via.str.size ? strndup(k->via.str.ptr, k->via.str.size) : strdup("");
     else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
       snprintf(key, sizeof key, "%llu", (unsigned long long)k->via.u64), ks = strdup(key);
     else if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
@@ -260,7 +263,7 @@ static cJSON *obj_to_json(const msgpack_object *o, int depth)
   case MSGPACK_OBJECT_BIN: {
     const char *p = o->type == MSGPACK_OBJECT_STR ? o->via.str.ptr : o->via.bin.ptr;
     uint32_t n = o->type == MSGPACK_OBJECT_STR ? o->via.str.size : o->via.bin.size;
-    char *s = strndup(p, n); /* JSON shows up to a NUL byte */
+    char *s = n ? strndup(p, n) : strdup(""); /* JSON shows up to a NUL byte */
     cJSON *r = s ? cJSON_CreateString(s) : NULL;
     free(s);
     return r;
@@ -290,8 +293,8 @@ cJSON *lhost_memory_to_json(const char *memory, size_t len)
   if (memory == NULL || len == 0)
     return cJSON_CreateObject();
   msgpack_unpacked_init(&u);
-  if (msgpack_unpack_next(&u, memory, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-      u.data.type == MSGPACK_OBJECT_MAP)
+  if (mpcheck_plausible(memory, len) && msgpack_unpack_next(&u, memory, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+      (u.data.type == MSGPACK_OBJECT_MAP || u.data.type == MSGPACK_OBJECT_ARRAY))
     r = obj_to_json(&u.data, 0);
   msgpack_unpacked_destroy(&u);
   return r;

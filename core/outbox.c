@@ -12,24 +12,6 @@
 #include "core.h"
 #include "plugin_load.h"
 
-void outbox_msg_free(struct parley_msg *m)
-{
-  if (!m)
-    return;
-  free(m->channel);
-  free(m->contact);
-  free(m->address);
-  free(m->journey);
-  free(m->template_name);
-  free(m->subject);
-  free(m->text);
-  free(m->html);
-  cJSON_Delete(m->profile);
-  free(m->attr_text);
-  free(m->last_error);
-  free(m);
-}
-
 static void append(struct core *core, struct parley_msg *m)
 {
   m->next = NULL;

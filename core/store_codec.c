@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpcheck.h"
 #include "outbox.h"
 
 #define CODEC_FORMAT 1
@@ -152,7 +153,8 @@ static char *rd_str(struct rd *r, const char *what)
     r->what = what;
     return NULL;
   }
-  return strndup(o->via.str.ptr, o->via.str.size);
+  /* msgpack-c gives an empty string a NULL pointer */
+  return o->via.str.size ? strndup(o->via.str.ptr, o->via.str.size) : strdup("");
 }
 
 static const msgpack_object *rd_array(struct rd *r, const char *what)
@@ -204,7 +206,7 @@ static int open_record(msgpack_unpacked *up, const char *buf, size_t len, uint32
 {
   size_t off = 0;
   msgpack_unpacked_init(up);
-  if (msgpack_unpack_next(up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+  if (!mpcheck_plausible(buf, len) || msgpack_unpack_next(up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
       up->data.type != MSGPACK_OBJECT_ARRAY || up->data.via.array.size != fields) {
     snprintf(err, errlen, "not a record of %u fields", fields);
     return -1;

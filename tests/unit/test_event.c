@@ -65,6 +65,8 @@ static void test_refusals_name_the_problem(void **state)
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":\"s\"}", "field 'data' must be an object");
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"profile\":[]}", "field 'profile' must be an object");
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"extra\":1}", "unknown field 'extra'");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"contact\":\"d\"}", "field 'contact' is given twice");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{},\"data\":{}}", "field 'data' is given twice");
   refuse("{\"type\":\"x\",\"contact\":\"c\"} {}", "unexpected text after the event");
   refuse("{\"type\":\"x\",\"contact\":\"c\\u0001\"}", "field 'contact' has a bad value");
   char long_id[400];

@@ -182,6 +182,26 @@ static void test_listen_params(void **state)
   lhost_journey_free(j);
 }
 
+/* A memory table whose keys are exactly 1..n is stored as an array; it must load again
+ * (found by tests/fuzz/fuzz_memory.c). */
+static void test_memory_as_a_list(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  struct lhost_decision d, d2;
+  struct step s = {.name = "keep_list"};
+  step_ok(j, &s, &d);
+  struct step s2 = {.name = "check_list", .mem = d.memory, .mem_len = d.memory_len};
+  step_ok(j, &s2, &d2);
+  cJSON *m = memory_json(&d2);
+  assert_true(cJSON_IsArray(m));
+  assert_int_equal(cJSON_GetArraySize(m), 2);
+  cJSON_Delete(m);
+  lhost_decision_free(&d);
+  lhost_decision_free(&d2);
+  lhost_journey_free(j);
+}
+
 /* Every kind of value memory keeps comes back exactly, in the same state or another. */
 static void test_memory_roundtrip(void **state)
 {
@@ -446,6 +466,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_info),          cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_listen_params), cmocka_unit_test(test_memory_roundtrip),
+      cmocka_unit_test(test_memory_as_a_list),
       cmocka_unit_test(test_memory_refusals), cmocka_unit_test(test_step_errors),
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),

@@ -53,6 +53,14 @@ return journey {
     same(sample(), c.memory)
     return c:listen({}, nil, "start")
   end,
+  keep_list = function(c, ev)               -- memory used as a list: kept as an array
+    c.memory[1], c.memory[2] = "first", "second"
+    return c:finish()
+  end,
+  check_list = function(c, ev)
+    assert(c.memory[1] == "first" and c.memory[2] == "second" and #c.memory == 2)
+    return c:finish()
+  end,
   context = function(c, ev)
     c.memory.now = c:now()
     c.memory.id, c.memory.journey, c.memory.step = c.id, c.journey, c.step

@@ -144,7 +144,7 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   memset(sp, 0, sizeof *sp);
   m->contact = strdup(ct->id);
   m->journey = strdup(cv->journey);
-  m->profile = cJSON_Duplicate(ct->profile, 1);
+  m->profile_json = cJSON_PrintUnformatted(ct->profile);
   m->conv_id = cv->id;
   m->due_ms = clock_now_ms(&core->clock);
   return m;

@@ -58,7 +58,8 @@ static int take_string(const cJSON *item, const char *field, size_t max, int (*v
   return 0;
 }
 
-static int take_field(const cJSON *item, struct event *ev, char *err, size_t errlen)
+/* Takes one field of `obj`; data and profile are moved out of it, not copied. */
+static int take_field(cJSON *obj, cJSON *item, struct event *ev, char *err, size_t errlen)
 {
   const char *k = item->string;
   if (strcmp(k, "id") == 0)
@@ -90,22 +91,23 @@ static int take_field(const cJSON *item, struct event *ev, char *err, size_t err
       snprintf(err, errlen, "field '%s' is given twice", k);
       return -1;
     }
-    *dst = cJSON_Duplicate(item, 1);
+    *dst = cJSON_DetachItemViaPointer(obj, item);
     return 0;
   }
   snprintf(err, errlen, "unknown field '%.64s' (known: id, type, contact, time, data, profile)", k);
   return -1;
 }
 
-int event_from_json(const cJSON *obj, struct event *ev, char *err, size_t errlen)
+int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen)
 {
   memset(ev, 0, sizeof *ev);
   if (!cJSON_IsObject(obj)) {
     snprintf(err, errlen, "an event must be a JSON object");
     return -1;
   }
-  for (const cJSON *item = obj->child; item; item = item->next) {
-    if (take_field(item, ev, err, errlen) < 0) {
+  for (cJSON *item = obj->child, *next; item; item = next) {
+    next = item->next;
+    if (take_field(obj, item, ev, err, errlen) < 0) {
       event_clear(ev);
       return -1;
     }

@@ -26,8 +26,8 @@ struct event_limits {
   size_t max_batch_events;
 };
 
-/* Validate one parsed JSON value as an event; takes what it needs (copies). */
-int event_from_json(const cJSON *obj, struct event *ev, char *err, size_t errlen);
+/* Validate one parsed JSON value as an event; `data` and `profile` are moved out of obj. */
+int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen);
 /* Parse one event from JSON text. */
 int event_parse(const char *json, size_t len, struct event *ev, char *err, size_t errlen);
 /* Parse a request body: one JSON object, or NDJSON (one object per line, blank lines

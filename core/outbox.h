@@ -23,7 +23,8 @@ struct parley_msg {
   char *journey;
   char *template_name;
   char *subject, *text, *html; /* rendered parts, NULL when absent */
-  cJSON *profile;        /* copy of the contact's profile, for msg_contact_attr */
+  char *profile_json;    /* the contact's profile as JSON text, taken at speak time */
+  cJSON *profile;        /* parsed from profile_json when a plugin first asks for an attribute */
   char *attr_text;       /* scratch for msg_contact_attr of non-string attributes */
   uint64_t conv_id;
   unsigned attempt;      /* 1 on first delivery */

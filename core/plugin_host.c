@@ -76,6 +76,9 @@ static char *render_number(double d)
  * handing ownership to the plugin, and one scratch per message bounds the memory. */
 static const char *msg_contact_attr(const parley_msg *cm, const char *key)
 {
+  struct parley_msg *pm = (struct parley_msg *)cm; /* the core's own object, never const */
+  if (pm && !pm->profile && pm->profile_json) /* parsed once, on first use */
+    pm->profile = cJSON_Parse(pm->profile_json);
   if (cm == NULL || key == NULL || cm->profile == NULL)
     return NULL;
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(cm->profile, key);

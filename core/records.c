@@ -137,6 +137,7 @@ void outbox_msg_free(struct parley_msg *m)
   free(m->subject);
   free(m->text);
   free(m->html);
+  free(m->profile_json);
   cJSON_Delete(m->profile);
   free(m->attr_text);
   free(m->last_error);

@@ -99,7 +99,7 @@ int store_encode_msg(const struct parley_msg *m, msgpack_sbuffer *out)
   pack_str(&pk, m->subject);
   pack_str(&pk, m->text);
   pack_str(&pk, m->html);
-  pack_json(&pk, m->profile);
+  pack_str(&pk, m->profile_json);
   msgpack_pack_uint64(&pk, m->conv_id);
   msgpack_pack_unsigned_int(&pk, m->attempt);
   msgpack_pack_int(&pk, (int)m->state);
@@ -346,7 +346,7 @@ struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size
   m->subject = rd_str(&r, "subject");
   m->text = rd_str(&r, "text");
   m->html = rd_str(&r, "html");
-  m->profile = rd_json(&r, "profile");
+  m->profile_json = rd_str(&r, "profile");
   m->conv_id = (uint64_t)rd_int(&r, "conversation");
   m->attempt = (unsigned)rd_int(&r, "attempt");
   m->state = (enum msg_state)rd_int(&r, "state");

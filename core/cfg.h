@@ -40,6 +40,7 @@ struct cfg {
   struct cfg_channel *channels;
   size_t n_channels;
   cJSON *journey_params; /* { journey = { param = value } } */
+  int capture;           /* not from the file: `parley test` keeps what channels would send */
 };
 
 /* `name` names the source in errors (a path, or "embedded default"). */

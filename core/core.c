@@ -65,6 +65,10 @@ static int open_channels(struct core *core, char *err, size_t errlen)
   for (size_t i = 0; i < core->cfg->n_channels; i++) {
     const struct cfg_channel *cc = &core->cfg->channels[i];
     char path[4096], why[1024];
+    if (core->cfg->capture) { /* `parley test`: the channel exists, no plugin serves it */
+      core->channels[core->n_channels++].cfg = cc;
+      continue;
+    }
     if (plugin_find(core->cfg->plugin_dir, cc->plugin, path, sizeof path, why, sizeof why) < 0 ||
         plugin_instance_open(&env, cc->name, path, cc->settings, &core->channels[i].inst, why,
                              sizeof why) < 0) {
@@ -266,7 +270,8 @@ void core_close(struct core *core)
   if (core->store)
     core_commit(core);
   for (size_t i = 0; i < core->n_channels; i++)
-    plugin_instance_close(core->channels[i].inst);
+    if (core->channels[i].inst)
+      plugin_instance_close(core->channels[i].inst);
   free(core->channels);
   outbox_close(core);
   while (core->pending) {

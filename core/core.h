@@ -61,6 +61,10 @@ struct core {
   ev_timer ack_timer;      /* commits delivery acknowledgements that nothing else carried */
   int must_commit;         /* the batch holds state changes (not only acknowledgements) */
   int commit_failing;      /* the last commit failed (logged once per episode) */
+  /* `parley test`: every message is handed here instead of to a plugin, and counts as
+   * delivered. */
+  void (*capture)(void *ud, const struct parley_msg *m);
+  void *capture_ud;
 };
 
 /* Loads plugins (one instance per channel), journeys and the store. On failure returns -1

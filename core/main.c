@@ -1,11 +1,13 @@
 /* parley: one binary for the daemon and its tools. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <parley/plugin.h>
 
 #include "admin.h"
 #include "inspect.h"
+#include "jtest.h"
 #include "serve.h"
 
 static int usage(FILE *f)
@@ -22,6 +24,8 @@ static int usage(FILE *f)
              "  replay MSG_ID [-c FILE]          ask the running daemon to deliver a dead letter again\n"
              "  backup DIR [-c FILE]             copy the store while the daemon serves; to start\n"
              "                                   from it, copy DIR to <data_dir>/store\n"
+             "  test [-c FILE] [TEST.lua ...]    run journey tests on a virtual clock (default:\n"
+             "                                   every *_test.lua in the journeys folder's tests/)\n"
              "  version                          print the version\n"
              "  help                             this text\n");
   return f == stderr ? 2 : 0;
@@ -92,6 +96,28 @@ static int run_with_operand(int argc, char **argv)
   return replay ? admin_replay(a.config, a.operand) : admin_backup(a.config, a.operand);
 }
 
+/* parley test [-c FILE] [TEST.lua ...] */
+static int run_tests(int argc, char **argv)
+{
+  const char *config = NULL;
+  char **files = calloc((size_t)argc, sizeof *files);
+  size_t n = 0;
+  for (int i = 2; i < argc; i++) {
+    if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+      config = argv[++i];
+    } else if (argv[i][0] == '-') {
+      fprintf(stderr, "parley test: unexpected option '%s'\n", argv[i]);
+      free(files);
+      return 2;
+    } else {
+      files[n++] = argv[i];
+    }
+  }
+  int rc = jtest_run(config, files, n);
+  free(files);
+  return rc;
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2)
@@ -111,6 +137,8 @@ int main(int argc, char **argv)
   }
   if (strcmp(cmd, "inspect") == 0)
     return run_inspect(argc, argv);
+  if (strcmp(cmd, "test") == 0)
+    return run_tests(argc, argv);
   if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0)
     return run_with_operand(argc, argv);
   fprintf(stderr, "parley: unknown command '%s'\n", cmd);

@@ -173,8 +173,13 @@ static void deliver(struct core *core, struct parley_msg *m)
     finish(core, m, PARLEY_ERROR, "no plugin serves this channel");
     return;
   }
-  m->inst = ch->inst;
   m->state = MSG_SENDING;
+  if (core->capture) {
+    core->capture(core->capture_ud, m);
+    finish(core, m, PARLEY_OK, NULL);
+    return;
+  }
+  m->inst = ch->inst;
   core->outbox.in_send = m;
   enum parley_status st = plugin_instance_send(ch->inst, m);
   if (core->outbox.in_send == NULL) { /* the plugin called send_done before returning */

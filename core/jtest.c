@@ -1,0 +1,606 @@
+/* The journey test runner (see jtest.h): a small Lua API over a real core on a virtual
+ * clock, with every channel captured. */
+#include "jtest.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "core.h"
+#include "duration.h"
+#include "lhost.h"
+#include "outbox.h"
+#include "serve.h"
+
+#define JT_START_MS 1893488400000LL /* 2030-01-01T09:00:00Z: every test starts here */
+#define JT_MAX_FIRES 100000         /* deadlines one advance may fire */
+#define JT_MT "parley.test"
+
+struct jt_msg {
+  char *id, *channel, *contact, *journey, *template_name, *subject, *text, *html;
+  int64_t at_ms;
+  int expected; /* consumed by an expect_spoken */
+};
+
+struct jt {
+  const char *config_path;
+  struct core *core;
+  struct ev_loop *loop;
+  struct jt_msg *msgs;
+  size_t n_msgs, cap_msgs;
+  unsigned events;
+};
+
+static char *dup0(const char *s)
+{
+  return s ? strdup(s) : NULL;
+}
+
+static void capture(void *ud, const struct parley_msg *m)
+{
+  struct jt *t = ud;
+  if (t->n_msgs == t->cap_msgs) {
+    t->cap_msgs = t->cap_msgs ? t->cap_msgs * 2 : 16;
+    t->msgs = realloc(t->msgs, t->cap_msgs * sizeof *t->msgs);
+  }
+  t->msgs[t->n_msgs++] = (struct jt_msg){
+      strdup(m->id),  dup0(m->channel), dup0(m->contact), dup0(m->journey), dup0(m->template_name),
+      dup0(m->subject), dup0(m->text), dup0(m->html), clock_now_ms(&t->core->clock), 0};
+}
+
+static void msgs_free(struct jt *t)
+{
+  for (size_t i = 0; i < t->n_msgs; i++) {
+    struct jt_msg *m = &t->msgs[i];
+    char *fields[] = {m->id, m->channel, m->contact, m->journey, m->template_name, m->subject, m->text, m->html};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+      free(fields[f]);
+  }
+  free(t->msgs);
+  t->msgs = NULL;
+  t->n_msgs = t->cap_msgs = 0;
+}
+
+/* A fresh core for one test: the configuration's journeys and channels, in memory, on a
+ * virtual clock, channels captured. */
+static int core_up(struct jt *t, char *err, size_t errlen)
+{
+  struct cfg *cfg = serve_load_config(t->config_path, err, errlen);
+  if (!cfg)
+    return -1;
+  free(cfg->store_backend);
+  cfg->store_backend = strdup("memory");
+  cfg->capture = 1;
+  /* A test checks the journey as written: its own params, not a deployment's overrides
+   * (the demo configuration shortens every wait to seconds). */
+  cJSON_Delete(cfg->journey_params);
+  cfg->journey_params = cJSON_CreateObject();
+  if (cfg->log_level < LOG_WARN)
+    cfg->log_level = LOG_WARN; /* a failing step still says why */
+  t->loop = ev_loop_new(EVFLAG_AUTO);
+  if (core_open(cfg, t->loop, &t->core, err, errlen) < 0) {
+    ev_loop_destroy(t->loop);
+    return -1;
+  }
+  clock_init_virtual(&t->core->clock, JT_START_MS);
+  t->core->capture = capture;
+  t->core->capture_ud = t;
+  t->events = 0;
+  return 0;
+}
+
+static void core_down(struct jt *t)
+{
+  core_close(t->core);
+  ev_loop_destroy(t->loop);
+  t->core = NULL;
+  msgs_free(t);
+}
+
+static struct jt *self(lua_State *L)
+{
+  return *(struct jt **)luaL_checkudata(L, 1, JT_MT);
+}
+
+/* ---- t:event{...} ---- */
+
+static cJSON *to_json(lua_State *L, int idx, int depth);
+
+static int is_array(lua_State *L, int idx)
+{
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (!lua_isinteger(L, -1)) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    n++;
+  }
+  return n > 0 && (lua_Integer)lua_rawlen(L, idx) == n;
+}
+
+static cJSON *table_to_json(lua_State *L, int idx, int depth)
+{
+  int array = is_array(L, idx);
+  cJSON *o = array ? cJSON_CreateArray() : cJSON_CreateObject();
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (!array && lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "event tables are keyed by names (or are lists)");
+    cJSON *v = to_json(L, lua_gettop(L), depth + 1);
+    if (array)
+      cJSON_AddItemToArray(o, v);
+    else
+      cJSON_AddItemToObject(o, lua_tostring(L, -2), v);
+    lua_pop(L, 1);
+  }
+  return o;
+}
+
+static cJSON *to_json(lua_State *L, int idx, int depth)
+{
+  if (depth > 16)
+    luaL_error(L, "the event is nested too deeply");
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
+  case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+  case LUA_TNUMBER: return cJSON_CreateNumber(lua_tonumber(L, idx));
+  case LUA_TTABLE: return table_to_json(L, idx, depth);
+  default: luaL_error(L, "an event cannot hold a %s", luaL_typename(L, idx));
+  }
+  return NULL;
+}
+
+static int t_event(lua_State *L)
+{
+  struct jt *t = self(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  cJSON *obj = to_json(L, 2, 0);
+  if (!cJSON_GetObjectItem(obj, "id")) { /* every test event is distinct unless it says so */
+    char id[32];
+    snprintf(id, sizeof id, "test-event-%u", ++t->events);
+    cJSON_AddStringToObject(obj, "id", id);
+  }
+  struct event ev;
+  char err[512];
+  int rc = event_from_json(obj, &ev, err, sizeof err);
+  cJSON_Delete(obj);
+  if (rc < 0)
+    return luaL_error(L, "t:event: %s", err);
+  conv_apply_event(t->core, &ev);
+  event_clear(&ev);
+  core_flush(t->core);
+  return 0;
+}
+
+/* ---- t:advance(duration), t:now() ---- */
+
+/* Moves the clock deadline by deadline, so each step sees the time it woke at. */
+static int t_advance(lua_State *L)
+{
+  struct jt *t = self(L);
+  int64_t ms;
+  char err[160];
+  if (duration_parse(luaL_checkstring(L, 2), &ms, err, sizeof err) < 0)
+    return luaL_error(L, "t:advance: %s", err);
+  struct clock *clk = &t->core->clock;
+  int64_t target = clk->virtual_ms + ms, due;
+  uint64_t id;
+  for (int fired = 0; t->core->store->ops->deadline_next(t->core->store, &due, &id) && due <= target; fired++) {
+    if (fired == JT_MAX_FIRES)
+      return luaL_error(L, "t:advance: more than %d deadlines fired; is a journey waiting in a loop?",
+                        JT_MAX_FIRES);
+    if (due > clk->virtual_ms)
+      clk->virtual_ms = due;
+    core_flush(t->core);
+  }
+  clk->virtual_ms = target;
+  core_flush(t->core);
+  return 0;
+}
+
+static int t_now(lua_State *L)
+{
+  lua_pushinteger(L, clock_now_ms(&self(L)->core->clock) / 1000);
+  return 1;
+}
+
+/* ---- messages ---- */
+
+static void push_msg(lua_State *L, const struct jt_msg *m)
+{
+  lua_createtable(L, 0, 9);
+  const char *keys[] = {"id", "channel", "contact", "journey", "template", "subject", "text", "html"};
+  const char *vals[] = {m->id, m->channel, m->contact, m->journey, m->template_name, m->subject, m->text, m->html};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (vals[i]) {
+      lua_pushstring(L, vals[i]);
+      lua_setfield(L, -2, keys[i]);
+    }
+  }
+  lua_pushinteger(L, m->at_ms / 1000);
+  lua_setfield(L, -2, "at");
+}
+
+static int t_spoken(lua_State *L)
+{
+  struct jt *t = self(L);
+  lua_createtable(L, (int)t->n_msgs, 0);
+  for (size_t i = 0; i < t->n_msgs; i++) {
+    push_msg(L, &t->msgs[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* Exact for channel, contact, journey, template; "contains" for subject, text, html. */
+static int matches(lua_State *L, int pat, const struct jt_msg *m)
+{
+  static const char *const exact[] = {"channel", "contact", "journey", "template"};
+  static const char *const part[] = {"subject", "text", "html"};
+  const char *ex[] = {m->channel, m->contact, m->journey, m->template_name};
+  const char *pa[] = {m->subject, m->text, m->html};
+  int ok = 1;
+  for (int i = 0; i < 4 && ok; i++) {
+    if (lua_getfield(L, pat, exact[i]) != LUA_TNIL)
+      ok = ex[i] && strcmp(ex[i], lua_tostring(L, -1)) == 0;
+    lua_pop(L, 1);
+  }
+  for (int i = 0; i < 3 && ok; i++) {
+    if (lua_getfield(L, pat, part[i]) != LUA_TNIL)
+      ok = pa[i] && strstr(pa[i], lua_tostring(L, -1)) != NULL;
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* "email/welcome to ann (welcome)" per message not yet expected, for failure messages. */
+static void describe_unexpected(luaL_Buffer *b, const struct jt *t)
+{
+  int any = 0;
+  for (size_t i = 0; i < t->n_msgs; i++) {
+    const struct jt_msg *m = &t->msgs[i];
+    if (m->expected)
+      continue;
+    char line[512];
+    snprintf(line, sizeof line, "\n    %s/%s to %s (journey %s)", m->channel, m->template_name, m->contact,
+             m->journey);
+    luaL_addstring(b, line);
+    any = 1;
+  }
+  if (!any)
+    luaL_addstring(b, " nothing");
+}
+
+static void pattern_text(lua_State *L, int pat, luaL_Buffer *b)
+{
+  static const char *const keys[] = {"channel", "contact", "journey", "template", "subject", "text", "html"};
+  int first = 1;
+  luaL_addchar(b, '{');
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (lua_getfield(L, pat, keys[i]) != LUA_TNIL) {
+      lua_pushfstring(L, "%s%s = \"%s\"", first ? "" : ", ", keys[i], lua_tostring(L, -1));
+      lua_remove(L, -2);
+      luaL_addvalue(b);
+      first = 0;
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  luaL_addchar(b, '}');
+}
+
+static int t_expect_spoken(lua_State *L)
+{
+  struct jt *t = self(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  for (size_t i = 0; i < t->n_msgs; i++) {
+    if (!t->msgs[i].expected && matches(L, 2, &t->msgs[i])) {
+      t->msgs[i].expected = 1;
+      push_msg(L, &t->msgs[i]);
+      return 1;
+    }
+  }
+  luaL_Buffer b;
+  luaL_where(L, 1);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "expected a message ");
+  pattern_text(L, 2, &b);
+  luaL_addstring(&b, "; spoken and not yet expected:");
+  describe_unexpected(&b, t);
+  luaL_pushresult(&b);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+static int t_expect_silence(lua_State *L)
+{
+  struct jt *t = self(L);
+  for (size_t i = 0; i < t->n_msgs; i++) {
+    if (!t->msgs[i].expected) {
+      luaL_Buffer b;
+      luaL_where(L, 1);
+      luaL_buffinit(L, &b);
+      luaL_addstring(&b, "expected silence; spoken and not yet expected:");
+      describe_unexpected(&b, t);
+      luaL_pushresult(&b);
+      lua_concat(L, 2);
+      return lua_error(L);
+    }
+  }
+  return 0;
+}
+
+/* ---- conversations ---- */
+
+static const struct conv *find_conv(struct jt *t, const char *contact, const char *journey)
+{
+  struct store *st = t->core->store;
+  struct contact *ct = st->ops->contact_get(st, contact);
+  for (size_t i = ct ? ct->n_convs : 0; i-- > 0;) { /* the newest first */
+    const struct conv *cv = st->ops->conv_get(st, ct->convs[i]);
+    if (cv && (!journey || strcmp(cv->journey, journey) == 0))
+      return cv;
+  }
+  return NULL;
+}
+
+static void push_conv(lua_State *L, const struct conv *cv)
+{
+  lua_createtable(L, 0, 10);
+  lua_pushstring(L, cv->journey);
+  lua_setfield(L, -2, "journey");
+  lua_pushinteger(L, cv->journey_version);
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, cv->step ? cv->step : "");
+  lua_setfield(L, -2, "step");
+  lua_pushstring(L, conv_status_name(cv->status));
+  lua_setfield(L, -2, "status");
+  if (cv->outcome) {
+    lua_pushstring(L, cv->outcome);
+    lua_setfield(L, -2, "outcome");
+  }
+  if (cv->error) {
+    lua_pushstring(L, cv->error);
+    lua_setfield(L, -2, "error");
+  }
+  if (cv->deadline_ms) {
+    lua_pushinteger(L, cv->deadline_ms / 1000);
+    lua_setfield(L, -2, "deadline");
+  }
+  lua_createtable(L, (int)cv->n_listen, 0);
+  for (size_t i = 0; i < cv->n_listen; i++) {
+    lua_pushstring(L, cv->listening_for[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "listening_for");
+  lua_createtable(L, (int)cv->history.n, 0);
+  for (size_t i = 0; i < cv->history.n; i++) {
+    lua_pushstring(L, history_at(&cv->history, i)->what);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "history");
+}
+
+static int t_conversation(lua_State *L)
+{
+  struct jt *t = self(L);
+  const struct conv *cv = find_conv(t, luaL_checkstring(L, 2), luaL_optstring(L, 3, NULL));
+  if (cv)
+    push_conv(L, cv);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+static int t_expect_conversation(lua_State *L)
+{
+  struct jt *t = self(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getfield(L, 2, "contact");
+  const char *contact = luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "journey");
+  const char *journey = lua_tostring(L, -1);
+  const struct conv *cv = find_conv(t, contact, journey);
+  if (!cv)
+    return luaL_error(L, "expected a conversation of %s%s%s, found none", contact,
+                      journey ? " in journey " : "", journey ? journey : "");
+  push_conv(L, cv); /* the actual values, compared field by field */
+  int actual = lua_gettop(L);
+  static const char *const keys[] = {"status", "step", "outcome", "error"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (lua_getfield(L, 2, keys[i]) == LUA_TNIL) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_getfield(L, actual, keys[i]);
+    if (!lua_rawequal(L, -1, -2))
+      return luaL_error(L, "conversation of %s in %s: expected %s \"%s\", it is \"%s\"", contact, cv->journey,
+                        keys[i], lua_tostring(L, -2), lua_isnil(L, -1) ? "(none)" : lua_tostring(L, -1));
+    lua_pop(L, 2);
+  }
+  return 1;
+}
+
+/* ---- running files ---- */
+
+static const luaL_Reg t_methods[] = {
+    {"event", t_event},
+    {"advance", t_advance},
+    {"now", t_now},
+    {"spoken", t_spoken},
+    {"expect_spoken", t_expect_spoken},
+    {"expect_silence", t_expect_silence},
+    {"conversation", t_conversation},
+    {"expect_conversation", t_expect_conversation},
+    {NULL, NULL},
+};
+
+/* test(name, fn): collected in order into the registry table "parley.tests". */
+static int l_test(lua_State *L)
+{
+  luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, 2);
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  return 0;
+}
+
+static lua_State *test_state(void)
+{
+  lua_State *L = luaL_newstate();
+  luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+  lua_settop(L, 0);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "parley.tests");
+  lua_register(L, "test", l_test);
+  luaL_newmetatable(L, JT_MT);
+  luaL_newlib(L, t_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  return L;
+}
+
+static int traceback(lua_State *L)
+{
+  luaL_traceback(L, L, lua_tostring(L, 1), 1);
+  return 1;
+}
+
+/* Runs test i of the file's list (at the top of the stack). Returns 1 when it passed. */
+static int run_one(lua_State *L, struct jt *t, int i, char *why, size_t whylen)
+{
+  char err[1024];
+  if (core_up(t, err, sizeof err) < 0) {
+    snprintf(why, whylen, "cannot start the core: %s", err);
+    return 0;
+  }
+  lua_pushcfunction(L, traceback);
+  lua_rawgeti(L, -2, i);
+  lua_rawgeti(L, -1, 2);
+  lua_remove(L, -2);
+  *(struct jt **)lua_newuserdatauv(L, sizeof(struct jt *), 0) = t;
+  luaL_setmetatable(L, JT_MT);
+  int ok = lua_pcall(L, 1, 0, -3) == LUA_OK;
+  if (!ok)
+    snprintf(why, whylen, "%s", lua_tostring(L, -1));
+  lua_settop(L, lua_gettop(L) - (ok ? 1 : 2));
+  core_down(t);
+  return ok;
+}
+
+static void print_failure(const char *why)
+{
+  for (const char *p = why; *p;) { /* every line of the reason as a TAP comment */
+    const char *nl = strchr(p, '\n');
+    int n = nl ? (int)(nl - p) : (int)strlen(p);
+    printf("#   %.*s\n", n, p);
+    p += n + (nl != NULL);
+  }
+}
+
+static void run_file(struct jt *t, const char *path, int *passed, int *failed)
+{
+  lua_State *L = test_state();
+  char chunk[1024];
+  snprintf(chunk, sizeof chunk, "@%s", path);
+  FILE *f = fopen(path, "rb");
+  char *src = NULL;
+  size_t len = 0;
+  if (f) {
+    src = malloc(1 << 20);
+    len = fread(src, 1, 1 << 20, f);
+    fclose(f);
+  }
+  if (!src || luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK || lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    printf("not ok %d - %s\n", *passed + *failed + 1, path);
+    print_failure(src ? lua_tostring(L, -1) : "cannot read the file");
+    ++*failed;
+  } else {
+    lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
+    for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
+      char why[4096];
+      int ok = run_one(L, t, i, why, sizeof why);
+      lua_rawgeti(L, -1, i);
+      lua_rawgeti(L, -1, 1);
+      printf("%s %d - %s: %s\n", ok ? "ok" : "not ok", *passed + *failed + 1, path, lua_tostring(L, -1));
+      lua_pop(L, 2);
+      if (!ok)
+        print_failure(why);
+      ++*(ok ? passed : failed);
+    }
+  }
+  free(src);
+  lua_close(L);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *_test.lua in <journeys_dir>/tests, in name order. */
+static char **default_files(const char *config_path, size_t *n)
+{
+  char err[1024], dir[4096];
+  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  *n = 0;
+  if (!cfg) {
+    fprintf(stderr, "parley test: %s\n", err);
+    return NULL;
+  }
+  snprintf(dir, sizeof dir, "%s/tests", cfg->journeys_dir);
+  cfg_free(cfg);
+  DIR *d = opendir(dir);
+  char **files = calloc(1, sizeof *files);
+  for (struct dirent *de; d && (de = readdir(d));) {
+    size_t len = strlen(de->d_name);
+    if (len < 9 || strcmp(de->d_name + len - 9, "_test.lua") != 0)
+      continue;
+    files = realloc(files, (*n + 1) * sizeof *files);
+    files[*n] = malloc(strlen(dir) + len + 2);
+    sprintf(files[(*n)++], "%s/%s", dir, de->d_name);
+  }
+  if (d)
+    closedir(d);
+  qsort(files, *n, sizeof *files, name_cmp);
+  return files;
+}
+
+int jtest_run(const char *config_path, char **files, size_t n_files)
+{
+  struct jt t = {.config_path = config_path};
+  char **found = NULL;
+  if (n_files == 0) {
+    found = files = default_files(config_path, &n_files);
+    if (n_files == 0) {
+      fprintf(stderr, "parley test: no *_test.lua in the journeys folder's tests/ (or name files)\n");
+      free(found);
+      return 2;
+    }
+  }
+  int passed = 0, failed = 0;
+  for (size_t i = 0; i < n_files; i++)
+    run_file(&t, files[i], &passed, &failed);
+  printf("1..%d\n%d passed, %d failed\n", passed + failed, passed, failed);
+  for (size_t i = 0; found && i < n_files; i++)
+    free(found[i]);
+  free(found);
+  return failed ? 1 : 0;
+}

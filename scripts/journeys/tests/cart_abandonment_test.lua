@@ -1,0 +1,44 @@
+-- Tests of the cart abandonment journey (see welcome_test.lua for how to run them).
+
+local cart = { items = { { name = "Teapot", price = 30 }, { name = "Cups", price = 12 } } }
+local cy = { email = "cy@example.com", phone = "+15550100" }
+
+test("a cart left behind gets a reminder that names it", function(t)
+  t:event { type = "cart.updated", contact = "cy", profile = cy, data = cart }
+  local m = t:expect_spoken { contact = "cy", channel = "email", template = "cart_reminder" }
+  assert(m.text:find("Teapot"), m.text)
+  t:expect_conversation { contact = "cy", journey = "cart_abandonment", step = "nudge" }
+end)
+
+test("silence: a text after four hours, then nothing more", function(t)
+  t:event { type = "cart.updated", contact = "cy", profile = cy, data = cart }
+  t:advance "3h"
+  t:expect_spoken { template = "cart_reminder" }
+  t:expect_silence()      -- not yet
+  t:advance "1h"
+  t:expect_spoken { contact = "cy", channel = "sms", template = "cart_sms" }
+  t:advance "2d"
+  t:expect_silence()
+  t:expect_conversation { contact = "cy", journey = "cart_abandonment", status = "done" }
+end)
+
+test("STOP in the reply: no thank-you", function(t)
+  t:event { type = "cart.updated", contact = "cy", profile = cy, data = cart }
+  t:advance "4h"
+  t:event { type = "sms.replied", contact = "cy", data = { text = " stop " } }
+  t:expect_spoken { template = "cart_reminder" }
+  t:expect_spoken { template = "cart_sms" }
+  t:expect_silence()
+end)
+
+test("ordering ends the conversation, and a new cart within a week starts none", function(t)
+  t:event { type = "cart.updated", contact = "cy", profile = cy, data = cart }
+  t:event { type = "order.placed", contact = "cy" }
+  t:advance "2d"
+  t:event { type = "cart.updated", contact = "cy", data = cart }
+  t:expect_spoken { template = "cart_reminder" }
+  t:expect_silence()
+  t:advance "6d"          -- a week after the first cart: they may enter again
+  t:event { type = "cart.updated", contact = "cy", data = cart }
+  t:expect_spoken { template = "cart_reminder" }
+end)

@@ -71,6 +71,36 @@ void fx_free(struct fixture *f)
   free(f);
 }
 
+int fx_setup_memory(void **state)
+{
+  *state = fx_new("memory", 0);
+  return 0;
+}
+
+int fx_setup_lmdb(void **state)
+{
+  *state = fx_new("lmdb", 0);
+  return 0;
+}
+
+int fx_setup_memory_copied(void **state)
+{
+  *state = fx_new("memory", 1);
+  return 0;
+}
+
+int fx_setup_lmdb_copied(void **state)
+{
+  *state = fx_new("lmdb", 1);
+  return 0;
+}
+
+int fx_teardown(void **state)
+{
+  fx_free(*state);
+  return 0;
+}
+
 void fx_post(struct fixture *f, const char *json)
 {
   struct event ev;

@@ -26,6 +26,14 @@ void fx_open(struct fixture *f);
 void fx_close(struct fixture *f); /* the core only: fx_open starts it again (a restart) */
 void fx_free(struct fixture *f);  /* everything, and the folder */
 
+/* cmocka set-ups (memory or LMDB store; `copied`: a journeys folder the test may rewrite)
+ * and the tear-down. */
+int fx_setup_memory(void **state);
+int fx_setup_lmdb(void **state);
+int fx_setup_memory_copied(void **state);
+int fx_setup_lmdb_copied(void **state);
+int fx_teardown(void **state);
+
 void fx_post(struct fixture *f, const char *json);
 void fx_advance(struct fixture *f, int64_t ms);
 /* The lines the file plugin wrote, as a JSON array. */

@@ -16,24 +16,6 @@
 #include "conv.h"
 #include "corefix.h"
 
-static int setup_mem(void **state)
-{
-  *state = fx_new("memory", 0);
-  return 0;
-}
-
-static int setup_lmdb(void **state)
-{
-  *state = fx_new("lmdb", 0);
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  fx_free(*state);
-  return 0;
-}
-
 static void test_entry_speaks_and_listens(void **state)
 {
   struct fixture *f = *state;
@@ -182,22 +164,22 @@ static void test_consent_refusal_is_recorded(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_reentry_rules, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_reentry_rules, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, setup_lmdb, teardown),
+      cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_reentry_rules, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_reentry_rules, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, fx_setup_lmdb, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,24 +40,6 @@ static void write_greet_v2(struct fixture *f, const char *extra, const char *aft
   fclose(fp);
 }
 
-static int setup_mem(void **state)
-{
-  *state = fx_new("memory", 1);
-  return 0;
-}
-
-static int setup_lmdb(void **state)
-{
-  *state = fx_new("lmdb", 1);
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  fx_free(*state);
-  return 0;
-}
-
 static const char *SIGNUP_A = "{\"id\":\"a\",\"type\":\"signed_up\",\"contact\":\"ann\",\"profile\":{\"email\":\"a@x.org\"}}";
 static const char *SIGNUP_B = "{\"id\":\"b\",\"type\":\"signed_up\",\"contact\":\"bob\",\"profile\":{\"email\":\"b@x.org\"}}";
 
@@ -171,15 +153,15 @@ static void test_old_version_comes_back_from_the_store_after_restart(void **stat
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_conversations_stay_on_their_version, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_unchanged_reload_keeps_the_version, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_broken_file_is_refused_and_old_version_serves, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_migration_moves_to_the_same_named_step, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_migration_to_a_missing_step_fails_clearly, setup_mem, teardown),
-      cmocka_unit_test_setup_teardown(test_conversations_stay_on_their_version, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_migration_moves_to_the_same_named_step, setup_lmdb, teardown),
-      cmocka_unit_test_setup_teardown(test_old_version_comes_back_from_the_store_after_restart, setup_lmdb,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_conversations_stay_on_their_version, fx_setup_memory_copied, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_unchanged_reload_keeps_the_version, fx_setup_memory_copied, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_broken_file_is_refused_and_old_version_serves, fx_setup_memory_copied, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_migration_moves_to_the_same_named_step, fx_setup_memory_copied, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_migration_to_a_missing_step_fails_clearly, fx_setup_memory_copied, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_conversations_stay_on_their_version, fx_setup_lmdb_copied, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_migration_moves_to_the_same_named_step, fx_setup_lmdb_copied, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_old_version_comes_back_from_the_store_after_restart, fx_setup_lmdb_copied,
+                                      fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,17 +25,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Build output goes to bootstrap.log and is shown only when a step fails (libtool and
+# configure chatter, such as "rm: cannot remove 'core'" for our core/ folder, is noise).
+build_log=bootstrap.log
+: > "$build_log"
+quiet() { "$@" >>"$build_log" 2>&1 || { cat "$build_log" >&2; echo "bootstrap: '$*' failed (log: $build_log)" >&2; exit 1; }; }
+
 configure_flags=()
 [ "$mode" = test ] && configure_flags+=(--enable-sanitizers)
 want="${configure_flags[*]:-}"
 if [ ! -x configure ] || [ configure.ac -nt configure ]; then
-  autoreconf -fi >/dev/null
+  quiet autoreconf -fi
 fi
 if [ ! -f Makefile ] || [ "$(cat .bootstrap-flags 2>/dev/null)" != "$want" ]; then
-  ./configure -q "${configure_flags[@]}"
+  quiet ./configure -q "${configure_flags[@]}"
   echo "$want" > .bootstrap-flags
 fi
-make -s -j"$(nproc)" >/dev/null
+quiet make -s -j"$(nproc)"
 
 case "$mode" in
   demo)

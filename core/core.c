@@ -81,7 +81,8 @@ static int open_channels(struct core *core, char *err, size_t errlen)
   return 0;
 }
 
-#define CORE_ACK_DELAY 0.05 /* seconds */
+#define CORE_ACK_DELAY 0.05   /* seconds */
+#define CORE_RETRY_COMMIT 1.0 /* seconds between attempts while commits fail */
 
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -173,6 +174,8 @@ static void arm(struct core *core, ev_timer *t, int have, int64_t due_ms)
   if (!have || core->clock.loop == NULL) /* a virtual clock is moved by hand */
     return;
   double after = (double)(due_ms - clock_now_ms(&core->clock)) / 1000.0;
+  if (core->commit_failing && after < CORE_RETRY_COMMIT)
+    after = CORE_RETRY_COMMIT; /* the disk is full or failing: try again, but not in a spin */
   ev_timer_set(t, after > 0 ? after : 0., 0.);
   ev_timer_start(core->loop, t);
 }

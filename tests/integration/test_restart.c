@@ -212,6 +212,47 @@ static void test_sighup_reloads_journeys(void **state)
   assert_int_equal(conv_version("s1"), 1);
 }
 
+/* A store that cannot take more (LMDB's map is full): the batch that does not fit is
+ * refused whole with 503, nothing of it is applied, and the daemon goes on serving. */
+static void test_full_store_refuses_whole_batches(void **state)
+{
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  char extra[512];
+  snprintf(extra, sizeof extra, "%s\n  store = { map_size_mb = 1 },", FILE_CHANNELS);
+  h_write_config(&D, extra);
+  assert_int_equal(h_start(&D), 0);
+  char body[40 * 160], *p;
+  int batch, full = 0;
+  for (batch = 0; batch < 200 && !full; batch++) {
+    p = body;
+    for (int i = 0; i < 40; i++)
+      p += sprintf(p, "{\"id\":\"f%d-%d\",\"type\":\"user.signed_up\",\"contact\":\"f%d-%d\",\"profile\":{\"email\":\"f@x.org\"}}\n",
+                   batch, i, batch, i);
+    char *out;
+    long st = h_http(&D, "POST", "/v1/events", body, "application/x-ndjson", &out);
+    if (st == 503) {
+      full = 1;
+      assert_non_null(strstr(out, "store_unavailable"));
+    } else {
+      assert_int_equal(st, 200);
+    }
+    free(out);
+  }
+  assert_true(full); /* 1 MiB cannot hold 8,000 conversations */
+  batch--;           /* the refused one */
+  char id[32];
+  long st;
+  for (int i = 0; i < 40; i += 13) {
+    snprintf(id, sizeof id, "f%d-%d", batch, i);
+    cJSON_Delete(h_get_contact(&D, id, &st));
+    assert_int_equal(st, 404); /* nothing of the refused batch */
+  }
+  cJSON *cv = h_first_conv(&D, "f0-0"); /* what was acknowledged is there */
+  assert_string_equal(conv_str(cv, "status"), "listening");
+  cJSON_Delete(cv);
+  assert_int_equal(h_http(&D, "GET", "/healthz", NULL, NULL, NULL), 200);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -221,6 +262,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_unconfirmed_message_is_delivered_again_with_its_id, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sighup_reloads_journeys, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_full_store_refuses_whole_batches, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,8 @@ struct file_channel {
   const char *path; /* setting, required */
   int receipts;     /* setting, default false */
   int fd;
+  char *line;       /* reused for every line: grows to the longest message seen */
+  size_t line_cap;
 };
 
 static const struct parley_config_spec file_config[] = {
@@ -53,18 +55,20 @@ static void file_shutdown(parley_ctx *ctx, void *self)
   if (f->fd >= 0)
     close(f->fd);
   f->fd = -1;
+  free(f->line);
+  f->line = NULL;
 }
 
-/* NULL becomes JSON null, so every line has the same fields. */
+/* NULL becomes JSON null, so every line has the same fields. Values are referenced, not
+ * copied: they outlive the object, which lives only while one line is printed. */
 static void add_str(cJSON *o, const char *key, const char *value)
 {
-  if (value)
-    cJSON_AddStringToObject(o, key, value);
-  else
-    cJSON_AddNullToObject(o, key);
+  cJSON_AddItemToObject(o, key, value ? cJSON_CreateStringReference(value) : cJSON_CreateNull());
 }
 
-static char *render_line(parley_ctx *ctx, parley_msg *msg)
+/* Prints into the channel's reusable buffer (one allocation per channel, not per line);
+ * a message longer than the buffer doubles it. Returns the line, or NULL when out of memory. */
+static char *render_line(parley_ctx *ctx, struct file_channel *f, parley_msg *msg)
 {
   cJSON *o = cJSON_CreateObject();
   if (o == NULL)
@@ -80,7 +84,19 @@ static char *render_line(parley_ctx *ctx, parley_msg *msg)
   add_str(o, "html", host->msg_part(msg, "html"));
   cJSON_AddNumberToObject(o, "attempt", host->msg_attempt(msg));
   cJSON_AddNumberToObject(o, "at", (double)host->now_ms(ctx));
-  char *line = cJSON_PrintUnformatted(o);
+  char *line = NULL;
+  for (;;) {
+    if (f->line_cap && cJSON_PrintPreallocated(o, f->line, (int)f->line_cap - 1, 0)) {
+      line = f->line; /* one byte kept for the newline */
+      break;
+    }
+    size_t cap = f->line_cap ? f->line_cap * 2 : 16384;
+    char *n = cap <= (1u << 30) ? realloc(f->line, cap) : NULL;
+    if (n == NULL)
+      break;
+    f->line = n;
+    f->line_cap = cap;
+  }
   cJSON_Delete(o);
   return line;
 }
@@ -128,11 +144,10 @@ static void emit_receipt(parley_ctx *ctx, parley_msg *msg)
 static enum parley_status file_send(parley_ctx *ctx, void *self, parley_msg *msg)
 {
   struct file_channel *f = self;
-  char *line = render_line(ctx, msg);
+  char *line = render_line(ctx, f, msg);
   if (line == NULL)
     return PARLEY_RETRY; /* out of memory: transient */
   enum parley_status st = write_line(ctx, f, line);
-  cJSON_free(line);
   if (st == PARLEY_OK && f->receipts)
     emit_receipt(ctx, msg);
   return st;

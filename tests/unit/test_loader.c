@@ -325,6 +325,47 @@ static void test_file_plugin_writes_json_line(void **state)
   cJSON_Delete(line);
 }
 
+/* Lines longer than the plugin's first buffer (16 KiB) come out whole, and a short one
+ * after a long one is not polluted by the long one's tail. */
+static void test_file_plugin_long_lines(void **state)
+{
+  struct fixture *f = *state;
+  char path[128], json[256];
+  snprintf(path, sizeof path, "%s/long.ndjson", f->dir);
+  snprintf(json, sizeof json, "{\"plugin\":\"file\",\"path\":\"%s\"}", path);
+  struct plugin_inst *pi = open_ok(f, "email", CHANNEL_PLUGIN("file"), json);
+  size_t n = 100000;
+  char *big = malloc(n + 1);
+  for (size_t i = 0; i < n; i++)
+    big[i] = "ab\"<\n"[i % 5];
+  big[n] = '\0';
+  struct parley_msg m, s;
+  msg_init(&m, "m-long");
+  m.html = big;
+  msg_init(&s, "m-short");
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_OK);
+  assert_int_equal(plugin_instance_send(pi, &s), PARLEY_OK);
+  plugin_instance_close(pi);
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char *line = NULL;
+  size_t cap = 0;
+  assert_true(getline(&line, &cap, fp) > 0);
+  cJSON *a = cJSON_Parse(line);
+  assert_non_null(a);
+  assert_string_equal(jstr(a, "html"), big);
+  assert_true(getline(&line, &cap, fp) > 0);
+  cJSON *b = cJSON_Parse(line);
+  assert_non_null(b);
+  assert_string_equal(jstr(b, "id"), "m-short");
+  assert_true(getline(&line, &cap, fp) < 0); /* exactly two lines */
+  fclose(fp);
+  free(line);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  free(big);
+}
+
 static void test_file_plugin_receipts(void **state)
 {
   struct fixture *f = *state;
@@ -457,6 +498,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_refuses_unopenable_output, setup, teardown),
       cmocka_unit_test_setup_teardown(test_find, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_writes_json_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_file_plugin_long_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_receipts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_console_plugin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pending_send_completes_later, setup, teardown),

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -111,6 +112,9 @@ int serve_check(const char *config_path)
     log_kv(&lg, LOG_ERROR, "check", "config refused", "error", err, (char *)NULL);
     return 1;
   }
+  /* A check reads configuration, journeys and plugins; it never touches the data. */
+  free(cfg->store_backend);
+  cfg->store_backend = strdup("memory");
   struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
   struct core *core;
   int rc = core_open(cfg, loop, &core, err, sizeof err);

@@ -27,6 +27,11 @@ return {
     history = 100,                 -- history entries kept per contact and conversation
   },
 
+  -- The store: "lmdb" (durable, under data_dir/store) or "memory" (lost at exit). The LMDB
+  -- file may grow to map_size_mb (about 1 KiB per waiting conversation); past it, new
+  -- events are refused with 503 until it is raised.
+  store = { backend = "lmdb", map_size_mb = 4096 },
+
   -- Delivery: retries back off exponentially (with jitter) from retry_base to retry_max.
   delivery = { max_attempts = 8, retry_base = "1s", retry_max = "1h" },
 

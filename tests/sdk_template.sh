@@ -7,7 +7,7 @@ top_srcdir=$(cd "$srcdir/.." && pwd)
 parley=$(pwd)/../core/parley
 tmp=$(mktemp -d /tmp/parley-template-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..4"
+echo "1..5"
 
 cp -r "$top_srcdir/sdk/template" "$tmp/template"
 if make -s -C "$tmp/template" PARLEY_INCLUDE="$top_srcdir/sdk/include" >"$tmp/build.log" 2>&1; then
@@ -46,4 +46,12 @@ if ! "$parley" check -c "$tmp/parley.conf.lua" >"$tmp/check.log" 2>&1 && grep -q
   echo "ok 4 - a missing required setting is refused, naming it"
 else
   sed 's/^/# /' "$tmp/check.log"; echo "not ok 4 - a missing required setting is refused, naming it"
+fi
+
+# `parley check` on the embedded default, from an empty folder: it checks, and writes nothing.
+mkdir "$tmp/empty"
+if (cd "$tmp/empty" && "$parley" check >"$tmp/check.log" 2>&1) && [ ! -e "$tmp/empty/var" ]; then
+  echo "ok 5 - parley check passes on the embedded default and touches no data"
+else
+  sed 's/^/# /' "$tmp/check.log"; echo "not ok 5 - parley check passes on the embedded default and touches no data"
 fi

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The integrator's path, as a TAP test: copy sdk/template, build it with its own Makefile
 # against the in-tree headers, check it exports only its entry point, and have
-# `parley check` load it (and refuse it when a required setting is missing).
+# `parley check` load it (and refuse it when a required setting is missing); and
+# `parley check` on the embedded default, which must touch no data.
 srcdir=${srcdir:-.}
 top_srcdir=$(cd "$srcdir/.." && pwd)
 parley=$(pwd)/../core/parley

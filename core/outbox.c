@@ -105,7 +105,7 @@ static void unlink_msg(struct core *core, struct parley_msg *m)
 
 /* base * 2^(attempt-1), capped, then a random 50-100% of it so that retries of many
  * messages failed together do not arrive together. */
-static int64_t backoff_ms(const struct cfg *cfg, unsigned attempt)
+int64_t outbox_backoff_ms(const struct cfg *cfg, unsigned attempt)
 {
   int64_t d = cfg->retry_base_ms;
   for (unsigned i = 1; i < attempt && d < cfg->retry_max_ms; i++)
@@ -130,7 +130,7 @@ static void finish(struct core *core, struct parley_msg *m, enum parley_status s
   }
   if (st == PARLEY_RETRY && m->attempt < core->cfg->max_attempts) {
     m->state = MSG_QUEUED;
-    m->due_ms = clock_now_ms(&core->clock) + backoff_ms(core->cfg, m->attempt);
+    m->due_ms = clock_now_ms(&core->clock) + outbox_backoff_ms(core->cfg, m->attempt);
     core->store->ops->msg_put(core->store, m);
     core->stats.retried++;
     log_kv(&core->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel", ch,

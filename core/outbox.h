@@ -46,6 +46,9 @@ void outbox_drop_fresh(struct core *core);
 void outbox_restore(struct core *core);
 /* Hand every due queued message to its channel's plugin. */
 void outbox_kick(struct core *core);
+struct cfg;
+/* The wait before retry number `attempt` (1: the first retry). */
+int64_t outbox_backoff_ms(const struct cfg *cfg, unsigned attempt);
 /* A plugin finished a PARLEY_PENDING send (plugin_env.send_done). */
 void outbox_send_done(void *core, struct parley_msg *m, enum parley_status st, const char *detail);
 /* When the earliest waiting retry is due: 1 and *due_ms, or 0 when none waits. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "outbox.h"
 #include "smap.h"
 #include "store.h"
@@ -218,6 +219,26 @@ static void test_lmdb_journey_versions(void **state)
   lm_close(l);
 }
 
+/* Retries wait base * 2^(attempt-1), capped, each time a random 50-100% of that. */
+static void test_backoff_doubles_with_jitter_and_caps(void **state)
+{
+  struct cfg cfg = {.retry_base_ms = 1000, .retry_max_ms = 60000};
+  int64_t lo[] = {500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000};
+  int64_t hi[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000};
+  for (unsigned a = 1; a <= 9; a++) {
+    int64_t min = INT64_MAX, max = 0;
+    for (int i = 0; i < 200; i++) {
+      int64_t d = outbox_backoff_ms(&cfg, a);
+      min = d < min ? d : min;
+      max = d > max ? d : max;
+    }
+    if (min < lo[a - 1] || max > hi[a - 1])
+      fail_msg("attempt %u: waits %lld..%lld, want within %lld..%lld", a, (long long)min, (long long)max,
+               (long long)lo[a - 1], (long long)hi[a - 1]);
+    assert_true(max > min); /* jitter: not every wait the same */
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -227,6 +248,7 @@ int main(void)
       cmocka_unit_test(test_lmdb_dedupe_window_forgets_the_oldest),
       cmocka_unit_test(test_lmdb_deadlines_in_order_and_batches_drop_whole),
       cmocka_unit_test(test_lmdb_journey_versions),
+      cmocka_unit_test(test_backoff_doubles_with_jitter_and_caps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

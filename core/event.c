@@ -153,14 +153,55 @@ static int blank(const char *s, size_t n)
   return 1;
 }
 
+/* A body that is one JSON document, even spread over lines (pretty-printed), is one
+ * event. Returns 1 and the parsed value, or 0 when the body is not one document (NDJSON,
+ * or malformed: the line-by-line reading then says where). */
+static int one_document(const char *body, size_t len, cJSON **out)
+{
+  const char *end = NULL;
+  cJSON *doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+  if (!doc)
+    return 0;
+  for (const char *p = end; p < body + len; p++) {
+    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+      cJSON_Delete(doc);
+      return 0;
+    }
+  }
+  *out = doc;
+  return 1;
+}
+
+static int single_event(cJSON *doc, size_t len, const struct event_limits *lim, struct event **evs,
+                        size_t *n, char *err, size_t errlen)
+{
+  struct event *ev = calloc(1, sizeof *ev);
+  int rc = -1;
+  if (len > lim->max_event_bytes)
+    snprintf(err, errlen, "event larger than %zu bytes", lim->max_event_bytes);
+  else if (ev && event_from_json(doc, ev, err, errlen) == 0)
+    rc = 0;
+  cJSON_Delete(doc);
+  if (rc < 0) {
+    free(ev);
+    return -1;
+  }
+  *evs = ev;
+  *n = 1;
+  return 0;
+}
+
 int event_parse_body(const char *body, size_t len, const struct event_limits *lim,
                      struct event **evs, size_t *n, size_t *bad_line, char *err, size_t errlen)
 {
+  cJSON *doc;
+  *bad_line = 0;
+  if (one_document(body, len, &doc))
+    return single_event(doc, len, lim, evs, n, err, errlen);
   size_t cap = 16, count = 0, line = 0;
   struct event *arr = calloc(cap, sizeof *arr);
   const char *p = body, *end = body + len;
   char why[256];
-  *bad_line = 0;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t llen = nl ? (size_t)(nl - p) : (size_t)(end - p);

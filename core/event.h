@@ -30,9 +30,9 @@ struct event_limits {
 int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen);
 /* Parse one event from JSON text. */
 int event_parse(const char *json, size_t len, struct event *ev, char *err, size_t errlen);
-/* Parse a request body: one JSON object, or NDJSON (one object per line, blank lines
- * skipped). All or nothing: on error returns -1, frees what it made, sets *bad_line
- * (1-based) and err. */
+/* Parse a request body: one JSON object (on one line or several), or NDJSON (one object
+ * per line, blank lines skipped). All or nothing: on error returns -1, frees what it made,
+ * sets err and, for NDJSON, *bad_line (1-based; 0 for a single document). */
 int event_parse_body(const char *body, size_t len, const struct event_limits *lim,
                      struct event **evs, size_t *n, size_t *bad_line, char *err, size_t errlen);
 void event_clear(struct event *ev);

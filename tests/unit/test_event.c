@@ -87,6 +87,25 @@ static void test_ndjson_batch(void **state)
   event_free_array(evs, n);
 }
 
+/* A pretty-printed event (one document over several lines) is one event, and its errors
+ * are not blamed on a line. */
+static void test_pretty_printed_event(void **state)
+{
+  const char *body = "{\n  \"type\": \"user.signed_up\",\n  \"contact\": \"ann\",\n"
+                     "  \"profile\": {\"email\": \"a@b.c\"}\n}\n";
+  struct event *evs;
+  size_t n, line = 99;
+  char err[256];
+  assert_int_equal(event_parse_body(body, strlen(body), &LIM, &evs, &n, &line, err, sizeof err), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(evs[0].contact, "ann");
+  event_free_array(evs, n);
+  const char *bad = "{\n  \"type\": \"x\",\n  \"colour\": \"red\"\n}";
+  assert_int_equal(event_parse_body(bad, strlen(bad), &LIM, &evs, &n, &line, err, sizeof err), -1);
+  assert_int_equal(line, 0);
+  assert_string_equal(err, "unknown field 'colour' (known: id, type, contact, time, data, profile)");
+}
+
 static void test_batch_all_or_nothing(void **state)
 {
   struct event *evs = NULL;
@@ -106,7 +125,11 @@ static void test_batch_all_or_nothing(void **state)
   char big[400];
   snprintf(big, sizeof big, "{\"type\":\"a\",\"contact\":\"%0300d\"}", 0);
   assert_int_equal(event_parse_body(big, strlen(big), &LIM, &evs, &n, &line, err, sizeof err), -1);
-  assert_string_equal(err, "line 1: event larger than 256 bytes");
+  assert_string_equal(err, "event larger than 256 bytes");
+  char two[800];
+  snprintf(two, sizeof two, "{\"type\":\"a\",\"contact\":\"1\"}\n%s\n", big);
+  assert_int_equal(event_parse_body(two, strlen(two), &LIM, &evs, &n, &line, err, sizeof err), -1);
+  assert_string_equal(err, "line 2: event larger than 256 bytes");
 
   assert_int_equal(event_parse_body("\n \n", 3, &LIM, &evs, &n, &line, err, sizeof err), -1);
   assert_string_equal(err, "the body holds no event");
@@ -119,6 +142,7 @@ int main(void)
       cmocka_unit_test(test_minimal_event),
       cmocka_unit_test(test_refusals_name_the_problem),
       cmocka_unit_test(test_ndjson_batch),
+      cmocka_unit_test(test_pretty_printed_event),
       cmocka_unit_test(test_batch_all_or_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,10 +44,12 @@ static void clear_listen(struct conv *cv)
   cv->deadline_ms = 0;
 }
 
-static void end_conv(struct core *core, struct conv *cv, enum conv_status st, const char *why)
+static void end_conv(struct core *core, struct contact *ct, struct conv *cv, enum conv_status st,
+                     const char *why)
 {
   int64_t now = clock_now_ms(&core->clock);
   assert(is_active(cv));
+  contact_conv_ended(ct, cv->id);
   clear_listen(cv);
   cv->status = st;
   cv->updated_ms = now;
@@ -70,7 +72,7 @@ static void end_conv(struct core *core, struct conv *cv, enum conv_status st, co
 
 /* A journey that opted in to migration moves a conversation of an older version to the
  * same-named step of the current one, when it next runs. Returns 0, or -1 (failed). */
-static int migrate(struct core *core, struct conv *cv)
+static int migrate(struct core *core, struct contact *ct, struct conv *cv)
 {
   struct journey *cur = registry_current(core, cv->journey);
   uint32_t version = registry_current_version(core, cv->journey);
@@ -79,7 +81,7 @@ static int migrate(struct core *core, struct conv *cv)
   if (!lhost_journey_has_step(cur, cv->step)) {
     char why[300];
     snprintf(why, sizeof why, "cannot migrate to version %u: it has no step '%s'", version, cv->step);
-    end_conv(core, cv, CONV_FAILED, why);
+    end_conv(core, ct, cv, CONV_FAILED, why);
     return -1;
   }
   history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock),
@@ -188,7 +190,7 @@ static void apply_decision(struct core *core, struct contact *ct, struct conv *c
   clear_listen(cv);
   cv->updated_ms = now;
   if (d->next == LHOST_FINISH) {
-    end_conv(core, cv, CONV_DONE, "finished");
+    end_conv(core, ct, cv, CONV_DONE, "finished");
     return;
   }
   assert(d->next == LHOST_LISTEN && d->next_step);
@@ -210,11 +212,11 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
 {
   assert(cv->status == CONV_DECIDING);
   char err[1024];
-  if (migrate(core, cv) < 0)
+  if (migrate(core, ct, cv) < 0)
     return;
   struct journey *j = registry_get(core, cv->journey, cv->journey_version, err, sizeof err);
   if (!j) {
-    end_conv(core, cv, CONV_FAILED, err);
+    end_conv(core, ct, cv, CONV_FAILED, err);
     return;
   }
   int64_t now = clock_now_ms(&core->clock);
@@ -237,7 +239,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   struct lhost_decision d;
   memset(&d, 0, sizeof d);
   if (lhost_run_step(j, &in, &d, err, sizeof err) < 0) {
-    end_conv(core, cv, CONV_FAILED, err);
+    end_conv(core, ct, cv, CONV_FAILED, err);
     lhost_decision_free(&d);
     return;
   }
@@ -257,11 +259,25 @@ static void merge_profile(struct contact *ct, const cJSON *profile)
   }
 }
 
+/* A copy of the contact's active conversations: ending one changes the list. */
+static uint64_t *active_snapshot(const struct contact *ct, size_t *n)
+{
+  *n = ct->n_active;
+  uint64_t *ids = malloc((*n ? *n : 1) * sizeof *ids);
+  if (ids && *n)
+    memcpy(ids, ct->active, *n * sizeof *ids);
+  else
+    *n = 0;
+  return ids;
+}
+
 /* Goal and exit events end a conversation before anything could wake it. */
 static void end_by_event(struct core *core, struct contact *ct, const char *type)
 {
-  for (size_t i = 0; i < ct->n_convs; i++) {
-    struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
+  size_t n;
+  uint64_t *ids = active_snapshot(ct, &n);
+  for (size_t i = 0; i < n; i++) {
+    struct conv *cv = core->store->ops->conv_get(core->store, ids[i]);
     char err[512];
     struct journey *j = cv && is_active(cv)
                             ? registry_get(core, cv->journey, cv->journey_version, err, sizeof err)
@@ -273,19 +289,21 @@ static void end_by_event(struct core *core, struct contact *ct, const char *type
     if (contains_c(ji->goal_events, ji->n_goal, type)) {
       snprintf(why, sizeof why, "goal:%s", type);
       core->stats.goals++;
-      end_conv(core, cv, CONV_DONE, why);
+      end_conv(core, ct, cv, CONV_DONE, why);
     } else if (contains_c(ji->exit_events, ji->n_exit, type)) {
       snprintf(why, sizeof why, "exit:%s", type);
-      end_conv(core, cv, CONV_DONE, why);
+      end_conv(core, ct, cv, CONV_DONE, why);
     }
   }
+  free(ids);
 }
 
 static void wake_listeners(struct core *core, struct contact *ct, const struct event *ev)
 {
-  size_t n = ct->n_convs; /* conversations started by this event are not woken by it */
+  size_t n; /* conversations started by this event come later: it does not wake them */
+  uint64_t *ids = active_snapshot(ct, &n);
   for (size_t i = 0; i < n; i++) {
-    struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
+    struct conv *cv = core->store->ops->conv_get(core->store, ids[i]);
     if (!cv || cv->status != CONV_LISTENING || !contains(cv->listening_for, cv->n_listen, ev->type))
       continue;
     cv->status = CONV_DECIDING;
@@ -293,6 +311,7 @@ static void wake_listeners(struct core *core, struct contact *ct, const struct e
                 ev->type);
     run_step(core, ct, cv, ev);
   }
+  free(ids);
 }
 
 /* The re-entry rule: one active conversation per journey and contact; after it ends, the
@@ -300,15 +319,15 @@ static void wake_listeners(struct core *core, struct contact *ct, const struct e
 static int may_enter(struct core *core, const struct contact *ct, const struct journey_info *ji,
                      int64_t now)
 {
-  for (size_t i = ct->n_convs; i-- > 0;) {
-    const struct conv *cv = core->store->ops->conv_get(core->store, ct->convs[i]);
-    if (!cv || strcmp(cv->journey, ji->name) != 0)
-      continue;
-    if (is_active(cv) || ji->reenter_after_ms < 0)
+  for (size_t i = 0; i < ct->n_active; i++) {
+    const struct conv *cv = core->store->ops->conv_get(core->store, ct->active[i]);
+    if (cv && strcmp(cv->journey, ji->name) == 0)
       return 0;
-    return now - cv->started_ms >= ji->reenter_after_ms;
   }
-  return 1;
+  int64_t last;
+  if (!contact_last_start(ct, ji->name, &last))
+    return 1;
+  return ji->reenter_after_ms >= 0 && now - last >= ji->reenter_after_ms;
 }
 
 static void start_journeys(struct core *core, struct contact *ct, const struct event *ev)

@@ -73,27 +73,83 @@ void history_free(struct history *h)
   memset(h, 0, sizeof *h);
 }
 
+int ids_push(uint64_t **ids, size_t *n, size_t *cap, uint64_t id)
+{
+  if (*n == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 4;
+    uint64_t *grown = realloc(*ids, ncap * sizeof *grown);
+    if (!grown)
+      return -1;
+    *ids = grown;
+    *cap = ncap;
+  }
+  (*ids)[(*n)++] = id;
+  return 0;
+}
+
+static int note_start(struct contact *c, const char *journey, int64_t at_ms)
+{
+  for (size_t i = 0; i < c->n_starts; i++) {
+    if (strcmp(c->starts[i].journey, journey) == 0) {
+      c->starts[i].at_ms = at_ms;
+      return 0;
+    }
+  }
+  struct journey_start *n = realloc(c->starts, (c->n_starts + 1) * sizeof *n);
+  if (!n)
+    return -1;
+  c->starts = n;
+  c->starts[c->n_starts++] = (struct journey_start){strdup(journey), at_ms};
+  return 0;
+}
+
+int contact_last_start(const struct contact *c, const char *journey, int64_t *at_ms)
+{
+  for (size_t i = 0; i < c->n_starts; i++) {
+    if (strcmp(c->starts[i].journey, journey) == 0) {
+      *at_ms = c->starts[i].at_ms;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void contact_conv_ended(struct contact *c, uint64_t id)
+{
+  for (size_t i = 0; i < c->n_active; i++) {
+    if (c->active[i] == id) {
+      memmove(&c->active[i], &c->active[i + 1], (c->n_active - i - 1) * sizeof *c->active);
+      c->n_active--;
+      return;
+    }
+  }
+}
+
 struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey, uint32_t version,
                              int64_t now_ms)
 {
-  if (c->n_convs == c->cap_convs) {
-    size_t ncap = c->cap_convs ? c->cap_convs * 2 : 4;
-    uint64_t *n = realloc(c->convs, ncap * sizeof *n);
-    if (!n)
-      return NULL;
-    c->convs = n;
-    c->cap_convs = ncap;
-  }
   struct conv *cv = calloc(1, sizeof *cv);
-  if (!cv)
+  if (!cv || ids_push(&c->convs, &c->n_convs, &c->cap_convs, id) < 0) {
+    free(cv);
     return NULL;
+  }
+  if (ids_push(&c->active, &c->n_active, &c->cap_active, id) < 0) {
+    c->n_convs--;
+    free(cv);
+    return NULL;
+  }
+  if (note_start(c, journey, now_ms) < 0) {
+    c->n_convs--;
+    c->n_active--;
+    free(cv);
+    return NULL;
+  }
   cv->id = id;
   cv->contact = strdup(c->id);
   cv->journey = strdup(journey);
   cv->journey_version = version;
   cv->status = CONV_DECIDING;
   cv->started_ms = cv->updated_ms = now_ms;
-  c->convs[c->n_convs++] = id;
   return cv;
 }
 
@@ -121,6 +177,10 @@ void contact_record_free(struct contact *c)
   free(c->id);
   cJSON_Delete(c->profile);
   free(c->convs);
+  free(c->active);
+  for (size_t i = 0; i < c->n_starts; i++)
+    free(c->starts[i].journey);
+  free(c->starts);
   history_free(&c->history);
   free(c);
 }

@@ -28,12 +28,23 @@ struct history {
   size_t start, n, cap;
 };
 
+struct journey_start {
+  char *journey;
+  int64_t at_ms;
+};
+
 struct contact {
   char *id;
   cJSON *profile; /* object */
   int64_t created_ms;
-  uint64_t *convs; /* every conversation of this contact, oldest first */
+  uint64_t *convs; /* every conversation of this contact, oldest first (for inspection) */
   size_t n_convs, cap_convs;
+  /* The conversations not ended yet, and the last start per journey (the re-entry rule):
+   * an event reads only these, never a contact's whole past. */
+  uint64_t *active;
+  size_t n_active, cap_active;
+  struct journey_start *starts;
+  size_t n_starts;
   struct history history;
 };
 
@@ -124,10 +135,17 @@ void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt
 void history_free(struct history *h);
 /* i-th entry, oldest first. */
 const struct hist_entry *history_at(const struct history *h, size_t i);
-/* A new conversation record for contact `c` (its id appended to the contact's list). */
+/* A new conversation record for contact `c`: its id goes in the contact's lists and the
+ * journey's last start is now. */
 struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey, uint32_t version,
                              int64_t now_ms);
 void conv_record_free(struct conv *cv);
+/* Conversation `id` of contact `c` ended: it leaves the active list. */
+void contact_conv_ended(struct contact *c, uint64_t id);
+/* When `c` last entered `journey`: 1 and *at_ms, or 0 never. */
+int contact_last_start(const struct contact *c, const char *journey, int64_t *at_ms);
+/* Appends an id to a growable array; -1 when out of memory. */
+int ids_push(uint64_t **ids, size_t *n, size_t *cap, uint64_t id);
 void contact_record_free(struct contact *c);
 
 #endif

@@ -30,6 +30,13 @@ static void pack_json(msgpack_packer *pk, const cJSON *j)
   free(text);
 }
 
+static void pack_ids(msgpack_packer *pk, const uint64_t *ids, size_t n)
+{
+  msgpack_pack_array(pk, n);
+  for (size_t i = 0; i < n; i++)
+    msgpack_pack_uint64(pk, ids[i]);
+}
+
 static void pack_history(msgpack_packer *pk, const struct history *h)
 {
   msgpack_pack_array(pk, h->n * 2);
@@ -45,14 +52,18 @@ int store_encode_contact(const struct contact *c, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 6);
+  msgpack_pack_array(&pk, 8);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, c->id);
   pack_json(&pk, c->profile);
   msgpack_pack_int64(&pk, c->created_ms);
-  msgpack_pack_array(&pk, c->n_convs);
-  for (size_t i = 0; i < c->n_convs; i++)
-    msgpack_pack_uint64(&pk, c->convs[i]);
+  pack_ids(&pk, c->convs, c->n_convs);
+  pack_ids(&pk, c->active, c->n_active);
+  msgpack_pack_array(&pk, c->n_starts * 2);
+  for (size_t i = 0; i < c->n_starts; i++) {
+    pack_str(&pk, c->starts[i].journey);
+    msgpack_pack_int64(&pk, c->starts[i].at_ms);
+  }
   pack_history(&pk, &c->history);
   return out->data ? 0 : -1;
 }
@@ -200,6 +211,46 @@ static void rd_history(struct rd *r, struct history *h)
   }
 }
 
+static void rd_ids(struct rd *r, const char *what, uint64_t **ids, size_t *n, size_t *cap)
+{
+  const msgpack_object *a = rd_array(r, what);
+  if (!a)
+    return;
+  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
+  for (uint32_t i = 0; i < a->via.array.size && !sub.bad; i++) {
+    uint64_t id = (uint64_t)rd_int(&sub, what);
+    if (!sub.bad && ids_push(ids, n, cap, id) < 0)
+      sub.bad = 1;
+  }
+  if (sub.bad) {
+    r->bad = 1;
+    r->what = what;
+  }
+}
+
+static void rd_starts(struct rd *r, struct contact *c)
+{
+  const msgpack_object *a = rd_array(r, "starts");
+  if (!a)
+    return;
+  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
+  size_t n = a->via.array.size / 2;
+  c->starts = calloc(n ? n : 1, sizeof *c->starts);
+  for (size_t i = 0; i < n && !sub.bad; i++) {
+    char *journey = rd_str(&sub, "starts");
+    int64_t at = rd_int(&sub, "starts");
+    if (!journey) {
+      sub.bad = 1;
+      break;
+    }
+    c->starts[c->n_starts++] = (struct journey_start){journey, at};
+  }
+  if (sub.bad || a->via.array.size % 2) {
+    r->bad = 1;
+    r->what = "starts";
+  }
+}
+
 /* Unpacks `buf` and checks the record's shape: an array of `fields` led by our format. */
 static int open_record(msgpack_unpacked *up, const char *buf, size_t len, uint32_t fields,
                        struct rd *r, char *err, size_t errlen)
@@ -232,7 +283,7 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record(&up, buf, len, 6, &r, err, errlen) < 0) {
+  if (open_record(&up, buf, len, 8, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -240,15 +291,9 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
   c->id = rd_str(&r, "id");
   c->profile = rd_json(&r, "profile");
   c->created_ms = rd_int(&r, "created");
-  const msgpack_object *convs = rd_array(&r, "conversations");
-  if (convs) {
-    c->n_convs = c->cap_convs = convs->via.array.size;
-    c->convs = calloc(c->cap_convs ? c->cap_convs : 1, sizeof *c->convs);
-    struct rd sub = {convs->via.array.ptr, convs->via.array.size, 0, 0, NULL};
-    for (size_t i = 0; i < c->n_convs; i++)
-      c->convs[i] = (uint64_t)rd_int(&sub, "conversation id");
-    r.bad |= sub.bad;
-  }
+  rd_ids(&r, "conversations", &c->convs, &c->n_convs, &c->cap_convs);
+  rd_ids(&r, "active", &c->active, &c->n_active, &c->cap_active);
+  rd_starts(&r, c);
   rd_history(&r, &c->history);
   if (!c->id || !c->profile)
     r.bad = 1;

@@ -33,7 +33,7 @@ for t in $targets; do
       printf '{"id":"e1","type":"cart.updated","contact":"c1","data":{"items":[1,2]},"profile":{"email":"a@b.c"}}\n{"type":"x","contact":"y","time":1795000000.5}\n' > "$corpus/batch"
       printf '{"type":"x","contact":"c","extra":1}' > "$corpus/unknown" ;;
     records)
-      printf '\x96\x01\xa2c1\xa2{}\x01\x91\x07\x92\x05\xa2hi' > "$corpus/contact"
+      printf '\x98\x01\xa2c1\xa2{}\x01\x92\x07\x08\x91\x08\x92\xa1j\x05\x92\x05\xa2hi' > "$corpus/contact"
       printf '\x9e\x01\xa2c1\xa7welcome\x01\xa5nudge\xc4\x01\x80\x91\xa1e\xcd\x01\x00\x00\xc0\xc0\x01\x02\x90' > "$corpus/conv" ;;
     memory)
       printf '\x83\xa1a\x01\xa1b\x92\xc3\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00\xa1c\x81\xa1d\xa3x\x00y' > "$corpus/map" ;;

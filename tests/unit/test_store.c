@@ -97,6 +97,36 @@ static void test_codec_round_trips(void **state)
   assert_string_equal(mb->profile_json, m.profile_json);
   outbox_msg_free(mb);
 
+  /* a contact: every conversation, the active ones, the last start per journey */
+  struct contact c = {.id = "c1", .created_ms = 5};
+  c.profile = cJSON_Parse("{\"email\":\"a@b.c\"}");
+  struct conv *c1 = conv_record_new(&c, 1, "welcome", 1, 100);
+  struct conv *c2 = conv_record_new(&c, 2, "cart", 1, 200);
+  struct conv *c3 = conv_record_new(&c, 3, "welcome", 2, 300);
+  contact_conv_ended(&c, 1);
+  assert_int_equal(store_encode_contact(&c, &buf), 0);
+  struct contact *cb = store_decode_contact(buf.data, buf.size, err, sizeof err);
+  assert_non_null(cb);
+  assert_int_equal(cb->n_convs, 3);
+  assert_int_equal(cb->n_active, 2);
+  assert_int_equal(cb->active[0], 2);
+  assert_int_equal(cb->active[1], 3);
+  int64_t at;
+  assert_int_equal(contact_last_start(cb, "welcome", &at), 1);
+  assert_int_equal(at, 300);
+  assert_int_equal(contact_last_start(cb, "nope", &at), 0);
+  assert_string_equal(cJSON_GetObjectItem(cb->profile, "email")->valuestring, "a@b.c");
+  contact_record_free(cb);
+  conv_record_free(c1);
+  conv_record_free(c2);
+  conv_record_free(c3);
+  cJSON_Delete(c.profile);
+  free(c.convs);
+  free(c.active);
+  for (size_t i = 0; i < c.n_starts; i++)
+    free(c.starts[i].journey);
+  free(c.starts);
+
   /* malformed records are refused with a reason, never half-read */
   assert_null(store_decode_conv(1, "\x93\x01\x02\x03", 4, err, sizeof err));
   assert_non_null(strstr(err, "not a record of 14 fields"));

@@ -132,8 +132,9 @@ static int daemon_base(const struct cfg *cfg, char *url, size_t cap, char *err, 
   return 0;
 }
 
-/* POSTs an empty body to `url`. Returns the HTTP status, or 0 with err when no answer came. */
-static long post_empty(const char *url, struct body *b, char *err, size_t errlen)
+/* POSTs `data` to `url`. Returns the HTTP status, or 0 with err when no answer came. */
+static long post(const char *url, const char *data, size_t len, const char *ctype, struct body *b, char *err,
+                 size_t errlen)
 {
   CURL *c = curl_easy_init();
   char cerr[CURL_ERROR_SIZE] = "";
@@ -142,9 +143,13 @@ static long post_empty(const char *url, struct body *b, char *err, size_t errlen
     snprintf(err, errlen, "libcurl failed to initialise");
     return 0;
   }
+  char header[128];
+  snprintf(header, sizeof header, "Content-Type: %s", ctype);
+  struct curl_slist *hdr = curl_slist_append(NULL, header);
   curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
@@ -158,6 +163,7 @@ static long post_empty(const char *url, struct body *b, char *err, size_t errlen
   else
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(c);
+  curl_slist_free_all(hdr);
   return status;
 }
 
@@ -193,7 +199,7 @@ static int replay(const struct cfg *cfg, const char *msg_id, char *err, size_t e
   snprintf(url, sizeof url, "%s/v1/outbox/%s/replay", base, esc);
   curl_free(esc);
   struct body b = {NULL, 0};
-  long status = post_empty(url, &b, err, errlen);
+  long status = post(url, "", 0, "application/json", &b, err, errlen);
   int rc = status ? report_replay(msg_id, status, b.data) : -1;
   free(b.data);
   return rc;
@@ -212,6 +218,71 @@ int admin_replay(const char *config_path, const char *msg_id)
   if (rc < 0)
     fprintf(stderr, "parley replay: %s\n", err);
   curl_global_cleanup();
+  cfg_free(cfg);
+  return rc == 0 ? 0 : 1;
+}
+
+/* ---- send ---- */
+
+/* Reads a whole file (or stdin for "-"), bounded by the daemon's body limit. */
+static char *read_input(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  char *buf = malloc(max + 1);
+  size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+  if (f != stdin)
+    fclose(f);
+  if (!buf || n > max) {
+    snprintf(err, errlen, "%s: %s", path, buf ? "larger than the daemon's body limit (limits.body_bytes)" : "out of memory");
+    free(buf);
+    return NULL;
+  }
+  *len = n;
+  return buf;
+}
+
+static int report_send(long status, const char *body)
+{
+  cJSON *doc = cJSON_Parse(body ? body : "");
+  int rc = 0;
+  if (status == 200) {
+    printf("accepted %d, applied %d, duplicates %d\n", (int)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "accepted")),
+           (int)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "applied")),
+           (int)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "duplicates")));
+  } else {
+    cJSON *msg = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message");
+    fprintf(stderr, "parley send: %s (HTTP %ld; nothing was applied)\n",
+            cJSON_IsString(msg) ? msg->valuestring : (body && *body ? body : "no answer"), status);
+    rc = 1;
+  }
+  cJSON_Delete(doc);
+  return rc;
+}
+
+int admin_send(const char *config_path, const char *path)
+{
+  char err[8192], base[512], url[1024];
+  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  size_t len = 0;
+  char *data = NULL;
+  int rc = -1;
+  if (cfg && daemon_base(cfg, base, sizeof base, err, sizeof err) == 0 &&
+      (data = read_input(path, cfg->max_body_bytes, &len, err, sizeof err))) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(url, sizeof url, "%s/v1/events", base);
+    struct body b = {NULL, 0};
+    long status = post(url, data, len, "application/x-ndjson", &b, err, sizeof err);
+    rc = status ? report_send(status, b.data) : -1;
+    free(b.data);
+    curl_global_cleanup();
+  }
+  if (rc < 0)
+    fprintf(stderr, "parley send: %s\n", err);
+  free(data);
   cfg_free(cfg);
   return rc == 0 ? 0 : 1;
 }

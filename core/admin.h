@@ -4,11 +4,14 @@
  *                       DIR is copied to <data_dir>/store.
  *   parley replay ID    asks the daemon (POST /v1/outbox/{id}/replay on the configured
  *                       listen address) to deliver a dead letter again.
+ *   parley send FILE    posts FILE (one JSON event or NDJSON; "-" reads stdin) to the
+ *                       daemon's POST /v1/events, all or nothing, and prints the answer.
  * Both return the process exit code and explain a failure once, on stderr. */
 #ifndef PARLEY_ADMIN_H
 #define PARLEY_ADMIN_H
 
 int admin_backup(const char *config_path, const char *dir);
 int admin_replay(const char *config_path, const char *msg_id);
+int admin_send(const char *config_path, const char *path);
 
 #endif

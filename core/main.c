@@ -23,6 +23,7 @@ static int usage(FILE *f)
              "  inspect --dead [-c FILE] [--json]\n"
              "                                   every dead letter\n"
              "  replay MSG_ID [-c FILE]          ask the running daemon to deliver a dead letter again\n"
+             "  send FILE|- [-c FILE]            post events (one JSON event or NDJSON) to the running daemon\n"
              "  backup DIR [-c FILE]             copy the store while the daemon serves; to start\n"
              "                                   from it, copy DIR to <data_dir>/store\n"
              "  test [-c FILE] [TEST.lua ...]    run journey tests on a virtual clock (default:\n"
@@ -53,7 +54,7 @@ static int parse_args(int argc, char **argv, int flags, int operands, struct arg
       a->json = 1;
     else if ((flags & ARG_DEAD) && strcmp(s, "--dead") == 0)
       a->dead = 1;
-    else if (s[0] != '-' && operands && !a->operand)
+    else if ((s[0] != '-' || strcmp(s, "-") == 0) && operands && !a->operand)
       a->operand = s;
     else {
       fprintf(stderr, "parley %s: unexpected %s '%s'\n", argv[1], s[0] == '-' ? "option" : "argument", s);
@@ -89,9 +90,11 @@ static int run_with_operand(int argc, char **argv)
 {
   struct args a;
   const char *cmd = argv[1];
-  int replay = strcmp(cmd, "replay") == 0;
   if (parse_args(argc, argv, 0, 1, &a) < 0)
     return 2;
+  if (strcmp(cmd, "send") == 0)
+    return need_operand(cmd, &a, "file of events (- for stdin)") ? 2 : admin_send(a.config, a.operand);
+  int replay = strcmp(cmd, "replay") == 0;
   if (need_operand(cmd, &a, replay ? "message id" : "backup folder"))
     return 2;
   return replay ? admin_replay(a.config, a.operand) : admin_backup(a.config, a.operand);
@@ -140,7 +143,7 @@ int main(int argc, char **argv)
     return run_inspect(argc, argv);
   if (strcmp(cmd, "test") == 0)
     return run_tests(argc, argv);
-  if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0)
+  if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0 || strcmp(cmd, "send") == 0)
     return run_with_operand(argc, argv);
   fprintf(stderr, "parley: unknown command '%s'\n", cmd);
   return usage(stderr);

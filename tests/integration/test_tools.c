@@ -319,6 +319,42 @@ static void test_backup_while_serving_starts_a_daemon(void **state)
   run_free(&r);
 }
 
+/* parley send: a file of events goes in all or nothing, and the answer is printed. */
+static void test_send_posts_a_file_of_events(void **state)
+{
+  char path[160];
+  snprintf(path, sizeof path, "%s/events.ndjson", D.dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"id\":\"s-1\",\"type\":\"user.signed_up\",\"contact\":\"s1\",\"profile\":{\"email\":\"s1@x.org\"}}\n"
+        "{\"id\":\"s-2\",\"type\":\"user.signed_up\",\"contact\":\"s2\",\"profile\":{\"email\":\"s2@x.org\"}}\n",
+        f);
+  fclose(f);
+  const char *args[] = {"send", path, NULL};
+  struct run r = cli(&D, args);
+  assert_int_equal(r.status, 0);
+  assert_says(&r, r.out, "accepted 2, applied 2, duplicates 0");
+  run_free(&r);
+  cJSON *cv = h_first_conv(&D, "s2");
+  cJSON_Delete(cv);
+  /* a bad line: refused whole, the line named, exit 1 */
+  f = fopen(path, "w");
+  fputs("{\"id\":\"s-3\",\"type\":\"user.signed_up\",\"contact\":\"s3\"}\n{\"type\":\"x\"}\n", f);
+  fclose(f);
+  r = cli(&D, args);
+  assert_int_equal(r.status, 1);
+  assert_says(&r, r.err, "line 2: field 'contact' is required");
+  run_free(&r);
+  long st;
+  cJSON_Delete(h_get_contact(&D, "s3", &st));
+  assert_int_equal(st, 404);
+  const char *missing[] = {"send", "/nonexistent/events.ndjson", NULL};
+  r = cli(&D, missing);
+  assert_int_equal(r.status, 1);
+  assert_says(&r, r.err, "/nonexistent/events.ndjson: No such file or directory");
+  run_free(&r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -326,6 +362,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_dead_letter_is_shown_and_replayed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_replay_refuses_a_message_that_is_not_dead, setup, teardown),
       cmocka_unit_test_setup_teardown(test_backup_while_serving_starts_a_daemon, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_send_posts_a_file_of_events, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

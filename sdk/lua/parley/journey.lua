@@ -12,8 +12,10 @@ A journey is one Lua file in the journeys folder. It returns the result of `jour
       goal  = "order.placed",              -- ends the conversation and counts a conversion
                                            -- (one event type, or a list of them)
       exit  = { "user.deleted" },          -- ends the conversation without a conversion
-      migrate = false,                     -- true: conversations already running move to a
-                                           -- new version of this file when it is reloaded
+      migrate = false,                     -- true: when this file is reloaded (SIGHUP), a
+                                           -- conversation already running moves to the new
+                                           -- version's step of the same name when it next
+                                           -- wakes; false: it ends on the version it began
       params = { nudge_after = "4h" },     -- settings operations may override in the
                                            -- configuration without editing this file
 
@@ -56,6 +58,15 @@ value from `vars` (dotted names reach inside tables: {{item.name}}), then by
 {{contact.first_name}} from the profile and {{params.nudge_after}} from the params.
 {{name|friend}} writes "friend" when there is no value. A missing value without a default
 stops the step with an error naming it: better no message than "Hi {{first_name}}".
+
+TESTING: put scenarios in journeys/tests/<name>_test.lua and run `parley test`: days pass
+in microseconds on a virtual clock and nothing is sent. For example:
+    test("silence gets a nudge", function(t)
+      t:event { type = "cart.updated", contact = "ann", profile = { email = "a@x.org" } }
+      t:advance "4h"
+      t:expect_spoken { contact = "ann", template = "cart_sms" }
+    end)
+(README.md, "Testing journeys", lists every method of `t`.)
 
 THE SANDBOX: a journey is plain Lua without files, network, os or debug. Helper functions
 belong in `local`s; globals cannot be created or changed once the file is loaded. Each step

@@ -62,7 +62,8 @@ stops the step with an error naming it: better no message than "Hi {{first_name}
 TESTING: put scenarios in journeys/tests/<name>_test.lua and run `parley test`: days pass
 in microseconds on a virtual clock and nothing is sent. For example:
     test("silence gets a nudge", function(t)
-      t:event { type = "cart.updated", contact = "ann", profile = { email = "a@x.org" } }
+      t:event { type = "cart.updated", contact = "ann",
+                profile = { email = "a@x.org", phone = "+15550100" }, data = { items = {} } }
       t:advance "4h"
       t:expect_spoken { contact = "ann", template = "cart_sms" }
     end)

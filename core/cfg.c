@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "plugin_sign.h"
 
 #define CFG_MAX_FILE (1024 * 1024)
 
@@ -286,11 +287,30 @@ static int read_sections(struct reader *r, struct cfg *cfg)
   return 0;
 }
 
+/* plugin_keys = { "64 hex digits", ... }: the Ed25519 public keys plugins are signed by. */
+static int read_plugin_keys(struct reader *r, struct cfg *cfg)
+{
+  if (open_table(r, "config", "plugin_keys") < 0)
+    return -1;
+  size_t n = lua_rawlen(r->L, -1);
+  cfg->plugin_keys = calloc(n ? n : 1, sizeof *cfg->plugin_keys);
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(r->L, -1, (lua_Integer)i);
+    const char *hex = lua_tostring(r->L, -1);
+    if (lua_type(r->L, -1) != LUA_TSTRING || plugin_pubkey_parse(hex, cfg->plugin_keys[i - 1]) < 0)
+      return fail(r, "plugin_keys[%zu]: not a public key (64 hex digits, as parley keygen writes)", i);
+    lua_pop(r->L, 1);
+    cfg->n_plugin_keys++;
+  }
+  lua_pop(r->L, 1);
+  return 0;
+}
+
 static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "journeys_dir", "sdk_dir",
                                          "log_level", "lua", "limits", "delivery", "store", "channels",
-                                         "journey_params", NULL};
+                                         "journey_params", "plugin_keys", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
       get_str(r, "config", "plugin_dir", &cfg->plugin_dir) < 0 ||
@@ -308,6 +328,8 @@ static int read_top(struct reader *r, struct cfg *cfg)
   if (open_table(r, "config", "journey_params") < 0 || !(cfg->journey_params = to_json(r, "journey_params", 0)))
     goto fail;
   lua_pop(r->L, 1);
+  if (read_plugin_keys(r, cfg) < 0)
+    goto fail;
   return 0;
 fail:
   free(level);
@@ -448,6 +470,7 @@ void cfg_free(struct cfg *cfg)
   }
   free(cfg->channels);
   cJSON_Delete(cfg->journey_params);
+  free(cfg->plugin_keys);
   free(cfg);
 }
 

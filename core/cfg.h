@@ -40,6 +40,8 @@ struct cfg {
   struct cfg_channel *channels;
   size_t n_channels;
   cJSON *journey_params; /* { journey = { param = value } } */
+  unsigned char (*plugin_keys)[32]; /* trusted Ed25519 keys: plugins must be signed */
+  size_t n_plugin_keys;
   int capture;           /* not from the file: `parley test` keeps what channels would send */
 };
 

@@ -60,6 +60,8 @@ static int open_channels(struct core *core, char *err, size_t errlen)
       .core = core,
       .send_done = outbox_send_done,
       .emit_event = plugin_emit,
+      .trusted_keys = (const unsigned char(*)[32])core->cfg->plugin_keys,
+      .n_trusted_keys = core->cfg->n_plugin_keys,
   };
   core->channels = calloc(core->cfg->n_channels ? core->cfg->n_channels : 1, sizeof *core->channels);
   for (size_t i = 0; i < core->cfg->n_channels; i++) {

@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "inspect.h"
 #include "jtest.h"
+#include "plugin_sign.h"
 #include "serve.h"
 
 static int usage(FILE *f)
@@ -26,6 +27,9 @@ static int usage(FILE *f)
              "  send FILE|- [-c FILE]            post events (one JSON event or NDJSON) to the running daemon\n"
              "  backup DIR [-c FILE]             copy the store while the daemon serves; to start\n"
              "                                   from it, copy DIR to <data_dir>/store\n"
+             "  keygen DIR                       make a plugin signing key pair in DIR\n"
+             "  plugin sign FILE.so KEYFILE      sign a plugin (writes FILE.so.sig)\n"
+             "  plugin verify FILE.so PUBKEY     check a plugin's signature\n"
              "  test [-c FILE] [TEST.lua ...]    run journey tests on a virtual clock (default:\n"
              "                                   every *_test.lua in the journeys folder's tests/)\n"
              "  version                          print the version\n"
@@ -100,6 +104,64 @@ static int run_with_operand(int argc, char **argv)
   return replay ? admin_replay(a.config, a.operand) : admin_backup(a.config, a.operand);
 }
 
+/* A public key given as hex, or as the path of a .pub file holding it. */
+static int read_pubkey(const char *arg, plugin_pubkey pk)
+{
+  char hex[200] = "";
+  FILE *f = strlen(arg) == 2 * crypto_sign_PUBLICKEYBYTES ? NULL : fopen(arg, "r");
+  if (f) {
+    if (!fgets(hex, sizeof hex, f))
+      hex[0] = '\0';
+    fclose(f);
+    hex[strcspn(hex, "\r\n")] = '\0';
+  } else {
+    snprintf(hex, sizeof hex, "%s", arg);
+  }
+  return plugin_pubkey_parse(hex, pk);
+}
+
+/* parley keygen DIR | parley plugin sign FILE.so KEY | parley plugin verify FILE.so PUB */
+static int run_signing(int argc, char **argv)
+{
+  char err[1024];
+  if (strcmp(argv[1], "keygen") == 0) {
+    if (argc != 3) {
+      fprintf(stderr, "usage: parley keygen DIR\n");
+      return 2;
+    }
+    if (plugin_keygen(argv[2], err, sizeof err) < 0) {
+      fprintf(stderr, "parley keygen: %s\n", err);
+      return 1;
+    }
+    printf("wrote %s/parley-plugin.key (secret: keep it off the servers) and %s/parley-plugin.pub\n",
+           argv[2], argv[2]);
+    return 0;
+  }
+  if (argc != 5 || (strcmp(argv[2], "sign") != 0 && strcmp(argv[2], "verify") != 0)) {
+    fprintf(stderr, "usage: parley plugin sign FILE.so KEYFILE | parley plugin verify FILE.so PUBKEY\n");
+    return 2;
+  }
+  if (argv[2][0] == 's') {
+    if (plugin_sign_file(argv[3], argv[4], err, sizeof err) < 0) {
+      fprintf(stderr, "parley plugin sign: %s\n", err);
+      return 1;
+    }
+    printf("wrote %s.sig\n", argv[3]);
+    return 0;
+  }
+  plugin_pubkey pk;
+  if (read_pubkey(argv[4], pk) < 0) {
+    fprintf(stderr, "parley plugin verify: %s: not a public key (64 hex digits, or a .pub file)\n", argv[4]);
+    return 2;
+  }
+  if (plugin_verify_file(argv[3], (const plugin_pubkey *)&pk, 1, err, sizeof err) < 0) {
+    fprintf(stderr, "parley plugin verify: %s: %s\n", argv[3], err);
+    return 1;
+  }
+  printf("%s: good signature\n", argv[3]);
+  return 0;
+}
+
 /* parley test [-c FILE] [TEST.lua ...] */
 static int run_tests(int argc, char **argv)
 {
@@ -143,6 +205,8 @@ int main(int argc, char **argv)
     return run_inspect(argc, argv);
   if (strcmp(cmd, "test") == 0)
     return run_tests(argc, argv);
+  if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "plugin") == 0)
+    return run_signing(argc, argv);
   if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0 || strcmp(cmd, "send") == 0)
     return run_with_operand(argc, argv);
   fprintf(stderr, "parley: unknown command '%s'\n", cmd);

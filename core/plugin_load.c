@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "plugin_sign.h"
 #include "plugin_int.h"
 
 /* Every refusal is formatted by one function: "<path>: <reason>". */
@@ -420,6 +421,10 @@ int plugin_instance_open(const struct plugin_env *env, const char *channel, cons
   const char *why = unreadable(path);
   if (why)
     return refuse(err, errlen, path, "cannot read the file: %s", why);
+  char sigerr[512];
+  if (env->n_trusted_keys &&
+      plugin_verify_file(path, env->trusted_keys, env->n_trusted_keys, sigerr, sizeof sigerr) < 0)
+    return refuse(err, errlen, path, "%s", sigerr); /* before dlopen runs any of its code */
   struct plugin_inst *pi = inst_new(env, channel, path);
   if (pi == NULL)
     return refuse(err, errlen, path, "out of memory");

@@ -23,6 +23,10 @@ struct plugin_env {
                     const char *detail);
   /* A plugin emitted a receipt event. Returns 0, or -1 with a reason in err. */
   int (*emit_event)(void *core, const char *json, size_t len, char *err, size_t errlen);
+  /* Trusted Ed25519 public keys (32 bytes each). With any, a plugin must carry a valid
+   * signature by one of them (FILE.so.sig, see plugin_sign.h) or it is not loaded. */
+  const unsigned char (*trusted_keys)[32];
+  size_t n_trusted_keys;
 };
 
 /* Find plugin `name` under `dir`: DIR/NAME.so, then DIR/.libs/NAME.so (build tree).

@@ -44,6 +44,10 @@ return {
     push = { plugin = "console" },
   },
 
+  -- Signed plugins only: the public keys (parley keygen) plugins must be signed by
+  -- (parley plugin sign). Empty: signatures are not required.
+  plugin_keys = {},
+
   -- Journey parameters, overriding the defaults a journey declares in `params`.
   -- Shortened here so the 5-minute tour sees the follow-ups in seconds, not days.
   journey_params = {

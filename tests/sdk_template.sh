@@ -2,13 +2,14 @@
 # The integrator's path, as a TAP test: copy sdk/template, build it with its own Makefile
 # against the in-tree headers, check it exports only its entry point, and have
 # `parley check` load it (and refuse it when a required setting is missing); and
-# `parley check` on the embedded default, which must touch no data.
+# `parley check` on the embedded default, which must touch no data; and plugin signing
+# (keygen, plugin sign, plugin_keys).
 srcdir=${srcdir:-.}
 top_srcdir=$(cd "$srcdir/.." && pwd)
 parley=$(pwd)/../core/parley
 tmp=$(mktemp -d /tmp/parley-template-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..5"
+echo "1..9"
 
 cp -r "$top_srcdir/sdk/template" "$tmp/template"
 if make -s -C "$tmp/template" PARLEY_INCLUDE="$top_srcdir/sdk/include" >"$tmp/build.log" 2>&1; then
@@ -24,13 +25,14 @@ else
   echo "not ok 2 - it exports parley_plugin_entry and nothing else (got: $exported)"
 fi
 
-config() { # $1: the email channel's extra settings
+config() { # $1: the email channel's extra settings; $2: more top-level settings
   cat > "$tmp/parley.conf.lua" <<CONF
 return {
   log_level = "error", data_dir = "$tmp/var", store = { backend = "memory" },
   plugin_dir = "$tmp/template", journeys_dir = srcdir .. "/scripts/journeys",
   sdk_dir = srcdir .. "/sdk/lua",
   channels = { email = { plugin = "example" $1 } },
+  ${2:-}
 }
 CONF
 }
@@ -56,3 +58,25 @@ if (cd "$tmp/empty" && "$parley" check >"$tmp/check.log" 2>&1) && [ ! -e "$tmp/e
 else
   sed 's/^/# /' "$tmp/check.log"; echo "not ok 5 - parley check passes on the embedded default and touches no data"
 fi
+
+# Signed plugins: with plugin_keys set, only a plugin signed by one of them loads.
+expect_check() { # n, description, expected exit (0/1), pattern in the output ("" for none)
+  "$parley" check -c "$tmp/parley.conf.lua" >"$tmp/check.log" 2>&1
+  rc=$?
+  if [ "$rc" -eq "$3" ] && { [ -z "$4" ] || grep -q -- "$4" "$tmp/check.log"; }; then
+    echo "ok $1 - $2"
+  else
+    sed 's/^/# /' "$tmp/check.log"; echo "not ok $1 - $2 (exit $rc)"
+  fi
+}
+mkdir "$tmp/keys"
+"$parley" keygen "$tmp/keys" >/dev/null 2>&1
+pub=$(cat "$tmp/keys/parley-plugin.pub" 2>/dev/null)
+config ', api_key = "k-123"' "plugin_keys = { \"$pub\" },"
+expect_check 6 "an unsigned plugin is refused when plugin_keys is set" 1 "no signature"
+"$parley" plugin sign "$tmp/template/example.so" "$tmp/keys/parley-plugin.key" >/dev/null 2>&1
+expect_check 7 "the signed plugin loads" 0 ""
+printf 'x' >> "$tmp/template/example.so"
+expect_check 8 "a plugin changed after signing is refused" 1 "bad signature"
+config ', api_key = "k-123"' 'plugin_keys = { "not-a-key" },'
+expect_check 9 "a malformed key in the configuration is named" 1 "plugin_keys\[1\]: not a public key"

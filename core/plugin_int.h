@@ -27,6 +27,7 @@ struct plugin_inst {
   char *path;            /* the .so, for messages */
   char *subsys;          /* "plugin:<channel>", the log subsystem */
   void *dl;              /* dlopen handle */
+  int verified_fd;       /* >= 0: the verified file, opened once; dlopen loads this very file */
   const struct parley_plugin *desc;
   void *self;            /* desc->instance_size zeroed bytes, owned by the host */
   char **strings;        /* STRING settings we strdup'd into self, freed at close */

@@ -7,6 +7,7 @@
 #include <cJSON.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -378,8 +379,11 @@ static struct plugin_inst *inst_new(const struct plugin_env *env, const char *ch
  * never interpose on each other. */
 static int load_descriptor(struct plugin_inst *pi, char *err, size_t errlen)
 {
+  char fdpath[64];
   dlerror();
-  pi->dl = dlopen(pi->path, RTLD_NOW | RTLD_LOCAL);
+  if (pi->verified_fd >= 0) /* the bytes whose signature was checked, not a later file */
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", pi->verified_fd);
+  pi->dl = dlopen(pi->verified_fd >= 0 ? fdpath : pi->path, RTLD_NOW | RTLD_LOCAL);
   if (pi->dl == NULL) {
     const char *why = dlerror();
     return refuse(err, errlen, pi->path, "not a loadable shared object: %s",
@@ -421,14 +425,29 @@ int plugin_instance_open(const struct plugin_env *env, const char *channel, cons
   const char *why = unreadable(path);
   if (why)
     return refuse(err, errlen, path, "cannot read the file: %s", why);
-  char sigerr[512];
-  if (env->n_trusted_keys &&
-      plugin_verify_file(path, env->trusted_keys, env->n_trusted_keys, sigerr, sizeof sigerr) < 0)
-    return refuse(err, errlen, path, "%s", sigerr); /* before dlopen runs any of its code */
   struct plugin_inst *pi = inst_new(env, channel, path);
   if (pi == NULL)
     return refuse(err, errlen, path, "out of memory");
-  if (load_descriptor(pi, err, errlen) != 0)
+  pi->verified_fd = -1;
+  if (env->n_trusted_keys) { /* before dlopen runs any of its code */
+    char sigerr[512];
+    pi->verified_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (pi->verified_fd < 0 ||
+        plugin_verify_fd(pi->verified_fd, path, env->trusted_keys, env->n_trusted_keys, sigerr, sizeof sigerr) < 0) {
+      if (pi->verified_fd < 0)
+        snprintf(sigerr, sizeof sigerr, "cannot open: %s", strerror(errno));
+      else
+        close(pi->verified_fd);
+      refuse(err, errlen, path, "%s", sigerr);
+      return open_fail(pi);
+    }
+  }
+  int loaded = load_descriptor(pi, err, errlen);
+  if (pi->verified_fd >= 0) {
+    close(pi->verified_fd);
+    pi->verified_fd = -1;
+  }
+  if (loaded != 0)
     return open_fail(pi);
   size_t size = pi->desc->instance_size;
   pi->self = calloc(1, size ? size : 1);

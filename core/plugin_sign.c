@@ -108,8 +108,46 @@ int plugin_sign_file(const char *path, const char *keyfile, char *err, size_t er
   return write_new(sigpath, sighex, 0644, err, errlen);
 }
 
+/* The whole of an open file, from its start, bounded; NULL with err. */
+static unsigned char *read_fd(int fd, const char *path, size_t *len, char *err, size_t errlen)
+{
+  struct stat st;
+  if (fstat(fd, &st) < 0 || (size_t)st.st_size > PLUGIN_MAX_FILE) {
+    snprintf(err, errlen, "%s: too large, or cannot be read", path);
+    return NULL;
+  }
+  unsigned char *buf = malloc((size_t)st.st_size + 1);
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  if (!buf || got != (size_t)st.st_size) {
+    snprintf(err, errlen, "%s: cannot be read", path);
+    free(buf);
+    return NULL;
+  }
+  *len = got;
+  return buf;
+}
+
 int plugin_verify_file(const char *path, const plugin_pubkey *keys, size_t n_keys, char *err,
                        size_t errlen)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  int rc = plugin_verify_fd(fd, path, keys, n_keys, err, errlen);
+  close(fd);
+  return rc;
+}
+
+int plugin_verify_fd(int fd, const char *path, const plugin_pubkey *keys, size_t n_keys, char *err,
+                     size_t errlen)
 {
   char sigpath[4096];
   size_t slen = 0, flen = 0, n = 0;
@@ -126,7 +164,7 @@ int plugin_verify_file(const char *path, const plugin_pubkey *keys, size_t n_key
     snprintf(err, errlen, "%s.sig is not a signature", path);
     return -1;
   }
-  unsigned char *file = read_all(path, PLUGIN_MAX_FILE, &flen, err, errlen);
+  unsigned char *file = read_fd(fd, path, &flen, err, errlen);
   if (!file)
     return -1;
   int good = 0;

@@ -16,6 +16,10 @@ int plugin_sign_file(const char *path, const char *keyfile, char *err, size_t er
 /* 0 when `path`.sig is a valid signature of `path` by one of `keys`; else -1 and why. */
 int plugin_verify_file(const char *path, const plugin_pubkey *keys, size_t n_keys, char *err,
                        size_t errlen);
+/* The same for the file open at `fd` (the loader then dlopens that very file, so nothing
+ * can be swapped in between the check and the load). */
+int plugin_verify_fd(int fd, const char *path, const plugin_pubkey *keys, size_t n_keys, char *err,
+                     size_t errlen);
 /* A public key from its 64 hex digits. */
 int plugin_pubkey_parse(const char *hex, plugin_pubkey out);
 

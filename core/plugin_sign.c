@@ -20,10 +20,14 @@ static unsigned char *read_all(const char *path, size_t max, size_t *len, char *
   }
   struct stat st;
   unsigned char *buf = NULL;
-  if (fstat(fileno(f), &st) == 0 && (size_t)st.st_size <= max && (buf = malloc((size_t)st.st_size + 1)))
-    *len = fread(buf, 1, (size_t)st.st_size, f);
+  if (fstat(fileno(f), &st) != 0)
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+  else if ((size_t)st.st_size > max)
+    snprintf(err, errlen, "%s: too large", path);
+  else if (!(buf = malloc((size_t)st.st_size + 1)))
+    snprintf(err, errlen, "%s: out of memory", path);
   else
-    snprintf(err, errlen, "%s: %s", path, (size_t)st.st_size > max ? "too large" : "cannot be read");
+    *len = fread(buf, 1, (size_t)st.st_size, f);
   fclose(f);
   return buf;
 }

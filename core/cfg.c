@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "duration.h"
-#include "plugin_sign.h"
+#include "plugin/plugin_sign.h"
 
 #define CFG_MAX_FILE (1024 * 1024)
 

@@ -6,7 +6,7 @@
 #define PARLEY_CFG_H
 #include <stddef.h>
 #include <stdint.h>
-#include "lhost.h"
+#include "lua/lhost.h"
 #include "log.h"
 
 typedef struct cJSON cJSON;

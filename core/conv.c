@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core.h"
-#include "lhost.h"
+#include "lua/lhost.h"
 #include "outbox.h"
 
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in

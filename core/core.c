@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 
 #include "conv.h"
-#include "lhost.h"
+#include "lua/lhost.h"
 #include "outbox.h"
-#include "plugin_load.h"
+#include "plugin/plugin_load.h"
 
 struct channel *core_channel_find(const struct core *core, const char *name)
 {

@@ -12,7 +12,7 @@
 #include "event.h"
 #include "log.h"
 #include "registry.h"
-#include "store.h"
+#include "store/store.h"
 
 struct journey;
 struct plugin_inst;

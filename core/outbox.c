@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core.h"
-#include "plugin_load.h"
+#include "plugin/plugin_load.h"
 
 static void append(struct core *core, struct parley_msg *m)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core.h"
-#include "lhost.h"
+#include "lua/lhost.h"
 
 static struct lhost_config lhost_cfg(const struct core *core)
 {

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lhost_int.h"
+#include "lua/lhost_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "outbox.h"
-#include "store_codec.h"
+#include "store/codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -22,9 +22,9 @@ for t in $targets; do
   n=$((n + 1))
   case $t in
     events) src="$top/core/event.c" ;;
-    records) src="$top/core/store_codec.c $top/core/records.c $top/core/mpcheck.c" ;;
-    memory) src="$top/core/lhost_memory.c $top/core/mpcheck.c" ;;
-    tmpl) src="$top/core/tmpl.c" ;;
+    records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
+    memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
+    tmpl) src="$top/core/lua/tmpl.c" ;;
   esac
   corpus="$out/corpus-$t"
   mkdir -p "$corpus"

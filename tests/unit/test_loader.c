@@ -20,8 +20,8 @@
 #include "clock.h"
 #include "log.h"
 #include "outbox.h"
-#include "plugin_int.h"
-#include "plugin_load.h"
+#include "plugin/plugin_int.h"
+#include "plugin/plugin_load.h"
 
 #define TEST_PLUGIN(name) PARLEY_BUILDDIR "/tests/plugins/.libs/" name ".so"
 #define CHANNEL_PLUGIN(name) PARLEY_BUILDDIR "/plugins/.libs/" name ".so"

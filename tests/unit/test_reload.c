@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "corefix.h"
-#include "lhost.h"
+#include "lua/lhost.h"
 
 /* greet v2: silence now gets "thanks" instead of a nudge; `extra` goes into the table. */
 static void write_greet_v2(struct fixture *f, const char *extra, const char *after_step)

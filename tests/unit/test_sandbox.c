@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lhost.h"
+#include "lua/lhost.h"
 #include "log.h"
 
 #define JDIR PARLEY_SRCDIR "/tests/unit/journeys"

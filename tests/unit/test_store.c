@@ -13,9 +13,9 @@
 
 #include "cfg.h"
 #include "outbox.h"
-#include "smap.h"
-#include "store.h"
-#include "store_codec.h"
+#include "store/smap.h"
+#include "store/store.h"
+#include "store/codec.h"
 
 static void test_history_grows_then_drops_the_oldest(void **state)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tmpl.h"
+#include "lua/tmpl.h"
 
 static const char *vars_lookup(void *ud, const char *key)
 {

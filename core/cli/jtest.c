@@ -14,7 +14,7 @@
 #include "conv.h"
 #include "core.h"
 #include "duration.h"
-#include "lhost.h"
+#include "lua/lhost.h"
 #include "outbox.h"
 #include "serve.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "core.h"
-#include "lhost.h"
+#include "lua/lhost.h"
 #include "outbox.h"
 
 static cJSON *history_json(const struct history *h)

@@ -14,7 +14,7 @@
 #include "cfg.h"
 #include "inspect.h"
 #include "serve.h"
-#include "store.h"
+#include "store/store.h"
 
 /* ---- backup ---- */
 

@@ -16,11 +16,11 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "lhost.h"
+#include "lua/lhost.h"
 #include "outbox.h"
 #include "serve.h"
-#include "store.h"
-#include "view.h"
+#include "store/store.h"
+#include "http/view.h"
 
 #define RECENT_HISTORY 20 /* entries of each history shown as text; --json has them all */
 #define LABEL_WIDTH 14

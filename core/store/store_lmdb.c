@@ -20,7 +20,7 @@
 #include "outbox.h"
 #include "smap.h"
 #include "store.h"
-#include "store_codec.h"
+#include "codec.h"
 
 enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_JOURNEYS, DB_META, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {"contacts",  "convs",  "timers",   "events",

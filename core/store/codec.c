@@ -1,6 +1,6 @@
 /* MessagePack records. Each is an array: [format, fields...]; optional strings are nil.
  * Profiles are kept as JSON text: they come in as JSON and go out as JSON. */
-#include "store_codec.h"
+#include "codec.h"
 
 #include <cJSON.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "core.h"
-#include "http.h"
+#include "http/http.h"
 #include "serve.h"
 
 struct cfg *serve_load_config(const char *config_path, char *err, size_t errlen)

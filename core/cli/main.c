@@ -8,7 +8,7 @@
 #include "admin.h"
 #include "inspect.h"
 #include "jtest.h"
-#include "plugin_sign.h"
+#include "plugin/plugin_sign.h"
 #include "serve.h"
 
 static int usage(FILE *f)

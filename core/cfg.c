@@ -8,12 +8,12 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
-#include "plugin/plugin_sign.h"
 
 #define CFG_MAX_FILE (1024 * 1024)
 
@@ -287,6 +287,15 @@ static int read_sections(struct reader *r, struct cfg *cfg)
   return 0;
 }
 
+/* An Ed25519 public key as `parley keygen` writes it: exactly 64 hex digits. */
+static int is_pubkey(const char *hex, unsigned char out[crypto_sign_PUBLICKEYBYTES])
+{
+  size_t n = 0;
+  return strlen(hex) == 2 * crypto_sign_PUBLICKEYBYTES &&
+         sodium_hex2bin(out, crypto_sign_PUBLICKEYBYTES, hex, strlen(hex), NULL, &n, NULL) == 0 &&
+         n == crypto_sign_PUBLICKEYBYTES;
+}
+
 /* plugin_keys = { "64 hex digits", ... }: the Ed25519 public keys plugins are signed by. */
 static int read_plugin_keys(struct reader *r, struct cfg *cfg)
 {
@@ -297,7 +306,7 @@ static int read_plugin_keys(struct reader *r, struct cfg *cfg)
   for (size_t i = 1; i <= n; i++) {
     lua_rawgeti(r->L, -1, (lua_Integer)i);
     const char *hex = lua_tostring(r->L, -1);
-    if (lua_type(r->L, -1) != LUA_TSTRING || plugin_pubkey_parse(hex, cfg->plugin_keys[i - 1]) < 0)
+    if (lua_type(r->L, -1) != LUA_TSTRING || !is_pubkey(hex, cfg->plugin_keys[i - 1]))
       return fail(r, "plugin_keys[%zu]: not a public key (64 hex digits, as parley keygen writes)", i);
     lua_pop(r->L, 1);
     cfg->n_plugin_keys++;
@@ -450,6 +459,15 @@ int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errlen)
   int rc = cfg_load_string(buf, n, path, out, err, errlen);
   free(buf);
   return rc;
+}
+
+struct cfg *cfg_load(const char *path, char *err, size_t errlen)
+{
+  struct cfg *cfg = NULL;
+  int rc = path ? cfg_load_file(path, &cfg, err, errlen)
+                : cfg_load_string(parley_default_conf, strlen(parley_default_conf),
+                                  "embedded default config", &cfg, err, errlen);
+  return rc == 0 ? cfg : NULL;
 }
 
 void cfg_free(struct cfg *cfg)

@@ -6,7 +6,6 @@
 #define PARLEY_CFG_H
 #include <stddef.h>
 #include <stdint.h>
-#include "lua/lhost.h"
 #include "log.h"
 
 typedef struct cJSON cJSON;
@@ -16,6 +15,13 @@ struct cfg_channel {
   char *plugin;       /* "file" */
   char *address_attr; /* profile attribute holding the address ("email", "phone") */
   cJSON *settings;    /* the rest, for the plugin's config spec */
+};
+
+/* The sandbox of every journey (handed to the Lua host as struct lhost_limits). */
+struct cfg_lua {
+  int64_t step_instructions; /* Lua VM instructions per step; 0: unlimited */
+  int64_t step_ms;           /* wall time per step, monotonic; 0: unlimited */
+  size_t memory_bytes;       /* allocation cap per Lua state; 0: unlimited */
 };
 
 struct cfg {
@@ -28,7 +34,7 @@ struct cfg {
   enum log_level log_level;
   char *store_backend;     /* "lmdb" (durable, the default) or "memory" */
   size_t store_map_bytes;  /* how large the LMDB file may grow */
-  struct lhost_limits lua;
+  struct cfg_lua lua;
   size_t max_body_bytes;   /* one HTTP request body */
   size_t max_event_bytes;  /* one event (one NDJSON line) */
   size_t max_batch_events; /* events in one request */
@@ -49,6 +55,9 @@ struct cfg {
 int cfg_load_string(const char *src, size_t len, const char *name, struct cfg **out, char *err,
                     size_t errlen);
 int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errlen);
+/* The file at `path`, or the embedded default when `path` is NULL (what every command's
+ * -c means). Returns NULL with err. */
+struct cfg *cfg_load(const char *path, char *err, size_t errlen);
 void cfg_free(struct cfg *cfg);
 const struct cfg_channel *cfg_channel_find(const struct cfg *cfg, const char *name);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "context.h"
 #include "lua/lhost.h"
 #include "outbox.h"
 
@@ -102,7 +102,7 @@ struct gate {
 static int gate_check(void *ud, const char *channel, char *reason, size_t len)
 {
   struct gate *g = ud;
-  struct channel *ch = core_channel_find(g->core, channel);
+  const struct cfg_channel *ch = cfg_channel_find(g->core->cfg, channel);
   if (!ch) {
     snprintf(reason, len, "no channel '%s' is configured", channel);
     return 0;
@@ -117,9 +117,9 @@ static int gate_check(void *ud, const char *channel, char *reason, size_t len)
     snprintf(reason, len, "no consent for %s", channel);
     return 0;
   }
-  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(p, ch->cfg->address_attr);
+  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(p, ch->address_attr);
   if (!cJSON_IsString(addr) || !*addr->valuestring) {
-    snprintf(reason, len, "the contact has no %s for %s", ch->cfg->address_attr, channel);
+    snprintf(reason, len, "the contact has no %s for %s", ch->address_attr, channel);
     return 0;
   }
   return 1;
@@ -134,8 +134,8 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   unsigned char rnd[16];
   randombytes_buf(rnd, sizeof rnd);
   sodium_bin2hex(m->id, sizeof m->id, rnd, sizeof rnd);
-  struct channel *ch = core_channel_find(core, sp->channel);
-  const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(ct->profile, ch->cfg->address_attr) : NULL;
+  const struct cfg_channel *ch = cfg_channel_find(core->cfg, sp->channel);
+  const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(ct->profile, ch->address_attr) : NULL;
   m->address = cJSON_IsString(addr) ? strdup(addr->valuestring) : NULL;
   /* Take the rendered parts over from the decision rather than copying them. */
   m->channel = sp->channel;
@@ -171,7 +171,7 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s", m->channel, m->template_name,
                 cv->journey, m->id);
     core->stats.spoken++;
-    outbox_enqueue(core, m);
+    outbox_enqueue(&core->outbox, m);
   }
 }
 

@@ -15,11 +15,13 @@
 #include "outbox.h"
 #include "plugin/plugin_load.h"
 
-struct channel *core_channel_find(const struct core *core, const char *name)
+/* The outbox's way to the plugin serving a channel. */
+static struct plugin_inst *channel_plugin(void *ud, const char *name)
 {
+  const struct core *core = ud;
   for (size_t i = 0; i < core->n_channels; i++)
     if (strcmp(core->channels[i].cfg->name, name) == 0)
-      return &core->channels[i];
+      return core->channels[i].inst;
   return NULL;
 }
 
@@ -39,15 +41,14 @@ int core_emit_event(struct core *core, const char *json, size_t len, char *err, 
     free(pe);
     return -1;
   }
+  /* Applied by core_settle, never from inside a plugin callback: a receipt emitted while
+   * a send is running must not re-enter the outbox that called it. The loop's flusher
+   * settles before it blocks again, so a receipt waits at most one loop turn. */
   if (core->pending_tail)
     core->pending_tail->next = pe;
   else
     core->pending = pe;
   core->pending_tail = pe;
-  /* Applied from core_settle, never from inside a plugin callback: a receipt emitted
-   * while a send is running must not re-enter the outbox that called it. */
-  if (!core->settling)
-    core_settle(core);
   return 0;
 }
 
@@ -58,6 +59,7 @@ static int open_channels(struct core *core, char *err, size_t errlen)
       .clock = &core->clock,
       .loop = core->loop,
       .core = core,
+      .outbox = &core->outbox,
       .send_done = outbox_send_done,
       .emit_event = plugin_emit,
       .trusted_keys = (const unsigned char(*)[32])core->cfg->plugin_keys,
@@ -84,6 +86,10 @@ static int open_channels(struct core *core, char *err, size_t errlen)
 }
 
 #define CORE_ACK_DELAY 0.05   /* seconds */
+#define CORE_SETTLE_ROUNDS 1000 /* receipts applied in one settle, round after round */
+#define CORE_FLUSH_ROUNDS 100   /* settle-and-commit rounds in one flush */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define CORE_RETRY_COMMIT 1.0 /* seconds between attempts while commits fail */
 
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
@@ -151,16 +157,28 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   core->loop = loop;
   core->log.min = cfg->log_level;
   clock_init_loop(&core->clock, loop);
+  struct outbox_env oenv = {
+      .store = NULL, /* set once the store is open */
+      .clock = &core->clock,
+      .log = &core->log,
+      .policy = {cfg->max_attempts, cfg->retry_base_ms, cfg->retry_max_ms},
+      .stats = &core->stats.delivery,
+      .channel_plugin = channel_plugin,
+      .ud = core,
+  };
+  outbox_init(&core->outbox, &oenv);
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
   ev_timer_init(&core->ack_timer, on_ack_timer, CORE_ACK_DELAY, 0.);
   core->deadline_timer.data = core->retry_timer.data = core->flusher.data = core->ack_timer.data = core;
-  if (open_store(core, err, errlen) < 0 || registry_open(core, err, errlen) < 0 ||
-      open_channels(core, err, errlen) < 0)
+  if (open_store(core, err, errlen) < 0)
+    goto fail;
+  core->outbox.env.store = core->store;
+  if (registry_open(core, err, errlen) < 0 || open_channels(core, err, errlen) < 0)
     goto fail;
   load_counters(core);
-  outbox_restore(core);
+  outbox_restore(&core->outbox);
   core->store->ops->commit(core->store, err, errlen);
   ev_prepare_start(loop, &core->flusher);
   *out = core;
@@ -206,8 +224,11 @@ void core_settle(struct core *core)
   size_t rounds = 0;
   do {
     conv_fire_due(core);
-    outbox_kick(core);
-  } while (apply_pending(core) > 0 && ++rounds < 1000);
+    outbox_kick(&core->outbox);
+  } while (apply_pending(core) > 0 && ++rounds < CORE_SETTLE_ROUNDS);
+  if (rounds == CORE_SETTLE_ROUNDS)
+    log_kv(&core->log, LOG_WARN, "core", "receipts keep causing receipts: the rest waits a loop turn",
+           "rounds", STR(CORE_SETTLE_ROUNDS), (char *)NULL);
   core->settling = 0;
 }
 
@@ -217,7 +238,7 @@ int core_commit(struct core *core)
   core->must_commit = 0;
   if (core->loop)
     ev_timer_stop(core->loop, &core->ack_timer);
-  if (!st->ops->dirty(st) && !core->outbox.fresh)
+  if (!st->ops->dirty(st) && !outbox_has_fresh(&core->outbox))
     return 0;
   char err[512];
   save_counters(core);
@@ -226,14 +247,14 @@ int core_commit(struct core *core)
       log_kv(&core->log, LOG_ERROR, "store", "commit failed, the batch was dropped", "error", err,
              (char *)NULL);
     core->commit_failing = 1;
-    outbox_drop_fresh(core);
+    outbox_drop_fresh(&core->outbox);
     return -1;
   }
   if (core->commit_failing)
     log_kv(&core->log, LOG_INFO, "store", "commits succeed again", (char *)NULL);
   core->commit_failing = 0;
-  outbox_promote_fresh(core);
-  outbox_kick(core);
+  outbox_promote_fresh(&core->outbox);
+  outbox_kick(&core->outbox);
   return 0;
 }
 
@@ -243,20 +264,24 @@ int core_commit(struct core *core)
  * sync of their own while events keep arriving. */
 void core_flush(struct core *core)
 {
-  for (int round = 0; round < 100; round++) {
+  int round;
+  for (round = 0; round < CORE_FLUSH_ROUNDS; round++) {
     core_settle(core);
-    if (!core->must_commit && !core->outbox.fresh)
+    if (!core->must_commit && !outbox_has_fresh(&core->outbox))
       break;
     if (core_commit(core) < 0)
       break;
   }
+  if (round == CORE_FLUSH_ROUNDS)
+    log_kv(&core->log, LOG_WARN, "core", "work keeps coming: the rest waits a loop turn", "rounds",
+           STR(CORE_FLUSH_ROUNDS), (char *)NULL);
   if (core->store->ops->dirty(core->store) && core->loop && !ev_is_active(&core->ack_timer))
     ev_timer_start(core->loop, &core->ack_timer);
   int64_t due = 0;
   uint64_t id;
   int have = core->store->ops->deadline_next(core->store, &due, &id);
   arm(core, &core->deadline_timer, have, due);
-  have = outbox_next_due(core, &due);
+  have = outbox_next_due(&core->outbox, &due);
   arm(core, &core->retry_timer, have, due);
   if (!core->store->ops->dirty(core->store))
     core->store->ops->commit(core->store, NULL, 0); /* ends the read: drops cached records */
@@ -278,7 +303,7 @@ void core_close(struct core *core)
     if (core->channels[i].inst)
       plugin_instance_close(core->channels[i].inst);
   free(core->channels);
-  outbox_close(core);
+  outbox_close(&core->outbox);
   while (core->pending) {
     struct pending_event *pe = core->pending;
     core->pending = pe->next;

@@ -1,231 +1,322 @@
-/* Delivery: at least once, with the message id as idempotency key; exponential backoff
- * with jitter on PARLEY_RETRY; dead letters kept (and logged) after max_attempts or a
- * permanent failure. */
+/* Delivery (see outbox.h): at least once, with the message id as idempotency key;
+ * exponential backoff with jitter on PARLEY_RETRY; dead letters kept (and logged) after
+ * max_attempts or a permanent failure. Queued messages sit in a binary heap ordered by
+ * (due time, arrival), so a kick and the retry timer read the earliest in O(1) and a
+ * commit never scans every message waiting for a retry. */
 #include "outbox.h"
 
-#include <cJSON.h>
+#include <assert.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
 #include "plugin/plugin_load.h"
 
-static void append(struct core *core, struct parley_msg *m)
+void outbox_init(struct outbox *ob, const struct outbox_env *env)
 {
-  m->next = NULL;
-  if (core->outbox.tail)
-    core->outbox.tail->next = m;
-  else
-    core->outbox.head = m;
-  core->outbox.tail = m;
-  core->outbox.n_active++;
+  memset(ob, 0, sizeof *ob);
+  ob->env = *env;
 }
 
-/* A spoken message is written to the store in the open batch and waits in `fresh` until
- * that batch commits: no plugin sees a message that a crash could still take back. */
-void outbox_enqueue(struct core *core, struct parley_msg *m)
+/* --- the queue: a min-heap on (due_ms, seq) --- */
+
+static int earlier(const struct parley_msg *a, const struct parley_msg *b)
+{
+  return a->due_ms != b->due_ms ? a->due_ms < b->due_ms : a->seq < b->seq;
+}
+
+static void sift_up(struct outbox *ob, size_t i)
+{
+  struct parley_msg **q = ob->queue;
+  while (i > 0 && earlier(q[i], q[(i - 1) / 2])) {
+    struct parley_msg *t = q[i];
+    q[i] = q[(i - 1) / 2];
+    q[(i - 1) / 2] = t;
+    i = (i - 1) / 2;
+  }
+}
+
+static void sift_down(struct outbox *ob, size_t i)
+{
+  struct parley_msg **q = ob->queue;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < ob->n_queue && earlier(q[l], q[m]))
+      m = l;
+    if (r < ob->n_queue && earlier(q[r], q[m]))
+      m = r;
+    if (m == i)
+      return;
+    struct parley_msg *t = q[i];
+    q[i] = q[m];
+    q[m] = t;
+    i = m;
+  }
+}
+
+/* Queues `m`. Out of memory, the message stays stored (it is delivered after a restart)
+ * and the failure is logged: it is never freed while the store still holds it queued. */
+static void queue_push(struct outbox *ob, struct parley_msg *m)
+{
+  if (ob->n_queue == ob->cap_queue) {
+    size_t cap = ob->cap_queue ? ob->cap_queue * 2 : 64;
+    struct parley_msg **q = realloc(ob->queue, cap * sizeof *q);
+    if (!q) {
+      log_kv(ob->env.log, LOG_ERROR, "outbox", "out of memory: message left for the next start",
+             "id", m->id, (char *)NULL);
+      msg_record_free(m);
+      return;
+    }
+    ob->queue = q;
+    ob->cap_queue = cap;
+  }
+  m->state = MSG_QUEUED;
+  m->seq = ob->next_seq++;
+  m->next = NULL;
+  ob->queue[ob->n_queue++] = m;
+  sift_up(ob, ob->n_queue - 1);
+}
+
+static struct parley_msg *queue_pop(struct outbox *ob)
+{
+  assert(ob->n_queue > 0);
+  struct parley_msg *m = ob->queue[0];
+  ob->queue[0] = ob->queue[--ob->n_queue];
+  sift_down(ob, 0);
+  return m;
+}
+
+/* Sends in flight are listed so that close can free what plugins abandoned. */
+static void sending_link(struct outbox *ob, struct parley_msg *m)
+{
+  m->prev = NULL;
+  m->next = ob->sending;
+  if (ob->sending)
+    ob->sending->prev = m;
+  ob->sending = m;
+  ob->n_sending++;
+}
+
+static void sending_unlink(struct outbox *ob, struct parley_msg *m)
+{
+  assert(ob->n_sending > 0);
+  if (m->prev)
+    m->prev->next = m->next;
+  else
+    ob->sending = m->next;
+  if (m->next)
+    m->next->prev = m->prev;
+  m->next = m->prev = NULL;
+  ob->n_sending--;
+}
+
+/* --- the open batch --- */
+
+int outbox_enqueue(struct outbox *ob, struct parley_msg *m)
 {
   m->state = MSG_QUEUED;
-  core->store->ops->msg_put(core->store, m);
-  m->next = core->outbox.fresh;
-  core->outbox.fresh = m;
+  int rc = ob->env.store->ops->msg_put(ob->env.store, m);
+  m->next = ob->fresh;
+  ob->fresh = m;
+  return rc;
 }
 
-static struct parley_msg *reverse(struct parley_msg *m)
+int outbox_has_fresh(const struct outbox *ob)
 {
-  struct parley_msg *r = NULL;
-  while (m) {
-    struct parley_msg *n = m->next;
+  return ob->fresh != NULL;
+}
+
+void outbox_promote_fresh(struct outbox *ob)
+{
+  struct parley_msg *r = NULL; /* fresh is newest first: reverse it, so spoken order holds */
+  for (struct parley_msg *m = ob->fresh, *n; m; m = n) {
+    n = m->next;
     m->next = r;
     r = m;
-    m = n;
   }
-  return r;
-}
-
-void outbox_promote_fresh(struct core *core)
-{
-  struct parley_msg *m = reverse(core->outbox.fresh);
-  core->outbox.fresh = NULL;
-  while (m) {
-    struct parley_msg *n = m->next;
-    append(core, m);
-    m = n;
-  }
-}
-
-void outbox_drop_fresh(struct core *core)
-{
-  for (struct parley_msg *m = core->outbox.fresh, *n; m; m = n) {
+  ob->fresh = NULL;
+  for (struct parley_msg *m = r, *n; m; m = n) {
     n = m->next;
-    outbox_msg_free(m);
+    queue_push(ob, m);
   }
-  core->outbox.fresh = NULL;
+}
+
+void outbox_drop_fresh(struct outbox *ob)
+{
+  for (struct parley_msg *m = ob->fresh, *n; m; m = n) {
+    n = m->next;
+    msg_record_free(m);
+  }
+  ob->fresh = NULL;
 }
 
 static void restore_one(void *ud, struct parley_msg *m)
 {
-  struct core *core = ud;
+  struct outbox *ob = ud;
   if (m->state == MSG_DEAD) {
-    outbox_msg_free(m);
+    msg_record_free(m);
     return;
   }
-  m->state = MSG_QUEUED; /* one in flight at the stop is handed over again, same id */
-  append(core, m);
+  queue_push(ob, m); /* one in flight at the stop is handed over again, same id */
 }
 
-void outbox_restore(struct core *core)
+void outbox_restore(struct outbox *ob)
 {
-  core->store->ops->msg_each(core->store, restore_one, core);
-  if (core->outbox.n_active) {
+  ob->env.store->ops->msg_each(ob->env.store, restore_one, ob);
+  if (ob->n_queue) {
     char n[24];
-    snprintf(n, sizeof n, "%zu", core->outbox.n_active);
-    log_kv(&core->log, LOG_INFO, "outbox", "messages to deliver again after a restart", "count", n,
+    snprintf(n, sizeof n, "%zu", ob->n_queue);
+    log_kv(ob->env.log, LOG_INFO, "outbox", "messages to deliver again after a restart", "count", n,
            (char *)NULL);
   }
 }
 
-static void unlink_msg(struct core *core, struct parley_msg *m)
-{
-  struct parley_msg **pp = &core->outbox.head, *prev = NULL;
-  while (*pp && *pp != m) {
-    prev = *pp;
-    pp = &(*pp)->next;
-  }
-  if (!*pp)
-    return;
-  *pp = m->next;
-  if (core->outbox.tail == m)
-    core->outbox.tail = prev;
-  m->next = NULL;
-  core->outbox.n_active--;
-}
+/* --- attempts and their outcome --- */
 
 /* base * 2^(attempt-1), capped, then a random 50-100% of it so that retries of many
  * messages failed together do not arrive together. */
-int64_t outbox_backoff_ms(const struct cfg *cfg, unsigned attempt)
+int64_t outbox_backoff_ms(const struct outbox_policy *p, unsigned attempt)
 {
-  int64_t d = cfg->retry_base_ms;
-  for (unsigned i = 1; i < attempt && d < cfg->retry_max_ms; i++)
+  int64_t d = p->retry_base_ms;
+  for (unsigned i = 1; i < attempt && d < p->retry_max_ms; i++)
     d *= 2;
-  if (d > cfg->retry_max_ms)
-    d = cfg->retry_max_ms;
+  if (d > p->retry_max_ms)
+    d = p->retry_max_ms;
   return d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
 }
 
-static void finish(struct core *core, struct parley_msg *m, enum parley_status st, const char *detail)
+/* The attempt of `m` (state MSG_SENDING, owned by no queue) ended with `st`. */
+static void finish(struct outbox *ob, struct parley_msg *m, enum parley_status st, const char *detail)
 {
-  const char *ch = m->channel;
+  const struct outbox_env *env = &ob->env;
+  assert(m->state == MSG_SENDING);
   free(m->last_error);
   m->last_error = detail && st != PARLEY_OK ? strdup(detail) : NULL;
   if (st == PARLEY_OK) {
-    core->stats.delivered++;
-    log_kv(&core->log, LOG_DEBUG, "outbox", "delivered", "id", m->id, "channel", ch, (char *)NULL);
-    core->store->ops->msg_del(core->store, m->id);
-    unlink_msg(core, m);
-    outbox_msg_free(m);
+    env->stats->delivered++;
+    log_kv(env->log, LOG_DEBUG, "outbox", "delivered", "id", m->id, "channel", m->channel, (char *)NULL);
+    env->store->ops->msg_del(env->store, m->id);
+    msg_record_free(m);
     return;
   }
-  if (st == PARLEY_RETRY && m->attempt < core->cfg->max_attempts) {
+  if (st == PARLEY_RETRY && m->attempt < env->policy.max_attempts) {
+    m->due_ms = clock_now_ms(env->clock) + outbox_backoff_ms(&env->policy, m->attempt);
     m->state = MSG_QUEUED;
-    m->due_ms = clock_now_ms(&core->clock) + outbox_backoff_ms(core->cfg, m->attempt);
-    core->store->ops->msg_put(core->store, m);
-    core->stats.retried++;
-    log_kv(&core->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel", ch,
-           "reason", detail ? detail : "", (char *)NULL);
+    env->store->ops->msg_put(env->store, m);
+    env->stats->retried++;
+    log_kv(env->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel",
+           m->channel, "reason", detail ? detail : "", (char *)NULL);
+    queue_push(ob, m);
     return;
   }
   m->state = MSG_DEAD;
-  core->stats.dead++;
-  log_kv(&core->log, LOG_WARN, "outbox", "dead letter", "id", m->id, "channel", ch, "contact", m->contact,
-         "reason", detail ? detail : "", (char *)NULL);
-  core->store->ops->msg_put(core->store, m); /* kept for inspection and replay */
-  unlink_msg(core, m);
-  outbox_msg_free(m);
+  env->stats->dead++;
+  log_kv(env->log, LOG_WARN, "outbox", "dead letter", "id", m->id, "channel", m->channel, "contact",
+         m->contact, "reason", detail ? detail : "", (char *)NULL);
+  env->store->ops->msg_put(env->store, m); /* kept for inspection and replay */
+  msg_record_free(m);
 }
 
 void outbox_send_done(void *ud, struct parley_msg *m, enum parley_status st, const char *detail)
 {
-  struct core *core = ud;
-  if (m == core->outbox.in_send) { /* completed from inside send(): deliver() finishes it */
-    core->outbox.in_send_status = st;
-    free(core->outbox.in_send_detail);
-    core->outbox.in_send_detail = detail ? strdup(detail) : NULL;
-    core->outbox.in_send = NULL;
+  struct outbox *ob = ud;
+  if (m == ob->in_send) { /* completed from inside send(): deliver() finishes it */
+    ob->in_send_done = 1;
+    ob->in_send_status = st;
+    free(ob->in_send_detail);
+    ob->in_send_detail = detail ? strdup(detail) : NULL;
     return;
   }
   if (m->state != MSG_SENDING) {
-    log_kv(&core->log, LOG_WARN, "outbox", "a plugin completed a message twice", "id", m->id,
+    log_kv(ob->env.log, LOG_WARN, "outbox", "a plugin completed a message twice", "id", m->id,
            (char *)NULL);
     return;
   }
-  finish(core, m, st == PARLEY_PENDING ? PARLEY_RETRY : st, detail);
+  sending_unlink(ob, m);
+  finish(ob, m, st == PARLEY_PENDING ? PARLEY_RETRY : st, detail);
 }
 
-static void deliver(struct core *core, struct parley_msg *m)
+static const char *status_detail(enum parley_status st)
 {
-  struct channel *ch = core_channel_find(core, m->channel);
+  return st == PARLEY_OK      ? NULL
+         : st == PARLEY_RETRY ? "the plugin asked for a retry"
+                              : "the plugin refused the message for good";
+}
+
+/* One attempt. The plugin may answer by its return value, by send_done before returning
+ * (in_send), or later; emitted receipts are queued by the core, never applied here. */
+static void deliver(struct outbox *ob, struct parley_msg *m)
+{
+  const struct outbox_env *env = &ob->env;
   m->attempt++;
-  if (!ch) {
-    m->state = MSG_SENDING;
-    finish(core, m, PARLEY_ERROR, "no plugin serves this channel");
-    return;
-  }
   m->state = MSG_SENDING;
-  if (core->capture) {
-    core->capture(core->capture_ud, m);
-    finish(core, m, PARLEY_OK, NULL);
+  if (env->capture) {
+    env->capture(env->capture_ud, m);
+    finish(ob, m, PARLEY_OK, NULL);
     return;
   }
-  m->inst = ch->inst;
-  core->outbox.in_send = m;
-  enum parley_status st = plugin_instance_send(ch->inst, m);
-  if (core->outbox.in_send == NULL) { /* the plugin called send_done before returning */
-    finish(core, m, core->outbox.in_send_status, core->outbox.in_send_detail);
-    free(core->outbox.in_send_detail);
-    core->outbox.in_send_detail = NULL;
+  struct plugin_inst *inst = env->channel_plugin(env->ud, m->channel);
+  if (!inst) {
+    finish(ob, m, PARLEY_ERROR, "no plugin serves this channel");
     return;
   }
-  core->outbox.in_send = NULL;
-  if (st != PARLEY_PENDING)
-    finish(core, m, st,
-           st == PARLEY_OK      ? NULL
-           : st == PARLEY_RETRY ? "the plugin asked for a retry"
-                                : "the plugin refused the message for good");
-}
-
-void outbox_kick(struct core *core)
-{
-  int64_t now = clock_now_ms(&core->clock);
-  struct parley_msg *m = core->outbox.head;
-  while (m) {
-    struct parley_msg *next = m->next; /* deliver may unlink and free m */
-    if (m->state == MSG_QUEUED && m->due_ms <= now)
-      deliver(core, m);
-    m = next;
+  assert(ob->in_send == NULL); /* sends never nest: nothing re-enters a kick */
+  m->inst = inst;
+  ob->in_send = m;
+  ob->in_send_done = 0;
+  enum parley_status st = plugin_instance_send(inst, m);
+  ob->in_send = NULL;
+  if (ob->in_send_done) {
+    char *detail = ob->in_send_detail;
+    ob->in_send_detail = NULL;
+    finish(ob, m, ob->in_send_status == PARLEY_PENDING ? PARLEY_RETRY : ob->in_send_status, detail);
+    free(detail);
+  } else if (st == PARLEY_PENDING) {
+    sending_link(ob, m);
+  } else {
+    finish(ob, m, st, status_detail(st));
   }
 }
 
-int outbox_next_due(const struct core *core, int64_t *due_ms)
+void outbox_kick(struct outbox *ob)
 {
-  int found = 0;
-  for (const struct parley_msg *m = core->outbox.head; m; m = m->next) {
-    if (m->state == MSG_QUEUED && (!found || m->due_ms < *due_ms)) {
-      *due_ms = m->due_ms;
-      found = 1;
-    }
-  }
-  return found;
+  if (ob->kicking)
+    return;
+  ob->kicking = 1;
+  int64_t now = clock_now_ms(ob->env.clock);
+  /* At most the messages queued now: one retried at once (a zero backoff) waits for the
+   * next kick instead of spinning here. */
+  for (size_t left = ob->n_queue; left > 0 && ob->n_queue > 0 && ob->queue[0]->due_ms <= now; left--)
+    deliver(ob, queue_pop(ob));
+  ob->kicking = 0;
 }
 
-void outbox_close(struct core *core)
+int outbox_next_due(const struct outbox *ob, int64_t *due_ms)
 {
-  outbox_drop_fresh(core);
-  for (struct parley_msg *m = core->outbox.head, *n; m; m = n) {
+  if (ob->n_queue == 0)
+    return 0;
+  *due_ms = ob->queue[0]->due_ms;
+  return 1;
+}
+
+size_t outbox_active(const struct outbox *ob)
+{
+  return ob->n_queue + ob->n_sending;
+}
+
+/* Messages in flight belong to plugins until send_done; plugins are shut down before this
+ * runs, so those are abandoned here (they are still stored: the next start sends them). */
+void outbox_close(struct outbox *ob)
+{
+  outbox_drop_fresh(ob);
+  for (size_t i = 0; i < ob->n_queue; i++)
+    msg_record_free(ob->queue[i]);
+  for (struct parley_msg *m = ob->sending, *n; m; m = n) {
     n = m->next;
-    outbox_msg_free(m);
+    msg_record_free(m);
   }
-  memset(&core->outbox, 0, sizeof core->outbox);
+  free(ob->queue);
+  free(ob->in_send_detail);
+  memset(ob, 0, sizeof *ob);
 }

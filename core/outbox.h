@@ -1,59 +1,100 @@
-/* The outbox: messages a journey spoke, on their way to channel plugins. A message is
- * created when a step's decision is applied, handed to the plugin serving its channel, and
- * retried with exponential backoff and jitter on PARLEY_RETRY until it dead-letters.
- * Every state change is written to the store's outbox, so a restart hands undelivered
- * messages over again with the same id (at least once). */
+/* The outbox: messages a journey spoke, on their way to channel plugins.
+ *
+ * A message is created when a step's decision is applied and written to the store in the
+ * open batch (outbox_enqueue); it waits in `fresh` until that batch commits, so no plugin
+ * ever sees a message a crash could still take back. Then it is queued by due time and
+ * handed to the plugin serving its channel (outbox_kick); the plugin answers at once or
+ * later (outbox_send_done). PARLEY_RETRY backs off exponentially with jitter until
+ * max_attempts, then the message is dead-lettered and kept for `parley replay`. Every state
+ * change is written to the store, so a restart hands undelivered messages over again with
+ * the same id (at least once).
+ *
+ * The outbox is given everything it uses (struct outbox_env): the store, the clock, the
+ * delivery policy, how to find the plugin serving a channel, and an optional capture sink
+ * (`parley test`). It never applies events: a plugin's receipts are the core's business,
+ * so nothing re-enters the outbox while it is delivering. */
 #ifndef PARLEY_OUTBOX_H
 #define PARLEY_OUTBOX_H
+#include <stddef.h>
 #include <stdint.h>
 #include <parley/plugin.h>
 
-struct core;
+#include "clock.h"
+#include "log.h"
+#include "store/store.h"
+
 struct plugin_inst;
-typedef struct cJSON cJSON;
 
-enum msg_state { MSG_QUEUED, MSG_SENDING, MSG_SENT, MSG_DEAD };
-
-/* The core's side of the opaque parley_msg handle that plugins read through accessors. */
-struct parley_msg {
-  char id[40];           /* stable id, idempotency key for providers */
-  char *channel;
-  char *contact;
-  char *address;         /* NULL when the contact has none for this channel */
-  char *journey;
-  char *template_name;
-  char *subject, *text, *html; /* rendered parts, NULL when absent */
-  char *profile_json;    /* the contact's profile as JSON text, taken at speak time */
-  cJSON *profile;        /* parsed from profile_json when a plugin first asks for an attribute */
-  char *attr_text;       /* scratch for msg_contact_attr of non-string attributes */
-  uint64_t conv_id;
-  unsigned attempt;      /* 1 on first delivery */
-  enum msg_state state;
-  int64_t due_ms;        /* when the next attempt may run */
-  char *last_error;
-  struct plugin_inst *inst;
-  struct parley_msg *next;
+/* Counters the core persists with its own (see struct core_stats). */
+struct outbox_stats {
+  uint64_t delivered, retried, dead;
 };
 
-void outbox_msg_free(struct parley_msg *m);
-/* Queue a message for delivery (takes ownership). */
-void outbox_enqueue(struct core *core, struct parley_msg *m);
+struct outbox_policy {
+  unsigned max_attempts; /* delivery attempts before a message is dead-lettered */
+  int64_t retry_base_ms; /* first retry delay; doubles each attempt, with jitter */
+  int64_t retry_max_ms;  /* the cap of that doubling */
+};
+
+struct outbox_env {
+  struct store *store;
+  const struct clock *clock;
+  const struct log *log;
+  struct outbox_policy policy;
+  struct outbox_stats *stats;
+  /* The plugin instance serving `channel`, or NULL when no plugin does. */
+  struct plugin_inst *(*channel_plugin)(void *ud, const char *channel);
+  void *ud;
+  /* Optional (`parley test`): every message is handed here instead of to a plugin, and
+   * counts as delivered. */
+  void (*capture)(void *capture_ud, const struct parley_msg *m);
+  void *capture_ud;
+};
+
+struct outbox {
+  struct outbox_env env;
+  struct parley_msg *fresh;  /* spoken in the open batch: not durable yet, newest first */
+  struct parley_msg **queue; /* a binary heap: the earliest due first, then first come */
+  size_t n_queue, cap_queue;
+  struct parley_msg *sending; /* handed to plugins, their send_done awaited */
+  size_t n_sending;
+  uint64_t next_seq;
+  int kicking;               /* outbox_kick is on the stack */
+  struct parley_msg *in_send; /* the message inside a plugin's send() right now */
+  int in_send_done;          /* the plugin completed it before send() returned: */
+  enum parley_status in_send_status; /* with this status */
+  char *in_send_detail;      /*   and this detail */
+};
+
+void outbox_init(struct outbox *ob, const struct outbox_env *env);
+/* Free every message (shutdown: plugins are closed, so no send_done can follow). */
+void outbox_close(struct outbox *ob);
+
+/* A message spoken in the open batch (takes ownership): written to the store, held until
+ * the batch commits. Returns the store's answer (0, or -1 when the write failed: the
+ * batch will not commit; see store.h). */
+int outbox_enqueue(struct outbox *ob, struct parley_msg *m);
+/* Does the open batch hold messages? */
+int outbox_has_fresh(const struct outbox *ob);
 /* The open batch committed: its messages may now reach plugins. */
-void outbox_promote_fresh(struct core *core);
+void outbox_promote_fresh(struct outbox *ob);
 /* The open batch was dropped: so are its messages. */
-void outbox_drop_fresh(struct core *core);
+void outbox_drop_fresh(struct outbox *ob);
 /* At start: every stored message not yet delivered goes back in the queue. */
-void outbox_restore(struct core *core);
-/* Hand every due queued message to its channel's plugin. */
-void outbox_kick(struct core *core);
-struct cfg;
+void outbox_restore(struct outbox *ob);
+
+/* Hand every queued message that is due to its channel's plugin, earliest first. Plugins
+ * may answer inside send(); a message retried in this call waits for a later one. */
+void outbox_kick(struct outbox *ob);
+/* A plugin finished a PARLEY_PENDING send (struct plugin_env's send_done; `ob` is the
+ * outbox). */
+void outbox_send_done(void *ob, struct parley_msg *m, enum parley_status st, const char *detail);
+
+/* When the earliest queued message is due: 1 and *due_ms, or 0 when none waits. */
+int outbox_next_due(const struct outbox *ob, int64_t *due_ms);
+/* Messages queued or in flight. */
+size_t outbox_active(const struct outbox *ob);
 /* The wait before retry number `attempt` (1: the first retry). */
-int64_t outbox_backoff_ms(const struct cfg *cfg, unsigned attempt);
-/* A plugin finished a PARLEY_PENDING send (plugin_env.send_done). */
-void outbox_send_done(void *core, struct parley_msg *m, enum parley_status st, const char *detail);
-/* When the earliest waiting retry is due: 1 and *due_ms, or 0 when none waits. */
-int outbox_next_due(const struct core *core, int64_t *due_ms);
-/* Free every message (shutdown; in-flight sends must have completed or been abandoned). */
-void outbox_close(struct core *core);
+int64_t outbox_backoff_ms(const struct outbox_policy *p, unsigned attempt);
 
 #endif

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "context.h"
 #include "lua/lhost.h"
 
 static struct lhost_config lhost_cfg(const struct core *core)
 {
   const struct cfg *cfg = core->cfg;
-  return (struct lhost_config){cfg->lua, cfg->sdk_dir, cfg->journeys_dir, cfg->journey_params, &core->log,
+  struct lhost_limits lim = {cfg->lua.step_instructions, cfg->lua.step_ms, cfg->lua.memory_bytes};
+  return (struct lhost_config){lim, cfg->sdk_dir, cfg->journeys_dir, cfg->journey_params, &core->log,
                                NULL, 0};
 }
 

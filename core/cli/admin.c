@@ -13,7 +13,6 @@
 
 #include "cfg.h"
 #include "inspect.h"
-#include "serve.h"
 #include "store/store.h"
 
 /* ---- backup ---- */
@@ -75,7 +74,7 @@ int admin_backup(const char *config_path, const char *dir)
 {
   char err[8192];
   int created;
-  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   if (!cfg || check_target(dir, &created, err, sizeof err) < 0 ||
       copy_store(cfg, dir, created, err, sizeof err) < 0) {
     fprintf(stderr, "parley backup: %s\n", err);
@@ -208,7 +207,7 @@ static int replay(const struct cfg *cfg, const char *msg_id, char *err, size_t e
 int admin_replay(const char *config_path, const char *msg_id)
 {
   char err[8192];
-  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   if (!cfg) {
     fprintf(stderr, "parley replay: %s\n", err);
     return 1;
@@ -266,7 +265,7 @@ static int report_send(long status, const char *body)
 int admin_send(const char *config_path, const char *path)
 {
   char err[8192], base[512], url[1024];
-  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   size_t len = 0;
   char *data = NULL;
   int rc = -1;

@@ -18,7 +18,6 @@
 #include "clock.h"
 #include "lua/lhost.h"
 #include "outbox.h"
-#include "serve.h"
 #include "store/store.h"
 #include "http/view.h"
 
@@ -254,7 +253,7 @@ static void select_msg(void *ud, struct parley_msg *m)
   struct inspect *in = ud;
   int keep = in->o->dead_letters ? m->state == MSG_DEAD : m->contact && strcmp(m->contact, in->o->contact) == 0;
   if (!keep) {
-    outbox_msg_free(m);
+    msg_record_free(m);
     return;
   }
   m->next = NULL;
@@ -267,7 +266,7 @@ static void free_msgs(struct inspect *in)
 {
   for (struct parley_msg *m = in->msgs, *n; m; m = n) {
     n = m->next;
-    outbox_msg_free(m);
+    msg_record_free(m);
   }
   in->msgs = NULL;
 }
@@ -362,7 +361,7 @@ static int64_t wall_now_ms(void)
 int inspect_run(const struct inspect_options *o)
 {
   char err[8192];
-  struct cfg *cfg = serve_load_config(o->config_path, err, sizeof err);
+  struct cfg *cfg = cfg_load(o->config_path, err, sizeof err);
   if (!cfg) {
     fprintf(stderr, "parley inspect: %s\n", err);
     return 1;

@@ -16,7 +16,6 @@
 #include "duration.h"
 #include "lua/lhost.h"
 #include "outbox.h"
-#include "serve.h"
 
 #define JT_START_MS 1893488400000LL /* 2030-01-01T09:00:00Z: every test starts here */
 #define JT_MAX_FIRES 100000         /* deadlines one advance may fire */
@@ -71,7 +70,7 @@ static void msgs_free(struct jt *t)
  * virtual clock, channels captured. */
 static int core_up(struct jt *t, char *err, size_t errlen)
 {
-  struct cfg *cfg = serve_load_config(t->config_path, err, errlen);
+  struct cfg *cfg = cfg_load(t->config_path, err, errlen);
   if (!cfg)
     return -1;
   free(cfg->store_backend);
@@ -89,8 +88,8 @@ static int core_up(struct jt *t, char *err, size_t errlen)
     return -1;
   }
   clock_init_virtual(&t->core->clock, JT_START_MS);
-  t->core->capture = capture;
-  t->core->capture_ud = t;
+  t->core->outbox.env.capture = capture;
+  t->core->outbox.env.capture_ud = t;
   t->events = 0;
   return 0;
 }
@@ -559,7 +558,7 @@ static int name_cmp(const void *a, const void *b)
 static char **default_files(const char *config_path, size_t *n)
 {
   char err[1024], dir[4096];
-  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   *n = 0;
   if (!cfg) {
     fprintf(stderr, "parley test: %s\n", err);

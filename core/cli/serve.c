@@ -9,15 +9,6 @@
 #include "http/http.h"
 #include "serve.h"
 
-struct cfg *serve_load_config(const char *config_path, char *err, size_t errlen)
-{
-  struct cfg *cfg = NULL;
-  int rc = config_path ? cfg_load_file(config_path, &cfg, err, errlen)
-                       : cfg_load_string(parley_default_conf, strlen(parley_default_conf),
-                                         "embedded default config", &cfg, err, errlen);
-  return rc == 0 ? cfg : NULL;
-}
-
 /* The data folder is made on first start, like any daemon's state directory. */
 static int make_dirs(const char *path, char *err, size_t errlen)
 {
@@ -58,7 +49,7 @@ int serve_run(const char *config_path)
 {
   char err[8192];
   struct log boot = {LOG_INFO};
-  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   if (!cfg || make_dirs(cfg->data_dir, err, sizeof err) < 0) {
     log_kv(&boot, LOG_ERROR, "serve", "cannot start", "error", err, (char *)NULL);
     cfg_free(cfg);
@@ -107,7 +98,7 @@ int serve_check(const char *config_path)
 {
   char err[8192];
   struct log lg = {LOG_INFO};
-  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
+  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   if (!cfg) {
     log_kv(&lg, LOG_ERROR, "check", "config refused", "error", err, (char *)NULL);
     return 1;

@@ -2,8 +2,6 @@
 #ifndef PARLEY_SERVE_H
 #define PARLEY_SERVE_H
 
-/* Loads `config_path` (NULL: the embedded default). Returns NULL with err. */
-struct cfg *serve_load_config(const char *config_path, char *err, size_t errlen);
 /* Runs until SIGINT or SIGTERM. Returns the process exit code. */
 int serve_run(const char *config_path);
 /* Loads config, journeys and plugins, reports, and exits. */

@@ -130,7 +130,7 @@ static enum MHD_Result post_replay(struct http *h, struct MHD_Connection *conn, 
   if (found == 0)
     return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such message in the outbox", 0);
   if (m->state != MSG_DEAD) {
-    outbox_msg_free(m);
+    msg_record_free(m);
     return send_error(conn, MHD_HTTP_CONFLICT, "not_dead",
                       "the message is not a dead letter: it is still queued for delivery", 0);
   }
@@ -144,7 +144,7 @@ static enum MHD_Result post_replay(struct http *h, struct MHD_Connection *conn, 
   cJSON_AddStringToObject(doc, "id", m->id);
   cJSON_AddStringToObject(doc, "channel", m->channel);
   cJSON_AddStringToObject(doc, "state", "queued");
-  outbox_enqueue(core, m); /* written in the open batch; reaches the plugin after its commit */
+  outbox_enqueue(&core->outbox, m); /* written in the open batch; reaches the plugin after its commit */
   return answer_after_commit(h, conn, rq, doc, "the replay could not be stored; retry later");
 }
 

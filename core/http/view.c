@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "context.h"
 #include "lua/lhost.h"
-#include "outbox.h"
 
 static cJSON *history_json(const struct history *h)
 {
@@ -118,16 +117,16 @@ char *view_metrics(const struct core *core)
       {"parley_goals_total", "Goal events reached.", s->goals},
       {"parley_messages_spoken_total", "Messages spoken by journeys.", s->spoken},
       {"parley_messages_refused_total", "Speaks refused by consent or suppression.", s->refused},
-      {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivered},
-      {"parley_messages_retried_total", "Delivery retries scheduled.", s->retried},
-      {"parley_messages_dead_total", "Messages dead-lettered.", s->dead},
+      {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivery.delivered},
+      {"parley_messages_retried_total", "Delivery retries scheduled.", s->delivery.retried},
+      {"parley_messages_dead_total", "Messages dead-lettered.", s->delivery.dead},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
     fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", rows[i].name, rows[i].help, rows[i].name,
             rows[i].name, (unsigned long long)rows[i].v);
   fprintf(f, "# HELP parley_outbox_active Messages queued or in flight.\n# TYPE parley_outbox_active gauge\n"
              "parley_outbox_active %zu\n",
-          core->outbox.n_active);
+          outbox_active(&core->outbox));
   fclose(f);
   return out;
 }

@@ -14,7 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
-#include "outbox.h"
+#include "store/records.h"
 #include "plugin_int.h"
 
 static enum log_level map_level(enum parley_log_level lvl)
@@ -36,7 +36,7 @@ static void host_log(parley_ctx *ctx, enum parley_log_level level, const char *m
   va_end(ap);
 }
 
-/* --- message accessors: plain reads of the core's struct parley_msg (outbox.h) --- */
+/* --- message accessors: plain reads of the core's struct parley_msg (store/records.h) --- */
 
 static const char *msg_id(const parley_msg *m) { return m ? m->id : NULL; }
 static const char *msg_channel(const parley_msg *m) { return m ? m->channel : NULL; }
@@ -124,7 +124,7 @@ static void host_send_done(parley_ctx *ctx, parley_msg *msg, enum parley_status 
   }
   pi->in_flight--;
   if (pi->env.send_done)
-    pi->env.send_done(pi->env.core, msg, st, detail);
+    pi->env.send_done(pi->env.outbox, msg, st, detail);
 }
 
 static enum parley_status host_emit_event(parley_ctx *ctx, const char *json, size_t len)

@@ -17,12 +17,14 @@ struct plugin_env {
   const struct log *log;
   const struct clock *clock;
   struct ev_loop *loop;
-  void *core; /* passed back to the callbacks below */
-  /* A PARLEY_PENDING send finished (or a sync status, forwarded by the caller). */
-  void (*send_done)(void *core, struct parley_msg *msg, enum parley_status st,
+  /* A PARLEY_PENDING send finished; `outbox` is passed back. */
+  void (*send_done)(void *outbox, struct parley_msg *msg, enum parley_status st,
                     const char *detail);
-  /* A plugin emitted a receipt event. Returns 0, or -1 with a reason in err. */
+  void *outbox;
+  /* A plugin emitted a receipt event; `core` is passed back. Returns 0, or -1 with a
+   * reason in err. */
   int (*emit_event)(void *core, const char *json, size_t len, char *err, size_t errlen);
+  void *core;
   /* Trusted Ed25519 public keys (32 bytes each). With any, a plugin must carry a valid
    * signature by one of them (FILE.so.sig, see plugin_sign.h) or it is not loaded. */
   const unsigned char (*trusted_keys)[32];

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "mpcheck.h"
-#include "outbox.h"
 
 #define CODEC_FORMAT 1
 
@@ -400,7 +399,7 @@ struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size
   if (!m->channel || !m->contact)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {
-    outbox_msg_free(m);
+    msg_record_free(m);
     return NULL;
   }
   return m;

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outbox.h"
-#include "store.h"
+#include "records.h"
 
 const char *conv_status_name(enum conv_status st)
 {
@@ -185,7 +184,7 @@ void contact_record_free(struct contact *c)
   free(c);
 }
 
-void outbox_msg_free(struct parley_msg *m)
+void msg_record_free(struct parley_msg *m)
 {
   if (!m)
     return;

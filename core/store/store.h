@@ -13,61 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct cJSON cJSON;
-
-enum conv_status { CONV_LISTENING, CONV_DECIDING, CONV_SPEAKING, CONV_DONE, CONV_FAILED };
-
-/* A bounded history: the oldest entries fall off past `limit` (unbounded logs are how
- * peers of ours grind to a halt at a million contacts). */
-struct hist_entry {
-  int64_t at_ms;
-  char *what;
-};
-struct history {
-  struct hist_entry *items; /* ring buffer */
-  size_t start, n, cap;
-};
-
-struct journey_start {
-  char *journey;
-  int64_t at_ms;
-};
-
-struct contact {
-  char *id;
-  cJSON *profile; /* object */
-  int64_t created_ms;
-  uint64_t *convs; /* every conversation of this contact, oldest first (for inspection) */
-  size_t n_convs, cap_convs;
-  /* The conversations not ended yet, and the last start per journey (the re-entry rule):
-   * an event reads only these, never a contact's whole past. */
-  uint64_t *active;
-  size_t n_active, cap_active;
-  struct journey_start *starts;
-  size_t n_starts;
-  struct history history;
-};
-
-struct conv {
-  uint64_t id;
-  char *contact;
-  char *journey;
-  uint32_t journey_version;
-  char *step;         /* handler to run when woken */
-  char *memory;       /* msgpack map */
-  size_t memory_len;
-  char **listening_for;
-  size_t n_listen;
-  int64_t deadline_ms; /* 0: none */
-  enum conv_status status;
-  char *outcome;       /* when done: "goal:<event>", "exit:<event>", "finished" */
-  char *error;         /* when failed */
-  int64_t started_ms, updated_ms;
-  struct history history;
-};
+#include "records.h"
 
 struct store;
-struct parley_msg;
 
 /* Counters kept across restarts (the core's metrics). */
 #define STORE_COUNTERS 12
@@ -128,24 +76,5 @@ struct store_lmdb_options {
 struct store *store_lmdb_open(const struct store_lmdb_options *o, char *err, size_t errlen);
 /* A consistent copy of the environment into `dir` while it is in use (compacted). */
 int store_lmdb_backup(struct store *s, const char *dir, char *err, size_t errlen);
-
-const char *conv_status_name(enum conv_status st);
-void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void history_free(struct history *h);
-/* i-th entry, oldest first. */
-const struct hist_entry *history_at(const struct history *h, size_t i);
-/* A new conversation record for contact `c`: its id goes in the contact's lists and the
- * journey's last start is now. */
-struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey, uint32_t version,
-                             int64_t now_ms);
-void conv_record_free(struct conv *cv);
-/* Conversation `id` of contact `c` ended: it leaves the active list. */
-void contact_conv_ended(struct contact *c, uint64_t id);
-/* When `c` last entered `journey`: 1 and *at_ms, or 0 never. */
-int contact_last_start(const struct contact *c, const char *journey, int64_t *at_ms);
-/* Appends an id to a growable array; -1 when out of memory. */
-int ids_push(uint64_t **ids, size_t *n, size_t *cap, uint64_t id);
-void contact_record_free(struct contact *c);
 
 #endif

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "outbox.h"
 #include "smap.h"
 #include "store.h"
 #include "codec.h"

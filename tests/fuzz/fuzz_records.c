@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "outbox.h"
+#include "store/records.h"
 #include "store/codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,12 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct parley_msg *m = store_decode_msg(buf, size, err, sizeof err);
   if (m) {
     store_encode_msg(m, &one);
-    outbox_msg_free(m);
+    msg_record_free(m);
     if (!(m = store_decode_msg(one.data, one.size, err, sizeof err)))
       abort();
     store_encode_msg(m, &two);
     same_again(&one, &two);
-    outbox_msg_free(m);
+    msg_record_free(m);
   }
   msgpack_sbuffer_destroy(&one);
   msgpack_sbuffer_destroy(&two);

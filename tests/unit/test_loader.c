@@ -19,7 +19,7 @@
 
 #include "clock.h"
 #include "log.h"
-#include "outbox.h"
+#include "store/records.h"
 #include "plugin/plugin_int.h"
 #include "plugin/plugin_load.h"
 
@@ -83,6 +83,7 @@ static int setup(void **state)
                                .clock = &f->clock,
                                .loop = f->loop,
                                .core = &f->rec,
+                               .outbox = &f->rec,
                                .send_done = rec_send_done,
                                .emit_event = rec_emit_event};
   snprintf(f->dir, sizeof f->dir, "/tmp/parley-loader-XXXXXX");

@@ -95,7 +95,7 @@ static void test_codec_round_trips(void **state)
   assert_int_equal(mb->state, MSG_DEAD);
   assert_string_equal(mb->last_error, "gateway down");
   assert_string_equal(mb->profile_json, m.profile_json);
-  outbox_msg_free(mb);
+  msg_record_free(mb);
 
   /* a contact: every conversation, the active ones, the last start per journey */
   struct contact c = {.id = "c1", .created_ms = 5};
@@ -252,13 +252,13 @@ static void test_lmdb_journey_versions(void **state)
 /* Retries wait base * 2^(attempt-1), capped, each time a random 50-100% of that. */
 static void test_backoff_doubles_with_jitter_and_caps(void **state)
 {
-  struct cfg cfg = {.retry_base_ms = 1000, .retry_max_ms = 60000};
+  struct outbox_policy p = {.retry_base_ms = 1000, .retry_max_ms = 60000};
   int64_t lo[] = {500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000};
   int64_t hi[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000};
   for (unsigned a = 1; a <= 9; a++) {
     int64_t min = INT64_MAX, max = 0;
     for (int i = 0; i < 200; i++) {
-      int64_t d = outbox_backoff_ms(&cfg, a);
+      int64_t d = outbox_backoff_ms(&p, a);
       min = d < min ? d : min;
       max = d > max ? d : max;
     }

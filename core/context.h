@@ -1,0 +1,62 @@
+/* struct core: the context every part of the state machine shares (no global mutable
+ * state elsewhere). Built and driven by core.c; conv.c, registry.c and the HTTP views read
+ * and change it. Data only: the functions that run the core are in core.h. */
+#ifndef PARLEY_CONTEXT_H
+#define PARLEY_CONTEXT_H
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "event.h"
+#include "log.h"
+#include "outbox.h"
+#include "registry.h"
+#include "store/store.h"
+
+struct plugin_inst;
+
+/* One configured channel and the plugin instance serving it (NULL under `parley test`). */
+struct channel {
+  const struct cfg_channel *cfg;
+  struct plugin_inst *inst;
+};
+
+/* The metrics; kept across restarts in the store's counters, in this order. */
+struct core_stats {
+  uint64_t events, duplicates, conv_started, conv_done, conv_failed, goals;
+  uint64_t spoken, refused;
+  struct outbox_stats delivery; /* delivered, retried, dead */
+};
+
+/* Events emitted by plugins wait here until the core applies them (core_settle): never
+ * inside the plugin callback that emitted them. */
+struct pending_event {
+  struct event ev;
+  struct pending_event *next;
+};
+
+struct core {
+  struct log log;
+  struct clock clock;
+  struct ev_loop *loop;
+  struct cfg *cfg;
+  struct store *store;
+  struct jslot *slots; /* journey versions: current ones and those still draining */
+  size_t n_slots;
+  struct channel *channels;
+  size_t n_channels;
+  struct outbox outbox;
+  struct pending_event *pending, *pending_tail;
+  int settling; /* core_settle is on the stack */
+  struct core_stats stats;
+  ev_timer deadline_timer; /* armed on the earliest deadline only */
+  ev_timer retry_timer;    /* armed on the earliest delivery retry */
+  ev_prepare flusher;      /* commits each loop iteration's batch before the loop blocks */
+  ev_timer ack_timer;      /* commits delivery acknowledgements that nothing else carried */
+  int must_commit;         /* the batch holds state changes (not only acknowledgements) */
+  int commit_failing;      /* the last commit failed (logged once per episode) */
+};
+
+#endif

@@ -1,0 +1,166 @@
+/* Delivery through the core with real plugins: the shipped `file` plugin with receipts,
+ * and tests/plugins/receipts.c answering synchronously, from inside send, and later from a
+ * timer. Each batch holds several events and several messages per event; every receipt
+ * comes back as an event that wakes the conversation which spoke. The loop runs for real
+ * (the plugins' timers are libev timers), with either store backend. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conv.h"
+#include "core.h"
+
+#define CONTACTS 3
+#define MSGS_PER_CONTACT 2
+
+struct dfx {
+  struct core *core;
+  struct ev_loop *loop;
+  char dir[64];
+};
+
+/* `channel` is the Lua table that configures the email channel; plugins are looked for in
+ * `plugins` under the build tree. */
+static struct dfx *open_core(const char *backend, const char *plugins, const char *channel)
+{
+  struct dfx *f = calloc(1, sizeof *f);
+  strcpy(f->dir, "/tmp/parley-delivery-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  char conf[2048], err[1024];
+  snprintf(conf, sizeof conf,
+           "return { log_level = 'error', data_dir = '%s',\n"
+           "  plugin_dir = builddir .. '/%s', sdk_dir = srcdir .. '/sdk/lua',\n"
+           "  journeys_dir = srcdir .. '/tests/unit/delivery_journeys',\n"
+           "  store = { backend = '%s', map_size_mb = 64 },\n"
+           "  channels = { email = %s } }\n",
+           f->dir, plugins, backend, channel);
+  struct cfg *cfg;
+  if (cfg_load_string(conf, strlen(conf), "test config", &cfg, err, sizeof err) < 0)
+    fail_msg("config: %s", err);
+  f->loop = ev_loop_new(EVFLAG_AUTO);
+  if (core_open(cfg, f->loop, &f->core, err, sizeof err) < 0)
+    fail_msg("core_open: %s", err);
+  return f;
+}
+
+static void close_core(struct dfx *f)
+{
+  char cmd[128];
+  core_close(f->core);
+  ev_loop_destroy(f->loop);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(f);
+}
+
+/* One batch, as one NDJSON request is: every event applied, then one flush. */
+static void post_batch(struct dfx *f)
+{
+  for (int i = 0; i < CONTACTS; i++) {
+    char json[256], err[256];
+    struct event ev;
+    snprintf(json, sizeof json, "{\"id\":\"e%d\",\"type\":\"signed_up\",\"contact\":\"c%d\",\"profile\":{\"email\":\"c%d@example.com\"}}", i, i, i);
+    if (event_parse(json, strlen(json), &ev, err, sizeof err) < 0)
+      fail_msg("event: %s", err);
+    conv_apply_event(f->core, &ev);
+    event_clear(&ev);
+  }
+  core_flush(f->core);
+}
+
+/* Runs the loop until every message is delivered and every conversation has finished
+ * (or two seconds pass). */
+static void run_until_done(struct dfx *f)
+{
+  for (int i = 0; i < 2000; i++) {
+    if (f->core->stats.delivery.delivered == CONTACTS * MSGS_PER_CONTACT &&
+        f->core->stats.conv_done == CONTACTS)
+      break;
+    ev_run(f->loop, EVRUN_NOWAIT);
+    usleep(1000);
+  }
+}
+
+static void count_msg(void *ud, struct parley_msg *m)
+{
+  (*(int *)ud)++;
+  msg_record_free(m);
+}
+
+static void assert_all_delivered(struct dfx *f)
+{
+  struct store *st = f->core->store;
+  assert_int_equal(f->core->stats.delivery.delivered, CONTACTS * MSGS_PER_CONTACT);
+  assert_int_equal(f->core->stats.spoken, CONTACTS * MSGS_PER_CONTACT);
+  assert_int_equal(f->core->stats.delivery.dead, 0);
+  /* the three sign-ups and one receipt per message, none of them lost or doubled */
+  assert_int_equal(f->core->stats.events, CONTACTS + CONTACTS * MSGS_PER_CONTACT);
+  assert_int_equal(f->core->stats.duplicates, 0);
+  assert_int_equal(f->core->stats.conv_done, CONTACTS);
+  for (int i = 0; i < CONTACTS; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "c%d", i);
+    struct contact *ct = st->ops->contact_get(st, id);
+    assert_non_null(ct);
+    assert_int_equal(ct->n_convs, 1);
+    struct conv *cv = st->ops->conv_get(st, ct->convs[0]);
+    assert_int_equal(cv->status, CONV_DONE);
+    assert_string_equal(cv->outcome, "finished");
+  }
+  core_flush(f->core);
+  int left = 0;
+  st->ops->msg_each(st, count_msg, &left);
+  assert_int_equal(left, 0);
+}
+
+static void run_case(const char *backend, const char *plugins, const char *channel)
+{
+  struct dfx *f = open_core(backend, plugins, channel);
+  post_batch(f);
+  run_until_done(f);
+  assert_all_delivered(f);
+  close_core(f);
+}
+
+static void test_file_plugin_receipts(void **state)
+{
+  const char *ch = "{ plugin = 'file', path = '/dev/null', receipts = true }";
+  run_case("memory", "plugins", ch);
+  run_case("lmdb", "plugins", ch);
+}
+
+static void test_sync_receipts(void **state)
+{
+  run_case("memory", "tests/plugins", "{ plugin = \'receipts\', mode = 'sync' }");
+  run_case("lmdb", "tests/plugins", "{ plugin = \'receipts\', mode = 'sync' }");
+}
+
+static void test_receipts_inside_send(void **state)
+{
+  run_case("memory", "tests/plugins", "{ plugin = \'receipts\', mode = 'inside' }");
+  run_case("lmdb", "tests/plugins", "{ plugin = \'receipts\', mode = 'inside' }");
+}
+
+static void test_receipts_later(void **state)
+{
+  run_case("memory", "tests/plugins", "{ plugin = \'receipts\', mode = 'later', delay_ms = 2 }");
+  run_case("lmdb", "tests/plugins", "{ plugin = \'receipts\', mode = 'later', delay_ms = 2 }");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_file_plugin_receipts),
+      cmocka_unit_test(test_sync_receipts),
+      cmocka_unit_test(test_receipts_inside_send),
+      cmocka_unit_test(test_receipts_later),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "util.h"
 
 #define CFG_MAX_FILE (1024 * 1024)
 
@@ -442,20 +443,10 @@ fail:
 
 int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+  size_t n;
+  char *buf = util_read_file(path, CFG_MAX_FILE, &n, err, errlen);
+  if (!buf)
     return -1;
-  }
-  char *buf = malloc(CFG_MAX_FILE);
-  size_t n = buf ? fread(buf, 1, CFG_MAX_FILE, f) : 0;
-  int too_big = buf && n == CFG_MAX_FILE;
-  fclose(f);
-  if (!buf || too_big) {
-    snprintf(err, errlen, "%s: %s", path, buf ? "larger than 1 MiB" : "out of memory");
-    free(buf);
-    return -1;
-  }
   int rc = cfg_load_string(buf, n, path, out, err, errlen);
   free(buf);
   return rc;

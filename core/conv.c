@@ -15,6 +15,8 @@
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
  * a loop cannot starve the event loop; the rest fire on the next turn. */
 #define CONV_MAX_FIRE_PER_CALL 10000
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 static int contains(char *const *list, size_t n, const char *s)
 {
@@ -32,6 +34,28 @@ static int contains_c(const char *const *list, size_t n, const char *s)
 static int is_active(const struct conv *cv)
 {
   return cv->status != CONV_DONE && cv->status != CONV_FAILED;
+}
+
+/* The invariants of a conversation at rest (SQLite-style: checked after every transition,
+ * in debug builds). Listening: a step to run when woken; ended: nothing to wake it, and
+ * the reason it ended. */
+static void check_conv(const struct conv *cv)
+{
+  assert(cv->journey && cv->contact);
+  switch (cv->status) {
+  case CONV_LISTENING:
+    assert(cv->step);
+    break;
+  case CONV_DONE:
+    assert(cv->outcome && cv->n_listen == 0 && cv->deadline_ms == 0);
+    break;
+  case CONV_FAILED:
+    assert(cv->error && cv->n_listen == 0 && cv->deadline_ms == 0);
+    break;
+  default:
+    assert(!"a conversation at rest is listening, done or failed");
+  }
+  (void)cv;
 }
 
 static void clear_listen(struct conv *cv)
@@ -66,6 +90,7 @@ static void end_conv(struct core *core, struct contact *ct, struct conv *cv, enu
     core->stats.conv_done++;
     history_add(&cv->history, core->cfg->history_limit, now, "done: %s", why);
   }
+  check_conv(cv);
   core->store->ops->conv_put(core->store, cv);
   registry_active(core, cv->journey, cv->journey_version, -1);
 }
@@ -204,6 +229,7 @@ static void apply_decision(struct core *core, struct contact *ct, struct conv *c
   /* At least 1 ms ahead: a fired deadline must never be re-armed at the same instant. */
   cv->deadline_ms = d->timeout_ms >= 0 ? now + (d->timeout_ms > 0 ? d->timeout_ms : 1) : 0;
   cv->status = CONV_LISTENING;
+  check_conv(cv);
   core->store->ops->conv_put(core->store, cv);
 }
 
@@ -396,8 +422,13 @@ size_t conv_fire_due(struct core *core)
   while (n < CONV_MAX_FIRE_PER_CALL && st->ops->deadline_next(st, &due, &id) &&
          due <= clock_now_ms(&core->clock)) {
     struct conv *cv = st->ops->conv_get(st, id);
-    struct contact *ct = st->ops->contact_get(st, cv->contact);
-    assert(cv->status == CONV_LISTENING && ct);
+    struct contact *ct = cv ? st->ops->contact_get(st, cv->contact) : NULL;
+    if (!ct) { /* the store could not read it: the batch is latched as failed (store.h) */
+      log_kv(&core->log, LOG_ERROR, "conv", "a due conversation cannot be read; deadlines wait",
+             (char *)NULL);
+      break;
+    }
+    assert(cv->status == CONV_LISTENING);
     clear_listen(cv);
     cv->status = CONV_DECIDING;
     history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock),
@@ -408,5 +439,8 @@ size_t conv_fire_due(struct core *core)
   }
   if (n)
     core->must_commit = 1;
+  if (n == CONV_MAX_FIRE_PER_CALL)
+    log_kv(&core->log, LOG_INFO, "conv", "many deadlines at once: the rest fire on the next turn",
+           "fired", STRINGIFY(CONV_MAX_FIRE_PER_CALL), (char *)NULL);
   return n;
 }

@@ -215,8 +215,15 @@ int event_parse_body(const char *body, size_t len, const struct event_limits *li
         snprintf(why, sizeof why, "more than %zu events in one request", lim->max_batch_events);
         goto fail;
       }
-      if (count == cap)
-        arr = realloc(arr, (cap *= 2) * sizeof *arr);
+      if (count == cap) {
+        struct event *grown = realloc(arr, cap * 2 * sizeof *arr);
+        if (!grown) {
+          snprintf(why, sizeof why, "out of memory");
+          goto fail;
+        }
+        arr = grown;
+        cap *= 2;
+      }
       if (event_parse(p, llen, &arr[count], why, sizeof why) < 0)
         goto fail;
       count++;

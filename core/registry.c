@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "lua/lhost.h"
+#include "util.h"
 
 static struct lhost_config lhost_cfg(const struct core *core)
 {
@@ -58,13 +59,10 @@ static int ends_with(const char *s, const char *suffix)
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every *.lua directly in the journeys folder is a journey, taken in name order so that
  * journeys entered by the same event start in a predictable order. */
+static void free_list(char **paths, size_t n);
+
 static char **list_files(const char *dir, size_t *n, char *err, size_t errlen)
 {
   DIR *d = opendir(dir);
@@ -74,16 +72,27 @@ static char **list_files(const char *dir, size_t *n, char *err, size_t errlen)
   }
   char **paths = calloc(1, sizeof *paths);
   *n = 0;
-  for (struct dirent *de; (de = readdir(d));) {
+  for (struct dirent *de; paths && (de = readdir(d));) {
     if (de->d_name[0] == '.' || !ends_with(de->d_name, ".lua"))
       continue;
-    paths = realloc(paths, (*n + 2) * sizeof *paths);
+    char **grown = realloc(paths, (*n + 2) * sizeof *paths);
     size_t len = strlen(dir) + strlen(de->d_name) + 2;
-    paths[*n] = malloc(len);
-    snprintf(paths[(*n)++], len, "%s/%s", dir, de->d_name);
+    char *path = grown ? malloc(len) : NULL;
+    if (!path) {
+      free_list(grown ? grown : paths, *n);
+      paths = NULL;
+      break;
+    }
+    paths = grown;
+    snprintf(path, len, "%s/%s", dir, de->d_name);
+    paths[(*n)++] = path;
   }
   closedir(d);
-  qsort(paths, *n, sizeof *paths, name_cmp);
+  if (!paths) {
+    snprintf(err, errlen, "journeys folder %s: out of memory", dir);
+    return NULL;
+  }
+  qsort(paths, *n, sizeof *paths, util_cmp_strp);
   return paths;
 }
 

@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "inspect.h"
 #include "store/store.h"
+#include "util.h"
 
 /* ---- backup ---- */
 
@@ -96,22 +97,9 @@ int admin_backup(const char *config_path, const char *dir)
 
 /* ---- replay ---- */
 
-struct body {
-  char *data;
-  size_t len;
-};
-
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
-  struct body *b = ud;
-  char *nd = realloc(b->data, b->len + sz * n + 1);
-  if (!nd)
-    return 0;
-  memcpy(nd + b->len, p, sz * n);
-  b->data = nd;
-  b->len += sz * n;
-  b->data[b->len] = '\0';
-  return sz * n;
+  return buf_add(ud, p, sz * n) == 0 ? sz * n : 0;
 }
 
 /* The daemon's base URL from its configuration. A wildcard listen address is reached
@@ -132,7 +120,7 @@ static int daemon_base(const struct cfg *cfg, char *url, size_t cap, char *err, 
 }
 
 /* POSTs `data` to `url`. Returns the HTTP status, or 0 with err when no answer came. */
-static long post(const char *url, const char *data, size_t len, const char *ctype, struct body *b, char *err,
+static long post(const char *url, const char *data, size_t len, const char *ctype, struct buf *b, char *err,
                  size_t errlen)
 {
   CURL *c = curl_easy_init();
@@ -197,10 +185,10 @@ static int replay(const struct cfg *cfg, const char *msg_id, char *err, size_t e
   }
   snprintf(url, sizeof url, "%s/v1/outbox/%s/replay", base, esc);
   curl_free(esc);
-  struct body b = {NULL, 0};
+  struct buf b = {0};
   long status = post(url, "", 0, "application/json", &b, err, errlen);
-  int rc = status ? report_replay(msg_id, status, b.data) : -1;
-  free(b.data);
+  int rc = status ? report_replay(msg_id, status, b.p) : -1;
+  buf_free(&b);
   return rc;
 }
 
@@ -223,25 +211,13 @@ int admin_replay(const char *config_path, const char *msg_id)
 
 /* ---- send ---- */
 
-/* Reads a whole file (or stdin for "-"), bounded by the daemon's body limit. */
+/* Reads a whole file (or stdin for "-"), bounded by the daemon's body limit
+ * (limits.body_bytes): what the daemon would refuse is refused here. */
 static char *read_input(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return NULL;
-  }
-  char *buf = malloc(max + 1);
-  size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-  if (f != stdin)
-    fclose(f);
-  if (!buf || n > max) {
-    snprintf(err, errlen, "%s: %s", path, buf ? "larger than the daemon's body limit (limits.body_bytes)" : "out of memory");
-    free(buf);
-    return NULL;
-  }
-  *len = n;
-  return buf;
+  if (strcmp(path, "-") == 0)
+    return util_read_stream(stdin, "stdin", max, len, err, errlen);
+  return util_read_file(path, max, len, err, errlen);
 }
 
 static int report_send(long status, const char *body)
@@ -273,10 +249,10 @@ int admin_send(const char *config_path, const char *path)
       (data = read_input(path, cfg->max_body_bytes, &len, err, sizeof err))) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(url, sizeof url, "%s/v1/events", base);
-    struct body b = {NULL, 0};
+    struct buf b = {0};
     long status = post(url, data, len, "application/x-ndjson", &b, err, sizeof err);
-    rc = status ? report_send(status, b.data) : -1;
-    free(b.data);
+    rc = status ? report_send(status, b.p) : -1;
+    buf_free(&b);
     curl_global_cleanup();
   }
   if (rc < 0)

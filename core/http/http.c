@@ -12,6 +12,7 @@
 
 #include "conv.h"
 #include "core.h"
+#include "util.h"
 #include "outbox.h"
 #include "view.h"
 
@@ -29,8 +30,7 @@ struct http {
 /* One request: its body as it arrives, then (POST /v1/events) its answer, held back
  * until the batch holding its events is committed. */
 struct req {
-  char *body;
-  size_t len, cap;
+  struct buf body;
   int too_big;
   enum { REQ_RECEIVING, REQ_COMMITTING, REQ_ANSWERED } state;
   unsigned status;
@@ -101,7 +101,7 @@ static enum MHD_Result post_events(struct http *h, struct MHD_Connection *conn, 
   struct event *evs;
   size_t n, bad_line;
   char err[512];
-  if (event_parse_body(rq->body ? rq->body : "", rq->len, &lim, &evs, &n, &bad_line, err, sizeof err) < 0)
+  if (event_parse_body(rq->body.p ? rq->body.p : "", rq->body.len, &lim, &evs, &n, &bad_line, err, sizeof err) < 0)
     return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_event", err, bad_line);
   size_t dups = 0;
   for (size_t i = 0; i < n; i++)
@@ -225,24 +225,11 @@ static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, const 
 
 static int append(struct req *rq, const char *data, size_t n, size_t max)
 {
-  if (rq->too_big || rq->len + n > max) {
+  if (rq->too_big || rq->body.len + n > max) {
     rq->too_big = 1;
     return 0;
   }
-  if (rq->len + n + 1 > rq->cap) {
-    size_t ncap = rq->cap ? rq->cap : 4096;
-    while (ncap < rq->len + n + 1)
-      ncap *= 2;
-    char *nb = realloc(rq->body, ncap);
-    if (!nb)
-      return -1;
-    rq->body = nb;
-    rq->cap = ncap;
-  }
-  memcpy(rq->body + rq->len, data, n);
-  rq->len += n;
-  rq->body[rq->len] = '\0';
-  return 0;
+  return buf_add(&rq->body, data, n);
 }
 
 /* MHD calls this first with no body (we set up the request, refusing an announced
@@ -291,7 +278,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
       break;
     }
   }
-  free(rq->body);
+  buf_free(&rq->body);
   free(rq->answer);
   free(rq);
   *con_cls = NULL;

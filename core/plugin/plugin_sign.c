@@ -8,29 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PLUGIN_MAX_FILE (256u << 20) /* a plugin larger than this is refused */
+#include "util.h"
 
-/* The whole file, bounded; NULL with err. */
-static unsigned char *read_all(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return NULL;
-  }
-  struct stat st;
-  unsigned char *buf = NULL;
-  if (fstat(fileno(f), &st) != 0)
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-  else if ((size_t)st.st_size > max)
-    snprintf(err, errlen, "%s: too large", path);
-  else if (!(buf = malloc((size_t)st.st_size + 1)))
-    snprintf(err, errlen, "%s: out of memory", path);
-  else
-    *len = fread(buf, 1, (size_t)st.st_size, f);
-  fclose(f);
-  return buf;
-}
+#define PLUGIN_MAX_FILE (256u << 20) /* a plugin larger than this is refused */
 
 /* Writes `text` to a new file of mode `mode` (an existing one is refused: keys are not
  * overwritten by accident). */
@@ -87,7 +67,7 @@ int plugin_sign_file(const char *path, const char *keyfile, char *err, size_t er
   size_t klen = 0, flen = 0, n = 0;
   unsigned char sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
   char sighex[2 * crypto_sign_BYTES + 2], sigpath[4096];
-  unsigned char *key = read_all(keyfile, 1024, &klen, err, errlen);
+  unsigned char *key = (unsigned char *)util_read_file(keyfile, 1024, &klen, err, errlen);
   if (!key)
     return -1;
   int ok = sodium_hex2bin(sk, sizeof sk, (const char *)key, klen, "\n", &n, NULL) == 0 && n == sizeof sk;
@@ -97,7 +77,7 @@ int plugin_sign_file(const char *path, const char *keyfile, char *err, size_t er
     snprintf(err, errlen, "%s: not a Parley plugin signing key (parley keygen makes one)", keyfile);
     return -1;
   }
-  unsigned char *file = read_all(path, PLUGIN_MAX_FILE, &flen, err, errlen);
+  unsigned char *file = (unsigned char *)util_read_file(path, PLUGIN_MAX_FILE, &flen, err, errlen);
   if (!file) {
     sodium_memzero(sk, sizeof sk);
     return -1;
@@ -157,7 +137,7 @@ int plugin_verify_fd(int fd, const char *path, const plugin_pubkey *keys, size_t
   size_t slen = 0, flen = 0, n = 0;
   unsigned char sig[crypto_sign_BYTES];
   snprintf(sigpath, sizeof sigpath, "%s.sig", path);
-  unsigned char *hex = read_all(sigpath, 1024, &slen, err, errlen);
+  unsigned char *hex = (unsigned char *)util_read_file(sigpath, 1024, &slen, err, errlen);
   if (!hex) {
     snprintf(err, errlen, "no signature (%s.sig): plugin_keys requires signed plugins", path);
     return -1;

@@ -146,6 +146,12 @@ struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey
   cv->id = id;
   cv->contact = strdup(c->id);
   cv->journey = strdup(journey);
+  if (!cv->contact || !cv->journey) {
+    c->n_convs--;
+    c->n_active--;
+    conv_record_free(cv);
+    return NULL;
+  }
   cv->journey_version = version;
   cv->status = CONV_DECIDING;
   cv->started_ms = cv->updated_ms = now_ms;

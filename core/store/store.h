@@ -3,11 +3,25 @@
  * (in memory, for tests and tools), store_lmdb.c (the embedded default), a distributed
  * engine later.
  *
- * Work is grouped into batches: the first call after a commit opens one (for LMDB, a write
- * transaction), `commit` makes all of it durable at once, `abort` drops all of it. Records
- * returned by a backend are owned by it and stay valid until the next commit or abort;
- * the caller changes them in place and calls *_put. Lists hold conversation ids, not
- * pointers, so a backend may evict. */
+ * Batches. Work is grouped into batches: the first call after a commit opens one (for
+ * LMDB, a write transaction), `commit` makes all of it durable at once, `abort` drops all
+ * of it. Records returned by a backend are owned by it and stay valid until the next
+ * commit or abort; the caller changes them in place and calls *_put. Lists hold
+ * conversation ids, not pointers, so a backend may evict.
+ *
+ * The write contract. A write (*_put, *_del, *_create, event_seen, active_add) that fails
+ * (out of memory, a full map, a disk error) returns -1 (or NULL) AND latches the batch as
+ * failed: the next `commit` refuses it, returns -1 with the first failure's reason, and
+ * drops the whole batch, as `abort` would. So a caller applying a decision need not unwind
+ * a half-written one: it may go on, and must let `commit` decide; what it must never do
+ * is act outside the store (answer 200, hand a message to a plugin) before that commit
+ * succeeded. The core keeps to this: HTTP answers and plugin deliveries wait for the
+ * commit (core.c, core_commit). A caller that cannot go on without the record (a NULL
+ * from contact_create) stops that event and logs it.
+ *
+ * The memory backend keeps no batches: writes apply at once, commit always succeeds and
+ * abort drops nothing. It is for tests and `parley test`, where nothing is durable anyway.
+ */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
 #include <stddef.h>

@@ -281,8 +281,10 @@ static struct conv *lm_conv_create(struct store *s, struct contact *c, const cha
 {
   struct store_lmdb *l = LM(s);
   struct conv *cv = conv_record_new(c, l->next_conv, journey, version, now_ms);
-  if (!cv)
+  if (!cv) {
+    fail(l, "conversation", ENOMEM); /* the contact's lists may be half-changed: drop the batch */
     return NULL;
+  }
   l->next_conv++;
   cache_conv(l, cv, 0);
   l->dirty = 1;

@@ -1,3 +1,4 @@
+/* The clock (see clock.h): the libev loop's wall time, or a virtual time moved by hand. */
 #include "clock.h"
 
 #include <ev.h>

@@ -1,4 +1,4 @@
-/* The conversation state machine (DESIGN.md): for each event of a contact, end the
+/* The conversation state machine (docs/architecture.md): for each event of a contact, end the
  * conversations whose goal or exit it is, wake the ones listening for it, start the
  * journeys it enters; run each woken step in the Lua host and apply its decision
  * atomically (state, outbox, deadline). */

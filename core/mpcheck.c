@@ -1,3 +1,4 @@
+/* The MessagePack plausibility walk (see mpcheck.h). */
 #include "mpcheck.h"
 
 #include <stdint.h>

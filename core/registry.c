@@ -1,3 +1,5 @@
+/* Journey versions: loading the folder, pinning sources, draining old versions (see
+ * registry.h). */
 #include "registry.h"
 
 #include <dirent.h>

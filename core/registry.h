@@ -1,4 +1,4 @@
-/* Journey versions (DESIGN.md, "Versions"). Every journey file loaded gets a version; its
+/* Journey versions (README, "Journey versions"). Every journey file loaded gets a version; its
  * source is pinned in the store. New conversations start on the current version; each
  * conversation stays on the version it started on until it ends, so an old version drains:
  * its Lua state is closed (and its stored source dropped) when its last conversation ends.

@@ -1,3 +1,4 @@
+/* `parley serve` (the daemon: core, HTTP API, signals) and `parley check` (see serve.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

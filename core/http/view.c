@@ -1,3 +1,4 @@
+/* JSON views of records and the Prometheus text of the metrics (see view.h). */
 #include "view.h"
 
 #include <cJSON.h>

@@ -1,3 +1,4 @@
+/* Plugin signatures: keygen, sign, verify (see plugin_sign.h). */
 #include "plugin_sign.h"
 
 #include <errno.h>

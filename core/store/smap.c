@@ -1,3 +1,4 @@
+/* The string-keyed hash map of the store backends' caches (see smap.h). */
 #include "smap.h"
 
 #include <stdint.h>

@@ -43,8 +43,7 @@ struct core {
   struct ev_loop *loop;
   struct cfg *cfg;
   struct store *store;
-  struct jslot *slots; /* journey versions: current ones and those still draining */
-  size_t n_slots;
+  struct registry registry; /* the journeys: current versions and those still draining */
   struct channel *channels;
   size_t n_channels;
   struct outbox outbox;

@@ -92,15 +92,15 @@ static void end_conv(struct core *core, struct contact *ct, struct conv *cv, enu
   }
   check_conv(cv);
   core->store->ops->conv_put(core->store, cv);
-  registry_active(core, cv->journey, cv->journey_version, -1);
+  registry_active(&core->registry, cv->journey, cv->journey_version, -1);
 }
 
 /* A journey that opted in to migration moves a conversation of an older version to the
  * same-named step of the current one, when it next runs. Returns 0, or -1 (failed). */
 static int migrate(struct core *core, struct contact *ct, struct conv *cv)
 {
-  struct journey *cur = registry_current(core, cv->journey);
-  uint32_t version = registry_current_version(core, cv->journey);
+  struct journey *cur = registry_current(&core->registry, cv->journey);
+  uint32_t version = registry_current_version(&core->registry, cv->journey);
   if (!cur || version == cv->journey_version || !lhost_journey_info(cur)->migrate)
     return 0;
   if (!lhost_journey_has_step(cur, cv->step)) {
@@ -111,8 +111,8 @@ static int migrate(struct core *core, struct contact *ct, struct conv *cv)
   }
   history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock),
               "migrated from version %u to %u", cv->journey_version, version);
-  registry_active(core, cv->journey, cv->journey_version, -1);
-  registry_active(core, cv->journey, version, +1);
+  registry_active(&core->registry, cv->journey, cv->journey_version, -1);
+  registry_active(&core->registry, cv->journey, version, +1);
   cv->journey_version = version;
   return 0;
 }
@@ -240,7 +240,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   char err[1024];
   if (migrate(core, ct, cv) < 0)
     return;
-  struct journey *j = registry_get(core, cv->journey, cv->journey_version, err, sizeof err);
+  struct journey *j = registry_get(&core->registry, cv->journey, cv->journey_version, err, sizeof err);
   if (!j) {
     end_conv(core, ct, cv, CONV_FAILED, err);
     return;
@@ -306,7 +306,7 @@ static void end_by_event(struct core *core, struct contact *ct, const char *type
     struct conv *cv = core->store->ops->conv_get(core->store, ids[i]);
     char err[512];
     struct journey *j = cv && is_active(cv)
-                            ? registry_get(core, cv->journey, cv->journey_version, err, sizeof err)
+                            ? registry_get(&core->registry, cv->journey, cv->journey_version, err, sizeof err)
                             : NULL;
     if (!j)
       continue;
@@ -361,9 +361,9 @@ static void start_journeys(struct core *core, struct contact *ct, const struct e
   int64_t now = clock_now_ms(&core->clock);
   /* A snapshot: a step that ends a conversation may retire an old version's slot. Current
    * versions, the only ones used here, are never retired. */
-  size_t n = core->n_slots;
+  size_t n = core->registry.n_slots;
   struct jslot *snap = malloc((n ? n : 1) * sizeof *snap);
-  memcpy(snap, core->slots, n * sizeof *snap);
+  memcpy(snap, core->registry.slots, n * sizeof *snap);
   for (size_t i = 0; i < n; i++) {
     const struct jslot *slot = &snap[i];
     if (!slot->current)
@@ -378,7 +378,7 @@ static void start_journeys(struct core *core, struct contact *ct, const struct e
       continue;
     }
     cv->step = strdup(ji->first_step);
-    registry_active(core, ji->name, slot->version, +1);
+    registry_active(&core->registry, ji->name, slot->version, +1);
     core->stats.conv_started++;
     history_add(&cv->history, core->cfg->history_limit, now, "entered on %s", ev->type);
     history_add(&ct->history, core->cfg->history_limit, now, "entered %s", ji->name);

@@ -175,7 +175,16 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   if (open_store(core, err, errlen) < 0)
     goto fail;
   core->outbox.env.store = core->store;
-  if (registry_open(core, err, errlen) < 0 || open_channels(core, err, errlen) < 0)
+  const struct cfg *c = core->cfg;
+  struct lhost_config lc = {
+      .limits = {c->lua.step_instructions, c->lua.step_ms, c->lua.memory_bytes},
+      .sdk_dir = c->sdk_dir,
+      .journeys_dir = c->journeys_dir,
+      .params = c->journey_params,
+      .log = &core->log,
+  };
+  if (registry_open(&core->registry, core->store, &lc, err, errlen) < 0 ||
+      open_channels(core, err, errlen) < 0)
     goto fail;
   load_counters(core);
   outbox_restore(&core->outbox);
@@ -310,7 +319,7 @@ void core_close(struct core *core)
     event_clear(&pe->ev);
     free(pe);
   }
-  registry_close(core);
+  registry_close(&core->registry);
   if (core->store)
     core->store->ops->close(core->store);
   cfg_free(core->cfg);

@@ -8,42 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context.h"
-#include "lua/lhost.h"
+#include "log.h"
 #include "util.h"
 
-static struct lhost_config lhost_cfg(const struct core *core)
+static struct jslot *find(struct registry *reg, const char *name, uint32_t version)
 {
-  const struct cfg *cfg = core->cfg;
-  struct lhost_limits lim = {cfg->lua.step_instructions, cfg->lua.step_ms, cfg->lua.memory_bytes};
-  return (struct lhost_config){lim, cfg->sdk_dir, cfg->journeys_dir, cfg->journey_params, &core->log,
-                               NULL, 0};
-}
-
-static struct jslot *find(struct core *core, const char *name, uint32_t version)
-{
-  for (size_t i = 0; i < core->n_slots; i++)
-    if (core->slots[i].version == version && strcmp(core->slots[i].name, name) == 0)
-      return &core->slots[i];
+  for (size_t i = 0; i < reg->n_slots; i++)
+    if (reg->slots[i].version == version && strcmp(reg->slots[i].name, name) == 0)
+      return &reg->slots[i];
   return NULL;
 }
 
-static struct jslot *find_current(struct core *core, const char *name)
+static struct jslot *find_current(struct registry *reg, const char *name)
 {
-  for (size_t i = 0; i < core->n_slots; i++)
-    if (core->slots[i].current && strcmp(core->slots[i].name, name) == 0)
-      return &core->slots[i];
+  for (size_t i = 0; i < reg->n_slots; i++)
+    if (reg->slots[i].current && strcmp(reg->slots[i].name, name) == 0)
+      return &reg->slots[i];
   return NULL;
 }
 
-static struct jslot *add_slot(struct core *core, const char *name, const char *path, uint32_t version,
+static struct jslot *add_slot(struct registry *reg, const char *name, const char *path, uint32_t version,
                               struct journey *j, int current)
 {
-  struct jslot *n = realloc(core->slots, (core->n_slots + 1) * sizeof *n);
+  struct jslot *n = realloc(reg->slots, (reg->n_slots + 1) * sizeof *n);
   if (!n)
     return NULL;
-  core->slots = n;
-  struct jslot *s = &core->slots[core->n_slots++];
+  reg->slots = n;
+  struct jslot *s = &reg->slots[reg->n_slots++];
   *s = (struct jslot){strdup(name), strdup(path), version, j, current};
   return s;
 }
@@ -114,9 +105,9 @@ static int same_source(const struct journey *a, const char *src, size_t len)
 
 /* The version a freshly loaded journey runs as: the newest stored one when the text is
  * the same (a restart), else a new version whose source is pinned in the store. */
-static uint32_t pin_version(struct core *core, const struct journey *j)
+static uint32_t pin_version(struct registry *reg, const struct journey *j)
 {
-  struct store *st = core->store;
+  struct store *st = reg->store;
   const char *name = lhost_journey_info(j)->name;
   uint32_t latest = st->ops->journey_latest(st, name);
   char *old = NULL;
@@ -132,20 +123,26 @@ static uint32_t pin_version(struct core *core, const struct journey *j)
   return latest + 1;
 }
 
-static void log_version(struct core *core, const char *msg, const struct jslot *s)
+static void log_version(struct registry *reg, const char *msg, const struct jslot *s)
 {
   char v[16];
   snprintf(v, sizeof v, "%u", s->version);
-  log_kv(&core->log, LOG_INFO, "journey", msg, "name", s->name, "version", v, "path", s->path, (char *)NULL);
+  log_kv(reg->lhost.log, LOG_INFO, "journey", msg, "name", s->name, "version", v, "path", s->path, (char *)NULL);
 }
 
-int registry_open(struct core *core, char *err, size_t errlen)
+int registry_open(struct registry *reg, struct store *store, const struct lhost_config *lhost,
+                  char *err, size_t errlen)
 {
+  memset(reg, 0, sizeof *reg);
+  reg->store = store;
+  reg->lhost = *lhost;
+  reg->lhost.source = NULL;
+  reg->lhost.source_len = 0;
   size_t n;
-  char **paths = list_files(core->cfg->journeys_dir, &n, err, errlen);
+  char **paths = list_files(reg->lhost.journeys_dir, &n, err, errlen);
   if (!paths)
     return -1;
-  struct lhost_config lc = lhost_cfg(core);
+  struct lhost_config lc = reg->lhost;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     struct journey *j;
@@ -154,27 +151,27 @@ int registry_open(struct core *core, char *err, size_t errlen)
       break;
     }
     const char *name = lhost_journey_info(j)->name;
-    if (find_current(core, name)) {
+    if (find_current(reg, name)) {
       snprintf(err, errlen, "%s: a journey named '%s' is already loaded", paths[i], name);
       lhost_journey_free(j);
       rc = -1;
       break;
     }
-    log_version(core, "loaded", add_slot(core, name, paths[i], pin_version(core, j), j, 1));
+    log_version(reg, "loaded", add_slot(reg, name, paths[i], pin_version(reg, j), j, 1));
   }
   free_list(paths, n);
   return rc;
 }
 
 /* An old version with no conversation left is closed and forgotten. */
-static void retire_if_idle(struct core *core, struct jslot *s)
+static void retire_if_idle(struct registry *reg, struct jslot *s)
 {
-  if (s->current || core->store->ops->active_add(core->store, s->name, s->version, 0) > 0)
+  if (s->current || reg->store->ops->active_add(reg->store, s->name, s->version, 0) > 0)
     return;
-  log_version(core, "drained: version closed", s);
-  core->store->ops->journey_del(core->store, s->name, s->version);
+  log_version(reg, "drained: version closed", s);
+  reg->store->ops->journey_del(reg->store, s->name, s->version);
   free_slot(s);
-  *s = core->slots[--core->n_slots];
+  *s = reg->slots[--reg->n_slots];
 }
 
 static int path_in(const char *path, char **paths, size_t n)
@@ -186,14 +183,14 @@ static int path_in(const char *path, char **paths, size_t n)
 }
 
 /* Takes one freshly loaded file during a reload. Returns 0, or -1 when refused. */
-static int reload_one(struct core *core, struct journey *j, const char *path, char **taken, size_t n_taken)
+static int reload_one(struct registry *reg, struct journey *j, const char *path, char **taken, size_t n_taken)
 {
   const char *name = lhost_journey_info(j)->name;
-  struct jslot *cur = find_current(core, name);
+  struct jslot *cur = find_current(reg, name);
   size_t len;
   const char *src = lhost_journey_source(j, &len);
   if (cur && path_in(cur->path, taken, n_taken) && strcmp(cur->path, path) != 0) {
-    log_kv(&core->log, LOG_ERROR, "journey", "reload refused: two files name the same journey", "name", name,
+    log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused: two files name the same journey", "name", name,
            "path", path, (char *)NULL);
     lhost_journey_free(j);
     return -1;
@@ -202,87 +199,87 @@ static int reload_one(struct core *core, struct journey *j, const char *path, ch
     lhost_journey_free(j); /* unchanged */
     return 0;
   }
-  uint32_t version = pin_version(core, j);
+  uint32_t version = pin_version(reg, j);
   if (cur) {
     cur->current = 0;
-    retire_if_idle(core, cur);
+    retire_if_idle(reg, cur);
   }
-  log_version(core, "reloaded: new conversations start on this version",
-              add_slot(core, name, path, version, j, 1));
+  log_version(reg, "reloaded: new conversations start on this version",
+              add_slot(reg, name, path, version, j, 1));
   return 0;
 }
 
-int registry_reload(struct core *core)
+int registry_reload(struct registry *reg)
 {
   char err[1024];
   size_t n;
-  char **paths = list_files(core->cfg->journeys_dir, &n, err, sizeof err);
+  char **paths = list_files(reg->lhost.journeys_dir, &n, err, sizeof err);
   if (!paths) {
-    log_kv(&core->log, LOG_ERROR, "journey", "reload refused", "error", err, (char *)NULL);
+    log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused", "error", err, (char *)NULL);
     return 1;
   }
-  struct lhost_config lc = lhost_cfg(core);
+  struct lhost_config lc = reg->lhost;
   int refused = 0;
   for (size_t i = 0; i < n; i++) {
     struct journey *j;
     if (lhost_journey_load(&lc, paths[i], &j, err, sizeof err) < 0) {
-      log_kv(&core->log, LOG_ERROR, "journey", "reload refused, the running version keeps serving", "path",
+      log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused, the running version keeps serving", "path",
              paths[i], "error", err, (char *)NULL);
       refused++;
       continue; /* its path stays in `paths`: its current slot is kept below */
     }
-    refused += reload_one(core, j, paths[i], paths, i) < 0;
+    refused += reload_one(reg, j, paths[i], paths, i) < 0;
   }
   /* journeys whose file is gone take no new conversations and drain */
-  for (size_t i = core->n_slots; i-- > 0;) {
-    struct jslot *s = &core->slots[i];
+  for (size_t i = reg->n_slots; i-- > 0;) {
+    struct jslot *s = &reg->slots[i];
     if (s->current && !path_in(s->path, paths, n)) {
       s->current = 0;
-      log_version(core, "removed: drains", s);
-      retire_if_idle(core, s);
+      log_version(reg, "removed: drains", s);
+      retire_if_idle(reg, s);
     }
   }
   free_list(paths, n);
   return refused;
 }
 
-struct journey *registry_current(struct core *core, const char *name)
+struct journey *registry_current(struct registry *reg, const char *name)
 {
-  struct jslot *s = find_current(core, name);
+  struct jslot *s = find_current(reg, name);
   return s ? s->j : NULL;
 }
 
-uint32_t registry_current_version(struct core *core, const char *name)
+uint32_t registry_current_version(struct registry *reg, const char *name)
 {
-  struct jslot *s = find_current(core, name);
+  struct jslot *s = find_current(reg, name);
   return s ? s->version : 0;
 }
 
 /* Where an old version's templates are: beside the file of its current version, or where
  * a file of that name would be. */
-static void old_version_path(struct core *core, const char *name, char *path, size_t n)
+static void old_version_path(struct registry *reg, const char *name, char *path, size_t n)
 {
-  struct jslot *cur = find_current(core, name);
+  struct jslot *cur = find_current(reg, name);
   if (cur)
     snprintf(path, n, "%s", cur->path);
   else
-    snprintf(path, n, "%s/%s.lua", core->cfg->journeys_dir, name);
+    snprintf(path, n, "%s/%s.lua", reg->lhost.journeys_dir, name);
 }
 
-struct journey *registry_get(struct core *core, const char *name, uint32_t version, char *err,
+struct journey *registry_get(struct registry *reg, const char *name, uint32_t version, char *err,
                              size_t errlen)
 {
-  struct jslot *s = find(core, name, version);
+  struct jslot *s = find(reg, name, version);
   if (s && s->j)
     return s->j;
   char *src = NULL, path[4096];
   size_t len;
-  if (core->store->ops->journey_get(core->store, name, version, &src, &len) != 1) {
+  if (reg->store->ops->journey_get(reg->store, name, version, &src, &len) != 1) {
     snprintf(err, errlen, "version %u of journey '%s' is not stored", version, name);
     return NULL;
   }
-  old_version_path(core, name, path, sizeof path);
-  struct lhost_config lc = lhost_cfg(core);
+  old_version_path(reg, name, path, sizeof path);
+  struct lhost_config lc = reg->lhost;
   lc.source = src;
   lc.source_len = len;
   struct journey *j;
@@ -293,24 +290,24 @@ struct journey *registry_get(struct core *core, const char *name, uint32_t versi
   if (s)
     s->j = j;
   else
-    s = add_slot(core, name, path, version, j, 0);
-  log_version(core, "loaded an older version from the store", s);
+    s = add_slot(reg, name, path, version, j, 0);
+  log_version(reg, "loaded an older version from the store", s);
   return j;
 }
 
-void registry_active(struct core *core, const char *name, uint32_t version, int delta)
+void registry_active(struct registry *reg, const char *name, uint32_t version, int delta)
 {
-  int64_t n = core->store->ops->active_add(core->store, name, version, delta);
+  int64_t n = reg->store->ops->active_add(reg->store, name, version, delta);
   struct jslot *s;
-  if (delta < 0 && n <= 0 && (s = find(core, name, version)))
-    retire_if_idle(core, s);
+  if (delta < 0 && n <= 0 && (s = find(reg, name, version)))
+    retire_if_idle(reg, s);
 }
 
-void registry_close(struct core *core)
+void registry_close(struct registry *reg)
 {
-  for (size_t i = 0; i < core->n_slots; i++)
-    free_slot(&core->slots[i]);
-  free(core->slots);
-  core->slots = NULL;
-  core->n_slots = 0;
+  for (size_t i = 0; i < reg->n_slots; i++)
+    free_slot(&reg->slots[i]);
+  free(reg->slots);
+  reg->slots = NULL;
+  reg->n_slots = 0;
 }

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct core;
-struct journey;
+#include "lua/lhost.h"
+#include "store/store.h"
 
 struct jslot {
   char *name;
@@ -22,22 +22,32 @@ struct jslot {
   int current;       /* new conversations start here */
 };
 
-/* Loads every *.lua of the journeys folder (name order) as the current versions. */
-int registry_open(struct core *core, char *err, size_t errlen);
+/* The journeys a core runs: every version still in use, and what it needs to load one. */
+struct registry {
+  struct store *store;       /* where sources are pinned and active counts kept */
+  struct lhost_config lhost; /* how journeys are loaded (its `source` fields unused) */
+  struct jslot *slots;       /* current versions and those still draining */
+  size_t n_slots;
+};
+
+/* Loads every *.lua of lhost->journeys_dir (name order) as the current versions. Returns
+ * 0, or -1 with err (the file, and why); on -1 call registry_close. */
+int registry_open(struct registry *reg, struct store *store, const struct lhost_config *lhost,
+                  char *err, size_t errlen);
 /* SIGHUP: loads the folder again. A changed file becomes a new current version; a file
  * that fails to load is refused (logged) and its running version keeps serving; a removed
  * file stops taking new conversations. Returns how many journeys were refused. */
-int registry_reload(struct core *core);
-void registry_close(struct core *core);
+int registry_reload(struct registry *reg);
+void registry_close(struct registry *reg);
 
 /* The current version of `name`, or NULL. */
-struct journey *registry_current(struct core *core, const char *name);
+struct journey *registry_current(struct registry *reg, const char *name);
 /* Version `version` of `name`, loaded from the store if need be; NULL with err. */
-struct journey *registry_get(struct core *core, const char *name, uint32_t version, char *err,
+struct journey *registry_get(struct registry *reg, const char *name, uint32_t version, char *err,
                              size_t errlen);
-uint32_t registry_current_version(struct core *core, const char *name);
+uint32_t registry_current_version(struct registry *reg, const char *name);
 /* A conversation of (name, version) started (+1) or ended (-1); the last one to end closes
  * an old version. */
-void registry_active(struct core *core, const char *name, uint32_t version, int delta);
+void registry_active(struct registry *reg, const char *name, uint32_t version, int delta);
 
 #endif

@@ -35,7 +35,7 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
   struct core *core = w->data;
   log_kv(&core->log, LOG_INFO, "serve", "reloading journeys", "signal", "SIGHUP", (char *)NULL);
-  registry_reload(core);
+  registry_reload(&core->registry);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -115,8 +115,8 @@ int serve_check(const char *config_path)
   } else {
     char nj[16], nc[16];
     size_t n = 0;
-    for (size_t i = 0; i < core->n_slots; i++)
-      n += core->slots[i].current;
+    for (size_t i = 0; i < core->registry.n_slots; i++)
+      n += core->registry.slots[i].current;
     snprintf(nj, sizeof nj, "%zu", n);
     snprintf(nc, sizeof nc, "%zu", core->n_channels);
     log_kv(&lg, LOG_INFO, "check", "ok", "journeys", nj, "channels", nc, (char *)NULL);

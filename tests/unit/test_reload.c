@@ -46,8 +46,8 @@ static const char *SIGNUP_B = "{\"id\":\"b\",\"type\":\"signed_up\",\"contact\":
 static size_t slots_of(struct fixture *f, const char *name)
 {
   size_t n = 0;
-  for (size_t i = 0; i < f->core->n_slots; i++)
-    n += strcmp(f->core->slots[i].name, name) == 0;
+  for (size_t i = 0; i < f->core->registry.n_slots; i++)
+    n += strcmp(f->core->registry.slots[i].name, name) == 0;
   return n;
 }
 
@@ -57,8 +57,8 @@ static void test_conversations_stay_on_their_version(void **state)
   fx_post(f, SIGNUP_A);
   assert_int_equal(fx_only_conv(f, "ann")->journey_version, 1);
   write_greet_v2(f, "", "after");
-  assert_int_equal(registry_reload(f->core), 0);
-  assert_int_equal(registry_current_version(f->core, "greet"), 2);
+  assert_int_equal(registry_reload(&f->core->registry), 0);
+  assert_int_equal(registry_current_version(&f->core->registry, "greet"), 2);
   fx_post(f, SIGNUP_B);
   assert_int_equal(fx_only_conv(f, "bob")->journey_version, 2);
   assert_int_equal(slots_of(f, "greet"), 2); /* v1 drains: ann still waits on it */
@@ -85,8 +85,8 @@ static void test_conversations_stay_on_their_version(void **state)
 static void test_unchanged_reload_keeps_the_version(void **state)
 {
   struct fixture *f = *state;
-  assert_int_equal(registry_reload(f->core), 0);
-  assert_int_equal(registry_current_version(f->core, "greet"), 1);
+  assert_int_equal(registry_reload(&f->core->registry), 0);
+  assert_int_equal(registry_current_version(&f->core->registry, "greet"), 1);
   assert_int_equal(slots_of(f, "greet"), 1);
 }
 
@@ -98,8 +98,8 @@ static void test_broken_file_is_refused_and_old_version_serves(void **state)
   FILE *fp = fopen(path, "w");
   fputs("local journey = require 'parley.journey'\nreturn journey { name = 'greet',,, }\n", fp);
   fclose(fp);
-  assert_int_equal(registry_reload(f->core), 1);
-  assert_int_equal(registry_current_version(f->core, "greet"), 1);
+  assert_int_equal(registry_reload(&f->core->registry), 1);
+  assert_int_equal(registry_current_version(&f->core->registry, "greet"), 1);
   fx_post(f, SIGNUP_A);
   assert_int_equal(fx_only_conv(f, "ann")->status, CONV_LISTENING);
 }
@@ -109,7 +109,7 @@ static void test_migration_moves_to_the_same_named_step(void **state)
   struct fixture *f = *state;
   fx_post(f, SIGNUP_A);
   write_greet_v2(f, "migrate = true,", "after");
-  assert_int_equal(registry_reload(f->core), 0);
+  assert_int_equal(registry_reload(&f->core->registry), 0);
   fx_advance(f, HOUR); /* ann wakes: on v2's `after`, which says thanks */
   struct conv *cv = fx_only_conv(f, "ann");
   assert_int_equal(cv->journey_version, 2);
@@ -126,7 +126,7 @@ static void test_migration_to_a_missing_step_fails_clearly(void **state)
   struct fixture *f = *state;
   fx_post(f, SIGNUP_A);
   write_greet_v2(f, "migrate = true,", "later");
-  assert_int_equal(registry_reload(f->core), 0);
+  assert_int_equal(registry_reload(&f->core->registry), 0);
   fx_advance(f, HOUR);
   struct conv *cv = fx_only_conv(f, "ann");
   assert_int_equal(cv->status, CONV_FAILED);
@@ -138,10 +138,10 @@ static void test_old_version_comes_back_from_the_store_after_restart(void **stat
   struct fixture *f = *state;
   fx_post(f, SIGNUP_A);
   write_greet_v2(f, "", "after");
-  assert_int_equal(registry_reload(f->core), 0);
+  assert_int_equal(registry_reload(&f->core->registry), 0);
   fx_close(f);
   fx_open(f); /* the file now holds v2; v1 is only in the store */
-  assert_int_equal(registry_current_version(f->core, "greet"), 2);
+  assert_int_equal(registry_current_version(&f->core->registry, "greet"), 2);
   fx_advance(f, HOUR);
   cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 2);

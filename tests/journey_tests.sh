@@ -1,11 +1,12 @@
 #!/bin/sh
 # `parley test` in make check, as TAP: the shipped journeys' own tests must pass, and a
 # file of deliberately wrong tests must fail, each with a message naming what went wrong.
+# The small journeys under jtest/ check how the runner finds a test's journeys.
 parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..6"
+echo "1..12"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -29,3 +30,40 @@ check 4 "a wrong step names the expected and the actual" \
   'expected step "last_call", it is "follow_up"'
 check 5 "unexpected messages are listed" 'email/welcome to ann (journey welcome)'
 check 6 "a malformed event says what is wrong" "t:event: field 'contact' is required"
+
+# expect n description exit-code pattern...: every pattern (grep -E) is in $out
+expect() {
+  n=$1 desc=$2 want=$3; shift 3
+  ok=1; [ "$rc" -eq "$want" ] || ok=0
+  for p in "$@"; do grep -Eq -- "$p" "$out" || { ok=0; echo "# missing: $p"; }; done
+  if [ $ok -eq 1 ]; then echo "ok $n - $desc"; else sed 's/^/# /' "$out"; echo "not ok $n - $desc (exit $rc)"; fi
+}
+j=$(cd "$srcdir/jtest" && pwd)
+
+"$parley" test "$j/beside/tests/greet_test.lua" >"$out" 2>&1; rc=$?
+expect 7 "a test in tests/ loads the journeys of the parent folder, and says which" 0 \
+  "^# journeys: $j/beside\$" '^1 passed, 0 failed$'
+"$parley" test "$j/beside/greet_here_test.lua" >"$out" 2>&1; rc=$?
+expect 8 "a test beside journeys loads them (and is not taken for a journey)" 0 \
+  "^# journeys: $j/beside\$" '^1 passed, 0 failed$'
+"$parley" test "$j/greet_anywhere_test.lua" >"$out" 2>&1; rc=$?
+expect 9 "a test far from any journey falls back to the configuration's journeys_dir" 1 \
+  '^# journeys: .*/scripts/journeys$' '^0 passed, 1 failed$'
+"$parley" test --journeys "$j/beside" "$j/greet_anywhere_test.lua" >"$out" 2>&1; rc=$?
+expect 10 "--journeys DIR names the journeys folder" 0 "^# journeys: $j/beside\$" '^1 passed, 0 failed$'
+"$parley" test "$j/beside/tests/greet_test.lua" "$j/failing_test.lua" >"$out" 2>&1; rc=$?
+expect 11 "several test files: each loads the journeys beside it" 1 \
+  "^# journeys: $j/beside\$" '^# journeys: .*/scripts/journeys$' '^2 passed, 4 failed$'
+
+# Every command explains itself with --help (in a scratch folder: nothing may be written).
+scratch=$(mktemp -d /tmp/parley-jtest-help-XXXXXX)
+trap 'rm -f "$out"; rm -rf "$scratch"' EXIT
+: >"$out"; rc=0
+for c in serve check inspect replay send backup test keygen plugin version help; do
+  (cd "$scratch" && timeout 10 "$parley" "$c" --help) >>"$out" 2>&1 || { rc=$?; echo "$c --help: exit $rc" >>"$out"; }
+done
+[ -z "$(ls -A "$scratch")" ] || { rc=1; echo "--help wrote files" >>"$out"; }
+expect 12 "every command has --help; parley test --help tells how journeys are found" 0 \
+  '^usage: parley serve' '^usage: parley check' '^usage: parley inspect' '^usage: parley replay' \
+  '^usage: parley send' '^usage: parley backup' '^usage: parley keygen' '^usage: parley plugin' \
+  '^usage: parley version' '^usage: parley help' '^usage: parley test .*--journeys DIR' 'tests/ folder'

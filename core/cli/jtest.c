@@ -4,12 +4,15 @@
 
 #include <cJSON.h>
 #include <dirent.h>
+#include <errno.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conv.h"
 #include "core.h"
@@ -30,6 +33,7 @@ struct jt_msg {
 
 struct jt {
   const char *config_path;
+  char journeys[PATH_MAX]; /* the journeys folder of the file being run */
   struct core *core;
   struct ev_loop *loop;
   struct jt_msg *msgs;
@@ -76,6 +80,8 @@ static int core_up(struct jt *t, char *err, size_t errlen)
     return -1;
   free(cfg->store_backend);
   cfg->store_backend = strdup("memory");
+  free(cfg->journeys_dir);
+  cfg->journeys_dir = strdup(t->journeys);
   cfg->capture = 1;
   /* A test checks the journey as written: its own params, not a deployment's overrides
    * (the demo configuration shortens every wait to seconds). */
@@ -555,18 +561,70 @@ static int name_cmp(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every *_test.lua in <journeys_dir>/tests, in name order. */
-static char **default_files(const char *config_path, size_t *n)
+static int ends_with(const char *s, const char *suffix)
 {
-  char err[1024], dir[4096];
-  struct cfg *cfg = serve_load_config(config_path, err, sizeof err);
-  *n = 0;
-  if (!cfg) {
-    fprintf(stderr, "parley test: %s\n", err);
-    return NULL;
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Does dir hold a journey, by the registry's rule: a *.lua file, not hidden, not a
+ * *_test.lua? */
+static int holds_journeys(const char *dir)
+{
+  DIR *d = opendir(dir);
+  int found = 0;
+  for (struct dirent *de; d && !found && (de = readdir(d));) {
+    char path[PATH_MAX + 256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    found = de->d_name[0] != '.' && ends_with(de->d_name, ".lua") && !ends_with(de->d_name, "_test.lua") &&
+            stat(path, &st) == 0 && S_ISREG(st.st_mode);
   }
-  snprintf(dir, sizeof dir, "%s/tests", cfg->journeys_dir);
-  cfg_free(cfg);
+  if (d)
+    closedir(d);
+  return found;
+}
+
+/* A test is written beside the journeys it tests: in a `tests` folder next to them, or
+ * among them. Returns 1 with that folder (absolute) in out, 0 when neither holds any. */
+static int journeys_beside(const char *test_path, char *out)
+{
+  char real[PATH_MAX];
+  if (!realpath(test_path, real))
+    return 0;
+  char *slash = strrchr(real, '/');
+  *slash = '\0'; /* real: the test's folder ("" for the root) */
+  char parent[PATH_MAX];
+  snprintf(parent, sizeof parent, "%s", real);
+  slash = strrchr(parent, '/');
+  if (slash && strcmp(slash + 1, "tests") == 0) {
+    *slash = '\0';
+    if (holds_journeys(parent[0] ? parent : "/")) {
+      snprintf(out, PATH_MAX, "%s", parent[0] ? parent : "/");
+      return 1;
+    }
+  }
+  if (real[0] && holds_journeys(real)) {
+    snprintf(out, PATH_MAX, "%s", real);
+    return 1;
+  }
+  return 0;
+}
+
+/* The folder `path` is tested against (see jtest_options); `fallback` is --journeys or the
+ * configuration's journeys_dir, both absolute. */
+static void pick_journeys(const char *path, const char *fallback, int forced, char *out)
+{
+  if (forced || !journeys_beside(path, out))
+    snprintf(out, PATH_MAX, "%s", fallback);
+}
+
+/* Every *_test.lua in <dir>/tests, in name order. */
+static char **default_files(const char *journeys, size_t *n)
+{
+  char dir[PATH_MAX + 8];
+  snprintf(dir, sizeof dir, "%s/tests", journeys);
+  *n = 0;
   DIR *d = opendir(dir);
   char **files = calloc(1, sizeof *files);
   for (struct dirent *de; d && (de = readdir(d));) {
@@ -583,21 +641,55 @@ static char **default_files(const char *config_path, size_t *n)
   return files;
 }
 
-int jtest_run(const char *config_path, char **files, size_t n_files)
+/* --journeys as given, or the configuration's journeys_dir, made absolute (as is when it
+ * does not exist: loading the journeys then says so). Returns -1 when neither is usable. */
+static int fallback_journeys(const struct jtest_options *o, char *out)
 {
-  struct jt t = {.config_path = config_path};
-  char **found = NULL;
+  const char *dir = o->journeys_dir;
+  struct cfg *cfg = NULL;
+  char err[1024];
+  if (!dir) {
+    if (!(cfg = serve_load_config(o->config_path, err, sizeof err))) {
+      fprintf(stderr, "parley test: %s\n", err);
+      return -1;
+    }
+    dir = cfg->journeys_dir;
+  }
+  int rc = 0;
+  if (!realpath(dir, out)) {
+    if (o->journeys_dir) {
+      fprintf(stderr, "parley test: --journeys %s: %s\n", dir, strerror(errno));
+      rc = -1;
+    }
+    snprintf(out, PATH_MAX, "%s", dir);
+  }
+  cfg_free(cfg);
+  return rc;
+}
+
+int jtest_run(const struct jtest_options *o)
+{
+  struct jt t = {.config_path = o->config_path};
+  char fallback[PATH_MAX], shown[PATH_MAX] = "";
+  if (fallback_journeys(o, fallback) < 0)
+    return 2;
+  char **files = o->files, **found = NULL;
+  size_t n_files = o->n_files;
   if (n_files == 0) {
-    found = files = default_files(config_path, &n_files);
+    found = files = default_files(fallback, &n_files);
     if (n_files == 0) {
-      fprintf(stderr, "parley test: no *_test.lua in the journeys folder's tests/ (or name files)\n");
+      fprintf(stderr, "parley test: no *_test.lua in %s/tests (or name files)\n", fallback);
       free(found);
       return 2;
     }
   }
   int passed = 0, failed = 0;
-  for (size_t i = 0; i < n_files; i++)
+  for (size_t i = 0; i < n_files; i++) {
+    pick_journeys(files[i], fallback, o->journeys_dir != NULL, t.journeys);
+    if (strcmp(shown, t.journeys) != 0) /* said once per folder, before its tests */
+      printf("# journeys: %s\n", strcpy(shown, t.journeys));
     run_file(&t, files[i], &passed, &failed);
+  }
   printf("1..%d\n%d passed, %d failed\n", passed + failed, passed, failed);
   for (size_t i = 0; found && i < n_files; i++)
     free(found[i]);

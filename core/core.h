@@ -34,6 +34,15 @@ struct pending_event {
   struct pending_event *next;
 };
 
+/* What a journey did that the daemon only records (history, counters, log): a conversation
+ * that failed (a Lua error, a broken budget, a failed migration) or a speak the gate
+ * refused. `parley test` fails a test on these unless the test expects them. */
+struct core_incident {
+  const struct conv *conv;             /* its contact, journey, and the step that ran */
+  const char *channel, *template_name; /* a refused speak; NULL for a failure */
+  const char *why;                     /* the error, or the gate's reason */
+};
+
 struct core {
   struct log log;
   struct clock clock;
@@ -65,6 +74,9 @@ struct core {
    * delivered. */
   void (*capture)(void *ud, const struct parley_msg *m);
   void *capture_ud;
+  /* `parley test`: told of every incident when it is recorded. NULL in the daemon. */
+  void (*incident)(void *ud, const struct core_incident *in);
+  void *incident_ud;
 };
 
 /* Loads plugins (one instance per channel), journeys and the store. On failure returns -1

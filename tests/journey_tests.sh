@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..12"
+echo "1..16"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -67,3 +67,22 @@ expect 12 "every command has --help; parley test --help tells how journeys are f
   '^usage: parley serve' '^usage: parley check' '^usage: parley inspect' '^usage: parley replay' \
   '^usage: parley send' '^usage: parley backup' '^usage: parley keygen' '^usage: parley plugin' \
   '^usage: parley version' '^usage: parley help' '^usage: parley test .*--journeys DIR' 'tests/ folder'
+
+# A journey that broke, or a speak the core refused, fails the test unless it expects it.
+"$parley" test "$j/trouble/unexpected_test.lua" >"$out" 2>&1; rc=$?
+expect 13 "failures and refusals nobody expected fail their tests" 1 '^0 passed, 8 failed$'
+expect 14 "an unexpected failure or refusal names contact, journey, step and why" 1 \
+  "unexpected failure: ann in journey boom, step start: step 'start': .*boom.lua:11: the cart is empty" \
+  "unexpected failure: ann in journey spin, step start: step 'start' exceeded its instruction budget" \
+  'unexpected refusal: bo in journey mute, step start: sms/hi: the contact has no phone for sms' \
+  'unexpected failure: cy in journey boom' \
+  'expected a message \{template = "hi"\}'
+expect 15 "expect_failure and expect_refused that match nothing name what there was" 1 \
+  'expected a failure \{contact = "ann", error = "the cart is full"\}; failed and not yet expected:' \
+  '^#       ann in journey boom, step start: ' \
+  'expected a refusal \{channel = "email"\}; refused and not yet expected:' \
+  '^#       bo in journey mute, step start: sms/hi: the contact has no phone for sms' \
+  'expected a failure \{journey = "boom"\}; failed and not yet expected: nothing'
+"$parley" test "$j/trouble/expected_test.lua" >"$out" 2>&1; rc=$?
+expect 16 "expect_failure, expect_refused and expect_conversation take what they expect" 0 \
+  '^6 passed, 0 failed$'

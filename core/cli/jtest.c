@@ -31,6 +31,16 @@ struct jt_msg {
   int expected; /* consumed by an expect_spoken */
 };
 
+/* A conversation that failed, or a speak the core's gate refused (struct core_incident). */
+struct jt_incident {
+  uint64_t conv_id;
+  char *contact, *journey, *step;
+  char *channel, *template_name; /* a refusal; NULL for a failure */
+  char *why;                     /* the error, or the reason of the refusal */
+  int expected;                  /* consumed by an expect_failure, expect_refused or
+                                    expect_conversation; else it fails the test */
+};
+
 struct jt {
   const char *config_path;
   char journeys[PATH_MAX]; /* the journeys folder of the file being run */
@@ -38,6 +48,8 @@ struct jt {
   struct ev_loop *loop;
   struct jt_msg *msgs;
   size_t n_msgs, cap_msgs;
+  struct jt_incident *incidents;
+  size_t n_incidents, cap_incidents;
   unsigned events;
 };
 
@@ -71,6 +83,32 @@ static void msgs_free(struct jt *t)
   t->n_msgs = t->cap_msgs = 0;
 }
 
+static void on_incident(void *ud, const struct core_incident *in)
+{
+  struct jt *t = ud;
+  if (t->n_incidents == t->cap_incidents) {
+    t->cap_incidents = t->cap_incidents ? t->cap_incidents * 2 : 8;
+    t->incidents = realloc(t->incidents, t->cap_incidents * sizeof *t->incidents);
+  }
+  const struct conv *cv = in->conv;
+  t->incidents[t->n_incidents++] = (struct jt_incident){
+      cv->id, strdup(cv->contact), strdup(cv->journey), strdup(cv->step ? cv->step : ""),
+      dup0(in->channel), dup0(in->template_name), strdup(in->why), 0};
+}
+
+static void incidents_free(struct jt *t)
+{
+  for (size_t i = 0; i < t->n_incidents; i++) {
+    struct jt_incident *in = &t->incidents[i];
+    char *fields[] = {in->contact, in->journey, in->step, in->channel, in->template_name, in->why};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+      free(fields[f]);
+  }
+  free(t->incidents);
+  t->incidents = NULL;
+  t->n_incidents = t->cap_incidents = 0;
+}
+
 /* A fresh core for one test: the configuration's journeys and channels, in memory, on a
  * virtual clock, channels captured. */
 static int core_up(struct jt *t, char *err, size_t errlen)
@@ -97,6 +135,8 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   clock_init_virtual(&t->core->clock, JT_START_MS);
   t->core->capture = capture;
   t->core->capture_ud = t;
+  t->core->incident = on_incident;
+  t->core->incident_ud = t;
   t->events = 0;
   return 0;
 }
@@ -107,6 +147,7 @@ static void core_down(struct jt *t)
   ev_loop_destroy(t->loop);
   t->core = NULL;
   msgs_free(t);
+  incidents_free(t);
 }
 
 static struct jt *self(lua_State *L)
@@ -286,12 +327,14 @@ static void describe_unexpected(luaL_Buffer *b, const struct jt *t)
     luaL_addstring(b, " nothing");
 }
 
-static void pattern_text(lua_State *L, int pat, luaL_Buffer *b)
+static const char *const msg_keys[] = {"channel", "contact", "journey", "template", "subject", "text", "html", NULL};
+
+/* The pattern as written, {key = "value", ...}, in the order of `keys` (NULL-ended). */
+static void pattern_text(lua_State *L, int pat, const char *const *keys, luaL_Buffer *b)
 {
-  static const char *const keys[] = {"channel", "contact", "journey", "template", "subject", "text", "html"};
   int first = 1;
   luaL_addchar(b, '{');
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+  for (size_t i = 0; keys[i]; i++) {
     if (lua_getfield(L, pat, keys[i]) != LUA_TNIL) {
       lua_pushfstring(L, "%s%s = \"%s\"", first ? "" : ", ", keys[i], lua_tostring(L, -1));
       lua_remove(L, -2);
@@ -319,7 +362,7 @@ static int t_expect_spoken(lua_State *L)
   luaL_where(L, 1);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "expected a message ");
-  pattern_text(L, 2, &b);
+  pattern_text(L, 2, msg_keys, &b);
   luaL_addstring(&b, "; spoken and not yet expected:");
   describe_unexpected(&b, t);
   luaL_pushresult(&b);
@@ -433,7 +476,150 @@ static int t_expect_conversation(lua_State *L)
                         keys[i], lua_tostring(L, -2), lua_isnil(L, -1) ? "(none)" : lua_tostring(L, -1));
     lua_pop(L, 2);
   }
+  /* Expecting the status "failed" or the error is expecting that failure. */
+  int named = lua_getfield(L, 2, "status") != LUA_TNIL || lua_getfield(L, 2, "error") != LUA_TNIL;
+  lua_settop(L, actual);
+  for (size_t i = 0; named && cv->status == CONV_FAILED && i < t->n_incidents; i++)
+    if (t->incidents[i].conv_id == cv->id && !t->incidents[i].channel)
+      t->incidents[i].expected = 1;
   return 1;
+}
+
+/* ---- failures and refusals ---- */
+
+/* What a pattern may name, in the order shown; the last key (the error or the reason) is
+ * matched as "contains", the others exactly. */
+static const char *const failure_keys[] = {"contact", "journey", "step", "error", NULL};
+static const char *const refusal_keys[] = {"contact", "journey", "step", "channel", "template", "reason", NULL};
+
+static const char **incident_keys(const struct jt_incident *in)
+{
+  return (const char **)(in->channel ? refusal_keys : failure_keys);
+}
+
+/* The incident's values in the order of incident_keys. */
+static void incident_values(const struct jt_incident *in, const char *vals[6])
+{
+  const char *fv[] = {in->contact, in->journey, in->step, in->why};
+  const char *rv[] = {in->contact, in->journey, in->step, in->channel, in->template_name, in->why};
+  memcpy(vals, in->channel ? rv : fv, (in->channel ? 6 : 4) * sizeof *vals);
+}
+
+static int incident_matches(lua_State *L, int pat, const struct jt_incident *in)
+{
+  const char **keys = incident_keys(in), *vals[6];
+  incident_values(in, vals);
+  int ok = 1;
+  for (size_t i = 0; keys[i] && ok; i++) {
+    if (lua_getfield(L, pat, keys[i]) != LUA_TNIL)
+      ok = keys[i + 1] ? strcmp(vals[i], lua_tostring(L, -1)) == 0 : strstr(vals[i], lua_tostring(L, -1)) != NULL;
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* A misspelt field would match everything: refuse what the method does not know. */
+static void check_pattern(lua_State *L, int pat, const char *const *keys, const char *method)
+{
+  lua_pushnil(L);
+  while (lua_next(L, pat)) {
+    int known = 0;
+    for (size_t i = 0; keys[i] && !known && lua_type(L, -2) == LUA_TSTRING; i++)
+      known = strcmp(keys[i], lua_tostring(L, -2)) == 0;
+    if (!known)
+      luaL_error(L, "t:%s: unknown field '%s'", method, lua_tostring(L, -2));
+    lua_pop(L, 1);
+  }
+}
+
+/* "ann in journey boom, step start: [sms/hi: ]why", one line. */
+static void incident_line(const struct jt_incident *in, char *line, size_t len)
+{
+  if (in->channel)
+    snprintf(line, len, "%s in journey %s, step %s: %s/%s: %s", in->contact, in->journey, in->step, in->channel,
+             in->template_name, in->why);
+  else
+    snprintf(line, len, "%s in journey %s, step %s: %s", in->contact, in->journey, in->step, in->why);
+}
+
+static void push_incident(lua_State *L, const struct jt_incident *in)
+{
+  const char **keys = incident_keys(in), *vals[6];
+  incident_values(in, vals);
+  lua_createtable(L, 0, 6);
+  for (size_t i = 0; keys[i]; i++) {
+    lua_pushstring(L, vals[i]);
+    lua_setfield(L, -2, keys[i]);
+  }
+}
+
+/* expect_failure / expect_refused: consume the first incident of the kind that matches. */
+static int expect_incident(lua_State *L, int refusal)
+{
+  struct jt *t = self(L);
+  const char *const *keys = refusal ? refusal_keys : failure_keys;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  check_pattern(L, 2, keys, refusal ? "expect_refused" : "expect_failure");
+  for (size_t i = 0; i < t->n_incidents; i++) {
+    struct jt_incident *in = &t->incidents[i];
+    if (!in->expected && !in->channel == !refusal && incident_matches(L, 2, in)) {
+      in->expected = 1;
+      push_incident(L, in);
+      return 1;
+    }
+  }
+  luaL_Buffer b;
+  luaL_where(L, 1);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, refusal ? "expected a refusal " : "expected a failure ");
+  pattern_text(L, 2, keys, &b);
+  luaL_addstring(&b, refusal ? "; refused and not yet expected:" : "; failed and not yet expected:");
+  int any = 0;
+  for (size_t i = 0; i < t->n_incidents; i++) {
+    char line[2048];
+    if (t->incidents[i].expected || !t->incidents[i].channel != !refusal)
+      continue;
+    incident_line(&t->incidents[i], line, sizeof line);
+    luaL_addstring(&b, "\n    ");
+    luaL_addstring(&b, line);
+    any = 1;
+  }
+  if (!any)
+    luaL_addstring(&b, " nothing");
+  luaL_pushresult(&b);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+static int t_expect_failure(lua_State *L)
+{
+  return expect_incident(L, 0);
+}
+
+static int t_expect_refused(lua_State *L)
+{
+  return expect_incident(L, 1);
+}
+
+/* At the end of a test: every failure and refusal no expectation took, one line each after
+ * what `why` already says. Returns how many. */
+static int unexpected_incidents(const struct jt *t, char *why, size_t len)
+{
+  int n = 0;
+  size_t used = strlen(why);
+  for (size_t i = 0; i < t->n_incidents && used + 1 < len; i++) {
+    const struct jt_incident *in = &t->incidents[i];
+    char line[2048];
+    if (in->expected)
+      continue;
+    incident_line(in, line, sizeof line);
+    used += (size_t)snprintf(why + used, len - used, "%sunexpected %s: %s", used ? "\n" : "",
+                             in->channel ? "refusal" : "failure", line);
+    n++;
+  }
+  if (n && used + 1 < len)
+    snprintf(why + used, len - used, "\n(when the test means it: t:expect_failure{...}, t:expect_refused{...})");
+  return n;
 }
 
 /* ---- running files ---- */
@@ -447,6 +633,8 @@ static const luaL_Reg t_methods[] = {
     {"expect_silence", t_expect_silence},
     {"conversation", t_conversation},
     {"expect_conversation", t_expect_conversation},
+    {"expect_failure", t_expect_failure},
+    {"expect_refused", t_expect_refused},
     {NULL, NULL},
 };
 
@@ -504,9 +692,10 @@ static int run_one(lua_State *L, struct jt *t, int i, char *why, size_t whylen)
   *(struct jt **)lua_newuserdatauv(L, sizeof(struct jt *), 0) = t;
   luaL_setmetatable(L, JT_MT);
   int ok = lua_pcall(L, 1, 0, -3) == LUA_OK;
-  if (!ok)
-    snprintf(why, whylen, "%s", lua_tostring(L, -1));
+  snprintf(why, whylen, "%s", ok ? "" : lua_tostring(L, -1));
   lua_settop(L, lua_gettop(L) - (ok ? 1 : 2));
+  if (unexpected_incidents(t, why, whylen) > 0)
+    ok = 0;
   core_down(t);
   return ok;
 }
@@ -541,7 +730,7 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
   } else {
     lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
     for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
-      char why[4096];
+      char why[8192];
       int ok = run_one(L, t, i, why, sizeof why);
       lua_rawgeti(L, -1, i);
       lua_rawgeti(L, -1, 1);

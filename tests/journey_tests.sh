@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..16"
+echo "1..17"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -86,3 +86,6 @@ expect 15 "expect_failure and expect_refused that match nothing name what there 
 "$parley" test "$j/trouble/expected_test.lua" >"$out" 2>&1; rc=$?
 expect 16 "expect_failure, expect_refused and expect_conversation take what they expect" 0 \
   '^6 passed, 0 failed$'
+
+"$parley" test "$j/beside/tests/memory_test.lua" >"$out" 2>&1; rc=$?
+expect 17 "t:conversation() gives the memory as a Lua table" 0 '^1 passed, 0 failed$'

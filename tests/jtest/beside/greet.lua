@@ -8,6 +8,8 @@ return journey {
 
   start = function(c, ev)
     c.memory.greeted = true
+    c.memory.name = c.contact.first_name
+    c.memory.visits = { count = 2, pages = { "home", "cart" }, ratio = 0.5 }
     c:speak("email", "hello")
     return c:finish()
   end,

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..17"
+echo "1..18"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -31,12 +31,16 @@ check 4 "a wrong step names the expected and the actual" \
 check 5 "unexpected messages are listed" 'email/welcome to ann (journey welcome)'
 check 6 "a malformed event says what is wrong" "t:event: field 'contact' is required"
 
-# expect n description exit-code pattern...: every pattern (grep -E) is in $out
+# expect n description exit-code pattern...: parley exited with exit-code ($rc), every
+# pattern (grep -E) is in $out, and $bad (another check's complaint) is empty.
+bad=
 expect() {
   n=$1 desc=$2 want=$3; shift 3
   ok=1; [ "$rc" -eq "$want" ] || ok=0
   for p in "$@"; do grep -Eq -- "$p" "$out" || { ok=0; echo "# missing: $p"; }; done
+  [ -z "$bad" ] || { ok=0; echo "# $bad"; }
   if [ $ok -eq 1 ]; then echo "ok $n - $desc"; else sed 's/^/# /' "$out"; echo "not ok $n - $desc (exit $rc)"; fi
+  bad=
 }
 j=$(cd "$srcdir/jtest" && pwd)
 
@@ -89,3 +93,12 @@ expect 16 "expect_failure, expect_refused and expect_conversation take what they
 
 "$parley" test "$j/beside/tests/memory_test.lua" >"$out" 2>&1; rc=$?
 expect 17 "t:conversation() gives the memory as a Lua table" 0 '^1 passed, 0 failed$'
+
+# print and c:log: TAP comments under the test, on stdout, nothing on stderr.
+"$parley" test "$j/beside/tests/log_test.lua" >"$out" 2>"$out.err"; rc=$?
+[ -s "$out.err" ] && bad="stderr: $(cat "$out.err")"
+rm -f "$out.err"
+awk '/^ok 1 /{ok=NR} /^# \[greet ann\]/{if (!ok) late=1} END{exit late}' "$out" ||
+  bad="$bad the journey's output comes before its test line"
+expect 18 "a journey's print and c:log show under the test, not on stderr" 0 \
+  "$(printf '^# \\[greet ann\\] greeting\tAnn$')" '^# \[greet ann\] two lines$' '^# \[greet ann\] of log$'

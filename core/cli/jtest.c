@@ -50,6 +50,8 @@ struct jt {
   size_t n_msgs, cap_msgs;
   struct jt_incident *incidents;
   size_t n_incidents, cap_incidents;
+  char *notes; /* TAP comment lines shown under the test: what its journeys logged */
+  size_t n_notes, cap_notes;
   unsigned events;
 };
 
@@ -109,6 +111,59 @@ static void incidents_free(struct jt *t)
   t->n_incidents = t->cap_incidents = 0;
 }
 
+static void notes_add(struct jt *t, const char *s, size_t len)
+{
+  if (t->n_notes + len + 1 > t->cap_notes) {
+    t->cap_notes = (t->n_notes + len + 1) * 2;
+    t->notes = realloc(t->notes, t->cap_notes);
+  }
+  memcpy(t->notes + t->n_notes, s, len);
+  t->n_notes += len;
+  t->notes[t->n_notes] = '\0';
+}
+
+/* "# <prefix><line>" for every line of text. */
+static void note(struct jt *t, const char *prefix, const char *text)
+{
+  for (const char *p = text;;) {
+    size_t n = strcspn(p, "\n");
+    notes_add(t, "# ", 2);
+    notes_add(t, prefix, strlen(prefix));
+    notes_add(t, p, n);
+    notes_add(t, "\n", 1);
+    if (!p[n])
+      break;
+    p += n + 1;
+  }
+}
+
+/* The core's log during a test. A journey's print and c:log (subsystem "journey" at INFO,
+ * with journey= and contact= fields: lhost_api.c) become "# [journey contact] message"
+ * under the test; other records at WARN or above "# WARN subsystem: message key=value",
+ * but for the conversations that failed, which the runner reports itself (on_incident);
+ * the rest is dropped. */
+static void on_log(void *ud, enum log_level lvl, const char *subsys, const char *msg, va_list fields)
+{
+  struct jt *t = ud;
+  const char *journey = NULL, *contact = NULL;
+  char text[2048], prefix[512];
+  size_t used = (size_t)snprintf(text, sizeof text, "%s", msg);
+  for (const char *k; (k = va_arg(fields, const char *));) {
+    const char *v = va_arg(fields, const char *);
+    journey = strcmp(k, "journey") == 0 ? v : journey;
+    contact = strcmp(k, "contact") == 0 ? v : contact;
+    if (used < sizeof text)
+      used += (size_t)snprintf(text + used, sizeof text - used, " %s=%s", k, v ? v : "");
+  }
+  if (strcmp(subsys, "journey") == 0 && lvl == LOG_INFO && journey) {
+    snprintf(prefix, sizeof prefix, "[%s%s%s] ", journey, contact ? " " : "", contact ? contact : "");
+    note(t, prefix, msg);
+  } else if (lvl >= LOG_WARN && !(strcmp(subsys, "conv") == 0 && lvl < LOG_ERROR)) {
+    snprintf(prefix, sizeof prefix, "%s %s: ", log_level_name(lvl), subsys);
+    note(t, prefix, text);
+  }
+}
+
 /* A fresh core for one test: the configuration's journeys and channels, in memory, on a
  * virtual clock, channels captured. */
 static int core_up(struct jt *t, char *err, size_t errlen)
@@ -126,7 +181,7 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   cJSON_Delete(cfg->journey_params);
   cfg->journey_params = cJSON_CreateObject();
   if (cfg->log_level < LOG_WARN)
-    cfg->log_level = LOG_WARN; /* a failing step still says why */
+    cfg->log_level = LOG_WARN; /* loading the journeys: only what goes wrong */
   t->loop = ev_loop_new(EVFLAG_AUTO);
   if (core_open(cfg, t->loop, &t->core, err, errlen) < 0) {
     ev_loop_destroy(t->loop);
@@ -137,6 +192,7 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   t->core->capture_ud = t;
   t->core->incident = on_incident;
   t->core->incident_ud = t;
+  t->core->log = (struct log){LOG_INFO, on_log, t}; /* from here on, under the test */
   t->events = 0;
   return 0;
 }
@@ -783,6 +839,9 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
       lua_pop(L, 2);
       if (!ok)
         print_failure(why);
+      if (t->n_notes)
+        fputs(t->notes, stdout);
+      t->n_notes = 0;
       ++*(ok ? passed : failed);
     }
   }
@@ -925,6 +984,7 @@ int jtest_run(const struct jtest_options *o)
     run_file(&t, files[i], &passed, &failed);
   }
   printf("1..%d\n%d passed, %d failed\n", passed + failed, passed, failed);
+  free(t.notes);
   for (size_t i = 0; found && i < n_files; i++)
     free(found[i]);
   free(found);

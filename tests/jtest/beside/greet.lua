@@ -10,6 +10,8 @@ return journey {
     c.memory.greeted = true
     c.memory.name = c.contact.first_name
     c.memory.visits = { count = 2, pages = { "home", "cart" }, ratio = 0.5 }
+    print("greeting", c.contact.first_name)
+    c:log("two lines\nof log")
     c:speak("email", "hello")
     return c:finish()
   end,

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..18"
+echo "1..20"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -102,3 +102,15 @@ awk '/^ok 1 /{ok=NR} /^# \[greet ann\]/{if (!ok) late=1} END{exit late}' "$out" 
   bad="$bad the journey's output comes before its test line"
 expect 18 "a journey's print and c:log show under the test, not on stderr" 0 \
   "$(printf '^# \\[greet ann\\] greeting\tAnn$')" '^# \[greet ann\] two lines$' '^# \[greet ann\] of log$'
+
+# A failed expect_spoken shows what it compared: subject and the start of the text.
+"$parley" test "$j/beside/tests/spoken_text_test.lua" >"$out" 2>&1; rc=$?
+! grep -q END-OF-TEXT "$out" || bad="the whole text is shown, not its start"
+expect 19 "a failed expect_spoken shows each message's subject and the start of its text" 1 \
+  '^#       email/hello to ann \(journey greet\)$' \
+  '^#         subject: "Hello from greet\\n"$' \
+  '^#         text \(first 200 of 2[0-9][0-9] characters\): "Hello Ann, the greet journey says hello\.\\n\\nThis paragraph'
+"$parley" test "$srcdir/jtest/failing_test.lua" >"$out" 2>&1; rc=$?
+expect 20 "a short text is shown whole" 1 \
+  '^#         subject: "Welcome, there!\\n"$' \
+  '^#         text: "Hi there,\\n\\nThanks for joining us\. Reply to this email any time: a real person reads it\.\\n"$'

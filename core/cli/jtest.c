@@ -365,10 +365,46 @@ static int matches(lua_State *L, int pat, const struct jt_msg *m)
   return ok;
 }
 
-/* "email/welcome to ann (welcome)" per message not yet expected, for failure messages. */
-static void describe_unexpected(luaL_Buffer *b, const struct jt *t)
+#define JT_EXCERPT_CHARS 200 /* of a message part shown in a failure */
+
+static size_t utf8_chars(const char *s)
 {
-  int any = 0;
+  size_t n = 0;
+  for (; *s; s++)
+    n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
+/* "\n      text: \"Hi Ann,\\nThanks...\"", one line, the part's first JT_EXCERPT_CHARS
+ * characters (whole UTF-8 characters), line breaks and tabs shown as \n and \t. */
+static void add_excerpt(luaL_Buffer *b, const char *label, const char *s)
+{
+  size_t total = utf8_chars(s), chars = 0;
+  char head[64];
+  if (total > JT_EXCERPT_CHARS)
+    snprintf(head, sizeof head, "\n      %s (first %d of %zu characters): \"", label, JT_EXCERPT_CHARS, total);
+  else
+    snprintf(head, sizeof head, "\n      %s: \"", label);
+  luaL_addstring(b, head);
+  for (const char *p = s; *p; p++) {
+    if (((unsigned char)*p & 0xC0) != 0x80 && chars++ == JT_EXCERPT_CHARS)
+      break;
+    if (*p == '\n' || *p == '\t' || *p == '\r')
+      luaL_addchar(b, '\\'), luaL_addchar(b, *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+    else
+      luaL_addchar(b, *p);
+  }
+  luaL_addchar(b, '"');
+}
+
+/* Per message not yet expected, for failure messages: "email/welcome to ann (journey
+ * welcome)", then its subject and the start of its text, which a marketer compares with
+ * what was expected; the html too when the pattern (at index pat, 0: none) names it. */
+static void describe_unexpected(lua_State *L, int pat, luaL_Buffer *b, const struct jt *t)
+{
+  int any = 0, html = pat && lua_getfield(L, pat, "html") != LUA_TNIL;
+  if (pat)
+    lua_pop(L, 1);
   for (size_t i = 0; i < t->n_msgs; i++) {
     const struct jt_msg *m = &t->msgs[i];
     if (m->expected)
@@ -377,6 +413,12 @@ static void describe_unexpected(luaL_Buffer *b, const struct jt *t)
     snprintf(line, sizeof line, "\n    %s/%s to %s (journey %s)", m->channel, m->template_name, m->contact,
              m->journey);
     luaL_addstring(b, line);
+    if (m->subject)
+      add_excerpt(b, "subject", m->subject);
+    if (m->text)
+      add_excerpt(b, "text", m->text);
+    if (m->html && html)
+      add_excerpt(b, "html", m->html);
     any = 1;
   }
   if (!any)
@@ -420,7 +462,7 @@ static int t_expect_spoken(lua_State *L)
   luaL_addstring(&b, "expected a message ");
   pattern_text(L, 2, msg_keys, &b);
   luaL_addstring(&b, "; spoken and not yet expected:");
-  describe_unexpected(&b, t);
+  describe_unexpected(L, 2, &b, t);
   luaL_pushresult(&b);
   lua_concat(L, 2);
   return lua_error(L);
@@ -435,7 +477,7 @@ static int t_expect_silence(lua_State *L)
       luaL_where(L, 1);
       luaL_buffinit(L, &b);
       luaL_addstring(&b, "expected silence; spoken and not yet expected:");
-      describe_unexpected(&b, t);
+      describe_unexpected(L, 0, &b, t);
       luaL_pushresult(&b);
       lua_concat(L, 2);
       return lua_error(L);

@@ -635,9 +635,9 @@ static int t_expect_conversation(lua_State *L)
 static const char *const failure_keys[] = {"contact", "journey", "step", "error", NULL};
 static const char *const refusal_keys[] = {"contact", "journey", "step", "channel", "template", "reason", NULL};
 
-static const char **incident_keys(const struct jt_incident *in)
+static const char *const *incident_keys(const struct jt_incident *in)
 {
-  return (const char **)(in->channel ? refusal_keys : failure_keys);
+  return in->channel ? refusal_keys : failure_keys;
 }
 
 /* The incident's values in the order of incident_keys. */
@@ -650,7 +650,8 @@ static void incident_values(const struct jt_incident *in, const char *vals[6])
 
 static int incident_matches(lua_State *L, int pat, const struct jt_incident *in)
 {
-  const char **keys = incident_keys(in), *vals[6];
+  const char *const *keys = incident_keys(in);
+  const char *vals[6];
   incident_values(in, vals);
   int ok = 1;
   for (size_t i = 0; keys[i] && ok; i++) {
@@ -661,7 +662,8 @@ static int incident_matches(lua_State *L, int pat, const struct jt_incident *in)
   return ok;
 }
 
-/* A misspelt field would match everything: refuse what the method does not know. */
+/* A misspelt field would match everything: refuse what the method does not know, and
+ * values that are not text. */
 static void check_pattern(lua_State *L, int pat, const char *const *keys, const char *method)
 {
   lua_pushnil(L);
@@ -670,7 +672,10 @@ static void check_pattern(lua_State *L, int pat, const char *const *keys, const 
     for (size_t i = 0; keys[i] && !known && lua_type(L, -2) == LUA_TSTRING; i++)
       known = strcmp(keys[i], lua_tostring(L, -2)) == 0;
     if (!known)
-      luaL_error(L, "t:%s: unknown field '%s'", method, lua_tostring(L, -2));
+      luaL_error(L, "t:%s: unknown field '%s'", method, luaL_tolstring(L, -2, NULL));
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "t:%s: field '%s' must be a string, not %s", method, lua_tostring(L, -2),
+                 luaL_typename(L, -1));
     lua_pop(L, 1);
   }
 }
@@ -687,7 +692,8 @@ static void incident_line(const struct jt_incident *in, char *line, size_t len)
 
 static void push_incident(lua_State *L, const struct jt_incident *in)
 {
-  const char **keys = incident_keys(in), *vals[6];
+  const char *const *keys = incident_keys(in);
+  const char *vals[6];
   incident_values(in, vals);
   lua_createtable(L, 0, 6);
   for (size_t i = 0; keys[i]; i++) {

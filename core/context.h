@@ -37,6 +37,15 @@ struct pending_event {
   struct pending_event *next;
 };
 
+/* What a journey did that the daemon only records (history, counters, log): a conversation
+ * that failed (a Lua error, a broken budget, a failed migration) or a speak the gate
+ * refused. `parley test` fails a test on these unless the test expects them. */
+struct core_incident {
+  const struct conv *conv;             /* its contact, journey, and the step that ran */
+  const char *channel, *template_name; /* a refused speak; NULL for a failure */
+  const char *why;                     /* the error, or the gate's reason */
+};
+
 struct core {
   struct log log;
   struct clock clock;
@@ -56,6 +65,9 @@ struct core {
   ev_timer ack_timer;      /* commits delivery acknowledgements that nothing else carried */
   int must_commit;         /* the batch holds state changes (not only acknowledgements) */
   int commit_failing;      /* the last commit failed (logged once per episode) */
+  /* `parley test`: told of every incident when it is recorded. NULL in the daemon. */
+  void (*incident)(void *ud, const struct core_incident *in);
+  void *incident_ud;
 };
 
 #endif

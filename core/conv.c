@@ -68,6 +68,13 @@ static void clear_listen(struct conv *cv)
   cv->deadline_ms = 0;
 }
 
+static void tell_incident(struct core *core, const struct conv *cv, const char *channel,
+                          const char *template_name, const char *why)
+{
+  if (core->incident)
+    core->incident(core->incident_ud, &(struct core_incident){cv, channel, template_name, why});
+}
+
 static void end_conv(struct core *core, struct contact *ct, struct conv *cv, enum conv_status st,
                      const char *why)
 {
@@ -84,6 +91,7 @@ static void end_conv(struct core *core, struct contact *ct, struct conv *cv, enu
     history_add(&cv->history, core->cfg->history_limit, now, "failed: %s", why);
     log_kv(&core->log, LOG_WARN, "conv", "conversation failed", "contact", cv->contact, "journey",
            cv->journey, "step", cv->step ? cv->step : "", "error", why, (char *)NULL);
+    tell_incident(core, cv, NULL, NULL, why);
   } else {
     free(cv->outcome);
     cv->outcome = strdup(why);
@@ -187,6 +195,7 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     history_add(&ct->history, lim, now, "refused %s/%s (%s): %s", r->channel, r->template_name,
                 cv->journey, r->reason);
     core->stats.refused++;
+    tell_incident(core, cv, r->channel, r->template_name, r->reason);
   }
   for (size_t i = 0; i < d->n_speaks; i++) {
     struct parley_msg *m = make_msg(core, ct, cv, &d->speaks[i]);

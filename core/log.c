@@ -1,5 +1,5 @@
-/* One record per line on stderr. Fields are quoted when they would break the line apart,
- * so `grep`/`awk` and log shippers can trust one line == one record. */
+/* One record per line on stderr (or to the log's sink). Fields are quoted when they would
+ * break the line apart, so `grep`/`awk` and log shippers can trust one line == one record. */
 #include "log.h"
 
 #include <stdarg.h>
@@ -83,6 +83,10 @@ void log_vkv(const struct log *lg, enum log_level lvl, const char *subsys, const
 {
   if (lg && lvl < lg->min)
     return;
+  if (lg && lg->sink) {
+    lg->sink(lg->sink_ud, lvl, subsys, msg, ap);
+    return;
+  }
   FILE *f = stderr;
   flockfile(f);
   put_prefix(f, lvl, subsys);

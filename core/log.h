@@ -2,15 +2,22 @@
  *   2026-11-22T15:40:59.123Z INFO  http listening addr=127.0.0.1 port=8025
  * level, subsystem, a short message, then key=value fields. Values with spaces, quotes or
  * control characters are quoted and escaped, so a line is always one record. Never pass a
- * secret or a message body as a field. */
+ * secret or a message body as a field. A log may hand its records to a sink instead
+ * (`parley test` shows a journey's output under the test that ran it). */
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 #include <stdarg.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 
+/* Takes a record in place of stderr. `fields` holds the key, value C strings of the
+ * record, then NULL. */
+typedef void log_sink_fn(void *ud, enum log_level lvl, const char *subsys, const char *msg, va_list fields);
+
 struct log {
   enum log_level min; /* records below this level are dropped */
+  log_sink_fn *sink;  /* NULL: records go to stderr (the daemon) */
+  void *sink_ud;
 };
 
 /* fields: alternating key, value C strings, terminated by NULL. */

@@ -53,7 +53,8 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* Every *.lua directly in the journeys folder is a journey, taken in name order so that
- * journeys entered by the same event start in a predictable order. */
+ * journeys entered by the same event start in a predictable order. A *_test.lua is a
+ * journey test (`parley test`), which may sit among the journeys it tests. */
 static void free_list(char **paths, size_t n);
 
 static char **list_files(const char *dir, size_t *n, char *err, size_t errlen)
@@ -66,7 +67,7 @@ static char **list_files(const char *dir, size_t *n, char *err, size_t errlen)
   char **paths = calloc(1, sizeof *paths);
   *n = 0;
   for (struct dirent *de; paths && (de = readdir(d));) {
-    if (de->d_name[0] == '.' || !ends_with(de->d_name, ".lua"))
+    if (de->d_name[0] == '.' || !ends_with(de->d_name, ".lua") || ends_with(de->d_name, "_test.lua"))
       continue;
     char **grown = realloc(paths, (*n + 2) * sizeof *paths);
     size_t len = strlen(dir) + strlen(de->d_name) + 2;

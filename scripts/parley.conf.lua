@@ -12,7 +12,7 @@ return {
   log_level = "info",
 
   plugin_dir = builddir .. "/plugins",          -- looks for NAME.so, then .libs/NAME.so
-  journeys_dir = srcdir .. "/scripts/journeys", -- every *.lua there is a journey
+  journeys_dir = srcdir .. "/scripts/journeys", -- every *.lua there is a journey (not *_test.lua)
   sdk_dir = srcdir .. "/sdk/lua",               -- where require "parley.journey" is found
 
   -- The sandbox of every journey: per step, and per journey version.

@@ -1,11 +1,12 @@
 #!/bin/sh
 # `parley test` in make check, as TAP: the shipped journeys' own tests must pass, and a
 # file of deliberately wrong tests must fail, each with a message naming what went wrong.
+# The small journeys under jtest/ check how the runner finds a test's journeys.
 parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..6"
+echo "1..20"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -29,3 +30,87 @@ check 4 "a wrong step names the expected and the actual" \
   'expected step "last_call", it is "follow_up"'
 check 5 "unexpected messages are listed" 'email/welcome to ann (journey welcome)'
 check 6 "a malformed event says what is wrong" "t:event: field 'contact' is required"
+
+# expect n description exit-code pattern...: parley exited with exit-code ($rc), every
+# pattern (grep -E) is in $out, and $bad (another check's complaint) is empty.
+bad=
+expect() {
+  n=$1 desc=$2 want=$3; shift 3
+  ok=1; [ "$rc" -eq "$want" ] || ok=0
+  for p in "$@"; do grep -Eq -- "$p" "$out" || { ok=0; echo "# missing: $p"; }; done
+  [ -z "$bad" ] || { ok=0; echo "# $bad"; }
+  if [ $ok -eq 1 ]; then echo "ok $n - $desc"; else sed 's/^/# /' "$out"; echo "not ok $n - $desc (exit $rc)"; fi
+  bad=
+}
+j=$(cd "$srcdir/jtest" && pwd)
+
+"$parley" test "$j/beside/tests/greet_test.lua" >"$out" 2>&1; rc=$?
+expect 7 "a test in tests/ loads the journeys of the parent folder, and says which" 0 \
+  "^# journeys: $j/beside\$" '^1 passed, 0 failed$'
+"$parley" test "$j/beside/greet_here_test.lua" >"$out" 2>&1; rc=$?
+expect 8 "a test beside journeys loads them (and is not taken for a journey)" 0 \
+  "^# journeys: $j/beside\$" '^1 passed, 0 failed$'
+"$parley" test "$j/greet_anywhere_test.lua" >"$out" 2>&1; rc=$?
+expect 9 "a test far from any journey falls back to the configuration's journeys_dir" 1 \
+  '^# journeys: .*/scripts/journeys$' '^0 passed, 1 failed$'
+"$parley" test --journeys "$j/beside" "$j/greet_anywhere_test.lua" >"$out" 2>&1; rc=$?
+expect 10 "--journeys DIR names the journeys folder" 0 "^# journeys: $j/beside\$" '^1 passed, 0 failed$'
+"$parley" test "$j/beside/tests/greet_test.lua" "$j/failing_test.lua" >"$out" 2>&1; rc=$?
+expect 11 "several test files: each loads the journeys beside it" 1 \
+  "^# journeys: $j/beside\$" '^# journeys: .*/scripts/journeys$' '^2 passed, 4 failed$'
+
+# Every command explains itself with --help (in a scratch folder: nothing may be written).
+scratch=$(mktemp -d /tmp/parley-jtest-help-XXXXXX)
+trap 'rm -f "$out"; rm -rf "$scratch"' EXIT
+: >"$out"; rc=0
+for c in serve check inspect replay send backup test keygen plugin version help; do
+  (cd "$scratch" && timeout 10 "$parley" "$c" --help) >>"$out" 2>&1 || { rc=$?; echo "$c --help: exit $rc" >>"$out"; }
+done
+[ -z "$(ls -A "$scratch")" ] || { rc=1; echo "--help wrote files" >>"$out"; }
+expect 12 "every command has --help; parley test --help tells how journeys are found" 0 \
+  '^usage: parley serve' '^usage: parley check' '^usage: parley inspect' '^usage: parley replay' \
+  '^usage: parley send' '^usage: parley backup' '^usage: parley keygen' '^usage: parley plugin' \
+  '^usage: parley version' '^usage: parley help' '^usage: parley test .*--journeys DIR' 'tests/ folder'
+
+# A journey that broke, or a speak the core refused, fails the test unless it expects it.
+"$parley" test "$j/trouble/unexpected_test.lua" >"$out" 2>&1; rc=$?
+expect 13 "failures and refusals nobody expected fail their tests" 1 '^0 passed, 8 failed$'
+expect 14 "an unexpected failure or refusal names contact, journey, step and why" 1 \
+  "unexpected failure: ann in journey boom, step start: step 'start': .*boom.lua:11: the cart is empty" \
+  "unexpected failure: ann in journey spin, step start: step 'start' exceeded its instruction budget" \
+  'unexpected refusal: bo in journey mute, step start: sms/hi: the contact has no phone for sms' \
+  'unexpected failure: cy in journey boom' \
+  'expected a message \{template = "hi"\}'
+expect 15 "expect_failure and expect_refused that match nothing name what there was" 1 \
+  'expected a failure \{contact = "ann", error = "the cart is full"\}; failed and not yet expected:' \
+  '^#       ann in journey boom, step start: ' \
+  'expected a refusal \{channel = "email"\}; refused and not yet expected:' \
+  '^#       bo in journey mute, step start: sms/hi: the contact has no phone for sms' \
+  'expected a failure \{journey = "boom"\}; failed and not yet expected: nothing'
+"$parley" test "$j/trouble/expected_test.lua" >"$out" 2>&1; rc=$?
+expect 16 "expect_failure, expect_refused and expect_conversation take what they expect" 0 \
+  '^6 passed, 0 failed$'
+
+"$parley" test "$j/beside/tests/memory_test.lua" >"$out" 2>&1; rc=$?
+expect 17 "t:conversation() gives the memory as a Lua table" 0 '^1 passed, 0 failed$'
+
+# print and c:log: TAP comments under the test, on stdout, nothing on stderr.
+"$parley" test "$j/beside/tests/log_test.lua" >"$out" 2>"$out.err"; rc=$?
+[ -s "$out.err" ] && bad="stderr: $(cat "$out.err")"
+rm -f "$out.err"
+awk '/^ok 1 /{ok=NR} /^# \[greet ann\]/{if (!ok) late=1} END{exit late}' "$out" ||
+  bad="$bad the journey's output comes before its test line"
+expect 18 "a journey's print and c:log show under the test, not on stderr" 0 \
+  "$(printf '^# \\[greet ann\\] greeting\tAnn$')" '^# \[greet ann\] two lines$' '^# \[greet ann\] of log$'
+
+# A failed expect_spoken shows what it compared: subject and the start of the text.
+"$parley" test "$j/beside/tests/spoken_text_test.lua" >"$out" 2>&1; rc=$?
+! grep -q END-OF-TEXT "$out" || bad="the whole text is shown, not its start"
+expect 19 "a failed expect_spoken shows each message's subject and the start of its text" 1 \
+  '^#       email/hello to ann \(journey greet\)$' \
+  '^#         subject: "Hello from greet\\n"$' \
+  '^#         text \(first 200 of 2[0-9][0-9] characters\): "Hello Ann, the greet journey says hello\.\\n\\nThis paragraph'
+"$parley" test "$srcdir/jtest/failing_test.lua" >"$out" 2>&1; rc=$?
+expect 20 "a short text is shown whole" 1 \
+  '^#         subject: "Welcome, there!\\n"$' \
+  '^#         text: "Hi there,\\n\\nThanks for joining us\. Reply to this email any time: a real person reads it\.\\n"$'

@@ -4,12 +4,15 @@
 
 #include <cJSON.h>
 #include <dirent.h>
+#include <errno.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conv.h"
 #include "core.h"
@@ -27,12 +30,27 @@ struct jt_msg {
   int expected; /* consumed by an expect_spoken */
 };
 
+/* A conversation that failed, or a speak the core's gate refused (struct core_incident). */
+struct jt_incident {
+  uint64_t conv_id;
+  char *contact, *journey, *step;
+  char *channel, *template_name; /* a refusal; NULL for a failure */
+  char *why;                     /* the error, or the reason of the refusal */
+  int expected;                  /* consumed by an expect_failure, expect_refused or
+                                    expect_conversation; else it fails the test */
+};
+
 struct jt {
   const char *config_path;
+  char journeys[PATH_MAX]; /* the journeys folder of the file being run */
   struct core *core;
   struct ev_loop *loop;
   struct jt_msg *msgs;
   size_t n_msgs, cap_msgs;
+  struct jt_incident *incidents;
+  size_t n_incidents, cap_incidents;
+  char *notes; /* TAP comment lines shown under the test: what its journeys logged */
+  size_t n_notes, cap_notes;
   unsigned events;
 };
 
@@ -66,6 +84,85 @@ static void msgs_free(struct jt *t)
   t->n_msgs = t->cap_msgs = 0;
 }
 
+static void on_incident(void *ud, const struct core_incident *in)
+{
+  struct jt *t = ud;
+  if (t->n_incidents == t->cap_incidents) {
+    t->cap_incidents = t->cap_incidents ? t->cap_incidents * 2 : 8;
+    t->incidents = realloc(t->incidents, t->cap_incidents * sizeof *t->incidents);
+  }
+  const struct conv *cv = in->conv;
+  t->incidents[t->n_incidents++] = (struct jt_incident){
+      cv->id, strdup(cv->contact), strdup(cv->journey), strdup(cv->step ? cv->step : ""),
+      dup0(in->channel), dup0(in->template_name), strdup(in->why), 0};
+}
+
+static void incidents_free(struct jt *t)
+{
+  for (size_t i = 0; i < t->n_incidents; i++) {
+    struct jt_incident *in = &t->incidents[i];
+    char *fields[] = {in->contact, in->journey, in->step, in->channel, in->template_name, in->why};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+      free(fields[f]);
+  }
+  free(t->incidents);
+  t->incidents = NULL;
+  t->n_incidents = t->cap_incidents = 0;
+}
+
+static void notes_add(struct jt *t, const char *s, size_t len)
+{
+  if (t->n_notes + len + 1 > t->cap_notes) {
+    t->cap_notes = (t->n_notes + len + 1) * 2;
+    t->notes = realloc(t->notes, t->cap_notes);
+  }
+  memcpy(t->notes + t->n_notes, s, len);
+  t->n_notes += len;
+  t->notes[t->n_notes] = '\0';
+}
+
+/* "# <prefix><line>" for every line of text. */
+static void note(struct jt *t, const char *prefix, const char *text)
+{
+  for (const char *p = text;;) {
+    size_t n = strcspn(p, "\n");
+    notes_add(t, "# ", 2);
+    notes_add(t, prefix, strlen(prefix));
+    notes_add(t, p, n);
+    notes_add(t, "\n", 1);
+    if (!p[n])
+      break;
+    p += n + 1;
+  }
+}
+
+/* The core's log during a test. A journey's print and c:log (subsystem "journey" at INFO,
+ * with journey= and contact= fields: lhost_api.c) become "# [journey contact] message"
+ * under the test; other records at WARN or above "# WARN subsystem: message key=value",
+ * but for the conversations that failed, which the runner reports itself (on_incident);
+ * the rest is dropped. */
+static void on_log(void *ud, enum log_level lvl, const char *subsys, const char *msg, va_list fields)
+{
+  struct jt *t = ud;
+  const char *journey = NULL, *contact = NULL;
+  char text[2048], prefix[512];
+  size_t used = (size_t)snprintf(text, sizeof text, "%s", msg);
+  for (const char *k; (k = va_arg(fields, const char *));) {
+    const char *v = va_arg(fields, const char *);
+    journey = strcmp(k, "journey") == 0 ? v : journey;
+    contact = strcmp(k, "contact") == 0 ? v : contact;
+    if (used < sizeof text)
+      used += (size_t)snprintf(text + used, sizeof text - used, " %s=%s", k, v ? v : "");
+  }
+  if (strcmp(subsys, "journey") == 0 && lvl == LOG_INFO && journey) {
+    snprintf(prefix, sizeof prefix, "[%s%s%s] ", journey, contact ? " " : "", contact ? contact : "");
+    note(t, prefix, msg);
+  } else if (lvl >= LOG_WARN && !(strcmp(subsys, "conv") == 0 && lvl < LOG_ERROR)) {
+    snprintf(prefix, sizeof prefix, "%s %s: ", log_level_name(lvl), subsys);
+    note(t, prefix, text);
+  }
+}
+
 /* A fresh core for one test: the configuration's journeys and channels, in memory, on a
  * virtual clock, channels captured. */
 static int core_up(struct jt *t, char *err, size_t errlen)
@@ -75,13 +172,15 @@ static int core_up(struct jt *t, char *err, size_t errlen)
     return -1;
   free(cfg->store_backend);
   cfg->store_backend = strdup("memory");
+  free(cfg->journeys_dir);
+  cfg->journeys_dir = strdup(t->journeys);
   cfg->capture = 1;
   /* A test checks the journey as written: its own params, not a deployment's overrides
    * (the demo configuration shortens every wait to seconds). */
   cJSON_Delete(cfg->journey_params);
   cfg->journey_params = cJSON_CreateObject();
   if (cfg->log_level < LOG_WARN)
-    cfg->log_level = LOG_WARN; /* a failing step still says why */
+    cfg->log_level = LOG_WARN; /* loading the journeys: only what goes wrong */
   t->loop = ev_loop_new(EVFLAG_AUTO);
   if (core_open(cfg, t->loop, &t->core, err, errlen) < 0) {
     ev_loop_destroy(t->loop);
@@ -90,6 +189,9 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   clock_init_virtual(&t->core->clock, JT_START_MS);
   t->core->outbox.env.capture = capture;
   t->core->outbox.env.capture_ud = t;
+  t->core->incident = on_incident;
+  t->core->incident_ud = t;
+  t->core->log = (struct log){LOG_INFO, on_log, t}; /* from here on, under the test */
   t->events = 0;
   return 0;
 }
@@ -100,6 +202,7 @@ static void core_down(struct jt *t)
   ev_loop_destroy(t->loop);
   t->core = NULL;
   msgs_free(t);
+  incidents_free(t);
 }
 
 static struct jt *self(lua_State *L)
@@ -261,10 +364,46 @@ static int matches(lua_State *L, int pat, const struct jt_msg *m)
   return ok;
 }
 
-/* "email/welcome to ann (welcome)" per message not yet expected, for failure messages. */
-static void describe_unexpected(luaL_Buffer *b, const struct jt *t)
+#define JT_EXCERPT_CHARS 200 /* of a message part shown in a failure */
+
+static size_t utf8_chars(const char *s)
 {
-  int any = 0;
+  size_t n = 0;
+  for (; *s; s++)
+    n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
+/* "\n      text: \"Hi Ann,\\nThanks...\"", one line, the part's first JT_EXCERPT_CHARS
+ * characters (whole UTF-8 characters), line breaks and tabs shown as \n and \t. */
+static void add_excerpt(luaL_Buffer *b, const char *label, const char *s)
+{
+  size_t total = utf8_chars(s), chars = 0;
+  char head[64];
+  if (total > JT_EXCERPT_CHARS)
+    snprintf(head, sizeof head, "\n      %s (first %d of %zu characters): \"", label, JT_EXCERPT_CHARS, total);
+  else
+    snprintf(head, sizeof head, "\n      %s: \"", label);
+  luaL_addstring(b, head);
+  for (const char *p = s; *p; p++) {
+    if (((unsigned char)*p & 0xC0) != 0x80 && chars++ == JT_EXCERPT_CHARS)
+      break;
+    if (*p == '\n' || *p == '\t' || *p == '\r')
+      luaL_addchar(b, '\\'), luaL_addchar(b, *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+    else
+      luaL_addchar(b, *p);
+  }
+  luaL_addchar(b, '"');
+}
+
+/* Per message not yet expected, for failure messages: "email/welcome to ann (journey
+ * welcome)", then its subject and the start of its text, which a marketer compares with
+ * what was expected; the html too when the pattern (at index pat, 0: none) names it. */
+static void describe_unexpected(lua_State *L, int pat, luaL_Buffer *b, const struct jt *t)
+{
+  int any = 0, html = pat && lua_getfield(L, pat, "html") != LUA_TNIL;
+  if (pat)
+    lua_pop(L, 1);
   for (size_t i = 0; i < t->n_msgs; i++) {
     const struct jt_msg *m = &t->msgs[i];
     if (m->expected)
@@ -273,18 +412,26 @@ static void describe_unexpected(luaL_Buffer *b, const struct jt *t)
     snprintf(line, sizeof line, "\n    %s/%s to %s (journey %s)", m->channel, m->template_name, m->contact,
              m->journey);
     luaL_addstring(b, line);
+    if (m->subject)
+      add_excerpt(b, "subject", m->subject);
+    if (m->text)
+      add_excerpt(b, "text", m->text);
+    if (m->html && html)
+      add_excerpt(b, "html", m->html);
     any = 1;
   }
   if (!any)
     luaL_addstring(b, " nothing");
 }
 
-static void pattern_text(lua_State *L, int pat, luaL_Buffer *b)
+static const char *const msg_keys[] = {"channel", "contact", "journey", "template", "subject", "text", "html", NULL};
+
+/* The pattern as written, {key = "value", ...}, in the order of `keys` (NULL-ended). */
+static void pattern_text(lua_State *L, int pat, const char *const *keys, luaL_Buffer *b)
 {
-  static const char *const keys[] = {"channel", "contact", "journey", "template", "subject", "text", "html"};
   int first = 1;
   luaL_addchar(b, '{');
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+  for (size_t i = 0; keys[i]; i++) {
     if (lua_getfield(L, pat, keys[i]) != LUA_TNIL) {
       lua_pushfstring(L, "%s%s = \"%s\"", first ? "" : ", ", keys[i], lua_tostring(L, -1));
       lua_remove(L, -2);
@@ -312,9 +459,9 @@ static int t_expect_spoken(lua_State *L)
   luaL_where(L, 1);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "expected a message ");
-  pattern_text(L, 2, &b);
+  pattern_text(L, 2, msg_keys, &b);
   luaL_addstring(&b, "; spoken and not yet expected:");
-  describe_unexpected(&b, t);
+  describe_unexpected(L, 2, &b, t);
   luaL_pushresult(&b);
   lua_concat(L, 2);
   return lua_error(L);
@@ -329,7 +476,7 @@ static int t_expect_silence(lua_State *L)
       luaL_where(L, 1);
       luaL_buffinit(L, &b);
       luaL_addstring(&b, "expected silence; spoken and not yet expected:");
-      describe_unexpected(&b, t);
+      describe_unexpected(L, 0, &b, t);
       luaL_pushresult(&b);
       lua_concat(L, 2);
       return lua_error(L);
@@ -352,9 +499,52 @@ static const struct conv *find_conv(struct jt *t, const char *contact, const cha
   return NULL;
 }
 
+/* A JSON value as Lua: objects and arrays as tables, null as nil, an integral number as an
+ * integer (memory keeps 2 and 2.0 apart, its JSON form does not; Lua compares them equal). */
+static void push_json(lua_State *L, const cJSON *v)
+{
+  if (!lua_checkstack(L, 3)) {
+    lua_pushnil(L);
+    return;
+  }
+  if (cJSON_IsString(v)) {
+    lua_pushstring(L, v->valuestring);
+  } else if (cJSON_IsBool(v)) {
+    lua_pushboolean(L, cJSON_IsTrue(v));
+  } else if (cJSON_IsNumber(v)) {
+    double d = v->valuedouble;
+    if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(lua_Integer)d)
+      lua_pushinteger(L, (lua_Integer)d);
+    else
+      lua_pushnumber(L, d);
+  } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+    lua_newtable(L);
+    lua_Integer i = 0;
+    for (const cJSON *it = v->child; it; it = it->next) {
+      push_json(L, it);
+      if (cJSON_IsArray(v))
+        lua_rawseti(L, -2, ++i);
+      else
+        lua_setfield(L, -2, it->string);
+    }
+  } else {
+    lua_pushnil(L);
+  }
+}
+
+static void push_memory(lua_State *L, const struct conv *cv)
+{
+  cJSON *mem = lhost_memory_to_json(cv->memory, cv->memory_len);
+  if (mem) /* NULL: not a memory record (cannot happen to what the core stored) */
+    push_json(L, mem);
+  else
+    lua_pushnil(L);
+  cJSON_Delete(mem);
+}
+
 static void push_conv(lua_State *L, const struct conv *cv)
 {
-  lua_createtable(L, 0, 10);
+  lua_createtable(L, 0, 11);
   lua_pushstring(L, cv->journey);
   lua_setfield(L, -2, "journey");
   lua_pushinteger(L, cv->journey_version);
@@ -387,6 +577,8 @@ static void push_conv(lua_State *L, const struct conv *cv)
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "history");
+  push_memory(L, cv);
+  lua_setfield(L, -2, "memory");
 }
 
 static int t_conversation(lua_State *L)
@@ -426,7 +618,156 @@ static int t_expect_conversation(lua_State *L)
                         keys[i], lua_tostring(L, -2), lua_isnil(L, -1) ? "(none)" : lua_tostring(L, -1));
     lua_pop(L, 2);
   }
+  /* Expecting the status "failed" or the error is expecting that failure. */
+  int named = lua_getfield(L, 2, "status") != LUA_TNIL || lua_getfield(L, 2, "error") != LUA_TNIL;
+  lua_settop(L, actual);
+  for (size_t i = 0; named && cv->status == CONV_FAILED && i < t->n_incidents; i++)
+    if (t->incidents[i].conv_id == cv->id && !t->incidents[i].channel)
+      t->incidents[i].expected = 1;
   return 1;
+}
+
+/* ---- failures and refusals ---- */
+
+/* What a pattern may name, in the order shown; the last key (the error or the reason) is
+ * matched as "contains", the others exactly. */
+static const char *const failure_keys[] = {"contact", "journey", "step", "error", NULL};
+static const char *const refusal_keys[] = {"contact", "journey", "step", "channel", "template", "reason", NULL};
+
+static const char *const *incident_keys(const struct jt_incident *in)
+{
+  return in->channel ? refusal_keys : failure_keys;
+}
+
+/* The incident's values in the order of incident_keys. */
+static void incident_values(const struct jt_incident *in, const char *vals[6])
+{
+  const char *fv[] = {in->contact, in->journey, in->step, in->why};
+  const char *rv[] = {in->contact, in->journey, in->step, in->channel, in->template_name, in->why};
+  memcpy(vals, in->channel ? rv : fv, (in->channel ? 6 : 4) * sizeof *vals);
+}
+
+static int incident_matches(lua_State *L, int pat, const struct jt_incident *in)
+{
+  const char *const *keys = incident_keys(in);
+  const char *vals[6];
+  incident_values(in, vals);
+  int ok = 1;
+  for (size_t i = 0; keys[i] && ok; i++) {
+    if (lua_getfield(L, pat, keys[i]) != LUA_TNIL)
+      ok = keys[i + 1] ? strcmp(vals[i], lua_tostring(L, -1)) == 0 : strstr(vals[i], lua_tostring(L, -1)) != NULL;
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* A misspelt field would match everything: refuse what the method does not know, and
+ * values that are not text. */
+static void check_pattern(lua_State *L, int pat, const char *const *keys, const char *method)
+{
+  lua_pushnil(L);
+  while (lua_next(L, pat)) {
+    int known = 0;
+    for (size_t i = 0; keys[i] && !known && lua_type(L, -2) == LUA_TSTRING; i++)
+      known = strcmp(keys[i], lua_tostring(L, -2)) == 0;
+    if (!known)
+      luaL_error(L, "t:%s: unknown field '%s'", method, luaL_tolstring(L, -2, NULL));
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "t:%s: field '%s' must be a string, not %s", method, lua_tostring(L, -2),
+                 luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
+}
+
+/* "ann in journey boom, step start: [sms/hi: ]why", one line. */
+static void incident_line(const struct jt_incident *in, char *line, size_t len)
+{
+  if (in->channel)
+    snprintf(line, len, "%s in journey %s, step %s: %s/%s: %s", in->contact, in->journey, in->step, in->channel,
+             in->template_name, in->why);
+  else
+    snprintf(line, len, "%s in journey %s, step %s: %s", in->contact, in->journey, in->step, in->why);
+}
+
+static void push_incident(lua_State *L, const struct jt_incident *in)
+{
+  const char *const *keys = incident_keys(in);
+  const char *vals[6];
+  incident_values(in, vals);
+  lua_createtable(L, 0, 6);
+  for (size_t i = 0; keys[i]; i++) {
+    lua_pushstring(L, vals[i]);
+    lua_setfield(L, -2, keys[i]);
+  }
+}
+
+/* expect_failure / expect_refused: consume the first incident of the kind that matches. */
+static int expect_incident(lua_State *L, int refusal)
+{
+  struct jt *t = self(L);
+  const char *const *keys = refusal ? refusal_keys : failure_keys;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  check_pattern(L, 2, keys, refusal ? "expect_refused" : "expect_failure");
+  for (size_t i = 0; i < t->n_incidents; i++) {
+    struct jt_incident *in = &t->incidents[i];
+    if (!in->expected && !in->channel == !refusal && incident_matches(L, 2, in)) {
+      in->expected = 1;
+      push_incident(L, in);
+      return 1;
+    }
+  }
+  luaL_Buffer b;
+  luaL_where(L, 1);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, refusal ? "expected a refusal " : "expected a failure ");
+  pattern_text(L, 2, keys, &b);
+  luaL_addstring(&b, refusal ? "; refused and not yet expected:" : "; failed and not yet expected:");
+  int any = 0;
+  for (size_t i = 0; i < t->n_incidents; i++) {
+    char line[2048];
+    if (t->incidents[i].expected || !t->incidents[i].channel != !refusal)
+      continue;
+    incident_line(&t->incidents[i], line, sizeof line);
+    luaL_addstring(&b, "\n    ");
+    luaL_addstring(&b, line);
+    any = 1;
+  }
+  if (!any)
+    luaL_addstring(&b, " nothing");
+  luaL_pushresult(&b);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+static int t_expect_failure(lua_State *L)
+{
+  return expect_incident(L, 0);
+}
+
+static int t_expect_refused(lua_State *L)
+{
+  return expect_incident(L, 1);
+}
+
+/* At the end of a test: every failure and refusal no expectation took, one line each after
+ * what `why` already says. Returns how many. */
+static int unexpected_incidents(const struct jt *t, char *why, size_t len)
+{
+  int n = 0;
+  size_t used = strlen(why);
+  for (size_t i = 0; i < t->n_incidents && used + 1 < len; i++) {
+    const struct jt_incident *in = &t->incidents[i];
+    char line[2048];
+    if (in->expected)
+      continue;
+    incident_line(in, line, sizeof line);
+    used += (size_t)snprintf(why + used, len - used, "%sunexpected %s: %s", used ? "\n" : "",
+                             in->channel ? "refusal" : "failure", line);
+    n++;
+  }
+  if (n && used + 1 < len)
+    snprintf(why + used, len - used, "\n(when the test means it: t:expect_failure{...}, t:expect_refused{...})");
+  return n;
 }
 
 /* ---- running files ---- */
@@ -440,6 +781,8 @@ static const luaL_Reg t_methods[] = {
     {"expect_silence", t_expect_silence},
     {"conversation", t_conversation},
     {"expect_conversation", t_expect_conversation},
+    {"expect_failure", t_expect_failure},
+    {"expect_refused", t_expect_refused},
     {NULL, NULL},
 };
 
@@ -497,9 +840,10 @@ static int run_one(lua_State *L, struct jt *t, int i, char *why, size_t whylen)
   *(struct jt **)lua_newuserdatauv(L, sizeof(struct jt *), 0) = t;
   luaL_setmetatable(L, JT_MT);
   int ok = lua_pcall(L, 1, 0, -3) == LUA_OK;
-  if (!ok)
-    snprintf(why, whylen, "%s", lua_tostring(L, -1));
+  snprintf(why, whylen, "%s", ok ? "" : lua_tostring(L, -1));
   lua_settop(L, lua_gettop(L) - (ok ? 1 : 2));
+  if (unexpected_incidents(t, why, whylen) > 0)
+    ok = 0;
   core_down(t);
   return ok;
 }
@@ -534,7 +878,7 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
   } else {
     lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
     for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
-      char why[4096];
+      char why[8192];
       int ok = run_one(L, t, i, why, sizeof why);
       lua_rawgeti(L, -1, i);
       lua_rawgeti(L, -1, 1);
@@ -542,6 +886,9 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
       lua_pop(L, 2);
       if (!ok)
         print_failure(why);
+      if (t->n_notes)
+        fputs(t->notes, stdout);
+      t->n_notes = 0;
       ++*(ok ? passed : failed);
     }
   }
@@ -554,18 +901,70 @@ static int name_cmp(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every *_test.lua in <journeys_dir>/tests, in name order. */
-static char **default_files(const char *config_path, size_t *n)
+static int ends_with(const char *s, const char *suffix)
 {
-  char err[1024], dir[4096];
-  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
-  *n = 0;
-  if (!cfg) {
-    fprintf(stderr, "parley test: %s\n", err);
-    return NULL;
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Does dir hold a journey, by the registry's rule: a *.lua file, not hidden, not a
+ * *_test.lua? */
+static int holds_journeys(const char *dir)
+{
+  DIR *d = opendir(dir);
+  int found = 0;
+  for (struct dirent *de; d && !found && (de = readdir(d));) {
+    char path[PATH_MAX + 256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    found = de->d_name[0] != '.' && ends_with(de->d_name, ".lua") && !ends_with(de->d_name, "_test.lua") &&
+            stat(path, &st) == 0 && S_ISREG(st.st_mode);
   }
-  snprintf(dir, sizeof dir, "%s/tests", cfg->journeys_dir);
-  cfg_free(cfg);
+  if (d)
+    closedir(d);
+  return found;
+}
+
+/* A test is written beside the journeys it tests: in a `tests` folder next to them, or
+ * among them. Returns 1 with that folder (absolute) in out, 0 when neither holds any. */
+static int journeys_beside(const char *test_path, char *out)
+{
+  char real[PATH_MAX];
+  if (!realpath(test_path, real))
+    return 0;
+  char *slash = strrchr(real, '/');
+  *slash = '\0'; /* real: the test's folder ("" for the root) */
+  char parent[PATH_MAX];
+  snprintf(parent, sizeof parent, "%s", real);
+  slash = strrchr(parent, '/');
+  if (slash && strcmp(slash + 1, "tests") == 0) {
+    *slash = '\0';
+    if (holds_journeys(parent[0] ? parent : "/")) {
+      snprintf(out, PATH_MAX, "%s", parent[0] ? parent : "/");
+      return 1;
+    }
+  }
+  if (real[0] && holds_journeys(real)) {
+    snprintf(out, PATH_MAX, "%s", real);
+    return 1;
+  }
+  return 0;
+}
+
+/* The folder `path` is tested against (see jtest_options); `fallback` is --journeys or the
+ * configuration's journeys_dir, both absolute. */
+static void pick_journeys(const char *path, const char *fallback, int forced, char *out)
+{
+  if (forced || !journeys_beside(path, out))
+    snprintf(out, PATH_MAX, "%s", fallback);
+}
+
+/* Every *_test.lua in <dir>/tests, in name order. */
+static char **default_files(const char *journeys, size_t *n)
+{
+  char dir[PATH_MAX + 8];
+  snprintf(dir, sizeof dir, "%s/tests", journeys);
+  *n = 0;
   DIR *d = opendir(dir);
   char **files = calloc(1, sizeof *files);
   for (struct dirent *de; d && (de = readdir(d));) {
@@ -582,22 +981,57 @@ static char **default_files(const char *config_path, size_t *n)
   return files;
 }
 
-int jtest_run(const char *config_path, char **files, size_t n_files)
+/* --journeys as given, or the configuration's journeys_dir, made absolute (as is when it
+ * does not exist: loading the journeys then says so). Returns -1 when neither is usable. */
+static int fallback_journeys(const struct jtest_options *o, char *out)
 {
-  struct jt t = {.config_path = config_path};
-  char **found = NULL;
+  const char *dir = o->journeys_dir;
+  struct cfg *cfg = NULL;
+  char err[1024];
+  if (!dir) {
+    if (!(cfg = cfg_load(o->config_path, err, sizeof err))) {
+      fprintf(stderr, "parley test: %s\n", err);
+      return -1;
+    }
+    dir = cfg->journeys_dir;
+  }
+  int rc = 0;
+  if (!realpath(dir, out)) {
+    if (o->journeys_dir) {
+      fprintf(stderr, "parley test: --journeys %s: %s\n", dir, strerror(errno));
+      rc = -1;
+    }
+    snprintf(out, PATH_MAX, "%s", dir);
+  }
+  cfg_free(cfg);
+  return rc;
+}
+
+int jtest_run(const struct jtest_options *o)
+{
+  struct jt t = {.config_path = o->config_path};
+  char fallback[PATH_MAX], shown[PATH_MAX] = "";
+  if (fallback_journeys(o, fallback) < 0)
+    return 2;
+  char **files = o->files, **found = NULL;
+  size_t n_files = o->n_files;
   if (n_files == 0) {
-    found = files = default_files(config_path, &n_files);
+    found = files = default_files(fallback, &n_files);
     if (n_files == 0) {
-      fprintf(stderr, "parley test: no *_test.lua in the journeys folder's tests/ (or name files)\n");
+      fprintf(stderr, "parley test: no *_test.lua in %s/tests (or name files)\n", fallback);
       free(found);
       return 2;
     }
   }
   int passed = 0, failed = 0;
-  for (size_t i = 0; i < n_files; i++)
+  for (size_t i = 0; i < n_files; i++) {
+    pick_journeys(files[i], fallback, o->journeys_dir != NULL, t.journeys);
+    if (strcmp(shown, t.journeys) != 0) /* said once per folder, before its tests */
+      printf("# journeys: %s\n", strcpy(shown, t.journeys));
     run_file(&t, files[i], &passed, &failed);
+  }
   printf("1..%d\n%d passed, %d failed\n", passed + failed, passed, failed);
+  free(t.notes);
   for (size_t i = 0; found && i < n_files; i++)
     free(found[i]);
   free(found);

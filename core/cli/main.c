@@ -30,11 +30,90 @@ static int usage(FILE *f)
              "  keygen DIR                       make a plugin signing key pair in DIR\n"
              "  plugin sign FILE.so KEYFILE      sign a plugin (writes FILE.so.sig)\n"
              "  plugin verify FILE.so PUBKEY     check a plugin's signature\n"
-             "  test [-c FILE] [TEST.lua ...]    run journey tests on a virtual clock (default:\n"
+             "  test [-c FILE] [--journeys DIR] [TEST.lua ...]\n"
+             "                                   run journey tests on a virtual clock (default:\n"
              "                                   every *_test.lua in the journeys folder's tests/)\n"
              "  version                          print the version\n"
-             "  help                             this text\n");
+             "  help                             this text\n"
+             "\n"
+             "parley COMMAND --help explains one command.\n");
   return f == stderr ? 2 : 0;
+}
+
+/* `parley COMMAND --help`: what one command does, its operands and options. */
+static const struct {
+  const char *cmd, *text;
+} command_help[] = {
+    {"serve", "usage: parley serve [-c FILE]\n\n"
+              "Run the daemon: the HTTP API, the journeys and the channels' plugins. SIGINT or\n"
+              "SIGTERM stop it cleanly; SIGHUP loads the journeys again.\n\n"
+              "  -c, --config FILE  the configuration (default: the embedded one, the demo)\n"},
+    {"check", "usage: parley check [-c FILE]\n\n"
+              "Load the configuration, the journeys and the plugins (never the store), say what\n"
+              "is wrong, and exit: 0 when everything loads.\n\n"
+              "  -c, --config FILE  the configuration (default: the embedded one)\n"},
+    {"inspect", "usage: parley inspect CONTACT [-c FILE] [--json]\n"
+                "       parley inspect --dead [-c FILE] [--json]\n\n"
+                "A contact: profile, every conversation (journey and version, step, memory, what it\n"
+                "listens for, deadline, status, error), history and its messages in the outbox.\n"
+                "With --dead: every dead letter, with attempts and last error. Works beside a\n"
+                "running daemon (a read-only reader of the store).\n\n"
+                "  -c, --config FILE  the configuration (default: the embedded one)\n"
+                "  --json             one JSON document instead of text\n"},
+    {"replay", "usage: parley replay MSG_ID [-c FILE]\n\n"
+               "Ask the running daemon to deliver a dead letter again, with the same id.\n\n"
+               "  -c, --config FILE  the configuration (default: the embedded one)\n"},
+    {"send", "usage: parley send FILE|- [-c FILE]\n\n"
+             "Post events to the running daemon: one JSON event, or NDJSON (one per line); - reads\n"
+             "stdin. All or nothing; prints the daemon's answer.\n\n"
+             "  -c, --config FILE  the configuration (default: the embedded one)\n"},
+    {"backup", "usage: parley backup DIR [-c FILE]\n\n"
+               "A consistent, compacted copy of the store, taken while the daemon serves. To\n"
+               "start from it, copy DIR to <data_dir>/store.\n\n"
+               "  -c, --config FILE  the configuration (default: the embedded one)\n"},
+    {"test", "usage: parley test [-c FILE] [--journeys DIR] [TEST.lua ...]\n\n"
+             "Run journey tests on a virtual clock: days pass in microseconds and nothing is\n"
+             "sent. Without TEST.lua files: every *_test.lua in the journeys folder's tests/.\n\n"
+             "Each test file runs against the journeys beside it:\n"
+             "  - in a tests/ folder whose parent holds journeys (*.lua): that parent;\n"
+             "  - else its own folder, when it holds journeys (*.lua other than *_test.lua);\n"
+             "  - else the configuration's journeys_dir.\n"
+             "A line \"# journeys: DIR\" says which folder was loaded.\n\n"
+             "  -c, --config FILE  the configuration: channels, limits, sdk_dir (default: the\n"
+             "                     embedded one)\n"
+             "  --journeys DIR     test the journeys in DIR, wherever the test files are\n\n"
+             "Exit status: 0 when every test passed, 1 when one failed, 2 on a usage error.\n"},
+    {"keygen", "usage: parley keygen DIR\n\n"
+               "Make an Ed25519 key pair for signing plugins: DIR/parley-plugin.key (secret: keep\n"
+               "it off the servers) and DIR/parley-plugin.pub.\n"},
+    {"plugin", "usage: parley plugin sign FILE.so KEYFILE\n"
+               "       parley plugin verify FILE.so PUBKEY\n\n"
+               "sign writes FILE.so.sig with the secret key of parley keygen; verify checks that\n"
+               "signature (PUBKEY: 64 hex digits, or the .pub file). With plugin_keys in the\n"
+               "configuration, only plugins signed by one of those keys load.\n"},
+    {"version", "usage: parley version\n\nPrint the version and the plugin ABI.\n"},
+    {"help", "usage: parley help\n\nList the commands; parley COMMAND --help explains one.\n"},
+};
+
+/* Does any argument after the command ask for help? */
+static int wants_help(int argc, char **argv)
+{
+  for (int i = 2; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+      return 1;
+  return 0;
+}
+
+/* Prints the command's help: 0, or -1 when the command is unknown. */
+static int command_usage(const char *cmd)
+{
+  for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++) {
+    if (strcmp(command_help[i].cmd, cmd) == 0) {
+      fputs(command_help[i].text, stdout);
+      return 0;
+    }
+  }
+  return -1;
 }
 
 enum { ARG_JSON = 1, ARG_DEAD = 2 };
@@ -162,25 +241,26 @@ static int run_signing(int argc, char **argv)
   return 0;
 }
 
-/* parley test [-c FILE] [TEST.lua ...] */
+/* parley test [-c FILE] [--journeys DIR] [TEST.lua ...] */
 static int run_tests(int argc, char **argv)
 {
-  const char *config = NULL;
-  char **files = calloc((size_t)argc, sizeof *files);
-  size_t n = 0;
+  struct jtest_options o = {0};
+  o.files = calloc((size_t)argc, sizeof *o.files);
   for (int i = 2; i < argc; i++) {
     if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
-      config = argv[++i];
+      o.config_path = argv[++i];
+    } else if (strcmp(argv[i], "--journeys") == 0 && i + 1 < argc) {
+      o.journeys_dir = argv[++i];
     } else if (argv[i][0] == '-') {
-      fprintf(stderr, "parley test: unexpected option '%s'\n", argv[i]);
-      free(files);
+      fprintf(stderr, "parley test: unexpected option '%s' (parley test --help)\n", argv[i]);
+      free(o.files);
       return 2;
     } else {
-      files[n++] = argv[i];
+      o.files[o.n_files++] = argv[i];
     }
   }
-  int rc = jtest_run(config, files, n);
-  free(files);
+  int rc = jtest_run(&o);
+  free(o.files);
   return rc;
 }
 
@@ -189,6 +269,8 @@ int main(int argc, char **argv)
   if (argc < 2)
     return usage(stderr);
   const char *cmd = argv[1];
+  if (wants_help(argc, argv) && command_usage(cmd) == 0)
+    return 0;
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
     return usage(stdout);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -49,7 +49,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 int serve_run(const char *config_path)
 {
   char err[8192];
-  struct log boot = {LOG_INFO};
+  struct log boot = {.min = LOG_INFO};
   struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   if (!cfg || make_dirs(cfg->data_dir, err, sizeof err) < 0) {
     log_kv(&boot, LOG_ERROR, "serve", "cannot start", "error", err, (char *)NULL);
@@ -98,7 +98,7 @@ int serve_run(const char *config_path)
 int serve_check(const char *config_path)
 {
   char err[8192];
-  struct log lg = {LOG_INFO};
+  struct log lg = {.min = LOG_INFO};
   struct cfg *cfg = cfg_load(config_path, err, sizeof err);
   if (!cfg) {
     log_kv(&lg, LOG_ERROR, "check", "config refused", "error", err, (char *)NULL);

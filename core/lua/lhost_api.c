@@ -38,8 +38,8 @@ static void journey_log(struct journey *j, const char *msg)
     return;
   }
   snprintf(id, sizeof id, "%llu", (unsigned long long)j->run.in->conv_id);
-  log_kv(j->log, LOG_INFO, "journey", msg, "journey", j->info.name, "conv", id, "step",
-         j->run.step, NULL);
+  log_kv(j->log, LOG_INFO, "journey", msg, "journey", j->info.name, "contact", j->run.in->contact_id, "conv",
+         id, "step", j->run.step, NULL);
 }
 
 /* print goes to the log, never to stdout: the daemon's stdout is nobody's console. */

@@ -17,7 +17,7 @@
 #define SHIPPED PARLEY_SRCDIR "/scripts/journeys"
 #define NOW 1700000000000LL
 
-static const struct log quiet = {LOG_ERROR};
+static const struct log quiet = {.min = LOG_ERROR};
 static cJSON *params_cfg, *profile;
 
 struct gate {

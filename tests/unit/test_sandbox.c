@@ -19,7 +19,7 @@
 
 static struct journey *esc;
 static cJSON *profile;
-static const struct log quiet = {LOG_ERROR};
+static const struct log quiet = {.min = LOG_ERROR};
 
 static struct lhost_config config(int64_t instructions, int64_t ms, size_t mem)
 {

@@ -50,6 +50,7 @@ end)
 test("no consent for email: nothing is sent, and the refusal is on record", function(t)
   t:event { type = "user.signed_up", contact = "ed",
             profile = { email = "ed@example.com", consent = { email = false } } }
+  t:expect_refused { contact = "ed", channel = "email", template = "welcome", reason = "no consent for email" }
   t:expect_silence()
   local c = t:conversation("ed", "welcome")
   assert(c.history[2]:find("no consent for email"), c.history[2])

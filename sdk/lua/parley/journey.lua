@@ -48,7 +48,8 @@ What a step can do with `c`, the conversation:
     c.contact                         the customer's profile (read only): c.contact.first_name
     c.params                          the params above, after configuration overrides (read only)
     c:now()                           the current time, seconds since 1970 (use it, not os.time)
-    c:log(message)                    write a line to Parley's log (print works too)
+    c:log(message)                    write a line to Parley's log (print works too);
+                                      `parley test` shows it under the test
     c.id, c.journey, c.step           the conversation's id, this journey's name, this step
 
 TEMPLATES live in a folder named like the journey file, next to it: for

@@ -315,7 +315,7 @@ static void test_speak(void **state)
   assert_int_equal(d.n_speaks, 1);
   assert_string_equal(d.speaks[0].channel, "email");
   assert_string_equal(d.speaks[0].template_name, "greet");
-  assert_string_equal(d.speaks[0].subject, "Hello, Ada & <Bob>\n");
+  assert_string_equal(d.speaks[0].subject, "Hello, Ada & <Bob>"); /* one line */
   assert_string_equal(d.speaks[0].text,
                       "Ada & <Bob> 3 2.5 true Hat 4 first Ada Paris 3 dflt");
   assert_string_equal(d.speaks[0].html, "<p>Ada &amp; &lt;Bob&gt; & Hat</p>");
@@ -355,7 +355,7 @@ static void test_welcome(void **state)
   struct step s = {.name = "start", .ev = &signup};
   step_ok(j, &s, &d);
   assert_int_equal(d.n_speaks, 1);
-  assert_string_equal(d.speaks[0].subject, "Welcome, Ada!\n");
+  assert_string_equal(d.speaks[0].subject, "Welcome, Ada!");
   assert_non_null(strstr(d.speaks[0].html, "Hi Ada,"));
   assert_int_equal(d.timeout_ms, 86400000);
   assert_string_equal(d.next_step, "follow_up");
@@ -394,6 +394,26 @@ static void test_welcome(void **state)
   lhost_journey_free(j);
 }
 
+/* A subject is one header line, always: the file's trailing newline is not part of it, and
+ * a line break a value brings in (a header injection) becomes a space. The body keeps it. */
+static void test_subject_is_one_line(void **state)
+{
+  (void)state;
+  struct journey *j = load(SHIPPED "/welcome.lua");
+  cJSON *saved = profile;
+  profile = cJSON_Parse("{\"first_name\":\"Ann\\r\\nBcc: eve@example.com\"}");
+  struct lhost_event signup = {.id = "e1", .type = "user.signed_up", .time_ms = NOW};
+  struct lhost_decision d;
+  struct step s = {.name = "start", .ev = &signup};
+  step_ok(j, &s, &d);
+  assert_string_equal(d.speaks[0].subject, "Welcome, Ann Bcc: eve@example.com!");
+  assert_non_null(strstr(d.speaks[0].text, "Ann\r\nBcc"));
+  lhost_decision_free(&d);
+  cJSON_Delete(profile);
+  profile = saved;
+  lhost_journey_free(j);
+}
+
 static void cart_reply(struct journey *j, const struct lhost_decision *prev, const char *text,
                        size_t want_speaks)
 {
@@ -425,7 +445,7 @@ static void test_cart(void **state)
   struct lhost_decision d, d2;
   struct step s = {.name = "start", .ev = &ev};
   step_ok(j, &s, &d);
-  assert_string_equal(d.speaks[0].subject, "You left 2 item(s) in your cart\n");
+  assert_string_equal(d.speaks[0].subject, "You left 2 item(s) in your cart");
   assert_non_null(strstr(d.speaks[0].text, "Red <Hat> and the rest"));
   assert_non_null(strstr(d.speaks[0].html, "Red &lt;Hat&gt;"));
   assert_int_equal(d.timeout_ms, 3 * 3600000); /* configuration override of nudge_after */
@@ -470,6 +490,7 @@ int main(void)
       cmocka_unit_test(test_memory_refusals), cmocka_unit_test(test_step_errors),
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),
+      cmocka_unit_test(test_subject_is_one_line),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

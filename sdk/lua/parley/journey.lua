@@ -58,6 +58,9 @@ value from `vars` (dotted names reach inside tables: {{item.name}}), then by
 {{contact.first_name}} from the profile and {{params.nudge_after}} from the params.
 {{name|friend}} writes "friend" when there is no value. A missing value without a default
 stops the step with an error naming it: better no message than "Hi {{first_name}}".
+A subject is always one line: the file's trailing newline is not part of it, and a line
+break or other control character a value brings in (a first name "Ann\r\nBcc: ...")
+becomes a space.
 
 TESTING: put scenarios in journeys/tests/<name>_test.lua and run `parley test`: days pass
 in microseconds on a virtual clock and nothing is sent. For example:

@@ -1,7 +1,8 @@
 /* Loading a journey: run its file once in a fresh sandbox (under the step budget, so a
  * file that loops forever cannot hang the daemon), read the table `journey { ... }`
- * returned into struct journey_info, keep every step handler by luaL_ref, merge params
- * with the configuration's overrides, compile the templates, then lock the globals. */
+ * returned into struct journey_info, keep every step handler and the entry condition
+ * (entry.when) by luaL_ref, merge params with the configuration's overrides, compile the
+ * templates, then lock the globals. */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,21 @@ static const char **read_list(lua_State *L, int spec, const char *field, size_t 
   return v;
 }
 
+/* entry.when is kept by reference, like a step: lhost_entry_allows calls it. The SDK
+ * already refused anything but a function; this says so again for a hand-made spec. */
+static void read_entry_when(lua_State *L, struct journey *j)
+{
+  int t = lua_getfield(L, -1, "when");
+  if (t == LUA_TFUNCTION) {
+    j->entry_when_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the function */
+    return;
+  }
+  if (t != LUA_TNIL)
+    luaL_error(L, "journey '%s': entry.when must be a function(contact, ev) that returns true "
+                  "or false", j->info.name);
+  lua_pop(L, 1);
+}
+
 static void read_entry(lua_State *L, struct journey *j, int spec)
 {
   j->info.reenter_after_ms = -1;
@@ -80,6 +96,7 @@ static void read_entry(lua_State *L, struct journey *j, int spec)
     if (lua_getfield(L, -1, "reenter_after") != LUA_TNIL)
       j->info.reenter_after_ms = read_duration(L, -1, "entry.reenter_after");
     lua_pop(L, 1);
+    read_entry_when(L, j);
   }
   lua_pop(L, 1);
 }
@@ -216,7 +233,7 @@ static struct journey *journey_new(const struct lhost_config *cfg, const char *p
     return NULL;
   j->limits = cfg->limits;
   j->log = cfg->log;
-  j->params_ref = j->methods_ref = j->decision_mt_ref = LUA_NOREF;
+  j->params_ref = j->methods_ref = j->decision_mt_ref = j->entry_when_ref = LUA_NOREF;
   j->run.c_ref = LUA_NOREF;
   j->info.reenter_after_ms = -1;
   j->info.path = strdup(path);

@@ -1,7 +1,8 @@
 /* The Lua host: loads journeys into sandboxed Lua states (one lua_State per journey
  * version), runs one step of a conversation, and returns the step's decision as plain C
  * data. It owns the journey-facing API (c:speak, c:listen, c:finish, c.memory, c.contact,
- * c:now, c:can_speak), templates, and the msgpack form of conversation memory. It knows
+ * c:now, c:can_speak), the entry condition, templates, and the msgpack form of
+ * conversation memory. It knows
  * nothing of storage, HTTP or plugins: the core applies the decision. */
 #ifndef PARLEY_LHOST_H
 #define PARLEY_LHOST_H
@@ -60,9 +61,18 @@ size_t lhost_journey_memory_used(const struct journey *j);
 struct lhost_event {
   const char *id;
   const char *type;
-  int64_t time_ms;
+  int64_t time_ms;   /* 0: it happened at now_ms */
   const cJSON *data; /* object or NULL */
 };
+
+/* The entry condition: asks the journey's entry.when(contact, ev) whether this contact
+ * enters on this event, before any conversation exists (so a "no" records nothing). It
+ * runs in the journey's sandbox under the step budget, with `contact` a read-only view of
+ * the profile (may be NULL) and `ev` the event as a step sees it. Returns 1 to enter (also
+ * when the journey has no condition), 0 not to, or -1 with err (a script error with
+ * file:line, a broken budget, an answer that is not true or false): do not enter. */
+int lhost_entry_allows(struct journey *j, const char *contact_id, const cJSON *profile,
+                       const struct lhost_event *ev, int64_t now_ms, char *err, size_t errlen);
 
 struct lhost_step_in {
   uint64_t conv_id;

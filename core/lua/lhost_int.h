@@ -76,6 +76,7 @@ struct journey {
   struct journey_info info;
   char *sdk_dir, *journeys_dir;
   const struct log *log;
+  int entry_when_ref;           /* entry.when, or LUA_NOREF: everyone may enter */
   struct lhost_stepref *steps; /* sorted by name */
   size_t n_steps;
   struct lhost_template *tmpls; /* sorted by name */

@@ -162,6 +162,7 @@ static void test_load_errors(void **state)
   load_fails(JDIR "/syntax_error.lua", "syntax_error.lua:3:");
   load_fails(JDIR "/bad_duration.lua", "entry.reenter_after: bad duration '7y'");
   load_fails(JDIR "/does_not_exist.lua", "No such file");
+  load_fails(JDIR "/bad_when.lua", "journey 'bad_when': entry.when must be a function");
 }
 
 /* Params: defaults overridden by configuration; listen takes the duration string. */
@@ -414,6 +415,52 @@ static void test_subject_is_one_line(void **state)
   lhost_journey_free(j);
 }
 
+/* Asks entry.when of entry_when.lua for contact cust-1 and a plan.changed event. */
+static int entry(struct journey *j, const char *profile_json, const char *data_json, char *err,
+                 size_t errlen)
+{
+  cJSON *p = profile_json ? cJSON_Parse(profile_json) : NULL;
+  cJSON *data = data_json ? cJSON_Parse(data_json) : NULL;
+  struct lhost_event ev = {.id = "e-1", .type = "plan.changed", .time_ms = NOW, .data = data};
+  err[0] = '\0';
+  int rc = lhost_entry_allows(j, "cust-1", p, &ev, NOW, err, errlen);
+  cJSON_Delete(p);
+  cJSON_Delete(data);
+  return rc;
+}
+
+static void entry_fails(struct journey *j, const char *data_json, const char *expect)
+{
+  char err[1024];
+  assert_int_equal(entry(j, "{\"plan\":\"pro\"}", data_json, err, sizeof err), -1);
+  if (strstr(err, expect) == NULL)
+    fail_msg("entry.when with %s: expected '%s' in: %s", data_json, expect, err);
+}
+
+/* entry.when: asked with a read-only contact and the event, before any conversation
+ * exists, under the step budget; a failure is an error, not a yes or a no, and the state
+ * answers the next contact fine. A journey without it lets everyone in. */
+static void test_entry_when(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = load(JDIR "/entry_when.lua");
+  assert_string_equal(lhost_journey_info(j)->entry_event, "plan.changed");
+  assert_int_equal(lhost_journey_info(j)->reenter_after_ms, 86400000);
+  assert_int_equal(entry(j, "{\"plan\":\"pro\"}", "{}", err, sizeof err), 1);
+  assert_int_equal(entry(j, "{\"plan\":\"free\"}", "{}", err, sizeof err), 0);
+  assert_int_equal(entry(j, NULL, NULL, err, sizeof err), 0); /* no profile: an empty contact */
+  entry_fails(j, "{\"boom\":true}", "entry_when.lua:12: no plan given");
+  entry_fails(j, "{\"loop\":true}", "entry.when exceeded its instruction budget");
+  entry_fails(j, "{\"write\":true}", "contact is read-only (cannot set 'plan')");
+  entry_fails(j, "{\"answer\":\"yes\"}", "entry.when: must return true or false (got string)");
+  assert_int_equal(entry(j, "{\"plan\":\"pro\"}", "{}", err, sizeof err), 1);
+  lhost_journey_free(j);
+  j = load(JDIR "/fixture.lua");
+  assert_int_equal(entry(j, NULL, NULL, err, sizeof err), 1);
+  lhost_journey_free(j);
+}
+
 static void cart_reply(struct journey *j, const struct lhost_decision *prev, const char *text,
                        size_t want_speaks)
 {
@@ -490,7 +537,7 @@ int main(void)
       cmocka_unit_test(test_memory_refusals), cmocka_unit_test(test_step_errors),
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),
-      cmocka_unit_test(test_subject_is_one_line),
+      cmocka_unit_test(test_subject_is_one_line), cmocka_unit_test(test_entry_when),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,8 +7,12 @@ A journey is one Lua file in the journeys folder. It returns the result of `jour
     return journey {
       name  = "cart_abandonment",          -- unique, used in reports and configuration
       entry = { event = "cart.updated",    -- the event that starts a conversation
-                reenter_after = "7d" },    -- the same customer may start again after 7 days
-                                           -- (leave it out: a customer enters only once)
+                when = function(contact, ev)  -- optional: who may enter (ENTRY CONDITION below)
+                  return contact.country == "FR"
+                end,
+                reenter_after = "7d" },    -- the same customer may start again 7 days after
+                                           -- they last started (leave it out: a customer
+                                           -- enters only once)
       goal  = "order.placed",              -- ends the conversation and counts a conversion
                                            -- (one event type, or a list of them)
       exit  = { "user.deleted" },          -- ends the conversation without a conversion
@@ -24,6 +28,17 @@ A journey is one Lua file in the journeys folder. It returns the result of `jour
     }
 
 DURATIONS are written "500ms", "90s", "15m", "4h", "7d", "2w", or a plain number of seconds.
+
+ENTRY CONDITION. `entry.when = function(contact, ev) ... end` is asked when the entry event
+arrives, BEFORE any conversation exists. `contact` is the customer's profile (read only,
+like c.contact) and `ev` the event (as a step sees it). Return true to let the customer in,
+false to leave them out. A customer left out has not entered: nothing is counted against
+`reenter_after`, and they enter on a later event once `when` says yes. Return exactly true
+or false: any other value (nil too: a forgotten `return`), an error, or a broken budget
+keeps the customer out and writes a warning to the log naming the journey, the customer
+and the error. `when` has no `c`: it cannot speak, listen or keep memory. Prefer it to
+checking in `start` and returning c:finish(): that conversation has started, and counts
+as a start.
 
 A STEP is a function(c, ev). `ev` is the event that woke the conversation:
     ev.type      "email.clicked"           ev.id       the event's unique id
@@ -126,12 +141,16 @@ local function check_entry(name, entry)
     fail(name, 'entry must be a table: entry = { event = "cart.updated" }')
   end
   for k in pairs(entry) do
-    if k ~= "event" and k ~= "reenter_after" then
-      fail(name, ("entry has an unknown key '%s' (known: event, reenter_after)"):format(tostring(k)))
+    if k ~= "event" and k ~= "when" and k ~= "reenter_after" then
+      fail(name, ("entry has an unknown key '%s' (known: event, when, reenter_after)")
+                 :format(tostring(k)))
     end
   end
   if type(entry.event) ~= "string" then fail(name, "entry.event must be a string") end
-  return { event = entry.event,
+  if entry.when ~= nil and type(entry.when) ~= "function" then
+    fail(name, "entry.when must be a function(contact, ev) that returns true or false")
+  end
+  return { event = entry.event, when = entry.when,
            reenter_after = check_duration(name, "entry.reenter_after", entry.reenter_after) }
 end
 

@@ -83,8 +83,8 @@ struct lhost_step_in {
   size_t memory_len;
   const struct lhost_event *event; /* NULL: woken by the deadline */
   int64_t now_ms;
-  /* The core's gate (channel configured, address known, consent, suppression, fatigue),
-   * asked by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
+  /* The core's gate (channel configured, address known, not unsubscribed, consent), asked
+   * by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
   int (*can_speak)(void *ud, const char *channel, char *reason, size_t reasonlen);
   void *ud;
 };

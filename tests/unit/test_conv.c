@@ -178,6 +178,8 @@ static void test_failing_script_parks_only_its_conversation(void **state)
   assert_int_equal(fx_only_conv(f, "jo")->status, CONV_LISTENING);
 }
 
+/* Each reason the journey docs give for a refused speak (no consent, no address, opted out;
+ * an unknown channel: test_entry_speaks_and_listens) is the core's, and on record. */
 static void test_consent_refusal_is_recorded(void **state)
 {
   struct fixture *f = *state;
@@ -188,6 +190,10 @@ static void test_consent_refusal_is_recorded(void **state)
   fx_post(f, "{\"id\":\"k2\",\"type\":\"signed_up\",\"contact\":\"lee\"}"); /* no address */
   cv = fx_only_conv(f, "lee");
   assert_true(fx_history_has(&cv->history, "refused email/hello: the contact has no email for email"));
+  fx_post(f, "{\"id\":\"k3\",\"type\":\"signed_up\",\"contact\":\"max\","
+          "\"profile\":{\"email\":\"m@x.org\",\"unsubscribed\":true}}");
+  cv = fx_only_conv(f, "max");
+  assert_true(fx_history_has(&cv->history, "refused email/hello: the contact unsubscribed"));
   cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 0);
   cJSON_Delete(out);

@@ -54,10 +54,15 @@ A step decides, and says what it decided by RETURNING one of:
         -- the conversation is over
 
 What a step can do with `c`, the conversation:
-    c:speak(channel, template, vars)  send the template through "email", "sms", ...; returns
-                                      true, or false and a reason when the customer must not
-                                      be contacted (no consent, opted out, too many messages)
-    c:can_speak(channel)              true, or false and a reason: ask before choosing
+    c:speak(channel, template, vars)  render the template for a channel of the configuration
+                                      ("email", "sms", ...); returns true, or false and a
+                                      reason when it may not go: the channel is not
+                                      configured, the customer has no address for it
+                                      (email, phone, ...), unsubscribed, or gave no consent
+                                      for it (consent = { sms = false }). What a step spoke
+                                      leaves when the step returns its decision; a step that
+                                      fails sends nothing
+    c:can_speak(channel)              true, or false and the same reason: ask before choosing
     c.memory                          a table the journey keeps between steps (plain values:
                                       text, numbers, true/false, tables of those)
     c.contact                         the customer's profile (read only): c.contact.first_name
@@ -89,8 +94,9 @@ in microseconds on a virtual clock and nothing is sent. For example:
 
 THE SANDBOX: a journey is plain Lua without files, network, os or debug. Helper functions
 belong in `local`s; globals cannot be created or changed once the file is loaded. Each step
-has a budget of instructions, time and memory; a step that breaks it stops with an error
-and its conversation is parked, never the other customers'.
+has a budget of instructions and time, and the journey (all its conversations together) a
+memory cap; a step that breaks one stops with an error and its conversation is parked,
+never the other customers'.
 --]]
 
 local M = { version = "1.0" }

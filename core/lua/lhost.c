@@ -226,6 +226,22 @@ static int load_main(lua_State *L)
   return 0;
 }
 
+/* The sandbox, with the journey API installed between its two steps: new (state,
+ * allocator, libraries), the API, then seal (read-only libraries, protected globals). NULL
+ * when out of memory. */
+static lua_State *sandbox_build(struct journey *j)
+{
+  lua_State *L = lhost_sandbox_new(j);
+  if (L == NULL)
+    return NULL;
+  lua_pushcfunction(L, lhost_api_open);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK || lhost_sandbox_seal(L) < 0) {
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
 static struct journey *journey_new(const struct lhost_config *cfg, const char *path)
 {
   struct journey *j = calloc(1, sizeof *j);
@@ -272,7 +288,7 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
       snprintf(err, errlen, "%s: out of memory", path);
     goto fail;
   }
-  if ((j->L = lhost_sandbox_new(j)) == NULL) {
+  if ((j->L = sandbox_build(j)) == NULL) {
     snprintf(err, errlen, "%s: cannot create a Lua state (is the memory limit too small?)",
              path);
     goto fail;

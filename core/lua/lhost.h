@@ -125,6 +125,20 @@ int lhost_run_step(struct journey *j, const struct lhost_step_in *in, struct lho
                    char *err, size_t errlen);
 void lhost_decision_free(struct lhost_decision *d);
 
+/* A channel a journey names as a string literal: c:speak("email", ...), c:can_speak('sms'). */
+struct lhost_channel_use {
+  char *channel;
+  int line; /* in the journey file */
+};
+
+/* A static look at the journey's source, for `parley check`: every channel named as a
+ * literal first argument of a :speak( or :can_speak( call, in the order they appear,
+ * comments and other strings skipped. A channel held in a variable, or spoken by a module
+ * the journey requires, is not seen. Returns 0 with *out (free it with
+ * lhost_channel_uses_free; NULL when *n is 0), or -1 when out of memory. */
+int lhost_journey_channels(const struct journey *j, struct lhost_channel_use **out, size_t *n);
+void lhost_channel_uses_free(struct lhost_channel_use *uses, size_t n);
+
 /* Conversation memory as JSON, for inspection (parley inspect, GET /v1/contacts/ID).
  * Returns a new cJSON (an empty object for empty memory) or NULL when malformed. */
 cJSON *lhost_memory_to_json(const char *memory, size_t len);

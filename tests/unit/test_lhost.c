@@ -461,6 +461,27 @@ static void test_entry_when(void **state)
   lhost_journey_free(j);
 }
 
+/* The static channel scan: literal first arguments of :speak( and :can_speak(, with their
+ * lines, whatever the spacing; comments, long and short strings, escapes, variables and
+ * other call forms are not channels. */
+static void test_journey_channels(void **state)
+{
+  (void)state;
+  static const struct lhost_channel_use want[] = {
+      {"email", 14}, {"sms", 15}, {"push", 18}, {"fax", 19}};
+  struct journey *j = load(JDIR "/channels.lua");
+  struct lhost_channel_use *u;
+  size_t n;
+  assert_int_equal(lhost_journey_channels(j, &u, &n), 0);
+  assert_int_equal(n, sizeof want / sizeof want[0]);
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(u[i].channel, want[i].channel);
+    assert_int_equal(u[i].line, want[i].line);
+  }
+  lhost_channel_uses_free(u, n);
+  lhost_journey_free(j);
+}
+
 static void cart_reply(struct journey *j, const struct lhost_decision *prev, const char *text,
                        size_t want_speaks)
 {
@@ -538,6 +559,7 @@ int main(void)
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),
       cmocka_unit_test(test_subject_is_one_line), cmocka_unit_test(test_entry_when),
+      cmocka_unit_test(test_journey_channels),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -61,7 +61,11 @@ What a step can do with `c`, the conversation:
                                       (email, phone, ...), unsubscribed, or gave no consent
                                       for it (consent = { sms = false }). What a step spoke
                                       leaves when the step returns its decision; a step that
-                                      fails sends nothing
+                                      fails sends nothing. `parley check` warns of a channel
+                                      named here, c:speak("fax", ...), that the configuration
+                                      does not define; one held in a variable,
+                                      c:speak(channel, ...), it cannot see: that one is only
+                                      refused when the step runs
     c:can_speak(channel)              true, or false and the same reason: ask before choosing
     c.memory                          a table the journey keeps between steps (plain values:
                                       text, numbers, true/false, tables of those)

@@ -380,6 +380,15 @@ static void start_journeys(struct core *core, struct contact *ct, const struct e
     const struct journey_info *ji = lhost_journey_info(slot->j);
     if (!ji->entry_event || strcmp(ji->entry_event, ev->type) != 0 || !may_enter(core, ct, ji, now))
       continue;
+    /* entry.when, before anything exists: a contact it turns away has not started. */
+    char why[1024];
+    struct lhost_event le = {ev->id, ev->type, ev->time_ms, ev->data};
+    int allowed = lhost_entry_allows(slot->j, ct->id, ct->profile, &le, now, why, sizeof why);
+    if (allowed < 0)
+      log_kv(&core->log, LOG_WARN, "conv", "entry condition failed: not entered", "journey", ji->name,
+             "contact", ct->id, "error", why, (char *)NULL);
+    if (allowed != 1)
+      continue;
     struct conv *cv = core->store->ops->conv_create(core->store, ct, ji->name, slot->version, now);
     if (!cv) {
       log_kv(&core->log, LOG_ERROR, "conv", "out of memory starting a conversation", "contact", ct->id,

@@ -108,9 +108,9 @@ expect 18 "a journey's print and c:log show under the test, not on stderr" 0 \
 ! grep -q END-OF-TEXT "$out" || bad="the whole text is shown, not its start"
 expect 19 "a failed expect_spoken shows each message's subject and the start of its text" 1 \
   '^#       email/hello to ann \(journey greet\)$' \
-  '^#         subject: "Hello from greet\\n"$' \
+  '^#         subject: "Hello from greet"$' \
   '^#         text \(first 200 of 2[0-9][0-9] characters\): "Hello Ann, the greet journey says hello\.\\n\\nThis paragraph'
 "$parley" test "$srcdir/jtest/failing_test.lua" >"$out" 2>&1; rc=$?
 expect 20 "a short text is shown whole" 1 \
-  '^#         subject: "Welcome, there!\\n"$' \
+  '^#         subject: "Welcome, there!"$' \
   '^#         text: "Hi there,\\n\\nThanks for joining us\. Reply to this email any time: a real person reads it\.\\n"$'

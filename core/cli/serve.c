@@ -1,4 +1,6 @@
-/* `parley serve` (the daemon: core, HTTP API, signals) and `parley check` (see serve.h). */
+/* `parley serve`, the daemon's life cycle around the core (signals, HTTP, reloads), and
+ * `parley check`: load the configuration, journeys and plugins but not the store, warn of
+ * channels journeys name that the configuration does not define, report. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 
 #include "core.h"
 #include "http/http.h"
+#include "lua/lhost.h"
 #include "serve.h"
 
 /* The data folder is made on first start, like any daemon's state directory. */
@@ -95,6 +98,59 @@ int serve_run(const char *config_path)
   return 0;
 }
 
+/* The index of the first use of u[i]'s channel. */
+static size_t first_use(const struct lhost_channel_use *u, size_t i)
+{
+  size_t k = 0;
+  while (strcmp(u[k].channel, u[i].channel) != 0)
+    k++;
+  return k;
+}
+
+/* The lines where u[i]'s channel is used from u[i] on, "15,16" (cut short if too many). */
+static void use_lines(const struct lhost_channel_use *u, size_t n, size_t i, char *buf, size_t len)
+{
+  size_t at = 0;
+  int last = 0;
+  buf[0] = '\0';
+  for (size_t k = i; k < n; k++) {
+    if (strcmp(u[k].channel, u[i].channel) != 0 || u[k].line == last)
+      continue;
+    int w = snprintf(buf + at, len - at, "%s%d", at ? "," : "", u[k].line);
+    if (w < 0 || (size_t)w >= len - at) {
+      buf[at] = '\0';
+      return;
+    }
+    at += (size_t)w;
+    last = u[k].line;
+  }
+}
+
+/* A channel a journey names that the configuration does not define would only be refused
+ * when a conversation speaks on it: say so now, once per channel and journey, with the
+ * lines. Returns how many warnings. */
+static size_t warn_unknown_channels(struct core *core, const struct jslot *slot, const struct log *lg)
+{
+  struct lhost_channel_use *u;
+  size_t n, warned = 0;
+  char lines[256];
+  if (lhost_journey_channels(slot->j, &u, &n) < 0) {
+    log_kv(lg, LOG_WARN, "check", "out of memory scanning the journey for channels", "journey",
+           slot->path, (char *)NULL);
+    return 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (cfg_channel_find(core->cfg, u[i].channel) || first_use(u, i) != i)
+      continue;
+    use_lines(u, n, i, lines, sizeof lines);
+    log_kv(lg, LOG_WARN, "check", "journey speaks on a channel the configuration does not define",
+           "journey", slot->path, "line", lines, "channel", u[i].channel, (char *)NULL);
+    warned++;
+  }
+  lhost_channel_uses_free(u, n);
+  return warned;
+}
+
 int serve_check(const char *config_path)
 {
   char err[8192];
@@ -113,13 +169,17 @@ int serve_check(const char *config_path)
   if (rc < 0) {
     log_kv(&lg, LOG_ERROR, "check", "refused", "error", err, (char *)NULL);
   } else {
-    char nj[16], nc[16];
-    size_t n = 0;
-    for (size_t i = 0; i < core->registry.n_slots; i++)
+    char nj[16], nc[16], nw[16];
+    size_t n = 0, warnings = 0;
+    for (size_t i = 0; i < core->registry.n_slots; i++) {
       n += core->registry.slots[i].current;
+      if (core->registry.slots[i].current)
+        warnings += warn_unknown_channels(core, &core->registry.slots[i], &lg);
+    }
     snprintf(nj, sizeof nj, "%zu", n);
     snprintf(nc, sizeof nc, "%zu", core->n_channels);
-    log_kv(&lg, LOG_INFO, "check", "ok", "journeys", nj, "channels", nc, (char *)NULL);
+    snprintf(nw, sizeof nw, "%zu", warnings);
+    log_kv(&lg, LOG_INFO, "check", "ok", "journeys", nj, "channels", nc, "warnings", nw, (char *)NULL);
     core_close(core);
   }
   ev_loop_destroy(loop);

@@ -1,7 +1,8 @@
 /* Loading a journey: run its file once in a fresh sandbox (under the step budget, so a
  * file that loops forever cannot hang the daemon), read the table `journey { ... }`
- * returned into struct journey_info, keep every step handler by luaL_ref, merge params
- * with the configuration's overrides, compile the templates, then lock the globals. */
+ * returned into struct journey_info, keep every step handler and the entry condition
+ * (entry.when) by luaL_ref, merge params with the configuration's overrides, compile the
+ * templates, then lock the globals. */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,21 @@ static const char **read_list(lua_State *L, int spec, const char *field, size_t 
   return v;
 }
 
+/* entry.when is kept by reference, like a step: lhost_entry_allows calls it. The SDK
+ * already refused anything but a function; this says so again for a hand-made spec. */
+static void read_entry_when(lua_State *L, struct journey *j)
+{
+  int t = lua_getfield(L, -1, "when");
+  if (t == LUA_TFUNCTION) {
+    j->entry_when_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the function */
+    return;
+  }
+  if (t != LUA_TNIL)
+    luaL_error(L, "journey '%s': entry.when must be a function(contact, ev) that returns true "
+                  "or false", j->info.name);
+  lua_pop(L, 1);
+}
+
 static void read_entry(lua_State *L, struct journey *j, int spec)
 {
   j->info.reenter_after_ms = -1;
@@ -80,6 +96,7 @@ static void read_entry(lua_State *L, struct journey *j, int spec)
     if (lua_getfield(L, -1, "reenter_after") != LUA_TNIL)
       j->info.reenter_after_ms = read_duration(L, -1, "entry.reenter_after");
     lua_pop(L, 1);
+    read_entry_when(L, j);
   }
   lua_pop(L, 1);
 }
@@ -209,6 +226,22 @@ static int load_main(lua_State *L)
   return 0;
 }
 
+/* The sandbox, with the journey API installed between its two steps: new (state,
+ * allocator, libraries), the API, then seal (read-only libraries, protected globals). NULL
+ * when out of memory. */
+static lua_State *sandbox_build(struct journey *j)
+{
+  lua_State *L = lhost_sandbox_new(j);
+  if (L == NULL)
+    return NULL;
+  lua_pushcfunction(L, lhost_api_open);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK || lhost_sandbox_seal(L) < 0) {
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
 static struct journey *journey_new(const struct lhost_config *cfg, const char *path)
 {
   struct journey *j = calloc(1, sizeof *j);
@@ -216,7 +249,7 @@ static struct journey *journey_new(const struct lhost_config *cfg, const char *p
     return NULL;
   j->limits = cfg->limits;
   j->log = cfg->log;
-  j->params_ref = j->methods_ref = j->decision_mt_ref = LUA_NOREF;
+  j->params_ref = j->methods_ref = j->decision_mt_ref = j->entry_when_ref = LUA_NOREF;
   j->run.c_ref = LUA_NOREF;
   j->info.reenter_after_ms = -1;
   j->info.path = strdup(path);
@@ -255,7 +288,7 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
       snprintf(err, errlen, "%s: out of memory", path);
     goto fail;
   }
-  if ((j->L = lhost_sandbox_new(j)) == NULL) {
+  if ((j->L = sandbox_build(j)) == NULL) {
     snprintf(err, errlen, "%s: cannot create a Lua state (is the memory limit too small?)",
              path);
     goto fail;

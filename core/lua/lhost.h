@@ -1,7 +1,8 @@
 /* The Lua host: loads journeys into sandboxed Lua states (one lua_State per journey
  * version), runs one step of a conversation, and returns the step's decision as plain C
  * data. It owns the journey-facing API (c:speak, c:listen, c:finish, c.memory, c.contact,
- * c:now, c:can_speak), templates, and the msgpack form of conversation memory. It knows
+ * c:now, c:can_speak), the entry condition, templates, and the msgpack form of
+ * conversation memory. It knows
  * nothing of storage, HTTP or plugins: the core applies the decision. */
 #ifndef PARLEY_LHOST_H
 #define PARLEY_LHOST_H
@@ -60,9 +61,18 @@ size_t lhost_journey_memory_used(const struct journey *j);
 struct lhost_event {
   const char *id;
   const char *type;
-  int64_t time_ms;
+  int64_t time_ms;   /* 0: it happened at now_ms */
   const cJSON *data; /* object or NULL */
 };
+
+/* The entry condition: asks the journey's entry.when(contact, ev) whether this contact
+ * enters on this event, before any conversation exists (so a "no" records nothing). It
+ * runs in the journey's sandbox under the step budget, with `contact` a read-only view of
+ * the profile (may be NULL) and `ev` the event as a step sees it. Returns 1 to enter (also
+ * when the journey has no condition), 0 not to, or -1 with err (a script error with
+ * file:line, a broken budget, an answer that is not true or false): do not enter. */
+int lhost_entry_allows(struct journey *j, const char *contact_id, const cJSON *profile,
+                       const struct lhost_event *ev, int64_t now_ms, char *err, size_t errlen);
 
 struct lhost_step_in {
   uint64_t conv_id;
@@ -73,8 +83,8 @@ struct lhost_step_in {
   size_t memory_len;
   const struct lhost_event *event; /* NULL: woken by the deadline */
   int64_t now_ms;
-  /* The core's gate (channel configured, address known, consent, suppression, fatigue),
-   * asked by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
+  /* The core's gate (channel configured, address known, not unsubscribed, consent), asked
+   * by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
   int (*can_speak)(void *ud, const char *channel, char *reason, size_t reasonlen);
   void *ud;
 };
@@ -114,6 +124,20 @@ struct lhost_decision {
 int lhost_run_step(struct journey *j, const struct lhost_step_in *in, struct lhost_decision *out,
                    char *err, size_t errlen);
 void lhost_decision_free(struct lhost_decision *d);
+
+/* A channel a journey names as a string literal: c:speak("email", ...), c:can_speak('sms'). */
+struct lhost_channel_use {
+  char *channel;
+  int line; /* in the journey file */
+};
+
+/* A static look at the journey's source, for `parley check`: every channel named as a
+ * literal first argument of a :speak( or :can_speak( call, in the order they appear,
+ * comments and other strings skipped. A channel held in a variable, or spoken by a module
+ * the journey requires, is not seen. Returns 0 with *out (free it with
+ * lhost_channel_uses_free; NULL when *n is 0), or -1 when out of memory. */
+int lhost_journey_channels(const struct journey *j, struct lhost_channel_use **out, size_t *n);
+void lhost_channel_uses_free(struct lhost_channel_use *uses, size_t n);
 
 /* Conversation memory as JSON, for inspection (parley inspect, GET /v1/contacts/ID).
  * Returns a new cJSON (an empty object for empty memory) or NULL when malformed. */

@@ -256,7 +256,9 @@ static int decision_tostring(lua_State *L)
   return 1;
 }
 
-void lhost_api_init(lua_State *L)
+/* Installs the journey API in a sandbox not yet sealed: the methods of `c`, the metatable
+ * of decisions, and `print`. A lua_CFunction, run protected: it allocates. */
+int lhost_api_open(lua_State *L)
 {
   static const luaL_Reg methods[] = {{"speak", c_speak},   {"can_speak", c_can_speak},
                                      {"listen", c_listen}, {"finish", c_finish},
@@ -278,6 +280,7 @@ void lhost_api_init(lua_State *L)
   j->decision_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, l_print);
   lua_setglobal(L, "print");
+  return 0;
 }
 
 /* Takes the decision the step returned (at idx) out of j->run into *out. */

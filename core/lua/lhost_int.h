@@ -1,4 +1,4 @@
-/* Inside the Lua host: what its files share. Nothing outside core/lhost*.c includes this
+/* Inside the Lua host: what its files share. Nothing outside core/lua/lhost*.c includes this
  * (but the memory decoder's fuzz target, tests/fuzz/fuzz_memory.c). */
 #ifndef PARLEY_LHOST_INT_H
 #define PARLEY_LHOST_INT_H
@@ -76,6 +76,7 @@ struct journey {
   struct journey_info info;
   char *sdk_dir, *journeys_dir;
   const struct log *log;
+  int entry_when_ref;           /* entry.when, or LUA_NOREF: everyone may enter */
   struct lhost_stepref *steps; /* sorted by name */
   size_t n_steps;
   struct lhost_template *tmpls; /* sorted by name */
@@ -98,8 +99,9 @@ static inline struct journey *lhost_journey_of(lua_State *L)
   return *(struct journey **)lua_getextraspace(L);
 }
 
-/* lhost_sandbox.c */
+/* lhost_sandbox.c (calls no other file of the host: the arrows point at it) */
 lua_State *lhost_sandbox_new(struct journey *j);
+int lhost_sandbox_seal(lua_State *L);
 void lhost_sandbox_lock(lua_State *L);
 void lhost_readonly(lua_State *L, const char *what);
 int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen);
@@ -112,7 +114,7 @@ void lhost_budget_stop(struct journey *j);
 int lhost_budget_failed(struct journey *j, const char *what, char *err, size_t errlen);
 
 /* lhost_api.c */
-void lhost_api_init(lua_State *L);
+int lhost_api_open(lua_State *L);
 void lhost_push_json(lua_State *L, const cJSON *v, int readonly, const char *what);
 void lhost_push_event(lua_State *L, const struct lhost_event *ev, const char *contact_id);
 void lhost_push_c(lua_State *L, struct journey *j);

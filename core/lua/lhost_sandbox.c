@@ -1,7 +1,10 @@
 /* The sandbox every journey runs in: one lua_State per journey version with a limiting
  * allocator, a minimal library set, read-only SDK tables and string metatable, locked
  * globals, a text-only `require` confined to the SDK and journeys folders, and a step
- * budget enforced by a count hook (see DESIGN.md "Sandbox", STYLE.md "Embedding Lua"). */
+ * budget enforced by a count hook (see docs/architecture.md, "The Lua host").
+ * It is built in two steps, lhost_sandbox_new then lhost_sandbox_seal, so that whoever
+ * builds it (lhost.c) installs the journey API in between: the sandbox knows nothing of
+ * that API, and the API only uses the sandbox (lhost_readonly). */
 #include <ctype.h>
 #include <errno.h>
 #include <lualib.h>
@@ -429,16 +432,7 @@ static int sandbox_require(lua_State *L)
   return 1;
 }
 
-static void open_lib(lua_State *L, const char *name, lua_CFunction f, int wrap)
-{
-  luaL_requiref(L, name, f, 1);
-  if (wrap) {
-    lhost_readonly(L, name);
-    lua_setglobal(L, name);
-  } else {
-    lua_pop(L, 1);
-  }
-}
+static const char *const libraries[] = {"string", "table", "math", "utf8", NULL};
 
 static void drop_global(lua_State *L, const char *name)
 {
@@ -447,34 +441,49 @@ static void drop_global(lua_State *L, const char *name)
 }
 
 /* Runs protected: opening libraries allocates, and may fail under a tiny memory cap. */
-static int sandbox_setup(lua_State *L)
+static int sandbox_open(lua_State *L)
 {
   static const char *const unsafe[] = {"load", "loadfile", "dofile", "collectgarbage",
                                        "rawset", "loadstring", "require", NULL};
-  open_lib(L, "_G", luaopen_base, 0);
+  static const lua_CFunction openers[] = {luaopen_string, luaopen_table, luaopen_math,
+                                          luaopen_utf8};
+  luaL_requiref(L, "_G", luaopen_base, 1);
+  lua_pop(L, 1);
   for (int i = 0; unsafe[i]; i++)
     drop_global(L, unsafe[i]);
-  luaL_requiref(L, "string", luaopen_string, 0);
+  for (int i = 0; libraries[i]; i++) {
+    luaL_requiref(L, libraries[i], openers[i], 1);
+    lua_pop(L, 1);
+  }
+  lua_getglobal(L, "string");
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushcclosure(L, sandbox_require, 1);
+  lua_setglobal(L, "require");
+  return 0;
+}
+
+/* Runs protected: the read-only views allocate. */
+static int sandbox_seal(lua_State *L)
+{
+  for (int i = 0; libraries[i]; i++) {
+    lua_getglobal(L, libraries[i]);
+    lhost_readonly(L, libraries[i]);
+    lua_setglobal(L, libraries[i]);
+  }
   lua_pushliteral(L, ""); /* the string metatable: hidden and pinned */
   lua_getmetatable(L, -1);
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_pop(L, 2);
-  open_lib(L, "string", luaopen_string, 1);
-  open_lib(L, "table", luaopen_table, 1);
-  open_lib(L, "math", luaopen_math, 1);
-  open_lib(L, "utf8", luaopen_utf8, 1);
-  lua_newtable(L);
-  lua_pushcclosure(L, sandbox_require, 1);
-  lua_setglobal(L, "require");
-  lhost_api_init(L);
   globals_protect(L);
   return 0;
 }
 
+/* Step one: the state, its allocator (under the journey's memory cap) and the library
+ * set. Globals may still be set, until lhost_sandbox_seal. NULL when out of memory. */
 lua_State *lhost_sandbox_new(struct journey *j)
 {
   j->alloc.budget = &j->budget;
@@ -484,10 +493,23 @@ lua_State *lhost_sandbox_new(struct journey *j)
     return NULL;
   *(struct journey **)lua_getextraspace(L) = j;
   lua_atpanic(L, on_panic);
-  lua_pushcfunction(L, sandbox_setup);
+  lua_pushcfunction(L, sandbox_open);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     lua_close(L);
     return NULL;
   }
   return L;
+}
+
+/* Step two, once the journey API is in: the libraries become read-only, the string
+ * metatable hidden, and every global goes behind __index/__newindex (writes allowed until
+ * lhost_sandbox_lock). Returns 0, or -1 when out of memory (the caller closes L). */
+int lhost_sandbox_seal(lua_State *L)
+{
+  lua_pushcfunction(L, sandbox_seal);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    return -1;
+  }
+  return 0;
 }

@@ -2,7 +2,8 @@
  * T.txt and T.html. All are compiled when the journey loads, so a broken template refuses
  * the journey instead of failing a conversation at 3 a.m. Rendering for c:speak looks a
  * {{name}} up in the speak's vars table, then contact.<attr> in the profile, then
- * params.<p>, without allocating in Lua (so no Lua error can cut a render in half). */
+ * params.<p>, without allocating in Lua (so no Lua error can cut a render in half). A
+ * subject is rendered as one line (TMPL_LINE): it is bound for a mail header. */
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -262,14 +263,14 @@ static const char *lookup(void *ud, const char *key)
   return NULL;
 }
 
-static void render_part(struct lookup *lk, const struct tmpl *t, int html, char **out,
+static void render_part(struct lookup *lk, const struct tmpl *t, enum tmpl_mode mode, char **out,
                         const char *tname)
 {
   char err[512];
   if (t == NULL)
     return;
   lk->bad[0] = '\0';
-  int rc = tmpl_render(t, lookup, lk, html, out, err, sizeof err);
+  int rc = tmpl_render(t, lookup, lk, mode, out, err, sizeof err);
   if (rc == 0 && lk->bad[0] == '\0')
     return;
   if (lk->bad[0])
@@ -278,13 +279,15 @@ static void render_part(struct lookup *lk, const struct tmpl *t, int html, char 
   luaL_error(lk->L, "c:speak '%s': %s", tname, err);
 }
 
-/* Renders the template's parts into out (owned by the step run, so a raise leaks nothing). */
+/* Renders the template's parts into out (owned by the step run, so a raise leaks nothing).
+ * The subject goes into a mail header: it is rendered as one line, whatever the file's
+ * trailing newline or a value (a first name "Ann\r\nBcc: ...") brings in. */
 void lhost_speak_render(lua_State *L, struct journey *j, const struct lhost_template *t,
                         int vars_idx, struct lhost_speak *out)
 {
   struct lookup lk = {.L = L, .j = j};
   lk.vars = lua_istable(L, vars_idx) ? lua_absindex(L, vars_idx) : 0;
-  render_part(&lk, t->subject, 0, &out->subject, t->name);
-  render_part(&lk, t->txt, 0, &out->text, t->name);
-  render_part(&lk, t->html, 1, &out->html, t->name);
+  render_part(&lk, t->subject, TMPL_LINE, &out->subject, t->name);
+  render_part(&lk, t->txt, TMPL_TEXT, &out->text, t->name);
+  render_part(&lk, t->html, TMPL_HTML, &out->html, t->name);
 }

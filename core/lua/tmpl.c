@@ -4,7 +4,9 @@
  * Decisions: `{{ name }}` trims spaces around the name and the default; a value that is
  * missing OR empty takes the default when there is one (a blank first name should read
  * "Hi there", not "Hi "); without a default, a missing value is an error and an empty one
- * renders empty. Defaults are template text, so they are not HTML-escaped. */
+ * renders empty. Defaults are template text, so they are not HTML-escaped. A one-line
+ * rendering (TMPL_LINE) is folded after the fact, so the template's own line breaks and
+ * those of values are treated alike. */
 #define _GNU_SOURCE /* memmem */
 #include "tmpl.h"
 
@@ -204,7 +206,45 @@ static int render_var(const struct tmpl *t, const struct part *p, tmpl_lookup_fn
   return html ? add_escaped(b, v) : buf_add(b, v, strlen(v));
 }
 
-int tmpl_render(const struct tmpl *t, tmpl_lookup_fn lookup, void *ud, int html_escape,
+/* Bytes of the control character at s, 0 when there is none: C0 controls (CR, LF, tab...),
+ * DEL, and in UTF-8 the C1 controls U+0080..U+009F (NEL among them) and the line and
+ * paragraph separators U+2028/U+2029, which some mail readers also break lines at. */
+static size_t control_len(const unsigned char *s)
+{
+  if (*s == '\0')
+    return 0;
+  if (*s < 0x20 || *s == 0x7f)
+    return 1;
+  if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+    return 2;
+  if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9))
+    return 3;
+  return 0;
+}
+
+/* In place: each run of control characters becomes one space, then blanks at either end
+ * go. The result never grows. */
+static void fold_line(char *s)
+{
+  unsigned char *r = (unsigned char *)s, *w = r;
+  size_t n;
+  while (*r) {
+    if (control_len(r) == 0) {
+      *w++ = *r++;
+      continue;
+    }
+    while ((n = control_len(r)) > 0)
+      r += n;
+    *w++ = ' ';
+  }
+  while (w > (unsigned char *)s && w[-1] == ' ')
+    w--;
+  *w = '\0';
+  size_t lead = strspn(s, " ");
+  memmove(s, s + lead, strlen(s + lead) + 1);
+}
+
+int tmpl_render(const struct tmpl *t, tmpl_lookup_fn lookup, void *ud, enum tmpl_mode mode,
                 char **out, char *err, size_t errlen)
 {
   struct buf b = {0};
@@ -213,7 +253,7 @@ int tmpl_render(const struct tmpl *t, tmpl_lookup_fn lookup, void *ud, int html_
   for (size_t i = 0; i < t->n_parts; i++) {
     const struct part *p = &t->parts[i];
     int rc = p->kind == PART_TEXT ? buf_add(&b, p->text, p->len)
-                                  : render_var(t, p, lookup, ud, html_escape, &b, err, errlen);
+                                  : render_var(t, p, lookup, ud, mode == TMPL_HTML, &b, err, errlen);
     if (rc == -2) {
       free(b.p);
       return -1;
@@ -221,6 +261,8 @@ int tmpl_render(const struct tmpl *t, tmpl_lookup_fn lookup, void *ud, int html_
     if (rc < 0)
       goto oom;
   }
+  if (mode == TMPL_LINE)
+    fold_line(b.p);
   *out = b.p;
   return 0;
 oom:

@@ -1,6 +1,6 @@
 /* The conversation state machine on a virtual clock: entry, listen with timeout, wake by
- * event, goal and exit, re-entry, de-duplication, consent gate, failing scripts, and what
- * the real `file` plugin received. */
+ * event, goal and exit, re-entry, entry conditions, de-duplication, consent gate, failing
+ * scripts, and what the real `file` plugin received. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,6 +131,38 @@ static void test_reentry_rules(void **state)
   assert_int_equal(f->core->store->ops->contact_get(f->core->store, "hal")->n_convs, 2);
 }
 
+/* entry.when is asked before a conversation exists: a contact it turns away is not
+ * started, so nothing counts against reenter_after, and may enter once eligible. A
+ * condition that fails enters no one and parks nothing. */
+static void test_entry_condition(void **state)
+{
+  struct fixture *f = *state;
+  struct store *st = f->core->store;
+  int64_t at;
+  fx_post(f, "{\"id\":\"p1\",\"type\":\"plan.changed\",\"contact\":\"mia\",\"profile\":{\"plan\":\"free\"}}");
+  struct contact *ct = st->ops->contact_get(st, "mia");
+  assert_int_equal(ct->n_convs, 0);
+  assert_false(contact_last_start(ct, "vip", &at));
+  assert_int_equal(f->core->stats.conv_started, 0);
+  fx_advance(f, 60 * 1000);
+  fx_post(f, "{\"id\":\"p2\",\"type\":\"plan.changed\",\"contact\":\"mia\",\"profile\":{\"plan\":\"pro\"}}");
+  ct = st->ops->contact_get(st, "mia");
+  assert_int_equal(ct->n_convs, 1);
+  assert_true(contact_last_start(ct, "vip", &at));
+  assert_int_equal(at, T0 + 60 * 1000);
+  assert_int_equal(fx_only_conv(f, "mia")->status, CONV_DONE);
+  /* a real start still counts: not again within the day */
+  fx_post(f, "{\"id\":\"p3\",\"type\":\"plan.changed\",\"contact\":\"mia\"}");
+  assert_int_equal(st->ops->contact_get(st, "mia")->n_convs, 1);
+  fx_post(f, "{\"id\":\"p4\",\"type\":\"plan.changed\",\"contact\":\"ned\",\"data\":{\"broken\":true},"
+          "\"profile\":{\"plan\":\"pro\"}}");
+  ct = st->ops->contact_get(st, "ned");
+  assert_int_equal(ct->n_convs, 0);
+  assert_false(contact_last_start(ct, "vip", &at));
+  assert_int_equal(f->core->stats.conv_started, 1);
+  assert_int_equal(f->core->stats.conv_failed, 0);
+}
+
 static void test_failing_script_parks_only_its_conversation(void **state)
 {
   struct fixture *f = *state;
@@ -146,6 +178,8 @@ static void test_failing_script_parks_only_its_conversation(void **state)
   assert_int_equal(fx_only_conv(f, "jo")->status, CONV_LISTENING);
 }
 
+/* Each reason the journey docs give for a refused speak (no consent, no address, opted out;
+ * an unknown channel: test_entry_speaks_and_listens) is the core's, and on record. */
 static void test_consent_refusal_is_recorded(void **state)
 {
   struct fixture *f = *state;
@@ -156,6 +190,10 @@ static void test_consent_refusal_is_recorded(void **state)
   fx_post(f, "{\"id\":\"k2\",\"type\":\"signed_up\",\"contact\":\"lee\"}"); /* no address */
   cv = fx_only_conv(f, "lee");
   assert_true(fx_history_has(&cv->history, "refused email/hello: the contact has no email for email"));
+  fx_post(f, "{\"id\":\"k3\",\"type\":\"signed_up\",\"contact\":\"max\","
+          "\"profile\":{\"email\":\"m@x.org\",\"unsubscribed\":true}}");
+  cv = fx_only_conv(f, "max");
+  assert_true(fx_history_has(&cv->history, "refused email/hello: the contact unsubscribed"));
   cJSON *out = fx_spoken(f);
   assert_int_equal(cJSON_GetArraySize(out), 0);
   cJSON_Delete(out);
@@ -170,6 +208,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_reentry_rules, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_entry_condition, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, fx_setup_lmdb, fx_teardown),
@@ -178,6 +217,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_goal_and_exit_end_conversations, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_duplicate_event_applied_once, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_reentry_rules, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_entry_condition, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, fx_setup_lmdb, fx_teardown),
   };

@@ -162,6 +162,7 @@ static void test_load_errors(void **state)
   load_fails(JDIR "/syntax_error.lua", "syntax_error.lua:3:");
   load_fails(JDIR "/bad_duration.lua", "entry.reenter_after: bad duration '7y'");
   load_fails(JDIR "/does_not_exist.lua", "No such file");
+  load_fails(JDIR "/bad_when.lua", "journey 'bad_when': entry.when must be a function");
 }
 
 /* Params: defaults overridden by configuration; listen takes the duration string. */
@@ -315,7 +316,7 @@ static void test_speak(void **state)
   assert_int_equal(d.n_speaks, 1);
   assert_string_equal(d.speaks[0].channel, "email");
   assert_string_equal(d.speaks[0].template_name, "greet");
-  assert_string_equal(d.speaks[0].subject, "Hello, Ada & <Bob>\n");
+  assert_string_equal(d.speaks[0].subject, "Hello, Ada & <Bob>"); /* one line */
   assert_string_equal(d.speaks[0].text,
                       "Ada & <Bob> 3 2.5 true Hat 4 first Ada Paris 3 dflt");
   assert_string_equal(d.speaks[0].html, "<p>Ada &amp; &lt;Bob&gt; & Hat</p>");
@@ -355,7 +356,7 @@ static void test_welcome(void **state)
   struct step s = {.name = "start", .ev = &signup};
   step_ok(j, &s, &d);
   assert_int_equal(d.n_speaks, 1);
-  assert_string_equal(d.speaks[0].subject, "Welcome, Ada!\n");
+  assert_string_equal(d.speaks[0].subject, "Welcome, Ada!");
   assert_non_null(strstr(d.speaks[0].html, "Hi Ada,"));
   assert_int_equal(d.timeout_ms, 86400000);
   assert_string_equal(d.next_step, "follow_up");
@@ -394,6 +395,93 @@ static void test_welcome(void **state)
   lhost_journey_free(j);
 }
 
+/* A subject is one header line, always: the file's trailing newline is not part of it, and
+ * a line break a value brings in (a header injection) becomes a space. The body keeps it. */
+static void test_subject_is_one_line(void **state)
+{
+  (void)state;
+  struct journey *j = load(SHIPPED "/welcome.lua");
+  cJSON *saved = profile;
+  profile = cJSON_Parse("{\"first_name\":\"Ann\\r\\nBcc: eve@example.com\"}");
+  struct lhost_event signup = {.id = "e1", .type = "user.signed_up", .time_ms = NOW};
+  struct lhost_decision d;
+  struct step s = {.name = "start", .ev = &signup};
+  step_ok(j, &s, &d);
+  assert_string_equal(d.speaks[0].subject, "Welcome, Ann Bcc: eve@example.com!");
+  assert_non_null(strstr(d.speaks[0].text, "Ann\r\nBcc"));
+  lhost_decision_free(&d);
+  cJSON_Delete(profile);
+  profile = saved;
+  lhost_journey_free(j);
+}
+
+/* Asks entry.when of entry_when.lua for contact cust-1 and a plan.changed event. */
+static int entry(struct journey *j, const char *profile_json, const char *data_json, char *err,
+                 size_t errlen)
+{
+  cJSON *p = profile_json ? cJSON_Parse(profile_json) : NULL;
+  cJSON *data = data_json ? cJSON_Parse(data_json) : NULL;
+  struct lhost_event ev = {.id = "e-1", .type = "plan.changed", .time_ms = NOW, .data = data};
+  err[0] = '\0';
+  int rc = lhost_entry_allows(j, "cust-1", p, &ev, NOW, err, errlen);
+  cJSON_Delete(p);
+  cJSON_Delete(data);
+  return rc;
+}
+
+static void entry_fails(struct journey *j, const char *data_json, const char *expect)
+{
+  char err[1024];
+  assert_int_equal(entry(j, "{\"plan\":\"pro\"}", data_json, err, sizeof err), -1);
+  if (strstr(err, expect) == NULL)
+    fail_msg("entry.when with %s: expected '%s' in: %s", data_json, expect, err);
+}
+
+/* entry.when: asked with a read-only contact and the event, before any conversation
+ * exists, under the step budget; a failure is an error, not a yes or a no, and the state
+ * answers the next contact fine. A journey without it lets everyone in. */
+static void test_entry_when(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = load(JDIR "/entry_when.lua");
+  assert_string_equal(lhost_journey_info(j)->entry_event, "plan.changed");
+  assert_int_equal(lhost_journey_info(j)->reenter_after_ms, 86400000);
+  assert_int_equal(entry(j, "{\"plan\":\"pro\"}", "{}", err, sizeof err), 1);
+  assert_int_equal(entry(j, "{\"plan\":\"free\"}", "{}", err, sizeof err), 0);
+  assert_int_equal(entry(j, NULL, NULL, err, sizeof err), 0); /* no profile: an empty contact */
+  entry_fails(j, "{\"boom\":true}", "entry_when.lua:12: no plan given");
+  entry_fails(j, "{\"loop\":true}", "entry.when exceeded its instruction budget");
+  entry_fails(j, "{\"write\":true}", "contact is read-only (cannot set 'plan')");
+  entry_fails(j, "{\"answer\":\"yes\"}", "entry.when: must return true or false (got string)");
+  assert_int_equal(entry(j, "{\"plan\":\"pro\"}", "{}", err, sizeof err), 1);
+  lhost_journey_free(j);
+  j = load(JDIR "/fixture.lua");
+  assert_int_equal(entry(j, NULL, NULL, err, sizeof err), 1);
+  lhost_journey_free(j);
+}
+
+/* The static channel scan: literal first arguments of :speak( and :can_speak(, with their
+ * lines, whatever the spacing; comments, long and short strings, escapes, variables and
+ * other call forms are not channels. */
+static void test_journey_channels(void **state)
+{
+  (void)state;
+  static const struct lhost_channel_use want[] = {
+      {"email", 14}, {"sms", 15}, {"push", 18}, {"fax", 19}};
+  struct journey *j = load(JDIR "/channels.lua");
+  struct lhost_channel_use *u;
+  size_t n;
+  assert_int_equal(lhost_journey_channels(j, &u, &n), 0);
+  assert_int_equal(n, sizeof want / sizeof want[0]);
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(u[i].channel, want[i].channel);
+    assert_int_equal(u[i].line, want[i].line);
+  }
+  lhost_channel_uses_free(u, n);
+  lhost_journey_free(j);
+}
+
 static void cart_reply(struct journey *j, const struct lhost_decision *prev, const char *text,
                        size_t want_speaks)
 {
@@ -425,7 +513,7 @@ static void test_cart(void **state)
   struct lhost_decision d, d2;
   struct step s = {.name = "start", .ev = &ev};
   step_ok(j, &s, &d);
-  assert_string_equal(d.speaks[0].subject, "You left 2 item(s) in your cart\n");
+  assert_string_equal(d.speaks[0].subject, "You left 2 item(s) in your cart");
   assert_non_null(strstr(d.speaks[0].text, "Red <Hat> and the rest"));
   assert_non_null(strstr(d.speaks[0].html, "Red &lt;Hat&gt;"));
   assert_int_equal(d.timeout_ms, 3 * 3600000); /* configuration override of nudge_after */
@@ -470,6 +558,8 @@ int main(void)
       cmocka_unit_test(test_memory_refusals), cmocka_unit_test(test_step_errors),
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),
+      cmocka_unit_test(test_subject_is_one_line), cmocka_unit_test(test_entry_when),
+      cmocka_unit_test(test_journey_channels),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,8 +7,12 @@ A journey is one Lua file in the journeys folder. It returns the result of `jour
     return journey {
       name  = "cart_abandonment",          -- unique, used in reports and configuration
       entry = { event = "cart.updated",    -- the event that starts a conversation
-                reenter_after = "7d" },    -- the same customer may start again after 7 days
-                                           -- (leave it out: a customer enters only once)
+                when = function(contact, ev)  -- optional: who may enter (ENTRY CONDITION below)
+                  return contact.country == "FR"
+                end,
+                reenter_after = "7d" },    -- the same customer may start again 7 days after
+                                           -- they last started (leave it out: a customer
+                                           -- enters only once)
       goal  = "order.placed",              -- ends the conversation and counts a conversion
                                            -- (one event type, or a list of them)
       exit  = { "user.deleted" },          -- ends the conversation without a conversion
@@ -25,6 +29,17 @@ A journey is one Lua file in the journeys folder. It returns the result of `jour
 
 DURATIONS are written "500ms", "90s", "15m", "4h", "7d", "2w", or a plain number of seconds.
 
+ENTRY CONDITION. `entry.when = function(contact, ev) ... end` is asked when the entry event
+arrives, BEFORE any conversation exists. `contact` is the customer's profile (read only,
+like c.contact) and `ev` the event (as a step sees it). Return true to let the customer in,
+false to leave them out. A customer left out has not entered: nothing is counted against
+`reenter_after`, and they enter on a later event once `when` says yes. Return exactly true
+or false: any other value (nil too: a forgotten `return`), an error, or a broken budget
+keeps the customer out and writes a warning to the log naming the journey, the customer
+and the error. `when` has no `c`: it cannot speak, listen or keep memory. Prefer it to
+checking in `start` and returning c:finish(): that conversation has started, and counts
+as a start.
+
 A STEP is a function(c, ev). `ev` is the event that woke the conversation:
     ev.type      "email.clicked"           ev.id       the event's unique id
     ev.contact   the customer's id          ev.time     when it happened (seconds since 1970)
@@ -39,10 +54,19 @@ A step decides, and says what it decided by RETURNING one of:
         -- the conversation is over
 
 What a step can do with `c`, the conversation:
-    c:speak(channel, template, vars)  send the template through "email", "sms", ...; returns
-                                      true, or false and a reason when the customer must not
-                                      be contacted (no consent, opted out, too many messages)
-    c:can_speak(channel)              true, or false and a reason: ask before choosing
+    c:speak(channel, template, vars)  render the template for a channel of the configuration
+                                      ("email", "sms", ...); returns true, or false and a
+                                      reason when it may not go: the channel is not
+                                      configured, the customer has no address for it
+                                      (email, phone, ...), unsubscribed, or gave no consent
+                                      for it (consent = { sms = false }). What a step spoke
+                                      leaves when the step returns its decision; a step that
+                                      fails sends nothing. `parley check` warns of a channel
+                                      named here, c:speak("fax", ...), that the configuration
+                                      does not define; one held in a variable,
+                                      c:speak(channel, ...), it cannot see: that one is only
+                                      refused when the step runs
+    c:can_speak(channel)              true, or false and the same reason: ask before choosing
     c.memory                          a table the journey keeps between steps (plain values:
                                       text, numbers, true/false, tables of those)
     c.contact                         the customer's profile (read only): c.contact.first_name
@@ -59,6 +83,9 @@ value from `vars` (dotted names reach inside tables: {{item.name}}), then by
 {{contact.first_name}} from the profile and {{params.nudge_after}} from the params.
 {{name|friend}} writes "friend" when there is no value. A missing value without a default
 stops the step with an error naming it: better no message than "Hi {{first_name}}".
+A subject is always one line: the file's trailing newline is not part of it, and a line
+break or other control character a value brings in (a first name "Ann\r\nBcc: ...")
+becomes a space.
 
 TESTING: put scenarios in journeys/tests/<name>_test.lua and run `parley test`: days pass
 in microseconds on a virtual clock and nothing is sent. For example:
@@ -72,8 +99,9 @@ in microseconds on a virtual clock and nothing is sent. For example:
 
 THE SANDBOX: a journey is plain Lua without files, network, os or debug. Helper functions
 belong in `local`s; globals cannot be created or changed once the file is loaded. Each step
-has a budget of instructions, time and memory; a step that breaks it stops with an error
-and its conversation is parked, never the other customers'.
+has a budget of instructions and time, and the journey (all its conversations together) a
+memory cap; a step that breaks one stops with an error and its conversation is parked,
+never the other customers'.
 --]]
 
 local M = { version = "1.0" }
@@ -124,12 +152,16 @@ local function check_entry(name, entry)
     fail(name, 'entry must be a table: entry = { event = "cart.updated" }')
   end
   for k in pairs(entry) do
-    if k ~= "event" and k ~= "reenter_after" then
-      fail(name, ("entry has an unknown key '%s' (known: event, reenter_after)"):format(tostring(k)))
+    if k ~= "event" and k ~= "when" and k ~= "reenter_after" then
+      fail(name, ("entry has an unknown key '%s' (known: event, when, reenter_after)")
+                 :format(tostring(k)))
     end
   end
   if type(entry.event) ~= "string" then fail(name, "entry.event must be a string") end
-  return { event = entry.event,
+  if entry.when ~= nil and type(entry.when) ~= "function" then
+    fail(name, "entry.when must be a function(contact, ev) that returns true or false")
+  end
+  return { event = entry.event, when = entry.when,
            reenter_after = check_duration(name, "entry.reenter_after", entry.reenter_after) }
 end
 

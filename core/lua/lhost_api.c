@@ -10,6 +10,7 @@
 
 #include "duration.h"
 #include "lhost_int.h"
+#include "util.h"
 #include "log.h"
 
 struct decision_token {
@@ -17,16 +18,11 @@ struct decision_token {
   size_t index;
 };
 
-static int cmp_step(const void *key, const void *elem)
-{
-  return strcmp(key, ((const struct lhost_stepref *)elem)->name);
-}
-
 const struct lhost_stepref *lhost_step_find(const struct journey *j, const char *name)
 {
   if (j->n_steps == 0)
     return NULL;
-  return bsearch(name, j->steps, j->n_steps, sizeof *j->steps, cmp_step);
+  return bsearch(name, j->steps, j->n_steps, sizeof *j->steps, util_cmp_name_key);
 }
 
 static void journey_log(struct journey *j, const char *msg)

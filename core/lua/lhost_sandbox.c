@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "lhost_int.h"
+#include "util.h"
 #include "log.h"
 
 /* Counts every byte the state holds and refuses growth past the cap. Lua answers a NULL
@@ -157,22 +158,7 @@ int lhost_msgh(lua_State *L)
 /* Reads a whole source file (bounded). Returns a malloc'd buffer, or NULL with err. */
 char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return NULL;
-  }
-  char *src = malloc(LHOST_MAX_SOURCE);
-  size_t n = src ? fread(src, 1, LHOST_MAX_SOURCE, f) : 0;
-  int toobig = src && n == LHOST_MAX_SOURCE;
-  fclose(f);
-  if (src == NULL || toobig) {
-    snprintf(err, errlen, "%s: %s", path, src ? "file too large" : "out of memory");
-    free(src);
-    return NULL;
-  }
-  *len = n;
-  return src;
+  return util_read_file(path, LHOST_MAX_SOURCE, len, err, errlen);
 }
 
 /* Compiles source as text only: a binary chunk is refused, so no one can hand the VM

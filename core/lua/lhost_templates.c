@@ -13,26 +13,16 @@
 #include <string.h>
 
 #include "lhost_int.h"
+#include "util.h"
 #include "tmpl.h"
 
 #define MAX_TEMPLATE_BYTES (1 << 20)
-
-static int cmp_tmpl(const void *a, const void *b)
-{
-  return strcmp(((const struct lhost_template *)a)->name,
-                ((const struct lhost_template *)b)->name);
-}
-
-static int cmp_tmpl_key(const void *key, const void *elem)
-{
-  return strcmp(key, ((const struct lhost_template *)elem)->name);
-}
 
 const struct lhost_template *lhost_template_find(const struct journey *j, const char *name)
 {
   if (j->n_tmpls == 0)
     return NULL;
-  return bsearch(name, j->tmpls, j->n_tmpls, sizeof *j->tmpls, cmp_tmpl_key);
+  return bsearch(name, j->tmpls, j->n_tmpls, sizeof *j->tmpls, util_cmp_name_key);
 }
 
 static struct lhost_template *template_slot(struct journey *j, const char *name, size_t n)
@@ -50,23 +40,6 @@ static struct lhost_template *template_slot(struct journey *j, const char *name,
     return NULL;
   j->n_tmpls++;
   return nt;
-}
-
-static char *read_small_file(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  char *buf = malloc(MAX_TEMPLATE_BYTES + 1);
-  size_t n = buf ? fread(buf, 1, MAX_TEMPLATE_BYTES + 1, f) : 0;
-  fclose(f);
-  if (buf == NULL || n > MAX_TEMPLATE_BYTES) {
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  *len = n;
-  return buf;
 }
 
 /* Compiles one file "<name>.<part>" of the template folder; other files are ignored. */
@@ -89,10 +62,10 @@ static int load_one(struct journey *j, const char *dir, const char *base, const 
   slotp = dot[1] == 's' ? &t->subject : dot[1] == 't' ? &t->txt : &t->html;
   snprintf(path, sizeof path, "%s/%s", dir, file);
   snprintf(label, sizeof label, "%s/%s", base, file);
-  char *src = read_small_file(path, &len);
+  char why[512];
+  char *src = util_read_file(path, MAX_TEMPLATE_BYTES, &len, why, sizeof why);
   if (src == NULL) {
-    snprintf(err, errlen, "template %s: cannot read it (%s)", path,
-             errno ? strerror(errno) : "larger than 1 MiB");
+    snprintf(err, errlen, "template %s", why);
     return -1;
   }
   int rc = tmpl_compile(src, len, label, slotp, err, errlen);
@@ -123,7 +96,7 @@ int lhost_templates_load(struct journey *j, const char *journey_path, char *err,
   }
   closedir(d);
   if (j->n_tmpls > 1)
-    qsort(j->tmpls, j->n_tmpls, sizeof *j->tmpls, cmp_tmpl);
+    qsort(j->tmpls, j->n_tmpls, sizeof *j->tmpls, util_cmp_name);
   return rc;
 }
 

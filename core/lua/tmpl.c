@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 enum part_kind { PART_TEXT, PART_VAR };
 
 struct part {
@@ -30,29 +32,6 @@ struct tmpl {
   struct part *parts;
   size_t n_parts;
 };
-
-struct buf {
-  char *p;
-  size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (np == NULL)
-      return -1;
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return 0;
-}
 
 static char *dup_trimmed(const char *s, size_t n)
 {

@@ -24,7 +24,7 @@ for t in $targets; do
     events) src="$top/core/event.c" ;;
     records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
-    tmpl) src="$top/core/lua/tmpl.c" ;;
+    tmpl) src="$top/core/lua/tmpl.c $top/core/util.c" ;;
   esac
   corpus="$out/corpus-$t"
   mkdir -p "$corpus"

@@ -1,0 +1,73 @@
+#!/bin/sh
+# The include rules of docs/architecture.md ("Include rules"), as TAP: each folder of
+# core/ includes only what it may, plugins include only the SDK, and no two files of the
+# core call each other around a circle. Includes are read from the sources; calls from
+# the built objects (nm), so none can hide behind a declaration.
+srcdir=${srcdir:-.}
+core=$(cd "$srcdir/../core" && pwd)
+build=$(cd ../core && pwd)
+echo "1..9"
+n=0
+
+# check DESCRIPTION FILES... -- ALLOWED (an extended regex of the quoted include paths)
+check() {
+  desc=$1; allowed=$2; shift 2
+  n=$((n + 1))
+  bad=$(grep -H '^#include "' "$@" 2>/dev/null | grep -v -E "#include \"($allowed)\"" | sed "s|$core/||")
+  if [ -z "$bad" ]; then
+    echo "ok $n - $desc"
+  else
+    echo "$bad" | sed 's/^/# /'
+    echo "not ok $n - $desc"
+  fi
+}
+
+ground='clock|log|duration|mpcheck|util|event'
+check "the ground floor (clock, log, duration, mpcheck, util, event) includes only itself" \
+  "($ground)\.h" "$core"/clock.[ch] "$core"/log.[ch] "$core"/duration.[ch] "$core"/mpcheck.[ch] \
+  "$core"/util.[ch] "$core"/event.[ch]
+check "cfg stands on the ground floor only" "($ground|cfg)\.h" "$core"/cfg.[ch]
+check "core/store includes only itself and the ground floor" \
+  "(store|records|codec|smap|$ground)\.h" "$core"/store/*.[ch]
+check "core/lua includes only itself and the ground floor" \
+  "(lhost|lhost_int|tmpl|$ground)\.h" "$core"/lua/*.[ch]
+check "core/plugin includes only itself, the ground floor and the records" \
+  "(plugin_load|plugin_int|plugin_sign|$ground)\.h|store/records\.h" "$core"/plugin/*.[ch]
+check "the state machine includes the root and the store, lua and plugin wings only" \
+  "(outbox|registry|conv|context|core|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
+  "$core"/outbox.[ch] "$core"/registry.[ch] "$core"/conv.[ch] "$core"/context.h "$core"/core.[ch]
+check "core/http includes anything but core/cli" \
+  "(http|view|outbox|registry|conv|context|core|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
+  "$core"/http/*.[ch]
+
+n=$((n + 1))
+bad=$(grep -rH '^#include' "$srcdir/../plugins" --include='*.[ch]' | grep -v -E '#include <')
+if [ -z "$bad" ]; then
+  echo "ok $n - plugins include only system and SDK headers (<parley/plugin.h>)"
+else
+  echo "$bad" | sed 's/^/# /'
+  echo "not ok $n - plugins include only system and SDK headers (<parley/plugin.h>)"
+fi
+
+# One line "caller callee" per call from one core file to another, for tsort.
+n=$((n + 1))
+edges=$(mktemp /tmp/parley-house-XXXXXX)
+trap 'rm -f "$edges"' EXIT
+for src in $(cd "$core" && find . -name '*.c' ! -name default_conf.c | sed 's|^\./||'); do
+  dir=$(dirname "$src"); base=$(basename "$src" .c)
+  o="$build/$dir/.libs/$base.o"
+  [ -f "$o" ] || o="$build/$dir/$base.o"
+  [ -f "$o" ] || continue
+  nm "$o" | awk -v f="${src%.c}" \
+    'NF == 3 && $2 ~ /^[TDBR]$/ { print "def", $3, f } NF == 2 && $1 == "U" { print "use", $2, f }'
+done | awk '$1 == "def" { at[$2] = $3 } $1 == "use" { use[NR] = $2 " " $3 }
+  END { for (i in use) { split(use[i], u, " "); if (u[1] in at && at[u[1]] != u[2]) print u[2], at[u[1]] } }' |
+  sort -u >"$edges"
+if [ ! -s "$edges" ]; then
+  echo "not ok $n - no two core files call each other around a circle (no objects under $build)"
+elif loop=$(tsort "$edges" 2>&1 >/dev/null) && [ -z "$loop" ]; then
+  echo "ok $n - no two core files call each other around a circle ($(wc -l <"$edges") calls between files)"
+else
+  echo "$loop" | sed 's/^/# /'
+  echo "not ok $n - no two core files call each other around a circle"
+fi

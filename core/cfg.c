@@ -243,11 +243,15 @@ static int read_sections(struct reader *r, struct cfg *cfg)
 
   if (open_table(r, "config", "lua") < 0)
     return -1;
-  static const char *const lua_keys[] = {"step_instructions", "step_ms", "memory_mb", NULL};
+  static const char *const lua_keys[] = {"step_instructions", "step_ms", "memory_mb", "step_speaks",
+                                         "message_bytes", "conversation_memory_bytes", NULL};
   int64_t mb = (int64_t)(cfg->lua.memory_bytes >> 20);
   if (check_keys(r, "lua", lua_keys) < 0 ||
       get_int(r, "lua", "step_instructions", 0, &cfg->lua.step_instructions) < 0 ||
-      get_int(r, "lua", "step_ms", 0, &cfg->lua.step_ms) < 0 || get_int(r, "lua", "memory_mb", 0, &mb) < 0)
+      get_int(r, "lua", "step_ms", 0, &cfg->lua.step_ms) < 0 || get_int(r, "lua", "memory_mb", 0, &mb) < 0 ||
+      get_size(r, "lua", "step_speaks", &cfg->lua.step_speaks) < 0 ||
+      get_size(r, "lua", "message_bytes", &cfg->lua.message_bytes) < 0 ||
+      get_size(r, "lua", "conversation_memory_bytes", &cfg->lua.conversation_memory_bytes) < 0)
     return -1;
   cfg->lua.memory_bytes = (size_t)mb << 20;
   lua_pop(r->L, 1);
@@ -360,6 +364,9 @@ static void set_defaults(struct cfg *cfg)
   cfg->lua.step_instructions = 10 * 1000 * 1000;
   cfg->lua.step_ms = 250;
   cfg->lua.memory_bytes = (size_t)64 << 20;
+  cfg->lua.step_speaks = 20;
+  cfg->lua.message_bytes = 256u << 10;
+  cfg->lua.conversation_memory_bytes = 256u << 10;
   cfg->max_body_bytes = 4u << 20;
   cfg->max_event_bytes = 64u << 10;
   cfg->max_batch_events = 10000;

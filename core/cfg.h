@@ -22,6 +22,9 @@ struct cfg_lua {
   int64_t step_instructions; /* Lua VM instructions per step; 0: unlimited */
   int64_t step_ms;           /* wall time per step, monotonic; 0: unlimited */
   size_t memory_bytes;       /* allocation cap per Lua state; 0: unlimited */
+  size_t step_speaks;        /* c:speak calls per step */
+  size_t message_bytes;      /* one rendered message (subject, text and HTML) */
+  size_t conversation_memory_bytes; /* c.memory, encoded */
 };
 
 struct cfg {

@@ -177,7 +177,8 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   core->outbox.env.store = core->store;
   const struct cfg *c = core->cfg;
   struct lhost_config lc = {
-      .limits = {c->lua.step_instructions, c->lua.step_ms, c->lua.memory_bytes},
+      .limits = {c->lua.step_instructions, c->lua.step_ms, c->lua.memory_bytes, c->lua.step_speaks,
+                 c->lua.message_bytes, c->lua.conversation_memory_bytes},
       .sdk_dir = c->sdk_dir,
       .journeys_dir = c->journeys_dir,
       .params = c->journey_params,

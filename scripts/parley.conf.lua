@@ -16,7 +16,10 @@ return {
   sdk_dir = srcdir .. "/sdk/lua",               -- where require "parley.journey" is found
 
   -- The sandbox of every journey: per step, and per journey version.
-  lua = { step_instructions = 10000000, step_ms = 250, memory_mb = 64 },
+  -- What one step may make outside its Lua state: messages, the size of each rendered
+  -- message (subject, text and HTML together), and the conversation's memory (encoded).
+  lua = { step_instructions = 10000000, step_ms = 250, memory_mb = 64,
+          step_speaks = 20, message_bytes = 256 * 1024, conversation_memory_bytes = 256 * 1024 },
 
   -- Input limits of the HTTP API and the stores.
   limits = {

@@ -16,6 +16,10 @@ struct lhost_limits {
   int64_t step_instructions; /* Lua VM instructions per step; 0: unlimited */
   int64_t step_ms;           /* wall time per step, monotonic; 0: unlimited */
   size_t memory_bytes;       /* allocation cap per Lua state; 0: unlimited */
+  /* What one step may make outside the Lua state (0: unlimited): */
+  size_t step_speaks;        /* c:speak calls */
+  size_t message_bytes;      /* one message's rendered subject, text and HTML together */
+  size_t conversation_memory_bytes; /* c.memory, encoded */
 };
 
 struct lhost_config {

@@ -130,6 +130,9 @@ static int c_speak(lua_State *L)
   if (t == NULL)
     return luaL_error(L, "c:speak: no template '%s' in journey '%s'", name, j->info.name);
   struct lhost_run *r = &j->run;
+  size_t cap = j->limits.step_speaks;
+  if (cap && r->n_speaks + r->n_refused >= cap) /* refusals too: each is kept and recorded */
+    return luaL_error(L, "c:speak: more than %d messages in one step (lua.step_speaks)", (int)cap);
   struct lhost_speak *sp = grow(L, (void **)&r->speaks, &r->n_speaks, sizeof *sp);
   sp->channel = dup_or_raise(L, channel);
   sp->template_name = dup_or_raise(L, name);

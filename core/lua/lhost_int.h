@@ -105,6 +105,9 @@ int lhost_sandbox_seal(lua_State *L);
 void lhost_sandbox_lock(lua_State *L);
 void lhost_readonly(lua_State *L, const char *what);
 int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen);
+/* Replaces the library functions that could loop inside C, out of the step budget's
+ * sight, with checked ones (lhost_safelib.c). Raises on out of memory. */
+void lhost_safelib_install(lua_State *L);
 char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen);
 int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
                       size_t errlen);

@@ -218,7 +218,7 @@ void lhost_memory_push(lua_State *L, msgpack_unpacked *u, const char *mem, size_
       (u->data.type != MSGPACK_OBJECT_MAP && u->data.type != MSGPACK_OBJECT_ARRAY) ||
       push_obj(L, &u->data, 0) < 0) {
     lua_settop(L, top);
-    luaL_error(L, "conversation memory is malformed (%zu bytes)", len);
+    luaL_error(L, "conversation memory is malformed (%I bytes)", (lua_Integer)len);
   }
 }
 

@@ -88,10 +88,15 @@ void lhost_budget_start(struct journey *j)
     lua_sethook(j->L, budget_hook, LUA_MASKCOUNT, budget_every(j));
 }
 
+/* A C function the hook cannot see into may have run past the deadline: the step still
+ * fails, whatever it returned. */
 void lhost_budget_stop(struct journey *j)
 {
-  j->budget.active = 0;
+  struct lhost_budget *b = &j->budget;
+  b->active = 0;
   lua_sethook(j->L, NULL, 0, 0);
+  if (b->kill == KILL_NONE && b->deadline_ms && clock_monotonic_ms() > b->deadline_ms)
+    b->kill = KILL_TIME;
 }
 
 /* After the step: a limit hit at any point fails it, whatever the script did about it. */
@@ -102,7 +107,7 @@ int lhost_budget_failed(struct journey *j, const char *what, char *err, size_t e
     snprintf(err, errlen, "%s exceeded its instruction budget (%lld instructions)", what,
              (long long)j->limits.step_instructions);
   else if (b->kill == KILL_TIME)
-    snprintf(err, errlen, "%s ran longer than %lld ms", what, (long long)j->limits.step_ms);
+    snprintf(err, errlen, "%s exceeded its %lld ms time budget", what, (long long)j->limits.step_ms);
   else if (b->mem_hit)
     snprintf(err, errlen, "%s exceeded the memory limit (%zu bytes)", what, j->alloc.limit);
   else
@@ -445,6 +450,7 @@ static int sandbox_open(lua_State *L)
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
+  lhost_safelib_install(L);
   lua_newtable(L);
   lua_pushcclosure(L, sandbox_require, 1);
   lua_setglobal(L, "require");

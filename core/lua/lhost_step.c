@@ -31,6 +31,10 @@ static int step_main(lua_State *L)
   lua_pushliteral(L, "memory");
   lua_rawget(L, -2);
   lhost_memory_encode(L, -1, &j->run.mem);
+  size_t cap = j->limits.conversation_memory_bytes;
+  if (cap && j->run.mem.size > cap)
+    return luaL_error(L, "c.memory takes %I bytes, more than the %I allowed "
+                         "(lua.conversation_memory_bytes)", (lua_Integer)j->run.mem.size, (lua_Integer)cap);
   return 0;
 }
 

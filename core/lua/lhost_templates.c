@@ -263,4 +263,9 @@ void lhost_speak_render(lua_State *L, struct journey *j, const struct lhost_temp
   render_part(&lk, t->subject, TMPL_LINE, &out->subject, t->name);
   render_part(&lk, t->txt, TMPL_TEXT, &out->text, t->name);
   render_part(&lk, t->html, TMPL_HTML, &out->html, t->name);
+  size_t n = (out->subject ? strlen(out->subject) : 0) + (out->text ? strlen(out->text) : 0) +
+             (out->html ? strlen(out->html) : 0);
+  if (j->limits.message_bytes && n > j->limits.message_bytes)
+    luaL_error(L, "c:speak '%s': the rendered message is %I bytes, more than the %I allowed "
+                  "(lua.message_bytes)", t->name, (lua_Integer)n, (lua_Integer)j->limits.message_bytes);
 }

@@ -120,6 +120,16 @@ static struct escape escapes[] = {
     {"table_growth", "exceeded the memory limit"},
     {"pcall_alloc", "exceeded the memory limit"},
     {"recursion", "step 'recursion'"},
+    {"gc_finalizer", "finalizers (__gc) are not allowed in journeys"},
+    {"tostring_error", "(error object is a table value)"},
+    {"close_loop", "exceeded its instruction budget"},
+    {"rep_nothing", "rep returned at once"},
+    {"concat_c_index", "exceeded"}, /* its memory or its instructions: either stops it */
+    {"move_c_newindex", "exceeded its instruction budget"},
+    {"sort_fake_len", "exceeded"},
+    {"insert_fake_len", "exceeded its instruction budget"},
+    {"remove_fake_len", "exceeded its instruction budget"},
+    {"unpack_many", "more than 10000 values"},
     {"contact_write", "c.contact is read-only"},
     {"contact_nested_write", "c.contact is read-only"},
     {"params_write", "c.params is read-only"},
@@ -154,8 +164,43 @@ static void test_time_limit(void **state)
   struct lhost_config cfg = config(0, 50, 0);
   assert_int_equal(lhost_journey_load(&cfg, JDIR "/timeloop.lua", &j, err, sizeof err), 0);
   assert_int_equal(run(j, "spin", 1, err, sizeof err), -1);
-  assert_non_null(strstr(err, "step 'spin' ran longer than 50 ms"));
+  assert_non_null(strstr(err, "step 'spin' exceeded its 50 ms time budget"));
   assert_int_equal(run(j, "start", 2, err, sizeof err), 0);
+  lhost_journey_free(j);
+}
+
+/* What a step makes outside its Lua state is bounded: messages, their size, memory. */
+static void test_output_caps(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(5000000, 5000, MEM_CAP);
+  cfg.limits.step_speaks = 3;
+  cfg.limits.message_bytes = 1000;
+  cfg.limits.conversation_memory_bytes = 1000;
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/output.lua", &j, err, sizeof err), 0);
+  assert_int_equal(run(j, "speak_three", 1, err, sizeof err), 0);
+  assert_int_equal(run(j, "speak_many", 2, err, sizeof err), -1);
+  assert_non_null(strstr(err, "more than 3 messages in one step (lua.step_speaks)"));
+  assert_int_equal(run(j, "speak_big", 3, err, sizeof err), -1);
+  assert_non_null(strstr(err, "more than the 1000 allowed (lua.message_bytes)"));
+  assert_int_equal(run(j, "memory_big", 4, err, sizeof err), -1);
+  assert_non_null(strstr(err, "more than the 1000 allowed (lua.conversation_memory_bytes)"));
+  assert_int_equal(run(j, "tables", 5, err, sizeof err), 0);
+  lhost_journey_free(j);
+}
+
+/* A step that returns after its time ran out fails, though no hook could stop it. */
+static void test_time_checked_on_return(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(0, 5, 256u << 20);
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/output.lua", &j, err, sizeof err), 0);
+  assert_int_equal(run(j, "slow_c", 1, err, sizeof err), -1);
+  assert_non_null(strstr(err, "step 'slow_c' exceeded its 5 ms time budget"));
   lhost_journey_free(j);
 }
 
@@ -186,7 +231,7 @@ static void test_tiny_memory(void **state)
 int main(void)
 {
   enum { N = sizeof escapes / sizeof escapes[0] };
-  struct CMUnitTest tests[N + 5];
+  struct CMUnitTest tests[N + 7];
   for (size_t i = 0; i < N; i++) {
     struct CMUnitTest t = cmocka_unit_test_prestate(test_escape, &escapes[i]);
     t.name = escapes[i].step;
@@ -197,5 +242,7 @@ int main(void)
   tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_time_limit);
   tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_load_loop);
   tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_tiny_memory);
-  return _cmocka_run_group_tests("sandbox", tests, N + 5, setup, teardown);
+  tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_output_caps);
+  tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_time_checked_on_return);
+  return _cmocka_run_group_tests("sandbox", tests, N + 7, setup, teardown);
 }

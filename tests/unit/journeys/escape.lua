@@ -72,6 +72,51 @@ return journey {
     local function f(n) return 1 + f(n + 1) end
     return f(1)
   end,
+  -- C code the count hook cannot see into, and code Lua runs with hooks off
+  gc_finalizer = function(c)
+    setmetatable({}, { __gc = function() while true do end end })
+    error("the finalizer was accepted")
+  end,
+  tostring_error = function(c)
+    error(setmetatable({}, { __tostring = function() while true do end end }))
+  end,
+  close_loop = function(c)
+    local x <close> = setmetatable({}, { __close = function() while true do end end })
+    error("x")
+  end,
+  rep_nothing = function(c)
+    local s = string.rep("", math.maxinteger, "")
+    assert(s == "" and ("x"):rep(3, ",") == "x,x,x")
+    error("rep returned at once")
+  end,
+  concat_c_index = function(c)
+    local t = setmetatable({}, { __index = tostring, __len = function() return math.maxinteger end })
+    return table.concat(t)
+  end,
+  move_c_newindex = function(c)
+    table.move({}, 1, math.maxinteger - 1, 2, setmetatable({}, { __newindex = rawequal }))
+    return finish(c)
+  end,
+  sort_fake_len = function(c)
+    table.sort(setmetatable({}, { __index = tostring, __len = function() return 1 << 40 end }), rawequal)
+    return finish(c)
+  end,
+  insert_fake_len = function(c)
+    local t = setmetatable({}, { __index = tostring, __newindex = rawequal,
+                                 __len = function() return math.maxinteger - 1 end })
+    table.insert(t, 1, "x")
+    return finish(c)
+  end,
+  remove_fake_len = function(c)
+    local t = setmetatable({}, { __index = tostring, __newindex = rawequal,
+                                 __len = function() return math.maxinteger - 1 end })
+    table.remove(t, 1)
+    return finish(c)
+  end,
+  unpack_many = function(c)
+    table.unpack(setmetatable({}, { __index = tostring }), 1, 1 << 30)
+    return finish(c)
+  end,
   contact_write = function(c) c.contact.x = 1 return finish(c) end,
   contact_nested_write = function(c) c.contact.address.city = "x" return finish(c) end,
   params_write = function(c) c.params.wait = "0s" return finish(c) end,

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..20"
+echo "1..21"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -114,3 +114,30 @@ expect 19 "a failed expect_spoken shows each message's subject and the start of 
 expect 20 "a short text is shown whole" 1 \
   '^#         subject: "Welcome, there!\\n"$' \
   '^#         text: "Hi there,\\n\\nThanks for joining us\. Reply to this email any time: a real person reads it\.\\n"$'
+
+# A bad argument to a t: method fails that test, naming the method, the field and what is
+# wrong; the runner goes on to the next test.
+"$parley" test "$j/beside/tests/bad_args_test.lua" >"$out" 2>&1; rc=$?
+expect 21 "every t: method refuses a bad argument with a message, never crashes or ignores it" 1 \
+  '^0 passed, 21 failed$' \
+  "t:expect_spoken: field 'template' must be a string, not boolean" \
+  "t:expect_spoken: field 'text' must be a string, not table" \
+  "t:expect_spoken: unknown field 'templat' \(known: channel, contact, journey, template, subject, text, html\)" \
+  't:expect_spoken: the value at \[1\] has no field name' \
+  't:expect_spoken: call it with a colon, t:expect_spoken\(...\), not t.expect_spoken\(...\)' \
+  "t:event: field 'data.cart.items\[1\]' cannot hold a function" \
+  "t:event: unknown field 'profil'" \
+  't:event: takes a table, \{type = ..., contact = ...\}, not string' \
+  't:advance: the duration must be a string like "90s", "4h" or "3d", not number' \
+  't:advance: takes one duration, like "4h", not 2 arguments' \
+  "t:advance: duration '9223372036854775000ms' is too large" \
+  't:now: takes no arguments, not 1 argument' \
+  't:expect_silence: takes no arguments, not 1 argument' \
+  't:conversation: the contact is missing' \
+  't:conversation: the journey must be a string, not table' \
+  "t:expect_conversation: unknown field 'stauts'" \
+  "t:expect_conversation: field 'status' must be a string, not boolean" \
+  "t:expect_conversation: field 'contact' is required" \
+  't:expect_failure: takes a table of fields \(contact, journey, step, error\), not string' \
+  "t:expect_refused: field 'channel' must be a string, not number" \
+  't:spoken: takes no arguments, not 1 argument'

@@ -205,16 +205,106 @@ static void core_down(struct jt *t)
   incidents_free(t);
 }
 
-static struct jt *self(lua_State *L)
+/* ---- arguments ----
+ * A bad argument to a t: method fails the test with "t:<method>: <what is wrong>": a
+ * value of the wrong kind must not crash the runner, nor a misspelt field match
+ * everything unnoticed. */
+
+/* The runner behind `t`. t.event{...} (a dot for a colon) is the usual slip; an argument
+ * beyond the `most` the method takes would be ignored, so it is refused too. */
+static struct jt *self(lua_State *L, const char *method, int most, const char *takes)
 {
-  return *(struct jt **)luaL_checkudata(L, 1, JT_MT);
+  struct jt **p = luaL_testudata(L, 1, JT_MT);
+  if (!p)
+    luaL_error(L, "t:%s: call it with a colon, t:%s(...), not t.%s(...)", method, method, method);
+  int given = lua_gettop(L) - 1;
+  if (given > most)
+    luaL_error(L, "t:%s: takes %s, not %d argument%s", method, takes, given, given == 1 ? "" : "s");
+  return *p;
+}
+
+/* The string argument at idx (`what` names it); NULL when absent and optional. */
+static const char *arg_string(lua_State *L, int idx, const char *method, const char *what, int optional)
+{
+  if (optional && lua_isnoneornil(L, idx))
+    return NULL;
+  if (lua_isnone(L, idx))
+    luaL_error(L, "t:%s: %s is missing", method, what);
+  if (lua_type(L, idx) != LUA_TSTRING)
+    luaL_error(L, "t:%s: %s must be a string, not %s", method, what, luaL_typename(L, idx));
+  return lua_tostring(L, idx);
+}
+
+/* "channel, contact, ..." from a NULL-ended list of names. */
+static void join_names(const char *const *keys, char *out, size_t len)
+{
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; keys[i] && used < len; i++)
+    used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", keys[i]);
+}
+
+/* The table of fields at index 2: every key one of `keys` (NULL-ended), every value a
+ * string. A misspelt field would match everything, so it is refused. */
+static void check_fields(lua_State *L, const char *method, const char *const *keys)
+{
+  char known[256];
+  join_names(keys, known, sizeof known);
+  if (lua_type(L, 2) != LUA_TTABLE)
+    luaL_error(L, "t:%s: takes a table of fields (%s), not %s", method, known, luaL_typename(L, 2));
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    int known_key = 0;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "t:%s: the value at [%s] has no field name; write {%s = \"...\"}", method,
+                 luaL_tolstring(L, -2, NULL), keys[0]);
+    for (size_t i = 0; keys[i] && !known_key; i++)
+      known_key = strcmp(keys[i], lua_tostring(L, -2)) == 0;
+    if (!known_key)
+      luaL_error(L, "t:%s: unknown field '%s' (known: %s)", method, lua_tostring(L, -2), known);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "t:%s: field '%s' must be a string, not %s", method, lua_tostring(L, -2),
+                 luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
 }
 
 /* ---- t:event{...} ---- */
 
-static cJSON *to_json(lua_State *L, int idx, int depth);
+#define JT_EVENT_DEPTH 16
 
-static int is_array(lua_State *L, int idx)
+/* Turning the event table into JSON: where it is (data.cart.items[2]) and, once something
+ * is wrong, what. */
+struct jconv {
+  lua_State *L;
+  char path[256];
+  char err[512];
+};
+
+static cJSON *to_json(struct jconv *c, int idx, int depth);
+
+static cJSON *jfail(struct jconv *c, const char *what)
+{
+  if (c->path[0])
+    snprintf(c->err, sizeof c->err, "field '%s' %s", c->path, what);
+  else
+    snprintf(c->err, sizeof c->err, "the event %s", what);
+  return NULL;
+}
+
+/* Appends .name (name non-NULL) or [i] to the path; returns the old length, to cut it back. */
+static size_t jpath_push(struct jconv *c, const char *name, lua_Integer i)
+{
+  size_t old = strlen(c->path);
+  if (name)
+    snprintf(c->path + old, sizeof c->path - old, "%s%s", old ? "." : "", name);
+  else
+    snprintf(c->path + old, sizeof c->path - old, "[%lld]", (long long)i);
+  return old;
+}
+
+/* Keys exactly 1..n: a list. */
+static int is_list(lua_State *L, int idx)
 {
   lua_Integer n = 0;
   lua_pushnil(L);
@@ -229,47 +319,102 @@ static int is_array(lua_State *L, int idx)
   return n > 0 && (lua_Integer)lua_rawlen(L, idx) == n;
 }
 
-static cJSON *table_to_json(lua_State *L, int idx, int depth)
+/* The value at the top of the stack as member `key` (NULL: the next item) of o, popped. */
+static int jadd(struct jconv *c, cJSON *o, const char *key, int depth)
 {
-  int array = is_array(L, idx);
-  cJSON *o = array ? cJSON_CreateArray() : cJSON_CreateObject();
+  cJSON *v = to_json(c, lua_gettop(c->L), depth + 1);
+  lua_pop(c->L, 1);
+  if (v && (key ? cJSON_AddItemToObject(o, key, v) : cJSON_AddItemToArray(o, v)))
+    return 0;
+  cJSON_Delete(v);
+  if (!c->err[0])
+    jfail(c, "cannot be kept: out of memory");
+  return -1;
+}
+
+static cJSON *list_to_json(struct jconv *c, int idx, int depth)
+{
+  cJSON *a = cJSON_CreateArray();
+  if (!a)
+    return jfail(c, "cannot be kept: out of memory");
+  for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(c->L, idx); i++) {
+    size_t old = jpath_push(c, NULL, i);
+    lua_rawgeti(c->L, idx, i);
+    if (jadd(c, a, NULL, depth) < 0) {
+      cJSON_Delete(a);
+      return NULL;
+    }
+    c->path[old] = '\0';
+  }
+  return a;
+}
+
+static cJSON *fields_to_json(struct jconv *c, int idx, int depth)
+{
+  lua_State *L = c->L;
+  cJSON *o = cJSON_CreateObject();
+  if (!o)
+    return jfail(c, "cannot be kept: out of memory");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (!array && lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "event tables are keyed by names (or are lists)");
-    cJSON *v = to_json(L, lua_gettop(L), depth + 1);
-    if (array)
-      cJSON_AddItemToArray(o, v);
-    else
-      cJSON_AddItemToObject(o, lua_tostring(L, -2), v);
-    lua_pop(L, 1);
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      char what[160];
+      snprintf(what, sizeof what, "has a %s key where a name was expected (a table is named fields, or a list 1..n)",
+               luaL_typename(L, -2));
+      lua_pop(L, 2);
+      cJSON_Delete(o);
+      return jfail(c, what);
+    }
+    size_t old = jpath_push(c, lua_tostring(L, -2), 0);
+    if (jadd(c, o, lua_tostring(L, -2), depth) < 0) {
+      lua_pop(L, 1);
+      cJSON_Delete(o);
+      return NULL;
+    }
+    c->path[old] = '\0';
   }
   return o;
 }
 
-static cJSON *to_json(lua_State *L, int idx, int depth)
+/* The Lua value at idx as JSON, or NULL with c->err. Never raises: a raise would leak what
+ * was built so far. The event itself is always named fields. */
+static cJSON *to_json(struct jconv *c, int idx, int depth)
 {
-  if (depth > 16)
-    luaL_error(L, "the event is nested too deeply");
-  switch (lua_type(L, idx)) {
-  case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
-  case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
-  case LUA_TNUMBER: return cJSON_CreateNumber(lua_tonumber(L, idx));
-  case LUA_TTABLE: return table_to_json(L, idx, depth);
-  default: luaL_error(L, "an event cannot hold a %s", luaL_typename(L, idx));
+  lua_State *L = c->L;
+  cJSON *v = NULL;
+  char what[64];
+  if (depth > JT_EVENT_DEPTH || !lua_checkstack(L, 4)) {
+    snprintf(what, sizeof what, "is nested more than %d levels deep", JT_EVENT_DEPTH);
+    return jfail(c, what);
   }
-  return NULL;
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING: v = cJSON_CreateString(lua_tostring(L, idx)); break;
+  case LUA_TBOOLEAN: v = cJSON_CreateBool(lua_toboolean(L, idx)); break;
+  case LUA_TNUMBER: v = cJSON_CreateNumber(lua_tonumber(L, idx)); break;
+  case LUA_TTABLE: return depth > 0 && is_list(L, idx) ? list_to_json(c, idx, depth) : fields_to_json(c, idx, depth);
+  default:
+    snprintf(what, sizeof what, "cannot hold a %s", luaL_typename(L, idx));
+    return jfail(c, what);
+  }
+  return v ? v : jfail(c, "cannot be kept: out of memory");
 }
 
 static int t_event(lua_State *L)
 {
-  struct jt *t = self(L);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  cJSON *obj = to_json(L, 2, 0);
+  struct jt *t = self(L, "event", 1, "one table, {type = ..., contact = ...}");
+  if (lua_type(L, 2) != LUA_TTABLE)
+    return luaL_error(L, "t:event: takes a table, {type = ..., contact = ...}, not %s", luaL_typename(L, 2));
+  struct jconv c = {.L = L};
+  cJSON *obj = to_json(&c, 2, 0);
+  if (!obj)
+    return luaL_error(L, "t:event: %s", c.err);
   if (!cJSON_GetObjectItem(obj, "id")) { /* every test event is distinct unless it says so */
     char id[32];
     snprintf(id, sizeof id, "test-event-%u", ++t->events);
-    cJSON_AddStringToObject(obj, "id", id);
+    if (!cJSON_AddStringToObject(obj, "id", id)) {
+      cJSON_Delete(obj);
+      return luaL_error(L, "t:event: out of memory");
+    }
   }
   struct event ev;
   char err[512];
@@ -288,12 +433,17 @@ static int t_event(lua_State *L)
 /* Moves the clock deadline by deadline, so each step sees the time it woke at. */
 static int t_advance(lua_State *L)
 {
-  struct jt *t = self(L);
+  struct jt *t = self(L, "advance", 1, "one duration, like \"4h\"");
   int64_t ms;
   char err[160];
-  if (duration_parse(luaL_checkstring(L, 2), &ms, err, sizeof err) < 0)
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "t:advance: the duration must be a string like \"90s\", \"4h\" or \"3d\", not %s",
+                      luaL_typename(L, 2));
+  if (duration_parse(lua_tostring(L, 2), &ms, err, sizeof err) < 0)
     return luaL_error(L, "t:advance: %s", err);
   struct clock *clk = &t->core->clock;
+  if (ms > INT64_MAX - clk->virtual_ms)
+    return luaL_error(L, "t:advance: duration '%s' is too large", lua_tostring(L, 2));
   int64_t target = clk->virtual_ms + ms, due;
   uint64_t id;
   for (int fired = 0; t->core->store->ops->deadline_next(t->core->store, &due, &id) && due <= target; fired++) {
@@ -311,7 +461,7 @@ static int t_advance(lua_State *L)
 
 static int t_now(lua_State *L)
 {
-  lua_pushinteger(L, clock_now_ms(&self(L)->core->clock) / 1000);
+  lua_pushinteger(L, clock_now_ms(&self(L, "now", 0, "no arguments")->core->clock) / 1000);
   return 1;
 }
 
@@ -334,7 +484,7 @@ static void push_msg(lua_State *L, const struct jt_msg *m)
 
 static int t_spoken(lua_State *L)
 {
-  struct jt *t = self(L);
+  struct jt *t = self(L, "spoken", 0, "no arguments");
   lua_createtable(L, (int)t->n_msgs, 0);
   for (size_t i = 0; i < t->n_msgs; i++) {
     push_msg(L, &t->msgs[i]);
@@ -446,8 +596,8 @@ static void pattern_text(lua_State *L, int pat, const char *const *keys, luaL_Bu
 
 static int t_expect_spoken(lua_State *L)
 {
-  struct jt *t = self(L);
-  luaL_checktype(L, 2, LUA_TTABLE);
+  struct jt *t = self(L, "expect_spoken", 1, "one table of fields");
+  check_fields(L, "expect_spoken", msg_keys);
   for (size_t i = 0; i < t->n_msgs; i++) {
     if (!t->msgs[i].expected && matches(L, 2, &t->msgs[i])) {
       t->msgs[i].expected = 1;
@@ -469,7 +619,7 @@ static int t_expect_spoken(lua_State *L)
 
 static int t_expect_silence(lua_State *L)
 {
-  struct jt *t = self(L);
+  struct jt *t = self(L, "expect_silence", 0, "no arguments");
   for (size_t i = 0; i < t->n_msgs; i++) {
     if (!t->msgs[i].expected) {
       luaL_Buffer b;
@@ -583,8 +733,9 @@ static void push_conv(lua_State *L, const struct conv *cv)
 
 static int t_conversation(lua_State *L)
 {
-  struct jt *t = self(L);
-  const struct conv *cv = find_conv(t, luaL_checkstring(L, 2), luaL_optstring(L, 3, NULL));
+  struct jt *t = self(L, "conversation", 2, "a contact and a journey");
+  const char *contact = arg_string(L, 2, "conversation", "the contact", 0);
+  const struct conv *cv = find_conv(t, contact, arg_string(L, 3, "conversation", "the journey", 1));
   if (cv)
     push_conv(L, cv);
   else
@@ -594,10 +745,12 @@ static int t_conversation(lua_State *L)
 
 static int t_expect_conversation(lua_State *L)
 {
-  struct jt *t = self(L);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_getfield(L, 2, "contact");
-  const char *contact = luaL_checkstring(L, -1);
+  static const char *const fields[] = {"contact", "journey", "status", "step", "outcome", "error", NULL};
+  struct jt *t = self(L, "expect_conversation", 1, "one table of fields");
+  check_fields(L, "expect_conversation", fields);
+  if (lua_getfield(L, 2, "contact") == LUA_TNIL)
+    return luaL_error(L, "t:expect_conversation: field 'contact' is required");
+  const char *contact = lua_tostring(L, -1);
   lua_getfield(L, 2, "journey");
   const char *journey = lua_tostring(L, -1);
   const struct conv *cv = find_conv(t, contact, journey);
@@ -661,24 +814,6 @@ static int incident_matches(lua_State *L, int pat, const struct jt_incident *in)
   return ok;
 }
 
-/* A misspelt field would match everything: refuse what the method does not know, and
- * values that are not text. */
-static void check_pattern(lua_State *L, int pat, const char *const *keys, const char *method)
-{
-  lua_pushnil(L);
-  while (lua_next(L, pat)) {
-    int known = 0;
-    for (size_t i = 0; keys[i] && !known && lua_type(L, -2) == LUA_TSTRING; i++)
-      known = strcmp(keys[i], lua_tostring(L, -2)) == 0;
-    if (!known)
-      luaL_error(L, "t:%s: unknown field '%s'", method, luaL_tolstring(L, -2, NULL));
-    if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "t:%s: field '%s' must be a string, not %s", method, lua_tostring(L, -2),
-                 luaL_typename(L, -1));
-    lua_pop(L, 1);
-  }
-}
-
 /* "ann in journey boom, step start: [sms/hi: ]why", one line. */
 static void incident_line(const struct jt_incident *in, char *line, size_t len)
 {
@@ -704,10 +839,10 @@ static void push_incident(lua_State *L, const struct jt_incident *in)
 /* expect_failure / expect_refused: consume the first incident of the kind that matches. */
 static int expect_incident(lua_State *L, int refusal)
 {
-  struct jt *t = self(L);
+  const char *method = refusal ? "expect_refused" : "expect_failure";
+  struct jt *t = self(L, method, 1, "one table of fields");
   const char *const *keys = refusal ? refusal_keys : failure_keys;
-  luaL_checktype(L, 2, LUA_TTABLE);
-  check_pattern(L, 2, keys, refusal ? "expect_refused" : "expect_failure");
+  check_fields(L, method, keys);
   for (size_t i = 0; i < t->n_incidents; i++) {
     struct jt_incident *in = &t->incidents[i];
     if (!in->expected && !in->channel == !refusal && incident_matches(L, 2, in)) {

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..21"
+echo "1..22"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -141,3 +141,7 @@ expect 21 "every t: method refuses a bad argument with a message, never crashes 
   't:expect_failure: takes a table of fields \(contact, journey, step, error\), not string' \
   "t:expect_refused: field 'channel' must be a string, not number" \
   't:spoken: takes no arguments, not 1 argument'
+
+"$parley" test "$j/beside/tests/memory_kinds_test.lua" >"$out" 2>&1; rc=$?
+expect 22 "t:conversation() gives the memory exactly: numbered keys, floats, bytes after a NUL" 0 \
+  '^1 passed, 0 failed$'

@@ -649,47 +649,13 @@ static const struct conv *find_conv(struct jt *t, const char *contact, const cha
   return NULL;
 }
 
-/* A JSON value as Lua: objects and arrays as tables, null as nil, an integral number as an
- * integer (memory keeps 2 and 2.0 apart, its JSON form does not; Lua compares them equal). */
-static void push_json(lua_State *L, const cJSON *v)
-{
-  if (!lua_checkstack(L, 3)) {
-    lua_pushnil(L);
-    return;
-  }
-  if (cJSON_IsString(v)) {
-    lua_pushstring(L, v->valuestring);
-  } else if (cJSON_IsBool(v)) {
-    lua_pushboolean(L, cJSON_IsTrue(v));
-  } else if (cJSON_IsNumber(v)) {
-    double d = v->valuedouble;
-    if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(lua_Integer)d)
-      lua_pushinteger(L, (lua_Integer)d);
-    else
-      lua_pushnumber(L, d);
-  } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
-    lua_newtable(L);
-    lua_Integer i = 0;
-    for (const cJSON *it = v->child; it; it = it->next) {
-      push_json(L, it);
-      if (cJSON_IsArray(v))
-        lua_rawseti(L, -2, ++i);
-      else
-        lua_setfield(L, -2, it->string);
-    }
-  } else {
-    lua_pushnil(L);
-  }
-}
-
+/* The conversation's memory, decoded as a step sees it (not through JSON, which would
+ * turn numbered keys into text and 2.0 into 2). */
 static void push_memory(lua_State *L, const struct conv *cv)
 {
-  cJSON *mem = lhost_memory_to_json(cv->memory, cv->memory_len);
-  if (mem) /* NULL: not a memory record (cannot happen to what the core stored) */
-    push_json(L, mem);
-  else
-    lua_pushnil(L);
-  cJSON_Delete(mem);
+  char err[256];
+  if (lhost_memory_to_lua(L, cv->memory, cv->memory_len, err, sizeof err) < 0)
+    luaL_error(L, "the memory of %s in journey %s cannot be read: %s", cv->contact, cv->journey, err);
 }
 
 static void push_conv(lua_State *L, const struct conv *cv)

@@ -10,6 +10,9 @@ return journey {
     c.memory.greeted = true
     c.memory.name = c.contact.first_name
     c.memory.visits = { count = 2, pages = { "home", "cart" }, ratio = 0.5 }
+    c.memory.sparse = { [1] = "one", [5] = "five", [-2] = "minus two" }
+    c.memory.weight = 2.0
+    c.memory.raw = "a\0b"
     print("greeting", c.contact.first_name)
     c:log("two lines\nof log")
     c:speak("email", "hello")

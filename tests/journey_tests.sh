@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..22"
+echo "1..23"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -145,3 +145,13 @@ expect 21 "every t: method refuses a bad argument with a message, never crashes 
 "$parley" test "$j/beside/tests/memory_kinds_test.lua" >"$out" 2>&1; rc=$?
 expect 22 "t:conversation() gives the memory exactly: numbered keys, floats, bytes after a NUL" 0 \
   '^1 passed, 0 failed$'
+
+# A print at the top of a journey file runs when the journeys load, at the start of each
+# test: it shows under that test, naming the file.
+"$parley" test "$j/beside/tests/log_test.lua" >"$out" 2>"$out.err"; rc=$?
+[ -s "$out.err" ] && bad="stderr: $(cat "$out.err")"
+rm -f "$out.err"
+awk '/^ok 1 /{ok=NR} /^# \[greet.lua\]/{if (!ok) late=1} END{exit late}' "$out" ||
+  bad="$bad the journey's output comes before its test line"
+expect 23 "a print at the top of a journey file shows under the test, naming the file" 0 \
+  '^# \[greet\.lua\] loaded, with its templates beside it$' '^1 passed, 0 failed$'

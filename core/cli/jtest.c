@@ -136,26 +136,31 @@ static void note(struct jt *t, const char *prefix, const char *text)
   }
 }
 
-/* The core's log during a test. A journey's print and c:log (subsystem "journey" at INFO,
- * with journey= and contact= fields: lhost_api.c) become "# [journey contact] message"
- * under the test; other records at WARN or above "# WARN subsystem: message key=value",
- * but for the conversations that failed, which the runner reports itself (on_incident);
- * the rest is dropped. */
+/* The core's log during a test, from the loading of the journeys on. A journey's print
+ * and c:log (subsystem "journey" at INFO, with journey= and contact= fields, or file= while
+ * the file loads: lhost_api.c) become "# [journey contact] message", "# [greet.lua]
+ * message", under the test; other records at WARN or above "# WARN subsystem: message
+ * key=value", but for the conversations that failed, which the runner reports itself
+ * (on_incident); the rest is dropped. */
 static void on_log(void *ud, enum log_level lvl, const char *subsys, const char *msg, va_list fields)
 {
   struct jt *t = ud;
-  const char *journey = NULL, *contact = NULL;
+  const char *journey = NULL, *contact = NULL, *file = NULL;
   char text[2048], prefix[512];
   size_t used = (size_t)snprintf(text, sizeof text, "%s", msg);
   for (const char *k; (k = va_arg(fields, const char *));) {
     const char *v = va_arg(fields, const char *);
     journey = strcmp(k, "journey") == 0 ? v : journey;
     contact = strcmp(k, "contact") == 0 ? v : contact;
+    file = strcmp(k, "file") == 0 && v ? v : file;
     if (used < sizeof text)
       used += (size_t)snprintf(text + used, sizeof text - used, " %s=%s", k, v ? v : "");
   }
-  if (strcmp(subsys, "journey") == 0 && lvl == LOG_INFO && journey) {
-    snprintf(prefix, sizeof prefix, "[%s%s%s] ", journey, contact ? " " : "", contact ? contact : "");
+  if (strcmp(subsys, "journey") == 0 && lvl == LOG_INFO && (journey || file)) {
+    if (journey)
+      snprintf(prefix, sizeof prefix, "[%s%s%s] ", journey, contact ? " " : "", contact ? contact : "");
+    else
+      snprintf(prefix, sizeof prefix, "[%s] ", strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
     note(t, prefix, msg);
   } else if (lvl >= LOG_WARN && !(strcmp(subsys, "conv") == 0 && lvl < LOG_ERROR)) {
     snprintf(prefix, sizeof prefix, "%s %s: ", log_level_name(lvl), subsys);
@@ -175,12 +180,13 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   free(cfg->journeys_dir);
   cfg->journeys_dir = strdup(t->journeys);
   cfg->capture = 1;
+  cfg->log_level = LOG_INFO; /* on_log picks what to show */
+  cfg->log_sink = on_log;
+  cfg->log_sink_ud = t;
   /* A test checks the journey as written: its own params, not a deployment's overrides
    * (the demo configuration shortens every wait to seconds). */
   cJSON_Delete(cfg->journey_params);
   cfg->journey_params = cJSON_CreateObject();
-  if (cfg->log_level < LOG_WARN)
-    cfg->log_level = LOG_WARN; /* loading the journeys: only what goes wrong */
   t->loop = ev_loop_new(EVFLAG_AUTO);
   if (core_open(cfg, t->loop, &t->core, err, errlen) < 0) {
     ev_loop_destroy(t->loop);
@@ -191,7 +197,6 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   t->core->outbox.env.capture_ud = t;
   t->core->incident = on_incident;
   t->core->incident_ud = t;
-  t->core->log = (struct log){LOG_INFO, on_log, t}; /* from here on, under the test */
   t->events = 0;
   return 0;
 }

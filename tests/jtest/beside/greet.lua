@@ -2,6 +2,8 @@
 -- greets a contact once, by e-mail, and remembers it did.
 local journey = require "parley.journey"
 
+print("loaded, with its templates beside it") -- once, when the journey loads
+
 return journey {
   name = "greet",
   entry = { event = "greet.asked" },

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,11 @@
 #include "duration.h"
 #include "lua/lhost.h"
 #include "outbox.h"
+#include "util.h"
 
 #define JT_START_MS 1893488400000LL /* 2030-01-01T09:00:00Z: every test starts here */
 #define JT_MAX_FIRES 100000         /* deadlines one advance may fire */
+#define JT_MAX_FILE (4 << 20)       /* bytes of one test file */
 #define JT_MT "parley.test"
 
 struct jt_msg {
@@ -49,26 +52,62 @@ struct jt {
   size_t n_msgs, cap_msgs;
   struct jt_incident *incidents;
   size_t n_incidents, cap_incidents;
-  char *notes; /* TAP comment lines shown under the test: what its journeys logged */
-  size_t n_notes, cap_notes;
+  struct buf notes; /* TAP comment lines shown under the test: what its journeys logged */
+  const char *lost; /* what the test lost for want of memory (it fails saying so); NULL */
   unsigned events;
 };
 
-static char *dup0(const char *s)
+/* Room for one more of n elements of `size` bytes in p (capacity *cap): p itself, or p
+ * moved, or NULL out of memory (p and *cap unchanged). */
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
 {
-  return s ? strdup(s) : NULL;
+  if (n < *cap)
+    return p;
+  size_t more = *cap ? *cap * 2 : 16;
+  if (more > SIZE_MAX / size || !(p = realloc(p, more * size)))
+    return NULL;
+  *cap = more;
+  return p;
 }
 
+/* *out[i] = a copy of in[i] (NULL stays NULL), for n strings. Out of memory, frees the
+ * copies made, leaves every *out[i] NULL and returns -1. */
+static int dup_all(char **const out[], const char *const in[], size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    *out[i] = in[i] ? strdup(in[i]) : NULL;
+    if (in[i] && !*out[i]) {
+      for (size_t k = 0; k < i; k++) {
+        free(*out[k]);
+        *out[k] = NULL;
+      }
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Called back from deep in the core, with no way to answer an error: a message that
+ * cannot be kept is noted in t->lost, which fails the test. */
 static void capture(void *ud, const struct parley_msg *m)
 {
   struct jt *t = ud;
-  if (t->n_msgs == t->cap_msgs) {
-    t->cap_msgs = t->cap_msgs ? t->cap_msgs * 2 : 16;
-    t->msgs = realloc(t->msgs, t->cap_msgs * sizeof *t->msgs);
+  struct jt_msg *msgs = grow(t->msgs, &t->cap_msgs, t->n_msgs, sizeof *msgs);
+  if (!msgs) {
+    t->lost = "a message spoken";
+    return;
   }
-  t->msgs[t->n_msgs++] = (struct jt_msg){
-      strdup(m->id),  dup0(m->channel), dup0(m->contact), dup0(m->journey), dup0(m->template_name),
-      dup0(m->subject), dup0(m->text), dup0(m->html), clock_now_ms(&t->core->clock), 0};
+  t->msgs = msgs;
+  struct jt_msg *c = &msgs[t->n_msgs];
+  *c = (struct jt_msg){.at_ms = clock_now_ms(&t->core->clock)};
+  char **const out[] = {&c->id,            &c->channel, &c->contact, &c->journey,
+                        &c->template_name, &c->subject, &c->text,    &c->html};
+  const char *const in[] = {m->id,            m->channel, m->contact, m->journey,
+                            m->template_name, m->subject, m->text,    m->html};
+  if (dup_all(out, in, sizeof in / sizeof in[0]) < 0)
+    t->lost = "a message spoken";
+  else
+    t->n_msgs++;
 }
 
 static void msgs_free(struct jt *t)
@@ -84,17 +123,26 @@ static void msgs_free(struct jt *t)
   t->n_msgs = t->cap_msgs = 0;
 }
 
+/* Called back like capture: an incident that cannot be kept is noted in t->lost. */
 static void on_incident(void *ud, const struct core_incident *in)
 {
   struct jt *t = ud;
-  if (t->n_incidents == t->cap_incidents) {
-    t->cap_incidents = t->cap_incidents ? t->cap_incidents * 2 : 8;
-    t->incidents = realloc(t->incidents, t->cap_incidents * sizeof *t->incidents);
+  struct jt_incident *incidents = grow(t->incidents, &t->cap_incidents, t->n_incidents, sizeof *incidents);
+  if (!incidents) {
+    t->lost = "a failure or refusal";
+    return;
   }
+  t->incidents = incidents;
   const struct conv *cv = in->conv;
-  t->incidents[t->n_incidents++] = (struct jt_incident){
-      cv->id, strdup(cv->contact), strdup(cv->journey), strdup(cv->step ? cv->step : ""),
-      dup0(in->channel), dup0(in->template_name), strdup(in->why), 0};
+  struct jt_incident *c = &incidents[t->n_incidents];
+  *c = (struct jt_incident){.conv_id = cv->id};
+  char **const out[] = {&c->contact, &c->journey, &c->step, &c->channel, &c->template_name, &c->why};
+  const char *const from[] = {cv->contact, cv->journey,       cv->step ? cv->step : "",
+                              in->channel, in->template_name, in->why};
+  if (dup_all(out, from, sizeof from / sizeof from[0]) < 0)
+    t->lost = "a failure or refusal";
+  else
+    t->n_incidents++;
 }
 
 static void incidents_free(struct jt *t)
@@ -110,26 +158,20 @@ static void incidents_free(struct jt *t)
   t->n_incidents = t->cap_incidents = 0;
 }
 
-static void notes_add(struct jt *t, const char *s, size_t len)
-{
-  if (t->n_notes + len + 1 > t->cap_notes) {
-    t->cap_notes = (t->n_notes + len + 1) * 2;
-    t->notes = realloc(t->notes, t->cap_notes);
-  }
-  memcpy(t->notes + t->n_notes, s, len);
-  t->n_notes += len;
-  t->notes[t->n_notes] = '\0';
-}
-
-/* "# <prefix><line>" for every line of text. */
+/* "# <prefix><line>" for every line of text. Out of memory, the line is dropped whole and
+ * noted in t->lost. */
 static void note(struct jt *t, const char *prefix, const char *text)
 {
   for (const char *p = text;;) {
-    size_t n = strcspn(p, "\n");
-    notes_add(t, "# ", 2);
-    notes_add(t, prefix, strlen(prefix));
-    notes_add(t, p, n);
-    notes_add(t, "\n", 1);
+    size_t n = strcspn(p, "\n"), start = t->notes.len;
+    if (buf_add(&t->notes, "# ", 2) < 0 || buf_add(&t->notes, prefix, strlen(prefix)) < 0 ||
+        buf_add(&t->notes, p, n) < 0 || buf_add(&t->notes, "\n", 1) < 0) {
+      t->lost = "all that the journeys logged";
+      t->notes.len = start; /* the pieces of this line already added go too */
+      if (t->notes.p)
+        t->notes.p[start] = '\0';
+      return;
+    }
     if (!p[n])
       break;
     p += n + 1;
@@ -187,7 +229,17 @@ static int core_up(struct jt *t, char *err, size_t errlen)
    * (the demo configuration shortens every wait to seconds). */
   cJSON_Delete(cfg->journey_params);
   cfg->journey_params = cJSON_CreateObject();
-  t->loop = ev_loop_new(EVFLAG_AUTO);
+  if (!cfg->store_backend || !cfg->journeys_dir || !cfg->journey_params) {
+    snprintf(err, errlen, "out of memory");
+    cfg_free(cfg);
+    return -1;
+  }
+  if (!(t->loop = ev_loop_new(EVFLAG_AUTO))) {
+    snprintf(err, errlen, "cannot create an event loop (out of memory or file descriptors)");
+    cfg_free(cfg);
+    return -1;
+  }
+  t->lost = NULL;
   if (core_open(cfg, t->loop, &t->core, err, errlen) < 0) {
     ev_loop_destroy(t->loop);
     return -1;
@@ -907,9 +959,10 @@ static int l_test(lua_State *L)
   return 0;
 }
 
-static lua_State *test_state(void)
+/* What a test file sees: base, string, table, math, and test(). Protected: runs under
+ * lua_pcall. */
+static int open_test_state(lua_State *L)
 {
-  lua_State *L = luaL_newstate();
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -922,12 +975,33 @@ static lua_State *test_state(void)
   luaL_newlib(L, t_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
+  return 0;
+}
+
+/* NULL out of memory. */
+static lua_State *test_state(void)
+{
+  lua_State *L = luaL_newstate();
+  if (!L)
+    return NULL;
+  lua_pushcfunction(L, open_test_state);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    lua_close(L);
+    return NULL;
+  }
   return L;
 }
 
+/* The error with a traceback. An error value that is not text (error{...}) is shown by
+ * its __tostring, or named by its type, as the lua interpreter does. */
 static int traceback(lua_State *L)
 {
-  luaL_traceback(L, L, lua_tostring(L, 1), 1);
+  const char *msg = lua_tostring(L, 1);
+  if (!msg && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+    msg = lua_tostring(L, -1);
+  else if (!msg)
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
@@ -946,9 +1020,14 @@ static int run_one(lua_State *L, struct jt *t, int i, char *why, size_t whylen)
   *(struct jt **)lua_newuserdatauv(L, sizeof(struct jt *), 0) = t;
   luaL_setmetatable(L, JT_MT);
   int ok = lua_pcall(L, 1, 0, -3) == LUA_OK;
-  snprintf(why, whylen, "%s", ok ? "" : lua_tostring(L, -1));
+  const char *m = ok ? "" : lua_tostring(L, -1);
+  m = m ? m : "the test failed";
+  if (t->lost) /* first: what the test checked may be what was lost */
+    snprintf(why, whylen, "out of memory: could not keep %s%s%s", t->lost, m[0] ? "\n" : "", m);
+  else
+    snprintf(why, whylen, "%s", m);
   lua_settop(L, lua_gettop(L) - (ok ? 1 : 2));
-  if (unexpected_incidents(t, why, whylen) > 0)
+  if (unexpected_incidents(t, why, whylen) > 0 || t->lost)
     ok = 0;
   core_down(t);
   return ok;
@@ -964,27 +1043,42 @@ static void print_failure(const char *why)
   }
 }
 
+/* Reads the test file and runs its top level, which declares its tests (test(...)).
+ * Returns 0, or -1 with why. */
+static int load_tests(lua_State *L, const char *path, char *why, size_t whylen)
+{
+  size_t len;
+  char *src = util_read_file(path, JT_MAX_FILE, &len, why, whylen);
+  if (!src)
+    return -1;
+  char chunk[PATH_MAX + 2];
+  snprintf(chunk, sizeof chunk, "@%s", path);
+  lua_pushcfunction(L, traceback);
+  int rc = luaL_loadbufferx(L, src, len, chunk, "t");
+  free(src);
+  if (rc == LUA_OK)
+    rc = lua_pcall(L, 0, 0, -2);
+  if (rc != LUA_OK) {
+    const char *m = lua_tostring(L, -1);
+    snprintf(why, whylen, "%s", m ? m : "the file cannot be run");
+  }
+  lua_settop(L, 0);
+  return rc == LUA_OK ? 0 : -1;
+}
+
 static void run_file(struct jt *t, const char *path, int *passed, int *failed)
 {
+  char why[8192];
   lua_State *L = test_state();
-  char chunk[1024];
-  snprintf(chunk, sizeof chunk, "@%s", path);
-  FILE *f = fopen(path, "rb");
-  char *src = NULL;
-  size_t len = 0;
-  if (f) {
-    src = malloc(1 << 20);
-    len = fread(src, 1, 1 << 20, f);
-    fclose(f);
-  }
-  if (!src || luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK || lua_pcall(L, 0, 0, 0) != LUA_OK) {
+  if (!L)
+    snprintf(why, sizeof why, "cannot create a Lua state: out of memory");
+  if (!L || load_tests(L, path, why, sizeof why) < 0) {
     printf("not ok %d - %s\n", *passed + *failed + 1, path);
-    print_failure(src ? lua_tostring(L, -1) : "cannot read the file");
+    print_failure(why);
     ++*failed;
   } else {
     lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
     for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
-      char why[8192];
       int ok = run_one(L, t, i, why, sizeof why);
       lua_rawgeti(L, -1, i);
       lua_rawgeti(L, -1, 1);
@@ -992,19 +1086,13 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
       lua_pop(L, 2);
       if (!ok)
         print_failure(why);
-      if (t->n_notes)
-        fputs(t->notes, stdout);
-      t->n_notes = 0;
+      fwrite(t->notes.p ? t->notes.p : "", 1, t->notes.len, stdout);
+      t->notes.len = 0;
       ++*(ok ? passed : failed);
     }
   }
-  free(src);
-  lua_close(L);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
+  if (L)
+    lua_close(L);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -1065,26 +1153,43 @@ static void pick_journeys(const char *path, const char *fallback, int forced, ch
     snprintf(out, PATH_MAX, "%s", fallback);
 }
 
-/* Every *_test.lua in <dir>/tests, in name order. */
-static char **default_files(const char *journeys, size_t *n)
+static void free_files(char **files, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(files[i]);
+  free(files);
+}
+
+/* Every *_test.lua in <dir>/tests, in name order: n paths in *out, for free_files.
+ * Returns 0, or -1 out of memory. */
+static int default_files(const char *journeys, char ***out, size_t *n)
 {
   char dir[PATH_MAX + 8];
   snprintf(dir, sizeof dir, "%s/tests", journeys);
+  char **files = NULL;
+  size_t cap = 0;
   *n = 0;
   DIR *d = opendir(dir);
-  char **files = calloc(1, sizeof *files);
   for (struct dirent *de; d && (de = readdir(d));) {
-    size_t len = strlen(de->d_name);
-    if (len < 9 || strcmp(de->d_name + len - 9, "_test.lua") != 0)
+    if (!ends_with(de->d_name, "_test.lua"))
       continue;
-    files = realloc(files, (*n + 1) * sizeof *files);
-    files[*n] = malloc(strlen(dir) + len + 2);
-    sprintf(files[(*n)++], "%s/%s", dir, de->d_name);
+    char **more = grow(files, &cap, *n, sizeof *files);
+    char *path = more ? malloc(strlen(dir) + strlen(de->d_name) + 2) : NULL;
+    if (!path) {
+      free_files(more ? more : files, *n);
+      closedir(d);
+      return -1;
+    }
+    files = more;
+    sprintf(path, "%s/%s", dir, de->d_name);
+    files[(*n)++] = path;
   }
   if (d)
     closedir(d);
-  qsort(files, *n, sizeof *files, name_cmp);
-  return files;
+  if (*n)
+    qsort(files, *n, sizeof *files, util_cmp_strp);
+  *out = files;
+  return 0;
 }
 
 /* --journeys as given, or the configuration's journeys_dir, made absolute (as is when it
@@ -1122,7 +1227,11 @@ int jtest_run(const struct jtest_options *o)
   char **files = o->files, **found = NULL;
   size_t n_files = o->n_files;
   if (n_files == 0) {
-    found = files = default_files(fallback, &n_files);
+    if (default_files(fallback, &found, &n_files) < 0) {
+      fprintf(stderr, "parley test: out of memory listing %s/tests\n", fallback);
+      return 2;
+    }
+    files = found;
     if (n_files == 0) {
       fprintf(stderr, "parley test: no *_test.lua in %s/tests (or name files)\n", fallback);
       free(found);
@@ -1137,9 +1246,8 @@ int jtest_run(const struct jtest_options *o)
     run_file(&t, files[i], &passed, &failed);
   }
   printf("1..%d\n%d passed, %d failed\n", passed + failed, passed, failed);
-  free(t.notes);
-  for (size_t i = 0; found && i < n_files; i++)
-    free(found[i]);
-  free(found);
+  buf_free(&t.notes);
+  if (found)
+    free_files(found, n_files);
   return failed ? 1 : 0;
 }

@@ -52,6 +52,9 @@ struct cfg {
   unsigned char (*plugin_keys)[32]; /* trusted Ed25519 keys: plugins must be signed */
   size_t n_plugin_keys;
   int capture;           /* not from the file: `parley test` keeps what channels would send */
+  log_sink_fn *log_sink; /* not from the file: where the core's log goes from the start
+                            (`parley test`: under the test); NULL: stderr */
+  void *log_sink_ud;
 };
 
 /* `name` names the source in errors (a path, or "embedded default"). */

@@ -155,7 +155,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   }
   core->cfg = cfg;
   core->loop = loop;
-  core->log.min = cfg->log_level;
+  core->log = (struct log){cfg->log_level, cfg->log_sink, cfg->log_sink_ud};
   clock_init_loop(&core->clock, loop);
   struct outbox_env oenv = {
       .store = NULL, /* set once the store is open */

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..20"
+echo "1..25"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -114,3 +114,72 @@ expect 19 "a failed expect_spoken shows each message's subject and the start of 
 expect 20 "a short text is shown whole" 1 \
   '^#         subject: "Welcome, there!"$' \
   '^#         text: "Hi there,\\n\\nThanks for joining us\. Reply to this email any time: a real person reads it\.\\n"$'
+
+# A bad argument to a t: method fails that test, naming the method, the field and what is
+# wrong; the runner goes on to the next test.
+"$parley" test "$j/beside/tests/bad_args_test.lua" >"$out" 2>&1; rc=$?
+expect 21 "every t: method refuses a bad argument with a message, never crashes or ignores it" 1 \
+  '^0 passed, 21 failed$' \
+  "t:expect_spoken: field 'template' must be a string, not boolean" \
+  "t:expect_spoken: field 'text' must be a string, not table" \
+  "t:expect_spoken: unknown field 'templat' \(known: channel, contact, journey, template, subject, text, html\)" \
+  't:expect_spoken: the value at \[1\] has no field name' \
+  't:expect_spoken: call it with a colon, t:expect_spoken\(...\), not t.expect_spoken\(...\)' \
+  "t:event: field 'data.cart.items\[1\]' cannot hold a function" \
+  "t:event: unknown field 'profil'" \
+  't:event: takes a table, \{type = ..., contact = ...\}, not string' \
+  't:advance: the duration must be a string like "90s", "4h" or "3d", not number' \
+  't:advance: takes one duration, like "4h", not 2 arguments' \
+  "t:advance: duration '9223372036854775000ms' is too large" \
+  't:now: takes no arguments, not 1 argument' \
+  't:expect_silence: takes no arguments, not 1 argument' \
+  't:conversation: the contact is missing' \
+  't:conversation: the journey must be a string, not table' \
+  "t:expect_conversation: unknown field 'stauts'" \
+  "t:expect_conversation: field 'status' must be a string, not boolean" \
+  "t:expect_conversation: field 'contact' is required" \
+  't:expect_failure: takes a table of fields \(contact, journey, step, error\), not string' \
+  "t:expect_refused: field 'channel' must be a string, not number" \
+  't:spoken: takes no arguments, not 1 argument'
+
+"$parley" test "$j/beside/tests/memory_kinds_test.lua" >"$out" 2>&1; rc=$?
+expect 22 "t:conversation() gives the memory exactly: numbered keys, floats, bytes after a NUL" 0 \
+  '^1 passed, 0 failed$'
+
+# A print at the top of a journey file runs when the journeys load, at the start of each
+# test: it shows under that test, naming the file.
+"$parley" test "$j/beside/tests/log_test.lua" >"$out" 2>"$out.err"; rc=$?
+[ -s "$out.err" ] && bad="stderr: $(cat "$out.err")"
+rm -f "$out.err"
+awk '/^ok 1 /{ok=NR} /^# \[greet.lua\]/{if (!ok) late=1} END{exit late}' "$out" ||
+  bad="$bad the journey's output comes before its test line"
+expect 23 "a print at the top of a journey file shows under the test, naming the file" 0 \
+  '^# \[greet\.lua\] loaded, with its templates beside it$' '^1 passed, 0 failed$'
+
+# A test file is read whole (up to 4 MiB), or refused saying why; an error value that is
+# not text fails its test with a message.
+files=$(mktemp -d /tmp/parley-jtest-files-XXXXXX)
+trap 'rm -f "$out"; rm -rf "$scratch" "$files"' EXIT
+{ echo 'test("before a long comment", function(t) end)'
+  awk 'BEGIN { for (i = 0; i < 20000; i++) printf "-- %075d\n", i }'
+  echo 'test("after it, past the first MiB", function(t) end)'; } >"$files/long_test.lua"
+printf 'error({ code = 42 })\n' >"$files/raise_test.lua"
+"$parley" test --journeys "$j/beside" "$files/long_test.lua" "$files/no_such_test.lua" "$files/raise_test.lua" \
+  "$j/beside/tests/error_value_test.lua" >"$out" 2>&1; rc=$?
+expect 24 "a test file is read whole or refused saying why; any error value fails its test" 1 \
+  '^ok 2 - .*long_test.lua: after it, past the first MiB$' \
+  "^#   $files/no_such_test.lua: No such file or directory\$" \
+  '^not ok 4 - .*raise_test.lua$' '^#   \(error object is a table value\)$' 'raise_test.lua:1: in main chunk$' \
+  '^#   a shown error$' '^2 passed, 4 failed$'
+
+# Out of memory keeping what a test saw fails that test saying so, never crashes the
+# runner. Needs AddressSanitizer, which can refuse allocations over a size.
+if ASAN_OPTIONS=help=1 "$parley" version 2>&1 | grep -q max_allocation_size_mb; then
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=5" \
+    "$parley" test -c "$j/loud/small.conf" "$j/loud/tests/loud_test.lua" >"$files/loud.out" 2>&1; rc=$?
+  cut -c 1-200 "$files/loud.out" >"$out" # a line of the journey's output is 2 MB long
+  expect 25 "out of memory keeping a journey's output fails the test saying so" 1 \
+    '^#   out of memory: could not keep all that the journeys logged$' '^0 passed, 1 failed$'
+else
+  echo "ok 25 - out of memory keeping a journey's output fails the test saying so # SKIP no AddressSanitizer"
+fi

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,11 @@
 #include "duration.h"
 #include "lua/lhost.h"
 #include "outbox.h"
+#include "util.h"
 
 #define JT_START_MS 1893488400000LL /* 2030-01-01T09:00:00Z: every test starts here */
 #define JT_MAX_FIRES 100000         /* deadlines one advance may fire */
+#define JT_MAX_FILE (4 << 20)       /* bytes of one test file */
 #define JT_MT "parley.test"
 
 struct jt_msg {
@@ -49,26 +52,62 @@ struct jt {
   size_t n_msgs, cap_msgs;
   struct jt_incident *incidents;
   size_t n_incidents, cap_incidents;
-  char *notes; /* TAP comment lines shown under the test: what its journeys logged */
-  size_t n_notes, cap_notes;
+  struct buf notes; /* TAP comment lines shown under the test: what its journeys logged */
+  const char *lost; /* what the test lost for want of memory (it fails saying so); NULL */
   unsigned events;
 };
 
-static char *dup0(const char *s)
+/* Room for one more of n elements of `size` bytes in p (capacity *cap): p itself, or p
+ * moved, or NULL out of memory (p and *cap unchanged). */
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
 {
-  return s ? strdup(s) : NULL;
+  if (n < *cap)
+    return p;
+  size_t more = *cap ? *cap * 2 : 16;
+  if (more > SIZE_MAX / size || !(p = realloc(p, more * size)))
+    return NULL;
+  *cap = more;
+  return p;
 }
 
+/* *out[i] = a copy of in[i] (NULL stays NULL), for n strings. Out of memory, frees the
+ * copies made, leaves every *out[i] NULL and returns -1. */
+static int dup_all(char **const out[], const char *const in[], size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    *out[i] = in[i] ? strdup(in[i]) : NULL;
+    if (in[i] && !*out[i]) {
+      for (size_t k = 0; k < i; k++) {
+        free(*out[k]);
+        *out[k] = NULL;
+      }
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Called back from deep in the core, with no way to answer an error: a message that
+ * cannot be kept is noted in t->lost, which fails the test. */
 static void capture(void *ud, const struct parley_msg *m)
 {
   struct jt *t = ud;
-  if (t->n_msgs == t->cap_msgs) {
-    t->cap_msgs = t->cap_msgs ? t->cap_msgs * 2 : 16;
-    t->msgs = realloc(t->msgs, t->cap_msgs * sizeof *t->msgs);
+  struct jt_msg *msgs = grow(t->msgs, &t->cap_msgs, t->n_msgs, sizeof *msgs);
+  if (!msgs) {
+    t->lost = "a message spoken";
+    return;
   }
-  t->msgs[t->n_msgs++] = (struct jt_msg){
-      strdup(m->id),  dup0(m->channel), dup0(m->contact), dup0(m->journey), dup0(m->template_name),
-      dup0(m->subject), dup0(m->text), dup0(m->html), clock_now_ms(&t->core->clock), 0};
+  t->msgs = msgs;
+  struct jt_msg *c = &msgs[t->n_msgs];
+  *c = (struct jt_msg){.at_ms = clock_now_ms(&t->core->clock)};
+  char **const out[] = {&c->id,            &c->channel, &c->contact, &c->journey,
+                        &c->template_name, &c->subject, &c->text,    &c->html};
+  const char *const in[] = {m->id,            m->channel, m->contact, m->journey,
+                            m->template_name, m->subject, m->text,    m->html};
+  if (dup_all(out, in, sizeof in / sizeof in[0]) < 0)
+    t->lost = "a message spoken";
+  else
+    t->n_msgs++;
 }
 
 static void msgs_free(struct jt *t)
@@ -84,17 +123,26 @@ static void msgs_free(struct jt *t)
   t->n_msgs = t->cap_msgs = 0;
 }
 
+/* Called back like capture: an incident that cannot be kept is noted in t->lost. */
 static void on_incident(void *ud, const struct core_incident *in)
 {
   struct jt *t = ud;
-  if (t->n_incidents == t->cap_incidents) {
-    t->cap_incidents = t->cap_incidents ? t->cap_incidents * 2 : 8;
-    t->incidents = realloc(t->incidents, t->cap_incidents * sizeof *t->incidents);
+  struct jt_incident *incidents = grow(t->incidents, &t->cap_incidents, t->n_incidents, sizeof *incidents);
+  if (!incidents) {
+    t->lost = "a failure or refusal";
+    return;
   }
+  t->incidents = incidents;
   const struct conv *cv = in->conv;
-  t->incidents[t->n_incidents++] = (struct jt_incident){
-      cv->id, strdup(cv->contact), strdup(cv->journey), strdup(cv->step ? cv->step : ""),
-      dup0(in->channel), dup0(in->template_name), strdup(in->why), 0};
+  struct jt_incident *c = &incidents[t->n_incidents];
+  *c = (struct jt_incident){.conv_id = cv->id};
+  char **const out[] = {&c->contact, &c->journey, &c->step, &c->channel, &c->template_name, &c->why};
+  const char *const from[] = {cv->contact, cv->journey,       cv->step ? cv->step : "",
+                              in->channel, in->template_name, in->why};
+  if (dup_all(out, from, sizeof from / sizeof from[0]) < 0)
+    t->lost = "a failure or refusal";
+  else
+    t->n_incidents++;
 }
 
 static void incidents_free(struct jt *t)
@@ -110,52 +158,51 @@ static void incidents_free(struct jt *t)
   t->n_incidents = t->cap_incidents = 0;
 }
 
-static void notes_add(struct jt *t, const char *s, size_t len)
-{
-  if (t->n_notes + len + 1 > t->cap_notes) {
-    t->cap_notes = (t->n_notes + len + 1) * 2;
-    t->notes = realloc(t->notes, t->cap_notes);
-  }
-  memcpy(t->notes + t->n_notes, s, len);
-  t->n_notes += len;
-  t->notes[t->n_notes] = '\0';
-}
-
-/* "# <prefix><line>" for every line of text. */
+/* "# <prefix><line>" for every line of text. Out of memory, the line is dropped whole and
+ * noted in t->lost. */
 static void note(struct jt *t, const char *prefix, const char *text)
 {
   for (const char *p = text;;) {
-    size_t n = strcspn(p, "\n");
-    notes_add(t, "# ", 2);
-    notes_add(t, prefix, strlen(prefix));
-    notes_add(t, p, n);
-    notes_add(t, "\n", 1);
+    size_t n = strcspn(p, "\n"), start = t->notes.len;
+    if (buf_add(&t->notes, "# ", 2) < 0 || buf_add(&t->notes, prefix, strlen(prefix)) < 0 ||
+        buf_add(&t->notes, p, n) < 0 || buf_add(&t->notes, "\n", 1) < 0) {
+      t->lost = "all that the journeys logged";
+      t->notes.len = start; /* the pieces of this line already added go too */
+      if (t->notes.p)
+        t->notes.p[start] = '\0';
+      return;
+    }
     if (!p[n])
       break;
     p += n + 1;
   }
 }
 
-/* The core's log during a test. A journey's print and c:log (subsystem "journey" at INFO,
- * with journey= and contact= fields: lhost_api.c) become "# [journey contact] message"
- * under the test; other records at WARN or above "# WARN subsystem: message key=value",
- * but for the conversations that failed, which the runner reports itself (on_incident);
- * the rest is dropped. */
+/* The core's log during a test, from the loading of the journeys on. A journey's print
+ * and c:log (subsystem "journey" at INFO, with journey= and contact= fields, or file= while
+ * the file loads: lhost_api.c) become "# [journey contact] message", "# [greet.lua]
+ * message", under the test; other records at WARN or above "# WARN subsystem: message
+ * key=value", but for the conversations that failed, which the runner reports itself
+ * (on_incident); the rest is dropped. */
 static void on_log(void *ud, enum log_level lvl, const char *subsys, const char *msg, va_list fields)
 {
   struct jt *t = ud;
-  const char *journey = NULL, *contact = NULL;
+  const char *journey = NULL, *contact = NULL, *file = NULL;
   char text[2048], prefix[512];
   size_t used = (size_t)snprintf(text, sizeof text, "%s", msg);
   for (const char *k; (k = va_arg(fields, const char *));) {
     const char *v = va_arg(fields, const char *);
     journey = strcmp(k, "journey") == 0 ? v : journey;
     contact = strcmp(k, "contact") == 0 ? v : contact;
+    file = strcmp(k, "file") == 0 && v ? v : file;
     if (used < sizeof text)
       used += (size_t)snprintf(text + used, sizeof text - used, " %s=%s", k, v ? v : "");
   }
-  if (strcmp(subsys, "journey") == 0 && lvl == LOG_INFO && journey) {
-    snprintf(prefix, sizeof prefix, "[%s%s%s] ", journey, contact ? " " : "", contact ? contact : "");
+  if (strcmp(subsys, "journey") == 0 && lvl == LOG_INFO && (journey || file)) {
+    if (journey)
+      snprintf(prefix, sizeof prefix, "[%s%s%s] ", journey, contact ? " " : "", contact ? contact : "");
+    else
+      snprintf(prefix, sizeof prefix, "[%s] ", strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
     note(t, prefix, msg);
   } else if (lvl >= LOG_WARN && !(strcmp(subsys, "conv") == 0 && lvl < LOG_ERROR)) {
     snprintf(prefix, sizeof prefix, "%s %s: ", log_level_name(lvl), subsys);
@@ -175,13 +222,24 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   free(cfg->journeys_dir);
   cfg->journeys_dir = strdup(t->journeys);
   cfg->capture = 1;
+  cfg->log_level = LOG_INFO; /* on_log picks what to show */
+  cfg->log_sink = on_log;
+  cfg->log_sink_ud = t;
   /* A test checks the journey as written: its own params, not a deployment's overrides
    * (the demo configuration shortens every wait to seconds). */
   cJSON_Delete(cfg->journey_params);
   cfg->journey_params = cJSON_CreateObject();
-  if (cfg->log_level < LOG_WARN)
-    cfg->log_level = LOG_WARN; /* loading the journeys: only what goes wrong */
-  t->loop = ev_loop_new(EVFLAG_AUTO);
+  if (!cfg->store_backend || !cfg->journeys_dir || !cfg->journey_params) {
+    snprintf(err, errlen, "out of memory");
+    cfg_free(cfg);
+    return -1;
+  }
+  if (!(t->loop = ev_loop_new(EVFLAG_AUTO))) {
+    snprintf(err, errlen, "cannot create an event loop (out of memory or file descriptors)");
+    cfg_free(cfg);
+    return -1;
+  }
+  t->lost = NULL;
   if (core_open(cfg, t->loop, &t->core, err, errlen) < 0) {
     ev_loop_destroy(t->loop);
     return -1;
@@ -191,7 +249,6 @@ static int core_up(struct jt *t, char *err, size_t errlen)
   t->core->outbox.env.capture_ud = t;
   t->core->incident = on_incident;
   t->core->incident_ud = t;
-  t->core->log = (struct log){LOG_INFO, on_log, t}; /* from here on, under the test */
   t->events = 0;
   return 0;
 }
@@ -205,16 +262,106 @@ static void core_down(struct jt *t)
   incidents_free(t);
 }
 
-static struct jt *self(lua_State *L)
+/* ---- arguments ----
+ * A bad argument to a t: method fails the test with "t:<method>: <what is wrong>": a
+ * value of the wrong kind must not crash the runner, nor a misspelt field match
+ * everything unnoticed. */
+
+/* The runner behind `t`. t.event{...} (a dot for a colon) is the usual slip; an argument
+ * beyond the `most` the method takes would be ignored, so it is refused too. */
+static struct jt *self(lua_State *L, const char *method, int most, const char *takes)
 {
-  return *(struct jt **)luaL_checkudata(L, 1, JT_MT);
+  struct jt **p = luaL_testudata(L, 1, JT_MT);
+  if (!p)
+    luaL_error(L, "t:%s: call it with a colon, t:%s(...), not t.%s(...)", method, method, method);
+  int given = lua_gettop(L) - 1;
+  if (given > most)
+    luaL_error(L, "t:%s: takes %s, not %d argument%s", method, takes, given, given == 1 ? "" : "s");
+  return *p;
+}
+
+/* The string argument at idx (`what` names it); NULL when absent and optional. */
+static const char *arg_string(lua_State *L, int idx, const char *method, const char *what, int optional)
+{
+  if (optional && lua_isnoneornil(L, idx))
+    return NULL;
+  if (lua_isnone(L, idx))
+    luaL_error(L, "t:%s: %s is missing", method, what);
+  if (lua_type(L, idx) != LUA_TSTRING)
+    luaL_error(L, "t:%s: %s must be a string, not %s", method, what, luaL_typename(L, idx));
+  return lua_tostring(L, idx);
+}
+
+/* "channel, contact, ..." from a NULL-ended list of names. */
+static void join_names(const char *const *keys, char *out, size_t len)
+{
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; keys[i] && used < len; i++)
+    used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", keys[i]);
+}
+
+/* The table of fields at index 2: every key one of `keys` (NULL-ended), every value a
+ * string. A misspelt field would match everything, so it is refused. */
+static void check_fields(lua_State *L, const char *method, const char *const *keys)
+{
+  char known[256];
+  join_names(keys, known, sizeof known);
+  if (lua_type(L, 2) != LUA_TTABLE)
+    luaL_error(L, "t:%s: takes a table of fields (%s), not %s", method, known, luaL_typename(L, 2));
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    int known_key = 0;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "t:%s: the value at [%s] has no field name; write {%s = \"...\"}", method,
+                 luaL_tolstring(L, -2, NULL), keys[0]);
+    for (size_t i = 0; keys[i] && !known_key; i++)
+      known_key = strcmp(keys[i], lua_tostring(L, -2)) == 0;
+    if (!known_key)
+      luaL_error(L, "t:%s: unknown field '%s' (known: %s)", method, lua_tostring(L, -2), known);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "t:%s: field '%s' must be a string, not %s", method, lua_tostring(L, -2),
+                 luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
 }
 
 /* ---- t:event{...} ---- */
 
-static cJSON *to_json(lua_State *L, int idx, int depth);
+#define JT_EVENT_DEPTH 16
 
-static int is_array(lua_State *L, int idx)
+/* Turning the event table into JSON: where it is (data.cart.items[2]) and, once something
+ * is wrong, what. */
+struct jconv {
+  lua_State *L;
+  char path[256];
+  char err[512];
+};
+
+static cJSON *to_json(struct jconv *c, int idx, int depth);
+
+static cJSON *jfail(struct jconv *c, const char *what)
+{
+  if (c->path[0])
+    snprintf(c->err, sizeof c->err, "field '%s' %s", c->path, what);
+  else
+    snprintf(c->err, sizeof c->err, "the event %s", what);
+  return NULL;
+}
+
+/* Appends .name (name non-NULL) or [i] to the path; returns the old length, to cut it back. */
+static size_t jpath_push(struct jconv *c, const char *name, lua_Integer i)
+{
+  size_t old = strlen(c->path);
+  if (name)
+    snprintf(c->path + old, sizeof c->path - old, "%s%s", old ? "." : "", name);
+  else
+    snprintf(c->path + old, sizeof c->path - old, "[%lld]", (long long)i);
+  return old;
+}
+
+/* Keys exactly 1..n: a list. */
+static int is_list(lua_State *L, int idx)
 {
   lua_Integer n = 0;
   lua_pushnil(L);
@@ -229,47 +376,102 @@ static int is_array(lua_State *L, int idx)
   return n > 0 && (lua_Integer)lua_rawlen(L, idx) == n;
 }
 
-static cJSON *table_to_json(lua_State *L, int idx, int depth)
+/* The value at the top of the stack as member `key` (NULL: the next item) of o, popped. */
+static int jadd(struct jconv *c, cJSON *o, const char *key, int depth)
 {
-  int array = is_array(L, idx);
-  cJSON *o = array ? cJSON_CreateArray() : cJSON_CreateObject();
+  cJSON *v = to_json(c, lua_gettop(c->L), depth + 1);
+  lua_pop(c->L, 1);
+  if (v && (key ? cJSON_AddItemToObject(o, key, v) : cJSON_AddItemToArray(o, v)))
+    return 0;
+  cJSON_Delete(v);
+  if (!c->err[0])
+    jfail(c, "cannot be kept: out of memory");
+  return -1;
+}
+
+static cJSON *list_to_json(struct jconv *c, int idx, int depth)
+{
+  cJSON *a = cJSON_CreateArray();
+  if (!a)
+    return jfail(c, "cannot be kept: out of memory");
+  for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(c->L, idx); i++) {
+    size_t old = jpath_push(c, NULL, i);
+    lua_rawgeti(c->L, idx, i);
+    if (jadd(c, a, NULL, depth) < 0) {
+      cJSON_Delete(a);
+      return NULL;
+    }
+    c->path[old] = '\0';
+  }
+  return a;
+}
+
+static cJSON *fields_to_json(struct jconv *c, int idx, int depth)
+{
+  lua_State *L = c->L;
+  cJSON *o = cJSON_CreateObject();
+  if (!o)
+    return jfail(c, "cannot be kept: out of memory");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (!array && lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "event tables are keyed by names (or are lists)");
-    cJSON *v = to_json(L, lua_gettop(L), depth + 1);
-    if (array)
-      cJSON_AddItemToArray(o, v);
-    else
-      cJSON_AddItemToObject(o, lua_tostring(L, -2), v);
-    lua_pop(L, 1);
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      char what[160];
+      snprintf(what, sizeof what, "has a %s key where a name was expected (a table is named fields, or a list 1..n)",
+               luaL_typename(L, -2));
+      lua_pop(L, 2);
+      cJSON_Delete(o);
+      return jfail(c, what);
+    }
+    size_t old = jpath_push(c, lua_tostring(L, -2), 0);
+    if (jadd(c, o, lua_tostring(L, -2), depth) < 0) {
+      lua_pop(L, 1);
+      cJSON_Delete(o);
+      return NULL;
+    }
+    c->path[old] = '\0';
   }
   return o;
 }
 
-static cJSON *to_json(lua_State *L, int idx, int depth)
+/* The Lua value at idx as JSON, or NULL with c->err. Never raises: a raise would leak what
+ * was built so far. The event itself is always named fields. */
+static cJSON *to_json(struct jconv *c, int idx, int depth)
 {
-  if (depth > 16)
-    luaL_error(L, "the event is nested too deeply");
-  switch (lua_type(L, idx)) {
-  case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
-  case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
-  case LUA_TNUMBER: return cJSON_CreateNumber(lua_tonumber(L, idx));
-  case LUA_TTABLE: return table_to_json(L, idx, depth);
-  default: luaL_error(L, "an event cannot hold a %s", luaL_typename(L, idx));
+  lua_State *L = c->L;
+  cJSON *v = NULL;
+  char what[64];
+  if (depth > JT_EVENT_DEPTH || !lua_checkstack(L, 4)) {
+    snprintf(what, sizeof what, "is nested more than %d levels deep", JT_EVENT_DEPTH);
+    return jfail(c, what);
   }
-  return NULL;
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING: v = cJSON_CreateString(lua_tostring(L, idx)); break;
+  case LUA_TBOOLEAN: v = cJSON_CreateBool(lua_toboolean(L, idx)); break;
+  case LUA_TNUMBER: v = cJSON_CreateNumber(lua_tonumber(L, idx)); break;
+  case LUA_TTABLE: return depth > 0 && is_list(L, idx) ? list_to_json(c, idx, depth) : fields_to_json(c, idx, depth);
+  default:
+    snprintf(what, sizeof what, "cannot hold a %s", luaL_typename(L, idx));
+    return jfail(c, what);
+  }
+  return v ? v : jfail(c, "cannot be kept: out of memory");
 }
 
 static int t_event(lua_State *L)
 {
-  struct jt *t = self(L);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  cJSON *obj = to_json(L, 2, 0);
+  struct jt *t = self(L, "event", 1, "one table, {type = ..., contact = ...}");
+  if (lua_type(L, 2) != LUA_TTABLE)
+    return luaL_error(L, "t:event: takes a table, {type = ..., contact = ...}, not %s", luaL_typename(L, 2));
+  struct jconv c = {.L = L};
+  cJSON *obj = to_json(&c, 2, 0);
+  if (!obj)
+    return luaL_error(L, "t:event: %s", c.err);
   if (!cJSON_GetObjectItem(obj, "id")) { /* every test event is distinct unless it says so */
     char id[32];
     snprintf(id, sizeof id, "test-event-%u", ++t->events);
-    cJSON_AddStringToObject(obj, "id", id);
+    if (!cJSON_AddStringToObject(obj, "id", id)) {
+      cJSON_Delete(obj);
+      return luaL_error(L, "t:event: out of memory");
+    }
   }
   struct event ev;
   char err[512];
@@ -288,12 +490,17 @@ static int t_event(lua_State *L)
 /* Moves the clock deadline by deadline, so each step sees the time it woke at. */
 static int t_advance(lua_State *L)
 {
-  struct jt *t = self(L);
+  struct jt *t = self(L, "advance", 1, "one duration, like \"4h\"");
   int64_t ms;
   char err[160];
-  if (duration_parse(luaL_checkstring(L, 2), &ms, err, sizeof err) < 0)
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return luaL_error(L, "t:advance: the duration must be a string like \"90s\", \"4h\" or \"3d\", not %s",
+                      luaL_typename(L, 2));
+  if (duration_parse(lua_tostring(L, 2), &ms, err, sizeof err) < 0)
     return luaL_error(L, "t:advance: %s", err);
   struct clock *clk = &t->core->clock;
+  if (ms > INT64_MAX - clk->virtual_ms)
+    return luaL_error(L, "t:advance: duration '%s' is too large", lua_tostring(L, 2));
   int64_t target = clk->virtual_ms + ms, due;
   uint64_t id;
   for (int fired = 0; t->core->store->ops->deadline_next(t->core->store, &due, &id) && due <= target; fired++) {
@@ -311,7 +518,7 @@ static int t_advance(lua_State *L)
 
 static int t_now(lua_State *L)
 {
-  lua_pushinteger(L, clock_now_ms(&self(L)->core->clock) / 1000);
+  lua_pushinteger(L, clock_now_ms(&self(L, "now", 0, "no arguments")->core->clock) / 1000);
   return 1;
 }
 
@@ -334,7 +541,7 @@ static void push_msg(lua_State *L, const struct jt_msg *m)
 
 static int t_spoken(lua_State *L)
 {
-  struct jt *t = self(L);
+  struct jt *t = self(L, "spoken", 0, "no arguments");
   lua_createtable(L, (int)t->n_msgs, 0);
   for (size_t i = 0; i < t->n_msgs; i++) {
     push_msg(L, &t->msgs[i]);
@@ -446,8 +653,8 @@ static void pattern_text(lua_State *L, int pat, const char *const *keys, luaL_Bu
 
 static int t_expect_spoken(lua_State *L)
 {
-  struct jt *t = self(L);
-  luaL_checktype(L, 2, LUA_TTABLE);
+  struct jt *t = self(L, "expect_spoken", 1, "one table of fields");
+  check_fields(L, "expect_spoken", msg_keys);
   for (size_t i = 0; i < t->n_msgs; i++) {
     if (!t->msgs[i].expected && matches(L, 2, &t->msgs[i])) {
       t->msgs[i].expected = 1;
@@ -469,7 +676,7 @@ static int t_expect_spoken(lua_State *L)
 
 static int t_expect_silence(lua_State *L)
 {
-  struct jt *t = self(L);
+  struct jt *t = self(L, "expect_silence", 0, "no arguments");
   for (size_t i = 0; i < t->n_msgs; i++) {
     if (!t->msgs[i].expected) {
       luaL_Buffer b;
@@ -499,47 +706,13 @@ static const struct conv *find_conv(struct jt *t, const char *contact, const cha
   return NULL;
 }
 
-/* A JSON value as Lua: objects and arrays as tables, null as nil, an integral number as an
- * integer (memory keeps 2 and 2.0 apart, its JSON form does not; Lua compares them equal). */
-static void push_json(lua_State *L, const cJSON *v)
-{
-  if (!lua_checkstack(L, 3)) {
-    lua_pushnil(L);
-    return;
-  }
-  if (cJSON_IsString(v)) {
-    lua_pushstring(L, v->valuestring);
-  } else if (cJSON_IsBool(v)) {
-    lua_pushboolean(L, cJSON_IsTrue(v));
-  } else if (cJSON_IsNumber(v)) {
-    double d = v->valuedouble;
-    if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(lua_Integer)d)
-      lua_pushinteger(L, (lua_Integer)d);
-    else
-      lua_pushnumber(L, d);
-  } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
-    lua_newtable(L);
-    lua_Integer i = 0;
-    for (const cJSON *it = v->child; it; it = it->next) {
-      push_json(L, it);
-      if (cJSON_IsArray(v))
-        lua_rawseti(L, -2, ++i);
-      else
-        lua_setfield(L, -2, it->string);
-    }
-  } else {
-    lua_pushnil(L);
-  }
-}
-
+/* The conversation's memory, decoded as a step sees it (not through JSON, which would
+ * turn numbered keys into text and 2.0 into 2). */
 static void push_memory(lua_State *L, const struct conv *cv)
 {
-  cJSON *mem = lhost_memory_to_json(cv->memory, cv->memory_len);
-  if (mem) /* NULL: not a memory record (cannot happen to what the core stored) */
-    push_json(L, mem);
-  else
-    lua_pushnil(L);
-  cJSON_Delete(mem);
+  char err[256];
+  if (lhost_memory_to_lua(L, cv->memory, cv->memory_len, err, sizeof err) < 0)
+    luaL_error(L, "the memory of %s in journey %s cannot be read: %s", cv->contact, cv->journey, err);
 }
 
 static void push_conv(lua_State *L, const struct conv *cv)
@@ -583,8 +756,9 @@ static void push_conv(lua_State *L, const struct conv *cv)
 
 static int t_conversation(lua_State *L)
 {
-  struct jt *t = self(L);
-  const struct conv *cv = find_conv(t, luaL_checkstring(L, 2), luaL_optstring(L, 3, NULL));
+  struct jt *t = self(L, "conversation", 2, "a contact and a journey");
+  const char *contact = arg_string(L, 2, "conversation", "the contact", 0);
+  const struct conv *cv = find_conv(t, contact, arg_string(L, 3, "conversation", "the journey", 1));
   if (cv)
     push_conv(L, cv);
   else
@@ -594,10 +768,12 @@ static int t_conversation(lua_State *L)
 
 static int t_expect_conversation(lua_State *L)
 {
-  struct jt *t = self(L);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_getfield(L, 2, "contact");
-  const char *contact = luaL_checkstring(L, -1);
+  static const char *const fields[] = {"contact", "journey", "status", "step", "outcome", "error", NULL};
+  struct jt *t = self(L, "expect_conversation", 1, "one table of fields");
+  check_fields(L, "expect_conversation", fields);
+  if (lua_getfield(L, 2, "contact") == LUA_TNIL)
+    return luaL_error(L, "t:expect_conversation: field 'contact' is required");
+  const char *contact = lua_tostring(L, -1);
   lua_getfield(L, 2, "journey");
   const char *journey = lua_tostring(L, -1);
   const struct conv *cv = find_conv(t, contact, journey);
@@ -661,24 +837,6 @@ static int incident_matches(lua_State *L, int pat, const struct jt_incident *in)
   return ok;
 }
 
-/* A misspelt field would match everything: refuse what the method does not know, and
- * values that are not text. */
-static void check_pattern(lua_State *L, int pat, const char *const *keys, const char *method)
-{
-  lua_pushnil(L);
-  while (lua_next(L, pat)) {
-    int known = 0;
-    for (size_t i = 0; keys[i] && !known && lua_type(L, -2) == LUA_TSTRING; i++)
-      known = strcmp(keys[i], lua_tostring(L, -2)) == 0;
-    if (!known)
-      luaL_error(L, "t:%s: unknown field '%s'", method, luaL_tolstring(L, -2, NULL));
-    if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "t:%s: field '%s' must be a string, not %s", method, lua_tostring(L, -2),
-                 luaL_typename(L, -1));
-    lua_pop(L, 1);
-  }
-}
-
 /* "ann in journey boom, step start: [sms/hi: ]why", one line. */
 static void incident_line(const struct jt_incident *in, char *line, size_t len)
 {
@@ -704,10 +862,10 @@ static void push_incident(lua_State *L, const struct jt_incident *in)
 /* expect_failure / expect_refused: consume the first incident of the kind that matches. */
 static int expect_incident(lua_State *L, int refusal)
 {
-  struct jt *t = self(L);
+  const char *method = refusal ? "expect_refused" : "expect_failure";
+  struct jt *t = self(L, method, 1, "one table of fields");
   const char *const *keys = refusal ? refusal_keys : failure_keys;
-  luaL_checktype(L, 2, LUA_TTABLE);
-  check_pattern(L, 2, keys, refusal ? "expect_refused" : "expect_failure");
+  check_fields(L, method, keys);
   for (size_t i = 0; i < t->n_incidents; i++) {
     struct jt_incident *in = &t->incidents[i];
     if (!in->expected && !in->channel == !refusal && incident_matches(L, 2, in)) {
@@ -801,9 +959,10 @@ static int l_test(lua_State *L)
   return 0;
 }
 
-static lua_State *test_state(void)
+/* What a test file sees: base, string, table, math, and test(). Protected: runs under
+ * lua_pcall. */
+static int open_test_state(lua_State *L)
 {
-  lua_State *L = luaL_newstate();
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -816,12 +975,33 @@ static lua_State *test_state(void)
   luaL_newlib(L, t_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
+  return 0;
+}
+
+/* NULL out of memory. */
+static lua_State *test_state(void)
+{
+  lua_State *L = luaL_newstate();
+  if (!L)
+    return NULL;
+  lua_pushcfunction(L, open_test_state);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    lua_close(L);
+    return NULL;
+  }
   return L;
 }
 
+/* The error with a traceback. An error value that is not text (error{...}) is shown by
+ * its __tostring, or named by its type, as the lua interpreter does. */
 static int traceback(lua_State *L)
 {
-  luaL_traceback(L, L, lua_tostring(L, 1), 1);
+  const char *msg = lua_tostring(L, 1);
+  if (!msg && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+    msg = lua_tostring(L, -1);
+  else if (!msg)
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
@@ -840,9 +1020,14 @@ static int run_one(lua_State *L, struct jt *t, int i, char *why, size_t whylen)
   *(struct jt **)lua_newuserdatauv(L, sizeof(struct jt *), 0) = t;
   luaL_setmetatable(L, JT_MT);
   int ok = lua_pcall(L, 1, 0, -3) == LUA_OK;
-  snprintf(why, whylen, "%s", ok ? "" : lua_tostring(L, -1));
+  const char *m = ok ? "" : lua_tostring(L, -1);
+  m = m ? m : "the test failed";
+  if (t->lost) /* first: what the test checked may be what was lost */
+    snprintf(why, whylen, "out of memory: could not keep %s%s%s", t->lost, m[0] ? "\n" : "", m);
+  else
+    snprintf(why, whylen, "%s", m);
   lua_settop(L, lua_gettop(L) - (ok ? 1 : 2));
-  if (unexpected_incidents(t, why, whylen) > 0)
+  if (unexpected_incidents(t, why, whylen) > 0 || t->lost)
     ok = 0;
   core_down(t);
   return ok;
@@ -858,27 +1043,42 @@ static void print_failure(const char *why)
   }
 }
 
+/* Reads the test file and runs its top level, which declares its tests (test(...)).
+ * Returns 0, or -1 with why. */
+static int load_tests(lua_State *L, const char *path, char *why, size_t whylen)
+{
+  size_t len;
+  char *src = util_read_file(path, JT_MAX_FILE, &len, why, whylen);
+  if (!src)
+    return -1;
+  char chunk[PATH_MAX + 2];
+  snprintf(chunk, sizeof chunk, "@%s", path);
+  lua_pushcfunction(L, traceback);
+  int rc = luaL_loadbufferx(L, src, len, chunk, "t");
+  free(src);
+  if (rc == LUA_OK)
+    rc = lua_pcall(L, 0, 0, -2);
+  if (rc != LUA_OK) {
+    const char *m = lua_tostring(L, -1);
+    snprintf(why, whylen, "%s", m ? m : "the file cannot be run");
+  }
+  lua_settop(L, 0);
+  return rc == LUA_OK ? 0 : -1;
+}
+
 static void run_file(struct jt *t, const char *path, int *passed, int *failed)
 {
+  char why[8192];
   lua_State *L = test_state();
-  char chunk[1024];
-  snprintf(chunk, sizeof chunk, "@%s", path);
-  FILE *f = fopen(path, "rb");
-  char *src = NULL;
-  size_t len = 0;
-  if (f) {
-    src = malloc(1 << 20);
-    len = fread(src, 1, 1 << 20, f);
-    fclose(f);
-  }
-  if (!src || luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK || lua_pcall(L, 0, 0, 0) != LUA_OK) {
+  if (!L)
+    snprintf(why, sizeof why, "cannot create a Lua state: out of memory");
+  if (!L || load_tests(L, path, why, sizeof why) < 0) {
     printf("not ok %d - %s\n", *passed + *failed + 1, path);
-    print_failure(src ? lua_tostring(L, -1) : "cannot read the file");
+    print_failure(why);
     ++*failed;
   } else {
     lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
     for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
-      char why[8192];
       int ok = run_one(L, t, i, why, sizeof why);
       lua_rawgeti(L, -1, i);
       lua_rawgeti(L, -1, 1);
@@ -886,19 +1086,13 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
       lua_pop(L, 2);
       if (!ok)
         print_failure(why);
-      if (t->n_notes)
-        fputs(t->notes, stdout);
-      t->n_notes = 0;
+      fwrite(t->notes.p ? t->notes.p : "", 1, t->notes.len, stdout);
+      t->notes.len = 0;
       ++*(ok ? passed : failed);
     }
   }
-  free(src);
-  lua_close(L);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
+  if (L)
+    lua_close(L);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -959,26 +1153,43 @@ static void pick_journeys(const char *path, const char *fallback, int forced, ch
     snprintf(out, PATH_MAX, "%s", fallback);
 }
 
-/* Every *_test.lua in <dir>/tests, in name order. */
-static char **default_files(const char *journeys, size_t *n)
+static void free_files(char **files, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(files[i]);
+  free(files);
+}
+
+/* Every *_test.lua in <dir>/tests, in name order: n paths in *out, for free_files.
+ * Returns 0, or -1 out of memory. */
+static int default_files(const char *journeys, char ***out, size_t *n)
 {
   char dir[PATH_MAX + 8];
   snprintf(dir, sizeof dir, "%s/tests", journeys);
+  char **files = NULL;
+  size_t cap = 0;
   *n = 0;
   DIR *d = opendir(dir);
-  char **files = calloc(1, sizeof *files);
   for (struct dirent *de; d && (de = readdir(d));) {
-    size_t len = strlen(de->d_name);
-    if (len < 9 || strcmp(de->d_name + len - 9, "_test.lua") != 0)
+    if (!ends_with(de->d_name, "_test.lua"))
       continue;
-    files = realloc(files, (*n + 1) * sizeof *files);
-    files[*n] = malloc(strlen(dir) + len + 2);
-    sprintf(files[(*n)++], "%s/%s", dir, de->d_name);
+    char **more = grow(files, &cap, *n, sizeof *files);
+    char *path = more ? malloc(strlen(dir) + strlen(de->d_name) + 2) : NULL;
+    if (!path) {
+      free_files(more ? more : files, *n);
+      closedir(d);
+      return -1;
+    }
+    files = more;
+    sprintf(path, "%s/%s", dir, de->d_name);
+    files[(*n)++] = path;
   }
   if (d)
     closedir(d);
-  qsort(files, *n, sizeof *files, name_cmp);
-  return files;
+  if (*n)
+    qsort(files, *n, sizeof *files, util_cmp_strp);
+  *out = files;
+  return 0;
 }
 
 /* --journeys as given, or the configuration's journeys_dir, made absolute (as is when it
@@ -1016,7 +1227,11 @@ int jtest_run(const struct jtest_options *o)
   char **files = o->files, **found = NULL;
   size_t n_files = o->n_files;
   if (n_files == 0) {
-    found = files = default_files(fallback, &n_files);
+    if (default_files(fallback, &found, &n_files) < 0) {
+      fprintf(stderr, "parley test: out of memory listing %s/tests\n", fallback);
+      return 2;
+    }
+    files = found;
     if (n_files == 0) {
       fprintf(stderr, "parley test: no *_test.lua in %s/tests (or name files)\n", fallback);
       free(found);
@@ -1031,9 +1246,8 @@ int jtest_run(const struct jtest_options *o)
     run_file(&t, files[i], &passed, &failed);
   }
   printf("1..%d\n%d passed, %d failed\n", passed + failed, passed, failed);
-  free(t.notes);
-  for (size_t i = 0; found && i < n_files; i++)
-    free(found[i]);
-  free(found);
+  buf_free(&t.notes);
+  if (found)
+    free_files(found, n_files);
   return failed ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 
 struct log;
 typedef struct cJSON cJSON;
+typedef struct lua_State lua_State;
 
 struct lhost_limits {
   int64_t step_instructions; /* Lua VM instructions per step; 0: unlimited */
@@ -146,5 +147,10 @@ void lhost_channel_uses_free(struct lhost_channel_use *uses, size_t n);
 /* Conversation memory as JSON, for inspection (parley inspect, GET /v1/contacts/ID).
  * Returns a new cJSON (an empty object for empty memory) or NULL when malformed. */
 cJSON *lhost_memory_to_json(const char *memory, size_t len);
+/* The same as Lua values, exactly as a step sees c.memory (integer keys, floats and byte
+ * strings kept), pushed onto L, any Lua state (`parley test` gives it to a test). Returns 0
+ * with one table pushed, or -1 with nothing pushed and err saying why (malformed memory,
+ * out of memory). */
+int lhost_memory_to_lua(lua_State *L, const char *memory, size_t len, char *err, size_t errlen);
 
 #endif

@@ -28,9 +28,12 @@ const struct lhost_stepref *lhost_step_find(const struct journey *j, const char 
 static void journey_log(struct journey *j, const char *msg)
 {
   char id[32];
+  if (!j->info.name) { /* the file is loading: it names its journey once it has run */
+    log_kv(j->log, LOG_INFO, "journey", msg, "file", j->info.path, NULL);
+    return;
+  }
   if (!j->running) {
-    log_kv(j->log, LOG_INFO, "journey", msg, "journey", j->info.name ? j->info.name : "?",
-           NULL);
+    log_kv(j->log, LOG_INFO, "journey", msg, "journey", j->info.name, NULL);
     return;
   }
   snprintf(id, sizeof id, "%llu", (unsigned long long)j->run.in->conv_id);

@@ -222,6 +222,41 @@ void lhost_memory_push(lua_State *L, msgpack_unpacked *u, const char *mem, size_
   }
 }
 
+/* What lhost_memory_to_lua hands its protected call: the zone outlives a raise. */
+struct to_lua {
+  const char *mem;
+  size_t len;
+  msgpack_unpacked u;
+};
+
+static int to_lua_main(lua_State *L)
+{
+  struct to_lua *a = lua_touserdata(L, 1);
+  lhost_memory_push(L, &a->u, a->mem, a->len);
+  return 1;
+}
+
+int lhost_memory_to_lua(lua_State *L, const char *memory, size_t len, char *err, size_t errlen)
+{
+  struct to_lua a = {.mem = memory, .len = len};
+  if (!lua_checkstack(L, 3)) {
+    snprintf(err, errlen, "conversation memory: out of memory");
+    return -1;
+  }
+  msgpack_unpacked_init(&a.u);
+  lua_pushcfunction(L, to_lua_main);
+  lua_pushlightuserdata(L, &a);
+  int rc = lua_pcall(L, 1, 1, 0);
+  msgpack_unpacked_destroy(&a.u);
+  if (rc != LUA_OK) {
+    const char *m = lua_tostring(L, -1);
+    snprintf(err, errlen, "%s", m ? m : "conversation memory cannot be read");
+    lua_pop(L, 1);
+    return -1;
+  }
+  return 0;
+}
+
 static cJSON *obj_to_json(const msgpack_object *o, int depth);
 
 static cJSON *map_to_json(const msgpack_object *o, int depth)

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <cJSON.h>
+#include <lauxlib.h>
+#include <lua.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +231,39 @@ static void test_memory_roundtrip(void **state)
   lhost_decision_free(&d2);
   lhost_journey_free(j);
   lhost_journey_free(j2);
+}
+
+/* Memory decoded into another Lua state (what `parley test` shows) is what a step sees:
+ * numbered keys, whole floats and bytes after a NUL kept; malformed memory pushes nothing. */
+static void test_memory_to_lua(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  struct lhost_decision d;
+  struct step s = {.name = "keep"};
+  step_ok(j, &s, &d);
+  lua_State *L = luaL_newstate();
+  char err[256];
+  assert_int_equal(lhost_memory_to_lua(L, d.memory, d.memory_len, err, sizeof err), 0);
+  assert_int_equal(lua_gettop(L), 1);
+  assert_int_equal(lua_getfield(L, 1, "sparse"), LUA_TTABLE);
+  assert_int_equal(lua_geti(L, -1, 5), LUA_TSTRING);
+  assert_int_equal(lua_getfield(L, 1, "whole_float"), LUA_TNUMBER);
+  assert_false(lua_isinteger(L, -1));
+  size_t n;
+  assert_int_equal(lua_getfield(L, 1, "bytes"), LUA_TSTRING);
+  assert_memory_equal(lua_tolstring(L, -1, &n), "a\0b\377c", 5);
+  assert_int_equal(n, 5);
+  lua_settop(L, 0);
+  assert_int_equal(lhost_memory_to_lua(L, "\xc1", 1, err, sizeof err), -1);
+  if (strstr(err, "malformed") == NULL)
+    fail_msg("malformed memory: %s", err);
+  assert_int_equal(lua_gettop(L), 0);
+  assert_int_equal(lhost_memory_to_lua(L, NULL, 0, err, sizeof err), 0);
+  assert_true(lua_istable(L, 1));
+  lua_close(L);
+  lhost_decision_free(&d);
+  lhost_journey_free(j);
 }
 
 static void test_memory_refusals(void **state)
@@ -554,7 +589,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_info),          cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_listen_params), cmocka_unit_test(test_memory_roundtrip),
-      cmocka_unit_test(test_memory_as_a_list),
+      cmocka_unit_test(test_memory_as_a_list), cmocka_unit_test(test_memory_to_lua),
       cmocka_unit_test(test_memory_refusals), cmocka_unit_test(test_step_errors),
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),

@@ -388,21 +388,77 @@ static int l_env(lua_State *L)
   return 1;
 }
 
-static lua_State *config_state(void)
+/* The configuration's own budget. A configuration computes a table; it has no reason to
+ * run long or grow large, and `parley check` must answer whatever the file does. */
+#define CFG_MAX_INSTRUCTIONS 50000000
+#define CFG_MAX_MEMORY (64u << 20)
+#define CFG_HOOK_EVERY 10000
+
+struct cfg_alloc {
+  size_t used;
+};
+
+static void *cfg_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-  lua_State *L = luaL_newstate();
-  if (!L)
+  struct cfg_alloc *a = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    a->used -= old;
     return NULL;
+  }
+  if (nsize > old && a->used - old + nsize > CFG_MAX_MEMORY)
+    return NULL;
+  void *np = realloc(ptr, nsize);
+  if (np)
+    a->used = a->used - old + nsize;
+  return np;
+}
+
+/* Counts instructions; once over, fires on every one so a pcall loop cannot outlast it. */
+static void cfg_hook(lua_State *L, lua_Debug *ar)
+{
+  int64_t *count = *(int64_t **)lua_getextraspace(L);
+  (void)ar;
+  *count += CFG_HOOK_EVERY;
+  if (*count > CFG_MAX_INSTRUCTIONS) {
+    lua_sethook(L, cfg_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "the configuration ran more than %d instructions", CFG_MAX_INSTRUCTIONS);
+  }
+}
+
+/* Keeps from each library what cannot loop inside C out of the hook's sight: no
+ * metatables (so no finalizer, which Lua runs with hooks off, and no metamethod behind a
+ * C loop), no string.rep and no patterns (they backtrack in C). */
+static void config_libraries(lua_State *L)
+{
+  static const char *const drop[] = {"dofile", "loadfile", "load", "require", "collectgarbage",
+                                     "setmetatable", NULL};
+  static const char *const drop_string[] = {"rep", "find", "match", "gmatch", "gsub", "dump", NULL};
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
   luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
   lua_pop(L, 4);
-  static const char *const drop[] = {"dofile", "loadfile", "load", "require", "collectgarbage", NULL};
   for (const char *const *p = drop; *p; p++) {
     lua_pushnil(L);
     lua_setglobal(L, *p);
   }
+  lua_getglobal(L, LUA_STRLIBNAME);
+  for (const char *const *p = drop_string; *p; p++) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, *p);
+  }
+  lua_pop(L, 1);
+}
+
+static lua_State *config_state(struct cfg_alloc *a, int64_t *count)
+{
+  lua_State *L = lua_newstate(cfg_alloc_fn, a);
+  if (!L)
+    return NULL;
+  *(int64_t **)lua_getextraspace(L) = count;
+  config_libraries(L);
   lua_pushliteral(L, PARLEY_SRCDIR);
   lua_setglobal(L, "srcdir");
   lua_pushliteral(L, PARLEY_BUILDDIR);
@@ -416,7 +472,9 @@ int cfg_load_string(const char *src, size_t len, const char *name, struct cfg **
                     size_t errlen)
 {
   struct cfg *cfg = calloc(1, sizeof *cfg);
-  struct reader r = {config_state(), err, errlen};
+  struct cfg_alloc alloc = {0};
+  int64_t count = 0;
+  struct reader r = {config_state(&alloc, &count), err, errlen};
   char chunk[256];
   snprintf(chunk, sizeof chunk, "@%s", name);
   if (!cfg || !r.L) {
@@ -424,10 +482,13 @@ int cfg_load_string(const char *src, size_t len, const char *name, struct cfg **
     goto fail;
   }
   set_defaults(cfg);
+  lua_sethook(r.L, cfg_hook, LUA_MASKCOUNT, CFG_HOOK_EVERY);
   if (luaL_loadbufferx(r.L, src, len, chunk, "t") != LUA_OK || lua_pcall(r.L, 0, 1, 0) != LUA_OK) {
-    snprintf(err, errlen, "%s", lua_tostring(r.L, -1));
+    const char *m = lua_tostring(r.L, -1);
+    snprintf(err, errlen, "%s", m ? m : "the configuration raised a non-string error");
     goto fail;
   }
+  lua_sethook(r.L, NULL, 0, 0);
   if (!lua_istable(r.L, -1)) {
     snprintf(err, errlen, "%s: the file must return a table", name);
     goto fail;

@@ -183,6 +183,9 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
       .journeys_dir = c->journeys_dir,
       .params = c->journey_params,
       .log = &core->log,
+      /* `parley test` draws the same numbers on every run; the daemon, numbers no one can
+       * guess from a conversation id and a time. */
+      .random_salt = c->capture ? 0 : (uint64_t)randombytes_random() << 32 | randombytes_random(),
   };
   if (registry_open(&core->registry, core->store, &lc, err, errlen) < 0 ||
       open_channels(core, err, errlen) < 0)

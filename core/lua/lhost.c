@@ -250,6 +250,8 @@ static struct journey *journey_new(const struct lhost_config *cfg, const char *p
   j->limits = cfg->limits;
   j->log = cfg->log;
   j->params_ref = j->methods_ref = j->decision_mt_ref = j->entry_when_ref = LUA_NOREF;
+  j->fixed_ref = j->randomseed_ref = LUA_NOREF;
+  j->random_salt = cfg->random_salt;
   j->run.c_ref = LUA_NOREF;
   j->info.reenter_after_ms = -1;
   j->info.path = strdup(path);
@@ -306,6 +308,8 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
     snprintf(err, errlen, "%s: %s", path, tmp);
     goto fail;
   }
+  if (lhost_freeze(j, err, errlen) < 0)
+    goto fail;
   lhost_sandbox_lock(j->L);
   lua_settop(j->L, 0);
   lua_gc(j->L, LUA_GCCOLLECT, 0);

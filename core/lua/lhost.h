@@ -29,6 +29,7 @@ struct lhost_config {
   const char *journeys_dir; /* journeys may also require modules from here */
   const cJSON *params;      /* config overrides: { journey_name = { param = value } } */
   const struct log *log;
+  uint64_t random_salt;     /* mixed into every step's math.random seed (0: reproducible) */
   const char *source;       /* when set: run this text (a stored older version) rather than
                                reading the file; `path` still names it and its templates */
   size_t source_len;

@@ -59,7 +59,13 @@ int lhost_entry_allows(struct journey *j, const char *contact_id, const cJSON *p
   lhost_budget_start(j);
   int rc = lua_pcall(L, 1, 0, 0);
   lhost_budget_stop(j);
+  char fixed[128];
+  int changed = lhost_fixed_changed(j, fixed, sizeof fixed); /* put back, whatever happened */
   if (lhost_budget_failed(j, "entry.when", err, errlen)) {
+    rc = -1;
+  } else if (changed && rc == LUA_OK) {
+    snprintf(err, errlen, "entry.when changed the file-level local '%s' (file-level state is "
+                          "shared by every contact)", fixed);
     rc = -1;
   } else if (rc != LUA_OK) {
     const char *msg = lua_tostring(L, -1);

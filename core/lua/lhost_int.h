@@ -66,6 +66,10 @@ struct lhost_budget {
 struct lhost_alloc {
   size_t used, limit;
   struct lhost_budget *budget;
+  /* The last refused growth: Lua collects garbage and asks again with the same arguments,
+   * and a retry that fits means the cap was never really reached. */
+  void *refused_ptr;
+  size_t refused_osize, refused_nsize;
 };
 
 struct journey {
@@ -77,6 +81,9 @@ struct journey {
   char *sdk_dir, *journeys_dir;
   const struct log *log;
   int entry_when_ref;           /* entry.when, or LUA_NOREF: everyone may enter */
+  int fixed_ref;      /* the file-level values no step may change (lhost_freeze.c) */
+  int randomseed_ref; /* math.randomseed, kept from the journey: the host seeds each step */
+  uint64_t random_salt;
   struct lhost_stepref *steps; /* sorted by name */
   size_t n_steps;
   struct lhost_template *tmpls; /* sorted by name */
@@ -108,6 +115,14 @@ int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen);
 /* Replaces the library functions that could loop inside C, out of the step budget's
  * sight, with checked ones (lhost_safelib.c). Raises on out of memory. */
 void lhost_safelib_install(lua_State *L);
+/* Seeds math.random for one step: from the conversation, the time and the state's salt, so
+ * `parley test` is reproducible and no two contacts share a sequence. Raises. */
+void lhost_seed_random(lua_State *L, struct journey *j, uint64_t conv_id, int64_t now_ms);
+
+/* lhost_freeze.c: file-level state is fixed once the journey file has loaded. */
+int lhost_freeze(struct journey *j, char *err, size_t errlen);
+/* After a step: how many file-level values it changed (put back now); the first's name. */
+int lhost_fixed_changed(struct journey *j, char *name, size_t namelen);
 char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen);
 int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
                       size_t errlen);

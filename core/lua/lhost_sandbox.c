@@ -31,11 +31,18 @@ static void *limit_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
   }
   if (a->limit && nsize > old && a->used - old + nsize > a->limit) {
     a->budget->mem_hit = 1;
+    a->refused_ptr = ptr;
+    a->refused_osize = osize;
+    a->refused_nsize = nsize;
     return NULL;
   }
   void *np = realloc(ptr, nsize);
-  if (np != NULL)
-    a->used = a->used - old + nsize;
+  if (np == NULL)
+    return NULL;
+  if (a->budget->mem_hit && ptr == a->refused_ptr && osize == a->refused_osize &&
+      nsize == a->refused_nsize) /* the retry after Lua's emergency collection fits */
+    a->budget->mem_hit = 0;
+  a->used = a->used - old + nsize;
   return np;
 }
 
@@ -158,6 +165,15 @@ int lhost_msgh(lua_State *L)
     luaL_addchar(&b, ')');
   luaL_pushresult(&b);
   return 1;
+}
+
+void lhost_seed_random(lua_State *L, struct journey *j, uint64_t conv_id, int64_t now_ms)
+{
+  uint64_t a = conv_id * 0x9E3779B97F4A7C15u ^ j->random_salt;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, j->randomseed_ref);
+  lua_pushinteger(L, (lua_Integer)a);
+  lua_pushinteger(L, (lua_Integer)now_ms);
+  lua_call(L, 2, 0);
 }
 
 /* Reads a whole source file (bounded). Returns a malloc'd buffer, or NULL with err. */
@@ -451,6 +467,12 @@ static int sandbox_open(lua_State *L)
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
   lhost_safelib_install(L);
+  lua_getglobal(L, "math"); /* the host seeds each step; a journey cannot reseed */
+  lua_getfield(L, -1, "randomseed");
+  lhost_journey_of(L)->randomseed_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "randomseed");
+  lua_pop(L, 1);
   lua_newtable(L);
   lua_pushcclosure(L, sandbox_require, 1);
   lua_setglobal(L, "require");

@@ -14,6 +14,7 @@ static int step_main(lua_State *L)
   const struct lhost_stepref *s = lua_touserdata(L, 1);
   struct journey *j = lhost_journey_of(L);
   const struct lhost_step_in *in = j->run.in;
+  lhost_seed_random(L, j, in->conv_id, in->now_ms);
   lua_pushcfunction(L, lhost_msgh);             /* 2 */
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref);    /* 3 */
   lhost_push_c(L, j);                           /* 4 */
@@ -144,8 +145,14 @@ int lhost_run_step(struct journey *j, const struct lhost_step_in *in, struct lho
   int rc = lua_pcall(L, 1, 0, 0);
   lhost_budget_stop(j);
   snprintf(what, sizeof what, "step '%s'", s->name);
+  char fixed[128];
+  int changed = lhost_fixed_changed(j, fixed, sizeof fixed); /* put back, whatever happened */
   if (lhost_budget_failed(j, what, err, errlen))
     rc = -1;
+  else if (changed && rc == LUA_OK)
+    snprintf(err, errlen, "%s changed the file-level local '%s': file-level state is shared by "
+                          "every contact of the journey (keep a contact's data in c.memory)",
+             what, fixed), rc = -1;
   else if (rc != LUA_OK)
     step_error(j, s->name, err, errlen), rc = -1;
   else

@@ -135,15 +135,94 @@ static struct escape escapes[] = {
     {"params_write", "c.params is read-only"},
 };
 
-/* A `c` kept in an upvalue cannot speak for a later conversation. */
+/* A `c` cannot be kept in a file-level local for a later conversation: the step that
+ * tries fails, and the local is put back. */
 static void test_kept_c(void **state)
 {
   (void)state;
   char err[1024];
-  assert_int_equal(run(esc, "keep_c", 1, err, sizeof err), 0);
+  assert_int_equal(run(esc, "keep_c", 1, err, sizeof err), -1);
+  assert_non_null(strstr(err, "changed the file-level local 'kept_c'"));
   assert_int_equal(run(esc, "use_kept_c", 2, err, sizeof err), -1);
-  assert_non_null(strstr(err, "call it on this step's conversation"));
+  assert_non_null(strstr(err, "attempt to index a nil value (upvalue 'kept_c')"));
   assert_int_equal(run(esc, "ok", 3, err, sizeof err), 0);
+}
+
+/* Runs `step` and returns the decision's memory as JSON (the caller frees it). */
+static cJSON *run_memory(struct journey *j, const char *step, uint64_t conv, int64_t now_ms)
+{
+  struct lhost_step_in in = {.conv_id = conv, .contact_id = "c1", .step = step,
+                             .profile = profile, .now_ms = now_ms};
+  struct lhost_decision d;
+  char err[1024];
+  if (lhost_run_step(j, &in, &d, err, sizeof err) < 0)
+    fail_msg("%s: %s", step, err);
+  cJSON *m = lhost_memory_to_json(d.memory, d.memory_len);
+  lhost_decision_free(&d);
+  return m;
+}
+
+/* One contact's state never reaches another's through the journey's file-level locals. */
+static void test_file_level_state(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(5000000, 5000, MEM_CAP);
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/shared.lua", &j, err, sizeof err), 0);
+  assert_int_equal(run(j, "remember", 1, err, sizeof err), -1);
+  assert_non_null(strstr(err, "file-level table 'seen' is read-only"));
+  assert_int_equal(run(j, "bump", 2, err, sizeof err), -1);
+  assert_non_null(strstr(err, "step 'bump' changed the file-level local 'count'"));
+  assert_int_equal(run(j, "bump_via_helper", 3, err, sizeof err), -1);
+  assert_non_null(strstr(err, "changed the file-level local 'count'"));
+  assert_int_equal(run(j, "bump_then_fail", 4, err, sizeof err), -1);
+  assert_non_null(strstr(err, "and then it failed"));
+  cJSON *m = run_memory(j, "read", 5, 1700000000000);
+  assert_int_equal(cJSON_GetObjectItem(m, "count")->valueint, 0); /* every change put back */
+  assert_string_equal(cJSON_GetObjectItem(m, "seen")->valuestring, "empty");
+  cJSON_Delete(m);
+  assert_int_equal(run(j, "start", 6, err, sizeof err), 0);
+  lhost_journey_free(j);
+}
+
+/* math.random is seeded per step from the conversation and the time: the same step of
+ * the same conversation draws the same numbers; another conversation draws others. */
+static void test_random_per_step(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(5000000, 5000, MEM_CAP);
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/shared.lua", &j, err, sizeof err), 0);
+  cJSON *a = run_memory(j, "random", 11, 1700000000000);
+  cJSON *b = run_memory(j, "random", 11, 1700000000000);
+  cJSON *c = run_memory(j, "random", 12, 1700000000000);
+  cJSON *d = run_memory(j, "random", 11, 1700000001000);
+  double ra = cJSON_GetObjectItem(a, "r")->valuedouble;
+  assert_true(ra == cJSON_GetObjectItem(b, "r")->valuedouble);
+  assert_true(ra != cJSON_GetObjectItem(c, "r")->valuedouble);
+  assert_true(ra != cJSON_GetObjectItem(d, "r")->valuedouble);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "reseed"))); /* no math.randomseed */
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  cJSON_Delete(c);
+  cJSON_Delete(d);
+  lhost_journey_free(j);
+}
+
+/* Garbage an earlier step left is collected before a step is refused for memory. */
+static void test_garbage_not_billed_to_the_next(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = NULL;
+  struct lhost_config cfg = config(5000000, 5000, MEM_CAP);
+  assert_int_equal(lhost_journey_load(&cfg, JDIR "/shared.lua", &j, err, sizeof err), 0);
+  for (int i = 0; i < 5; i++)
+    if (run(j, "garbage", 20 + (uint64_t)i, err, sizeof err) != 0)
+      fail_msg("run %d: %s", i, err);
+  lhost_journey_free(j);
 }
 
 /* The error names the file and line of the escape attempt. */
@@ -231,7 +310,7 @@ static void test_tiny_memory(void **state)
 int main(void)
 {
   enum { N = sizeof escapes / sizeof escapes[0] };
-  struct CMUnitTest tests[N + 7];
+  struct CMUnitTest tests[N + 10];
   for (size_t i = 0; i < N; i++) {
     struct CMUnitTest t = cmocka_unit_test_prestate(test_escape, &escapes[i]);
     t.name = escapes[i].step;
@@ -244,5 +323,8 @@ int main(void)
   tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_tiny_memory);
   tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_output_caps);
   tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_time_checked_on_return);
-  return _cmocka_run_group_tests("sandbox", tests, N + 7, setup, teardown);
+  tests[N + 7] = (struct CMUnitTest)cmocka_unit_test(test_file_level_state);
+  tests[N + 8] = (struct CMUnitTest)cmocka_unit_test(test_random_per_step);
+  tests[N + 9] = (struct CMUnitTest)cmocka_unit_test(test_garbage_not_billed_to_the_next);
+  return _cmocka_run_group_tests("sandbox", tests, N + 10, setup, teardown);
 }

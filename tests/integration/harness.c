@@ -176,6 +176,11 @@ void h_init(struct daemon *d)
 
 void h_write_config(struct daemon *d, const char *extra)
 {
+  char journeys[300];
+  if (d->journeys[0])
+    snprintf(journeys, sizeof journeys, "'%s'", d->journeys);
+  else
+    snprintf(journeys, sizeof journeys, "srcdir .. '/scripts/journeys'");
   FILE *f = fopen(d->conf, "w");
   assert_non_null(f);
   fprintf(f,
@@ -183,13 +188,13 @@ void h_write_config(struct daemon *d, const char *extra)
           "return {\n"
           "  listen = { address = '127.0.0.1', port = %d },\n"
           "  data_dir = '%s/var', log_level = 'info',\n"
-          "  plugin_dir = builddir .. '/plugins', journeys_dir = srcdir .. '/scripts/journeys',\n"
+          "  plugin_dir = builddir .. '/plugins', journeys_dir = %s,\n"
           "  sdk_dir = srcdir .. '/sdk/lua',\n"
           "  store = { map_size_mb = 256 },\n"
           "  limits = { body_bytes = 65536, event_bytes = 4096, batch_events = 100 },\n"
           "%s\n"
           "}\n",
-          d->spoken, d->port, d->dir, extra);
+          d->spoken, d->port, d->dir, journeys, extra);
   fclose(f);
 }
 

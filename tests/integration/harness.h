@@ -11,12 +11,13 @@ struct daemon {
   char conf[128], spoken[128], log[128];
   int port;
   pid_t pid;
+  char journeys[256]; /* the journeys folder; empty: the shipped ones */
 };
 
 /* A fresh temporary folder and port. */
 void h_init(struct daemon *d);
 /* Writes the configuration: the common part (listen, data under the folder, build-tree
- * plugins, shipped journeys, small limits) plus `extra`, more Lua table fields, which may
+ * plugins, d->journeys or the shipped journeys, small limits) plus `extra`, more Lua table fields, which may
  * use the local `spoken` (the path the file plugin should write to). */
 void h_write_config(struct daemon *d, const char *extra);
 /* Starts the daemon and waits for /healthz. Returns 0, or -1 (its log is printed). */

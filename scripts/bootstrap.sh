@@ -38,6 +38,9 @@ if [ ! -x configure ] || [ configure.ac -nt configure ]; then
   quiet autoreconf -fi
 fi
 if [ ! -f Makefile ] || [ "$(cat .bootstrap-flags 2>/dev/null)" != "$want" ]; then
+  # Objects built with other flags (the sanitizers, or not) cannot be linked together:
+  # a change of flags rebuilds everything.
+  [ -f Makefile ] && quiet make -s clean
   quiet ./configure -q "${configure_flags[@]}"
   echo "$want" > .bootstrap-flags
 fi

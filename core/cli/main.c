@@ -105,16 +105,29 @@ static int wants_help(int argc, char **argv)
   return 0;
 }
 
-/* Prints the command's help: 0, or -1 when the command is unknown. */
-static int command_usage(const char *cmd)
+/* Prints the command's help on `f`: 0, or -1 when the command is unknown. */
+static int command_usage_to(FILE *f, const char *cmd)
 {
   for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++) {
     if (strcmp(command_help[i].cmd, cmd) == 0) {
-      fputs(command_help[i].text, stdout);
+      fputs(command_help[i].text, f);
       return 0;
     }
   }
   return -1;
+}
+
+static int command_usage(const char *cmd)
+{
+  return command_usage_to(stdout, cmd);
+}
+
+/* A command line it cannot take: what is wrong, then the command's usage, exit status 2. */
+static int misuse(const char *cmd)
+{
+  fputc('\n', stderr);
+  command_usage_to(stderr, cmd);
+  return 2;
 }
 
 enum { ARG_JSON = 1, ARG_DEAD = 2 };
@@ -142,6 +155,7 @@ static int parse_args(int argc, char **argv, int flags, int operands, struct arg
       a->operand = s;
     else {
       fprintf(stderr, "parley %s: unexpected %s '%s'\n", argv[1], s[0] == '-' ? "option" : "argument", s);
+      misuse(argv[1]);
       return -1;
     }
   }
@@ -205,7 +219,7 @@ static int run_signing(int argc, char **argv)
 {
   char err[1024];
   if (strcmp(argv[1], "keygen") == 0) {
-    if (argc != 3) {
+    if (argc != 3 || argv[2][0] == '-') { /* an unknown option is not a folder name */
       fprintf(stderr, "usage: parley keygen DIR\n");
       return 2;
     }
@@ -217,7 +231,8 @@ static int run_signing(int argc, char **argv)
            argv[2], argv[2]);
     return 0;
   }
-  if (argc != 5 || (strcmp(argv[2], "sign") != 0 && strcmp(argv[2], "verify") != 0)) {
+  if (argc != 5 || (strcmp(argv[2], "sign") != 0 && strcmp(argv[2], "verify") != 0) ||
+      argv[3][0] == '-' || argv[4][0] == '-') {
     fprintf(stderr, "usage: parley plugin sign FILE.so KEYFILE | parley plugin verify FILE.so PUBKEY\n");
     return 2;
   }
@@ -253,9 +268,9 @@ static int run_tests(int argc, char **argv)
     } else if (strcmp(argv[i], "--journeys") == 0 && i + 1 < argc) {
       o.journeys_dir = argv[++i];
     } else if (argv[i][0] == '-') {
-      fprintf(stderr, "parley test: unexpected option '%s' (parley test --help)\n", argv[i]);
+      fprintf(stderr, "parley test: unexpected option '%s'\n", argv[i]);
       free(o.files);
-      return 2;
+      return misuse("test");
     } else {
       o.files[o.n_files++] = argv[i];
     }
@@ -275,6 +290,10 @@ int main(int argc, char **argv)
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
     return usage(stdout);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (argc > 2) {
+      fprintf(stderr, "usage: parley version\n");
+      return 2;
+    }
     printf("parley %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, PARLEY_ABI_MAJOR, PARLEY_ABI_MINOR);
     return 0;
   }

@@ -1,7 +1,8 @@
 /* The journey test runner (see jtest.h): for each test file, the journeys folder it is
  * tested against; for each test it declares, a fresh core on a virtual clock with every
  * channel captured (what the test saw: jtest_seen.c), the test run with its `t`
- * (jtest_api.c), and its TAP line, followed by why it failed and what its journeys logged. */
+ * (jtest_api.c), and its TAP line, followed by why it failed and what it printed and its
+ * journeys logged. */
 #include "jtest.h"
 
 #include <dirent.h>
@@ -156,17 +157,28 @@ static int load_tests(lua_State *L, const char *path, char *why, size_t whylen)
   return rc == LUA_OK ? 0 : -1;
 }
 
+/* What the test that ended (or the top of the file) printed and what its journeys
+ * logged, as TAP comments. */
+static void show_notes(struct jt *t)
+{
+  fwrite(t->notes.p ? t->notes.p : "", 1, t->notes.len, stdout);
+  t->notes.len = 0;
+}
+
 static void run_file(struct jt *t, const char *path, int *passed, int *failed)
 {
   char why[8192];
-  lua_State *L = jt_api_state();
+  t->file = path;
+  lua_State *L = jt_api_state(t);
   if (!L)
     snprintf(why, sizeof why, "cannot create a Lua state: out of memory");
   if (!L || load_tests(L, path, why, sizeof why) < 0) {
     printf("not ok %d - %s\n", *passed + *failed + 1, path);
     print_failure(why);
+    show_notes(t);
     ++*failed;
   } else {
+    show_notes(t); /* the top of the file's prints, before its tests */
     lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
     for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
       int ok = run_one(L, t, i, why, sizeof why);
@@ -176,8 +188,7 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
       lua_pop(L, 2);
       if (!ok)
         print_failure(why);
-      fwrite(t->notes.p ? t->notes.p : "", 1, t->notes.len, stdout);
-      t->notes.len = 0;
+      show_notes(t);
       ++*(ok ? passed : failed);
     }
   }

@@ -1,9 +1,10 @@
-/* The `t` a test receives, and the global test(name, fn) that declares one: posting
- * events (t:event), moving the virtual clock (t:advance, t:now), the messages spoken
- * (t:spoken, t:expect_spoken, t:expect_silence), conversations (t:conversation,
- * t:expect_conversation), failures and refusals (t:expect_failure, t:expect_refused).
- * A method works on the core of the test that runs now (struct jt); what an expectation
- * fails with is a Lua error, which fails that test. */
+/* The globals of a test file: test(name, fn), which declares a test, and print, a TAP
+ * comment under it; and the `t` a test receives: posting events (t:event), moving the
+ * virtual clock (t:advance, t:now), the messages spoken (t:spoken, t:expect_spoken,
+ * t:expect_silence), conversations (t:conversation, t:expect_conversation), failures and
+ * refusals (t:expect_failure, t:expect_refused). A method works on the core of the test
+ * that runs now (struct jt); what an expectation fails with is a Lua error, which fails
+ * that test. */
 #include <lualib.h>
 #include <stdio.h>
 #include <string.h>
@@ -403,10 +404,35 @@ static int l_test(lua_State *L)
   return 0;
 }
 
-/* What a test file sees: base, string, table, math, and test(). Protected: runs under
- * lua_pcall. */
+/* print in a test file: a TAP comment under the test that runs, naming the file
+ * ("# [welcome_test.lua] ..."), as a journey's print shows; at the top of the file, before
+ * the file's tests. Never straight to stdout, which is the TAP stream. */
+static int l_print(lua_State *L)
+{
+  struct jt *t = lua_touserdata(L, lua_upvalueindex(1));
+  const char *file = strrchr(t->file, '/') ? strrchr(t->file, '/') + 1 : t->file;
+  char prefix[512];
+  int n = lua_gettop(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b); /* pushes a placeholder: n is taken before */
+  for (int i = 1; i <= n; i++) {
+    if (i > 1)
+      luaL_addchar(&b, '\t');
+    luaL_tolstring(L, i, NULL);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  snprintf(prefix, sizeof prefix, "[%s] ", file);
+  if (jt_note(t, prefix, lua_tostring(L, -1)) < 0)
+    return luaL_error(L, "print: out of memory: the line cannot be kept");
+  return 0;
+}
+
+/* What a test file sees: base, string, table, math, test() and print. Protected: runs
+ * under lua_pcall, given the runner. */
 static int open_test_state(lua_State *L)
 {
+  struct jt *t = lua_touserdata(L, 1);
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -415,6 +441,9 @@ static int open_test_state(lua_State *L)
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "parley.tests");
   lua_register(L, "test", l_test);
+  lua_pushlightuserdata(L, t);
+  lua_pushcclosure(L, l_print, 1);
+  lua_setglobal(L, "print");
   luaL_newmetatable(L, JT_MT);
   luaL_newlib(L, t_methods);
   lua_setfield(L, -2, "__index");
@@ -423,13 +452,14 @@ static int open_test_state(lua_State *L)
 }
 
 /* The Lua state a test file runs in; NULL out of memory. */
-lua_State *jt_api_state(void)
+lua_State *jt_api_state(struct jt *t)
 {
   lua_State *L = luaL_newstate();
   if (!L)
     return NULL;
   lua_pushcfunction(L, open_test_state);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+  lua_pushlightuserdata(L, t);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
     lua_close(L);
     return NULL;
   }

@@ -40,13 +40,15 @@ struct jt_incident {
 struct jt {
   const char *config_path;
   char journeys[PATH_MAX]; /* the journeys folder of the file being run */
+  const char *file;        /* the test file being run */
   struct core *core;
   struct ev_loop *loop;
   struct jt_msg *msgs;
   size_t n_msgs, cap_msgs;
   struct jt_incident *incidents;
   size_t n_incidents, cap_incidents;
-  struct buf notes; /* TAP comment lines shown under the test: what its journeys logged */
+  struct buf notes; /* TAP comment lines shown under the test: what it printed and what
+                       its journeys logged */
   const char *lost; /* what the test lost for want of memory (it fails saying so); NULL */
   unsigned events;
 };
@@ -60,8 +62,8 @@ void jt_on_log(void *ud, enum log_level lvl, const char *subsys, const char *msg
 int jt_note(struct jt *t, const char *prefix, const char *text);
 void jt_forget(struct jt *t);
 
-/* jtest_api.c: the Lua state a test file runs in (test(), `t`). */
-lua_State *jt_api_state(void);
+/* jtest_api.c: the Lua state a test file runs in (test(), print, `t`). */
+lua_State *jt_api_state(struct jt *t);
 
 /* jtest_event.c */
 cJSON *jt_event_to_json(lua_State *L, int idx, char *err, size_t errlen);

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..26"
+echo "1..27"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -196,3 +196,21 @@ awk '/^ok 1 /{a=NR} /^ok 2 /{b=NR} /^# \[print_test\.lua\] declaring/{d=NR} /^# 
 expect 26 "a test file's print is a TAP comment naming the file, under the test that ran it" 0 \
   '^# \[print_test\.lua\] declaring the tests$' "$(printf '^# \\[print_test\\.lua\\] posting\t1\tevent$')" \
   '^# \[print_test\.lua\] two lines$' '^# \[print_test\.lua\] of print$' '^2 passed, 0 failed$'
+
+# A bad argument to test(name, function) fails its file saying what is wrong, as a t:
+# method does, not in Lua's own words ("bad argument #1 to 'test'").
+printf 'test(42, function(t) end)\n' >"$files/number_name_test.lua"
+printf 'test()\n' >"$files/nothing_test.lua"
+printf 'test("greets ann")\n' >"$files/no_function_test.lua"
+printf 'test("greets ann", { t = 1 })\n' >"$files/table_function_test.lua"
+printf 'test("greets ann", function(t) end, "more")\n' >"$files/three_test.lua"
+"$parley" test --journeys "$j/beside" "$files/number_name_test.lua" "$files/nothing_test.lua" \
+  "$files/no_function_test.lua" "$files/table_function_test.lua" "$files/three_test.lua" >"$out" 2>&1; rc=$?
+! grep -q 'bad argument' "$out" || bad="Lua's own wording: $(grep 'bad argument' "$out")"
+expect 27 "test(name, function) refuses a bad argument saying what is wrong" 1 \
+  'test\(name, function\): the name must be a string, not number$' \
+  'test\(name, function\): the name is missing$' \
+  'test\(name, function\): the function is missing: write test\("greets ann", function\(t\) \.\.\. end\)$' \
+  'test\(name, function\): the second argument must be a function, not table$' \
+  'test\(name, function\): takes a name and a function, not 3 arguments$' \
+  'number_name_test\.lua:1: test\(name, function\)' '^0 passed, 5 failed$'

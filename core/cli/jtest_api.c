@@ -389,11 +389,29 @@ static const luaL_Reg t_methods[] = {
     {NULL, NULL},
 };
 
+/* The arguments of test(name, function), refused as a t: method refuses them: saying
+ * what is wrong, not in Lua's own words. */
+static void check_test_args(lua_State *L)
+{
+  static const char usage[] = "test(name, function)";
+  int given = lua_gettop(L);
+  if (given > 2)
+    luaL_error(L, "%s: takes a name and a function, not %d arguments", usage, given);
+  if (given == 0)
+    luaL_error(L, "%s: the name is missing", usage);
+  if (lua_type(L, 1) != LUA_TSTRING)
+    luaL_error(L, "%s: the name must be a string, not %s", usage, luaL_typename(L, 1));
+  if (lua_isnoneornil(L, 2))
+    luaL_error(L, "%s: the function is missing: write test(\"%s\", function(t) ... end)", usage,
+               lua_tostring(L, 1));
+  if (lua_type(L, 2) != LUA_TFUNCTION)
+    luaL_error(L, "%s: the second argument must be a function, not %s", usage, luaL_typename(L, 2));
+}
+
 /* test(name, fn): collected in order into the registry table "parley.tests". */
 static int l_test(lua_State *L)
 {
-  luaL_checkstring(L, 1);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  check_test_args(L);
   lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, 1);

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..25"
+echo "1..27"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -183,3 +183,34 @@ if ASAN_OPTIONS=help=1 "$parley" version 2>&1 | grep -q max_allocation_size_mb; 
 else
   echo "ok 25 - out of memory keeping a journey's output fails the test saying so # SKIP no AddressSanitizer"
 fi
+
+# A test file's own print is a TAP comment naming the file, under the test that ran it (at
+# the top of the file, before its tests), never a bare line on stdout.
+"$parley" test "$j/beside/tests/print_test.lua" >"$out" 2>"$files/print.err"; rc=$?
+[ -s "$files/print.err" ] && bad="stderr: $(cat "$files/print.err")"
+notap=$(grep -v -E '^(# |ok [0-9]+ - |not ok [0-9]+ - |1\.\.[0-9]+$|[0-9]+ passed, [0-9]+ failed$)' "$out")
+[ -z "$notap" ] || bad="$bad lines that are not TAP: $notap"
+awk '/^ok 1 /{a=NR} /^ok 2 /{b=NR} /^# \[print_test\.lua\] declaring/{d=NR} /^# \[print_test\.lua\] posting/{p=NR}
+  /^# \[print_test\.lua\] in the second/{q=NR} END{exit !(d && d < a && a < p && p < b && b < q)}' "$out" ||
+  bad="$bad the prints are not under the tests that ran them"
+expect 26 "a test file's print is a TAP comment naming the file, under the test that ran it" 0 \
+  '^# \[print_test\.lua\] declaring the tests$' "$(printf '^# \\[print_test\\.lua\\] posting\t1\tevent$')" \
+  '^# \[print_test\.lua\] two lines$' '^# \[print_test\.lua\] of print$' '^2 passed, 0 failed$'
+
+# A bad argument to test(name, function) fails its file saying what is wrong, as a t:
+# method does, not in Lua's own words ("bad argument #1 to 'test'").
+printf 'test(42, function(t) end)\n' >"$files/number_name_test.lua"
+printf 'test()\n' >"$files/nothing_test.lua"
+printf 'test("greets ann")\n' >"$files/no_function_test.lua"
+printf 'test("greets ann", { t = 1 })\n' >"$files/table_function_test.lua"
+printf 'test("greets ann", function(t) end, "more")\n' >"$files/three_test.lua"
+"$parley" test --journeys "$j/beside" "$files/number_name_test.lua" "$files/nothing_test.lua" \
+  "$files/no_function_test.lua" "$files/table_function_test.lua" "$files/three_test.lua" >"$out" 2>&1; rc=$?
+! grep -q 'bad argument' "$out" || bad="Lua's own wording: $(grep 'bad argument' "$out")"
+expect 27 "test(name, function) refuses a bad argument saying what is wrong" 1 \
+  'test\(name, function\): the name must be a string, not number$' \
+  'test\(name, function\): the name is missing$' \
+  'test\(name, function\): the function is missing: write test\("greets ann", function\(t\) \.\.\. end\)$' \
+  'test\(name, function\): the second argument must be a function, not table$' \
+  'test\(name, function\): takes a name and a function, not 3 arguments$' \
+  'number_name_test\.lua:1: test\(name, function\)' '^0 passed, 5 failed$'

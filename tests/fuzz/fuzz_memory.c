@@ -1,6 +1,8 @@
-/* libFuzzer target: conversation memory (MessagePack) as a step reads it into Lua and
- * inspection turns it into JSON. Malformed memory must be a Lua error (the step fails),
- * never a crash; memory that loads must encode again to something that loads again. */
+/* libFuzzer target: conversation memory (MessagePack) as a step reads it into Lua, as
+ * `parley test` reads it (lhost_memory_to_lua, on a plain Lua state) and as inspection
+ * turns it into JSON. Malformed memory must be a Lua error (the step fails) or a refusal
+ * with a reason, never a crash; memory that loads must encode again to something that
+ * loads again; and the Lua and the JSON decoders must take exactly the same memory. */
 #include <cJSON.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -43,12 +45,30 @@ static int run(lua_State *L, struct input *in, const char *mem, size_t len)
   return rc;
 }
 
+/* lhost_memory_to_lua keeps its word on an empty stack: 0 with one table pushed, or -1
+ * with nothing pushed and a reason. Returns whether it decoded. */
+static int to_lua(lua_State *L, const char *mem, size_t len)
+{
+  char err[256] = "";
+  int rc = lhost_memory_to_lua(L, mem, len, err, sizeof err);
+  if (rc == 0 && (lua_gettop(L) != 1 || !lua_istable(L, 1)))
+    abort();
+  if (rc != 0 && (rc != -1 || lua_gettop(L) != 0 || !err[0]))
+    abort();
+  lua_settop(L, 0);
+  return rc == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  cJSON_Delete(lhost_memory_to_json((const char *)data, size));
+  const char *mem = (const char *)data;
+  cJSON *json = lhost_memory_to_json(mem, size);
   lua_State *L = luaL_newstate();
+  if (to_lua(L, mem, size) != (json != NULL))
+    abort(); /* what one decoder reads, the other must read too */
+  cJSON_Delete(json);
   struct input one, two;
-  if (run(L, &one, (const char *)data, size) == LUA_OK && one.out.size > 0) {
+  if (run(L, &one, mem, size) == LUA_OK && one.out.size > 0) {
     if (run(L, &two, one.out.data, one.out.size) != LUA_OK)
       abort(); /* what we wrote, we must read */
     msgpack_sbuffer_destroy(&two.out);

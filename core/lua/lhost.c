@@ -2,7 +2,8 @@
  * file that loops forever cannot hang the daemon), read the table `journey { ... }`
  * returned into struct journey_info, keep every step handler and the entry condition
  * (entry.when) by luaL_ref, merge params with the configuration's overrides, compile the
- * templates, then lock the globals. */
+ * templates, pack every file it read into the bundle the store pins, then lock the
+ * globals (from then on no module can be loaded). */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,50 @@ static struct journey *journey_new(const struct lhost_config *cfg, const char *p
   return j;
 }
 
+/* The journey's text: from cfg->source (a stored version: a bundle, or bare text from a
+ * store written before bundles) or from the file. Returns 0, or -1 with err. */
+static int read_source(struct journey *j, const struct lhost_config *cfg, const char *path,
+                       char *err, size_t errlen)
+{
+  if (cfg->source == NULL) {
+    j->source = lhost_read_file(path, &j->source_len, err, errlen);
+    return j->source ? 0 : -1;
+  }
+  int rc = lhost_bundle_unpack(j, cfg->source, cfg->source_len, err, errlen);
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if ((j->source = malloc(cfg->source_len + 1)) == NULL) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return -1;
+  }
+  memcpy(j->source, cfg->source, cfg->source_len);
+  j->source[cfg->source_len] = '\0';
+  j->source_len = cfg->source_len;
+  return 0;
+}
+
+/* The bundle to pin: a pinned version keeps the very bytes it came from; otherwise the
+ * files the load read are packed. Then they are dropped: the Lua state and the compiled
+ * templates hold what runs. */
+static int keep_bundle(struct journey *j, const struct lhost_config *cfg, char *err,
+                       size_t errlen)
+{
+  if (j->pinned) {
+    j->bundle = malloc(cfg->source_len ? cfg->source_len : 1);
+    if (j->bundle == NULL) {
+      snprintf(err, errlen, "%s: out of memory", j->info.path);
+      return -1;
+    }
+    memcpy(j->bundle, cfg->source, cfg->source_len);
+    j->bundle_len = cfg->source_len;
+  } else if (lhost_bundle_pack(j, err, errlen) < 0) {
+    return -1;
+  }
+  lhost_files_free(&j->modules);
+  lhost_files_free(&j->templates);
+  return 0;
+}
+
 int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct journey **out,
                        char *err, size_t errlen)
 {
@@ -273,21 +318,8 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
     snprintf(err, errlen, "%s: out of memory", path);
     return -1;
   }
-  if (cfg->source) { /* a stored version: its text, not the file's */
-    j->source = malloc(cfg->source_len + 1);
-    if (j->source) {
-      memcpy(j->source, cfg->source, cfg->source_len);
-      j->source[cfg->source_len] = '\0';
-    }
-    j->source_len = cfg->source_len;
-  } else {
-    j->source = lhost_read_file(path, &j->source_len, err, errlen);
-  }
-  if (j->source == NULL) {
-    if (cfg->source)
-      snprintf(err, errlen, "%s: out of memory", path);
+  if (read_source(j, cfg, path, err, errlen) < 0)
     goto fail;
-  }
   if ((j->L = sandbox_build(j)) == NULL) {
     snprintf(err, errlen, "%s: cannot create a Lua state (is the memory limit too small?)",
              path);
@@ -306,6 +338,8 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
     snprintf(err, errlen, "%s: %s", path, tmp);
     goto fail;
   }
+  if (keep_bundle(j, cfg, err, errlen) < 0)
+    goto fail;
   lhost_sandbox_lock(j->L);
   lua_settop(j->L, 0);
   lua_gc(j->L, LUA_GCCOLLECT, 0);
@@ -342,7 +376,16 @@ void lhost_journey_free(struct journey *j)
   free(j->sdk_dir);
   free(j->journeys_dir);
   free(j->source);
+  lhost_files_free(&j->modules);
+  lhost_files_free(&j->templates);
+  free(j->bundle);
   free(j);
+}
+
+const char *lhost_journey_bundle(const struct journey *j, size_t *len)
+{
+  *len = j->bundle_len;
+  return j->bundle;
 }
 
 const char *lhost_journey_source(const struct journey *j, size_t *len)

@@ -357,20 +357,75 @@ static int valid_module_name(const char *s)
   return 1;
 }
 
-/* parley.x.y -> <sdk_dir>/parley/x/y.lua; a.b -> <journeys_dir>/a/b.lua */
-static int module_path(const struct journey *j, const char *name, char *out, size_t outlen)
+/* a.b.c -> a/b/c.lua, the module's file relative to its folder. */
+static int module_file(const char *name, char *out, size_t outlen)
 {
-  int sdk = strncmp(name, "parley.", 7) == 0;
-  const char *dir = sdk ? j->sdk_dir : j->journeys_dir;
-  if (dir == NULL)
-    return -1;
-  int n = snprintf(out, outlen, "%s/%s.lua", dir, name);
+  int n = snprintf(out, outlen, "%s.lua", name);
   if (n < 0 || (size_t)n >= outlen)
     return -1;
-  for (char *p = out + strlen(dir) + 1; *p && strcmp(p, ".lua") != 0; p++)
+  for (char *p = out; *p && strcmp(p, ".lua") != 0; p++)
     if (*p == '.')
       *p = '/';
   return 0;
+}
+
+static int join_path(const char *dir, const char *file, char *out, size_t outlen)
+{
+  int n = snprintf(out, outlen, "%s/%s", dir, file);
+  return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* The text of a module of the journeys folder: from the stored bundle when the version is
+ * pinned (never the disk), else read from disk and kept among the files the version runs.
+ * NULL with err. */
+static const struct lhost_file *journey_module(struct journey *j, const char *file, char *err,
+                                               size_t errlen)
+{
+  char path[4096];
+  size_t len;
+  const struct lhost_file *f = lhost_files_find(&j->modules, file);
+  if (f || j->pinned) {
+    if (f == NULL)
+      snprintf(err, errlen, "not part of this stored version");
+    return f;
+  }
+  if (j->journeys_dir == NULL || join_path(j->journeys_dir, file, path, sizeof path) < 0) {
+    snprintf(err, errlen, "no such module (no folder for it)");
+    return NULL;
+  }
+  char *src = lhost_read_file(path, &len, err, errlen);
+  if (src == NULL)
+    return NULL;
+  if (lhost_files_add(&j->modules, file, src, len) < 0) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  return &j->modules.v[j->modules.n - 1];
+}
+
+/* Pushes the module's chunk: parley.* from the SDK folder (Parley's own, never pinned),
+ * any other name from the journeys folder or the version's bundle. */
+static int load_module(lua_State *L, struct journey *j, const char *name, char *err,
+                       size_t errlen)
+{
+  char file[1024], path[4096];
+  if (module_file(name, file, sizeof file) < 0) {
+    snprintf(err, errlen, "module name too long");
+    return -1;
+  }
+  if (strncmp(name, "parley.", 7) == 0) {
+    if (j->sdk_dir == NULL || join_path(j->sdk_dir, file, path, sizeof path) < 0) {
+      snprintf(err, errlen, "no such module (no folder for it)");
+      return -1;
+    }
+    return lhost_load_file(L, path, err, errlen);
+  }
+  const struct lhost_file *f = journey_module(j, file, err, errlen);
+  if (f == NULL)
+    return -1;
+  if (j->journeys_dir == NULL || join_path(j->journeys_dir, file, path, sizeof path) < 0)
+    snprintf(path, sizeof path, "%s", file);
+  return lhost_load_source(L, f->data, f->len, path, err, errlen);
 }
 
 static int call_module(lua_State *L, const char *name, int cache)
@@ -396,12 +451,14 @@ static int call_module(lua_State *L, const char *name, int cache)
 }
 
 /* The only `require` journeys get: parley.* from the SDK, other names from the journeys
- * folder, source only, each loaded once per state and handed out read-only. */
+ * folder, source only, each loaded once per state and handed out read-only. A module not
+ * loaded yet may only be required while the journey file loads: so the files a version
+ * runs are all known once it has loaded, and pinned together (lhost_bundle.c). */
 static int sandbox_require(lua_State *L)
 {
   struct journey *j = lhost_journey_of(L);
   const char *name = luaL_checkstring(L, 1);
-  char path[4096], err[1024];
+  char err[1024];
   int cache = lua_upvalueindex(1);
   if (!valid_module_name(name))
     return luaL_error(L, "require '%s': a module name is letters, digits, '_' and '.', "
@@ -411,9 +468,10 @@ static int sandbox_require(lua_State *L)
   if (!lua_isnil(L, -1))
     return 1;
   lua_pop(L, 1);
-  if (module_path(j, name, path, sizeof path) < 0)
-    return luaL_error(L, "require '%s': no such module (no folder for it)", name);
-  if (lhost_load_file(L, path, err, sizeof err) < 0)
+  if (j->locked)
+    return luaL_error(L, "require '%s': modules are loaded when the journey file loads; move "
+                         "the require to the top of the file", name);
+  if (load_module(L, j, name, err, sizeof err) < 0)
     return luaL_error(L, "require '%s': %s", name, err);
   lua_pushlightuserdata(L, j);
   lua_setfield(L, cache, name);

@@ -191,7 +191,7 @@ static void read_spec(lua_State *L, struct load_ctx *lc, int spec)
   struct journey *j = lc->j;
   if (!is_journey_spec(L, spec))
     luaL_error(L, "%s: the file must return a journey: return journey { name = ..., start = "
-                  "function(c, ev) ... end }", j->info.path);
+                  "function(c, ev) ... end }", j->file);
   lua_getfield(L, spec, "name");
   j->info.name = dup_or_raise(L, luaL_checkstring(L, -1));
   lua_pop(L, 1);
@@ -212,15 +212,15 @@ static int load_main(lua_State *L)
   struct journey *j = lc->j;
   char err[1024];
   lua_pushcfunction(L, lhost_msgh); /* 2 */
-  if (lhost_load_source(L, j->source, j->source_len, j->info.path, err, sizeof err) < 0)
+  if (lhost_load_source(L, j->source, j->source_len, j->file, err, sizeof err) < 0)
     return luaL_error(L, "%s", err);
   lhost_budget_start(j);
   int rc = lua_pcall(L, 0, 1, 2);
   lhost_budget_stop(j);
   if (lhost_budget_failed(j, "loading the journey file", err, sizeof err))
-    return luaL_error(L, "%s: %s", j->info.path, err);
+    return luaL_error(L, "%s: %s", j->file, err);
   if (rc != LUA_OK && lua_isstring(L, -1) && strncmp(lua_tostring(L, -1), "journey '", 9) == 0)
-    return luaL_error(L, "%s: %s", j->info.path, lua_tostring(L, -1));
+    return luaL_error(L, "%s: %s", j->file, lua_tostring(L, -1));
   if (rc != LUA_OK)
     return lua_error(L);
   read_spec(L, lc, 3);
@@ -243,6 +243,18 @@ static lua_State *sandbox_build(struct journey *j)
   return L;
 }
 
+/* The journey file as errors name it: relative to the journeys folder (its base name when
+ * it lies elsewhere). An error is stored on conversations and shown by the API: it names
+ * the file the journey's author knows, never a path of the machine. */
+static const char *relative_name(const char *path, const char *dir)
+{
+  size_t n = dir ? strlen(dir) : 0;
+  if (n && strncmp(path, dir, n) == 0 && path[n] == '/')
+    return path + n + 1;
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
 static struct journey *journey_new(const struct lhost_config *cfg, const char *path)
 {
   struct journey *j = calloc(1, sizeof *j);
@@ -254,9 +266,10 @@ static struct journey *journey_new(const struct lhost_config *cfg, const char *p
   j->run.c_ref = LUA_NOREF;
   j->info.reenter_after_ms = -1;
   j->info.path = strdup(path);
+  j->file = strdup(relative_name(path, cfg->journeys_dir));
   j->sdk_dir = cfg->sdk_dir ? strdup(cfg->sdk_dir) : NULL;
   j->journeys_dir = cfg->journeys_dir ? strdup(cfg->journeys_dir) : NULL;
-  if (j->info.path == NULL || (cfg->sdk_dir && !j->sdk_dir) ||
+  if (j->info.path == NULL || j->file == NULL || (cfg->sdk_dir && !j->sdk_dir) ||
       (cfg->journeys_dir && !j->journeys_dir)) {
     lhost_journey_free(j);
     return NULL;
@@ -270,14 +283,14 @@ static int read_source(struct journey *j, const struct lhost_config *cfg, const 
                        char *err, size_t errlen)
 {
   if (cfg->source == NULL) {
-    j->source = lhost_read_file(path, &j->source_len, err, errlen);
+    j->source = lhost_read_file(path, j->file, LHOST_MAX_SOURCE, &j->source_len, err, errlen);
     return j->source ? 0 : -1;
   }
   int rc = lhost_bundle_unpack(j, cfg->source, cfg->source_len, err, errlen);
   if (rc != 0)
     return rc < 0 ? -1 : 0;
   if ((j->source = malloc(cfg->source_len + 1)) == NULL) {
-    snprintf(err, errlen, "%s: out of memory", path);
+    snprintf(err, errlen, "%s: out of memory", j->file);
     return -1;
   }
   memcpy(j->source, cfg->source, cfg->source_len);
@@ -295,7 +308,7 @@ static int keep_bundle(struct journey *j, const struct lhost_config *cfg, char *
   if (j->pinned) {
     j->bundle = malloc(cfg->source_len ? cfg->source_len : 1);
     if (j->bundle == NULL) {
-      snprintf(err, errlen, "%s: out of memory", j->info.path);
+      snprintf(err, errlen, "%s: out of memory", j->file);
       return -1;
     }
     memcpy(j->bundle, cfg->source, cfg->source_len);
@@ -315,14 +328,14 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
   struct journey *j = lc.j = journey_new(cfg, path);
   *out = NULL;
   if (j == NULL) {
-    snprintf(err, errlen, "%s: out of memory", path);
+    snprintf(err, errlen, "%s: out of memory", relative_name(path, cfg->journeys_dir));
     return -1;
   }
   if (read_source(j, cfg, path, err, errlen) < 0)
     goto fail;
   if ((j->L = sandbox_build(j)) == NULL) {
     snprintf(err, errlen, "%s: cannot create a Lua state (is the memory limit too small?)",
-             path);
+             j->file);
     goto fail;
   }
   lua_pushcfunction(j->L, load_main);
@@ -335,7 +348,7 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
   if (lhost_templates_load(j, path, err, errlen) < 0) {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", err);
-    snprintf(err, errlen, "%s: %s", path, tmp);
+    snprintf(err, errlen, "%s: %s", j->file, tmp);
     goto fail;
   }
   if (keep_bundle(j, cfg, err, errlen) < 0)
@@ -370,6 +383,7 @@ void lhost_journey_free(struct journey *j)
   cJSON_Delete(j->params);
   free((char *)j->info.name);
   free((char *)j->info.path);
+  free(j->file);
   free((char *)j->info.entry_event);
   free_list(j->info.goal_events, j->info.n_goal);
   free_list(j->info.exit_events, j->info.n_exit);

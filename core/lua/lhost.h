@@ -58,7 +58,10 @@ struct journey_info {
  * syntax error, a file that does not return a journey, an entry without `start`, a step
  * that is not a function, a malformed duration. Modules of the journeys folder are loaded
  * only while the file loads (a step may not require one not loaded yet), so what the load
- * read is every file the version runs. */
+ * read is every file the version runs. Errors, here and from steps, name files relative to
+ * their folder ("welcome.lua:12:", "lib/util.lua:3:", "parley/journey.lua:40:",
+ * "welcome/welcome.html line 3:"), never by a path of the machine: they are stored on
+ * conversations and shown by the API. */
 int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct journey **out,
                        char *err, size_t errlen);
 void lhost_journey_free(struct journey *j);

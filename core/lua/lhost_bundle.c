@@ -91,7 +91,7 @@ int lhost_bundle_pack(struct journey *j, char *err, size_t errlen)
       pack_bin(&pk, j->source, j->source_len) || pack_files(&pk, "modules", &j->modules) ||
       pack_files(&pk, "templates", &j->templates)) {
     msgpack_sbuffer_destroy(&sb);
-    snprintf(err, errlen, "%s: out of memory", j->info.path);
+    snprintf(err, errlen, "%s: out of memory", j->file);
     return -1;
   }
   j->bundle_len = sb.size;
@@ -184,7 +184,7 @@ int lhost_bundle_unpack(struct journey *j, const char *bytes, size_t len, char *
   msgpack_unpacked_destroy(&u);
   if (!ok) {
     snprintf(err, errlen, "%s: the stored version is damaged (its bundle of files cannot be "
-                          "read)", j->info.path);
+                          "read)", j->file);
     return -1;
   }
   j->pinned = 1;

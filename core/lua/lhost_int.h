@@ -88,6 +88,7 @@ struct journey {
   struct lhost_budget budget;
   struct lhost_limits limits;
   struct journey_info info;
+  char *file; /* the journey file as errors name it: relative to the journeys folder */
   char *sdk_dir, *journeys_dir;
   const struct log *log;
   int entry_when_ref;           /* entry.when, or LUA_NOREF: everyone may enter */
@@ -125,12 +126,12 @@ lua_State *lhost_sandbox_new(struct journey *j);
 int lhost_sandbox_seal(lua_State *L);
 void lhost_sandbox_lock(lua_State *L);
 void lhost_readonly(lua_State *L, const char *what);
-int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen);
 /* Replaces the library functions that could loop inside C, out of the step budget's
  * sight, with checked ones (lhost_safelib.c). Raises on out of memory. */
 void lhost_safelib_install(lua_State *L);
-char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen);
-int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
+char *lhost_read_file(const char *path, const char *name, size_t max, size_t *len, char *err,
+                      size_t errlen);
+int lhost_load_source(lua_State *L, const char *src, size_t n, const char *name, char *err,
                       size_t errlen);
 int lhost_msgh(lua_State *L);
 void lhost_budget_start(struct journey *j);

@@ -160,41 +160,41 @@ int lhost_msgh(lua_State *L)
   return 1;
 }
 
-/* Reads a whole source file (bounded). Returns a malloc'd buffer, or NULL with err. */
-char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen)
+/* Reads a whole file of at most `max` bytes. Errors call it `name`, its path relative to
+ * its folder: they reach conversations and the API, which have no business with the
+ * machine's paths. Returns a malloc'd buffer, or NULL with err. */
+char *lhost_read_file(const char *path, const char *name, size_t max, size_t *len, char *err,
+                      size_t errlen)
 {
-  return util_read_file(path, LHOST_MAX_SOURCE, len, err, errlen);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(err, errlen, "%s: %s", name, strerror(errno));
+    return NULL;
+  }
+  char *s = util_read_stream(f, name, max, len, err, errlen);
+  fclose(f);
+  return s;
 }
 
 /* Compiles source as text only: a binary chunk is refused, so no one can hand the VM
- * hand-made bytecode. Pushes the function, or returns -1 with err. */
-int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
+ * hand-made bytecode. `name` (relative to its folder) is the chunk's name, so every error
+ * and traceback says "lib/util.lua:3:". Pushes the function, or returns -1 with err. */
+int lhost_load_source(lua_State *L, const char *src, size_t n, const char *name, char *err,
                       size_t errlen)
 {
   char chunkname[1024];
-  snprintf(chunkname, sizeof chunkname, "@%s", path);
+  snprintf(chunkname, sizeof chunkname, "@%s", name);
   int rc = luaL_loadbufferx(L, src, n, chunkname, "t");
   if (rc != LUA_OK) {
     const char *m = lua_tostring(L, -1);
     snprintf(err, errlen, "%s", m ? m : "cannot load");
     if (m && strstr(m, "binary chunk"))
       snprintf(err, errlen, "%s: binary (precompiled) chunks are refused; load Lua source",
-               path);
+               name);
     lua_pop(L, 1);
     return -1;
   }
   return 0;
-}
-
-int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen)
-{
-  size_t n;
-  char *src = lhost_read_file(path, &n, err, errlen);
-  if (src == NULL)
-    return -1;
-  int rc = lhost_load_source(L, src, n, path, err, errlen);
-  free(src);
-  return rc;
 }
 
 static int ro_newindex(lua_State *L)
@@ -393,7 +393,7 @@ static const struct lhost_file *journey_module(struct journey *j, const char *fi
     snprintf(err, errlen, "no such module (no folder for it)");
     return NULL;
   }
-  char *src = lhost_read_file(path, &len, err, errlen);
+  char *src = lhost_read_file(path, file, LHOST_MAX_SOURCE, &len, err, errlen);
   if (src == NULL)
     return NULL;
   if (lhost_files_add(&j->modules, file, src, len) < 0) {
@@ -403,29 +403,38 @@ static const struct lhost_file *journey_module(struct journey *j, const char *fi
   return &j->modules.v[j->modules.n - 1];
 }
 
-/* Pushes the module's chunk: parley.* from the SDK folder (Parley's own, never pinned),
- * any other name from the journeys folder or the version's bundle. */
+/* An SDK module, from the SDK folder: Parley's own, never pinned with a version. */
+static int sdk_module(lua_State *L, struct journey *j, const char *file, char *err,
+                      size_t errlen)
+{
+  char path[4096];
+  size_t len;
+  if (j->sdk_dir == NULL || join_path(j->sdk_dir, file, path, sizeof path) < 0) {
+    snprintf(err, errlen, "no such module (no folder for it)");
+    return -1;
+  }
+  char *src = lhost_read_file(path, file, LHOST_MAX_SOURCE, &len, err, errlen);
+  if (src == NULL)
+    return -1;
+  int rc = lhost_load_source(L, src, len, file, err, errlen);
+  free(src);
+  return rc;
+}
+
+/* Pushes the module's chunk, named by its file relative to its folder: parley.* from the
+ * SDK, any other name from the journeys folder or the version's bundle. */
 static int load_module(lua_State *L, struct journey *j, const char *name, char *err,
                        size_t errlen)
 {
-  char file[1024], path[4096];
+  char file[1024];
   if (module_file(name, file, sizeof file) < 0) {
     snprintf(err, errlen, "module name too long");
     return -1;
   }
-  if (strncmp(name, "parley.", 7) == 0) {
-    if (j->sdk_dir == NULL || join_path(j->sdk_dir, file, path, sizeof path) < 0) {
-      snprintf(err, errlen, "no such module (no folder for it)");
-      return -1;
-    }
-    return lhost_load_file(L, path, err, errlen);
-  }
+  if (strncmp(name, "parley.", 7) == 0)
+    return sdk_module(L, j, file, err, errlen);
   const struct lhost_file *f = journey_module(j, file, err, errlen);
-  if (f == NULL)
-    return -1;
-  if (j->journeys_dir == NULL || join_path(j->journeys_dir, file, path, sizeof path) < 0)
-    snprintf(path, sizeof path, "%s", file);
-  return lhost_load_source(L, f->data, f->len, path, err, errlen);
+  return f ? lhost_load_source(L, f->data, f->len, file, err, errlen) : -1;
 }
 
 static int call_module(lua_State *L, const char *name, int cache)

@@ -65,9 +65,20 @@ static int compile_one(struct journey *j, const struct lhost_file *f, const char
   return tmpl_compile(f->data, f->len, label, slotp, err, errlen);
 }
 
+/* "<folder>" without ".lua": the journey file's name with its extension cut off (the
+ * template folder), for a path or for the name relative to the journeys folder. */
+static void strip_lua(const char *file, char *out, size_t outlen)
+{
+  size_t n = strlen(file);
+  if (n > 4 && strcmp(file + n - 4, ".lua") == 0)
+    n -= 4;
+  snprintf(out, outlen, "%.*s", (int)n, file);
+}
+
 /* Reads every template file of `dir` into j->templates, the files the version runs; no
- * folder means no templates. */
-static int read_folder(struct journey *j, const char *dir, char *err, size_t errlen)
+ * folder means no templates. `folder` names the folder in errors. */
+static int read_folder(struct journey *j, const char *dir, const char *folder, char *err,
+                       size_t errlen)
 {
   DIR *d = opendir(dir);
   if (d == NULL)
@@ -75,12 +86,13 @@ static int read_folder(struct journey *j, const char *dir, char *err, size_t err
   struct dirent *de;
   int rc = 0;
   while (rc == 0 && (de = readdir(d)) != NULL) {
-    char path[4400], why[512];
+    char path[4400], label[1300], why[1500];
     size_t len;
     if (!is_template_file(de->d_name))
       continue;
     snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-    char *src = util_read_file(path, MAX_TEMPLATE_BYTES, &len, why, sizeof why);
+    snprintf(label, sizeof label, "%s/%s", folder, de->d_name);
+    char *src = lhost_read_file(path, label, MAX_TEMPLATE_BYTES, &len, why, sizeof why);
     if (src == NULL) {
       snprintf(err, errlen, "template %s", why);
       rc = -1;
@@ -94,23 +106,20 @@ static int read_folder(struct journey *j, const char *dir, char *err, size_t err
 }
 
 /* Loads every template of the journey at `journey_path`: for a pinned version those of its
- * bundle, else the files of the folder beside it. */
+ * bundle, else the files of the folder beside it. Errors name a template by its path
+ * relative to the journeys folder ("welcome/welcome.html line 3: ..."). */
 int lhost_templates_load(struct journey *j, const char *journey_path, char *err, size_t errlen)
 {
-  char dir[4096], label[1024];
-  const char *slash = strrchr(journey_path, '/');
-  const char *base = slash ? slash + 1 : journey_path;
-  size_t n = strlen(journey_path);
-  if (n > 4 && strcmp(journey_path + n - 4, ".lua") == 0)
-    n -= 4;
-  snprintf(dir, sizeof dir, "%.*s", (int)n, journey_path);
-  if (!j->pinned && read_folder(j, dir, err, errlen) < 0)
+  char dir[4096], folder[1024], label[1200];
+  strip_lua(journey_path, dir, sizeof dir);
+  strip_lua(j->file, folder, sizeof folder);
+  if (!j->pinned && read_folder(j, dir, folder, err, errlen) < 0)
     return -1;
   for (size_t i = 0; i < j->templates.n; i++) {
     const struct lhost_file *f = &j->templates.v[i];
     if (!is_template_file(f->name))
       continue;
-    snprintf(label, sizeof label, "%.*s/%s", (int)(journey_path + n - base), base, f->name);
+    snprintf(label, sizeof label, "%s/%s", folder, f->name);
     if (compile_one(j, f, label, err, errlen) < 0)
       return -1;
   }

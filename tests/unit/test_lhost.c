@@ -61,6 +61,14 @@ static struct journey *load(const char *path)
   return j;
 }
 
+/* An error names files relative to their folders: no path of the machine (the journeys
+ * folder's, the SDK's) is in it. */
+static void assert_no_machine_path(const char *err)
+{
+  if (strstr(err, PARLEY_SRCDIR) != NULL)
+    fail_msg("a path of the machine in: %s", err);
+}
+
 static void load_fails(const char *path, const char *expect)
 {
   char err[1024] = "";
@@ -70,6 +78,7 @@ static void load_fails(const char *path, const char *expect)
   assert_null(j);
   if (strstr(err, expect) == NULL)
     fail_msg("%s: expected '%s' in: %s", path, expect, err);
+  assert_no_machine_path(err);
 }
 
 struct step {
@@ -106,6 +115,7 @@ static void step_fails(struct journey *j, const char *name, const char *expect)
   assert_int_equal(step(j, &s, &d, err, sizeof err), -1);
   if (strstr(err, expect) == NULL)
     fail_msg("step %s: expected '%s' in: %s", name, expect, err);
+  assert_no_machine_path(err);
   assert_null(d.speaks);
   assert_null(d.memory);
 }
@@ -658,6 +668,40 @@ static void test_bare_source(void **state)
   lhost_journey_free(j);
 }
 
+/* The error of `step` names `file` first, with no '/' before it: the file relative to the
+ * journeys folder, not a path of the machine. */
+static void error_names(struct journey *j, const char *step_name, const char *file)
+{
+  char err[1024];
+  struct lhost_decision d;
+  struct step s = {.name = step_name};
+  assert_int_equal(step(j, &s, &d, err, sizeof err), -1);
+  const char *at = strstr(err, file);
+  if (at == NULL || memchr(err, '/', (size_t)(at - err)) != NULL)
+    fail_msg("step %s: expected '%s' first in: %s", step_name, file, err);
+  assert_no_machine_path(err);
+}
+
+/* Errors of journeys, modules, the SDK and templates name their files relative to their
+ * folders, at load and at run time. */
+static void test_error_names_are_relative(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  error_names(j, "runtime_error", "fixture.lua:");
+  error_names(j, "speak_missing_var", "fixture/greet.subject line 1:");
+  lhost_journey_free(j);
+  j = load(JDIR "/modules.lua");
+  error_names(j, "module_error", "lib/helper.lua:");
+  step_fails(j, "module_error", "the helper failed (called from modules.lua:");
+  error_names(j, "sdk_error", "modules.lua:");
+  step_fails(j, "sdk_error", "(called from parley/journey.lua:");
+  lhost_journey_free(j);
+  load_fails(JDIR "/syntax_error.lua", "syntax_error.lua:3:");
+  load_fails(JDIR "/bad_template.lua", "bad_template.lua: bad_template/x.html line 2:");
+  load_fails(JDIR "/missing_module.lua", "require 'lib.nowhere': lib/nowhere.lua: No such file");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -670,6 +714,7 @@ int main(void)
       cmocka_unit_test(test_subject_is_one_line), cmocka_unit_test(test_entry_when),
       cmocka_unit_test(test_journey_channels), cmocka_unit_test(test_modules),
       cmocka_unit_test(test_bundle),        cmocka_unit_test(test_bare_source),
+      cmocka_unit_test(test_error_names_are_relative),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

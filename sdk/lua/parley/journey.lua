@@ -122,7 +122,8 @@ local KNOWN = {
 }
 
 -- `return journey { ... }` is a tail call, so no line of the journey file is left on the
--- stack to point at: the error carries no position, and Parley prefixes the file's path.
+-- stack to point at: the error carries no position, and Parley prefixes the file's name
+-- (relative to the journeys folder).
 local function fail(spec_name, msg)
   error(("journey '%s': %s"):format(spec_name or "?", msg), 0)
 end

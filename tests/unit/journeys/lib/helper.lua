@@ -5,4 +5,8 @@ function M.word()
   return "from the module"
 end
 
+function M.fail()
+  error("the helper failed")
+end
+
 return M

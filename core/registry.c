@@ -1,5 +1,5 @@
-/* Journey versions: loading the folder, pinning sources, draining old versions (see
- * registry.h). */
+/* Journey versions: loading the folder, pinning each version's files (its bundle), draining
+ * old versions (see registry.h). */
 #include "registry.h"
 
 #include <dirent.h>
@@ -97,31 +97,48 @@ static void free_list(char **paths, size_t n)
   free(paths);
 }
 
-static int same_source(const struct journey *a, const char *src, size_t len)
+/* Whether a stored value pins exactly the files this journey runs. */
+static int same_bundle(const struct journey *a, const char *stored, size_t len)
 {
   size_t alen;
-  const char *asrc = lhost_journey_source(a, &alen);
-  return alen == len && memcmp(asrc, src, len) == 0;
+  const char *abundle = lhost_journey_bundle(a, &alen);
+  return alen == len && memcmp(abundle, stored, len) == 0;
 }
 
-/* The version a freshly loaded journey runs as: the newest stored one when the text is
- * the same (a restart), else a new version whose source is pinned in the store. */
+/* A store written before bundles holds the journey's bare text. When that text is the
+ * file's, the version has not changed: its modules and templates were read from disk,
+ * which is what the bundle now pins. */
+static int same_bare_source(const struct journey *j, const char *stored, size_t len)
+{
+  size_t slen;
+  const char *src = lhost_journey_source(j, &slen);
+  return !lhost_is_bundle(stored, len) && slen == len && memcmp(src, stored, len) == 0;
+}
+
+/* The version a freshly loaded journey runs as: the newest stored one when its files are
+ * the same (a restart; a bare text from before bundles is replaced by the bundle), else a
+ * new version whose files are pinned in the store. */
 static uint32_t pin_version(struct registry *reg, const struct journey *j)
 {
   struct store *st = reg->store;
   const char *name = lhost_journey_info(j)->name;
-  uint32_t latest = st->ops->journey_latest(st, name);
+  uint32_t version = st->ops->journey_latest(st, name);
   char *old = NULL;
-  size_t olen = 0;
-  if (latest && st->ops->journey_get(st, name, latest, &old, &olen) == 1 && same_source(j, old, olen)) {
-    free(old);
-    return latest;
+  size_t olen = 0, len;
+  const char *bundle = lhost_journey_bundle(j, &len);
+  int same = 0;
+  if (version && st->ops->journey_get(st, name, version, &old, &olen) == 1) {
+    same = same_bundle(j, old, olen);
+    if (!same && same_bare_source(j, old, olen)) {
+      st->ops->journey_put(st, name, version, bundle, len);
+      same = 1;
+    }
   }
   free(old);
-  size_t len;
-  const char *src = lhost_journey_source(j, &len);
-  st->ops->journey_put(st, name, latest + 1, src, len);
-  return latest + 1;
+  if (same)
+    return version;
+  st->ops->journey_put(st, name, version + 1, bundle, len);
+  return version + 1;
 }
 
 static void log_version(struct registry *reg, const char *msg, const struct jslot *s)
@@ -189,14 +206,14 @@ static int reload_one(struct registry *reg, struct journey *j, const char *path,
   const char *name = lhost_journey_info(j)->name;
   struct jslot *cur = find_current(reg, name);
   size_t len;
-  const char *src = lhost_journey_source(j, &len);
+  const char *bundle = lhost_journey_bundle(j, &len);
   if (cur && path_in(cur->path, taken, n_taken) && strcmp(cur->path, path) != 0) {
     log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused: two files name the same journey", "name", name,
            "path", path, (char *)NULL);
     lhost_journey_free(j);
     return -1;
   }
-  if (cur && cur->j && same_source(cur->j, src, len)) {
+  if (cur && cur->j && same_bundle(cur->j, bundle, len)) {
     lhost_journey_free(j); /* unchanged */
     return 0;
   }
@@ -256,8 +273,9 @@ uint32_t registry_current_version(struct registry *reg, const char *name)
   return s ? s->version : 0;
 }
 
-/* Where an old version's templates are: beside the file of its current version, or where
- * a file of that name would be. */
+/* The path an old version loads under: the file of its current version, or where a file
+ * of that name would be. Its bundle brings its modules and templates; only a version
+ * stored before bundles reads them from beside that path. */
 static void old_version_path(struct registry *reg, const char *name, char *path, size_t n)
 {
   struct jslot *cur = find_current(reg, name);

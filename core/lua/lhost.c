@@ -2,7 +2,8 @@
  * file that loops forever cannot hang the daemon), read the table `journey { ... }`
  * returned into struct journey_info, keep every step handler and the entry condition
  * (entry.when) by luaL_ref, merge params with the configuration's overrides, compile the
- * templates, then lock the globals. */
+ * templates, pack every file it read into the bundle the store pins, then lock the
+ * globals (from then on no module can be loaded). */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,7 @@ static void read_spec(lua_State *L, struct load_ctx *lc, int spec)
   struct journey *j = lc->j;
   if (!is_journey_spec(L, spec))
     luaL_error(L, "%s: the file must return a journey: return journey { name = ..., start = "
-                  "function(c, ev) ... end }", j->info.path);
+                  "function(c, ev) ... end }", j->file);
   lua_getfield(L, spec, "name");
   j->info.name = dup_or_raise(L, luaL_checkstring(L, -1));
   lua_pop(L, 1);
@@ -211,15 +212,15 @@ static int load_main(lua_State *L)
   struct journey *j = lc->j;
   char err[1024];
   lua_pushcfunction(L, lhost_msgh); /* 2 */
-  if (lhost_load_source(L, j->source, j->source_len, j->info.path, err, sizeof err) < 0)
+  if (lhost_load_source(L, j->source, j->source_len, j->file, err, sizeof err) < 0)
     return luaL_error(L, "%s", err);
   lhost_budget_start(j);
   int rc = lua_pcall(L, 0, 1, 2);
   lhost_budget_stop(j);
   if (lhost_budget_failed(j, "loading the journey file", err, sizeof err))
-    return luaL_error(L, "%s: %s", j->info.path, err);
+    return luaL_error(L, "%s: %s", j->file, err);
   if (rc != LUA_OK && lua_isstring(L, -1) && strncmp(lua_tostring(L, -1), "journey '", 9) == 0)
-    return luaL_error(L, "%s: %s", j->info.path, lua_tostring(L, -1));
+    return luaL_error(L, "%s: %s", j->file, lua_tostring(L, -1));
   if (rc != LUA_OK)
     return lua_error(L);
   read_spec(L, lc, 3);
@@ -242,6 +243,18 @@ static lua_State *sandbox_build(struct journey *j)
   return L;
 }
 
+/* The journey file as errors name it: relative to the journeys folder (its base name when
+ * it lies elsewhere). An error is stored on conversations and shown by the API: it names
+ * the file the journey's author knows, never a path of the machine. */
+static const char *relative_name(const char *path, const char *dir)
+{
+  size_t n = dir ? strlen(dir) : 0;
+  if (n && strncmp(path, dir, n) == 0 && path[n] == '/')
+    return path + n + 1;
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
 static struct journey *journey_new(const struct lhost_config *cfg, const char *path)
 {
   struct journey *j = calloc(1, sizeof *j);
@@ -255,14 +268,59 @@ static struct journey *journey_new(const struct lhost_config *cfg, const char *p
   j->run.c_ref = LUA_NOREF;
   j->info.reenter_after_ms = -1;
   j->info.path = strdup(path);
+  j->file = strdup(relative_name(path, cfg->journeys_dir));
   j->sdk_dir = cfg->sdk_dir ? strdup(cfg->sdk_dir) : NULL;
   j->journeys_dir = cfg->journeys_dir ? strdup(cfg->journeys_dir) : NULL;
-  if (j->info.path == NULL || (cfg->sdk_dir && !j->sdk_dir) ||
+  if (j->info.path == NULL || j->file == NULL || (cfg->sdk_dir && !j->sdk_dir) ||
       (cfg->journeys_dir && !j->journeys_dir)) {
     lhost_journey_free(j);
     return NULL;
   }
   return j;
+}
+
+/* The journey's text: from cfg->source (a stored version: a bundle, or bare text from a
+ * store written before bundles) or from the file. Returns 0, or -1 with err. */
+static int read_source(struct journey *j, const struct lhost_config *cfg, const char *path,
+                       char *err, size_t errlen)
+{
+  if (cfg->source == NULL) {
+    j->source = lhost_read_file(path, j->file, LHOST_MAX_SOURCE, &j->source_len, err, errlen);
+    return j->source ? 0 : -1;
+  }
+  int rc = lhost_bundle_unpack(j, cfg->source, cfg->source_len, err, errlen);
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if ((j->source = malloc(cfg->source_len + 1)) == NULL) {
+    snprintf(err, errlen, "%s: out of memory", j->file);
+    return -1;
+  }
+  memcpy(j->source, cfg->source, cfg->source_len);
+  j->source[cfg->source_len] = '\0';
+  j->source_len = cfg->source_len;
+  return 0;
+}
+
+/* The bundle to pin: a pinned version keeps the very bytes it came from; otherwise the
+ * files the load read are packed. Then they are dropped: the Lua state and the compiled
+ * templates hold what runs. */
+static int keep_bundle(struct journey *j, const struct lhost_config *cfg, char *err,
+                       size_t errlen)
+{
+  if (j->pinned) {
+    j->bundle = malloc(cfg->source_len ? cfg->source_len : 1);
+    if (j->bundle == NULL) {
+      snprintf(err, errlen, "%s: out of memory", j->file);
+      return -1;
+    }
+    memcpy(j->bundle, cfg->source, cfg->source_len);
+    j->bundle_len = cfg->source_len;
+  } else if (lhost_bundle_pack(j, err, errlen) < 0) {
+    return -1;
+  }
+  lhost_files_free(&j->modules);
+  lhost_files_free(&j->templates);
+  return 0;
 }
 
 int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct journey **out,
@@ -272,27 +330,14 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
   struct journey *j = lc.j = journey_new(cfg, path);
   *out = NULL;
   if (j == NULL) {
-    snprintf(err, errlen, "%s: out of memory", path);
+    snprintf(err, errlen, "%s: out of memory", relative_name(path, cfg->journeys_dir));
     return -1;
   }
-  if (cfg->source) { /* a stored version: its text, not the file's */
-    j->source = malloc(cfg->source_len + 1);
-    if (j->source) {
-      memcpy(j->source, cfg->source, cfg->source_len);
-      j->source[cfg->source_len] = '\0';
-    }
-    j->source_len = cfg->source_len;
-  } else {
-    j->source = lhost_read_file(path, &j->source_len, err, errlen);
-  }
-  if (j->source == NULL) {
-    if (cfg->source)
-      snprintf(err, errlen, "%s: out of memory", path);
+  if (read_source(j, cfg, path, err, errlen) < 0)
     goto fail;
-  }
   if ((j->L = sandbox_build(j)) == NULL) {
     snprintf(err, errlen, "%s: cannot create a Lua state (is the memory limit too small?)",
-             path);
+             j->file);
     goto fail;
   }
   lua_pushcfunction(j->L, load_main);
@@ -305,10 +350,10 @@ int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct 
   if (lhost_templates_load(j, path, err, errlen) < 0) {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s", err);
-    snprintf(err, errlen, "%s: %s", path, tmp);
+    snprintf(err, errlen, "%s: %s", j->file, tmp);
     goto fail;
   }
-  if (lhost_freeze(j, err, errlen) < 0)
+  if (keep_bundle(j, cfg, err, errlen) < 0 || lhost_freeze(j, err, errlen) < 0)
     goto fail;
   lhost_sandbox_lock(j->L);
   lua_settop(j->L, 0);
@@ -340,13 +385,23 @@ void lhost_journey_free(struct journey *j)
   cJSON_Delete(j->params);
   free((char *)j->info.name);
   free((char *)j->info.path);
+  free(j->file);
   free((char *)j->info.entry_event);
   free_list(j->info.goal_events, j->info.n_goal);
   free_list(j->info.exit_events, j->info.n_exit);
   free(j->sdk_dir);
   free(j->journeys_dir);
   free(j->source);
+  lhost_files_free(&j->modules);
+  lhost_files_free(&j->templates);
+  free(j->bundle);
   free(j);
+}
+
+const char *lhost_journey_bundle(const struct journey *j, size_t *len)
+{
+  *len = j->bundle_len;
+  return j->bundle;
 }
 
 const char *lhost_journey_source(const struct journey *j, size_t *len)

@@ -30,8 +30,12 @@ struct lhost_config {
   const cJSON *params;      /* config overrides: { journey_name = { param = value } } */
   const struct log *log;
   uint64_t random_salt;     /* mixed into every step's math.random seed (0: reproducible) */
-  const char *source;       /* when set: run this text (a stored older version) rather than
-                               reading the file; `path` still names it and its templates */
+  /* When set: a stored version to run rather than the file. A bundle
+   * (lhost_journey_bundle) gives the journey, its modules and its templates, and nothing
+   * is read from disk; bare journey text (what stores written before bundles hold) is run
+   * as the journey, its modules and templates read from disk as for a file. `path` still
+   * names it. */
+  const char *source;
   size_t source_len;
 };
 
@@ -53,12 +57,24 @@ struct journey_info {
 
 /* Load and check one journey file. Refuses (returns -1, err says file, line and what) a
  * syntax error, a file that does not return a journey, an entry without `start`, a step
- * that is not a function, a malformed duration. */
+ * that is not a function, a malformed duration. Modules of the journeys folder are loaded
+ * only while the file loads (a step may not require one not loaded yet), so what the load
+ * read is every file the version runs. Errors, here and from steps, name files relative to
+ * their folder ("welcome.lua:12:", "lib/util.lua:3:", "parley/journey.lua:40:",
+ * "welcome/welcome.html line 3:"), never by a path of the machine: they are stored on
+ * conversations and shown by the API. */
 int lhost_journey_load(const struct lhost_config *cfg, const char *path, struct journey **out,
                        char *err, size_t errlen);
 void lhost_journey_free(struct journey *j);
-/* The exact text this version runs, for the store to pin it. */
+/* Every file this version runs -- the journey, the modules it required from the journeys
+ * folder, its templates; not the SDK's -- as one value, for the store to pin it and to tell
+ * whether a reload changed anything. The same files always make the same bytes. */
+const char *lhost_journey_bundle(const struct journey *j, size_t *len);
+/* The journey file's text alone. */
 const char *lhost_journey_source(const struct journey *j, size_t *len);
+/* 1 when a stored value is a bundle, 0 when it is bare journey text (a store written
+ * before bundles). */
+int lhost_is_bundle(const char *bytes, size_t len);
 const struct journey_info *lhost_journey_info(const struct journey *j);
 int lhost_journey_has_step(const struct journey *j, const char *step);
 size_t lhost_journey_memory_used(const struct journey *j);

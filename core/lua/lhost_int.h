@@ -22,6 +22,20 @@ struct lhost_template {
   struct tmpl *subject, *txt, *html;
 };
 
+/* One file a journey version runs, named as its errors name it: relative to the journeys
+ * folder for a module ("lib/util.lua"), to the template folder for a template
+ * ("welcome.html"). The bytes are NUL-terminated (the NUL is not counted). */
+struct lhost_file {
+  char *name; /* first: util_cmp_name sorts these */
+  char *data;
+  size_t len;
+};
+
+struct lhost_files {
+  struct lhost_file *v;
+  size_t n;
+};
+
 struct lhost_stepref {
   char *name;
   int ref; /* luaL_ref of the handler in the registry */
@@ -78,6 +92,7 @@ struct journey {
   struct lhost_budget budget;
   struct lhost_limits limits;
   struct journey_info info;
+  char *file; /* the journey file as errors name it: relative to the journeys folder */
   char *sdk_dir, *journeys_dir;
   const struct log *log;
   int entry_when_ref;           /* entry.when, or LUA_NOREF: everyone may enter */
@@ -96,8 +111,14 @@ struct journey {
   int running; /* a step is running: the c methods may be used */
   int locked;  /* globals are read-only (after the journey file ran) */
   unsigned serial;
-  char *source; /* the text this version runs (kept so the store can pin it) */
+  char *source; /* the journey file's text (the channel scan reads it) */
   size_t source_len;
+  /* What the file loaded besides itself, gathered while it loads (lhost_bundle.c) and
+   * freed once it has: the modules it required from the journeys folder, its templates. */
+  struct lhost_files modules, templates;
+  int pinned;   /* they came from a stored bundle: nothing of the version is read from disk */
+  char *bundle; /* every file this version runs, serialised (kept so the store can pin it) */
+  size_t bundle_len;
 };
 
 /* The journey that owns a state (kept in the state's extra space). */
@@ -106,12 +127,12 @@ static inline struct journey *lhost_journey_of(lua_State *L)
   return *(struct journey **)lua_getextraspace(L);
 }
 
-/* lhost_sandbox.c (calls no other file of the host: the arrows point at it) */
+/* lhost_sandbox.c (calls only the leaves lhost_safelib.c and lhost_bundle.c: the other
+ * arrows point at it) */
 lua_State *lhost_sandbox_new(struct journey *j);
 int lhost_sandbox_seal(lua_State *L);
 void lhost_sandbox_lock(lua_State *L);
 void lhost_readonly(lua_State *L, const char *what);
-int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen);
 /* Replaces the library functions that could loop inside C, out of the step budget's
  * sight, with checked ones (lhost_safelib.c). Raises on out of memory. */
 void lhost_safelib_install(lua_State *L);
@@ -123,8 +144,9 @@ void lhost_seed_random(lua_State *L, struct journey *j, uint64_t conv_id, int64_
 int lhost_freeze(struct journey *j, char *err, size_t errlen);
 /* After a step: how many file-level values it changed (put back now); the first's name. */
 int lhost_fixed_changed(struct journey *j, char *name, size_t namelen);
-char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen);
-int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
+char *lhost_read_file(const char *path, const char *name, size_t max, size_t *len, char *err,
+                      size_t errlen);
+int lhost_load_source(lua_State *L, const char *src, size_t n, const char *name, char *err,
                       size_t errlen);
 int lhost_msgh(lua_State *L);
 void lhost_budget_start(struct journey *j);
@@ -139,6 +161,14 @@ void lhost_push_c(lua_State *L, struct journey *j);
 int lhost_take_decision(lua_State *L, struct journey *j, int idx, struct lhost_pending *out);
 void lhost_pending_clear(struct lhost_pending *p);
 const struct lhost_stepref *lhost_step_find(const struct journey *j, const char *name);
+
+/* lhost_bundle.c (calls no other file of the host) */
+int lhost_files_add(struct lhost_files *fs, const char *name, char *data, size_t len);
+const struct lhost_file *lhost_files_find(const struct lhost_files *fs, const char *name);
+void lhost_files_free(struct lhost_files *fs);
+int lhost_bundle_pack(struct journey *j, char *err, size_t errlen);
+int lhost_bundle_unpack(struct journey *j, const char *bytes, size_t len, char *err,
+                        size_t errlen);
 
 /* lhost_templates.c */
 int lhost_templates_load(struct journey *j, const char *journey_path, char *err, size_t errlen);

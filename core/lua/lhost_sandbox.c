@@ -176,41 +176,41 @@ void lhost_seed_random(lua_State *L, struct journey *j, uint64_t conv_id, int64_
   lua_call(L, 2, 0);
 }
 
-/* Reads a whole source file (bounded). Returns a malloc'd buffer, or NULL with err. */
-char *lhost_read_file(const char *path, size_t *len, char *err, size_t errlen)
+/* Reads a whole file of at most `max` bytes. Errors call it `name`, its path relative to
+ * its folder: they reach conversations and the API, which have no business with the
+ * machine's paths. Returns a malloc'd buffer, or NULL with err. */
+char *lhost_read_file(const char *path, const char *name, size_t max, size_t *len, char *err,
+                      size_t errlen)
 {
-  return util_read_file(path, LHOST_MAX_SOURCE, len, err, errlen);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(err, errlen, "%s: %s", name, strerror(errno));
+    return NULL;
+  }
+  char *s = util_read_stream(f, name, max, len, err, errlen);
+  fclose(f);
+  return s;
 }
 
 /* Compiles source as text only: a binary chunk is refused, so no one can hand the VM
- * hand-made bytecode. Pushes the function, or returns -1 with err. */
-int lhost_load_source(lua_State *L, const char *src, size_t n, const char *path, char *err,
+ * hand-made bytecode. `name` (relative to its folder) is the chunk's name, so every error
+ * and traceback says "lib/util.lua:3:". Pushes the function, or returns -1 with err. */
+int lhost_load_source(lua_State *L, const char *src, size_t n, const char *name, char *err,
                       size_t errlen)
 {
   char chunkname[1024];
-  snprintf(chunkname, sizeof chunkname, "@%s", path);
+  snprintf(chunkname, sizeof chunkname, "@%s", name);
   int rc = luaL_loadbufferx(L, src, n, chunkname, "t");
   if (rc != LUA_OK) {
     const char *m = lua_tostring(L, -1);
     snprintf(err, errlen, "%s", m ? m : "cannot load");
     if (m && strstr(m, "binary chunk"))
       snprintf(err, errlen, "%s: binary (precompiled) chunks are refused; load Lua source",
-               path);
+               name);
     lua_pop(L, 1);
     return -1;
   }
   return 0;
-}
-
-int lhost_load_file(lua_State *L, const char *path, char *err, size_t errlen)
-{
-  size_t n;
-  char *src = lhost_read_file(path, &n, err, errlen);
-  if (src == NULL)
-    return -1;
-  int rc = lhost_load_source(L, src, n, path, err, errlen);
-  free(src);
-  return rc;
 }
 
 static int ro_newindex(lua_State *L)
@@ -373,20 +373,84 @@ static int valid_module_name(const char *s)
   return 1;
 }
 
-/* parley.x.y -> <sdk_dir>/parley/x/y.lua; a.b -> <journeys_dir>/a/b.lua */
-static int module_path(const struct journey *j, const char *name, char *out, size_t outlen)
+/* a.b.c -> a/b/c.lua, the module's file relative to its folder. */
+static int module_file(const char *name, char *out, size_t outlen)
 {
-  int sdk = strncmp(name, "parley.", 7) == 0;
-  const char *dir = sdk ? j->sdk_dir : j->journeys_dir;
-  if (dir == NULL)
-    return -1;
-  int n = snprintf(out, outlen, "%s/%s.lua", dir, name);
+  int n = snprintf(out, outlen, "%s.lua", name);
   if (n < 0 || (size_t)n >= outlen)
     return -1;
-  for (char *p = out + strlen(dir) + 1; *p && strcmp(p, ".lua") != 0; p++)
+  for (char *p = out; *p && strcmp(p, ".lua") != 0; p++)
     if (*p == '.')
       *p = '/';
   return 0;
+}
+
+static int join_path(const char *dir, const char *file, char *out, size_t outlen)
+{
+  int n = snprintf(out, outlen, "%s/%s", dir, file);
+  return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* The text of a module of the journeys folder: from the stored bundle when the version is
+ * pinned (never the disk), else read from disk and kept among the files the version runs.
+ * NULL with err. */
+static const struct lhost_file *journey_module(struct journey *j, const char *file, char *err,
+                                               size_t errlen)
+{
+  char path[4096];
+  size_t len;
+  const struct lhost_file *f = lhost_files_find(&j->modules, file);
+  if (f || j->pinned) {
+    if (f == NULL)
+      snprintf(err, errlen, "not part of this stored version");
+    return f;
+  }
+  if (j->journeys_dir == NULL || join_path(j->journeys_dir, file, path, sizeof path) < 0) {
+    snprintf(err, errlen, "no such module (no folder for it)");
+    return NULL;
+  }
+  char *src = lhost_read_file(path, file, LHOST_MAX_SOURCE, &len, err, errlen);
+  if (src == NULL)
+    return NULL;
+  if (lhost_files_add(&j->modules, file, src, len) < 0) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  return &j->modules.v[j->modules.n - 1];
+}
+
+/* An SDK module, from the SDK folder: Parley's own, never pinned with a version. */
+static int sdk_module(lua_State *L, struct journey *j, const char *file, char *err,
+                      size_t errlen)
+{
+  char path[4096];
+  size_t len;
+  if (j->sdk_dir == NULL || join_path(j->sdk_dir, file, path, sizeof path) < 0) {
+    snprintf(err, errlen, "no such module (no folder for it)");
+    return -1;
+  }
+  char *src = lhost_read_file(path, file, LHOST_MAX_SOURCE, &len, err, errlen);
+  if (src == NULL)
+    return -1;
+  int rc = lhost_load_source(L, src, len, file, err, errlen);
+  free(src);
+  return rc;
+}
+
+/* Pushes the module's chunk, named by its file relative to its folder: parley.* from the
+ * SDK, any other name from the journeys folder or the version's bundle. */
+static int load_module(lua_State *L, struct journey *j, const char *name, char *err,
+                       size_t errlen)
+{
+  char file[1024];
+  if (module_file(name, file, sizeof file) < 0) {
+    snprintf(err, errlen, "module name too long");
+    return -1;
+  }
+  if (strncmp(name, "parley.", 7) == 0)
+    return sdk_module(L, j, file, err, errlen);
+  const struct lhost_file *f = journey_module(j, file, err, errlen);
+  return f ? lhost_load_source(L, f->data, f->len, file, err, errlen) : -1;
 }
 
 static int call_module(lua_State *L, const char *name, int cache)
@@ -412,12 +476,14 @@ static int call_module(lua_State *L, const char *name, int cache)
 }
 
 /* The only `require` journeys get: parley.* from the SDK, other names from the journeys
- * folder, source only, each loaded once per state and handed out read-only. */
+ * folder, source only, each loaded once per state and handed out read-only. A module not
+ * loaded yet may only be required while the journey file loads: so the files a version
+ * runs are all known once it has loaded, and pinned together (lhost_bundle.c). */
 static int sandbox_require(lua_State *L)
 {
   struct journey *j = lhost_journey_of(L);
   const char *name = luaL_checkstring(L, 1);
-  char path[4096], err[1024];
+  char err[1024];
   int cache = lua_upvalueindex(1);
   if (!valid_module_name(name))
     return luaL_error(L, "require '%s': a module name is letters, digits, '_' and '.', "
@@ -427,9 +493,10 @@ static int sandbox_require(lua_State *L)
   if (!lua_isnil(L, -1))
     return 1;
   lua_pop(L, 1);
-  if (module_path(j, name, path, sizeof path) < 0)
-    return luaL_error(L, "require '%s': no such module (no folder for it)", name);
-  if (lhost_load_file(L, path, err, sizeof err) < 0)
+  if (j->locked)
+    return luaL_error(L, "require '%s': modules are loaded when the journey file loads; move "
+                         "the require to the top of the file", name);
+  if (load_module(L, j, name, err, sizeof err) < 0)
     return luaL_error(L, "require '%s': %s", name, err);
   lua_pushlightuserdata(L, j);
   lua_setfield(L, cache, name);

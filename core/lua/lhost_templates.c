@@ -1,12 +1,12 @@
 /* A journey's message templates: for <dir>/<base>.lua they are the files <dir>/<base>/T.subject,
- * T.txt and T.html. All are compiled when the journey loads, so a broken template refuses
- * the journey instead of failing a conversation at 3 a.m. Rendering for c:speak looks a
+ * T.txt and T.html (for a pinned version, those of its bundle: lhost_bundle.c). All are
+ * compiled when the journey loads, so a broken template refuses the journey instead of
+ * failing a conversation at 3 a.m. Rendering for c:speak looks a
  * {{name}} up in the speak's vars table, then contact.<attr> in the profile, then
  * params.<p>, without allocating in Lua (so no Lua error can cut a render in half). A
  * subject is rendered as one line (TMPL_LINE): it is bound for a mail header. */
 #include <cJSON.h>
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,62 +42,90 @@ static struct lhost_template *template_slot(struct journey *j, const char *name,
   return nt;
 }
 
-/* Compiles one file "<name>.<part>" of the template folder; other files are ignored. */
-static int load_one(struct journey *j, const char *dir, const char *base, const char *file,
-                    char *err, size_t errlen)
+/* A file "<name>.<part>" of the template folder; other files are no template. */
+static int is_template_file(const char *file)
 {
   const char *dot = strrchr(file, '.');
-  struct tmpl **slotp;
-  char path[4400], label[1024];
-  size_t len;
   if (file[0] == '.' || dot == NULL || dot == file)
     return 0;
-  if (strcmp(dot, ".subject") && strcmp(dot, ".txt") && strcmp(dot, ".html"))
-    return 0;
-  struct lhost_template *t = template_slot(j, file, (size_t)(dot - file));
+  return strcmp(dot, ".subject") == 0 || strcmp(dot, ".txt") == 0 || strcmp(dot, ".html") == 0;
+}
+
+/* Compiles one template file into its template's slot; `label` names it in errors. */
+static int compile_one(struct journey *j, const struct lhost_file *f, const char *label,
+                       char *err, size_t errlen)
+{
+  const char *dot = strrchr(f->name, '.');
+  struct lhost_template *t = template_slot(j, f->name, (size_t)(dot - f->name));
   if (t == NULL) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  slotp = dot[1] == 's' ? &t->subject : dot[1] == 't' ? &t->txt : &t->html;
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  snprintf(label, sizeof label, "%s/%s", base, file);
-  char why[512];
-  char *src = util_read_file(path, MAX_TEMPLATE_BYTES, &len, why, sizeof why);
-  if (src == NULL) {
-    snprintf(err, errlen, "template %s", why);
-    return -1;
-  }
-  int rc = tmpl_compile(src, len, label, slotp, err, errlen);
-  free(src);
-  return rc;
+  struct tmpl **slotp = dot[1] == 's' ? &t->subject : dot[1] == 't' ? &t->txt : &t->html;
+  return tmpl_compile(f->data, f->len, label, slotp, err, errlen);
 }
 
-/* Loads every template of the journey at `journey_path`; no folder means no templates. */
-int lhost_templates_load(struct journey *j, const char *journey_path, char *err, size_t errlen)
+/* "<folder>" without ".lua": the journey file's name with its extension cut off (the
+ * template folder), for a path or for the name relative to the journeys folder. */
+static void strip_lua(const char *file, char *out, size_t outlen)
 {
-  char dir[4096];
-  const char *slash = strrchr(journey_path, '/');
-  const char *base = slash ? slash + 1 : journey_path;
-  size_t n = strlen(journey_path);
-  if (n > 4 && strcmp(journey_path + n - 4, ".lua") == 0)
+  size_t n = strlen(file);
+  if (n > 4 && strcmp(file + n - 4, ".lua") == 0)
     n -= 4;
-  snprintf(dir, sizeof dir, "%.*s", (int)n, journey_path);
-  char basename[256];
-  snprintf(basename, sizeof basename, "%.*s", (int)(journey_path + n - base), base);
+  snprintf(out, outlen, "%.*s", (int)n, file);
+}
+
+/* Reads every template file of `dir` into j->templates, the files the version runs; no
+ * folder means no templates. `folder` names the folder in errors. */
+static int read_folder(struct journey *j, const char *dir, const char *folder, char *err,
+                       size_t errlen)
+{
   DIR *d = opendir(dir);
   if (d == NULL)
     return 0;
   struct dirent *de;
   int rc = 0;
   while (rc == 0 && (de = readdir(d)) != NULL) {
-    errno = 0;
-    rc = load_one(j, dir, basename, de->d_name, err, errlen);
+    char path[4400], label[1300], why[1500];
+    size_t len;
+    if (!is_template_file(de->d_name))
+      continue;
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    snprintf(label, sizeof label, "%s/%s", folder, de->d_name);
+    char *src = lhost_read_file(path, label, MAX_TEMPLATE_BYTES, &len, why, sizeof why);
+    if (src == NULL) {
+      snprintf(err, errlen, "template %s", why);
+      rc = -1;
+    } else if (lhost_files_add(&j->templates, de->d_name, src, len) < 0) {
+      snprintf(err, errlen, "out of memory");
+      rc = -1;
+    }
   }
   closedir(d);
+  return rc;
+}
+
+/* Loads every template of the journey at `journey_path`: for a pinned version those of its
+ * bundle, else the files of the folder beside it. Errors name a template by its path
+ * relative to the journeys folder ("welcome/welcome.html line 3: ..."). */
+int lhost_templates_load(struct journey *j, const char *journey_path, char *err, size_t errlen)
+{
+  char dir[4096], folder[1024], label[1200];
+  strip_lua(journey_path, dir, sizeof dir);
+  strip_lua(j->file, folder, sizeof folder);
+  if (!j->pinned && read_folder(j, dir, folder, err, errlen) < 0)
+    return -1;
+  for (size_t i = 0; i < j->templates.n; i++) {
+    const struct lhost_file *f = &j->templates.v[i];
+    if (!is_template_file(f->name))
+      continue;
+    snprintf(label, sizeof label, "%s/%s", folder, f->name);
+    if (compile_one(j, f, label, err, errlen) < 0)
+      return -1;
+  }
   if (j->n_tmpls > 1)
     qsort(j->tmpls, j->n_tmpls, sizeof *j->tmpls, util_cmp_name);
-  return rc;
+  return 0;
 }
 
 void lhost_templates_free(struct journey *j)

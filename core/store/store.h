@@ -54,10 +54,11 @@ struct store_ops {
   int (*msg_each)(struct store *s, void (*cb)(void *ud, struct parley_msg *m), void *ud);
   /* One message: 1 and a new record (the caller frees it), 0 when absent. */
   int (*msg_get)(struct store *s, const char *id, struct parley_msg **out);
-  /* Journey versions: the source text of every version a conversation may still run on,
-   * so a restart can reload a drained-but-not-empty old version. */
+  /* Journey versions: the files of every version a conversation may still run on (opaque
+   * bytes: the Lua host's bundle, or the bare journey text stores held before bundles), so
+   * a restart can reload a drained-but-not-empty old version. */
   int (*journey_put)(struct store *s, const char *name, uint32_t version, const char *src, size_t len);
-  /* 1 and a malloc'd copy of the source, 0 when absent. */
+  /* 1 and a malloc'd copy of the bytes, 0 when absent. */
   int (*journey_get)(struct store *s, const char *name, uint32_t version, char **src, size_t *len);
   int (*journey_del)(struct store *s, const char *name, uint32_t version);
   /* The highest stored version of `name` (0 when none). */

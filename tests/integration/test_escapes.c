@@ -21,7 +21,6 @@
 
 #include "harness.h"
 
-#define STEP_MS 100
 #define RSS_LIMIT_KB (256 * 1024) /* the README figure for two journeys of 64 MiB each */
 
 static struct daemon D;
@@ -30,7 +29,7 @@ static int start(void **state)
 {
   h_init(&D);
   snprintf(D.journeys, sizeof D.journeys, "%s/tests/integration/escape_journeys", PARLEY_SRCDIR);
-  h_write_config(&D, "  lua = { step_instructions = 0, step_ms = 100, message_bytes = 65536,\n"
+  h_write_config(&D, "  lua = { step_instructions = 0, step_ms = 250, message_bytes = 65536,\n"
                      "          conversation_memory_bytes = 65536 },\n"
                      "  channels = { email = { plugin = 'file', path = spoken } },");
   return h_start(&D);
@@ -130,9 +129,9 @@ static void run_case(const char *name, const char *reason)
 
 static void test_loops(void **state)
 {
-  run_case("loop", "exceeded its 100 ms time budget");
-  run_case("pcall_loop", "exceeded its 100 ms time budget");
-  run_case("close_loop", "exceeded its 100 ms time budget");
+  run_case("loop", "exceeded its 250 ms time budget");
+  run_case("pcall_loop", "exceeded its 250 ms time budget");
+  run_case("close_loop", "exceeded its 250 ms time budget");
 }
 
 static void test_hooks_off_and_long_c_calls(void **state)
@@ -141,7 +140,7 @@ static void test_hooks_off_and_long_c_calls(void **state)
   run_case("tostring_error", "(error object is a table value)");
   run_case("rep_nothing", "rep returned 0 bytes at once");
   run_case("concat_c_index", "exceeded");
-  run_case("move_c_newindex", "exceeded its 100 ms time budget");
+  run_case("move_c_newindex", "exceeded its 250 ms time budget");
   run_case("sort_fake_len", "exceeded");
   run_case("unpack_many", "more than 10000 values");
 }

@@ -172,6 +172,13 @@ static void test_failing_script_parks_only_its_conversation(void **state)
   assert_non_null(cv->error);
   assert_non_null(strstr(cv->error, "kaboom"));
   assert_non_null(strstr(cv->error, "step 'start'"));
+  /* the error (what GET /v1/contacts/{id} shows) names the file as the journeys folder
+   * holds it, never by a path of the machine */
+  const char *file = strstr(cv->error, "boom.lua:");
+  assert_non_null(file);
+  assert_null(memchr(cv->error, '/', (size_t)(file - cv->error)));
+  assert_null(strstr(cv->error, f->journeys));
+  assert_false(fx_history_has(&cv->history, f->journeys));
   assert_int_equal(f->core->stats.conv_failed, 1);
   /* everyone else goes on */
   fx_post(f, "{\"id\":\"x2\",\"type\":\"signed_up\",\"contact\":\"jo\",\"profile\":{\"email\":\"j@x.org\"}}");

@@ -1,5 +1,6 @@
 /* The journey host: loading and refusing journeys, the step API (speak, listen, finish,
- * memory, contact, params), msgpack memory, and the two shipped demo journeys. */
+ * memory, contact, params), msgpack memory, modules and the bundle of a version's files,
+ * and the two shipped demo journeys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +61,14 @@ static struct journey *load(const char *path)
   return j;
 }
 
+/* An error names files relative to their folders: no path of the machine (the journeys
+ * folder's, the SDK's) is in it. */
+static void assert_no_machine_path(const char *err)
+{
+  if (strstr(err, PARLEY_SRCDIR) != NULL)
+    fail_msg("a path of the machine in: %s", err);
+}
+
 static void load_fails(const char *path, const char *expect)
 {
   char err[1024] = "";
@@ -69,6 +78,7 @@ static void load_fails(const char *path, const char *expect)
   assert_null(j);
   if (strstr(err, expect) == NULL)
     fail_msg("%s: expected '%s' in: %s", path, expect, err);
+  assert_no_machine_path(err);
 }
 
 struct step {
@@ -105,6 +115,7 @@ static void step_fails(struct journey *j, const char *name, const char *expect)
   assert_int_equal(step(j, &s, &d, err, sizeof err), -1);
   if (strstr(err, expect) == NULL)
     fail_msg("step %s: expected '%s' in: %s", name, expect, err);
+  assert_no_machine_path(err);
   assert_null(d.speaks);
   assert_null(d.memory);
 }
@@ -584,6 +595,113 @@ static void test_cart(void **state)
   lhost_journey_free(j);
 }
 
+/* The one message a step spoke: its text. */
+static void expect_text(struct journey *j, const char *step, const char *text)
+{
+  struct lhost_decision d;
+  struct step s = {.name = step};
+  step_ok(j, &s, &d);
+  assert_int_equal(d.n_speaks, 1);
+  assert_string_equal(d.speaks[0].text, text);
+  lhost_decision_free(&d);
+}
+
+/* Modules of the journeys folder load with the file; a step gets a loaded one again, and
+ * is told to move the require of one not loaded yet to the top of the file. */
+static void test_modules(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/modules.lua");
+  expect_text(j, "start", "Hi, from the module");
+  expect_text(j, "again", "Hi, from the module");
+  step_fails(j, "late", "require 'lib.other': modules are loaded when the journey file loads; "
+                        "move the require to the top of the file");
+  lhost_journey_free(j);
+}
+
+/* What a load read, as a bundle: loaded from it, the journey runs the module and the
+ * template it holds, with no folder to read them from; its bundle is the same bytes. A
+ * damaged bundle is refused. */
+static void test_bundle(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = load(JDIR "/modules.lua"), *again = NULL;
+  size_t len, len2, slen;
+  const char *b = lhost_journey_bundle(j, &len), *src = lhost_journey_source(j, &slen);
+  assert_true(lhost_is_bundle(b, len));
+  assert_false(lhost_is_bundle(src, slen));
+  struct lhost_config cfg = config("/nonexistent");
+  cfg.source = b;
+  cfg.source_len = len;
+  if (lhost_journey_load(&cfg, "/nonexistent/modules.lua", &again, err, sizeof err) != 0)
+    fail_msg("load from the bundle: %s", err);
+  const char *b2 = lhost_journey_bundle(again, &len2);
+  assert_int_equal(len2, len);
+  assert_memory_equal(b2, b, len);
+  expect_text(again, "start", "Hi, from the module");
+  lhost_journey_free(again);
+  cfg.source_len = len - 1;
+  assert_int_equal(lhost_journey_load(&cfg, "/nonexistent/modules.lua", &again, err, sizeof err), -1);
+  if (strstr(err, "the stored version is damaged") == NULL)
+    fail_msg("a damaged bundle: %s", err);
+  lhost_journey_free(j);
+}
+
+/* A store written before bundles holds the bare journey text: it still loads, its modules
+ * and templates read from disk, and its bundle holds them. */
+static void test_bare_source(void **state)
+{
+  (void)state;
+  char err[1024];
+  struct journey *j = load(JDIR "/modules.lua"), *bare = NULL;
+  size_t slen, len;
+  struct lhost_config cfg = config(JDIR);
+  cfg.source = lhost_journey_source(j, &slen);
+  cfg.source_len = slen;
+  if (lhost_journey_load(&cfg, JDIR "/modules.lua", &bare, err, sizeof err) != 0)
+    fail_msg("load the bare text: %s", err);
+  expect_text(bare, "start", "Hi, from the module");
+  const char *b = lhost_journey_bundle(bare, &len);
+  assert_true(lhost_is_bundle(b, len));
+  lhost_journey_free(bare);
+  lhost_journey_free(j);
+}
+
+/* The error of `step` names `file` first, with no '/' before it: the file relative to the
+ * journeys folder, not a path of the machine. */
+static void error_names(struct journey *j, const char *step_name, const char *file)
+{
+  char err[1024];
+  struct lhost_decision d;
+  struct step s = {.name = step_name};
+  assert_int_equal(step(j, &s, &d, err, sizeof err), -1);
+  const char *at = strstr(err, file);
+  if (at == NULL || memchr(err, '/', (size_t)(at - err)) != NULL)
+    fail_msg("step %s: expected '%s' first in: %s", step_name, file, err);
+  assert_no_machine_path(err);
+}
+
+/* Errors of journeys, modules, the SDK and templates name their files relative to their
+ * folders, at load and at run time. */
+static void test_error_names_are_relative(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  error_names(j, "runtime_error", "fixture.lua:");
+  error_names(j, "speak_missing_var", "fixture/greet.subject line 1:");
+  lhost_journey_free(j);
+  j = load(JDIR "/modules.lua");
+  error_names(j, "module_error", "lib/helper.lua:");
+  step_fails(j, "module_error", "the helper failed (called from modules.lua:");
+  error_names(j, "sdk_error", "modules.lua:");
+  step_fails(j, "sdk_error", "(called from parley/journey.lua:");
+  lhost_journey_free(j);
+  load_fails(JDIR "/syntax_error.lua", "syntax_error.lua:3:");
+  load_fails(JDIR "/bad_template.lua", "bad_template.lua: bad_template/x.html line 2:");
+  load_fails(JDIR "/missing_module.lua", "require 'lib.nowhere': lib/nowhere.lua: No such file");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -594,7 +712,9 @@ int main(void)
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),
       cmocka_unit_test(test_subject_is_one_line), cmocka_unit_test(test_entry_when),
-      cmocka_unit_test(test_journey_channels),
+      cmocka_unit_test(test_journey_channels), cmocka_unit_test(test_modules),
+      cmocka_unit_test(test_bundle),        cmocka_unit_test(test_bare_source),
+      cmocka_unit_test(test_error_names_are_relative),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -87,6 +87,16 @@ A subject is always one line: the file's trailing newline is not part of it, and
 break or other control character a value brings in (a first name "Ann\r\nBcc: ...")
 becomes a space.
 
+MODULES: code shared by journeys goes in modules of the journeys folder: `local util =
+require "lib.util"` loads journeys/lib/util.lua (its value is read only). Require them at
+the top of the file: modules are loaded when the journey file loads. A step may require a
+module already loaded (it gets the same one), never a new one: that stops the step with
+"require 'x': modules are loaded when the journey file loads; move the require to the top
+of the file". A module and the templates belong to the journey's version: change one and
+a reload makes a new version, while conversations already running keep the module and
+templates they started with. The parley.* modules are Parley's own: they come with the
+installed Parley, not with the version.
+
 TESTING: put scenarios in journeys/tests/<name>_test.lua and run `parley test`: days pass
 in microseconds on a virtual clock and nothing is sent. For example:
     test("silence gets a nudge", function(t)
@@ -112,7 +122,8 @@ local KNOWN = {
 }
 
 -- `return journey { ... }` is a tail call, so no line of the journey file is left on the
--- stack to point at: the error carries no position, and Parley prefixes the file's path.
+-- stack to point at: the error carries no position, and Parley prefixes the file's name
+-- (relative to the journeys folder).
 local function fail(spec_name, msg)
   error(("journey '%s': %s"):format(spec_name or "?", msg), 0)
 end

@@ -33,13 +33,13 @@ local cases = {
     error("x")
   end,
   big_messages = function(c)
-    local text = ("x"):rep(1000 * 1000)
+    local text = ("x"):rep(100 * 1000)
     for i = 1, 1000 do c:speak("email", "note", { text = text }) end
   end,
   many_messages = function(c)
     for i = 1, 1000 do c:speak("email", "note", { text = "hi" }) end
   end,
-  big_memory = function(c) c.memory.blob = ("x"):rep(1000 * 1000) end,
+  big_memory = function(c) c.memory.blob = ("x"):rep(100 * 1000) end,
   file_level = function(c) count = count + 1 end,
   memory_bomb = function(c)
     local t = {}

@@ -32,7 +32,7 @@ return journey {
   collectgarbage = function(c) collectgarbage("stop") return finish(c) end,
   string_dump = function(c) local b = string.dump(finish) return finish(c) end,
   string_dump_method = function(c) local b = ("").dump(finish) return finish(c) end,
-  require_binary = function(c) require "binmod" return finish(c) end,
+  require_in_step = function(c) require "binmod" return finish(c) end,
   require_dotdot = function(c) require "..parley.journey" return finish(c) end,
   require_slash = function(c) require "/etc/passwd" return finish(c) end,
   require_stdlib = function(c) require "io" return finish(c) end,

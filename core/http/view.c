@@ -117,7 +117,7 @@ char *view_metrics(const struct core *core)
       {"parley_conversations_failed_total", "Conversations parked as failed.", s->conv_failed},
       {"parley_goals_total", "Goal events reached.", s->goals},
       {"parley_messages_spoken_total", "Messages spoken by journeys.", s->spoken},
-      {"parley_messages_refused_total", "Speaks refused by consent or suppression.", s->refused},
+      {"parley_messages_refused_total", "Speaks the core refused (no such channel, no address, unsubscribed, no consent).", s->refused},
       {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivery.delivered},
       {"parley_messages_retried_total", "Delivery retries scheduled.", s->delivery.retried},
       {"parley_messages_dead_total", "Messages dead-lettered.", s->delivery.dead},

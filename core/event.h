@@ -4,7 +4,9 @@
  * `type` and `contact` are required; `id` (idempotency key) is strongly advised; `time` is
  * epoch seconds (default: when received); `data` is the event's payload; `profile` holds
  * contact attributes to set (email, phone, first_name, consent...). Any other field is
- * refused, so a typo never silently drops data. */
+ * refused, so a typo never silently drops data. Every string and key in an event is UTF-8
+ * with no NUL, and keys have no control character: what is accepted prints back as JSON
+ * unchanged. Refusals name the field ("field 'data.items[2]' is not valid UTF-8"). */
 #ifndef PARLEY_EVENT_H
 #define PARLEY_EVENT_H
 #include <stddef.h>
@@ -26,6 +28,10 @@ struct event_limits {
   size_t max_batch_events;
 };
 
+/* NULL when `s` (len bytes) can be a contact's id, else why not ("is not valid UTF-8"): 1-256
+ * bytes of UTF-8 with no control character, neither "." nor "..". The same rule serves
+ * GET /v1/contacts/{id}, so an id an event was accepted with can always be read back. */
+const char *event_contact_problem(const char *s, size_t len);
 /* Validate one parsed JSON value as an event; `data` and `profile` are moved out of obj. */
 int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen);
 /* Parse one event from JSON text. */

@@ -1,13 +1,32 @@
 /* libFuzzer target: request bodies of POST /v1/events (one JSON event or NDJSON). Any
  * input must be accepted whole or refused with a message; never a crash, a leak, or a
- * half-made batch. */
+ * half-made batch. What is accepted holds ids fit to be keys (UTF-8, no control
+ * character) and every string of it prints as UTF-8 JSON. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "event.h"
+#include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fit_id(const char *s)
+{
+  return !s || (*s && text_utf8_ok(s, strlen(s)) && !text_has_control(s, strlen(s)));
+}
+
+static int prints_as_utf8(const struct event *ev)
+{
+  cJSON *j = event_to_json(ev);
+  char *text = cJSON_PrintUnformatted(j);
+  int ok = text && text_utf8_ok(text, strlen(text));
+  cJSON_free(text);
+  cJSON_Delete(j);
+  return ok;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,11 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n == 0 || n > lim.max_batch_events)
       abort();
     for (size_t i = 0; i < n; i++)
-      if (!evs[i].type || !evs[i].contact)
+      if (!evs[i].type || !evs[i].contact || !fit_id(evs[i].contact) || !fit_id(evs[i].id) ||
+          !prints_as_utf8(&evs[i]))
         abort();
     event_free_array(evs, n);
-  } else if (evs != NULL || err[0] == '\0') {
-    abort(); /* a refusal names the problem and leaves nothing behind */
+  } else if (evs != NULL || err[0] == '\0' || !text_utf8_ok(err, strlen(err))) {
+    abort(); /* a refusal names the problem, in UTF-8, and leaves nothing behind */
   }
   return 0;
 }

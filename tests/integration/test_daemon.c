@@ -178,6 +178,32 @@ static void test_bad_requests_get_clear_errors(void **state)
   assert_int_equal(h_http(&D, "GET", "/healthz", NULL, NULL, NULL), 200);
 }
 
+/* Strings the daemon could not keep as sent are refused, naming the field and the line,
+ * and nothing of the request is applied: a NUL would cut "bob\u0000evil" down to bob, and
+ * invalid UTF-8 would come back out of GET /v1/contacts as invalid JSON. */
+static void test_strings_that_cannot_be_kept_are_refused(void **state)
+{
+  long st;
+  cJSON_Delete(h_post(&D, "{\"id\":\"nul-bob\",\"type\":\"x\",\"contact\":\"bob\"}", 200));
+  expect_error("{\"id\":\"nul-1\",\"type\":\"user.signed_up\",\"contact\":\"bob\\u0000evil\","
+               "\"profile\":{\"email\":\"mallory@example.com\"}}",
+               400, "bad_event", "field 'contact' holds a NUL character");
+  cJSON *bob = h_get_contact(&D, "bob", &st);
+  assert_int_equal(st, 200);
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(bob, "profile"), "email"));
+  cJSON_Delete(bob);
+  expect_error("{\"id\":\"nul-bob\\u0000x\",\"type\":\"x\",\"contact\":\"bob\"}", 400, "bad_event",
+               "field 'id' holds a NUL character");
+  expect_error("{\"id\":\"u8-1\",\"type\":\"user.signed_up\",\"contact\":\"u8a\"}\n"
+               "{\"id\":\"u8-2\",\"type\":\"user.signed_up\",\"contact\":\"u8b\","
+               "\"profile\":{\"first_name\":\"\xc3\x28\"}}\n",
+               400, "bad_event", "line 2: field 'profile.first_name' is not valid UTF-8");
+  cJSON_Delete(h_get_contact(&D, "u8a", &st));
+  assert_int_equal(st, 404);
+  expect_error("{\"type\":\"x\",\"contact\":\"u8c\",\"data\":{\"s\":\"\\ud800\"}}", 400, "bad_event",
+               "malformed JSON");
+}
+
 static void test_metrics_count_what_happened(void **state)
 {
   char *out;
@@ -240,6 +266,7 @@ int main(void)
       cmocka_unit_test(test_goal_event_ends_the_conversation),
       cmocka_unit_test(test_batch_is_applied_once),
       cmocka_unit_test(test_bad_requests_get_clear_errors),
+      cmocka_unit_test(test_strings_that_cannot_be_kept_are_refused),
       cmocka_unit_test(test_metrics_count_what_happened),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
   };

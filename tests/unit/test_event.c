@@ -68,10 +68,93 @@ static void test_refusals_name_the_problem(void **state)
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"contact\":\"d\"}", "field 'contact' is given twice");
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{},\"data\":{}}", "field 'data' is given twice");
   refuse("{\"type\":\"x\",\"contact\":\"c\"} {}", "unexpected text after the event");
-  refuse("{\"type\":\"x\",\"contact\":\"c\\u0001\"}", "field 'contact' has a bad value");
+  refuse("{\"type\":\"x\",\"contact\":\"c\\u0001\"}", "field 'contact' holds a control character");
   char long_id[400];
   snprintf(long_id, sizeof long_id, "{\"type\":\"x\",\"contact\":\"c\",\"id\":\"%0200d\"}", 0);
   refuse(long_id, "field 'id' is longer than 128 bytes");
+}
+
+static void accept_json(const char *json, size_t len, struct event *ev)
+{
+  char err[256];
+  if (event_parse(json, len, ev, err, sizeof err) < 0)
+    fail_msg("%s: refused: %s", json, err);
+}
+
+/* A NUL cannot live in a C string: cJSON hands back "bob" for "bob\u0000evil", and the
+ * event would be applied to another contact (or two ids that differ after the NUL would
+ * collide in the dedupe window). Refused wherever it stands, escaped or raw. */
+static void test_nul_is_refused_naming_the_field(void **state)
+{
+  refuse("{\"type\":\"x\",\"contact\":\"bob\\u0000evil\"}", "field 'contact' holds a NUL character");
+  refuse("{\"id\":\"e\\u0000-1\",\"type\":\"x\",\"contact\":\"c\"}", "field 'id' holds a NUL character");
+  refuse("{\"type\":\"x\\u0000y\",\"contact\":\"c\"}", "field 'type' holds a NUL character");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"a\":[\"ok\",\"b\\u0000\"]}}",
+         "field 'data.a[1]' holds a NUL character");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"profile\":{\"n\\u0000x\":1}}",
+         "field 'profile' has a key holding a NUL character");
+  static const char raw[] = "{\"type\":\"x\",\"contact\":\"bob\0evil\"}";
+  struct event ev;
+  char err[256];
+  assert_int_equal(event_parse(raw, sizeof raw - 1, &ev, err, sizeof err), -1);
+  assert_non_null(strstr(err, "field 'contact' holds a NUL character"));
+  /* an escaped backslash followed by "u0000" is text, not a NUL */
+  const char *text = "{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"p\":\"C:\\\\u0000\"}}";
+  accept_json(text, strlen(text), &ev);
+  assert_string_equal(cJSON_GetObjectItem(ev.data, "p")->valuestring, "C:\\u0000");
+  event_clear(&ev);
+}
+
+/* Strings come back out in API answers and plugin messages as JSON, which must be UTF-8:
+ * an ill-formed sequence anywhere is refused, naming where it is. */
+static void test_strings_must_be_utf8(void **state)
+{
+  refuse("{\"type\":\"x\",\"contact\":\"c\xff\"}", "field 'contact' is not valid UTF-8");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"s\":\"\xc0\xaf\"}}",
+         "field 'data.s' is not valid UTF-8"); /* overlong '/' */
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"s\":\"\xed\xa0\x80\"}}",
+         "field 'data.s' is not valid UTF-8"); /* an encoded surrogate */
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"s\":[\"\xf4\x90\x80\x80\"]}}",
+         "field 'data.s[0]' is not valid UTF-8"); /* above U+10FFFF */
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"profile\":{\"first_name\":\"\xe2\x82\"}}",
+         "field 'profile.first_name' is not valid UTF-8"); /* cut short */
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"k\xff\":1}}",
+         "field 'data' has a key that is not valid UTF-8");
+  refuse("{\"id\":\"\xc3\",\"type\":\"x\",\"contact\":\"c\"}", "field 'id' is not valid UTF-8");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"s\":\"\\ud800\"}}", "malformed JSON");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"s\":\"\\udc00\\ud800\"}}", "malformed JSON");
+  struct event ev;
+  const char *ok = "{\"type\":\"x\",\"contact\":\"Zo\xc3\xab \xe6\x9d\x8e\",\"data\":{\"s\":\"\\ud83d\\ude00\"}}";
+  accept_json(ok, strlen(ok), &ev);
+  assert_string_equal(ev.contact, "Zo\xc3\xab \xe6\x9d\x8e");
+  assert_string_equal(cJSON_GetObjectItem(ev.data, "s")->valuestring, "\xf0\x9f\x98\x80");
+  event_clear(&ev);
+}
+
+/* Ids, types and keys end up in logs, store keys and paths: no control characters (C0,
+ * DEL, C1), and each has a length limit. */
+static void test_ids_and_keys_have_no_control_characters(void **state)
+{
+  refuse("{\"type\":\"x\",\"contact\":\"c\\u0085\"}", "field 'contact' holds a control character");
+  refuse("{\"type\":\"x\",\"contact\":\"c\\u007f\"}", "field 'contact' holds a control character");
+  refuse("{\"id\":\"a\\tb\",\"type\":\"x\",\"contact\":\"c\"}", "field 'id' holds a control character");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"o\":{\"a\\u0001\":1}}}",
+         "field 'data.o' has a key holding a control character");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"e\\n\":1}", "the event has a key holding a control character");
+  char long_key[300];
+  snprintf(long_key, sizeof long_key, "{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"%0129d\":1}}", 0);
+  refuse(long_key, "field 'data' has a key longer than 128 bytes");
+  /* a message quoting an unknown field never cuts a character in two */
+  char name[200] = "";
+  for (int i = 0; i < 40; i++)
+    strcat(name, "\xc3\xa9");
+  char j[300];
+  snprintf(j, sizeof j, "{\"type\":\"x\",\"contact\":\"c\",\"%s\":1}", name);
+  struct event ev;
+  char err[256];
+  assert_int_equal(event_parse(j, strlen(j), &ev, err, sizeof err), -1);
+  assert_non_null(strstr(err, "unknown field '\xc3\xa9\xc3\xa9"));
+  assert_null(strstr(err, "\xc3'"));
 }
 
 static void test_ndjson_batch(void **state)
@@ -141,6 +224,9 @@ int main(void)
       cmocka_unit_test(test_full_event),
       cmocka_unit_test(test_minimal_event),
       cmocka_unit_test(test_refusals_name_the_problem),
+      cmocka_unit_test(test_nul_is_refused_naming_the_field),
+      cmocka_unit_test(test_strings_must_be_utf8),
+      cmocka_unit_test(test_ids_and_keys_have_no_control_characters),
       cmocka_unit_test(test_ndjson_batch),
       cmocka_unit_test(test_pretty_printed_event),
       cmocka_unit_test(test_batch_all_or_nothing),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "text.h"
 
 #define STRINGIFY_(x) #x
@@ -182,6 +183,8 @@ static int take_field(cJSON *obj, cJSON *item, struct event *ev, char *err, size
       snprintf(err, errlen, "field '%s' is given twice", k);
       return -1;
     }
+    if (dst == &ev->profile && profile_check(item, err, errlen) < 0)
+      return -1;
     *dst = cJSON_DetachItemViaPointer(obj, item);
     return 0;
   }

@@ -21,7 +21,7 @@ n=0
 for t in $targets; do
   n=$((n + 1))
   case $t in
-    events) src="$top/core/event.c $top/core/text.c" ;;
+    events) src="$top/core/event.c $top/core/profile.c $top/core/text.c" ;;
     records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
     tmpl) src="$top/core/lua/tmpl.c $top/core/util.c" ;;

@@ -204,6 +204,39 @@ static void test_strings_that_cannot_be_kept_are_refused(void **state)
                "malformed JSON");
 }
 
+/* "unsubscribed": "true" (a string) used to be stored, and only JSON true is honoured: the
+ * contact was e-mailed. Typed attributes of the wrong type are refused and never stored;
+ * right ones are stored as given. */
+static void test_profile_types_are_enforced(void **state)
+{
+  long st;
+  expect_error("{\"id\":\"un-1\",\"type\":\"user.signed_up\",\"contact\":\"un1\","
+               "\"profile\":{\"email\":\"un1@example.com\",\"unsubscribed\":\"true\"}}",
+               400, "bad_event", "field 'profile.unsubscribed' must be true or false");
+  expect_error("{\"id\":\"un-2\",\"type\":\"user.signed_up\",\"contact\":\"un2\","
+               "\"profile\":{\"email\":\"un2@example.com\",\"consent\":{\"email\":\"false\"}}}",
+               400, "bad_event", "field 'profile.consent.email' must be true, false or null");
+  expect_error("{\"type\":\"x\",\"contact\":\"un3\",\"profile\":{\"timezone\":\"../../../etc/passwd\"}}",
+               400, "bad_event", "field 'profile.timezone' is not an IANA time zone");
+  h_sleep_ms(300);
+  cJSON *sp = h_spoken_to(&D, "un1");
+  assert_int_equal(cJSON_GetArraySize(sp), 0);
+  cJSON_Delete(sp);
+  cJSON_Delete(h_get_contact(&D, "un1", &st));
+  assert_int_equal(st, 404);
+  cJSON_Delete(h_post(&D, "{\"id\":\"un-4\",\"type\":\"x\",\"contact\":\"un4\","
+                         "\"profile\":{\"email\":\"un4@example.com\",\"phone\":\"+4915112345678\","
+                         "\"timezone\":\"Europe/Paris\",\"unsubscribed\":true,\"consent\":{\"sms\":false}}}",
+                         200));
+  cJSON *ct = h_get_contact(&D, "un4", &st);
+  assert_int_equal(st, 200);
+  cJSON *p = cJSON_GetObjectItem(ct, "profile");
+  assert_string_equal(cJSON_GetObjectItem(p, "timezone")->valuestring, "Europe/Paris");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "unsubscribed")));
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "consent"), "sms")));
+  cJSON_Delete(ct);
+}
+
 static void test_metrics_count_what_happened(void **state)
 {
   char *out;
@@ -267,6 +300,7 @@ int main(void)
       cmocka_unit_test(test_batch_is_applied_once),
       cmocka_unit_test(test_bad_requests_get_clear_errors),
       cmocka_unit_test(test_strings_that_cannot_be_kept_are_refused),
+      cmocka_unit_test(test_profile_types_are_enforced),
       cmocka_unit_test(test_metrics_count_what_happened),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
   };

@@ -157,6 +157,62 @@ static void test_ids_and_keys_have_no_control_characters(void **state)
   assert_null(strstr(err, "\xc3'"));
 }
 
+#define WITH_PROFILE(p) "{\"type\":\"x\",\"contact\":\"c\",\"profile\":{" p "}}"
+
+/* The attributes the core and the channels read are typed: "unsubscribed": "true" (a
+ * string) would have left the contact e-mailed, and a consent of the wrong type would have
+ * been stored as given. */
+static void test_profile_attributes_that_carry_meaning_are_typed(void **state)
+{
+  refuse(WITH_PROFILE("\"unsubscribed\":\"true\""), "field 'profile.unsubscribed' must be true or false");
+  refuse(WITH_PROFILE("\"unsubscribed\":1"), "field 'profile.unsubscribed' must be true or false");
+  refuse(WITH_PROFILE("\"consent\":true"), "field 'profile.consent' must be an object");
+  refuse(WITH_PROFILE("\"consent\":{\"email\":\"no\"}"),
+         "field 'profile.consent.email' must be true, false or null");
+  refuse(WITH_PROFILE("\"consent\":{\"sms\":true,\"email\":0}"),
+         "field 'profile.consent.email' must be true, false or null");
+  refuse(WITH_PROFILE("\"consent\":{\"e mail\":false}"), "field 'profile.consent' has a key");
+  refuse(WITH_PROFILE("\"email\":7"), "field 'profile.email' must be a string");
+  refuse(WITH_PROFILE("\"email\":\"ann\""), "field 'profile.email' is not an e-mail address");
+  refuse(WITH_PROFILE("\"email\":\"a@b@example.com\""), "field 'profile.email' is not an e-mail address");
+  refuse(WITH_PROFILE("\"email\":\"a b@example.com\""), "field 'profile.email' is not an e-mail address");
+  refuse(WITH_PROFILE("\"email\":\"ann@localhost\""), "field 'profile.email' is not an e-mail address");
+  refuse(WITH_PROFILE("\"email\":\"@example.com\""), "field 'profile.email' is not an e-mail address");
+  refuse(WITH_PROFILE("\"email\":\"ann@example.com.\""), "field 'profile.email' is not an e-mail address");
+  refuse(WITH_PROFILE("\"email\":\"ann@example.com\\n\""), "field 'profile.email' is not an e-mail address");
+  char long_email[400];
+  snprintf(long_email, sizeof long_email, WITH_PROFILE("\"email\":\"a@%0250d.org\""), 0);
+  refuse(long_email, "field 'profile.email' is not an e-mail address");
+  refuse(WITH_PROFILE("\"phone\":\"555-0100\""), "field 'profile.phone' must be E.164");
+  refuse(WITH_PROFILE("\"phone\":\"+1234567\""), "field 'profile.phone' must be E.164");
+  refuse(WITH_PROFILE("\"phone\":\"+1234567890123456\""), "field 'profile.phone' must be E.164");
+  refuse(WITH_PROFILE("\"phone\":15550100"), "field 'profile.phone' must be a string");
+  refuse(WITH_PROFILE("\"timezone\":\"Mars/Olympus_Mons\""), "field 'profile.timezone' is not an IANA time zone");
+  refuse(WITH_PROFILE("\"timezone\":\"../../../etc/passwd\""), "field 'profile.timezone' is not an IANA time zone");
+  refuse(WITH_PROFILE("\"timezone\":\"/etc/localtime\""), "field 'profile.timezone' is not an IANA time zone");
+  refuse(WITH_PROFILE("\"timezone\":\"Europe\""), "field 'profile.timezone' is not an IANA time zone");
+  refuse(WITH_PROFILE("\"timezone\":\"zone.tab\""), "field 'profile.timezone' is not an IANA time zone");
+  refuse(WITH_PROFILE("\"timezone\":\"Europe//Paris\""), "field 'profile.timezone' is not an IANA time zone");
+  refuse(WITH_PROFILE("\"first name\":\"Ann\""), "field 'profile' has a key");
+  char long_key[200];
+  snprintf(long_key, sizeof long_key, WITH_PROFILE("\"%065d\":1"), 0);
+  refuse(long_key, "field 'profile' has a key");
+
+  const char *ok = WITH_PROFILE("\"email\":\"ann.o'neil+news@mail.example.co.uk\",\"phone\":\"+4915112345678\","
+                                "\"timezone\":\"America/Argentina/Buenos_Aires\",\"unsubscribed\":false,"
+                                "\"consent\":{\"email\":true,\"sms\":false,\"push\":null},"
+                                "\"first_name\":\"Zo\xc3\xab\",\"tags\":[\"vip\",{\"any\":1}],\"nickname\":null");
+  struct event ev;
+  accept_json(ok, strlen(ok), &ev);
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(ev.profile, "unsubscribed")));
+  event_clear(&ev);
+  /* null removes any attribute, the typed ones too */
+  const char *gone = WITH_PROFILE("\"email\":null,\"phone\":null,\"timezone\":null,\"unsubscribed\":null,"
+                                  "\"consent\":null");
+  accept_json(gone, strlen(gone), &ev);
+  event_clear(&ev);
+}
+
 static void test_ndjson_batch(void **state)
 {
   const char *body = "{\"type\":\"a\",\"contact\":\"1\"}\n\n{\"type\":\"b\",\"contact\":\"2\"}\r\n"
@@ -227,6 +283,7 @@ int main(void)
       cmocka_unit_test(test_nul_is_refused_naming_the_field),
       cmocka_unit_test(test_strings_must_be_utf8),
       cmocka_unit_test(test_ids_and_keys_have_no_control_characters),
+      cmocka_unit_test(test_profile_attributes_that_carry_meaning_are_typed),
       cmocka_unit_test(test_ndjson_batch),
       cmocka_unit_test(test_pretty_printed_event),
       cmocka_unit_test(test_batch_all_or_nothing),

@@ -237,6 +237,53 @@ static void test_profile_types_are_enforced(void **state)
   cJSON_Delete(ct);
 }
 
+/* GET /v1/contacts/{id} for an id as a client sends it: percent-encoded (RFC 3986). */
+static long get_contact_escaped(const char *id, char **out)
+{
+  char *esc = curl_easy_escape(NULL, id, 0), path[512];
+  snprintf(path, sizeof path, "/v1/contacts/%s", esc);
+  curl_free(esc);
+  return h_http(&D, "GET", path, NULL, NULL, out);
+}
+
+/* Every contact an event was accepted for can be read back: "a/b" was accepted, and
+ * GET /v1/contacts/a%2Fb answered 404 (the path was decoded before it was split). */
+static void test_contact_ids_round_trip(void **state)
+{
+  const char *ids[] = {"a/b", "100%", "%2F", "ann smith", "Zo\xc3\xab \xe6\x9d\x8e", "?x=1#y&z+w;", "../up", "a%00b"};
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "x");
+    cJSON_AddStringToObject(ev, "contact", ids[i]);
+    char *body = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(h_post(&D, body, 200));
+    free(body);
+    cJSON_Delete(ev);
+    char *out;
+    long st = get_contact_escaped(ids[i], &out);
+    cJSON *doc = cJSON_Parse(out);
+    cJSON *id = cJSON_GetObjectItem(doc, "id");
+    if (st != 200 || !cJSON_IsString(id) || strcmp(id->valuestring, ids[i]) != 0)
+      fail_msg("contact '%s': GET answered %ld %s", ids[i], st, out);
+    cJSON_Delete(doc);
+    free(out);
+  }
+  /* a path that cannot name a contact is a bad request, not an unknown contact */
+  const char *bad[] = {"/v1/contacts/a%2", "/v1/contacts/a%zz", "/v1/contacts/a%00b", "/v1/contacts/%C3%28",
+                       "/v1/contacts/%2E%2E"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *out;
+    long st = h_http(&D, "GET", bad[i], NULL, NULL, &out);
+    if (st != 400 || !strstr(out, "bad_contact_id"))
+      fail_msg("GET %s answered %ld %s", bad[i], st, out);
+    free(out);
+  }
+  long st;
+  cJSON_Delete(h_get_contact(&D, "nobody", &st));
+  assert_int_equal(st, 404);
+  expect_error("{\"type\":\"x\",\"contact\":\"..\"}", 400, "bad_event", "field 'contact' cannot be '.' or '..'");
+}
+
 static void test_metrics_count_what_happened(void **state)
 {
   char *out;
@@ -301,6 +348,7 @@ int main(void)
       cmocka_unit_test(test_bad_requests_get_clear_errors),
       cmocka_unit_test(test_strings_that_cannot_be_kept_are_refused),
       cmocka_unit_test(test_profile_types_are_enforced),
+      cmocka_unit_test(test_contact_ids_round_trip),
       cmocka_unit_test(test_metrics_count_what_happened),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
   };

@@ -10,6 +10,7 @@
 
 #include "profile.h"
 #include "text.h"
+#include "timestamp.h"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -18,6 +19,8 @@
 #define EVENT_MAX_TYPE 128
 #define EVENT_MAX_CONTACT 256
 #define EVENT_MAX_KEY 128
+#define EVENT_TIME_MIN_MS 946684800000LL /* 2000-01-01T00:00:00Z */
+#define EVENT_TIME_AHEAD_MS (24 * 3600 * 1000LL)
 
 /* Event types are dotted names ("email.clicked"): they appear in journeys and metrics. */
 static const char *type_problem(const char *s, size_t len)
@@ -150,8 +153,49 @@ static int walk_value(struct walk *w, const cJSON *v)
   return 0;
 }
 
+static int time_out_of_range(int64_t now_ms, char *err, size_t errlen)
+{
+  char max[40];
+  timestamp_format(now_ms + EVENT_TIME_AHEAD_MS, max, sizeof max);
+  snprintf(err, errlen,
+           "field 'time' must lie between 2000-01-01T00:00:00Z and %s (a day past the receiver's clock)", max);
+  return -1;
+}
+
+/* `time` says when the event happened: epoch seconds, or RFC 3339 text. Before 2000 or
+ * more than a day past the receiver's clock it is a mistake (milliseconds sent for seconds,
+ * a typo in the year, a wrong clock), refused rather than handed to journeys that reckon
+ * from it. The day allows for skewed clocks and for a local time sent as UTC. */
+static int take_time(const cJSON *item, int64_t now_ms, struct event *ev, char *err, size_t errlen)
+{
+  int64_t ms, max = now_ms + EVENT_TIME_AHEAD_MS;
+  if (ev->time_ms) {
+    snprintf(err, errlen, "field 'time' is given twice");
+    return -1;
+  }
+  if (cJSON_IsNumber(item)) {
+    double x = item->valuedouble * 1000.0;
+    if (!isfinite(x) || x < (double)EVENT_TIME_MIN_MS || x > (double)max)
+      return time_out_of_range(now_ms, err, errlen);
+    ms = (int64_t)llround(x);
+  } else if (cJSON_IsString(item)) {
+    if (timestamp_parse(item->valuestring, &ms) < 0) {
+      snprintf(err, errlen, "field 'time' is not an RFC 3339 date-time with an offset (such as "
+                            "2026-11-18T09:30:00Z or 2026-11-18T10:30:00.250+01:00)");
+      return -1;
+    }
+  } else {
+    snprintf(err, errlen, "field 'time' must be a number of seconds since the epoch, or RFC 3339 text");
+    return -1;
+  }
+  if (ms < EVENT_TIME_MIN_MS || ms > max)
+    return time_out_of_range(now_ms, err, errlen);
+  ev->time_ms = ms;
+  return 0;
+}
+
 /* Takes one field of `obj`; data and profile are moved out of it, not copied. */
-static int take_field(cJSON *obj, cJSON *item, struct event *ev, char *err, size_t errlen)
+static int take_field(cJSON *obj, cJSON *item, int64_t now_ms, struct event *ev, char *err, size_t errlen)
 {
   const char *k = item->string;
   if (strcmp(k, "id") == 0)
@@ -160,19 +204,8 @@ static int take_field(cJSON *obj, cJSON *item, struct event *ev, char *err, size
     return take_string(item, k, EVENT_MAX_TYPE, type_problem, &ev->type, err, errlen);
   if (strcmp(k, "contact") == 0)
     return take_string(item, k, EVENT_MAX_CONTACT, event_contact_problem, &ev->contact, err, errlen);
-  if (strcmp(k, "time") == 0) {
-    if (ev->time_ms) {
-      snprintf(err, errlen, "field 'time' is given twice");
-      return -1;
-    }
-    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || item->valuedouble < 0 ||
-        item->valuedouble > 1e11) {
-      snprintf(err, errlen, "field 'time' must be a number of seconds since the epoch");
-      return -1;
-    }
-    ev->time_ms = (int64_t)llround(item->valuedouble * 1000.0);
-    return 0;
-  }
+  if (strcmp(k, "time") == 0)
+    return take_time(item, now_ms, ev, err, errlen);
   if (strcmp(k, "data") == 0 || strcmp(k, "profile") == 0) {
     if (!cJSON_IsObject(item)) {
       snprintf(err, errlen, "field '%s' must be an object", k);
@@ -195,7 +228,8 @@ static int take_field(cJSON *obj, cJSON *item, struct event *ev, char *err, size
 
 /* `nul_string` comes from the text obj was parsed from (text_json_nul_string); -1 when
  * there was none, or no text. */
-static int from_json(cJSON *obj, long nul_string, struct event *ev, char *err, size_t errlen)
+static int from_json(cJSON *obj, long nul_string, int64_t now_ms, struct event *ev, char *err,
+                     size_t errlen)
 {
   memset(ev, 0, sizeof *ev);
   if (!cJSON_IsObject(obj)) {
@@ -207,7 +241,7 @@ static int from_json(cJSON *obj, long nul_string, struct event *ev, char *err, s
     return -1;
   for (cJSON *item = obj->child, *next; item; item = next) {
     next = item->next;
-    if (take_field(obj, item, ev, err, errlen) < 0) {
+    if (take_field(obj, item, now_ms, ev, err, errlen) < 0) {
       event_clear(ev);
       return -1;
     }
@@ -221,12 +255,13 @@ static int from_json(cJSON *obj, long nul_string, struct event *ev, char *err, s
   return 0;
 }
 
-int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen)
+int event_from_json(cJSON *obj, int64_t now_ms, struct event *ev, char *err, size_t errlen)
 {
-  return from_json(obj, -1, ev, err, errlen);
+  return from_json(obj, -1, now_ms, ev, err, errlen);
 }
 
-int event_parse(const char *json, size_t len, struct event *ev, char *err, size_t errlen)
+int event_parse(const char *json, size_t len, int64_t now_ms, struct event *ev, char *err,
+                size_t errlen)
 {
   const char *end = NULL;
   cJSON *obj = cJSON_ParseWithLengthOpts(json, len, &end, 0);
@@ -245,7 +280,7 @@ int event_parse(const char *json, size_t len, struct event *ev, char *err, size_
       return -1;
     }
   }
-  int rc = from_json(obj, text_json_nul_string(json, len), ev, err, errlen);
+  int rc = from_json(obj, text_json_nul_string(json, len), now_ms, ev, err, errlen);
   cJSON_Delete(obj);
   return rc;
 }
@@ -284,7 +319,7 @@ static int single_event(cJSON *doc, const char *body, size_t len, const struct e
   int rc = -1;
   if (len > lim->max_event_bytes)
     snprintf(err, errlen, "event larger than %zu bytes", lim->max_event_bytes);
-  else if (ev && from_json(doc, text_json_nul_string(body, len), ev, err, errlen) == 0)
+  else if (ev && from_json(doc, text_json_nul_string(body, len), lim->now_ms, ev, err, errlen) == 0)
     rc = 0;
   cJSON_Delete(doc);
   if (rc < 0) {
@@ -329,7 +364,7 @@ int event_parse_body(const char *body, size_t len, const struct event_limits *li
         arr = grown;
         cap *= 2;
       }
-      if (event_parse(p, llen, &arr[count], why, sizeof why) < 0)
+      if (event_parse(p, llen, lim->now_ms, &arr[count], why, sizeof why) < 0)
         goto fail;
       count++;
     }

@@ -98,7 +98,8 @@ static enum MHD_Result post_events(struct http *h, struct MHD_Connection *conn, 
     snprintf(msg, sizeof msg, "the body is larger than %zu bytes", core->cfg->max_body_bytes);
     return send_error(conn, 413, "body_too_large", msg, 0);
   }
-  struct event_limits lim = {core->cfg->max_event_bytes, core->cfg->max_batch_events};
+  struct event_limits lim = {core->cfg->max_event_bytes, core->cfg->max_batch_events,
+                            clock_now_ms(&core->clock)};
   struct event *evs;
   size_t n, bad_line;
   char err[512];

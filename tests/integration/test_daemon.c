@@ -284,6 +284,28 @@ static void test_contact_ids_round_trip(void **state)
   expect_error("{\"type\":\"x\",\"contact\":\"..\"}", 400, "bad_event", "field 'contact' cannot be '.' or '..'");
 }
 
+/* "time": 99999999999 (the year 5138) was accepted. An event's time lies between
+ * 2000-01-01 and a day past the daemon's clock, given as epoch seconds or RFC 3339 text. */
+static void test_event_time_is_bounded_and_may_be_text(void **state)
+{
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":99999999999}", 400, "bad_event",
+               "field 'time' must lie between 2000-01-01T00:00:00Z and ");
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":946684799}", 400, "bad_event",
+               "field 'time' must lie between 2000-01-01T00:00:00Z and ");
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":\"3000-01-01T00:00:00Z\"}", 400, "bad_event",
+               "field 'time' must lie between");
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":\"2026-02-30T10:00:00Z\"}", 400, "bad_event",
+               "field 'time' is not an RFC 3339 date-time");
+  long st;
+  cJSON_Delete(h_get_contact(&D, "t1", &st));
+  assert_int_equal(st, 404);
+  cJSON_Delete(h_post(&D, "{\"type\":\"x\",\"contact\":\"t2\",\"time\":\"2026-11-18T10:30:00.250+01:00\"}\n"
+                         "{\"type\":\"x\",\"contact\":\"t2\",\"time\":1795000000.5}\n",
+                         200));
+  cJSON_Delete(h_get_contact(&D, "t2", &st));
+  assert_int_equal(st, 200);
+}
+
 static void test_metrics_count_what_happened(void **state)
 {
   char *out;
@@ -349,6 +371,7 @@ int main(void)
       cmocka_unit_test(test_strings_that_cannot_be_kept_are_refused),
       cmocka_unit_test(test_profile_types_are_enforced),
       cmocka_unit_test(test_contact_ids_round_trip),
+      cmocka_unit_test(test_event_time_is_bounded_and_may_be_text),
       cmocka_unit_test(test_metrics_count_what_happened),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
   };

@@ -11,13 +11,15 @@
 
 #include "event.h"
 
-static const struct event_limits LIM = {256, 3};
+#define NOW 1800000000000LL /* the receiver's clock: 2027-01-15T08:00:00Z */
+
+static const struct event_limits LIM = {256, 3, NOW};
 
 static void refuse(const char *json, const char *needle)
 {
   struct event ev;
   char err[256];
-  assert_int_equal(event_parse(json, strlen(json), &ev, err, sizeof err), -1);
+  assert_int_equal(event_parse(json, strlen(json), NOW, &ev, err, sizeof err), -1);
   if (!strstr(err, needle))
     fail_msg("%s: error '%s' does not say '%s'", json, err, needle);
   assert_null(ev.type); /* nothing half-made is left behind */
@@ -29,7 +31,7 @@ static void test_full_event(void **state)
                   "\"data\":{\"items\":[1,2]},\"profile\":{\"email\":\"a@b.c\"}}";
   struct event ev;
   char err[256];
-  assert_int_equal(event_parse(j, strlen(j), &ev, err, sizeof err), 0);
+  assert_int_equal(event_parse(j, strlen(j), NOW, &ev, err, sizeof err), 0);
   assert_string_equal(ev.id, "e-1");
   assert_string_equal(ev.type, "cart.updated");
   assert_string_equal(ev.contact, "c42");
@@ -44,7 +46,7 @@ static void test_minimal_event(void **state)
   struct event ev;
   char err[256];
   const char *j = "  {\"type\":\"x\",\"contact\":\"c\"}\r\n";
-  assert_int_equal(event_parse(j, strlen(j), &ev, err, sizeof err), 0);
+  assert_int_equal(event_parse(j, strlen(j), NOW, &ev, err, sizeof err), 0);
   assert_null(ev.id);
   assert_null(ev.data);
   assert_int_equal(ev.time_ms, 0);
@@ -60,7 +62,8 @@ static void test_refusals_name_the_problem(void **state)
   refuse("{\"type\":7,\"contact\":\"c\"}", "field 'type' must be a string");
   refuse("{\"type\":\"has space\",\"contact\":\"c\"}", "field 'type' has a bad value");
   refuse("{\"type\":\"\",\"contact\":\"c\"}", "field 'type' has a bad value");
-  refuse("{\"type\":\"x\",\"contact\":\"c\",\"time\":\"yesterday\"}", "field 'time' must be a number");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"time\":\"yesterday\"}", "field 'time' is not an RFC 3339 date-time");
+  refuse("{\"type\":\"x\",\"contact\":\"c\",\"time\":true}", "field 'time' must be a number of seconds");
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"time\":-1}", "field 'time'");
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"data\":\"s\"}", "field 'data' must be an object");
   refuse("{\"type\":\"x\",\"contact\":\"c\",\"profile\":[]}", "field 'profile' must be an object");
@@ -77,7 +80,7 @@ static void test_refusals_name_the_problem(void **state)
 static void accept_json(const char *json, size_t len, struct event *ev)
 {
   char err[256];
-  if (event_parse(json, len, ev, err, sizeof err) < 0)
+  if (event_parse(json, len, NOW, ev, err, sizeof err) < 0)
     fail_msg("%s: refused: %s", json, err);
 }
 
@@ -96,7 +99,7 @@ static void test_nul_is_refused_naming_the_field(void **state)
   static const char raw[] = "{\"type\":\"x\",\"contact\":\"bob\0evil\"}";
   struct event ev;
   char err[256];
-  assert_int_equal(event_parse(raw, sizeof raw - 1, &ev, err, sizeof err), -1);
+  assert_int_equal(event_parse(raw, sizeof raw - 1, NOW, &ev, err, sizeof err), -1);
   assert_non_null(strstr(err, "field 'contact' holds a NUL character"));
   /* an escaped backslash followed by "u0000" is text, not a NUL */
   const char *text = "{\"type\":\"x\",\"contact\":\"c\",\"data\":{\"p\":\"C:\\\\u0000\"}}";
@@ -152,9 +155,63 @@ static void test_ids_and_keys_have_no_control_characters(void **state)
   snprintf(j, sizeof j, "{\"type\":\"x\",\"contact\":\"c\",\"%s\":1}", name);
   struct event ev;
   char err[256];
-  assert_int_equal(event_parse(j, strlen(j), &ev, err, sizeof err), -1);
+  assert_int_equal(event_parse(j, strlen(j), NOW, &ev, err, sizeof err), -1);
   assert_non_null(strstr(err, "unknown field '\xc3\xa9\xc3\xa9"));
   assert_null(strstr(err, "\xc3'"));
+}
+
+static void time_is(const char *time, int64_t want_ms)
+{
+  char j[200];
+  struct event ev;
+  snprintf(j, sizeof j, "{\"type\":\"x\",\"contact\":\"c\",\"time\":%s}", time);
+  accept_json(j, strlen(j), &ev);
+  if (ev.time_ms != want_ms)
+    fail_msg("time %s: %lld ms, want %lld", time, (long long)ev.time_ms, (long long)want_ms);
+  event_clear(&ev);
+}
+
+static void time_refused(const char *time, const char *needle)
+{
+  char j[200];
+  snprintf(j, sizeof j, "{\"type\":\"x\",\"contact\":\"c\",\"time\":%s}", time);
+  refuse(j, needle);
+}
+
+/* "time": 99999999999 (the year 5138) was accepted. The range is 2000-01-01 to a day past
+ * the receiver's clock; RFC 3339 text is read as well as epoch seconds. */
+static void test_time_is_bounded_and_may_be_text(void **state)
+{
+  const char *range = "field 'time' must lie between 2000-01-01T00:00:00Z and 2027-01-16T08:00:00Z";
+  time_refused("99999999999", range);
+  time_refused("1e300", range);
+  time_refused("1800000000000", range); /* milliseconds sent for seconds */
+  time_refused("946684799.999", range);
+  time_refused("0", range);
+  time_refused("-1", range);
+  time_refused("1800086400.001", range);
+  time_refused("\"1999-12-31T23:59:59Z\"", range);
+  time_refused("\"2027-01-16T08:00:00.001Z\"", range);
+  time_refused("\"5138-11-16T09:46:39Z\"", range);
+  time_is("946684800", 946684800000LL);
+  time_is("1800086400", 1800086400000LL);
+  time_is("1795000000.2506", 1795000000251LL);
+  time_is("\"2000-01-01T00:00:00Z\"", 946684800000LL);
+  time_is("\"2026-11-18T09:30:00Z\"", 1794994200000LL);
+  time_is("\"2026-11-18t09:30:00z\"", 1794994200000LL);
+  time_is("\"2026-11-18T10:30:00.25+01:00\"", 1794994200250LL);
+  time_is("\"2026-11-18T09:30:00.999999-05:30\"", 1794994200999LL + 5 * 3600000LL + 1800000LL);
+  time_is("\"2016-12-31T23:59:60Z\"", 1483228800000LL); /* a leap second: the next second's start */
+  time_is("\"2024-02-29T00:00:00Z\"", 1709164800000LL);
+  const char *bad = "field 'time' is not an RFC 3339 date-time";
+  const char *texts[] = {"\"2026-11-18\"", "\"2026-11-18T09:30:00\"", "\"2026-11-18 09:30:00Z\"",
+                         "\"2026-11-18T09:30Z\"", "\"2026-02-30T09:30:00Z\"", "\"2025-02-29T09:30:00Z\"",
+                         "\"2026-13-01T09:30:00Z\"", "\"2026-11-18T24:00:00Z\"", "\"2026-11-18T09:60:00Z\"",
+                         "\"2026-11-18T09:30:61Z\"", "\"2026-11-18T09:30:00.Z\"", "\"2026-11-18T09:30:00+0100\"",
+                         "\"2026-11-18T09:30:00+24:00\"", "\"2026-11-18T09:30:00Z \"", "\" 2026-11-18T09:30:00Z\"",
+                         "\"+2026-11-18T09:30:00Z\"", "\"2026-1-18T09:30:00Z\"", "\"1794994200\"", "\"\""};
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+    time_refused(texts[i], bad);
 }
 
 #define WITH_PROFILE(p) "{\"type\":\"x\",\"contact\":\"c\",\"profile\":{" p "}}"
@@ -284,6 +341,7 @@ int main(void)
       cmocka_unit_test(test_strings_must_be_utf8),
       cmocka_unit_test(test_ids_and_keys_have_no_control_characters),
       cmocka_unit_test(test_profile_attributes_that_carry_meaning_are_typed),
+      cmocka_unit_test(test_time_is_bounded_and_may_be_text),
       cmocka_unit_test(test_ndjson_batch),
       cmocka_unit_test(test_pretty_printed_event),
       cmocka_unit_test(test_batch_all_or_nothing),

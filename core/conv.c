@@ -11,6 +11,7 @@
 #include "context.h"
 #include "lua/lhost.h"
 #include "outbox.h"
+#include "profile.h"
 
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
  * a loop cannot starve the event loop; the rest fire on the next turn. */
@@ -282,18 +283,6 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   lhost_decision_free(&d);
 }
 
-static void merge_profile(struct contact *ct, const cJSON *profile)
-{
-  for (const cJSON *it = profile ? profile->child : NULL; it; it = it->next) {
-    if (cJSON_IsNull(it))
-      cJSON_DeleteItemFromObjectCaseSensitive(ct->profile, it->string);
-    else if (cJSON_GetObjectItemCaseSensitive(ct->profile, it->string))
-      cJSON_ReplaceItemInObjectCaseSensitive(ct->profile, it->string, cJSON_Duplicate(it, 1));
-    else
-      cJSON_AddItemToObject(ct->profile, it->string, cJSON_Duplicate(it, 1));
-  }
-}
-
 /* A copy of the contact's active conversations: ending one changes the list. */
 static uint64_t *active_snapshot(const struct contact *ct, size_t *n)
 {
@@ -421,7 +410,7 @@ int conv_apply_event(struct core *core, const struct event *ev)
   }
   core->stats.events++;
   core->must_commit = 1;
-  merge_profile(ct, ev->profile);
+  profile_merge(ct->profile, ev->profile);
   history_add(&ct->history, core->cfg->history_limit, now, "event %s%s%s", ev->type,
               ev->id ? " id=" : "", ev->id ? ev->id : "");
   end_by_event(core, ct, ev->type);

@@ -37,7 +37,7 @@ int core_emit_event(struct core *core, const char *json, size_t len, char *err, 
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  if (event_parse(json, len, &pe->ev, err, errlen) < 0) {
+  if (event_parse(json, len, clock_now_ms(&core->clock), &pe->ev, err, errlen) < 0) {
     free(pe);
     return -1;
   }

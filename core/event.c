@@ -8,35 +8,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
+#include "text.h"
+#include "timestamp.h"
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 #define EVENT_MAX_ID 128
 #define EVENT_MAX_TYPE 128
 #define EVENT_MAX_CONTACT 256
+#define EVENT_MAX_KEY 128
+#define EVENT_TIME_MIN_MS 946684800000LL /* 2000-01-01T00:00:00Z */
+#define EVENT_TIME_AHEAD_MS (24 * 3600 * 1000LL)
 
 /* Event types are dotted names ("email.clicked"): they appear in journeys and metrics. */
-static int valid_type(const char *s)
+static const char *type_problem(const char *s, size_t len)
 {
-  if (!*s)
-    return 0;
+  if (!len)
+    return "has a bad value (empty, or characters not allowed)";
   for (const char *p = s; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
           *p == '.' || *p == '_' || *p == '-' || *p == ':'))
-      return 0;
-  return 1;
+      return "has a bad value (empty, or characters not allowed)";
+  return NULL;
 }
 
-/* Ids are printable and have no control characters: they end up in logs and keys. */
-static int valid_id(const char *s)
+/* Ids are UTF-8 text with no control characters: they end up in logs and store keys. */
+static const char *id_problem(const char *s, size_t len)
 {
-  if (!*s)
-    return 0;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    if (*p < 0x20 || *p == 0x7f)
-      return 0;
-  return 1;
+  if (!len)
+    return "is empty";
+  if (!text_utf8_ok(s, len))
+    return "is not valid UTF-8";
+  if (text_has_control(s, len))
+    return "holds a control character";
+  return NULL;
 }
 
-static int take_string(const cJSON *item, const char *field, size_t max, int (*valid)(const char *),
-                       char **out, char *err, size_t errlen)
+const char *event_contact_problem(const char *s, size_t len)
+{
+  if (len > EVENT_MAX_CONTACT)
+    return "is longer than " STRINGIFY(EVENT_MAX_CONTACT) " bytes";
+  /* "." and ".." would be taken for path segments by HTTP clients, and never read back */
+  if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+    return "cannot be '.' or '..'";
+  return id_problem(s, len);
+}
+
+static int take_string(const cJSON *item, const char *field, size_t max,
+                       const char *(*problem)(const char *, size_t), char **out, char *err, size_t errlen)
 {
   if (*out) {
     snprintf(err, errlen, "field '%s' is given twice", field);
@@ -46,41 +67,145 @@ static int take_string(const cJSON *item, const char *field, size_t max, int (*v
     snprintf(err, errlen, "field '%s' must be a string", field);
     return -1;
   }
-  if (strlen(item->valuestring) > max) {
+  size_t len = strlen(item->valuestring);
+  if (len > max) {
     snprintf(err, errlen, "field '%s' is longer than %zu bytes", field, max);
     return -1;
   }
-  if (!valid(item->valuestring)) {
-    snprintf(err, errlen, "field '%s' has a bad value (empty, or characters not allowed)", field);
+  const char *why = problem(item->valuestring, len);
+  if (why) {
+    snprintf(err, errlen, "field '%s' %s", field, why);
     return -1;
   }
   *out = strdup(item->valuestring);
   return 0;
 }
 
+/* A walk of every string in the event, keys included, before any field is read: each
+ * must be UTF-8 (it comes back out as JSON), hold no NUL (a C string would end there),
+ * and each key must be a sane name. `path` names where the walk is ("data.items[2]") for
+ * messages. */
+struct walk {
+  char path[160];
+  long nul_string; /* the string holding a NUL (text_json_nul_string); -1: none */
+  long seen;       /* strings met so far, in document order */
+  char *err;
+  size_t errlen;
+};
+
+static size_t walk_push(struct walk *w, const char *key, int index)
+{
+  size_t old = strlen(w->path), room = sizeof w->path - old;
+  if (key)
+    snprintf(w->path + old, room, "%s%.*s", old ? "." : "", text_clip(key, room > 2 ? room - 2 : 0), key);
+  else
+    snprintf(w->path + old, room, "[%d]", index);
+  return old;
+}
+
+static int walk_fail_key(struct walk *w, const char *why)
+{
+  if (w->path[0])
+    snprintf(w->err, w->errlen, "field '%s' has a key %s", w->path, why);
+  else
+    snprintf(w->err, w->errlen, "the event has a key %s", why);
+  return -1;
+}
+
+static int walk_key(struct walk *w, const char *key)
+{
+  size_t len = strlen(key);
+  if (w->seen++ == w->nul_string)
+    return walk_fail_key(w, "holding a NUL character (\\u0000)");
+  if (!text_utf8_ok(key, len))
+    return walk_fail_key(w, "that is not valid UTF-8");
+  if (text_has_control(key, len))
+    return walk_fail_key(w, "holding a control character");
+  if (len > EVENT_MAX_KEY)
+    return walk_fail_key(w, "longer than " STRINGIFY(EVENT_MAX_KEY) " bytes");
+  return 0;
+}
+
+static int walk_string(struct walk *w, const char *s)
+{
+  const char *why = w->seen++ == w->nul_string      ? "holds a NUL character (\\u0000)"
+                    : !text_utf8_ok(s, strlen(s)) ? "is not valid UTF-8"
+                                                  : NULL;
+  if (why)
+    snprintf(w->err, w->errlen, "field '%s' %s", w->path, why);
+  return why ? -1 : 0;
+}
+
+static int walk_value(struct walk *w, const cJSON *v)
+{
+  if (cJSON_IsString(v))
+    return walk_string(w, v->valuestring);
+  int i = 0;
+  for (const cJSON *c = v->child; c; c = c->next, i++) {
+    if (cJSON_IsObject(v) && walk_key(w, c->string) < 0)
+      return -1;
+    size_t old = walk_push(w, cJSON_IsObject(v) ? c->string : NULL, i);
+    int rc = walk_value(w, c);
+    w->path[old] = '\0';
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int time_out_of_range(int64_t now_ms, char *err, size_t errlen)
+{
+  char max[40];
+  timestamp_format(now_ms + EVENT_TIME_AHEAD_MS, max, sizeof max);
+  snprintf(err, errlen,
+           "field 'time' must lie between 2000-01-01T00:00:00Z and %s (a day past the receiver's clock)", max);
+  return -1;
+}
+
+/* `time` says when the event happened: epoch seconds, or RFC 3339 text. Before 2000 or
+ * more than a day past the receiver's clock it is a mistake (milliseconds sent for seconds,
+ * a typo in the year, a wrong clock), refused rather than handed to journeys that reckon
+ * from it. The day allows for skewed clocks and for a local time sent as UTC. */
+static int take_time(const cJSON *item, int64_t now_ms, struct event *ev, char *err, size_t errlen)
+{
+  int64_t ms, max = now_ms + EVENT_TIME_AHEAD_MS;
+  if (ev->time_ms) {
+    snprintf(err, errlen, "field 'time' is given twice");
+    return -1;
+  }
+  if (cJSON_IsNumber(item)) {
+    double x = item->valuedouble * 1000.0;
+    if (!isfinite(x) || x < (double)EVENT_TIME_MIN_MS || x > (double)max)
+      return time_out_of_range(now_ms, err, errlen);
+    ms = (int64_t)llround(x);
+  } else if (cJSON_IsString(item)) {
+    if (timestamp_parse(item->valuestring, &ms) < 0) {
+      snprintf(err, errlen, "field 'time' is not an RFC 3339 date-time with an offset (such as "
+                            "2026-11-18T09:30:00Z or 2026-11-18T10:30:00.250+01:00)");
+      return -1;
+    }
+  } else {
+    snprintf(err, errlen, "field 'time' must be a number of seconds since the epoch, or RFC 3339 text");
+    return -1;
+  }
+  if (ms < EVENT_TIME_MIN_MS || ms > max)
+    return time_out_of_range(now_ms, err, errlen);
+  ev->time_ms = ms;
+  return 0;
+}
+
 /* Takes one field of `obj`; data and profile are moved out of it, not copied. */
-static int take_field(cJSON *obj, cJSON *item, struct event *ev, char *err, size_t errlen)
+static int take_field(cJSON *obj, cJSON *item, int64_t now_ms, struct event *ev, char *err, size_t errlen)
 {
   const char *k = item->string;
   if (strcmp(k, "id") == 0)
-    return take_string(item, k, EVENT_MAX_ID, valid_id, &ev->id, err, errlen);
+    return take_string(item, k, EVENT_MAX_ID, id_problem, &ev->id, err, errlen);
   if (strcmp(k, "type") == 0)
-    return take_string(item, k, EVENT_MAX_TYPE, valid_type, &ev->type, err, errlen);
+    return take_string(item, k, EVENT_MAX_TYPE, type_problem, &ev->type, err, errlen);
   if (strcmp(k, "contact") == 0)
-    return take_string(item, k, EVENT_MAX_CONTACT, valid_id, &ev->contact, err, errlen);
-  if (strcmp(k, "time") == 0) {
-    if (ev->time_ms) {
-      snprintf(err, errlen, "field 'time' is given twice");
-      return -1;
-    }
-    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || item->valuedouble < 0 ||
-        item->valuedouble > 1e11) {
-      snprintf(err, errlen, "field 'time' must be a number of seconds since the epoch");
-      return -1;
-    }
-    ev->time_ms = (int64_t)llround(item->valuedouble * 1000.0);
-    return 0;
-  }
+    return take_string(item, k, EVENT_MAX_CONTACT, event_contact_problem, &ev->contact, err, errlen);
+  if (strcmp(k, "time") == 0)
+    return take_time(item, now_ms, ev, err, errlen);
   if (strcmp(k, "data") == 0 || strcmp(k, "profile") == 0) {
     if (!cJSON_IsObject(item)) {
       snprintf(err, errlen, "field '%s' must be an object", k);
@@ -91,23 +216,32 @@ static int take_field(cJSON *obj, cJSON *item, struct event *ev, char *err, size
       snprintf(err, errlen, "field '%s' is given twice", k);
       return -1;
     }
+    if (dst == &ev->profile && profile_check(item, err, errlen) < 0)
+      return -1;
     *dst = cJSON_DetachItemViaPointer(obj, item);
     return 0;
   }
-  snprintf(err, errlen, "unknown field '%.64s' (known: id, type, contact, time, data, profile)", k);
+  snprintf(err, errlen, "unknown field '%.*s' (known: id, type, contact, time, data, profile)",
+           text_clip(k, 64), k);
   return -1;
 }
 
-int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen)
+/* `nul_string` comes from the text obj was parsed from (text_json_nul_string); -1 when
+ * there was none, or no text. */
+static int from_json(cJSON *obj, long nul_string, int64_t now_ms, struct event *ev, char *err,
+                     size_t errlen)
 {
   memset(ev, 0, sizeof *ev);
   if (!cJSON_IsObject(obj)) {
     snprintf(err, errlen, "an event must be a JSON object");
     return -1;
   }
+  struct walk w = {.nul_string = nul_string, .err = err, .errlen = errlen};
+  if (walk_value(&w, obj) < 0)
+    return -1;
   for (cJSON *item = obj->child, *next; item; item = next) {
     next = item->next;
-    if (take_field(obj, item, ev, err, errlen) < 0) {
+    if (take_field(obj, item, now_ms, ev, err, errlen) < 0) {
       event_clear(ev);
       return -1;
     }
@@ -121,7 +255,13 @@ int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen)
   return 0;
 }
 
-int event_parse(const char *json, size_t len, struct event *ev, char *err, size_t errlen)
+int event_from_json(cJSON *obj, int64_t now_ms, struct event *ev, char *err, size_t errlen)
+{
+  return from_json(obj, -1, now_ms, ev, err, errlen);
+}
+
+int event_parse(const char *json, size_t len, int64_t now_ms, struct event *ev, char *err,
+                size_t errlen)
 {
   const char *end = NULL;
   cJSON *obj = cJSON_ParseWithLengthOpts(json, len, &end, 0);
@@ -140,7 +280,7 @@ int event_parse(const char *json, size_t len, struct event *ev, char *err, size_
       return -1;
     }
   }
-  int rc = event_from_json(obj, ev, err, errlen);
+  int rc = from_json(obj, text_json_nul_string(json, len), now_ms, ev, err, errlen);
   cJSON_Delete(obj);
   return rc;
 }
@@ -172,14 +312,14 @@ static int one_document(const char *body, size_t len, cJSON **out)
   return 1;
 }
 
-static int single_event(cJSON *doc, size_t len, const struct event_limits *lim, struct event **evs,
-                        size_t *n, char *err, size_t errlen)
+static int single_event(cJSON *doc, const char *body, size_t len, const struct event_limits *lim,
+                        struct event **evs, size_t *n, char *err, size_t errlen)
 {
   struct event *ev = calloc(1, sizeof *ev);
   int rc = -1;
   if (len > lim->max_event_bytes)
     snprintf(err, errlen, "event larger than %zu bytes", lim->max_event_bytes);
-  else if (ev && event_from_json(doc, ev, err, errlen) == 0)
+  else if (ev && from_json(doc, text_json_nul_string(body, len), lim->now_ms, ev, err, errlen) == 0)
     rc = 0;
   cJSON_Delete(doc);
   if (rc < 0) {
@@ -197,7 +337,7 @@ int event_parse_body(const char *body, size_t len, const struct event_limits *li
   cJSON *doc;
   *bad_line = 0;
   if (one_document(body, len, &doc))
-    return single_event(doc, len, lim, evs, n, err, errlen);
+    return single_event(doc, body, len, lim, evs, n, err, errlen);
   size_t cap = 16, count = 0, line = 0;
   struct event *arr = calloc(cap, sizeof *arr);
   const char *p = body, *end = body + len;
@@ -224,7 +364,7 @@ int event_parse_body(const char *body, size_t len, const struct event_limits *li
         arr = grown;
         cap *= 2;
       }
-      if (event_parse(p, llen, &arr[count], why, sizeof why) < 0)
+      if (event_parse(p, llen, lim->now_ms, &arr[count], why, sizeof why) < 0)
         goto fail;
       count++;
     }

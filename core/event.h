@@ -2,9 +2,12 @@
  *   {"id": "evt-1", "type": "cart.updated", "contact": "c42",
  *    "time": 1795000000.5, "data": {...}, "profile": {...}}
  * `type` and `contact` are required; `id` (idempotency key) is strongly advised; `time` is
- * epoch seconds (default: when received); `data` is the event's payload; `profile` holds
+ * epoch seconds or RFC 3339 text ("2026-11-18T09:30:00Z"), from 2000-01-01 to a day past
+ * the receiver's clock (default: when received); `data` is the event's payload; `profile` holds
  * contact attributes to set (email, phone, first_name, consent...). Any other field is
- * refused, so a typo never silently drops data. */
+ * refused, so a typo never silently drops data. Every string and key in an event is UTF-8
+ * with no NUL, and keys have no control character: what is accepted prints back as JSON
+ * unchanged. Refusals name the field ("field 'data.items[2]' is not valid UTF-8"). */
 #ifndef PARLEY_EVENT_H
 #define PARLEY_EVENT_H
 #include <stddef.h>
@@ -24,12 +27,19 @@ struct event {
 struct event_limits {
   size_t max_event_bytes;
   size_t max_batch_events;
+  int64_t now_ms; /* the receiver's clock, which bounds `time` */
 };
 
-/* Validate one parsed JSON value as an event; `data` and `profile` are moved out of obj. */
-int event_from_json(cJSON *obj, struct event *ev, char *err, size_t errlen);
-/* Parse one event from JSON text. */
-int event_parse(const char *json, size_t len, struct event *ev, char *err, size_t errlen);
+/* NULL when `s` (len bytes) can be a contact's id, else why not ("is not valid UTF-8"): 1-256
+ * bytes of UTF-8 with no control character, neither "." nor "..". The same rule serves
+ * GET /v1/contacts/{id}, so an id an event was accepted with can always be read back. */
+const char *event_contact_problem(const char *s, size_t len);
+/* Validate one parsed JSON value as an event received at now_ms (the receiver's clock);
+ * `data` and `profile` are moved out of obj. */
+int event_from_json(cJSON *obj, int64_t now_ms, struct event *ev, char *err, size_t errlen);
+/* Parse one event from JSON text, received at now_ms. */
+int event_parse(const char *json, size_t len, int64_t now_ms, struct event *ev, char *err,
+                size_t errlen);
 /* Parse a request body: one JSON object (on one line or several), or NDJSON (one object
  * per line, blank lines skipped). All or nothing: on error returns -1, frees what it made,
  * sets err and, for NDJSON, *bad_line (1-based; 0 for a single document). */

@@ -22,10 +22,10 @@ check() {
   fi
 }
 
-ground='clock|log|duration|mpcheck|util|event'
-check "the ground floor (clock, log, duration, mpcheck, util, event) includes only itself" \
+ground='clock|log|duration|mpcheck|util|text|timestamp|event|profile'
+check "the ground floor (clock, log, duration, mpcheck, util, text, timestamp, event, profile) includes only itself" \
   "($ground)\.h" "$core"/clock.[ch] "$core"/log.[ch] "$core"/duration.[ch] "$core"/mpcheck.[ch] \
-  "$core"/util.[ch] "$core"/event.[ch]
+  "$core"/util.[ch] "$core"/text.[ch] "$core"/timestamp.[ch] "$core"/event.[ch] "$core"/profile.[ch]
 check "cfg stands on the ground floor only" "($ground|cfg)\.h" "$core"/cfg.[ch]
 check "core/store includes only itself and the ground floor" \
   "(store|records|codec|smap|$ground)\.h" "$core"/store/*.[ch]

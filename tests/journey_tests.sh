@@ -119,7 +119,7 @@ expect 20 "a short text is shown whole" 1 \
 # wrong; the runner goes on to the next test.
 "$parley" test "$j/beside/tests/bad_args_test.lua" >"$out" 2>&1; rc=$?
 expect 21 "every t: method refuses a bad argument with a message, never crashes or ignores it" 1 \
-  '^0 passed, 21 failed$' \
+  '^0 passed, 22 failed$' \
   "t:expect_spoken: field 'template' must be a string, not boolean" \
   "t:expect_spoken: field 'text' must be a string, not table" \
   "t:expect_spoken: unknown field 'templat' \(known: channel, contact, journey, template, subject, text, html\)" \
@@ -127,6 +127,7 @@ expect 21 "every t: method refuses a bad argument with a message, never crashes 
   't:expect_spoken: call it with a colon, t:expect_spoken\(...\), not t.expect_spoken\(...\)' \
   "t:event: field 'data.cart.items\[1\]' cannot hold a function" \
   "t:event: unknown field 'profil'" \
+  "t:event: field 'contact' holds a NUL character" \
   't:event: takes a table, \{type = ..., contact = ...\}, not string' \
   't:advance: the duration must be a string like "90s", "4h" or "3d", not number' \
   't:advance: takes one duration, like "4h", not 2 arguments' \

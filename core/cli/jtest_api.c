@@ -100,7 +100,7 @@ static int t_event(lua_State *L)
     }
   }
   struct event ev;
-  int rc = event_from_json(obj, &ev, err, sizeof err);
+  int rc = event_from_json(obj, clock_now_ms(&t->core->clock), &ev, err, sizeof err);
   cJSON_Delete(obj);
   if (rc < 0)
     return luaL_error(L, "t:event: %s", err);

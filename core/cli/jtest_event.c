@@ -102,7 +102,12 @@ static cJSON *fields_to_json(struct jconv *c, int idx, int depth)
       cJSON_Delete(o);
       return jfail(c, what);
     }
-    size_t old = jpath_push(c, lua_tostring(L, -2), 0);
+    size_t klen, old = jpath_push(c, lua_tolstring(L, -2, &klen), 0);
+    if (memchr(lua_tostring(L, -2), '\0', klen)) { /* a C string would end there */
+      lua_pop(L, 2);
+      cJSON_Delete(o);
+      return jfail(c, "has a NUL character in its name");
+    }
     if (jadd(c, o, lua_tostring(L, -2), depth) < 0) {
       lua_pop(L, 1);
       cJSON_Delete(o);
@@ -125,7 +130,14 @@ static cJSON *to_json(struct jconv *c, int idx, int depth)
     return jfail(c, what);
   }
   switch (lua_type(L, idx)) {
-  case LUA_TSTRING: v = cJSON_CreateString(lua_tostring(L, idx)); break;
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (memchr(s, '\0', len)) /* cJSON keeps C strings: it would be cut short there */
+      return jfail(c, "holds a NUL character");
+    v = cJSON_CreateString(s);
+    break;
+  }
   case LUA_TBOOLEAN: v = cJSON_CreateBool(lua_toboolean(L, idx)); break;
   case LUA_TNUMBER: v = cJSON_CreateNumber(lua_tonumber(L, idx)); break;
   case LUA_TTABLE: return depth > 0 && is_list(L, idx) ? list_to_json(c, idx, depth) : fields_to_json(c, idx, depth);

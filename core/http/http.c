@@ -6,6 +6,7 @@
 #include <cJSON.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,8 @@ static enum MHD_Result post_events(struct http *h, struct MHD_Connection *conn, 
     snprintf(msg, sizeof msg, "the body is larger than %zu bytes", core->cfg->max_body_bytes);
     return send_error(conn, 413, "body_too_large", msg, 0);
   }
-  struct event_limits lim = {core->cfg->max_event_bytes, core->cfg->max_batch_events};
+  struct event_limits lim = {core->cfg->max_event_bytes, core->cfg->max_batch_events,
+                            clock_now_ms(&core->clock)};
   struct event *evs;
   size_t n, bad_line;
   char err[512];
@@ -178,26 +180,68 @@ static void release_waiting(struct http *h)
   }
 }
 
-static enum MHD_Result get_contact(struct http *h, struct MHD_Connection *conn, const char *id)
+/* MHD would decode the %-escapes of the whole path before a route sees it, so a contact
+ * id "a/b", sent as "a%2Fb", would arrive as two segments and never be found. The path is
+ * kept as sent instead; each route splits it at '/' and decodes its segments with
+ * decode_segment. (No route reads query arguments, which this leaves undecoded too.) */
+static size_t keep_escapes(void *cls, struct MHD_Connection *conn, char *s)
 {
+  (void)cls;
+  (void)conn;
+  return strlen(s);
+}
+
+/* Decodes the %-escapes of one path segment s[0..len) into out (room for cap bytes and a
+ * NUL). Returns the decoded length, which may count 0 bytes (a decoded %00: the caller
+ * checks), or -1 for a bad escape or no room. */
+static long decode_segment(const char *s, size_t len, char *out, size_t cap)
+{
+  size_t n = 0, one;
+  for (size_t i = 0; i < len; i++, n++) {
+    if (n == cap)
+      return -1;
+    if (s[i] != '%') {
+      out[n] = s[i];
+      continue;
+    }
+    if (len - i < 3 || sodium_hex2bin((unsigned char *)out + n, 1, s + i + 1, 2, NULL, &one, NULL) != 0 ||
+        one != 1)
+      return -1;
+    i += 2;
+  }
+  out[n] = '\0';
+  return (long)n;
+}
+
+/* GET /v1/contacts/{id}: `seg` is the id as sent, percent-encoded. An id no event could
+ * have been accepted with (event_contact_problem) is a bad request, not an unknown contact. */
+static enum MHD_Result get_contact(struct http *h, struct MHD_Connection *conn, const char *seg)
+{
+  char id[1024], msg[200];
+  long len = decode_segment(seg, strlen(seg), id, sizeof id - 1);
+  const char *why =
+      len < 0 ? "has a bad %-escape, or is far too long" : event_contact_problem(id, (size_t)len);
+  if (why) {
+    snprintf(msg, sizeof msg, "the contact id in the path %s (percent-encode the id, RFC 3986)", why);
+    return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_contact_id", msg, 0);
+  }
   struct contact *ct = h->core->store->ops->contact_get(h->core->store, id);
   if (!ct)
     return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such contact", 0);
   return send_json(conn, MHD_HTTP_OK, view_contact(h->core->store, ct));
 }
 
-/* "/v1/outbox/{id}/replay": 1 and the id in `id`, 0 when the url is not that route (an id
- * too long to be one of ours is not). MHD has already decoded %-escapes in `url`. */
+/* "/v1/outbox/{id}/replay": 1 and the decoded id in `id`, 0 when the url is not that route
+ * (an id too long to be one of ours, or holding a NUL, is not). */
 static int replay_id(const char *url, char *id, size_t cap)
 {
   static const char prefix[] = "/v1/outbox/", suffix[] = "/replay";
   size_t n = strlen(url), np = sizeof prefix - 1, ns = sizeof suffix - 1;
   if (n <= np + ns || strncmp(url, prefix, np) != 0 || strcmp(url + n - ns, suffix) != 0 ||
-      n - np - ns >= cap || memchr(url + np, '/', n - np - ns))
+      memchr(url + np, '/', n - np - ns))
     return 0;
-  memcpy(id, url + np, n - np - ns);
-  id[n - np - ns] = '\0';
-  return 1;
+  long len = decode_segment(url + np, n - np - ns, id, cap - 1);
+  return len > 0 && strlen(id) == (size_t)len;
 }
 
 static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, const char *url,
@@ -356,6 +400,7 @@ struct http *http_start(struct core *core, char *err, size_t errlen)
   h->mhd = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)4096, MHD_OPTION_END);
   if (!h->mhd) {

@@ -1,17 +1,44 @@
 /* libFuzzer target: request bodies of POST /v1/events (one JSON event or NDJSON). Any
  * input must be accepted whole or refused with a message; never a crash, a leak, or a
- * half-made batch. */
+ * half-made batch. What is accepted holds ids fit to be keys (UTF-8, no control
+ * character), a time (when given) from 2000-01-01 to a day past the receiver's clock, and
+ * every string of it prints as UTF-8 JSON. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "event.h"
+#include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define NOW_MS 1800000000000LL /* 2027-01-15 */
+
+static int time_in_range(int64_t ms)
+{
+  return ms == 0 || (ms >= 946684800000LL && ms <= NOW_MS + 24 * 3600 * 1000LL);
+}
+
+static int fit_id(const char *s)
+{
+  return !s || (*s && text_utf8_ok(s, strlen(s)) && !text_has_control(s, strlen(s)));
+}
+
+static int prints_as_utf8(const struct event *ev)
+{
+  cJSON *j = event_to_json(ev);
+  char *text = cJSON_PrintUnformatted(j);
+  int ok = text && text_utf8_ok(text, strlen(text));
+  cJSON_free(text);
+  cJSON_Delete(j);
+  return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static const struct event_limits lim = {4096, 64};
+  static const struct event_limits lim = {4096, 64, NOW_MS};
   struct event *evs = NULL;
   size_t n = 0, line = 0;
   char err[512];
@@ -19,11 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n == 0 || n > lim.max_batch_events)
       abort();
     for (size_t i = 0; i < n; i++)
-      if (!evs[i].type || !evs[i].contact)
+      if (!evs[i].type || !evs[i].contact || !fit_id(evs[i].contact) || !fit_id(evs[i].id) ||
+          !time_in_range(evs[i].time_ms) || !prints_as_utf8(&evs[i]))
         abort();
     event_free_array(evs, n);
-  } else if (evs != NULL || err[0] == '\0') {
-    abort(); /* a refusal names the problem and leaves nothing behind */
+  } else if (evs != NULL || err[0] == '\0' || !text_utf8_ok(err, strlen(err))) {
+    abort(); /* a refusal names the problem, in UTF-8, and leaves nothing behind */
   }
   return 0;
 }

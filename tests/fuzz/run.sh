@@ -21,7 +21,7 @@ n=0
 for t in $targets; do
   n=$((n + 1))
   case $t in
-    events) src="$top/core/event.c" ;;
+    events) src="$top/core/event.c $top/core/profile.c $top/core/text.c $top/core/timestamp.c" ;;
     records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
     tmpl) src="$top/core/lua/tmpl.c $top/core/util.c" ;;
@@ -30,8 +30,9 @@ for t in $targets; do
   mkdir -p "$corpus"
   case $t in
     events)
-      printf '{"id":"e1","type":"cart.updated","contact":"c1","data":{"items":[1,2]},"profile":{"email":"a@b.c"}}\n{"type":"x","contact":"y","time":1795000000.5}\n' > "$corpus/batch"
-      printf '{"type":"x","contact":"c","extra":1}' > "$corpus/unknown" ;;
+      printf '{"id":"e1","type":"cart.updated","contact":"c1","data":{"items":[1,2]},"profile":{"email":"a@b.c"}}\n{"type":"x","contact":"y","time":1795000000.5}\n{"type":"x","contact":"y","time":"2026-11-18T10:30:00.250+01:00"}\n' > "$corpus/batch"
+      printf '{"type":"x","contact":"c","extra":1}' > "$corpus/unknown"
+      printf '{"type":"x","contact":"Zo\303\253","data":{"s":"a\\u0000b","t":"\\ud83d\\ude00"}}' > "$corpus/strings" ;;
     records)
       printf '\x98\x01\xa2c1\xa2{}\x01\x92\x07\x08\x91\x08\x92\xa1j\x05\x92\x05\xa2hi' > "$corpus/contact"
       printf '\x9e\x01\xa2c1\xa7welcome\x01\xa5nudge\xc4\x01\x80\x91\xa1e\xcd\x01\x00\x00\xc0\xc0\x01\x02\x90' > "$corpus/conv" ;;

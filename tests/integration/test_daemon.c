@@ -178,6 +178,134 @@ static void test_bad_requests_get_clear_errors(void **state)
   assert_int_equal(h_http(&D, "GET", "/healthz", NULL, NULL, NULL), 200);
 }
 
+/* Strings the daemon could not keep as sent are refused, naming the field and the line,
+ * and nothing of the request is applied: a NUL would cut "bob\u0000evil" down to bob, and
+ * invalid UTF-8 would come back out of GET /v1/contacts as invalid JSON. */
+static void test_strings_that_cannot_be_kept_are_refused(void **state)
+{
+  long st;
+  cJSON_Delete(h_post(&D, "{\"id\":\"nul-bob\",\"type\":\"x\",\"contact\":\"bob\"}", 200));
+  expect_error("{\"id\":\"nul-1\",\"type\":\"user.signed_up\",\"contact\":\"bob\\u0000evil\","
+               "\"profile\":{\"email\":\"mallory@example.com\"}}",
+               400, "bad_event", "field 'contact' holds a NUL character");
+  cJSON *bob = h_get_contact(&D, "bob", &st);
+  assert_int_equal(st, 200);
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(bob, "profile"), "email"));
+  cJSON_Delete(bob);
+  expect_error("{\"id\":\"nul-bob\\u0000x\",\"type\":\"x\",\"contact\":\"bob\"}", 400, "bad_event",
+               "field 'id' holds a NUL character");
+  expect_error("{\"id\":\"u8-1\",\"type\":\"user.signed_up\",\"contact\":\"u8a\"}\n"
+               "{\"id\":\"u8-2\",\"type\":\"user.signed_up\",\"contact\":\"u8b\","
+               "\"profile\":{\"first_name\":\"\xc3\x28\"}}\n",
+               400, "bad_event", "line 2: field 'profile.first_name' is not valid UTF-8");
+  cJSON_Delete(h_get_contact(&D, "u8a", &st));
+  assert_int_equal(st, 404);
+  expect_error("{\"type\":\"x\",\"contact\":\"u8c\",\"data\":{\"s\":\"\\ud800\"}}", 400, "bad_event",
+               "malformed JSON");
+}
+
+/* "unsubscribed": "true" (a string) used to be stored, and only JSON true is honoured: the
+ * contact was e-mailed. Typed attributes of the wrong type are refused and never stored;
+ * right ones are stored as given. */
+static void test_profile_types_are_enforced(void **state)
+{
+  long st;
+  expect_error("{\"id\":\"un-1\",\"type\":\"user.signed_up\",\"contact\":\"un1\","
+               "\"profile\":{\"email\":\"un1@example.com\",\"unsubscribed\":\"true\"}}",
+               400, "bad_event", "field 'profile.unsubscribed' must be true or false");
+  expect_error("{\"id\":\"un-2\",\"type\":\"user.signed_up\",\"contact\":\"un2\","
+               "\"profile\":{\"email\":\"un2@example.com\",\"consent\":{\"email\":\"false\"}}}",
+               400, "bad_event", "field 'profile.consent.email' must be true, false or null");
+  expect_error("{\"type\":\"x\",\"contact\":\"un3\",\"profile\":{\"timezone\":\"../../../etc/passwd\"}}",
+               400, "bad_event", "field 'profile.timezone' is not an IANA time zone");
+  h_sleep_ms(300);
+  cJSON *sp = h_spoken_to(&D, "un1");
+  assert_int_equal(cJSON_GetArraySize(sp), 0);
+  cJSON_Delete(sp);
+  cJSON_Delete(h_get_contact(&D, "un1", &st));
+  assert_int_equal(st, 404);
+  cJSON_Delete(h_post(&D, "{\"id\":\"un-4\",\"type\":\"x\",\"contact\":\"un4\","
+                         "\"profile\":{\"email\":\"un4@example.com\",\"phone\":\"+4915112345678\","
+                         "\"timezone\":\"Europe/Paris\",\"unsubscribed\":true,\"consent\":{\"sms\":false}}}",
+                         200));
+  cJSON *ct = h_get_contact(&D, "un4", &st);
+  assert_int_equal(st, 200);
+  cJSON *p = cJSON_GetObjectItem(ct, "profile");
+  assert_string_equal(cJSON_GetObjectItem(p, "timezone")->valuestring, "Europe/Paris");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "unsubscribed")));
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "consent"), "sms")));
+  cJSON_Delete(ct);
+}
+
+/* GET /v1/contacts/{id} for an id as a client sends it: percent-encoded (RFC 3986). */
+static long get_contact_escaped(const char *id, char **out)
+{
+  char *esc = curl_easy_escape(NULL, id, 0), path[512];
+  snprintf(path, sizeof path, "/v1/contacts/%s", esc);
+  curl_free(esc);
+  return h_http(&D, "GET", path, NULL, NULL, out);
+}
+
+/* Every contact an event was accepted for can be read back: "a/b" was accepted, and
+ * GET /v1/contacts/a%2Fb answered 404 (the path was decoded before it was split). */
+static void test_contact_ids_round_trip(void **state)
+{
+  const char *ids[] = {"a/b", "100%", "%2F", "ann smith", "Zo\xc3\xab \xe6\x9d\x8e", "?x=1#y&z+w;", "../up", "a%00b"};
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "x");
+    cJSON_AddStringToObject(ev, "contact", ids[i]);
+    char *body = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(h_post(&D, body, 200));
+    free(body);
+    cJSON_Delete(ev);
+    char *out;
+    long st = get_contact_escaped(ids[i], &out);
+    cJSON *doc = cJSON_Parse(out);
+    cJSON *id = cJSON_GetObjectItem(doc, "id");
+    if (st != 200 || !cJSON_IsString(id) || strcmp(id->valuestring, ids[i]) != 0)
+      fail_msg("contact '%s': GET answered %ld %s", ids[i], st, out);
+    cJSON_Delete(doc);
+    free(out);
+  }
+  /* a path that cannot name a contact is a bad request, not an unknown contact */
+  const char *bad[] = {"/v1/contacts/a%2", "/v1/contacts/a%zz", "/v1/contacts/a%00b", "/v1/contacts/%C3%28",
+                       "/v1/contacts/%2E%2E"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *out;
+    long st = h_http(&D, "GET", bad[i], NULL, NULL, &out);
+    if (st != 400 || !strstr(out, "bad_contact_id"))
+      fail_msg("GET %s answered %ld %s", bad[i], st, out);
+    free(out);
+  }
+  long st;
+  cJSON_Delete(h_get_contact(&D, "nobody", &st));
+  assert_int_equal(st, 404);
+  expect_error("{\"type\":\"x\",\"contact\":\"..\"}", 400, "bad_event", "field 'contact' cannot be '.' or '..'");
+}
+
+/* "time": 99999999999 (the year 5138) was accepted. An event's time lies between
+ * 2000-01-01 and a day past the daemon's clock, given as epoch seconds or RFC 3339 text. */
+static void test_event_time_is_bounded_and_may_be_text(void **state)
+{
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":99999999999}", 400, "bad_event",
+               "field 'time' must lie between 2000-01-01T00:00:00Z and ");
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":946684799}", 400, "bad_event",
+               "field 'time' must lie between 2000-01-01T00:00:00Z and ");
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":\"3000-01-01T00:00:00Z\"}", 400, "bad_event",
+               "field 'time' must lie between");
+  expect_error("{\"type\":\"x\",\"contact\":\"t1\",\"time\":\"2026-02-30T10:00:00Z\"}", 400, "bad_event",
+               "field 'time' is not an RFC 3339 date-time");
+  long st;
+  cJSON_Delete(h_get_contact(&D, "t1", &st));
+  assert_int_equal(st, 404);
+  cJSON_Delete(h_post(&D, "{\"type\":\"x\",\"contact\":\"t2\",\"time\":\"2026-11-18T10:30:00.250+01:00\"}\n"
+                         "{\"type\":\"x\",\"contact\":\"t2\",\"time\":1795000000.5}\n",
+                         200));
+  cJSON_Delete(h_get_contact(&D, "t2", &st));
+  assert_int_equal(st, 200);
+}
+
 static void test_metrics_count_what_happened(void **state)
 {
   char *out;
@@ -240,6 +368,10 @@ int main(void)
       cmocka_unit_test(test_goal_event_ends_the_conversation),
       cmocka_unit_test(test_batch_is_applied_once),
       cmocka_unit_test(test_bad_requests_get_clear_errors),
+      cmocka_unit_test(test_strings_that_cannot_be_kept_are_refused),
+      cmocka_unit_test(test_profile_types_are_enforced),
+      cmocka_unit_test(test_contact_ids_round_trip),
+      cmocka_unit_test(test_event_time_is_bounded_and_may_be_text),
       cmocka_unit_test(test_metrics_count_what_happened),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
   };

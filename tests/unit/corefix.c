@@ -105,7 +105,7 @@ void fx_post(struct fixture *f, const char *json)
 {
   struct event ev;
   char err[256];
-  if (event_parse(json, strlen(json), &ev, err, sizeof err) < 0)
+  if (event_parse(json, strlen(json), clock_now_ms(&f->core->clock), &ev, err, sizeof err) < 0)
     fail_msg("event %s: %s", json, err);
   conv_apply_event(f->core, &ev);
   event_clear(&ev);

@@ -206,6 +206,30 @@ static void test_consent_refusal_is_recorded(void **state)
   cJSON_Delete(out);
 }
 
+/* Consent is kept channel by channel: an answer for sms leaves an earlier "no" for email
+ * standing (replacing the whole object would have given consent by accident), and null
+ * forgets one answer. */
+static void test_consent_is_merged_by_channel(void **state)
+{
+  struct fixture *f = *state;
+  struct store *st = f->core->store;
+  fx_post(f, "{\"id\":\"m1\",\"type\":\"noted\",\"contact\":\"kay\","
+          "\"profile\":{\"email\":\"kay@x.org\",\"consent\":{\"email\":false,\"push\":true}}}");
+  fx_post(f, "{\"id\":\"m2\",\"type\":\"noted\",\"contact\":\"kay\",\"profile\":{\"consent\":{\"sms\":true}}}");
+  const cJSON *consent = cJSON_GetObjectItem(st->ops->contact_get(st, "kay")->profile, "consent");
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(consent, "email")));
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(consent, "sms")));
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(consent, "push")));
+  fx_post(f, "{\"id\":\"m3\",\"type\":\"noted\",\"contact\":\"kay\",\"profile\":{\"consent\":{\"push\":null}}}");
+  consent = cJSON_GetObjectItem(st->ops->contact_get(st, "kay")->profile, "consent");
+  assert_null(cJSON_GetObjectItem(consent, "push"));
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(consent, "email")));
+  fx_post(f, "{\"id\":\"m4\",\"type\":\"signed_up\",\"contact\":\"kay\"}");
+  assert_true(fx_history_has(&fx_only_conv(f, "kay")->history, "refused email/hello: no consent for email"));
+  fx_post(f, "{\"id\":\"m5\",\"type\":\"noted\",\"contact\":\"kay\",\"profile\":{\"consent\":null}}");
+  assert_null(cJSON_GetObjectItem(st->ops->contact_get(st, "kay")->profile, "consent"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -218,6 +242,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_entry_condition, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, fx_setup_memory, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_consent_is_merged_by_channel, fx_setup_memory, fx_teardown),
       cmocka_unit_test_setup_teardown(test_entry_speaks_and_listens, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_silence_wakes_with_nil_after_deadline, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_answer_branches_and_finishes, fx_setup_lmdb, fx_teardown),
@@ -227,6 +252,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_entry_condition, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_consent_is_merged_by_channel, fx_setup_lmdb, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ static void post_batch(struct dfx *f)
     char json[256], err[256];
     struct event ev;
     snprintf(json, sizeof json, "{\"id\":\"e%d\",\"type\":\"signed_up\",\"contact\":\"c%d\",\"profile\":{\"email\":\"c%d@example.com\"}}", i, i, i);
-    if (event_parse(json, strlen(json), &ev, err, sizeof err) < 0)
+    if (event_parse(json, strlen(json), clock_now_ms(&f->core->clock), &ev, err, sizeof err) < 0)
       fail_msg("event: %s", err);
     conv_apply_event(f->core, &ev);
     event_clear(&ev);

@@ -39,6 +39,10 @@ test("event: a misspelt field", function(t)
   t:event { type = "greet.asked", contact = "ann", profil = { email = "ann@example.com" } }
 end)
 
+test("event: a NUL in the contact, which would cut it short", function(t)
+  t:event { type = "greet.asked", contact = "ann\0evil" }
+end)
+
 test("event: not a table", function(t)
   t:event "greet.asked"
 end)

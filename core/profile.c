@@ -1,0 +1,200 @@
+/* The typed profile attributes and how an event changes a profile (see profile.h). */
+#include "profile.h"
+
+#include <cJSON.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "text.h"
+
+#define PROFILE_MAX_KEY 64
+#define PROFILE_MAX_EMAIL 254 /* RFC 5321: a forward path holds at most 256, brackets included */
+#define PROFILE_MAX_LOCAL 64
+#define PROFILE_MAX_ZONE 64
+
+static const char NAME_CHARS[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+/* The characters of IANA zone names ("America/Port-au-Prince", "Etc/GMT+5"): no '.', so
+ * no name can be "..", and none is absolute (checked apart). */
+static const char ZONE_CHARS[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-";
+
+/* Attribute and channel names: templates and journeys address them as contact.first_name. */
+static int name_ok(const char *k)
+{
+  size_t len = strlen(k);
+  return len >= 1 && len <= PROFILE_MAX_KEY && strspn(k, NAME_CHARS) == len;
+}
+
+static int fail(char *err, size_t errlen, const char *field, const char *why)
+{
+  snprintf(err, errlen, "field 'profile.%s' %s", field, why);
+  return -1;
+}
+
+/* A sane check, not RFC 5322: something a channel could deliver to and a person could have
+ * typed. One '@', a local part, a domain with a dot inside it, nothing that would split
+ * or hide an address in a header (spaces, control characters). */
+static int email_ok(const char *s)
+{
+  size_t len = strlen(s);
+  const char *at = strchr(s, '@'), *domain = at ? at + 1 : NULL;
+  if (len > PROFILE_MAX_EMAIL || !at || at == s || (size_t)(at - s) > PROFILE_MAX_LOCAL ||
+      strchr(domain, '@') || strchr(s, ' ') || text_has_control(s, len))
+    return 0;
+  size_t dlen = strlen(domain);
+  return dlen >= 3 && domain[0] != '.' && domain[dlen - 1] != '.' && strchr(domain, '.') &&
+         !strstr(domain, "..");
+}
+
+/* E.164: a '+', a country code (never starting with 0) and the number, 8-15 digits. */
+static int phone_ok(const char *s)
+{
+  if (s[0] != '+')
+    return 0;
+  size_t digits = strspn(s + 1, "0123456789");
+  return s[1] != '0' && s[1 + digits] == '\0' && digits >= 8 && digits <= 15;
+}
+
+/* A zone is a TZif file under the zoneinfo folder. The name keeps to the characters of
+ * IANA names, with no empty part and no leading '/', so it never leads outside the folder;
+ * the file's magic tells a zone from the folder's other files (leapseconds, SECURITY). */
+static int timezone_ok(const char *name)
+{
+  size_t len = strlen(name);
+  if (!len || len > PROFILE_MAX_ZONE || strspn(name, ZONE_CHARS) != len || name[0] == '/' ||
+      name[len - 1] == '/' || strstr(name, "//"))
+    return 0;
+  char path[sizeof PROFILE_ZONEINFO + PROFILE_MAX_ZONE + 1], magic[4];
+  snprintf(path, sizeof path, "%s/%s", PROFILE_ZONEINFO, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return 0;
+  struct stat st;
+  int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, sizeof magic) == sizeof magic &&
+           memcmp(magic, "TZif", 4) == 0;
+  close(fd);
+  return ok;
+}
+
+static int check_text(const cJSON *v, const char *field, int (*ok)(const char *), const char *why,
+                      char *err, size_t errlen)
+{
+  if (!cJSON_IsString(v))
+    return fail(err, errlen, field, "must be a string");
+  return ok(v->valuestring) ? 0 : fail(err, errlen, field, why);
+}
+
+static int check_email(const cJSON *v, char *err, size_t errlen)
+{
+  return check_text(v, "email", email_ok,
+                    "is not an e-mail address (one '@', a dot in the domain, no spaces or control "
+                    "characters, at most 254 bytes)",
+                    err, errlen);
+}
+
+static int check_phone(const cJSON *v, char *err, size_t errlen)
+{
+  return check_text(v, "phone", phone_ok, "must be E.164: '+' and 8-15 digits, such as +4915112345678",
+                    err, errlen);
+}
+
+static int check_timezone(const cJSON *v, char *err, size_t errlen)
+{
+  return check_text(v, "timezone", timezone_ok,
+                    "is not an IANA time zone (such as Europe/Paris) known under " PROFILE_ZONEINFO, err,
+                    errlen);
+}
+
+static int check_unsubscribed(const cJSON *v, char *err, size_t errlen)
+{
+  return cJSON_IsBool(v) ? 0 : fail(err, errlen, "unsubscribed", "must be true or false (null removes it)");
+}
+
+static int check_consent(const cJSON *v, char *err, size_t errlen)
+{
+  if (!cJSON_IsObject(v))
+    return fail(err, errlen, "consent",
+                "must be an object of channel: true or false, such as {\"sms\": false}");
+  for (const cJSON *c = v->child; c; c = c->next) {
+    if (!name_ok(c->string)) {
+      snprintf(err, errlen,
+               "field 'profile.consent' has a key that is not a channel name (1-64 bytes: letters, "
+               "digits, '_', '-'): '%.*s'",
+               text_clip(c->string, 64), c->string);
+      return -1;
+    }
+    if (!cJSON_IsBool(c) && !cJSON_IsNull(c)) {
+      snprintf(err, errlen, "field 'profile.consent.%s' must be true, false or null", c->string);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static const struct typed {
+  const char *name;
+  int (*check)(const cJSON *v, char *err, size_t errlen);
+} TYPED[] = {
+    {"consent", check_consent},   {"email", check_email},
+    {"phone", check_phone},       {"timezone", check_timezone},
+    {"unsubscribed", check_unsubscribed},
+};
+
+int profile_check(const cJSON *changes, char *err, size_t errlen)
+{
+  for (const cJSON *it = changes->child; it; it = it->next) {
+    if (!name_ok(it->string)) {
+      snprintf(err, errlen,
+               "field 'profile' has a key that is not an attribute name (1-64 bytes: letters, digits, "
+               "'_', '-'): '%.*s'",
+               text_clip(it->string, 64), it->string);
+      return -1;
+    }
+    if (cJSON_IsNull(it))
+      continue;
+    for (size_t i = 0; i < sizeof TYPED / sizeof TYPED[0]; i++)
+      if (strcmp(it->string, TYPED[i].name) == 0 && TYPED[i].check(it, err, errlen) < 0)
+        return -1;
+  }
+  return 0;
+}
+
+static void set_item(cJSON *obj, const char *key, cJSON *v)
+{
+  if (cJSON_GetObjectItemCaseSensitive(obj, key))
+    cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v);
+  else
+    cJSON_AddItemToObject(obj, key, v);
+}
+
+static void merge_consent(cJSON *profile, const cJSON *changes)
+{
+  cJSON *consent = cJSON_GetObjectItemCaseSensitive(profile, "consent");
+  if (!cJSON_IsObject(consent)) { /* none yet (or kept from before consent was typed) */
+    if (!(consent = cJSON_CreateObject()))
+      return;
+    set_item(profile, "consent", consent);
+  }
+  for (const cJSON *c = changes->child; c; c = c->next) {
+    if (cJSON_IsNull(c))
+      cJSON_DeleteItemFromObjectCaseSensitive(consent, c->string);
+    else
+      set_item(consent, c->string, cJSON_Duplicate(c, 0));
+  }
+  if (!consent->child)
+    cJSON_DeleteItemFromObjectCaseSensitive(profile, "consent");
+}
+
+void profile_merge(cJSON *profile, const cJSON *changes)
+{
+  for (const cJSON *it = changes ? changes->child : NULL; it; it = it->next) {
+    if (cJSON_IsNull(it))
+      cJSON_DeleteItemFromObjectCaseSensitive(profile, it->string);
+    else if (strcmp(it->string, "consent") == 0)
+      merge_consent(profile, it);
+    else
+      set_item(profile, it->string, cJSON_Duplicate(it, 1));
+  }
+}

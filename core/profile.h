@@ -1,0 +1,28 @@
+/* A contact's profile: the attributes an event's `profile` sets. Most are free-form JSON
+ * (anything a template uses); those the core and the channels read carry meaning and are
+ * typed, so a value of the wrong type is refused rather than stored and misread:
+ *   email         an address: one '@', a dot in the domain, no space or control
+ *                 character, at most 254 bytes (local part at most 64)
+ *   phone         E.164: '+' and 8-15 digits
+ *   timezone      an IANA name that exists under /usr/share/zoneinfo ("Europe/Paris")
+ *   unsubscribed  true or false
+ *   consent       an object of channel -> true or false (null forgets an answer)
+ * Keys are 1-64 bytes of ASCII letters, digits, '_' and '-'. null removes an attribute,
+ * typed or not. No state. */
+#ifndef PARLEY_PROFILE_H
+#define PARLEY_PROFILE_H
+#include <stddef.h>
+
+typedef struct cJSON cJSON;
+
+#define PROFILE_ZONEINFO "/usr/share/zoneinfo"
+
+/* Checks an event's `profile` object. Returns 0, or -1 with err naming the field
+ * ("field 'profile.consent.sms' must be true, false or null"). */
+int profile_check(const cJSON *changes, char *err, size_t errlen);
+/* Applies checked `changes` to the contact's `profile`: each attribute is set or, when
+ * null, removed; `consent` is merged channel by channel, so an answer for one channel
+ * never drops another's. */
+void profile_merge(cJSON *profile, const cJSON *changes);
+
+#endif

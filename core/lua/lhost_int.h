@@ -7,6 +7,7 @@
 #include <msgpack.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "lhost.h"
 
 struct tmpl;
@@ -97,6 +98,29 @@ struct journey {
 static inline struct journey *lhost_journey_of(lua_State *L)
 {
   return *(struct journey **)lua_getextraspace(L);
+}
+
+/* Charges n instructions' worth of work to the running step and checks its limits; returns
+ * the kill, KILL_NONE while the step is within its budget. The count hook charges what
+ * the VM ran; a C function that loops where the hook never fires (the pattern matcher)
+ * charges its own work, so both stop a step the same way. */
+static inline enum lhost_kill lhost_budget_spend(struct journey *j, int64_t n)
+{
+  struct lhost_budget *b = &j->budget;
+  if (b->kill != KILL_NONE)
+    return b->kill;
+  b->instructions += n;
+  if (j->limits.step_instructions > 0 && b->instructions > j->limits.step_instructions)
+    b->kill = KILL_INSTRUCTIONS;
+  else if (b->deadline_ms && clock_monotonic_ms() > b->deadline_ms)
+    b->kill = KILL_TIME;
+  return b->kill;
+}
+
+/* The error a step gets from the moment its budget is spent. */
+static inline int lhost_budget_raise(lua_State *L, enum lhost_kill kill)
+{
+  return luaL_error(L, kill == KILL_TIME ? "time limit exceeded" : "instruction budget exceeded");
 }
 
 /* lhost_sandbox.c (calls no other file of the host: the arrows point at it) */

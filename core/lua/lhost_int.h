@@ -1,5 +1,6 @@
 /* Inside the Lua host: what its files share. Nothing outside core/lua/lhost*.c includes this
- * (but the memory decoder's fuzz target, tests/fuzz/fuzz_memory.c). */
+ * (but the fuzz targets of the memory decoder and the pattern matcher, tests/fuzz/, and the
+ * pattern matcher's unit test, which compare them with their Lua originals). */
 #ifndef PARLEY_LHOST_INT_H
 #define PARLEY_LHOST_INT_H
 #include <lua.h>
@@ -139,6 +140,10 @@ int lhost_msgh(lua_State *L);
 void lhost_budget_start(struct journey *j);
 void lhost_budget_stop(struct journey *j);
 int lhost_budget_failed(struct journey *j, const char *what, char *err, size_t errlen);
+
+/* lhost_pattern.c: string.find, match, gmatch and gsub under the step budget, in place of
+ * Lua's (in the string table, so also the strings' methods). Raises on out of memory. */
+void lhost_pattern_install(lua_State *L);
 
 /* lhost_api.c */
 int lhost_api_open(lua_State *L);

@@ -1,5 +1,6 @@
 /* Inside the Lua host: what its files share. Nothing outside core/lua/lhost*.c includes this
- * (but the memory decoder's fuzz target, tests/fuzz/fuzz_memory.c). */
+ * (but the fuzz targets of the memory decoder and the pattern matcher, tests/fuzz/, and the
+ * pattern matcher's unit test, which compare them with their Lua originals). */
 #ifndef PARLEY_LHOST_INT_H
 #define PARLEY_LHOST_INT_H
 #include <lua.h>
@@ -7,6 +8,7 @@
 #include <msgpack.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "lhost.h"
 
 struct tmpl;
@@ -127,6 +129,29 @@ static inline struct journey *lhost_journey_of(lua_State *L)
   return *(struct journey **)lua_getextraspace(L);
 }
 
+/* Charges n instructions' worth of work to the running step and checks its limits; returns
+ * the kill, KILL_NONE while the step is within its budget. The count hook charges what
+ * the VM ran; a C function that loops where the hook never fires (the pattern matcher)
+ * charges its own work, so both stop a step the same way. */
+static inline enum lhost_kill lhost_budget_spend(struct journey *j, int64_t n)
+{
+  struct lhost_budget *b = &j->budget;
+  if (b->kill != KILL_NONE)
+    return b->kill;
+  b->instructions += n;
+  if (j->limits.step_instructions > 0 && b->instructions > j->limits.step_instructions)
+    b->kill = KILL_INSTRUCTIONS;
+  else if (b->deadline_ms && clock_monotonic_ms() > b->deadline_ms)
+    b->kill = KILL_TIME;
+  return b->kill;
+}
+
+/* The error a step gets from the moment its budget is spent. */
+static inline int lhost_budget_raise(lua_State *L, enum lhost_kill kill)
+{
+  return luaL_error(L, kill == KILL_TIME ? "time limit exceeded" : "instruction budget exceeded");
+}
+
 /* lhost_sandbox.c (calls only the leaves lhost_safelib.c and lhost_bundle.c: the other
  * arrows point at it) */
 lua_State *lhost_sandbox_new(struct journey *j);
@@ -152,6 +177,10 @@ int lhost_msgh(lua_State *L);
 void lhost_budget_start(struct journey *j);
 void lhost_budget_stop(struct journey *j);
 int lhost_budget_failed(struct journey *j, const char *what, char *err, size_t errlen);
+
+/* lhost_pattern.c: string.find, match, gmatch and gsub under the step budget, in place of
+ * Lua's (in the string table, so also the strings' methods). Raises on out of memory. */
+void lhost_pattern_install(lua_State *L);
 
 /* lhost_api.c */
 int lhost_api_open(lua_State *L);

@@ -15,8 +15,8 @@
  *    __len and __index may invent (and a C __index costs no instruction): they are written
  *    in Lua below. concat still joins with the original, over a plain table it built.
  *  - table.unpack hands out at most LHOST_MAX_UNPACK values.
- * The pattern functions (string.find, match, gmatch, gsub) backtrack in C; they are
- * bounded separately. */
+ *  - string.find, match, gmatch and gsub backtrack in C: they are replaced by a matcher of
+ *    our own that counts its steps against the budget (lhost_pattern.c). */
 #include <string.h>
 
 #include "lhost_int.h"
@@ -186,6 +186,7 @@ void lhost_safelib_install(lua_State *L)
   wrap(L, NULL, "setmetatable", safe_setmetatable);
   wrap(L, "string", "rep", safe_rep);
   wrap(L, "table", "unpack", safe_unpack);
+  lhost_pattern_install(L);
   if (luaL_loadbufferx(L, table_lua, sizeof table_lua - 1, "=parley.table", "t") != LUA_OK)
     lua_error(L);
   lua_getglobal(L, "table");

@@ -71,16 +71,11 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
   if (!b->active)
     return;
   if (b->kill == KILL_NONE) {
-    b->instructions += budget_every(j);
-    if (j->limits.step_instructions > 0 && b->instructions > j->limits.step_instructions)
-      b->kill = KILL_INSTRUCTIONS;
-    else if (b->deadline_ms && clock_monotonic_ms() > b->deadline_ms)
-      b->kill = KILL_TIME;
-    if (b->kill == KILL_NONE)
+    if (lhost_budget_spend(j, budget_every(j)) == KILL_NONE)
       return;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
   }
-  luaL_error(L, b->kill == KILL_TIME ? "time limit exceeded" : "instruction budget exceeded");
+  lhost_budget_raise(L, b->kill);
 }
 
 void lhost_budget_start(struct journey *j)

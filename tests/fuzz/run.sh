@@ -4,7 +4,8 @@
 # time (PARLEY_FUZZ_SECONDS, default 6). A crash, a leak, a sanitizer report or a broken
 # invariant fails the target; the input that did it is kept in tests/fuzz/crashes/.
 #   targets: events (HTTP bodies, NDJSON), records (stored records), memory (conversation
-#   memory, MessagePack), tmpl (message templates)
+#   memory, MessagePack), tmpl (message templates), pattern (the journeys' pattern matcher
+#   against Lua's string library: find, match, gmatch, gsub)
 set -u
 srcdir=${srcdir:-.}
 top=$(cd "$srcdir/.." && pwd)
@@ -15,8 +16,8 @@ pkgs="lua5.4 libcjson msgpack"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/core -I$top/sdk/include $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm"
 
-targets="events records memory tmpl"
-echo "1..4"
+targets="events records memory tmpl pattern"
+echo "1..5"
 n=0
 for t in $targets; do
   n=$((n + 1))
@@ -25,6 +26,7 @@ for t in $targets; do
     records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
     tmpl) src="$top/core/lua/tmpl.c $top/core/util.c" ;;
+    pattern) src="$top/core/lua/lhost_pattern.c $top/core/clock.c -lev" ;;
   esac
   corpus="$out/corpus-$t"
   mkdir -p "$corpus"
@@ -41,6 +43,89 @@ for t in $targets; do
     tmpl)
       printf 'Hi {{contact.first_name|there}},\n<p>{{ items }}</p> {{a.b}}' > "$corpus/simple"
       printf '{{unclosed' > "$corpus/bad" ;;
+    pattern)
+      # One call a line: byte 0 and byte 1 in octal (see fuzz_pattern.c), subject, pattern,
+      # replacement. Byte 0: 0 find, 1 match, 2 gmatch, 3 gsub, +4 plain, +8*k the k-th
+      # init; byte 1: gsub's replacement (0 the string, 1 a table, 2 and 3 functions, 4 a
+      # number, 5 nil, 6 true, 7 a function returning a table), +8*k the k-th n.
+      k=0
+      while IFS='|' read -r b0 b1 subj pat repl; do
+        k=$((k + 1))
+        printf "\\$b0\\$b1%s\\000%s\\000%s" "$subj" "$pat" "$repl" > "$corpus/seed$k"
+      done <<'SEEDS'
+001|000|  hello world  |^%s*(.-)%s*$|
+001|000|  CART-42  |^%s*(.-)%s*$|
+001|000|key = value|(%w+)%s*=%s*(%w+)|
+001|000|2024-01-15|(%d+)-(%d+)-(%d+)|
+001|000|ann.lee@example.com|^[%w._%-]+@[%w.-]+%.%a+$|
+001|000|https://x.io/a?b=1|^(%a+)://([^/]+)(/?.*)$|
+001|000|v1.2.3|^v(%d+)%.(%d+)%.(%d+)$|
+001|000|-12.5e3|^[+-]?%d+%.?%d*[eE]?[+-]?%d*$|
+001|000|x = 0x1F|0[xX](%x+)|
+001|000|{"a":1}|^%s*{(.*)}%s*$|
+001|000|f(a(b)c)d|%b()|
+001|000|((x)|%b()|
+001|000|aaa|%baa|
+001|000|THE (quick) fox|%f[%a]%a+|
+001|000|say "hi" now|(["'])(.-)%1|
+001|000|abcabc|(abc)%1|
+001|000|aXbXc|(X).-%1|
+001|000|aaab|a-b|
+001|000|[[x]]|%[(.*)%]|
+001|000|hello|()ll()|
+001|000|a,b,,c|^(.-),(.*)$|
+001|000|a]b^c-d|[]^-]+|
+001|000|AbC 12_x|[^%l%d ]+|
+001|000|zzz|%z+|
+001|000|abc|(a|
+001|000|abc|[a|
+001|000|abc|%|
+001|000|abc|a)|
+001|000|abc|%fa|
+001|000|abc|(a)%2|
+001|000|abc|%b|
+001|000|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|a*a*a*a*a*a*a*a*a*a*a*a*b|
+001|000|abababababababababab|(.-)(.-)(.-)(.-)(.-)c|
+000|000|hello world|o w|
+004|000|a.b|.|
+000|000|hello|l+|
+000|000|hello|$|
+000|000|hello|%f[%W]|
+040|000|hello|l|
+070|000|hello||
+050|000|hello|l?l|
+002|000|one two three|%a+|
+002|000|k1=v1, k2=v2|(%w+)=(%w+)|
+002|000|abc||
+002|000|abc|()|
+002|000|a,b,,c|([^,]*)|
+002|000|^a^a|^a|
+002|000|abc|b*|
+022|000|hello world|%a+|
+003|000|hello world|o|0
+003|000|hello world|(%w+)|<%1>
+003|000|hello||-
+003|000|abc|%w|%0%0
+003|000|abc|b|%%
+003|000|abc|()b|%1
+003|000|abc|x*|-
+003|000|abc|b*|-
+003|000|aaa|^a|b
+003|000|THE (quick) fox|%f[%A]|.
+003|000|abc|b|%2
+003|000|abc|b|x%
+003|001|$name is $age|%$(%w+)|
+003|001|ab|()|
+003|002|k=v|(%w)=(%w)|
+003|002|hello world|(o)(.)|
+003|003|ab aab abb|a+|
+003|004|abc|b|
+003|005|abc|b|
+003|007|abc|%w|
+003|020|aaa|a|b
+003|060|aaa|a|b
+SEEDS
+      ;;
   esac
   bin="$out/fuzz_$t"
   if ! clang $cflags -o "$bin" "$srcdir/fuzz/fuzz_$t.c" $src $libs > "$out/build-$t.log" 2>&1; then

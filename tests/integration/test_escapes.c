@@ -143,6 +143,8 @@ static void test_hooks_off_and_long_c_calls(void **state)
   run_case("move_c_newindex", "exceeded its 250 ms time budget");
   run_case("sort_fake_len", "exceeded");
   run_case("unpack_many", "more than 10000 values");
+  run_case("pattern_find", "exceeded its 250 ms time budget");
+  run_case("pattern_gsub", "exceeded its 250 ms time budget");
 }
 
 static void test_output_and_memory(void **state)

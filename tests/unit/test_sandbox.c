@@ -130,6 +130,11 @@ static struct escape escapes[] = {
     {"insert_fake_len", "exceeded its instruction budget"},
     {"remove_fake_len", "exceeded its instruction budget"},
     {"unpack_many", "more than 10000 values"},
+    {"pattern_find", "step 'pattern_find' exceeded its instruction budget"},
+    {"pattern_match", "step 'pattern_match' exceeded its instruction budget"},
+    {"pattern_gmatch", "step 'pattern_gmatch' exceeded its instruction budget"},
+    {"pattern_gsub", "step 'pattern_gsub' exceeded its instruction budget"},
+    {"pattern_pcall", "step 'pattern_pcall' exceeded its instruction budget"},
     {"contact_write", "c.contact is read-only"},
     {"contact_nested_write", "c.contact is read-only"},
     {"params_write", "c.params is read-only"},
@@ -234,7 +239,8 @@ static void test_error_has_line(void **state)
   assert_non_null(strstr(err, "escape.lua:"));
 }
 
-/* Only the monotonic deadline stops this loop (no instruction budget). */
+/* Only the monotonic deadline stops these loops (no instruction budget), a pattern's as
+ * well as the script's. */
 static void test_time_limit(void **state)
 {
   (void)state;
@@ -245,6 +251,9 @@ static void test_time_limit(void **state)
   assert_int_equal(run(j, "spin", 1, err, sizeof err), -1);
   assert_non_null(strstr(err, "step 'spin' exceeded its 50 ms time budget"));
   assert_int_equal(run(j, "start", 2, err, sizeof err), 0);
+  assert_int_equal(run(j, "pattern_spin", 3, err, sizeof err), -1);
+  assert_non_null(strstr(err, "step 'pattern_spin' exceeded its 50 ms time budget"));
+  assert_int_equal(run(j, "start", 4, err, sizeof err), 0);
   lhost_journey_free(j);
 }
 

@@ -25,6 +25,8 @@ local cases = {
     table.sort(setmetatable({}, { __index = tostring, __len = function() return 1 << 40 end }), rawequal)
   end,
   unpack_many = function(c) table.unpack({}, 1, 1 << 40) end,
+  pattern_find = function(c) string.find(("a"):rep(64), ("a*"):rep(32) .. "b") end,
+  pattern_gsub = function(c) (("a"):rep(64)):gsub(("a*"):rep(32) .. "b", "x") end,
   tostring_error = function(c)
     error(setmetatable({}, { __tostring = function() while true do end end }))
   end,

@@ -117,6 +117,28 @@ return journey {
     table.unpack(setmetatable({}, { __index = tostring }), 1, 1 << 30)
     return finish(c)
   end,
+  -- Lua's own pattern functions backtrack inside C, where the count hook never fires:
+  -- each of these would run for hours (the journey gets a matcher that counts its steps)
+  pattern_find = function(c)
+    string.find(("a"):rep(64), ("a*"):rep(32) .. "b")
+    return finish(c)
+  end,
+  pattern_match = function(c)
+    local m = ("a"):rep(64):match(("a?"):rep(40) .. ("a*"):rep(16) .. "b")
+    return finish(c)
+  end,
+  pattern_gmatch = function(c)
+    for m in ("ab"):rep(40):gmatch((".-"):rep(24) .. "c") do end
+    return finish(c)
+  end,
+  pattern_gsub = function(c)
+    local s = ("x"):rep(64):gsub(("(x*)"):rep(20) .. "%1y", "%2")
+    return finish(c)
+  end,
+  pattern_pcall = function(c)
+    for i = 1, 1000 do pcall(string.find, ("a"):rep(64), ("a*"):rep(32) .. "b") end
+    return finish(c)
+  end,
   contact_write = function(c) c.contact.x = 1 return finish(c) end,
   contact_nested_write = function(c) c.contact.address.city = "x" return finish(c) end,
   params_write = function(c) c.params.wait = "0s" return finish(c) end,

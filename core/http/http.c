@@ -247,7 +247,9 @@ static int replay_id(const char *url, char *id, size_t cap)
 static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, const char *url,
                              const char *method, struct req *rq)
 {
-  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+  /* HEAD is GET without the body: libmicrohttpd leaves the body out of a HEAD answer. */
+  int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+  int post = strcmp(method, "POST") == 0;
   if (strcmp(url, "/v1/events") == 0)
     return post ? post_events(h, conn, rq)
                 : send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use POST", 0);
@@ -288,6 +290,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!(rq = calloc(1, sizeof *rq)))
       return MHD_NO;
     *con_cls = rq;
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+      return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+                        "an HTTP/1.1 request must carry a Host header", 0);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > h->core->cfg->max_body_bytes) {
       rq->too_big = 1;

@@ -360,6 +360,47 @@ static void test_receipts_from_the_file_plugin(void **state)
   assert_int_equal(h_teardown(&r), 0); /* a clean exit: no sanitizer report, no leak */
 }
 
+/* Sends `request` as it is on a new connection and returns what came back (the caller
+ * frees it): for what an HTTP client library would never send. */
+static char *raw_http(const char *request)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)D.port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+  char *out = calloc(1, 65536);
+  size_t n = 0;
+  ssize_t r;
+  while (n < 65535 && (r = read(fd, out + n, 65535 - n)) > 0)
+    n += (size_t)r;
+  close(fd);
+  return out;
+}
+
+/* HEAD answers where GET does, without a body; HTTP/1.1 without Host is a JSON 400. */
+static void test_head_and_host(void **state)
+{
+  char *out = raw_http("HEAD /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  assert_true(strncmp(out, "HTTP/1.1 200", 12) == 0);
+  const char *end = strstr(out, "\r\n\r\n");
+  assert_non_null(end);
+  assert_string_equal(end + 4, ""); /* no body */
+  free(out);
+  out = raw_http("HEAD /v1/contacts/nobody-here HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  assert_true(strncmp(out, "HTTP/1.1 404", 12) == 0);
+  free(out);
+  out = raw_http("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+  assert_true(strncmp(out, "HTTP/1.1 400", 12) == 0);
+  const char *body = strstr(out, "\r\n\r\n");
+  assert_non_null(body);
+  cJSON *doc = cJSON_Parse(body + 4);
+  cJSON *code = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "code");
+  assert_true(cJSON_IsString(code) && strcmp(code->valuestring, "bad_request") == 0);
+  cJSON_Delete(doc);
+  free(out);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -373,6 +414,7 @@ int main(void)
       cmocka_unit_test(test_contact_ids_round_trip),
       cmocka_unit_test(test_event_time_is_bounded_and_may_be_text),
       cmocka_unit_test(test_metrics_count_what_happened),
+      cmocka_unit_test(test_head_and_host),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
   };
   return cmocka_run_group_tests(tests, start_daemon, stop_daemon);

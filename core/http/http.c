@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conv.h"
 #include "core.h"
@@ -244,6 +245,25 @@ static int replay_id(const char *url, char *id, size_t cap)
   return len > 0 && strlen(id) == (size_t)len;
 }
 
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+  (void)kind;
+  (void)value;
+  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    (*(int *)cls)++;
+  return MHD_YES;
+}
+
+/* Two Content-Length headers are how requests are smuggled past a proxy that reads the
+ * other one: such a request is refused, whatever the two say. */
+static int content_length_repeated(struct MHD_Connection *conn)
+{
+  int n = 0;
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, count_length, &n);
+  return n > 1;
+}
+
 static enum MHD_Result route(struct http *h, struct MHD_Connection *conn, const char *url,
                              const char *method, struct req *rq)
 {
@@ -294,6 +314,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
       return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
                         "an HTTP/1.1 request must carry a Host header", 0);
+    if (content_length_repeated(conn))
+      return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request",
+                        "more than one Content-Length header", 0);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > h->core->cfg->max_body_bytes) {
       rq->too_big = 1;

@@ -399,6 +399,16 @@ static void test_head_and_host(void **state)
   assert_true(cJSON_IsString(code) && strcmp(code->valuestring, "bad_request") == 0);
   cJSON_Delete(doc);
   free(out);
+  /* two Content-Length headers: refused, and nothing of the body is applied */
+  out = raw_http("POST /v1/events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                 "Content-Length: 43\r\nContent-Length: 5\r\n\r\n"
+                 "{\"type\":\"user.signed_up\",\"contact\":\"smug\"}");
+  assert_true(strncmp(out, "HTTP/1.1 400", 12) == 0);
+  assert_non_null(strstr(out, "more than one Content-Length"));
+  free(out);
+  long st;
+  cJSON_Delete(h_get_contact(&D, "smug", &st));
+  assert_int_equal(st, 404);
 }
 
 int main(void)

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..27"
+echo "1..28"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -215,3 +215,10 @@ expect 27 "test(name, function) refuses a bad argument saying what is wrong" 1 \
   'test\(name, function\): the second argument must be a function, not table$' \
   'test\(name, function\): takes a name and a function, not 3 arguments$' \
   'number_name_test\.lua:1: test\(name, function\)' '^0 passed, 5 failed$'
+
+# A test declared inside a running test is refused (it would join the list being run).
+printf 'test("declares a test inside a test", function(t)\n  test("inner", function(t2) end)\nend)\n' \
+  >"$files/nested_test.lua"
+timeout 20 "$parley" test --journeys "$j/beside" "$files/nested_test.lua" >"$out" 2>&1; rc=$?
+expect 28 "a test declared inside a test is refused, not run for ever" 1 \
+  'test\(name, function\): declare tests at the top of the file, not inside a test' '^0 passed, 1 failed$'

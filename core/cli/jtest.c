@@ -179,6 +179,8 @@ static void run_file(struct jt *t, const char *path, int *passed, int *failed)
     ++*failed;
   } else {
     show_notes(t); /* the top of the file's prints, before its tests */
+    lua_pushboolean(L, 1); /* from here on test() is refused: see l_test */
+    lua_setfield(L, LUA_REGISTRYINDEX, "parley.running");
     lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
     for (int i = 1; i <= (int)lua_rawlen(L, -1); i++) {
       int ok = run_one(L, t, i, why, sizeof why);

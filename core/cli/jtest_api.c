@@ -409,9 +409,15 @@ static void check_test_args(lua_State *L)
 }
 
 /* test(name, fn): collected in order into the registry table "parley.tests". */
+/* A test declared while the tests run would join the list being run (one that declared
+ * itself would run for ever): tests are declared at the top of the file. */
 static int l_test(lua_State *L)
 {
   check_test_args(L);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "parley.running") != LUA_TNIL)
+    return luaL_error(L, "test(name, function): declare tests at the top of the file, not "
+                         "inside a test");
+  lua_pop(L, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, "parley.tests");
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, 1);

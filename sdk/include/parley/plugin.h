@@ -227,7 +227,10 @@ struct parley_host {
    * kept). Callable any time after init started. Returns PARLEY_OK or PARLEY_ERROR
    * (malformed; the reason is logged). Use a deterministic id ("<msgid>:delivered") so a
    * receipt sent twice is deduplicated, and the message id in `data.message_id` to
-   * correlate receipts. */
+   * correlate receipts. The event is checked and queued at once (PARLEY_OK means it was
+   * accepted, with the same rules as the API: valid UTF-8, a `time` within range) and
+   * applied by the core after your callback returns, at most one loop turn later, never
+   * inside it: emitting from inside send() is safe and cannot re-enter your plugin. */
   enum parley_status (*emit_event)(parley_ctx *ctx, const char *json, size_t len);
 
   /* One-shot timer on the loop, `after_ms` from now (0: on the next loop iteration).

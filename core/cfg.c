@@ -98,6 +98,18 @@ static int get_size(struct reader *r, const char *where, const char *key, size_t
   return 0;
 }
 
+static int get_bool(struct reader *r, const char *where, const char *key, int *out)
+{
+  int t = lua_getfield(r->L, -1, key);
+  int rc = 0;
+  if (t == LUA_TBOOLEAN)
+    *out = lua_toboolean(r->L, -1);
+  else if (t != LUA_TNIL)
+    rc = fail(r, "%s: '%s' must be true or false", where, key);
+  lua_pop(r->L, 1);
+  return rc;
+}
+
 static int get_duration(struct reader *r, const char *where, const char *key, int64_t *ms)
 {
   int t = lua_getfield(r->L, -1, key);
@@ -226,6 +238,71 @@ static int read_channels(struct reader *r, struct cfg *cfg)
   return 0;
 }
 
+static int read_http(struct reader *r, struct cfg *cfg)
+{
+  static const char *const keys[] = {"auth", "public_healthz", "public_metrics", "max_connections",
+                                     "max_connections_per_address", "header_timeout", "body_timeout",
+                                     "idle_timeout", NULL};
+  struct cfg_http *h = &cfg->http;
+  char *auth = NULL;
+  if (open_table(r, "config", "http") < 0)
+    return -1;
+  int rc = -1;
+  if (check_keys(r, "http", keys) < 0 || get_str(r, "http", "auth", &auth) < 0 ||
+      get_bool(r, "http", "public_healthz", &h->public_healthz) < 0 ||
+      get_bool(r, "http", "public_metrics", &h->public_metrics) < 0 ||
+      get_size(r, "http", "max_connections", &h->max_connections) < 0 ||
+      get_size(r, "http", "max_connections_per_address", &h->max_connections_per_address) < 0 ||
+      get_duration(r, "http", "header_timeout", &h->header_timeout_ms) < 0 ||
+      get_duration(r, "http", "body_timeout", &h->body_timeout_ms) < 0 ||
+      get_duration(r, "http", "idle_timeout", &h->idle_timeout_ms) < 0)
+    goto out;
+  if (auth && strcmp(auth, "tokens") != 0 && strcmp(auth, "none") != 0) {
+    fail(r, "http: auth '%s' is not one of tokens, none", auth);
+    goto out;
+  }
+  if (auth)
+    h->auth_none = strcmp(auth, "none") == 0;
+  if (h->header_timeout_ms <= 0 || h->body_timeout_ms <= 0 || h->idle_timeout_ms <= 0) {
+    fail(r, "http: header_timeout, body_timeout and idle_timeout must be longer than 0");
+    goto out;
+  }
+  lua_pop(r->L, 1);
+  rc = 0;
+out:
+  free(auth);
+  return rc;
+}
+
+/* A retention: a duration longer than 0, or false for "kept for ever" (stored as 0). */
+static int get_retention(struct reader *r, const char *key, int64_t *ms)
+{
+  int t = lua_getfield(r->L, -1, key);
+  int off = t == LUA_TBOOLEAN && !lua_toboolean(r->L, -1);
+  lua_pop(r->L, 1);
+  if (off) {
+    *ms = 0;
+    return 0;
+  }
+  if (get_duration(r, "retention", key, ms) < 0)
+    return -1;
+  if (*ms <= 0)
+    return fail(r, "retention: '%s' must be longer than 0, or false to keep for ever", key);
+  return 0;
+}
+
+static int read_retention(struct reader *r, struct cfg *cfg)
+{
+  static const char *const keys[] = {"conversations", "history", NULL};
+  if (open_table(r, "config", "retention") < 0)
+    return -1;
+  if (check_keys(r, "retention", keys) < 0 || get_retention(r, "conversations", &cfg->retention.conversations_ms) < 0 ||
+      get_retention(r, "history", &cfg->retention.history_ms) < 0)
+    return -1;
+  lua_pop(r->L, 1);
+  return 0;
+}
+
 static int read_sections(struct reader *r, struct cfg *cfg)
 {
   int64_t v;
@@ -278,6 +355,9 @@ static int read_sections(struct reader *r, struct cfg *cfg)
   cfg->max_attempts = (unsigned)v;
   lua_pop(r->L, 1);
 
+  if (read_http(r, cfg) < 0 || read_retention(r, cfg) < 0)
+    return -1;
+
   if (open_table(r, "config", "store") < 0)
     return -1;
   static const char *const store_keys[] = {"backend", "map_size_mb", NULL};
@@ -323,7 +403,7 @@ static int read_plugin_keys(struct reader *r, struct cfg *cfg)
 static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "journeys_dir", "sdk_dir",
-                                         "log_level", "lua", "limits", "delivery", "store", "channels",
+                                         "log_level", "lua", "limits", "delivery", "store", "channels", "http", "retention",
                                          "journey_params", "plugin_keys", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
@@ -367,6 +447,15 @@ static void set_defaults(struct cfg *cfg)
   cfg->lua.step_speaks = 20;
   cfg->lua.message_bytes = 256u << 10;
   cfg->lua.conversation_memory_bytes = 256u << 10;
+  cfg->http.public_healthz = 1;
+  cfg->http.public_metrics = 1;
+  cfg->http.max_connections = 4096;
+  cfg->http.max_connections_per_address = 64;
+  cfg->http.header_timeout_ms = 10 * 1000;
+  cfg->http.body_timeout_ms = 30 * 1000;
+  cfg->http.idle_timeout_ms = 30 * 1000;
+  cfg->retention.conversations_ms = (int64_t)90 * 24 * 3600 * 1000;
+  cfg->retention.history_ms = (int64_t)365 * 24 * 3600 * 1000;
   cfg->max_body_bytes = 4u << 20;
   cfg->max_event_bytes = 64u << 10;
   cfg->max_batch_events = 10000;

@@ -27,6 +27,24 @@ struct cfg_lua {
   size_t conversation_memory_bytes; /* c.memory, encoded */
 };
 
+/* The HTTP server: who may call it, and how long a client may hold a connection. */
+struct cfg_http {
+  int auth_none;            /* 1: no tokens asked (refused unless listening on loopback) */
+  int public_healthz;       /* /healthz answers without a token */
+  int public_metrics;       /* /metrics answers without a token */
+  size_t max_connections;   /* open connections in all */
+  size_t max_connections_per_address; /* open connections from one client address */
+  int64_t header_timeout_ms; /* from a request's first byte to its last header: absolute */
+  int64_t body_timeout_ms;   /* from the last header to the last body byte: absolute */
+  int64_t idle_timeout_ms;   /* a kept-alive connection with no request in flight */
+};
+
+/* How long what has ended is kept; 0: for ever. */
+struct cfg_retention {
+  int64_t conversations_ms; /* an ended conversation, from its end */
+  int64_t history_ms;       /* a history entry, from when it was written */
+};
+
 struct cfg {
   char *listen_address;
   int listen_port;
@@ -38,6 +56,8 @@ struct cfg {
   char *store_backend;     /* "lmdb" (durable, the default) or "memory" */
   size_t store_map_bytes;  /* how large the LMDB file may grow */
   struct cfg_lua lua;
+  struct cfg_http http;
+  struct cfg_retention retention;
   size_t max_body_bytes;   /* one HTTP request body */
   size_t max_event_bytes;  /* one event (one NDJSON line) */
   size_t max_batch_events; /* events in one request */

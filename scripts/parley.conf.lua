@@ -30,6 +30,19 @@ return {
     history = 100,                 -- history entries kept per contact and conversation
   },
 
+  -- The HTTP server. auth = "tokens": every /v1 request carries `Authorization: Bearer
+  -- TOKEN` (parley token create). auth = "none" is for a demo on this machine only: it is
+  -- refused on any address but loopback, and said at start. A client's header and body
+  -- must each arrive within their timeout (counted from their first byte, not reset by
+  -- each byte); a kept-alive connection with nothing asked is closed after idle_timeout.
+  http = { auth = "none", public_healthz = true, public_metrics = true,
+           max_connections = 4096, max_connections_per_address = 64,
+           header_timeout = "10s", body_timeout = "30s", idle_timeout = "30s" },
+
+  -- How long what has ended is kept: ended conversations (from their end) and history
+  -- entries (from when written). false keeps them for ever. Swept a little at a time.
+  retention = { conversations = "90d", history = "365d" },
+
   -- The store: "lmdb" (durable, under data_dir/store) or "memory" (lost at exit). The LMDB
   -- file may grow to map_size_mb (about 1 KiB per waiting conversation); past it, new
   -- events are refused with 503 until it is raised.

@@ -1,0 +1,35 @@
+/* The HTTP API's routes: what they share, and the handlers routes.c dispatches to. A
+ * handler runs once the server has read a whole, well-formed request and the caller's
+ * token has the route's scope; it answers with http_reply_* (request.h), or, when it
+ * changed state, with api_after_commit so the answer waits until the change is durable. */
+#ifndef PARLEY_HTTP_API_H
+#define PARLEY_HTTP_API_H
+#include <stddef.h>
+
+#include "request.h"
+
+struct core;
+struct auth;
+
+struct api {
+  struct core *core;
+  struct auth *auth;            /* NULL: http.auth = "none" */
+  struct http_req *waiting;     /* answers held until the open batch is committed */
+};
+
+/* args: the path's '*' segments, %-decoded (NUL-free: a %00 is refused before a handler
+ * runs), in order; NULL-terminated. */
+typedef void api_handler(struct api *api, struct http_req *rq, char **args);
+
+/* Answers `doc` (taken) once the batch this request wrote to is committed; 503 with
+ * `unstored` as the message when that commit fails (and nothing of it was kept). */
+void api_after_commit(struct api *api, struct http_req *rq, cJSON *doc, const char *unstored);
+
+/* api_events.c */
+api_handler api_post_events, api_post_replay;
+/* api_contacts.c */
+api_handler api_get_contact;
+/* api_health.c */
+api_handler api_get_healthz, api_get_metrics;
+
+#endif

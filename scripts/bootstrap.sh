@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-demo}
 packages=(build-essential autoconf automake libtool pkg-config
-  libev-dev liblua5.4-dev libsodium-dev liblmdb-dev libmicrohttpd-dev libhttp-parser-dev libcjson-dev
+  libev-dev liblua5.4-dev libsodium-dev liblmdb-dev libhttp-parser-dev libcjson-dev
   libmsgpack-dev libcurl4-openssl-dev libcmocka-dev curl clang libclang-rt-14-dev
   tzdata) # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
 

@@ -4,17 +4,23 @@
  * changed state, with api_after_commit so the answer waits until the change is durable. */
 #ifndef PARLEY_HTTP_API_H
 #define PARLEY_HTTP_API_H
+#include <ev.h>
 #include <stddef.h>
 
 #include "request.h"
 
 struct core;
 struct auth;
+struct api_held;
+struct http_server_stats;
 
 struct api {
   struct core *core;
-  struct auth *auth;            /* NULL: http.auth = "none" */
-  struct http_req *waiting;     /* answers held until the open batch is committed */
+  struct auth *auth;        /* NULL: http.auth = "none" */
+  struct api_held *waiting; /* answers held until the open batch is committed */
+  const struct http_server_stats *http_stats;
+  ev_prepare before_block; /* commits what this loop turn's requests wrote */
+  ev_timer soon;           /* the same, for answers held after that ran */
 };
 
 /* args: the path's '*' segments, %-decoded (NUL-free: a %00 is refused before a handler
@@ -24,6 +30,10 @@ typedef void api_handler(struct api *api, struct http_req *rq, char **args);
 /* Answers `doc` (taken) once the batch this request wrote to is committed; 503 with
  * `unstored` as the message when that commit fails (and nothing of it was kept). */
 void api_after_commit(struct api *api, struct http_req *rq, cJSON *doc, const char *unstored);
+
+/* commit.c: started and stopped with the server (stop answers what still waits). */
+void api_commit_start(struct api *api);
+void api_commit_stop(struct api *api);
 
 /* api_events.c */
 api_handler api_post_events, api_post_replay;

@@ -24,6 +24,8 @@ struct http_req {
 /* A request header (case-insensitive name); NULL when absent. */
 const char *http_req_header(const struct http_req *rq, const char *name);
 
+/* Adds a header to the answer about to be given (Allow, WWW-Authenticate, Location). */
+void http_reply_header(struct http_req *rq, const char *name, const char *value);
 /* Answers with `doc` (taken: freed here). */
 void http_reply_json(struct http_req *rq, unsigned status, cJSON *doc);
 /* Answers with `text` (taken) of the given Content-Type. */

@@ -1,0 +1,141 @@
+/* The routes of the HTTP API (see routes.h). A pattern's '*' stands for one path segment;
+ * segments are %-decoded before the handler sees them, and one that decodes to a NUL or
+ * does not decode is refused here, once, for every route. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "context.h"
+
+#define MAX_ARGS 4
+#define MAX_SEGMENT 1024
+
+struct route {
+  const char *method;
+  const char *pattern;
+  const char *scope; /* NULL: open (or as configured, for health and metrics) */
+  api_handler *handler;
+};
+
+static const struct route routes[] = {
+    {"POST", "/v1/events", "events:write", api_post_events},
+    {"GET", "/v1/contacts/*", "contacts:read", api_get_contact},
+    {"POST", "/v1/outbox/*/replay", "admin", api_post_replay},
+    {"GET", "/healthz", "metrics:read", api_get_healthz},
+    {"GET", "/metrics", "metrics:read", api_get_metrics},
+};
+
+long http_decode_segment(const char *s, size_t len, char *out, size_t cap)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++, n++) {
+    if (n == cap)
+      return -1;
+    if (s[i] != '%') {
+      out[n] = s[i];
+      continue;
+    }
+    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+    const char *hi = i + 2 < len ? memchr(hex, s[i + 1], sizeof hex - 1) : NULL;
+    const char *lo = hi ? memchr(hex, s[i + 2], sizeof hex - 1) : NULL;
+    if (!hi || !lo)
+      return -1;
+    out[n] = (char)(((hi - hex) % 16) << 4 | ((lo - hex) % 16));
+    i += 2;
+  }
+  out[n] = '\0';
+  return (long)n;
+}
+
+/* Matches `path` against `pattern`; on a match, the raw '*' segments (pointers into path,
+ * with their lengths). Returns the number of segments, or -1. */
+static int match(const char *pattern, const char *path, const char **seg, size_t *seglen)
+{
+  int n = 0;
+  while (*pattern && *path) {
+    if (*pattern == '*') {
+      size_t len = strcspn(path, "/");
+      if (len == 0 || n == MAX_ARGS)
+        return -1;
+      seg[n] = path;
+      seglen[n++] = len;
+      path += len;
+      pattern++;
+    } else if (*pattern++ != *path++) {
+      return -1;
+    }
+  }
+  return *pattern || *path ? -1 : n;
+}
+
+/* Decodes the segments into args (NULL-terminated). Returns 0, or -1 when one does not
+ * decode, holds a NUL or is too long: the request has been answered. */
+static int decode_args(struct http_req *rq, const char **seg, const size_t *seglen, int n, char **args)
+{
+  for (int i = 0; i < n; i++) {
+    long len = http_decode_segment(seg[i], seglen[i], args[i], MAX_SEGMENT);
+    if (len < 0 || strlen(args[i]) != (size_t)len) {
+      http_reply_error(rq, 400, "bad_path",
+                       "a path segment has a bad %-escape, decodes to a NUL, or is longer than 1024 bytes", 0);
+      return -1;
+    }
+  }
+  args[n] = NULL;
+  return 0;
+}
+
+/* The methods `path` does answer to, for 405's Allow; 0 when no route has that path. */
+static size_t allowed(const char *path, char *allow, size_t cap)
+{
+  const char *seg[MAX_ARGS];
+  size_t seglen[MAX_ARGS], found = 0;
+  allow[0] = '\0';
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    if (match(routes[i].pattern, path, seg, seglen) < 0)
+      continue;
+    size_t used = strlen(allow);
+    snprintf(allow + used, cap - used, "%s%s%s", found ? ", " : "", routes[i].method,
+             strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
+    found++;
+  }
+  return found;
+}
+
+static int authorised(struct api *api, struct http_req *rq, const struct route *r)
+{
+  (void)api;
+  (void)rq;
+  (void)r;
+  return 1;
+}
+
+void routes_dispatch(struct api *api, struct http_req *rq)
+{
+  const char *seg[MAX_ARGS];
+  size_t seglen[MAX_ARGS];
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    const struct route *r = &routes[i];
+    int n = match(r->pattern, rq->path, seg, seglen);
+    if (n < 0 || strcmp(r->method, rq->method) != 0)
+      continue;
+    if (!authorised(api, rq, r))
+      return;
+    char bufs[MAX_ARGS][MAX_SEGMENT + 1], *args[MAX_ARGS + 1];
+    for (int k = 0; k < MAX_ARGS; k++)
+      args[k] = bufs[k];
+    if (decode_args(rq, seg, seglen, n, args) == 0)
+      r->handler(api, rq, args);
+    return;
+  }
+  char allow[128], msg[160];
+  if (!allowed(rq->path, allow, sizeof allow)) {
+    http_reply_error(rq, 404, "not_found", "no such endpoint", 0);
+    return;
+  }
+  snprintf(msg, sizeof msg, "use %s", allow);
+  http_reply_header(rq, "Allow", allow);
+  http_reply_error(rq, 405, "method_not_allowed", msg, 0);
+}

@@ -2,6 +2,7 @@
  * state (base library only, no io/os), so a config cannot do more than compute a table. */
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -303,6 +304,15 @@ static int read_retention(struct reader *r, struct cfg *cfg)
   return 0;
 }
 
+int cfg_is_loopback(const char *address)
+{
+  unsigned char a[16];
+  if (inet_pton(AF_INET, address, a) == 1)
+    return a[0] == 127;
+  static const unsigned char one[16] = {[15] = 1};
+  return inet_pton(AF_INET6, address, a) == 1 && memcmp(a, one, 16) == 0;
+}
+
 static int read_sections(struct reader *r, struct cfg *cfg)
 {
   int64_t v;
@@ -419,6 +429,12 @@ static int read_top(struct reader *r, struct cfg *cfg)
   level = NULL;
   if (read_sections(r, cfg) < 0 || read_channels(r, cfg) < 0)
     goto fail;
+  if (cfg->http.auth_none && !cfg_is_loopback(cfg->listen_address)) {
+    fail(r, "http: auth = \"none\" is only allowed on a loopback address, and listen.address is '%s': "
+            "use auth = \"tokens\" (parley token create), or listen on 127.0.0.1",
+         cfg->listen_address);
+    goto fail;
+  }
   if (open_table(r, "config", "journey_params") < 0 || !(cfg->journey_params = to_json(r, "journey_params", 0)))
     goto fail;
   lua_pop(r->L, 1);

@@ -85,6 +85,8 @@ int cfg_load_file(const char *path, struct cfg **out, char *err, size_t errlen);
  * -c means). Returns NULL with err. */
 struct cfg *cfg_load(const char *path, char *err, size_t errlen);
 void cfg_free(struct cfg *cfg);
+/* 127.0.0.0/8 or ::1: only this machine can connect. */
+int cfg_is_loopback(const char *address);
 const struct cfg_channel *cfg_channel_find(const struct cfg *cfg, const char *name);
 
 extern const char parley_default_conf[];

@@ -77,6 +77,11 @@ int serve_run(const char *config_path)
   snprintf(port, sizeof port, "%d", http_port(http));
   log_kv(&core->log, LOG_INFO, "serve", "listening", "address", core->cfg->listen_address, "port", port,
          "config", config_path ? config_path : "(embedded default)", (char *)NULL);
+  if (core->cfg->http.auth_none)
+    log_kv(&core->log, LOG_WARN, "serve",
+           "NO AUTHENTICATION (http.auth = \"none\"): every process on this machine can read and write every "
+           "contact; for anything but a demo set http.auth = \"tokens\"",
+           (char *)NULL);
   ev_signal sig_int, sig_term, sig_hup;
   ev_signal_init(&sig_int, on_signal, SIGINT);
   ev_signal_init(&sig_term, on_signal, SIGTERM);

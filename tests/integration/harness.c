@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,7 @@ void h_write_config(struct daemon *d, const char *extra)
           "  sdk_dir = srcdir .. '/sdk/lua',\n"
           "  store = { map_size_mb = 256 },\n"
           "  limits = { body_bytes = 65536, event_bytes = 4096, batch_events = 100 },\n"
+          "  http = { auth = 'none' }, -- tests of tokens say otherwise in `extra`\n"
           "%s\n"
           "}\n",
           d->spoken, d->port, d->dir, journeys, extra);
@@ -266,4 +268,75 @@ int h_teardown(struct daemon *d)
   }
   h_cleanup(d);
   return 0;
+}
+
+int h_connect(const struct daemon *d, const char *from)
+{
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (fd < 0)
+    return -1;
+  if (from) {
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    inet_pton(AF_INET, from, &src.sin_addr);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+      close(fd);
+      return -1;
+    }
+  }
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+long h_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+char *h_raw_read(int fd, long ms)
+{
+  size_t len = 0, cap = 4096;
+  char *out = malloc(cap);
+  long end = h_now_ms() + ms;
+  for (long left; (left = end - h_now_ms()) > 0;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, (int)left) <= 0)
+      break;
+    if (len + 4096 + 1 > cap)
+      out = realloc(out, cap *= 2);
+    ssize_t n = recv(fd, out + len, 4096, 0);
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+  }
+  out[len] = '\0';
+  return out;
+}
+
+char *h_raw(const struct daemon *d, const char *req, size_t len, long ms)
+{
+  int fd = h_connect(d, NULL);
+  assert_true(fd >= 0);
+  assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+  char *out = h_raw_read(fd, ms);
+  close(fd);
+  return out;
+}
+
+int h_raw_status(const char *answer)
+{
+  int status = 0;
+  return sscanf(answer, "HTTP/1.1 %d ", &status) == 1 ? status : 0;
+}
+
+cJSON *h_raw_json(const char *answer)
+{
+  const char *body = strstr(answer, "\r\n\r\n");
+  return body ? cJSON_Parse(body + 4) : NULL;
 }

@@ -49,4 +49,19 @@ cJSON *h_get_contact(const struct daemon *d, const char *id, long *status);
 /* The contact's first conversation (asserts there is one). */
 cJSON *h_first_conv(const struct daemon *d, const char *id);
 
+/* Raw connections, for what a well-behaved client would never send. h_connect returns a
+ * connected socket from source address `from` (NULL: any; "127.0.0.2" is another client
+ * on loopback), or -1. h_raw_read reads until the server closes or `ms` pass; returns
+ * what came (malloc'd, NUL-terminated). */
+int h_connect(const struct daemon *d, const char *from);
+char *h_raw_read(int fd, long ms);
+/* Sends `req` on a new connection, reads the answer as h_raw_read does, closes. */
+char *h_raw(const struct daemon *d, const char *req, size_t len, long ms);
+/* The status of a raw answer ("HTTP/1.1 404 ..."), or 0. */
+int h_raw_status(const char *answer);
+/* The JSON body of a raw answer's first response (after the blank line), parsed. */
+cJSON *h_raw_json(const char *answer);
+/* Milliseconds on the monotonic clock. */
+long h_now_ms(void);
+
 #endif

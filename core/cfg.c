@@ -472,9 +472,9 @@ static void set_defaults(struct cfg *cfg)
   cfg->http.idle_timeout_ms = 30 * 1000;
   cfg->retention.conversations_ms = (int64_t)90 * 24 * 3600 * 1000;
   cfg->retention.history_ms = (int64_t)365 * 24 * 3600 * 1000;
-  cfg->max_body_bytes = 4u << 20;
+  cfg->max_body_bytes = 1u << 20;
   cfg->max_event_bytes = 64u << 10;
-  cfg->max_batch_events = 10000;
+  cfg->max_batch_events = 1000;
   cfg->dedupe_window = 1000000;
   cfg->history_limit = 100;
   cfg->max_attempts = 8;

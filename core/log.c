@@ -2,6 +2,7 @@
  * break the line apart, so `grep`/`awk` and log shippers can trust one line == one record. */
 #include "log.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,10 +50,84 @@ static int needs_quotes(const char *v)
   return 0;
 }
 
-static void put_value(FILE *f, const char *v)
+static int is_local(unsigned char c)
 {
-  if (v == NULL)
-    v = "(null)";
+  return isalnum(c) || strchr("._%+-", c);
+}
+
+static int is_domain(unsigned char c)
+{
+  return isalnum(c) || c == '.' || c == '-';
+}
+
+/* The length of an address-like, phone-like or token-like run starting at p (0: none);
+ * *label what it is replaced with. `start` is where the value begins (for the local part
+ * of an address, which lies before the '@'). */
+static size_t secret_run(const char *start, const char *p, size_t *back, const char **label)
+{
+  size_t n = 0;
+  *back = 0;
+  if (*p == '@' && p > start && is_local((unsigned char)p[-1])) {
+    while (p - *back > start && is_local((unsigned char)p[-(long)*back - 1]))
+      (*back)++;
+    const char *dot = NULL;
+    for (n = 1; is_domain((unsigned char)p[n]); n++)
+      ;
+    while (n > 1 && p[n - 1] == '.') /* a sentence's full stop is not the domain's */
+      n--;
+    for (size_t i = 2; i < n; i++)
+      dot = p[i] == '.' ? p + i : dot;
+    *label = "[email]";
+    return dot && dot < p + n - 1 ? n : 0;
+  }
+  if (*p == '+') {
+    while (isdigit((unsigned char)p[n + 1]))
+      n++;
+    *label = "[phone]";
+    return n >= 8 && n <= 15 ? n + 1 : 0;
+  }
+  if (strncmp(p, "prl_", 4) == 0) {
+    for (n = 4; isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '-'; n++)
+      ;
+    *label = "[token]";
+    return n >= 16 ? n : 0;
+  }
+  return 0;
+}
+
+size_t log_redact(const char *v, char *out, size_t cap)
+{
+  size_t o = 0;
+  for (const char *p = v; *p;) {
+    size_t back, n;
+    const char *label;
+    if ((n = secret_run(v, p, &back, &label)) > 0) {
+      o = o >= back ? o - back : 0;
+      for (const char *l = label; *l; l++)
+        if (o + 1 < cap)
+          out[o++] = *l;
+      p += n;
+    } else {
+      if (o + 1 < cap)
+        out[o++] = *p;
+      p++;
+    }
+  }
+  if (cap)
+    out[o < cap ? o : cap - 1] = '\0';
+  return o;
+}
+
+/* Values are written redacted: an address, a phone number or a token never reaches a log
+ * line, whoever put it there (a journey's c:log or error, a plugin, a contact id that is an
+ * address). */
+static void put_value(FILE *f, const char *raw)
+{
+  char buf[2048];
+  if (raw == NULL)
+    raw = "(null)";
+  log_redact(raw, buf, sizeof buf);
+  const char *v = buf;
   if (!needs_quotes(v)) {
     fputs(v, f);
     return;

@@ -7,6 +7,7 @@
 #ifndef PARLEY_LOG_H
 #define PARLEY_LOG_H
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 
@@ -29,6 +30,10 @@ void log_vkv(const struct log *lg, enum log_level lvl, const char *subsys, const
 void log_fmt(const struct log *lg, enum log_level lvl, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 const char *log_level_name(enum log_level lvl);
+/* Copies v to out (cap bytes, NUL-terminated, cut short when it does not fit) with every
+ * e-mail address, E.164 phone number and API token replaced by [email], [phone], [token].
+ * Every value written to a log line goes through it. */
+size_t log_redact(const char *v, char *out, size_t cap);
 int log_level_parse(const char *s, enum log_level *out);
 
 #endif

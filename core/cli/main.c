@@ -10,6 +10,7 @@
 #include "jtest.h"
 #include "plugin/plugin_sign.h"
 #include "serve.h"
+#include "token.h"
 
 static int usage(FILE *f)
 {
@@ -28,6 +29,10 @@ static int usage(FILE *f)
              "  send FILE|- [-c FILE]            post events (one JSON event or NDJSON) to the running daemon\n"
              "  backup DIR [-c FILE]             copy the store while the daemon serves; to start\n"
              "                                   from it, copy DIR to <data_dir>/store\n"
+             "  token create --name NAME --scope SCOPE[,SCOPE] [-c FILE]\n"
+             "                                   make an API token (printed once)\n"
+             "  token list [-c FILE]             the API tokens: name, id, scopes, created\n"
+             "  token revoke NAME [-c FILE]      revoke an API token (from the next request on)\n"
              "  keygen DIR                       make a plugin signing key pair in DIR\n"
              "  plugin sign FILE.so KEYFILE      sign a plugin (writes FILE.so.sig)\n"
              "  plugin verify FILE.so PUBKEY     check a plugin's signature\n"
@@ -84,6 +89,7 @@ static const struct {
              "                     embedded one)\n"
              "  --journeys DIR     test the journeys in DIR, wherever the test files are\n\n"
              "Exit status: 0 when every test passed, 1 when one failed, 2 on a usage error.\n"},
+    {"token", token_usage},
     {"keygen", "usage: parley keygen DIR\n\n"
                "Make an Ed25519 key pair for signing plugins: DIR/parley-plugin.key (secret: keep\n"
                "it off the servers) and DIR/parley-plugin.pub.\n"},
@@ -307,6 +313,8 @@ int main(int argc, char **argv)
     return run_inspect(argc, argv);
   if (strcmp(cmd, "test") == 0)
     return run_tests(argc, argv);
+  if (strcmp(cmd, "token") == 0)
+    return token_main(argc, argv);
   if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "plugin") == 0)
     return run_signing(argc, argv);
   if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0 || strcmp(cmd, "send") == 0)

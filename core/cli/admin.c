@@ -1,4 +1,5 @@
-/* `parley backup` and `parley replay` (see admin.h). */
+/* `parley backup`, `parley replay` and `parley send` (see admin.h). The last two call the
+ * daemon over HTTP with the token in PARLEY_TOKEN, when it is set. */
 #include "admin.h"
 
 #include <cJSON.h>
@@ -119,20 +120,61 @@ static int daemon_base(const struct cfg *cfg, char *url, size_t cap, char *err, 
   return 0;
 }
 
+/* The request's headers: its type and, when PARLEY_TOKEN is set, the bearer token. The
+ * token goes into the header and nowhere else (never into a message). NULL with err
+ * when the token cannot be a header's value. */
+static struct curl_slist *headers(const char *ctype, char *err, size_t errlen)
+{
+  char line[1200];
+  const char *token = getenv("PARLEY_TOKEN");
+  snprintf(line, sizeof line, "Content-Type: %s", ctype);
+  struct curl_slist *hdr = curl_slist_append(NULL, line);
+  if (!hdr || !token || !*token)
+    return hdr;
+  int ok = strlen(token) < 1024;
+  for (const unsigned char *p = (const unsigned char *)token; ok && *p; p++)
+    ok = *p > ' ' && *p < 0x7f;
+  struct curl_slist *more = NULL;
+  if (ok) {
+    snprintf(line, sizeof line, "Authorization: Bearer %s", token);
+    more = curl_slist_append(hdr, line);
+    memset(line, 0, sizeof line);
+  }
+  if (!more) {
+    snprintf(err, errlen, "%s",
+             ok ? "out of memory" : "PARLEY_TOKEN is not a token (too long, or holds a space or a control character)");
+    curl_slist_free_all(hdr);
+  }
+  return more;
+}
+
+/* What to try after a 401 or 403 (the daemon's own message says what was wrong). */
+static const char *auth_hint(long status)
+{
+  if (status == 401)
+    return getenv("PARLEY_TOKEN") && *getenv("PARLEY_TOKEN")
+               ? "; PARLEY_TOKEN holds a token this daemon does not take (parley token list)"
+               : "; set PARLEY_TOKEN to a token (parley token create)";
+  if (status == 403)
+    return "; PARLEY_TOKEN's token lacks the scope (parley token list)";
+  return "";
+}
+
 /* POSTs `data` to `url`. Returns the HTTP status, or 0 with err when no answer came. */
 static long post(const char *url, const char *data, size_t len, const char *ctype, struct buf *b, char *err,
                  size_t errlen)
 {
-  CURL *c = curl_easy_init();
   char cerr[CURL_ERROR_SIZE] = "";
   long status = 0;
+  struct curl_slist *hdr = headers(ctype, err, errlen);
+  if (!hdr)
+    return 0;
+  CURL *c = curl_easy_init();
   if (!c) {
     snprintf(err, errlen, "libcurl failed to initialise");
+    curl_slist_free_all(hdr);
     return 0;
   }
-  char header[128];
-  snprintf(header, sizeof header, "Content-Type: %s", ctype);
-  struct curl_slist *hdr = curl_slist_append(NULL, header);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -165,8 +207,9 @@ static int report_replay(const char *id, long status, const char *body)
            cJSON_IsString(ch) ? ch->valuestring : "its channel");
   } else {
     cJSON *msg = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message");
-    fprintf(stderr, "parley replay: %s: %s (HTTP %ld)\n", id,
-            cJSON_IsString(msg) ? msg->valuestring : (body && *body ? body : "no answer"), status);
+    fprintf(stderr, "parley replay: %s: %s (HTTP %ld%s)\n", id,
+            cJSON_IsString(msg) ? msg->valuestring : (body && *body ? body : "no answer"), status,
+            auth_hint(status));
     rc = 1;
   }
   cJSON_Delete(doc);
@@ -230,8 +273,9 @@ static int report_send(long status, const char *body)
            (int)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "duplicates")));
   } else {
     cJSON *msg = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message");
-    fprintf(stderr, "parley send: %s (HTTP %ld; nothing was applied)\n",
-            cJSON_IsString(msg) ? msg->valuestring : (body && *body ? body : "no answer"), status);
+    fprintf(stderr, "parley send: %s (HTTP %ld; nothing was applied%s)\n",
+            cJSON_IsString(msg) ? msg->valuestring : (body && *body ? body : "no answer"), status,
+            auth_hint(status));
     rc = 1;
   }
   cJSON_Delete(doc);

@@ -6,7 +6,9 @@
  *                       listen address) to deliver a dead letter again.
  *   parley send FILE    posts FILE (one JSON event or NDJSON; "-" reads stdin) to the
  *                       daemon's POST /v1/events, all or nothing, and prints the answer.
- * Both return the process exit code and explain a failure once, on stderr. */
+ * replay and send carry `Authorization: Bearer $PARLEY_TOKEN` when PARLEY_TOKEN is set
+ * (a token of `parley token create`); the token is never printed.
+ * Each returns the process exit code and explains a failure once, on stderr. */
 #ifndef PARLEY_ADMIN_H
 #define PARLEY_ADMIN_H
 

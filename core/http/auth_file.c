@@ -197,9 +197,11 @@ int auth_tokens_read(const char *path, struct auth_tokens *out, struct stat *sig
   fclose(f);
   if (!text)
     return -1;
-  int rc = strlen(text) != len ? -1 : auth_tokens_parse(text, out, why, sizeof why);
-  if (strlen(text) != len)
+  int has_nul = strlen(text) != len, rc = -1;
+  if (has_nul)
     snprintf(why, sizeof why, "holds a NUL byte");
+  else
+    rc = auth_tokens_parse(text, out, why, sizeof why);
   free(text);
   if (rc < 0)
     snprintf(err, errlen, "%s: %s", path, why);

@@ -67,11 +67,13 @@ static const struct {
                 "  -c, --config FILE  the configuration (default: the embedded one)\n"
                 "  --json             one JSON document instead of text\n"},
     {"replay", "usage: parley replay MSG_ID [-c FILE]\n\n"
-               "Ask the running daemon to deliver a dead letter again, with the same id.\n\n"
+               "Ask the running daemon to deliver a dead letter again, with the same id.\n"
+               "PARLEY_TOKEN, when set, is sent as the API token (scope admin).\n\n"
                "  -c, --config FILE  the configuration (default: the embedded one)\n"},
     {"send", "usage: parley send FILE|- [-c FILE]\n\n"
              "Post events to the running daemon: one JSON event, or NDJSON (one per line); - reads\n"
-             "stdin. All or nothing; prints the daemon's answer.\n\n"
+             "stdin. All or nothing; prints the daemon's answer. PARLEY_TOKEN, when set, is sent\n"
+             "as the API token (scope events:write).\n\n"
              "  -c, --config FILE  the configuration (default: the embedded one)\n"},
     {"backup", "usage: parley backup DIR [-c FILE]\n\n"
                "A consistent, compacted copy of the store, taken while the daemon serves. To\n"

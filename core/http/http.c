@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "api.h"
+#include "auth.h"
 #include "context.h"
 #include "core.h"
 #include "routes.h"
@@ -41,8 +42,16 @@ struct http *http_start(struct core *core, char *err, size_t errlen)
       .max_body_bytes = cfg->max_body_bytes,
   };
   h->api.core = core;
+  if (!cfg->http.auth_none) {
+    if (!(h->api.auth = auth_open(cfg->data_dir, err, errlen))) {
+      free(h);
+      return NULL;
+    }
+    auth_set_log(h->api.auth, &core->log);
+  }
   h->srv = http_server_start(core->loop, &o, &core->log, on_request, h, err, errlen);
   if (!h->srv) {
+    auth_close(h->api.auth);
     free(h);
     return NULL;
   }
@@ -62,5 +71,6 @@ void http_stop(struct http *h)
     return;
   api_commit_stop(&h->api);
   http_server_stop(h->srv);
+  auth_close(h->api.auth);
   free(h);
 }

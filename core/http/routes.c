@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
 #include "context.h"
 
 #define MAX_ARGS 4
@@ -104,12 +105,22 @@ static size_t allowed(const char *path, char *allow, size_t cap)
   return found;
 }
 
+/* 1 when the caller may use the route; otherwise the 401 or 403 has been answered. With
+ * http.auth = "none" (loopback only) everyone may; /healthz and /metrics are open unless
+ * the configuration closes them. */
 static int authorised(struct api *api, struct http_req *rq, const struct route *r)
 {
-  (void)api;
-  (void)rq;
-  (void)r;
-  return 1;
+  const struct cfg_http *c = &api->core->cfg->http;
+  if (!api->auth || (r->handler == api_get_healthz && c->public_healthz) ||
+      (r->handler == api_get_metrics && c->public_metrics))
+    return 1;
+  enum auth_result res = auth_check(api->auth, http_req_header(rq, "Authorization"), r->scope, NULL);
+  if (res == AUTH_OK)
+    return 1;
+  if (res != AUTH_FORBIDDEN)
+    http_reply_header(rq, "WWW-Authenticate", "Bearer realm=\"parley\"");
+  http_reply_error(rq, auth_http_status(res), auth_error_code(res), auth_message(res), 0);
+  return 0;
 }
 
 void routes_dispatch(struct api *api, struct http_req *rq)

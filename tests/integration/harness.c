@@ -45,6 +45,12 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 long h_http(const struct daemon *d, const char *method, const char *path, const char *body,
             const char *ctype, char **out)
 {
+  return h_http_as(d, NULL, method, path, body, ctype, out);
+}
+
+long h_http_as(const struct daemon *d, const char *token, const char *method, const char *path,
+               const char *body, const char *ctype, char **out)
+{
   CURL *c = curl_easy_init();
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%d%s", d->port, path);
@@ -61,8 +67,14 @@ long h_http(const struct daemon *d, const char *method, const char *path, const 
     char h[128];
     snprintf(h, sizeof h, "Content-Type: %s", ctype ? ctype : "application/json");
     hdr = curl_slist_append(hdr, h);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
   }
+  if (token) {
+    char h[256];
+    snprintf(h, sizeof h, "Authorization: Bearer %s", token);
+    hdr = curl_slist_append(hdr, h);
+  }
+  if (hdr)
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
   long status = 0;
   if (curl_easy_perform(c) == CURLE_OK)
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -37,6 +37,9 @@ void h_sleep_ms(long ms);
 /* One request; returns the status (0: no connection), the body in *out (may be NULL). */
 long h_http(const struct daemon *d, const char *method, const char *path, const char *body,
             const char *ctype, char **out);
+/* The same with `Authorization: Bearer token` (token NULL: none). */
+long h_http_as(const struct daemon *d, const char *token, const char *method, const char *path,
+               const char *body, const char *ctype, char **out);
 /* POST /v1/events expecting `want_status`; returns the parsed answer. */
 cJSON *h_post(const struct daemon *d, const char *body, long want_status);
 double h_num(cJSON *doc, const char *name);

@@ -58,6 +58,38 @@ static void test_a_plain_configuration_loads(void **state)
   cfg_free(cfg);
 }
 
+/* No authentication is for this machine only; the http and retention sections are
+ * checked key by key like the rest. */
+static void test_http_and_retention(void **state)
+{
+  refused("return { listen = { address = '0.0.0.0' }, http = { auth = 'none' } }",
+          "only allowed on a loopback address");
+  refused("return { listen = { address = '::' }, http = { auth = 'none' } }", "only allowed on a loopback");
+  refused("return { http = { auth = 'maybe' } }", "auth 'maybe' is not one of tokens, none");
+  refused("return { http = { idle_timeout = '0s' } }", "must be longer than 0");
+  refused("return { http = { public_metrics = 'yes' } }", "'public_metrics' must be true or false");
+  refused("return { http = { max_connections = 0 } }", "'max_connections' must be a positive integer");
+  refused("return { http = { backlog = 5 } }", "backlog");
+  refused("return { retention = { history = '0s' } }", "must be longer than 0, or false");
+  const char *src = "return { listen = { address = '::1' }, http = { auth = 'none', header_timeout = '2s' },"
+                    " retention = { conversations = false, history = '30d' } }";
+  struct cfg *cfg = NULL;
+  char err[1024];
+  assert_int_equal(cfg_load_string(src, strlen(src), "ok.conf.lua", &cfg, err, sizeof err), 0);
+  assert_true(cfg->http.auth_none);
+  assert_int_equal(cfg->http.header_timeout_ms, 2000);
+  assert_int_equal(cfg->retention.conversations_ms, 0);
+  assert_int_equal(cfg->retention.history_ms, (int64_t)30 * 86400 * 1000);
+  cfg_free(cfg);
+  /* without the key, tokens are asked for */
+  src = "return { listen = { address = '0.0.0.0' } }";
+  assert_int_equal(cfg_load_string(src, strlen(src), "ok.conf.lua", &cfg, err, sizeof err), 0);
+  assert_false(cfg->http.auth_none);
+  cfg_free(cfg);
+  assert_true(cfg_is_loopback("127.0.0.2") && cfg_is_loopback("::1") && !cfg_is_loopback("10.0.0.1") &&
+              !cfg_is_loopback("::"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -65,6 +97,7 @@ int main(void)
       cmocka_unit_test(test_memory_is_capped),
       cmocka_unit_test(test_what_could_loop_in_c_is_absent),
       cmocka_unit_test(test_a_plain_configuration_loads),
+      cmocka_unit_test(test_http_and_retention),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

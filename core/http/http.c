@@ -23,6 +23,19 @@ static void on_request(void *ud, struct http_req *rq)
   routes_dispatch(&h->api, rq);
 }
 
+/* A daemon asking for tokens when there is none answers every /v1 request 401: say how to
+ * make one, at start, rather than leave the operator to guess. */
+static void warn_if_no_token(struct core *core)
+{
+  struct auth_entry *list = NULL;
+  size_t n = 0;
+  char err[256];
+  if (auth_list(core->cfg->data_dir, &list, &n, err, sizeof err) == 0 && n == 0)
+    log_kv(&core->log, LOG_WARN, "http", "http.auth is \"tokens\" and there is no token yet: every /v1 request "
+           "will be refused; make one with `parley token create --name NAME --scope SCOPE`", (char *)NULL);
+  free(list);
+}
+
 struct http *http_start(struct core *core, char *err, size_t errlen)
 {
   const struct cfg *cfg = core->cfg;
@@ -48,6 +61,7 @@ struct http *http_start(struct core *core, char *err, size_t errlen)
       return NULL;
     }
     auth_set_log(h->api.auth, &core->log);
+    warn_if_no_token(core);
   }
   h->srv = http_server_start(core->loop, &o, &core->log, on_request, h, err, errlen);
   if (!h->srv) {

@@ -65,6 +65,8 @@ struct core {
   ev_timer ack_timer;      /* commits delivery acknowledgements that nothing else carried */
   int must_commit;         /* the batch holds state changes (not only acknowledgements) */
   int commit_failing;      /* the last commit failed (logged once per episode) */
+  int commit_held;         /* > 0: a request is being applied over several loop turns; the
+                              batch is not committed until it is whole (core_hold) */
   /* `parley test`: told of every incident when it is recorded. NULL in the daemon. */
   void (*incident)(void *ud, const struct core_incident *in);
   void *incident_ud;

@@ -2,6 +2,8 @@
  * the store, and the two loop timers (earliest deadline, earliest retry). */
 #include "core.h"
 
+#include <assert.h>
+
 #include <cJSON.h>
 #include <errno.h>
 #include <sodium.h>
@@ -245,9 +247,17 @@ void core_settle(struct core *core)
   core->settling = 0;
 }
 
+void core_hold(struct core *core, int delta)
+{
+  core->commit_held += delta;
+  assert(core->commit_held >= 0);
+}
+
 int core_commit(struct core *core)
 {
   struct store *st = core->store;
+  if (core->commit_held)
+    return 1;
   core->must_commit = 0;
   if (core->loop)
     ev_timer_stop(core->loop, &core->ack_timer);
@@ -282,7 +292,7 @@ void core_flush(struct core *core)
     core_settle(core);
     if (!core->must_commit && !outbox_has_fresh(&core->outbox))
       break;
-    if (core_commit(core) < 0)
+    if (core_commit(core) != 0)
       break;
   }
   if (round == CORE_FLUSH_ROUNDS)
@@ -310,6 +320,7 @@ void core_close(struct core *core)
     ev_prepare_stop(core->loop, &core->flusher);
     ev_timer_stop(core->loop, &core->ack_timer);
   }
+  assert(core->commit_held == 0); /* a held request is finished before the core closes */
   if (core->store)
     core_commit(core);
   for (size_t i = 0; i < core->n_channels; i++)

@@ -19,8 +19,13 @@ void core_close(struct core *core);
  * deadlines, due retries. Re-entrant calls return at once. Does not commit. */
 void core_settle(struct core *core);
 /* Commit the open batch (group commit); on success hand the messages it spoke to their
- * plugins. Returns 0, or -1 (logged) when the batch was dropped. */
+ * plugins. Returns 0, -1 (logged) when the batch was dropped, or 1 when it is held
+ * (core_hold) and was not committed: nothing in it is durable yet. */
 int core_commit(struct core *core);
+/* Holds (+1) or releases (-1) the open batch: while held, no commit happens, so a request
+ * applied over several loop turns (to let other requests be answered between its parts)
+ * is committed whole or not at all. */
+void core_hold(struct core *core, int delta);
 /* Settle and commit until nothing is left to do, then arm the loop timers. Runs before
  * the loop blocks (an ev_prepare watcher); tests on a virtual clock call it by hand. */
 void core_flush(struct core *core);

@@ -12,6 +12,7 @@
 struct core;
 struct auth;
 struct api_held;
+struct api_ingest;
 struct http_server_stats;
 
 struct api {
@@ -21,6 +22,8 @@ struct api {
   const struct http_server_stats *http_stats;
   ev_prepare before_block; /* commits what this loop turn's requests wrote */
   ev_timer soon;           /* the same, for answers held after that ran */
+  struct api_ingest *ingest, *ingest_tail; /* large requests, applied in parts, in order */
+  ev_timer ingest_next;                    /* the next part, on the next loop turn */
 };
 
 /* args: the path's '*' segments, %-decoded (NUL-free: a %00 is refused before a handler
@@ -34,6 +37,18 @@ void api_after_commit(struct api *api, struct http_req *rq, cJSON *doc, const ch
 /* commit.c: started and stopped with the server (stop answers what still waits). */
 void api_commit_start(struct api *api);
 void api_commit_stop(struct api *api);
+
+/* api_ingest.c: a request of more than API_INGEST_PART events is applied API_INGEST_PART
+ * at a time, one part per loop turn, with the batch held (core_hold) until all of it is in:
+ * other requests are answered between the parts, and the request is still committed whole
+ * or not at all. One such request at a time; the next starts after the last one's commit. */
+#define API_INGEST_PART 100
+typedef struct event api_event;
+void api_ingest_init(struct api *api);
+/* Takes evs (n of them, already checked) and answers rq when they are committed. */
+void api_ingest_start(struct api *api, struct http_req *rq, api_event *evs, size_t n);
+/* Applies what is left of every request at once (the daemon is stopping). */
+void api_ingest_stop(struct api *api);
 
 /* api_events.c */
 api_handler api_post_events, api_post_replay;

@@ -10,7 +10,8 @@
 #include "outbox.h"
 
 /* One JSON event, or NDJSON: every event is checked before any is applied, so a bad line
- * refuses the whole request and nothing of it is applied. */
+ * refuses the whole request and nothing of it is applied. A large request is applied in
+ * parts (api_ingest.c). */
 void api_post_events(struct api *api, struct http_req *rq, char **args)
 {
   struct core *core = api->core;
@@ -22,6 +23,10 @@ void api_post_events(struct api *api, struct http_req *rq, char **args)
   char err[512];
   if (event_parse_body(rq->body, rq->body_len, &lim, &evs, &n, &bad_line, err, sizeof err) < 0) {
     http_reply_error(rq, 400, "bad_event", err, bad_line);
+    return;
+  }
+  if (n > API_INGEST_PART) {
+    api_ingest_start(api, rq, evs, n);
     return;
   }
   size_t dups = 0;

@@ -44,6 +44,8 @@ static void release_waiting(struct api *api)
   for (int round = 0; api->waiting && round < 8; round++) {
     core_settle(api->core);
     int rc = core_commit(api->core);
+    if (rc > 0)
+      return; /* a request is being applied in parts: these wait for it, then commit with it */
     struct api_held *held = api->waiting;
     api->waiting = NULL;
     while (held) {

@@ -71,6 +71,7 @@ struct http *http_start(struct core *core, char *err, size_t errlen)
   }
   h->api.http_stats = http_server_stats(h->srv);
   api_commit_start(&h->api);
+  api_ingest_init(&h->api);
   return h;
 }
 
@@ -83,6 +84,7 @@ void http_stop(struct http *h)
 {
   if (!h)
     return;
+  api_ingest_stop(&h->api);
   api_commit_stop(&h->api);
   http_server_stop(h->srv);
   auth_close(h->api.auth);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static int start(void **state)
 {
   return h_setup(&D, "  http = { auth = 'none', header_timeout = '1s', body_timeout = '1s', idle_timeout = '2s',\n"
                      "           max_connections_per_address = 32 },\n"
+                     "  limits = { body_bytes = 1048576, event_bytes = 4096, batch_events = 1000 },\n"
                      "  channels = { email = { plugin = 'file', path = spoken } },");
 }
 
@@ -305,6 +307,70 @@ static void test_pipelined_requests_and_head(void **state)
   free(answer);
 }
 
+/* `n` sign-ups for contacts big-<tag>-<i>, as one NDJSON POST (malloc'd request). */
+static char *big_batch(const char *tag, int n, size_t *len)
+{
+  size_t cap = (size_t)n * 96 + 256;
+  char *body = malloc(cap), *req = malloc(cap + 256);
+  size_t off = 0;
+  for (int i = 0; i < n; i++)
+    off += (size_t)snprintf(body + off, cap - off, "{\"type\":\"signup\",\"contact\":\"big-%s-%d\"}\n", tag, i);
+  *len = (size_t)snprintf(req, cap + 256, "POST /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                          "Content-Length: %zu\r\n\r\n%s", off, body);
+  free(body);
+  return req;
+}
+
+/* The largest request (1,000 events) is applied in parts: /healthz, asked just after it,
+ * is answered before it is. */
+static void test_a_large_request_lets_others_in(void **state)
+{
+  size_t len;
+  char *req = big_batch("a", 1000, &len);
+  int big = h_connect(&D, NULL), probe = h_connect(&D, "127.0.0.2");
+  assert_true(big >= 0 && probe >= 0);
+  assert_int_equal(send(big, req, len, MSG_NOSIGNAL), (ssize_t)len);
+  static const char hz[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  send(probe, hz, sizeof hz - 1, MSG_NOSIGNAL);
+  struct pollfd p[2] = {{.fd = big, .events = POLLIN}, {.fd = probe, .events = POLLIN}};
+  assert_true(poll(p, 2, 10000) > 0);
+  if (!(p[1].revents & POLLIN) || (p[0].revents & POLLIN))
+    fail_msg("the large request was answered before /healthz, asked while it was applied");
+  char *a = h_raw_read(probe, 3000), *b = h_raw_read(big, 10000);
+  assert_int_equal(h_raw_status(a), 200);
+  cJSON *doc = h_raw_json(b);
+  assert_true(h_num(doc, "applied") == 1000);
+  cJSON_Delete(doc);
+  free(a);
+  free(b);
+  close(big);
+  close(probe);
+  free(req);
+  long st;
+  cJSON_Delete(h_get_contact(&D, "big-a-999", &st));
+  assert_int_equal(st, 200);
+}
+
+/* Killed while a large request is applied in parts, the daemon comes back with all of it
+ * or none of it (its client never had an answer, and resends). */
+static void test_a_large_request_is_committed_whole(void **state)
+{
+  size_t len;
+  char *req = big_batch("k", 1000, &len);
+  int fd = h_connect(&D, NULL);
+  assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+  h_sleep_ms(30); /* into its parts */
+  assert_int_equal(h_stop(&D, SIGKILL), 128 + SIGKILL);
+  close(fd);
+  free(req);
+  assert_int_equal(h_start(&D), 0);
+  long first, last;
+  cJSON_Delete(h_get_contact(&D, "big-k-0", &first));
+  cJSON_Delete(h_get_contact(&D, "big-k-999", &last));
+  if (first != last)
+    fail_msg("after a kill, contact 0 answers %ld and contact 999 %ld: half a request was kept", first, last);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -316,6 +382,8 @@ int main(void)
       cmocka_unit_test(test_concurrent_duplicates_apply_once),
       cmocka_unit_test(test_pipelined_requests_and_head),
       cmocka_unit_test(test_one_address_cannot_starve_others),
+      cmocka_unit_test(test_a_large_request_lets_others_in),
+      cmocka_unit_test(test_a_large_request_is_committed_whole),
   };
   return cmocka_run_group_tests(tests, start, stop);
 }

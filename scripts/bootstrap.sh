@@ -13,7 +13,8 @@ mode=${1:-demo}
 packages=(build-essential autoconf automake libtool pkg-config
   libev-dev liblua5.4-dev libsodium-dev liblmdb-dev libhttp-parser-dev libcjson-dev
   libmsgpack-dev libcurl4-openssl-dev libcmocka-dev curl clang libclang-rt-14-dev
-  tzdata) # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
+  tzdata  # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
+  nginx-light openssl) # the TLS-terminating reverse proxy the tests put in front of the daemon
 
 missing=()
 for p in "${packages[@]}"; do
@@ -23,7 +24,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}" >&2
   sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
+  # nginx is for the tests, which start and stop their own on loopback: the package must
+  # not start a system one listening on port 80 (policy-rc.d 101 says "do not start").
+  policy=/usr/sbin/policy-rc.d made_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy" && made_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then $sudo rm -f "$policy"; fi
 fi
 
 # Build output goes to bootstrap.log and is shown only when a step fails (libtool and

@@ -1,6 +1,6 @@
 /* struct core: the context every part of the state machine shares (no global mutable
- * state elsewhere). Built and driven by core.c; conv.c, registry.c and the HTTP views read
- * and change it. Data only: the functions that run the core are in core.h. */
+ * state elsewhere). Built and driven by core.c; conv.c, erase.c, registry.c and the HTTP
+ * views read and change it. Data only: the functions that run the core are in core.h. */
 #ifndef PARLEY_CONTEXT_H
 #define PARLEY_CONTEXT_H
 #include <ev.h>
@@ -23,11 +23,13 @@ struct channel {
   struct plugin_inst *inst;
 };
 
-/* The metrics; kept across restarts in the store's counters, in this order. */
+/* The metrics; kept across restarts in the store's counters, in this order (new ones go
+ * at the end). */
 struct core_stats {
   uint64_t events, duplicates, conv_started, conv_done, conv_failed, goals;
   uint64_t spoken, refused;
   struct outbox_stats delivery; /* delivered, retried, dead */
+  uint64_t erased;              /* contacts erased (erase.c) */
 };
 
 /* Events emitted by plugins wait here until the core applies them (core_settle): never

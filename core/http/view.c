@@ -121,6 +121,7 @@ char *view_metrics(const struct core *core)
       {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivery.delivered},
       {"parley_messages_retried_total", "Delivery retries scheduled.", s->delivery.retried},
       {"parley_messages_dead_total", "Messages dead-lettered.", s->delivery.dead},
+      {"parley_contacts_erased_total", "Contacts erased (DELETE /v1/contacts/{id}).", s->erased},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
     fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", rows[i].name, rows[i].help, rows[i].name,

@@ -10,7 +10,8 @@
 #include "context.h"
 
 /* Receipts a plugin emitted for the contact that the core has not applied yet: applied
- * after the erasure, they would bring back a contact from before it. */
+ * after the erasure, they would bring back a contact from before it. They stay dropped if
+ * the batch is: receipts are not durable until applied (a crash loses them too). */
 static void drop_pending(struct core *core, const char *id)
 {
   struct pending_event **pp = &core->pending, *pe;

@@ -1,6 +1,7 @@
 /* struct core: the context every part of the state machine shares (no global mutable
- * state elsewhere). Built and driven by core.c; conv.c, registry.c and the HTTP views read
- * and change it. Data only: the functions that run the core are in core.h. */
+ * state elsewhere). Built and driven by core.c; conv.c, erase.c, sweep.c, registry.c and
+ * the HTTP views read and change it. Data only: the functions that run the core are in
+ * core.h. */
 #ifndef PARLEY_CONTEXT_H
 #define PARLEY_CONTEXT_H
 #include <ev.h>
@@ -23,11 +24,14 @@ struct channel {
   struct plugin_inst *inst;
 };
 
-/* The metrics; kept across restarts in the store's counters, in this order. */
+/* The metrics; kept across restarts in the store's counters, in this order (new ones go
+ * at the end). */
 struct core_stats {
   uint64_t events, duplicates, conv_started, conv_done, conv_failed, goals;
   uint64_t spoken, refused;
   struct outbox_stats delivery; /* delivered, retried, dead */
+  uint64_t erased;              /* contacts erased (erase.c) */
+  uint64_t swept_convs, swept_history; /* removed by the retention sweep (sweep.c) */
 };
 
 /* Events emitted by plugins wait here until the core applies them (core_settle): never
@@ -63,6 +67,7 @@ struct core {
   ev_timer retry_timer;    /* armed on the earliest delivery retry */
   ev_prepare flusher;      /* commits each loop iteration's batch before the loop blocks */
   ev_timer ack_timer;      /* commits delivery acknowledgements that nothing else carried */
+  ev_timer sweep_timer;    /* a retention tick every so often (loop clock only) */
   int must_commit;         /* the batch holds state changes (not only acknowledgements) */
   int commit_failing;      /* the last commit failed (logged once per episode) */
   int commit_held;         /* > 0: a request is being applied over several loop turns; the

@@ -1,5 +1,6 @@
 /* Building and running the core: plugins per channel, journeys from the journeys folder,
- * the store, and the two loop timers (earliest deadline, earliest retry). */
+ * the store, and the loop timers (earliest deadline, earliest retry, acknowledgements,
+ * the retention sweep's tick). */
 #include "core.h"
 
 #include <assert.h>
@@ -16,6 +17,7 @@
 #include "lua/lhost.h"
 #include "outbox.h"
 #include "plugin/plugin_load.h"
+#include "sweep.h"
 
 /* The outbox's way to the plugin serving a channel. */
 static struct plugin_inst *channel_plugin(void *ud, const char *name)
@@ -104,6 +106,15 @@ static void on_ack_timer(struct ev_loop *loop, ev_timer *w, int revents)
   core_commit(w->data);
 }
 
+/* A virtual clock is swept by hand (sweep_tick); what a tick removes is committed by the
+ * flusher, like a deadline's work. */
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  struct core *core = w->data;
+  if (core->clock.loop)
+    sweep_tick(core, SWEEP_TICK_RECORDS);
+}
+
 static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
   core_flush(w->data);
@@ -173,7 +184,9 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
   ev_timer_init(&core->ack_timer, on_ack_timer, CORE_ACK_DELAY, 0.);
+  ev_timer_init(&core->sweep_timer, on_sweep, SWEEP_EVERY_S, SWEEP_EVERY_S);
   core->deadline_timer.data = core->retry_timer.data = core->flusher.data = core->ack_timer.data = core;
+  core->sweep_timer.data = core;
   if (open_store(core, err, errlen) < 0)
     goto fail;
   core->outbox.env.store = core->store;
@@ -196,6 +209,8 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   outbox_restore(&core->outbox);
   core->store->ops->commit(core->store, err, errlen);
   ev_prepare_start(loop, &core->flusher);
+  if (cfg->retention.conversations_ms > 0 || cfg->retention.history_ms > 0)
+    ev_timer_start(loop, &core->sweep_timer);
   *out = core;
   return 0;
 fail:
@@ -319,6 +334,7 @@ void core_close(struct core *core)
     ev_timer_stop(core->loop, &core->retry_timer);
     ev_prepare_stop(core->loop, &core->flusher);
     ev_timer_stop(core->loop, &core->ack_timer);
+    ev_timer_stop(core->loop, &core->sweep_timer);
   }
   assert(core->commit_held == 0); /* a held request is finished before the core closes */
   if (core->store)

@@ -55,9 +55,10 @@ static void sift_down(struct outbox *ob, size_t i)
   }
 }
 
-/* Queues `m`. Out of memory, the message stays stored (it is delivered after a restart)
- * and the failure is logged: it is never freed while the store still holds it queued. */
-static void queue_push(struct outbox *ob, struct parley_msg *m)
+/* Queues `m` in its arrival order `m->seq`. Out of memory, the message stays stored (it
+ * is delivered after a restart) and the failure is logged: it is never freed while the
+ * store still holds it queued. */
+static void queue_insert(struct outbox *ob, struct parley_msg *m)
 {
   if (ob->n_queue == ob->cap_queue) {
     size_t cap = ob->cap_queue ? ob->cap_queue * 2 : 64;
@@ -72,10 +73,15 @@ static void queue_push(struct outbox *ob, struct parley_msg *m)
     ob->cap_queue = cap;
   }
   m->state = MSG_QUEUED;
-  m->seq = ob->next_seq++;
   m->next = NULL;
   ob->queue[ob->n_queue++] = m;
   sift_up(ob, ob->n_queue - 1);
+}
+
+static void queue_push(struct outbox *ob, struct parley_msg *m)
+{
+  m->seq = ob->next_seq++;
+  queue_insert(ob, m);
 }
 
 static struct parley_msg *queue_pop(struct outbox *ob)
@@ -124,7 +130,24 @@ int outbox_enqueue(struct outbox *ob, struct parley_msg *m)
 
 int outbox_has_fresh(const struct outbox *ob)
 {
-  return ob->fresh != NULL;
+  return ob->fresh != NULL || ob->erasing != NULL;
+}
+
+/* Erasures of the open batch: `commit` says whether it was committed. Messages plugins
+ * hold are marked only, so they are settled when the plugin answers. */
+static void settle_erasures(struct outbox *ob, int commit)
+{
+  for (struct parley_msg *m = ob->erasing, *n; m; m = n) {
+    n = m->next;
+    if (commit)
+      msg_record_free(m);
+    else
+      queue_insert(ob, m); /* its place in the arrival order too */
+  }
+  ob->erasing = NULL;
+  for (struct parley_msg *m = ob->sending; m; m = m->next)
+    if (m->erased == OUTBOX_ERASING)
+      m->erased = commit ? OUTBOX_ERASED : 0;
 }
 
 void outbox_promote_fresh(struct outbox *ob)
@@ -140,6 +163,7 @@ void outbox_promote_fresh(struct outbox *ob)
     n = m->next;
     queue_push(ob, m);
   }
+  settle_erasures(ob, 1);
 }
 
 void outbox_drop_fresh(struct outbox *ob)
@@ -149,6 +173,58 @@ void outbox_drop_fresh(struct outbox *ob)
     msg_record_free(m);
   }
   ob->fresh = NULL;
+  settle_erasures(ob, 0);
+}
+
+/* The open batch's messages for `contact` go with it: whether the batch commits (the
+ * contact is erased) or not (they were never durable), no plugin sees them. */
+static size_t erase_fresh(struct outbox *ob, const char *contact)
+{
+  size_t n = 0;
+  for (struct parley_msg **pp = &ob->fresh, *m; (m = *pp);) {
+    if (strcmp(m->contact, contact) != 0) {
+      pp = &m->next;
+      continue;
+    }
+    *pp = m->next;
+    msg_record_free(m);
+    n++;
+  }
+  return n;
+}
+
+/* Queued messages for `contact` are set aside, and the heap is built again from the rest
+ * (one pass: the whole queue is read anyway). */
+static size_t erase_queued(struct outbox *ob, const char *contact)
+{
+  size_t kept = 0, n = 0;
+  for (size_t i = 0; i < ob->n_queue; i++) {
+    struct parley_msg *m = ob->queue[i];
+    if (strcmp(m->contact, contact) != 0) {
+      ob->queue[kept++] = m;
+      continue;
+    }
+    m->next = ob->erasing;
+    ob->erasing = m;
+    n++;
+  }
+  ob->n_queue = kept;
+  for (size_t i = kept / 2; i-- > 0;)
+    sift_down(ob, i);
+  return n;
+}
+
+size_t outbox_erase_contact(struct outbox *ob, const char *contact)
+{
+  assert(!ob->kicking && ob->in_send == NULL);
+  size_t n = erase_fresh(ob, contact) + erase_queued(ob, contact);
+  for (struct parley_msg *m = ob->sending; m; m = m->next) {
+    if (!m->erased && strcmp(m->contact, contact) == 0) {
+      m->erased = OUTBOX_ERASING;
+      n++;
+    }
+  }
+  return n;
 }
 
 static void restore_one(void *ud, struct parley_msg *m)
@@ -186,11 +262,30 @@ int64_t outbox_backoff_ms(const struct outbox_policy *p, unsigned attempt)
   return d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
 }
 
+/* A plugin answered for a message whose contact was erased while it held it: nothing of
+ * it is written back or tried again. Delivered while its erasure is not committed yet,
+ * it is deleted as any delivered message, in case that batch is dropped. */
+static void forget_erased(struct outbox *ob, struct parley_msg *m, enum parley_status st)
+{
+  const struct outbox_env *env = &ob->env;
+  if (st == PARLEY_OK)
+    env->stats->delivered++;
+  if (st == PARLEY_OK && m->erased == OUTBOX_ERASING)
+    env->store->ops->msg_del(env->store, m->id);
+  log_kv(env->log, LOG_DEBUG, "outbox", "a plugin answered for an erased contact: forgotten", "id",
+         m->id, (char *)NULL);
+  msg_record_free(m);
+}
+
 /* The attempt of `m` (state MSG_SENDING, owned by no queue) ended with `st`. */
 static void finish(struct outbox *ob, struct parley_msg *m, enum parley_status st, const char *detail)
 {
   const struct outbox_env *env = &ob->env;
   assert(m->state == MSG_SENDING);
+  if (m->erased) {
+    forget_erased(ob, m, st);
+    return;
+  }
   free(m->last_error);
   m->last_error = detail && st != PARLEY_OK ? strdup(detail) : NULL;
   if (st == PARLEY_OK) {

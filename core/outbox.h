@@ -9,6 +9,11 @@
  * change is written to the store, so a restart hands undelivered messages over again with
  * the same id (at least once).
  *
+ * Erasure (outbox_erase_contact) takes a contact's messages out at once: those of the open
+ * batch are dropped with it, queued ones wait aside until the batch commits (then they are
+ * freed) or is dropped (then they are queued again), and one a plugin holds is forgotten
+ * when the plugin answers, never written back nor retried.
+ *
  * The outbox is given everything it uses (struct outbox_env): the store, the clock, the
  * delivery policy, how to find the plugin serving a channel, and an optional capture sink
  * (`parley test`). It never applies events: a plugin's receipts are the core's business,
@@ -51,9 +56,14 @@ struct outbox_env {
   void *capture_ud;
 };
 
+/* struct parley_msg's `erased`: its contact was erased while a plugin held it. */
+enum { OUTBOX_ERASING = 1, /* in the open batch */
+       OUTBOX_ERASED = 2 }; /* committed */
+
 struct outbox {
   struct outbox_env env;
   struct parley_msg *fresh;  /* spoken in the open batch: not durable yet, newest first */
+  struct parley_msg *erasing; /* taken from the queue by an erasure in the open batch */
   struct parley_msg **queue; /* a binary heap: the earliest due first, then first come */
   size_t n_queue, cap_queue;
   struct parley_msg *sending; /* handed to plugins, their send_done awaited */
@@ -74,12 +84,16 @@ void outbox_close(struct outbox *ob);
  * the batch commits. Returns the store's answer (0, or -1 when the write failed: the
  * batch will not commit; see store.h). */
 int outbox_enqueue(struct outbox *ob, struct parley_msg *m);
-/* Does the open batch hold messages? */
+/* Does the open batch hold messages (spoken, or taken out by an erasure)? */
 int outbox_has_fresh(const struct outbox *ob);
-/* The open batch committed: its messages may now reach plugins. */
+/* The open batch committed: its messages may now reach plugins, and its erasures are for
+ * good. */
 void outbox_promote_fresh(struct outbox *ob);
-/* The open batch was dropped: so are its messages. */
+/* The open batch was dropped: so are its messages, and its erasures are undone. */
 void outbox_drop_fresh(struct outbox *ob);
+/* Takes every message for `contact` out (see the top of this file); the store's records
+ * are the store's business (contact_erase). Returns how many. Never while delivering. */
+size_t outbox_erase_contact(struct outbox *ob, const char *contact);
 /* At start: every stored message not yet delivered goes back in the queue. */
 void outbox_restore(struct outbox *ob);
 

@@ -6,7 +6,7 @@
 parley=$(pwd)/../core/parley
 scratch=$(mktemp -d /tmp/parley-cli-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
-cmds="serve check inspect replay send backup test keygen version token"
+cmds="serve check inspect replay send erase backup test keygen version token"
 echo "1..11"
 
 bad=

@@ -1,5 +1,5 @@
-/* `parley backup`, `parley replay` and `parley send` (see admin.h). The last two call the
- * daemon over HTTP with the token in PARLEY_TOKEN, when it is set. */
+/* `parley backup`, `parley replay`, `parley send` and `parley erase` (see admin.h). The
+ * last three call the daemon over HTTP with the token in PARLEY_TOKEN, when it is set. */
 #include "admin.h"
 
 #include <cJSON.h>
@@ -160,9 +160,10 @@ static const char *auth_hint(long status)
   return "";
 }
 
-/* POSTs `data` to `url`. Returns the HTTP status, or 0 with err when no answer came. */
-static long post(const char *url, const char *data, size_t len, const char *ctype, struct buf *b, char *err,
-                 size_t errlen)
+/* Asks the daemon: `method` on `url` with `data` (NULL: no body) of type `ctype`.
+ * Returns the HTTP status, or 0 with err when no answer came. */
+static long call(const char *method, const char *url, const char *data, size_t len, const char *ctype,
+                 struct buf *b, char *err, size_t errlen)
 {
   char cerr[CURL_ERROR_SIZE] = "";
   long status = 0;
@@ -176,8 +177,11 @@ static long post(const char *url, const char *data, size_t len, const char *ctyp
     return 0;
   }
   curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  if (data) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
@@ -194,6 +198,12 @@ static long post(const char *url, const char *data, size_t len, const char *ctyp
   curl_easy_cleanup(c);
   curl_slist_free_all(hdr);
   return status;
+}
+
+static long post(const char *url, const char *data, size_t len, const char *ctype, struct buf *b, char *err,
+                 size_t errlen)
+{
+  return call("POST", url, data, len, ctype, b, err, errlen);
 }
 
 /* Prints the daemon's answer: a line on success, its error message otherwise. */
@@ -302,6 +312,65 @@ int admin_send(const char *config_path, const char *path)
   if (rc < 0)
     fprintf(stderr, "parley send: %s\n", err);
   free(data);
+  cfg_free(cfg);
+  return rc == 0 ? 0 : 1;
+}
+
+/* ---- erase ---- */
+
+/* The daemon's error message, or the body itself when it is not one of ours. */
+static const char *error_message(const cJSON *doc, const char *body)
+{
+  const cJSON *msg = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message");
+  return cJSON_IsString(msg) ? msg->valuestring : (body && *body ? body : "no answer");
+}
+
+/* A line on success; otherwise the daemon's own message ("no such contact" for a 404 of
+ * the route, another for a daemon without it), on stderr. */
+static int report_erase(const char *id, long status, const char *body)
+{
+  cJSON *doc = cJSON_Parse(body ? body : "");
+  if (status == 200)
+    printf("erased %s: profile, conversations, history and messages\n", id);
+  else
+    fprintf(stderr, "parley erase: %s: %s (HTTP %ld; nothing was erased%s)\n", id, error_message(doc, body),
+            status, auth_hint(status));
+  cJSON_Delete(doc);
+  return status == 200 ? 0 : 1;
+}
+
+static int erase(const struct cfg *cfg, const char *id, char *err, size_t errlen)
+{
+  char base[512], url[2048];
+  if (daemon_base(cfg, base, sizeof base, err, errlen) < 0)
+    return -1;
+  char *esc = curl_easy_escape(NULL, id, 0); /* every byte but A-Z a-z 0-9 - . _ ~ as %XX */
+  if (!esc) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  snprintf(url, sizeof url, "%s/v1/contacts/%s", base, esc);
+  curl_free(esc);
+  struct buf b = {0};
+  long status = call("DELETE", url, NULL, 0, "application/json", &b, err, errlen);
+  int rc = status ? report_erase(id, status, b.p) : -1;
+  buf_free(&b);
+  return rc;
+}
+
+int admin_erase(const char *config_path, const char *contact)
+{
+  char err[8192];
+  struct cfg *cfg = cfg_load(config_path, err, sizeof err);
+  if (!cfg) {
+    fprintf(stderr, "parley erase: %s\n", err);
+    return 1;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int rc = erase(cfg, contact, err, sizeof err);
+  if (rc < 0)
+    fprintf(stderr, "parley erase: %s\n", err);
+  curl_global_cleanup();
   cfg_free(cfg);
   return rc == 0 ? 0 : 1;
 }

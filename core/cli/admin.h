@@ -6,8 +6,10 @@
  *                       listen address) to deliver a dead letter again.
  *   parley send FILE    posts FILE (one JSON event or NDJSON; "-" reads stdin) to the
  *                       daemon's POST /v1/events, all or nothing, and prints the answer.
- * replay and send carry `Authorization: Bearer $PARLEY_TOKEN` when PARLEY_TOKEN is set
- * (a token of `parley token create`); the token is never printed.
+ *   parley erase ID     asks the daemon (DELETE /v1/contacts/{id}, the id percent-encoded)
+ *                       to erase a contact; 1 when it has no such contact.
+ * replay, send and erase carry `Authorization: Bearer $PARLEY_TOKEN` when PARLEY_TOKEN is
+ * set (a token of `parley token create`); the token is never printed.
  * Each returns the process exit code and explains a failure once, on stderr. */
 #ifndef PARLEY_ADMIN_H
 #define PARLEY_ADMIN_H
@@ -15,5 +17,6 @@
 int admin_backup(const char *config_path, const char *dir);
 int admin_replay(const char *config_path, const char *msg_id);
 int admin_send(const char *config_path, const char *path);
+int admin_erase(const char *config_path, const char *contact);
 
 #endif

@@ -27,6 +27,7 @@ static int usage(FILE *f)
              "                                   every dead letter\n"
              "  replay MSG_ID [-c FILE]          ask the running daemon to deliver a dead letter again\n"
              "  send FILE|- [-c FILE]            post events (one JSON event or NDJSON) to the running daemon\n"
+             "  erase CONTACT [-c FILE]          ask the running daemon to erase a contact and all it holds of it\n"
              "  backup DIR [-c FILE]             copy the store while the daemon serves; to start\n"
              "                                   from it, copy DIR to <data_dir>/store\n"
              "  token create --name NAME --scope SCOPE[,SCOPE] [-c FILE]\n"
@@ -75,6 +76,14 @@ static const struct {
              "stdin. All or nothing; prints the daemon's answer. PARLEY_TOKEN, when set, is sent\n"
              "as the API token (scope events:write).\n\n"
              "  -c, --config FILE  the configuration (default: the embedded one)\n"},
+    {"erase", "usage: parley erase CONTACT [-c FILE]\n\n"
+              "Ask the running daemon to erase a contact: its profile, every conversation, its\n"
+              "history and its messages, queued or dead-lettered. It cannot be undone; an event\n"
+              "for the same id later starts a new contact. CONTACT is the id as events give it\n"
+              "(it is percent-encoded for the request); put -- before an id that starts with -.\n"
+              "PARLEY_TOKEN, when set, is sent as the API token (scope contacts:write).\n\n"
+              "  -c, --config FILE  the configuration (default: the embedded one)\n\n"
+              "Exit status: 0 erased, 1 no such contact or the daemon failed, 2 on a usage error.\n"},
     {"backup", "usage: parley backup DIR [-c FILE]\n\n"
                "A consistent, compacted copy of the store, taken while the daemon serves. To\n"
                "start from it, copy DIR to <data_dir>/store.\n\n"
@@ -146,20 +155,25 @@ struct args {
   int json, dead;
 };
 
-/* Reads `-c FILE` / `--config FILE`, the flags allowed in `flags` and at most one operand;
- * returns -1 (explained) on anything else. */
+/* Reads `-c FILE` / `--config FILE`, the flags allowed in `flags` and at most one operand
+ * (after `--`, an argument is an operand even when it starts with '-'); returns -1
+ * (explained) on anything else. */
 static int parse_args(int argc, char **argv, int flags, int operands, struct args *a)
 {
   memset(a, 0, sizeof *a);
+  int options = 1; /* until `--` */
   for (int i = 2; i < argc; i++) {
     const char *s = argv[i];
-    if ((strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) && i + 1 < argc)
+    int operand = (!options || s[0] != '-' || strcmp(s, "-") == 0) && operands && !a->operand;
+    if (options && strcmp(s, "--") == 0)
+      options = 0;
+    else if (options && (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) && i + 1 < argc)
       a->config = argv[++i];
-    else if ((flags & ARG_JSON) && strcmp(s, "--json") == 0)
+    else if (options && (flags & ARG_JSON) && strcmp(s, "--json") == 0)
       a->json = 1;
-    else if ((flags & ARG_DEAD) && strcmp(s, "--dead") == 0)
+    else if (options && (flags & ARG_DEAD) && strcmp(s, "--dead") == 0)
       a->dead = 1;
-    else if ((s[0] != '-' || strcmp(s, "-") == 0) && operands && !a->operand)
+    else if (operand)
       a->operand = s;
     else {
       fprintf(stderr, "parley %s: unexpected %s '%s'\n", argv[1], s[0] == '-' ? "option" : "argument", s);
@@ -200,6 +214,8 @@ static int run_with_operand(int argc, char **argv)
     return 2;
   if (strcmp(cmd, "send") == 0)
     return need_operand(cmd, &a, "file of events (- for stdin)") ? 2 : admin_send(a.config, a.operand);
+  if (strcmp(cmd, "erase") == 0)
+    return need_operand(cmd, &a, "contact") ? 2 : admin_erase(a.config, a.operand);
   int replay = strcmp(cmd, "replay") == 0;
   if (need_operand(cmd, &a, replay ? "message id" : "backup folder"))
     return 2;
@@ -319,7 +335,8 @@ int main(int argc, char **argv)
     return token_main(argc, argv);
   if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "plugin") == 0)
     return run_signing(argc, argv);
-  if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0 || strcmp(cmd, "send") == 0)
+  if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "backup") == 0 || strcmp(cmd, "send") == 0 ||
+      strcmp(cmd, "erase") == 0)
     return run_with_operand(argc, argv);
   fprintf(stderr, "parley: unknown command '%s'\n", cmd);
   return usage(stderr);

@@ -56,5 +56,7 @@ api_handler api_post_events, api_post_replay;
 api_handler api_get_contact;
 /* api_health.c */
 api_handler api_get_healthz, api_get_metrics;
+/* api_erase.c: DELETE /v1/contacts/{id} */
+api_handler api_delete_contact;
 
 #endif

@@ -24,6 +24,7 @@ struct route {
 static const struct route routes[] = {
     {"POST", "/v1/events", "events:write", api_post_events},
     {"GET", "/v1/contacts/*", "contacts:read", api_get_contact},
+    {"DELETE", "/v1/contacts/*", "contacts:write", api_delete_contact},
     {"POST", "/v1/outbox/*/replay", "admin", api_post_replay},
     {"GET", "/healthz", "metrics:read", api_get_healthz},
     {"GET", "/metrics", "metrics:read", api_get_metrics},

@@ -121,6 +121,11 @@ char *view_metrics(const struct core *core)
       {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivery.delivered},
       {"parley_messages_retried_total", "Delivery retries scheduled.", s->delivery.retried},
       {"parley_messages_dead_total", "Messages dead-lettered.", s->delivery.dead},
+      {"parley_contacts_erased_total", "Contacts erased (DELETE /v1/contacts/{id}).", s->erased},
+      {"parley_retention_conversations_removed_total",
+       "Ended conversations the retention sweep removed.", s->swept_convs},
+      {"parley_retention_history_removed_total",
+       "History entries the retention sweep removed.", s->swept_history},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
     fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", rows[i].name, rows[i].help, rows[i].name,

@@ -404,3 +404,21 @@ struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size
   }
   return m;
 }
+
+int store_msg_is_for(const char *buf, size_t len, const char *contact)
+{
+  msgpack_unpacked up;
+  struct rd r;
+  char err[80];
+  int rc = -1;
+  if (open_record(&up, buf, len, 16, &r, err, sizeof err) == 0) {
+    next(&r, "id");
+    next(&r, "channel");
+    const msgpack_object *o = next(&r, "contact");
+    size_t n = strlen(contact);
+    if (o && o->type == MSGPACK_OBJECT_STR)
+      rc = o->via.str.size == n && (n == 0 || memcmp(o->via.str.ptr, contact, n) == 0);
+  }
+  msgpack_unpacked_destroy(&up);
+  return rc;
+}

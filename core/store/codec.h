@@ -19,5 +19,8 @@ int store_encode_msg(const struct parley_msg *m, msgpack_sbuffer *out);
 struct contact *store_decode_contact(const char *buf, size_t len, char *err, size_t errlen);
 struct conv *store_decode_conv(uint64_t id, const char *buf, size_t len, char *err, size_t errlen);
 struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size_t errlen);
+/* Is the encoded outbox message for `contact`? 1 yes, 0 no, -1 malformed. Reads the
+ * contact field in place, copying nothing: an erasure asks it of every stored message. */
+int store_msg_is_for(const char *buf, size_t len, const char *contact);
 
 #endif

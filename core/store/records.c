@@ -64,6 +64,24 @@ const struct hist_entry *history_at(const struct history *h, size_t i)
   return i < h->n ? &h->items[(h->start + i) % h->cap] : NULL;
 }
 
+/* Entries are appended as time goes, but a wall clock may step back: every entry is
+ * looked at, and the kept ones slide down the ring in place (a kept entry never moves
+ * past one not read yet). */
+size_t history_forget_before(struct history *h, int64_t before_ms)
+{
+  size_t kept = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    struct hist_entry *e = &h->items[(h->start + i) % h->cap];
+    if (e->at_ms < before_ms)
+      free(e->what);
+    else
+      h->items[(h->start + kept++) % h->cap] = *e;
+  }
+  size_t gone = h->n - kept;
+  h->n = kept;
+  return gone;
+}
+
 void history_free(struct history *h)
 {
   for (size_t i = 0; i < h->n; i++)
@@ -113,15 +131,26 @@ int contact_last_start(const struct contact *c, const char *journey, int64_t *at
   return 0;
 }
 
-void contact_conv_ended(struct contact *c, uint64_t id)
+static void ids_remove(uint64_t *ids, size_t *n, uint64_t id)
 {
-  for (size_t i = 0; i < c->n_active; i++) {
-    if (c->active[i] == id) {
-      memmove(&c->active[i], &c->active[i + 1], (c->n_active - i - 1) * sizeof *c->active);
-      c->n_active--;
+  for (size_t i = 0; i < *n; i++) {
+    if (ids[i] == id) {
+      memmove(&ids[i], &ids[i + 1], (*n - i - 1) * sizeof *ids);
+      (*n)--;
       return;
     }
   }
+}
+
+void contact_conv_ended(struct contact *c, uint64_t id)
+{
+  ids_remove(c->active, &c->n_active, id);
+}
+
+void contact_conv_forget(struct contact *c, uint64_t id)
+{
+  ids_remove(c->convs, &c->n_convs, id);
+  ids_remove(c->active, &c->n_active, id);
 }
 
 struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey, uint32_t version,

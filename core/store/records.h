@@ -83,6 +83,8 @@ struct parley_msg {
   char *last_error;
   struct plugin_inst *inst; /* the instance a pending send was handed to */
   uint64_t seq;          /* the outbox's arrival order: equal due times go first-come */
+  int erased;            /* the outbox's: its contact was erased while a plugin held it
+                            (outbox.h: OUTBOX_ERASING in the open batch, OUTBOX_ERASED once committed) */
   struct parley_msg *next, *prev; /* the outbox's lists: the open batch, and sends in flight */
 };
 
@@ -92,6 +94,9 @@ void history_add(struct history *h, size_t limit, int64_t at_ms, const char *fmt
 void history_free(struct history *h);
 /* i-th entry, oldest first. */
 const struct hist_entry *history_at(const struct history *h, size_t i);
+/* Retention: drops every entry written before `before_ms`, keeping the others in order.
+ * Returns how many were dropped. */
+size_t history_forget_before(struct history *h, int64_t before_ms);
 /* A new conversation record for contact `c`: its id goes in the contact's lists and the
  * journey's last start is now. */
 struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey, uint32_t version,
@@ -99,6 +104,9 @@ struct conv *conv_record_new(struct contact *c, uint64_t id, const char *journey
 void conv_record_free(struct conv *cv);
 /* Conversation `id` of contact `c` ended: it leaves the active list. */
 void contact_conv_ended(struct contact *c, uint64_t id);
+/* Conversation `id` of contact `c` is deleted (retention): it leaves both lists. The last
+ * start per journey stays, so the re-entry rule still holds. */
+void contact_conv_forget(struct contact *c, uint64_t id);
 /* When `c` last entered `journey`: 1 and *at_ms, or 0 never. */
 int contact_last_start(const struct contact *c, const char *journey, int64_t *at_ms);
 /* Appends an id to a growable array; -1 when out of memory. */

@@ -94,6 +94,16 @@ void *smap_del(struct smap *m, const char *key)
   return v;
 }
 
+void *smap_next(const struct smap *m, size_t *pos)
+{
+  for (; *pos < m->cap; (*pos)++) {
+    const struct smap_slot *s = &m->slots[*pos];
+    if (s->key && s->key != SMAP_TOMB)
+      return m->slots[(*pos)++].val;
+  }
+  return NULL;
+}
+
 void smap_clear(struct smap *m, void (*free_val)(void *))
 {
   if (m->cap > 65536) { /* after a very large batch, give the memory back */

@@ -17,6 +17,10 @@ void *smap_get(const struct smap *m, const char *key);
 int smap_put(struct smap *m, const char *key, void *val); /* replaces; -1 on OOM */
 void *smap_del(struct smap *m, const char *key);           /* returns the old value */
 void smap_free(struct smap *m, void (*free_val)(void *));
+/* Walks the map slot by slot: the value of the first entry at slot *pos or after, with
+ * *pos moved past it; NULL (and *pos = cap) at the end. An entry put while a walk goes on
+ * may or may not be seen by it, and a growing map may show one twice. */
+void *smap_next(const struct smap *m, size_t *pos);
 /* Empties the map but keeps its slots, for maps refilled over and over (caches). */
 void smap_clear(struct smap *m, void (*free_val)(void *));
 

@@ -9,18 +9,25 @@
  * commit or abort; the caller changes them in place and calls *_put. Lists hold
  * conversation ids, not pointers, so a backend may evict.
  *
- * The write contract. A write (*_put, *_del, *_create, event_seen, active_add) that fails
- * (out of memory, a full map, a disk error) returns -1 (or NULL) AND latches the batch as
- * failed: the next `commit` refuses it, returns -1 with the first failure's reason, and
- * drops the whole batch, as `abort` would. So a caller applying a decision need not unwind
- * a half-written one: it may go on, and must let `commit` decide; what it must never do
- * is act outside the store (answer 200, hand a message to a plugin) before that commit
- * succeeded. The core keeps to this: HTTP answers and plugin deliveries wait for the
- * commit (core.c, core_commit). A caller that cannot go on without the record (a NULL
- * from contact_create) stops that event and logs it.
+ * The write contract. A write (*_put, *_del, *_create, contact_erase, event_seen,
+ * active_add) that fails (out of memory, a full map, a disk error) returns -1 (or NULL)
+ * AND latches the batch as failed: the next `commit` refuses it, returns -1 with the first
+ * failure's reason, and drops the whole batch, as `abort` would. So a caller applying a
+ * decision need not unwind a half-written one: it may go on, and must let `commit`
+ * decide; what it must never do is act outside the store (answer 200, hand a message to a
+ * plugin) before that commit succeeded. The core keeps to this: HTTP answers and plugin
+ * deliveries wait for the commit (core.c, core_commit). A caller that cannot go on without
+ * the record (a NULL from contact_create) stops that event and logs it.
  *
  * The memory backend keeps no batches: writes apply at once, commit always succeeds and
  * abort drops nothing. It is for tests and `parley test`, where nothing is durable anyway.
+ *
+ * Erasure and retention. contact_erase deletes everything that names a contact, in the
+ * open batch like any write; the event ids of the dedupe window stay (they are the
+ * integrator's keys, not the contact's data). The retention sweep (sweep.c) reads the
+ * store a few records at a time through the two walks, whose position the backend keeps
+ * (LMDB: in the store, committed with the batches, so a restart goes on where the last
+ * commit left it; memory: in the process).
  */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
@@ -32,7 +39,7 @@
 struct store;
 
 /* Counters kept across restarts (the core's metrics). */
-#define STORE_COUNTERS 12
+#define STORE_COUNTERS 16
 
 struct store_ops {
   struct contact *(*contact_get)(struct store *s, const char *id);
@@ -44,6 +51,19 @@ struct store_ops {
                               uint32_t version, int64_t now_ms);
   struct conv *(*conv_get)(struct store *s, uint64_t id);
   int (*conv_put)(struct store *s, struct conv *cv); /* also (re)indexes its deadline */
+  /* Deletes conversation `id` and its deadline entry (not its place in its contact's
+   * lists: the caller's). Records of it handed out before are freed. */
+  int (*conv_del)(struct store *s, uint64_t id);
+  /* Deletes contact `id`, every conversation it lists (with their deadline entries) and
+   * every outbox message for it, queued or dead. 1 erased, 0 no such contact, -1 failed
+   * (the batch is latched). Records of them handed out before are freed. The caller
+   * keeps the active counts (active_add). */
+  int (*contact_erase)(struct store *s, const char *id);
+  /* The retention walks: the next contact (conversation) after the walk's position, which
+   * moves on to it; 1 and the record (as *_get hands it out), 0 when the pass is over (the
+   * next call starts a new one at the first), -1 when it cannot be read. */
+  int (*contact_walk)(struct store *s, struct contact **out);
+  int (*conv_walk)(struct store *s, struct conv **out);
   /* The earliest deadline of a listening conversation: 1 and its values, 0 if none. */
   int (*deadline_next)(struct store *s, int64_t *due_ms, uint64_t *conv_id);
   /* Outbox: a message is put before it reaches a plugin, updated on each attempt, deleted

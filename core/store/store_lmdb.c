@@ -6,7 +6,8 @@
  *   event_log  seq (u64 BE)          -> event id (oldest first, for eviction)
  *   outbox     message id            -> message record
  *   journeys   name \0 version (BE)  -> source   (every version still in use)
- *   meta       name                  -> value    (id sequences, counters, active counts)
+ *   meta       name                  -> value    (id sequences, counters, active counts,
+ *                                                 where the retention walks stand)
  * One write transaction is open per batch (group commit): records read in it are decoded
  * once into a cache, written through on *_put, and the cache is dropped at commit. */
 #include <cJSON.h>
@@ -45,6 +46,9 @@ struct store_lmdb {
   struct smap convs;      /* decimal id -> struct cached_conv* */
   uint64_t next_conv;     /* meta "next_conv" */
   uint64_t next_seq, oldest_seq;
+  uint64_t walk_conv;        /* meta "walk_conv": the last conversation walked (0: none) */
+  char walk_contact[512];    /* meta "walk_contact": the last contact walked (LMDB keys are */
+  size_t walk_contact_len;   /*   at most 511 bytes); 0: none */
   size_t window;
   msgpack_sbuffer buf;
 };
@@ -137,23 +141,46 @@ static uint64_t meta_get_u64(struct store_lmdb *l, const char *name, uint64_t df
   return db_get(l, DB_META, name, strlen(name), &v) == 1 && v.mv_size == 8 ? get_be64(v.mv_data) : dflt;
 }
 
+static void free_cached_conv(void *p)
+{
+  struct cached_conv *cc = p;
+  conv_record_free(cc->cv);
+  free(cc);
+}
+
+static void free_contact(void *p)
+{
+  contact_record_free(p);
+}
+
 /* ---- contacts ---- */
+
+/* The cached record of contact id[0..len), read and decoded on first use: 1, 0 when
+ * absent, -1 when malformed (not latched here: a walk skips it, a get fails the batch). */
+static int contact_load(struct store_lmdb *l, const char *id, struct contact **out)
+{
+  MDB_val v;
+  char err[160];
+  if ((*out = smap_get(&l->contacts, id)))
+    return 1;
+  int rc = db_get(l, DB_CONTACTS, id, strlen(id), &v);
+  if (rc != 1)
+    return rc;
+  if (!(*out = store_decode_contact(v.mv_data, v.mv_size, err, sizeof err)))
+    return -1;
+  smap_put(&l->contacts, id, *out);
+  return 1;
+}
 
 static struct contact *lm_contact_get(struct store *s, const char *id)
 {
   struct store_lmdb *l = LM(s);
-  struct contact *c = smap_get(&l->contacts, id);
-  MDB_val v;
-  if (c || db_get(l, DB_CONTACTS, id, strlen(id), &v) != 1)
-    return c;
-  char err[160];
-  if (!(c = store_decode_contact(v.mv_data, v.mv_size, err, sizeof err))) {
+  struct contact *c;
+  if (contact_load(l, id, &c) < 0 && !l->failed) {
     char what[200];
     snprintf(what, sizeof what, "contact %.40s", id);
     fail(l, what, MDB_CORRUPTED);
-    return NULL;
   }
-  smap_put(&l->contacts, id, c);
   return c;
 }
 
@@ -215,36 +242,50 @@ static void timer_key(unsigned char k[16], int64_t due, uint64_t id)
   put_be64(k + 8, id);
 }
 
+static void conv_key(char key[24], uint64_t id)
+{
+  snprintf(key, 24, "%llu", (unsigned long long)id);
+}
+
 static struct cached_conv *cache_conv(struct store_lmdb *l, struct conv *cv, int64_t indexed)
 {
   char key[24];
   struct cached_conv *cc = malloc(sizeof *cc);
   cc->cv = cv;
   cc->indexed_due = indexed;
-  snprintf(key, sizeof key, "%llu", (unsigned long long)cv->id);
+  conv_key(key, cv->id);
   smap_put(&l->convs, key, cc);
   return cc;
 }
 
-static struct cached_conv *conv_cached(struct store_lmdb *l, uint64_t id)
+/* The cached record of conversation `id`, read and decoded on first use: 1, 0 when
+ * absent, -1 when malformed (not latched here: a walk skips it, a get fails the batch). */
+static int conv_load(struct store_lmdb *l, uint64_t id, struct cached_conv **out)
 {
-  char key[24];
-  snprintf(key, sizeof key, "%llu", (unsigned long long)id);
-  struct cached_conv *cc = smap_get(&l->convs, key);
-  if (cc)
-    return cc;
+  char key[24], err[160];
   unsigned char k[8];
   MDB_val v;
+  conv_key(key, id);
+  if ((*out = smap_get(&l->convs, key)))
+    return 1;
   put_be64(k, id);
-  if (db_get(l, DB_CONVS, k, 8, &v) != 1)
-    return NULL;
-  char err[160];
+  int rc = db_get(l, DB_CONVS, k, 8, &v);
+  if (rc != 1)
+    return rc;
   struct conv *cv = store_decode_conv(id, v.mv_data, v.mv_size, err, sizeof err);
-  if (!cv) {
+  if (!cv)
+    return -1;
+  *out = cache_conv(l, cv, index_due(cv));
+  return 1;
+}
+
+static struct cached_conv *conv_cached(struct store_lmdb *l, uint64_t id)
+{
+  struct cached_conv *cc;
+  int rc = conv_load(l, id, &cc);
+  if (rc < 0 && !l->failed)
     fail(l, "conversation record", MDB_CORRUPTED);
-    return NULL;
-  }
-  return cache_conv(l, cv, index_due(cv));
+  return rc == 1 ? cc : NULL;
 }
 
 static struct conv *lm_conv_get(struct store *s, uint64_t id)
@@ -289,6 +330,118 @@ static struct conv *lm_conv_create(struct store *s, struct contact *c, const cha
   cache_conv(l, cv, 0);
   l->dirty = 1;
   return cv;
+}
+
+/* A record that cannot be decoded is deleted all the same (its deadline entry, unknown,
+ * stays: conv_fire_due stops at it and says so, as it would have before). */
+static int lm_conv_del(struct store *s, uint64_t id)
+{
+  struct store_lmdb *l = LM(s);
+  struct cached_conv *cc;
+  unsigned char k[16];
+  char key[24];
+  if (l->read_only)
+    return fail(l, "delete", EACCES);
+  if (conv_load(l, id, &cc) == 1 && cc->indexed_due) {
+    timer_key(k, cc->indexed_due, id);
+    db_del(l, DB_TIMERS, k, 16);
+  }
+  conv_key(key, id);
+  if (cc)
+    free_cached_conv(smap_del(&l->convs, key));
+  put_be64(k, id);
+  return db_del(l, DB_CONVS, k, 8);
+}
+
+/* Every outbox message for `contact`, queued or dead. Messages are keyed by their random
+ * id, so this reads the whole outbox (undelivered messages and dead letters: delivered
+ * ones are gone), looking only at each record's contact field. */
+static int erase_msgs(struct store_lmdb *l, const char *contact)
+{
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = mdb_cursor_open(l->txn, l->dbi[DB_OUTBOX], &cur);
+  if (rc)
+    return fail(l, "outbox", rc);
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (store_msg_is_for(v.mv_data, v.mv_size, contact) != 1)
+      continue;
+    if ((rc = mdb_cursor_del(cur, 0)))
+      break;
+    l->dirty = 1;
+  }
+  mdb_cursor_close(cur);
+  return rc && rc != MDB_NOTFOUND ? fail(l, "outbox", rc) : 0;
+}
+
+static int lm_contact_erase(struct store *s, const char *id)
+{
+  struct store_lmdb *l = LM(s);
+  if (l->read_only)
+    return fail(l, "erase", EACCES);
+  struct contact *c = lm_contact_get(s, id);
+  if (!c)
+    return l->failed ? -1 : 0;
+  for (size_t i = 0; i < c->n_convs; i++)
+    lm_conv_del(s, c->convs[i]);
+  free_contact(smap_del(&l->contacts, id));
+  db_del(l, DB_CONTACTS, id, strlen(id));
+  erase_msgs(l, id);
+  return l->failed ? -1 : 1;
+}
+
+/* The key after the walk's position in `db` (the first when `pos` is empty): 0 and the
+ * key, or MDB_NOTFOUND at the end. The position itself may be gone (deleted since). */
+static int key_after(struct store_lmdb *l, int db, const void *pos, size_t len, MDB_val *key)
+{
+  MDB_cursor *cur;
+  MDB_val v;
+  if (begin(l) < 0)
+    return MDB_NOTFOUND;
+  int rc = mdb_cursor_open(l->txn, l->dbi[db], &cur);
+  if (rc)
+    return rc;
+  *key = (MDB_val){len, (void *)pos};
+  rc = mdb_cursor_get(cur, key, &v, len ? MDB_SET_RANGE : MDB_FIRST);
+  if (rc == 0 && len && key->mv_size == len && memcmp(key->mv_data, pos, len) == 0)
+    rc = mdb_cursor_get(cur, key, &v, MDB_NEXT);
+  mdb_cursor_close(cur);
+  return rc;
+}
+
+static int lm_conv_walk(struct store *s, struct conv **out)
+{
+  struct store_lmdb *l = LM(s);
+  unsigned char pos[8];
+  MDB_val key;
+  struct cached_conv *cc;
+  put_be64(pos, l->walk_conv);
+  if (key_after(l, DB_CONVS, pos, l->walk_conv ? 8 : 0, &key) || key.mv_size != 8) {
+    l->walk_conv = 0;
+    return 0;
+  }
+  l->walk_conv = get_be64(key.mv_data);
+  if (conv_load(l, l->walk_conv, &cc) != 1)
+    return -1;
+  *out = cc->cv;
+  return 1;
+}
+
+static int lm_contact_walk(struct store *s, struct contact **out)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_val key;
+  char id[sizeof l->walk_contact];
+  if (key_after(l, DB_CONTACTS, l->walk_contact, l->walk_contact_len, &key) ||
+      key.mv_size >= sizeof l->walk_contact) {
+    l->walk_contact_len = 0;
+    return 0;
+  }
+  memcpy(l->walk_contact, key.mv_data, key.mv_size);
+  l->walk_contact_len = key.mv_size;
+  memcpy(id, key.mv_data, key.mv_size);
+  id[key.mv_size] = '\0';
+  return contact_load(l, id, out) == 1 ? 1 : -1;
 }
 
 static int lm_deadline_next(struct store *s, int64_t *due_ms, uint64_t *conv_id)
@@ -444,22 +597,22 @@ static int lm_counters_put(struct store *s, const uint64_t *vals, size_t n)
 
 /* ---- batches ---- */
 
-static void free_cached_conv(void *p)
-{
-  struct cached_conv *cc = p;
-  conv_record_free(cc->cv);
-  free(cc);
-}
-
-static void free_contact(void *p)
-{
-  contact_record_free(p);
-}
-
 static void drop_cache(struct store_lmdb *l)
 {
   smap_clear(&l->contacts, free_contact);
   smap_clear(&l->convs, free_cached_conv);
+}
+
+/* Where the retention walks stood at the last commit. */
+static void read_walks(struct store_lmdb *l)
+{
+  MDB_val v;
+  l->walk_conv = meta_get_u64(l, "walk_conv", 0);
+  l->walk_contact_len = 0;
+  if (db_get(l, DB_META, "walk_contact", 12, &v) == 1 && v.mv_size < sizeof l->walk_contact) {
+    memcpy(l->walk_contact, v.mv_data, v.mv_size);
+    l->walk_contact_len = v.mv_size;
+  }
 }
 
 static void lm_abort(struct store *s)
@@ -475,6 +628,7 @@ static void lm_abort(struct store *s)
     l->next_conv = meta_get_u64(l, "next_conv", 1);
     l->next_seq = meta_get_u64(l, "next_seq", 0);
     l->oldest_seq = meta_get_u64(l, "oldest_seq", 0);
+    read_walks(l);
     mdb_txn_abort(l->txn);
     l->txn = NULL;
   }
@@ -491,6 +645,8 @@ static int lm_commit(struct store *s, char *err, size_t errlen)
     meta_put_u64(l, "next_conv", l->next_conv);
     meta_put_u64(l, "next_seq", l->next_seq);
     meta_put_u64(l, "oldest_seq", l->oldest_seq);
+    meta_put_u64(l, "walk_conv", l->walk_conv);
+    db_put(l, DB_META, "walk_contact", 12, l->walk_contact, l->walk_contact_len);
   }
   int rc = l->failed ? -1 : mdb_txn_commit(l->txn);
   if (rc == 0) {
@@ -549,6 +705,10 @@ static const struct store_ops lmdb_ops = {
     .conv_create = lm_conv_create,
     .conv_get = lm_conv_get,
     .conv_put = lm_conv_put,
+    .conv_del = lm_conv_del,
+    .contact_erase = lm_contact_erase,
+    .contact_walk = lm_contact_walk,
+    .conv_walk = lm_conv_walk,
     .deadline_next = lm_deadline_next,
     .msg_put = lm_msg_put,
     .msg_del = lm_msg_del,

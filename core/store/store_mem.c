@@ -1,6 +1,7 @@
 /* The in-memory store backend: hash maps for contacts and the dedupe window, an array for
- * conversations (ids are dense), and a binary min-heap of deadlines. Nothing survives a
- * restart; the LMDB backend implements the same interface durably. */
+ * conversations (ids are dense; a deleted one leaves a NULL), and a binary min-heap of
+ * deadlines. Nothing survives a restart; the LMDB backend implements the same interface
+ * durably. */
 #include <cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@ struct store_mem {
   uint64_t counters[STORE_COUNTERS];
   struct smap journeys; /* "name#version" -> struct mem_blob* */
   struct smap active;   /* "name#version" -> (intptr_t) count */
+  size_t walk_slot;     /* the contact walk: the next slot of `contacts` to look at */
+  uint64_t walk_conv;   /* the conversation walk: the next is convs[walk_conv] */
 };
 
 struct mem_blob {
@@ -110,6 +113,56 @@ static struct conv *mem_conv_get(struct store *s, uint64_t id)
 {
   struct store_mem *m = MEM(s);
   return id >= 1 && id <= m->n_convs ? m->convs[id - 1] : NULL;
+}
+
+/* A deleted conversation leaves a NULL in the array; a deadline of it still in the heap
+ * is no longer live, and goes when it reaches the top. */
+static int mem_conv_del(struct store *s, uint64_t id)
+{
+  struct store_mem *m = MEM(s);
+  if (id >= 1 && id <= m->n_convs) {
+    conv_record_free(m->convs[id - 1]);
+    m->convs[id - 1] = NULL;
+  }
+  return 0;
+}
+
+/* The memory store keeps no outbox (see mem_msg_put): the contact and its conversations
+ * are all there is. */
+static int mem_contact_erase(struct store *s, const char *id)
+{
+  struct contact *c = smap_del(&MEM(s)->contacts, id);
+  if (!c)
+    return 0;
+  for (size_t i = 0; i < c->n_convs; i++)
+    mem_conv_del(s, c->convs[i]);
+  contact_record_free(c);
+  return 1;
+}
+
+/* Slot by slot through the hash map (smap_next): a map that grows during a pass may show
+ * a contact twice or miss one in that pass, never in the next. */
+static int mem_contact_walk(struct store *s, struct contact **out)
+{
+  struct store_mem *m = MEM(s);
+  if ((*out = smap_next(&m->contacts, &m->walk_slot)))
+    return 1;
+  m->walk_slot = 0;
+  return 0;
+}
+
+static int mem_conv_walk(struct store *s, struct conv **out)
+{
+  struct store_mem *m = MEM(s);
+  while (m->walk_conv < m->n_convs) {
+    struct conv *cv = m->convs[m->walk_conv++];
+    if (cv) {
+      *out = cv;
+      return 1;
+    }
+  }
+  m->walk_conv = 0;
+  return 0;
 }
 
 static int before(const struct deadline *a, const struct deadline *b)
@@ -319,6 +372,10 @@ static const struct store_ops mem_ops = {
     .conv_create = mem_conv_create,
     .conv_get = mem_conv_get,
     .conv_put = mem_conv_put,
+    .conv_del = mem_conv_del,
+    .contact_erase = mem_contact_erase,
+    .contact_walk = mem_contact_walk,
+    .conv_walk = mem_conv_walk,
     .deadline_next = mem_deadline_next,
     .msg_put = mem_msg_put,
     .msg_del = mem_msg_del,

@@ -1,6 +1,7 @@
 /* libFuzzer target: stored records (contacts, conversations, outbox messages) as the LMDB
  * backend reads them back. A damaged record must be refused with a reason, and one that
- * decodes must encode again and decode to the same bytes. */
+ * decodes must encode again and decode to the same bytes. The erasure's look at a
+ * message's contact (store_msg_is_for) must agree with the full decoder. */
 #include <msgpack.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,8 +47,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conv_record_free(cv);
   }
   struct parley_msg *m = store_decode_msg(buf, size, err, sizeof err);
+  if (m && store_msg_is_for(buf, size, "c42") == 1 && strcmp(m->contact, "c42") != 0)
+    abort(); /* an erasure must not take a message that is not the contact's */
   if (m) {
     store_encode_msg(m, &one);
+    if (store_msg_is_for(one.data, one.size, m->contact) != 1)
+      abort(); /* nor miss one that is */
     msg_record_free(m);
     if (!(m = store_decode_msg(one.data, one.size, err, sizeof err)))
       abort();

@@ -61,6 +61,7 @@ struct route {
 static const struct route routes[] = {
     {"POST", "/v1/events", "{\"type\":\"signup\",\"contact\":\"au1\"}", "events:write"},
     {"GET", "/v1/contacts/au1", NULL, "contacts:read"},
+    {"DELETE", "/v1/contacts/nobody", NULL, "contacts:write"},
     {"POST", "/v1/outbox/nosuchmessage/replay", "", "admin"},
     {"GET", "/metrics", NULL, "metrics:read"},
 };

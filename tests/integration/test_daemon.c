@@ -419,6 +419,41 @@ static void test_head_and_host(void **state)
   assert_int_equal(st, 404);
 }
 
+/* The retention sweep ticks on the daemon's loop: a second after a conversation ended (the
+ * retention configured here), it is gone, and so is every history entry older than that,
+ * and /metrics counts what went. A daemon of its own, like the receipts test. */
+static void test_retention_sweeps_on_the_loop(void **state)
+{
+  struct daemon r;
+  assert_int_equal(h_setup(&r, "  channels = { email = { plugin = 'file', path = spoken } },\n"
+                               "  retention = { conversations = '1s', history = '1s' },"),
+                   0);
+  cJSON_Delete(h_post(&r,
+                      "{\"id\":\"s-1\",\"type\":\"cart.updated\",\"contact\":\"s1\",\"profile\":{\"email\":"
+                      "\"s1@x.org\"},\"data\":{\"items\":[{\"name\":\"Teapot\"}]}}\n"
+                      "{\"id\":\"s-2\",\"type\":\"order.placed\",\"contact\":\"s1\"}\n",
+                      200));
+  int gone = 0;
+  for (int tries = 0; tries < 100 && !gone; tries++) { /* ticks come every second */
+    long st;
+    cJSON *ct = h_get_contact(&r, "s1", &st);
+    assert_int_equal(st, 200);
+    gone = cJSON_GetArraySize(cJSON_GetObjectItem(ct, "conversations")) == 0 &&
+           cJSON_GetArraySize(cJSON_GetObjectItem(ct, "history")) == 0;
+    cJSON_Delete(ct);
+    if (!gone)
+      h_sleep_ms(100);
+  }
+  assert_true(gone);
+  char *out;
+  assert_int_equal(h_http(&r, "GET", "/metrics", NULL, NULL, &out), 200);
+  assert_non_null(strstr(out, "parley_retention_conversations_removed_total 1\n"));
+  assert_null(strstr(out, "parley_retention_history_removed_total 0\n"));
+  assert_non_null(strstr(out, "parley_contacts_erased_total 0\n"));
+  free(out);
+  assert_int_equal(h_teardown(&r), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -434,6 +469,7 @@ int main(void)
       cmocka_unit_test(test_metrics_count_what_happened),
       cmocka_unit_test(test_head_and_host),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
+      cmocka_unit_test(test_retention_sweeps_on_the_loop),
   };
   return cmocka_run_group_tests(tests, start_daemon, stop_daemon);
 }

@@ -15,7 +15,13 @@
 
 struct fixture *fx_new(const char *backend, int copy_journeys)
 {
+  return fx_new_with(backend, copy_journeys, "");
+}
+
+struct fixture *fx_new_with(const char *backend, int copy_journeys, const char *extra)
+{
   struct fixture *f = calloc(1, sizeof *f);
+  snprintf(f->extra, sizeof f->extra, "%s", extra);
   strcpy(f->dir, "/tmp/parley-conv-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
   snprintf(f->spoken, sizeof f->spoken, "%s/spoken.ndjson", f->dir);
@@ -35,15 +41,15 @@ struct fixture *fx_new(const char *backend, int copy_journeys)
 
 void fx_open(struct fixture *f)
 {
-  char conf[2048];
+  char conf[3072];
   snprintf(conf, sizeof conf,
            "return { log_level = 'error', data_dir = '%s',\n"
            "  plugin_dir = builddir .. '/plugins', sdk_dir = srcdir .. '/sdk/lua',\n"
            "  journeys_dir = '%s',\n"
            "  limits = { history = 50, dedupe_window = 4 },\n"
-           "  store = { backend = '%s', map_size_mb = 64 },\n"
+           "  store = { backend = '%s', map_size_mb = 64 },\n%s\n"
            "  channels = { email = { plugin = 'file', path = '%s' } } }\n",
-           f->dir, f->journeys, f->backend, f->spoken);
+           f->dir, f->journeys, f->backend, f->extra, f->spoken);
   struct cfg *cfg;
   char err[1024];
   if (cfg_load_string(conf, strlen(conf), "test config", &cfg, err, sizeof err) < 0)

@@ -16,12 +16,15 @@ struct fixture {
   char spoken[128];
   char journeys[128];
   const char *backend;
+  char extra[512]; /* more of the configuration table ("retention = {...},"); "" by default */
   int64_t now_ms; /* kept across a close and reopen */
 };
 
 /* A new folder; `copy_journeys`: the journeys folder is a copy of tests/unit/conv_journeys
  * inside it (tests may rewrite it), else that folder itself. Opens the core. */
 struct fixture *fx_new(const char *backend, int copy_journeys);
+/* The same with `extra` in the configuration table. */
+struct fixture *fx_new_with(const char *backend, int copy_journeys, const char *extra);
 void fx_open(struct fixture *f);
 void fx_close(struct fixture *f); /* the core only: fx_open starts it again (a restart) */
 void fx_free(struct fixture *f);  /* everything, and the folder */

@@ -1,5 +1,6 @@
 /* The store layer: bounded histories, the hash map, the record codec, and the LMDB backend
- * (dedupe window, deadline order, journey versions, batches that commit or drop whole). */
+ * (dedupe window, deadline order, journey versions, batches that commit or drop whole);
+ * erasure and the retention walks on both backends. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,31 @@ static void test_history_grows_then_drops_the_oldest(void **state)
   history_free(&h);
 }
 
+/* Retention by age: entries older than the cut go wherever they are in the ring (a clock
+ * that stepped back leaves one out of order), the rest keep their order. */
+static void test_history_forgets_by_age(void **state)
+{
+  struct history h = {0};
+  for (int i = 0; i < 7; i++)
+    history_add(&h, 5, i * 10, "entry %d", i); /* the ring wrapped: 2..6 are left */
+  history_add(&h, 5, 5, "late clock");          /* 3..6, then one written at 5 */
+  assert_int_equal(h.n, 5);
+  assert_int_equal(history_forget_before(&h, 40), 2); /* entry 3 (30) and the late one (5) */
+  assert_int_equal(h.n, 3);
+  assert_string_equal(history_at(&h, 0)->what, "entry 4");
+  assert_string_equal(history_at(&h, 1)->what, "entry 5");
+  assert_string_equal(history_at(&h, 2)->what, "entry 6");
+  assert_int_equal(history_forget_before(&h, 40), 0);
+  history_add(&h, 5, 70, "entry 7");
+  assert_string_equal(history_at(&h, 3)->what, "entry 7");
+  assert_int_equal(history_forget_before(&h, 1000), 4);
+  assert_int_equal(h.n, 0);
+  history_add(&h, 5, 80, "entry 8");
+  assert_int_equal(h.n, 1);
+  assert_string_equal(history_at(&h, 0)->what, "entry 8");
+  history_free(&h);
+}
+
 static void test_smap(void **state)
 {
   struct smap m = {0};
@@ -54,6 +80,31 @@ static void test_smap(void **state)
   assert_null(smap_get(&m, "k999"));
   assert_int_equal(smap_put(&m, "again", (void *)1), 0);
   assert_int_equal((intptr_t)smap_get(&m, "again"), 1);
+  smap_free(&m, NULL);
+}
+
+/* smap_next visits every entry once, passing over deleted ones. */
+static void test_smap_walk(void **state)
+{
+  struct smap m = {0};
+  char key[16];
+  int seen[300] = {0};
+  for (int i = 0; i < 300; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    smap_put(&m, key, (void *)(intptr_t)(i + 1));
+  }
+  for (int i = 0; i < 300; i += 3) {
+    snprintf(key, sizeof key, "k%d", i);
+    smap_del(&m, key);
+  }
+  size_t pos = 0, n = 0;
+  for (void *v; (v = smap_next(&m, &pos)); n++)
+    seen[(intptr_t)v - 1]++;
+  assert_int_equal(n, 200);
+  for (int i = 0; i < 300; i++)
+    assert_int_equal(seen[i], i % 3 ? 1 : 0);
+  assert_int_equal(pos, m.cap);
+  assert_null(smap_next(&m, &pos));
   smap_free(&m, NULL);
 }
 
@@ -249,6 +300,234 @@ static void test_lmdb_journey_versions(void **state)
   lm_close(l);
 }
 
+/* A store of either backend, in `dir` for LMDB. */
+static struct store *open_store(const char *backend, const char *dir)
+{
+  if (strcmp(backend, "memory") == 0)
+    return store_mem_open(10);
+  char err[256];
+  struct store_lmdb_options o = {dir, 64u << 20, 10, 0};
+  struct store *s = store_lmdb_open(&o, err, sizeof err);
+  if (!s)
+    fail_msg("%s", err);
+  return s;
+}
+
+static void remove_dir(const char *dir)
+{
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* Contact `id`: a conversation listening until `due` (ids[0]) and an ended one (ids[1]),
+ * and one history entry. */
+static void make_contact(struct store *s, const char *id, int64_t due, uint64_t ids[2])
+{
+  const struct store_ops *o = s->ops;
+  struct contact *c = o->contact_create(s, id, 1);
+  struct conv *cv = o->conv_create(s, c, "j", 1, 1);
+  cv->status = CONV_LISTENING;
+  cv->step = strdup("wait");
+  cv->deadline_ms = due;
+  ids[0] = cv->id;
+  o->conv_put(s, cv);
+  cv = o->conv_create(s, c, "j", 1, 1);
+  cv->status = CONV_DONE;
+  cv->outcome = strdup("finished");
+  contact_conv_ended(c, cv->id);
+  ids[1] = cv->id;
+  o->conv_put(s, cv);
+  history_add(&c->history, 10, 1, "event x");
+  o->contact_put(s, c);
+}
+
+static void put_msg(struct store *s, const char *id, const char *contact, enum msg_state st)
+{
+  struct parley_msg m = {.channel = "email", .contact = (char *)contact, .state = st};
+  snprintf(m.id, sizeof m.id, "%s", id);
+  s->ops->msg_put(s, &m);
+}
+
+static void list_msg(void *ud, struct parley_msg *m)
+{
+  strcat(ud, m->id);
+  strcat(ud, " ");
+  msg_record_free(m);
+}
+
+/* What is left of bob, and of the outbox, after ann was erased. */
+static void assert_only_bob(struct store *s, int durable, const uint64_t bob[2])
+{
+  const struct store_ops *o = s->ops;
+  int64_t due;
+  uint64_t id;
+  assert_int_equal(o->deadline_next(s, &due, &id), 1);
+  assert_int_equal(due, 200);
+  assert_int_equal(id, bob[0]);
+  struct contact *c = o->contact_get(s, "bob");
+  assert_non_null(c);
+  assert_int_equal(c->n_convs, 2);
+  assert_int_equal(c->history.n, 1);
+  assert_non_null(o->conv_get(s, bob[1]));
+  char msgs[64] = "";
+  o->msg_each(s, list_msg, msgs);
+  assert_string_equal(msgs, durable ? "m2 m4 " : ""); /* the memory store keeps no outbox */
+}
+
+/* contact_erase: the contact, its conversations, their deadlines and its messages (queued
+ * and dead) go; another contact's stay; LMDB drops an erasure with its batch. */
+static void check_erase(const char *backend)
+{
+  char dir[64] = "/tmp/parley-store-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  int durable = strcmp(backend, "lmdb") == 0;
+  struct store *s = open_store(backend, dir);
+  const struct store_ops *o = s->ops;
+  uint64_t ann[2], bob[2];
+  make_contact(s, "ann", 100, ann);
+  make_contact(s, "bob", 200, bob);
+  put_msg(s, "m1", "ann", MSG_QUEUED);
+  put_msg(s, "m2", "bob", MSG_QUEUED);
+  put_msg(s, "m3", "ann", MSG_DEAD);
+  put_msg(s, "m4", "bob", MSG_DEAD);
+  commit(s);
+  assert_int_equal(o->contact_erase(s, "ann"), 1);
+  assert_int_equal(o->contact_erase(s, "nobody"), 0);
+  commit(s);
+  assert_null(o->contact_get(s, "ann"));
+  assert_null(o->conv_get(s, ann[0]));
+  assert_null(o->conv_get(s, ann[1]));
+  assert_only_bob(s, durable, bob);
+  if (durable) { /* a dropped batch takes its erasure with it */
+    assert_int_equal(o->contact_erase(s, "bob"), 1);
+    assert_null(o->contact_get(s, "bob"));
+    o->abort(s);
+    assert_only_bob(s, durable, bob);
+  }
+  struct contact *c = o->contact_create(s, "ann", 5); /* the same id again: a new contact */
+  o->contact_put(s, c);
+  commit(s);
+  c = o->contact_get(s, "ann");
+  assert_int_equal(c->n_convs, 0);
+  assert_int_equal(c->history.n, 0);
+  commit(s);
+  o->close(s);
+  remove_dir(dir);
+}
+
+static void test_erase_memory(void **state)
+{
+  check_erase("memory");
+}
+
+static void test_erase_lmdb(void **state)
+{
+  check_erase("lmdb");
+}
+
+/* One pass of each walk: every record once, deleted ones passed over, then 0, and the
+ * next call starts a new pass. */
+static void check_one_pass(struct store *s, size_t contacts, size_t convs, uint64_t first_conv)
+{
+  const struct store_ops *o = s->ops;
+  struct conv *cv;
+  struct contact *c;
+  size_t n = 0;
+  uint64_t last = 0;
+  while (o->conv_walk(s, &cv) == 1) {
+    assert_true(cv->id > last); /* in id order on both backends */
+    last = cv->id;
+    n++;
+  }
+  assert_int_equal(n, convs);
+  assert_int_equal(o->conv_walk(s, &cv), 1);
+  assert_int_equal(cv->id, first_conv);
+  while (o->conv_walk(s, &cv) == 1)
+    ;
+  char names[64] = "";
+  for (n = 0; o->contact_walk(s, &c) == 1; n++)
+    names[c->id[1] - '0'] = 1;
+  assert_int_equal(n, contacts);
+  for (size_t i = 0; i < contacts; i++)
+    assert_int_equal(names[i], 1);
+  assert_int_equal(o->contact_walk(s, &c), 1); /* a new pass */
+  while (o->contact_walk(s, &c) == 1)
+    ;
+}
+
+static void check_walks(const char *backend)
+{
+  char dir[64] = "/tmp/parley-store-XXXXXX", id[8];
+  assert_non_null(mkdtemp(dir));
+  struct store *s = open_store(backend, dir);
+  const struct store_ops *o = s->ops;
+  uint64_t ids[2];
+  for (int i = 0; i < 3; i++) {
+    snprintf(id, sizeof id, "c%d", i);
+    make_contact(s, id, 100 + i, ids);
+  }
+  commit(s);
+  check_one_pass(s, 3, 6, 1);
+  struct contact *c = o->contact_get(s, "c0");
+  contact_conv_forget(c, 1);
+  o->contact_put(s, c);
+  o->conv_del(s, 1);
+  commit(s);
+  c = o->contact_get(s, "c0");
+  assert_int_equal(c->n_convs, 1);
+  check_one_pass(s, 3, 5, 2);
+  o->close(s);
+  remove_dir(dir);
+}
+
+static void test_walks_memory(void **state)
+{
+  check_walks("memory");
+}
+
+/* LMDB keeps where the walks stand with each commit: a restart goes on from there, and a
+ * dropped batch goes back to it. */
+static void test_walks_lmdb_resume(void **state)
+{
+  char dir[64] = "/tmp/parley-store-XXXXXX", id[8];
+  assert_non_null(mkdtemp(dir));
+  check_walks("lmdb");
+  struct store *s = open_store("lmdb", dir);
+  const struct store_ops *o = s->ops;
+  uint64_t ids[2];
+  struct conv *cv;
+  struct contact *c;
+  for (int i = 0; i < 3; i++) {
+    snprintf(id, sizeof id, "c%d", i);
+    make_contact(s, id, 100 + i, ids);
+  }
+  commit(s);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(o->conv_walk(s, &cv), 1);
+  assert_int_equal(o->contact_walk(s, &c), 1);
+  assert_string_equal(c->id, "c0");
+  o->event_seen(s, "e1"); /* something to commit */
+  commit(s);
+  o->close(s);
+  s = open_store("lmdb", dir);
+  o = s->ops;
+  assert_int_equal(o->conv_walk(s, &cv), 1);
+  assert_int_equal(cv->id, 4);
+  assert_int_equal(o->contact_walk(s, &c), 1);
+  assert_string_equal(c->id, "c1");
+  o->event_seen(s, "e2");
+  commit(s);
+  assert_int_equal(o->conv_walk(s, &cv), 1);
+  assert_int_equal(cv->id, 5);
+  o->abort(s);
+  assert_int_equal(o->conv_walk(s, &cv), 1);
+  assert_int_equal(cv->id, 5);
+  o->abort(s);
+  o->close(s);
+  remove_dir(dir);
+}
+
 /* Retries wait base * 2^(attempt-1), capped, each time a random 50-100% of that. */
 static void test_backoff_doubles_with_jitter_and_caps(void **state)
 {
@@ -273,11 +552,17 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_history_grows_then_drops_the_oldest),
+      cmocka_unit_test(test_history_forgets_by_age),
       cmocka_unit_test(test_smap),
+      cmocka_unit_test(test_smap_walk),
       cmocka_unit_test(test_codec_round_trips),
       cmocka_unit_test(test_lmdb_dedupe_window_forgets_the_oldest),
       cmocka_unit_test(test_lmdb_deadlines_in_order_and_batches_drop_whole),
       cmocka_unit_test(test_lmdb_journey_versions),
+      cmocka_unit_test(test_erase_memory),
+      cmocka_unit_test(test_erase_lmdb),
+      cmocka_unit_test(test_walks_memory),
+      cmocka_unit_test(test_walks_lmdb_resume),
       cmocka_unit_test(test_backoff_doubles_with_jitter_and_caps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,6 +253,38 @@ static void test_full_store_refuses_whole_batches(void **state)
   assert_int_equal(h_http(&D, "GET", "/healthz", NULL, NULL, NULL), 200);
 }
 
+/* DELETE /v1/contacts/{id}: answered once durable; after a kill and a restart the contact
+ * is still gone, its follow-up never spoken, another contact untouched, and a later
+ * event for the id starts from nothing. */
+static void test_erasure_survives_a_kill(void **state)
+{
+  signup("er1");
+  signup("er2");
+  cJSON_Delete(h_wait_spoken(&D, "er1", 1, 5000));
+  cJSON *before = h_spoken_to(&D, "er1");
+  int spoken_before = cJSON_GetArraySize(before);
+  cJSON_Delete(before);
+  char *out;
+  assert_int_equal(h_http(&D, "DELETE", "/v1/contacts/er1", NULL, NULL, &out), 200);
+  assert_non_null(strstr(out, "\"erased\""));
+  free(out);
+  assert_int_equal(h_http(&D, "DELETE", "/v1/contacts/er1", NULL, NULL, NULL), 404);
+  restart(SIGKILL);
+  long st;
+  cJSON_Delete(h_get_contact(&D, "er1", &st));
+  assert_int_equal(st, 404);
+  cJSON_Delete(h_wait_spoken(&D, "er2", 2, 8000)); /* er2's follow-up, 3 s after sign-up */
+  cJSON *after = h_spoken_to(&D, "er1");
+  assert_int_equal(cJSON_GetArraySize(after), spoken_before); /* er1's never came */
+  cJSON_Delete(after);
+  cJSON_Delete(h_post(&D, "{\"id\":\"er1-again\",\"type\":\"user.signed_up\",\"contact\":\"er1\"}", 200));
+  cJSON *ct = h_get_contact(&D, "er1", &st);
+  assert_int_equal(st, 200);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(ct, "conversations")), 1);
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ct, "profile"), "email")); /* nothing kept */
+  cJSON_Delete(ct);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -263,6 +295,7 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sighup_reloads_journeys, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_store_refuses_whole_batches, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_erasure_survives_a_kill, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,24 @@
 
 #include "context.h"
 #include "lua/lhost.h"
+#include "timestamp.h"
+
+/* Every time in a view is RFC 3339 text in UTC, to the millisecond (timestamp.h). */
+static void add_time(cJSON *o, const char *key, int64_t ms)
+{
+  char buf[40];
+  timestamp_format_ms(ms, buf, sizeof buf);
+  cJSON_AddStringToObject(o, key, buf);
+}
+
+/* A time that may not be there (no deadline, not ended yet): null then. */
+static void add_time_or_null(cJSON *o, const char *key, int have, int64_t ms)
+{
+  if (have)
+    add_time(o, key, ms);
+  else
+    cJSON_AddNullToObject(o, key);
+}
 
 static cJSON *history_json(const struct history *h)
 {
@@ -14,7 +32,7 @@ static cJSON *history_json(const struct history *h)
   for (size_t i = 0; i < h->n; i++) {
     const struct hist_entry *e = history_at(h, i);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "at", (double)e->at_ms / 1000.0);
+    add_time(o, "at", e->at_ms);
     cJSON_AddStringToObject(o, "what", e->what);
     cJSON_AddItemToArray(arr, o);
   }
@@ -32,18 +50,17 @@ static cJSON *conv_json(const struct conv *cv)
   cJSON *lf = cJSON_AddArrayToObject(o, "listening_for");
   for (size_t i = 0; i < cv->n_listen; i++)
     cJSON_AddItemToArray(lf, cJSON_CreateString(cv->listening_for[i]));
-  if (cv->deadline_ms)
-    cJSON_AddNumberToObject(o, "deadline", (double)cv->deadline_ms / 1000.0);
-  else
-    cJSON_AddNullToObject(o, "deadline");
+  add_time_or_null(o, "deadline", cv->deadline_ms != 0, cv->deadline_ms);
   cJSON *mem = lhost_memory_to_json(cv->memory, cv->memory_len);
   cJSON_AddItemToObject(o, "memory", mem ? mem : cJSON_CreateNull());
   if (cv->outcome)
     cJSON_AddStringToObject(o, "outcome", cv->outcome);
   if (cv->error)
     cJSON_AddStringToObject(o, "error", cv->error);
-  cJSON_AddNumberToObject(o, "started", (double)cv->started_ms / 1000.0);
-  cJSON_AddNumberToObject(o, "updated", (double)cv->updated_ms / 1000.0);
+  add_time(o, "started", cv->started_ms);
+  add_time(o, "updated", cv->updated_ms);
+  /* an ended conversation changes no more: its last update is when it ended */
+  add_time_or_null(o, "ended", cv->status == CONV_DONE || cv->status == CONV_FAILED, cv->updated_ms);
   cJSON_AddItemToObject(o, "history", history_json(&cv->history));
   return o;
 }
@@ -52,6 +69,7 @@ cJSON *view_contact(struct store *store, const struct contact *ct)
 {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", ct->id);
+  add_time(o, "created", ct->created_ms);
   cJSON_AddItemToObject(o, "profile", cJSON_Duplicate(ct->profile, 1));
   cJSON *convs = cJSON_AddArrayToObject(o, "conversations");
   for (size_t i = 0; i < ct->n_convs; i++) {
@@ -93,7 +111,7 @@ cJSON *view_message(const struct parley_msg *m)
   add_str_or_null(o, "template", m->template_name);
   cJSON_AddStringToObject(o, "state", msg_state_name(m->state));
   cJSON_AddNumberToObject(o, "attempts", m->attempt);
-  cJSON_AddNumberToObject(o, "due", (double)m->due_ms / 1000.0);
+  add_time(o, "due", m->due_ms);
   add_str_or_null(o, "last_error", m->last_error);
   return o;
 }

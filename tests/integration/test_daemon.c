@@ -90,12 +90,19 @@ static void test_goal_event_ends_the_conversation(void **state)
   cJSON_Delete(out);
   cJSON *cv = h_first_conv(&D, "c1");
   assert_string_equal(cJSON_GetObjectItem(cv, "status")->valuestring, "listening");
-  assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cv, "deadline")));
+  /* times are RFC 3339 text: the deadline lies ahead of the start; not ended yet */
+  int64_t started = h_time(cv, "started");
+  assert_true(h_time(cv, "deadline") > started);
+  assert_true(h_time(cv, "updated") >= started);
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(cv, "ended")));
+  assert_true(h_time(cJSON_GetArrayItem(cJSON_GetObjectItem(cv, "history"), 0), "at") >= started);
   cJSON_Delete(cv);
   cJSON_Delete(h_post(&D, "{\"id\":\"c1-order\",\"type\":\"order.placed\",\"contact\":\"c1\"}", 200));
   cv = h_first_conv(&D, "c1");
   assert_string_equal(cJSON_GetObjectItem(cv, "status")->valuestring, "done");
   assert_string_equal(cJSON_GetObjectItem(cv, "outcome")->valuestring, "goal:order.placed");
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(cv, "deadline")));
+  assert_true(h_time(cv, "ended") >= started);
   cJSON_Delete(cv);
   h_sleep_ms(1600); /* past the nudge deadline: nothing more is said */
   out = h_spoken_to(&D, "c1");

@@ -34,10 +34,11 @@ check "core/lua includes only itself and the ground floor" \
 check "core/plugin includes only itself, the ground floor and the records" \
   "(plugin_load|plugin_int|plugin_sign|$ground)\.h|store/records\.h" "$core"/plugin/*.[ch]
 check "the state machine includes the root and the store, lua and plugin wings only" \
-  "(outbox|registry|conv|context|core|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
-  "$core"/outbox.[ch] "$core"/registry.[ch] "$core"/conv.[ch] "$core"/context.h "$core"/core.[ch]
+  "(outbox|registry|conv|profile_put|context|core|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
+  "$core"/outbox.[ch] "$core"/registry.[ch] "$core"/conv.[ch] "$core"/profile_put.[ch] "$core"/context.h \
+  "$core"/core.[ch]
 check "core/http includes anything but core/cli" \
-  "(http|view|api|request|routes|server|server_int|auth|auth_int|outbox|registry|conv|context|core|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
+  "(http|view|api|request|routes|server|server_int|auth|auth_int|outbox|registry|conv|profile_put|context|core|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
   "$core"/http/*.[ch]
 
 n=$((n + 1))

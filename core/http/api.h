@@ -46,5 +46,7 @@ api_handler api_get_contact;
 api_handler api_get_healthz, api_get_metrics;
 /* api_profile.c: a contact's profile set without an event (profile_put.h) */
 api_handler api_put_contact, api_patch_contact;
+/* api_admin.c: the journeys and their versions; reloading them (what SIGHUP does) */
+api_handler api_get_journeys, api_post_reload;
 
 #endif

@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "context.h"
 #include "lua/lhost.h"
@@ -22,6 +23,14 @@ static void add_time_or_null(cJSON *o, const char *key, int have, int64_t ms)
 {
   if (have)
     add_time(o, key, ms);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *value)
+{
+  if (value)
+    cJSON_AddStringToObject(o, key, value);
   else
     cJSON_AddNullToObject(o, key);
 }
@@ -81,6 +90,124 @@ cJSON *view_contact(struct store *store, const struct contact *ct)
   return o;
 }
 
+static int held(const struct registry *reg, const char *name, uint32_t version)
+{
+  for (size_t i = 0; i < reg->n_slots; i++)
+    if (reg->slots[i].version == version && strcmp(reg->slots[i].name, name) == 0)
+      return 1;
+  return 0;
+}
+
+/* Every version of `name` still in use, newest first: the current one, those the registry
+ * holds, and (after a restart, before one of their conversations wakes) older ones the
+ * store still pins with conversations on them. The store's count is read (delta 0). */
+static cJSON *versions_json(struct registry *reg, const char *name)
+{
+  struct store *st = reg->store;
+  uint32_t current = registry_current_version(reg, name);
+  cJSON *arr = cJSON_CreateArray();
+  for (uint32_t v = st->ops->journey_latest(st, name); v > 0; v--) {
+    int64_t active = st->ops->active_add(st, name, v, 0);
+    if (v != current && active <= 0 && !held(reg, name, v))
+      continue;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "version", v);
+    cJSON_AddBoolToObject(o, "current", v == current);
+    cJSON_AddNumberToObject(o, "active", (double)(active > 0 ? active : 0));
+    cJSON_AddItemToArray(arr, o);
+  }
+  return arr;
+}
+
+static cJSON *journey_json(struct registry *reg, const char *name, const char *file, const char *status,
+                           const char *error)
+{
+  cJSON *o = cJSON_CreateObject();
+  uint32_t current = name ? registry_current_version(reg, name) : 0;
+  add_str_or_null(o, "name", name);
+  add_str_or_null(o, "file", file);
+  cJSON_AddStringToObject(o, "status", status);
+  if (error)
+    cJSON_AddStringToObject(o, "error", error);
+  if (current)
+    cJSON_AddNumberToObject(o, "version", current);
+  else
+    cJSON_AddNullToObject(o, "version");
+  cJSON_AddItemToObject(o, "versions", name ? versions_json(reg, name) : cJSON_CreateArray());
+  return o;
+}
+
+static int listed(const cJSON *arr, const char *name)
+{
+  const cJSON *it;
+  cJSON_ArrayForEach(it, arr)
+  {
+    const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+    if (n && strcmp(n, name) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* The files of the last load first, in name order; then the journeys no file names any
+ * more, while a version of theirs drains. */
+cJSON *view_journeys(struct registry *reg)
+{
+  cJSON *doc = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(doc, "journeys");
+  for (size_t i = 0; i < reg->n_outcomes; i++) {
+    const struct registry_outcome *o = &reg->outcomes[i];
+    if (o->kind != REGISTRY_REMOVED)
+      cJSON_AddItemToArray(arr, journey_json(reg, o->name, o->file,
+                                             o->kind == REGISTRY_REFUSED ? "failed" : "loaded", o->error));
+  }
+  for (size_t i = 0; i < reg->n_slots; i++) {
+    const struct jslot *s = &reg->slots[i];
+    const char *slash = strrchr(s->path, '/');
+    if (!listed(arr, s->name))
+      cJSON_AddItemToArray(arr, journey_json(reg, s->name, slash ? slash + 1 : s->path,
+                                             registry_current(reg, s->name) ? "loaded" : "removed", NULL));
+  }
+  if (reg->folder_error)
+    cJSON_AddStringToObject(doc, "error", reg->folder_error);
+  return doc;
+}
+
+static const char *outcome_name(enum registry_outcome_kind k)
+{
+  switch (k) {
+  case REGISTRY_LOADED: return "loaded";
+  case REGISTRY_UNCHANGED: return "unchanged";
+  case REGISTRY_REFUSED: return "refused";
+  case REGISTRY_REMOVED: return "removed";
+  }
+  return "unknown";
+}
+
+cJSON *view_reload(struct registry *reg)
+{
+  cJSON *doc = view_journeys(reg);
+  size_t refused = reg->folder_error ? 1 : 0;
+  cJSON *files = cJSON_AddArrayToObject(doc, "files");
+  for (size_t i = 0; i < reg->n_outcomes && !reg->folder_error; i++) {
+    const struct registry_outcome *o = &reg->outcomes[i];
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "file", o->file);
+    add_str_or_null(f, "journey", o->name);
+    cJSON_AddStringToObject(f, "outcome", outcome_name(o->kind));
+    if (o->version)
+      cJSON_AddNumberToObject(f, "version", o->version);
+    else
+      cJSON_AddNullToObject(f, "version");
+    if (o->error)
+      cJSON_AddStringToObject(f, "error", o->error);
+    cJSON_AddItemToArray(files, f);
+    refused += o->kind == REGISTRY_REFUSED;
+  }
+  cJSON_AddNumberToObject(doc, "refused", (double)refused);
+  return doc;
+}
+
 static const char *msg_state_name(enum msg_state st)
 {
   switch (st) {
@@ -90,14 +217,6 @@ static const char *msg_state_name(enum msg_state st)
   case MSG_DEAD: return "dead";
   }
   return "unknown";
-}
-
-static void add_str_or_null(cJSON *o, const char *key, const char *value)
-{
-  if (value)
-    cJSON_AddStringToObject(o, key, value);
-  else
-    cJSON_AddNullToObject(o, key);
 }
 
 cJSON *view_message(const struct parley_msg *m)

@@ -325,6 +325,14 @@ void core_flush(struct core *core)
     core->store->ops->commit(core->store, NULL, 0); /* ends the read: drops cached records */
 }
 
+int core_reload(struct core *core, const char *by)
+{
+  log_kv(&core->log, LOG_INFO, "core", "reloading journeys", "by", by, (char *)NULL);
+  int refused = registry_reload(&core->registry);
+  core->must_commit = 1; /* the versions it pinned go with the next commit, not the ack timer */
+  return refused;
+}
+
 void core_close(struct core *core)
 {
   if (!core)

@@ -30,6 +30,13 @@ void core_hold(struct core *core, int delta);
  * the loop blocks (an ev_prepare watcher); tests on a virtual clock call it by hand. */
 void core_flush(struct core *core);
 
+/* Load the journeys folder again (SIGHUP, POST /v1/admin/reload): a changed file becomes a
+ * new current version, pinned in the open batch; a file that fails to load is refused and
+ * its running version keeps serving (registry_reload). What each file came to is in
+ * core->registry.outcomes. `by` names who asked, for the log. Returns how many journeys
+ * were refused. */
+int core_reload(struct core *core, const char *by);
+
 /* Accept an event from a plugin (a receipt): parsed and queued now, applied by the next
  * core_settle, never from inside the caller. Returns 0, or -1 with err. */
 int core_emit_event(struct core *core, const char *json, size_t len, char *err, size_t errlen);

@@ -285,6 +285,35 @@ int event_parse(const char *json, size_t len, int64_t now_ms, struct event *ev, 
   return rc;
 }
 
+/* The walk and the checks of an event's `profile`, on a profile that came alone: its
+ * strings are walked from "profile", so a refusal reads as it would in an event. */
+int event_parse_profile(const char *json, size_t len, cJSON **out, char *err, size_t errlen)
+{
+  const char *end = NULL;
+  *out = NULL;
+  cJSON *obj = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+  if (!obj) {
+    snprintf(err, errlen, "malformed JSON at byte %zu", (end ? (size_t)(end - json) : 0) + 1);
+    return -1;
+  }
+  for (const char *p = end; p < json + len; p++) {
+    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+      snprintf(err, errlen, "unexpected text after the profile at byte %zu", (size_t)(p - json) + 1);
+      cJSON_Delete(obj);
+      return -1;
+    }
+  }
+  struct walk w = {.path = "profile", .nul_string = text_json_nul_string(json, len), .err = err, .errlen = errlen};
+  if (!cJSON_IsObject(obj)) {
+    snprintf(err, errlen, "the profile must be a JSON object of attributes, such as {\"first_name\": \"Ann\"}");
+  } else if (walk_value(&w, obj) == 0 && profile_check(obj, err, errlen) == 0) {
+    *out = obj;
+    return 0;
+  }
+  cJSON_Delete(obj);
+  return -1;
+}
+
 static int blank(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)

@@ -45,6 +45,12 @@ int event_parse(const char *json, size_t len, int64_t now_ms, struct event *ev, 
  * sets err and, for NDJSON, *bad_line (1-based; 0 for a single document). */
 int event_parse_body(const char *body, size_t len, const struct event_limits *lim,
                      struct event **evs, size_t *n, size_t *bad_line, char *err, size_t errlen);
+/* Parse a contact's profile sent on its own (PUT and PATCH /v1/contacts/{id}): one JSON
+ * object, checked exactly as an event's `profile` is (every string and key as above, the
+ * typed attributes of profile.h), refusals naming the field as they do there ("field
+ * 'profile.email' must be a string"). Returns 0 and *out (the caller deletes it), or -1
+ * with err and *out NULL. */
+int event_parse_profile(const char *json, size_t len, cJSON **out, char *err, size_t errlen);
 void event_clear(struct event *ev);
 void event_free_array(struct event *evs, size_t n);
 /* The event as JSON (for emit and logs). */

@@ -198,3 +198,29 @@ void profile_merge(cJSON *profile, const cJSON *changes)
       set_item(profile, it->string, cJSON_Duplicate(it, 1));
   }
 }
+
+/* RFC 7396, section 2, with the target's missing or non-object values read as {} (the
+ * profile itself is always an object). An object set is a copy of the patch's with its own
+ * nulls applied, so no null member reaches the profile at any depth. */
+int profile_merge_patch(cJSON *profile, const cJSON *patch)
+{
+  for (const cJSON *p = patch->child; p; p = p->next) {
+    cJSON *cur = cJSON_GetObjectItemCaseSensitive(profile, p->string);
+    if (cJSON_IsNull(p)) {
+      cJSON_DeleteItemFromObjectCaseSensitive(profile, p->string);
+      continue;
+    }
+    if (cJSON_IsObject(p) && cJSON_IsObject(cur)) {
+      if (profile_merge_patch(cur, p) < 0)
+        return -1;
+      continue;
+    }
+    cJSON *v = cJSON_IsObject(p) ? cJSON_CreateObject() : cJSON_Duplicate(p, 1);
+    if (!v || (cJSON_IsObject(p) && profile_merge_patch(v, p) < 0)) {
+      cJSON_Delete(v);
+      return -1;
+    }
+    set_item(profile, p->string, v);
+  }
+  return 0;
+}

@@ -1,4 +1,5 @@
-/* A contact's profile: the attributes an event's `profile` sets. Most are free-form JSON
+/* A contact's profile: the attributes an event's `profile` sets (or a PUT or PATCH of the
+ * contact, profile_put.h). Most are free-form JSON
  * (anything a template uses); those the core and the channels read carry meaning and are
  * typed, so a value of the wrong type is refused rather than stored and misread:
  *   email         an address: one '@', a dot in the domain, no space or control
@@ -24,5 +25,11 @@ int profile_check(const cJSON *changes, char *err, size_t errlen);
  * null, removed; `consent` is merged channel by channel, so an answer for one channel
  * never drops another's. */
 void profile_merge(cJSON *profile, const cJSON *changes);
+/* Applies a checked `patch` to `profile` as an RFC 7396 JSON merge patch: null removes an
+ * attribute, an object is merged key by key into an object (so `consent` is merged channel
+ * by channel, as by profile_merge, and so is any free-form object), anything else replaces
+ * the value (an array whole, as given); no object member is stored as null. Applied to an
+ * empty object, it makes the profile the patch describes. Returns 0, or -1 when out of memory (then part of it may be applied). */
+int profile_merge_patch(cJSON *profile, const cJSON *patch);
 
 #endif

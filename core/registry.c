@@ -54,14 +54,15 @@ static int ends_with(const char *s, const char *suffix)
 
 /* Every *.lua directly in the journeys folder is a journey, taken in name order so that
  * journeys entered by the same event start in a predictable order. A *_test.lua is a
- * journey test (`parley test`), which may sit among the journeys it tests. */
+ * journey test (`parley test`), which may sit among the journeys it tests. NULL with *why
+ * (no path: the caller names the folder where it may) when the folder cannot be read. */
 static void free_list(char **paths, size_t n);
 
-static char **list_files(const char *dir, size_t *n, char *err, size_t errlen)
+static char **list_files(const char *dir, size_t *n, const char **why)
 {
   DIR *d = opendir(dir);
   if (!d) {
-    snprintf(err, errlen, "journeys folder %s: %s", dir, strerror(errno));
+    *why = strerror(errno);
     return NULL;
   }
   char **paths = calloc(1, sizeof *paths);
@@ -82,11 +83,10 @@ static char **list_files(const char *dir, size_t *n, char *err, size_t errlen)
     paths[(*n)++] = path;
   }
   closedir(d);
-  if (!paths) {
-    snprintf(err, errlen, "journeys folder %s: out of memory", dir);
-    return NULL;
-  }
-  qsort(paths, *n, sizeof *paths, util_cmp_strp);
+  if (!paths)
+    *why = "out of memory";
+  else
+    qsort(paths, *n, sizeof *paths, util_cmp_strp);
   return paths;
 }
 
@@ -148,6 +148,37 @@ static void log_version(struct registry *reg, const char *msg, const struct jslo
   log_kv(reg->lhost.log, LOG_INFO, "journey", msg, "name", s->name, "version", v, "path", s->path, (char *)NULL);
 }
 
+static const char *file_name(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+static void outcomes_clear(struct registry *reg)
+{
+  for (size_t i = 0; i < reg->n_outcomes; i++) {
+    free(reg->outcomes[i].file);
+    free(reg->outcomes[i].name);
+    free(reg->outcomes[i].error);
+  }
+  free(reg->outcomes);
+  reg->outcomes = NULL;
+  reg->n_outcomes = 0;
+}
+
+/* Keeps what this load made of the file at `path`, for the API (GET /v1/journeys). Out of
+ * memory, the outcome is missing there; the log line has it. */
+static void note(struct registry *reg, const char *path, const char *name, uint32_t version,
+                 enum registry_outcome_kind kind, const char *error)
+{
+  struct registry_outcome *n = realloc(reg->outcomes, (reg->n_outcomes + 1) * sizeof *n);
+  if (!n)
+    return;
+  reg->outcomes = n;
+  n[reg->n_outcomes++] = (struct registry_outcome){strdup(file_name(path)), name ? strdup(name) : NULL,
+                                                   version, kind, error ? strdup(error) : NULL};
+}
+
 int registry_open(struct registry *reg, struct store *store, const struct lhost_config *lhost,
                   char *err, size_t errlen)
 {
@@ -157,9 +188,12 @@ int registry_open(struct registry *reg, struct store *store, const struct lhost_
   reg->lhost.source = NULL;
   reg->lhost.source_len = 0;
   size_t n;
-  char **paths = list_files(reg->lhost.journeys_dir, &n, err, errlen);
-  if (!paths)
+  const char *why;
+  char **paths = list_files(reg->lhost.journeys_dir, &n, &why);
+  if (!paths) {
+    snprintf(err, errlen, "journeys folder %s: %s", reg->lhost.journeys_dir, why);
     return -1;
+  }
   struct lhost_config lc = reg->lhost;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
@@ -175,7 +209,9 @@ int registry_open(struct registry *reg, struct store *store, const struct lhost_
       rc = -1;
       break;
     }
-    log_version(reg, "loaded", add_slot(reg, name, paths[i], pin_version(reg, j), j, 1));
+    struct jslot *slot = add_slot(reg, name, paths[i], pin_version(reg, j), j, 1);
+    log_version(reg, "loaded", slot);
+    note(reg, paths[i], name, slot->version, REGISTRY_LOADED, NULL);
   }
   free_list(paths, n);
   return rc;
@@ -208,13 +244,17 @@ static int reload_one(struct registry *reg, struct journey *j, const char *path,
   size_t len;
   const char *bundle = lhost_journey_bundle(j, &len);
   if (cur && path_in(cur->path, taken, n_taken) && strcmp(cur->path, path) != 0) {
+    char why[300];
     log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused: two files name the same journey", "name", name,
            "path", path, (char *)NULL);
+    snprintf(why, sizeof why, "the journey '%s' is already loaded from %s", name, file_name(cur->path));
+    note(reg, path, name, cur->version, REGISTRY_REFUSED, why);
     lhost_journey_free(j);
     return -1;
   }
   if (cur && cur->j && same_bundle(cur->j, bundle, len)) {
-    lhost_journey_free(j); /* unchanged */
+    note(reg, path, name, cur->version, REGISTRY_UNCHANGED, NULL);
+    lhost_journey_free(j);
     return 0;
   }
   uint32_t version = pin_version(reg, j);
@@ -222,27 +262,62 @@ static int reload_one(struct registry *reg, struct journey *j, const char *path,
     cur->current = 0;
     retire_if_idle(reg, cur);
   }
+  note(reg, path, name, version, REGISTRY_LOADED, NULL);
   log_version(reg, "reloaded: new conversations start on this version",
               add_slot(reg, name, path, version, j, 1));
   return 0;
+}
+
+/* The current version loaded from `path`, or NULL. */
+static struct jslot *current_from(struct registry *reg, const char *path)
+{
+  for (size_t i = 0; i < reg->n_slots; i++)
+    if (reg->slots[i].current && strcmp(reg->slots[i].path, path) == 0)
+      return &reg->slots[i];
+  return NULL;
+}
+
+/* A file that failed to load: refused, logged, and noted with the version that keeps
+ * serving in its place (none for a file that never loaded). */
+static void refuse_file(struct registry *reg, const char *path, const char *err)
+{
+  const struct jslot *s = current_from(reg, path);
+  log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused, the running version keeps serving", "path", path,
+         "error", err, (char *)NULL);
+  note(reg, path, s ? s->name : NULL, s ? s->version : 0, REGISTRY_REFUSED, err);
+}
+
+/* A folder that cannot be read changes nothing: the last reload's outcomes stand. The log
+ * names the folder; the API, which shows folder_error, never a path of the machine. */
+static void refuse_folder(struct registry *reg, const char *why)
+{
+  char msg[300];
+  log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused: the journeys folder cannot be read", "path",
+         reg->lhost.journeys_dir, "error", why, (char *)NULL);
+  snprintf(msg, sizeof msg, "the journeys folder cannot be read: %s", why);
+  free(reg->folder_error);
+  reg->folder_error = strdup(msg);
 }
 
 int registry_reload(struct registry *reg)
 {
   char err[1024];
   size_t n;
-  char **paths = list_files(reg->lhost.journeys_dir, &n, err, sizeof err);
+  const char *why;
+  char **paths = list_files(reg->lhost.journeys_dir, &n, &why);
   if (!paths) {
-    log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused", "error", err, (char *)NULL);
+    refuse_folder(reg, why);
     return 1;
   }
+  free(reg->folder_error);
+  reg->folder_error = NULL;
+  outcomes_clear(reg);
   struct lhost_config lc = reg->lhost;
   int refused = 0;
   for (size_t i = 0; i < n; i++) {
     struct journey *j;
     if (lhost_journey_load(&lc, paths[i], &j, err, sizeof err) < 0) {
-      log_kv(reg->lhost.log, LOG_ERROR, "journey", "reload refused, the running version keeps serving", "path",
-             paths[i], "error", err, (char *)NULL);
+      refuse_file(reg, paths[i], err);
       refused++;
       continue; /* its path stays in `paths`: its current slot is kept below */
     }
@@ -254,6 +329,7 @@ int registry_reload(struct registry *reg)
     if (s->current && !path_in(s->path, paths, n)) {
       s->current = 0;
       log_version(reg, "removed: drains", s);
+      note(reg, s->path, s->name, s->version, REGISTRY_REMOVED, NULL);
       retire_if_idle(reg, s);
     }
   }
@@ -329,4 +405,7 @@ void registry_close(struct registry *reg)
   free(reg->slots);
   reg->slots = NULL;
   reg->n_slots = 0;
+  outcomes_clear(reg);
+  free(reg->folder_error);
+  reg->folder_error = NULL;
 }

@@ -24,12 +24,33 @@ struct jslot {
   int current;       /* new conversations start here */
 };
 
+/* What the last load (registry_open) or reload made of one journey file. */
+enum registry_outcome_kind {
+  REGISTRY_LOADED,    /* loaded: `version` is current (after a reload, a new version) */
+  REGISTRY_UNCHANGED, /* a reload found its files unchanged: `version` stays current */
+  REGISTRY_REFUSED,   /* it failed to load (`error`): `version` keeps serving (0: none) */
+  REGISTRY_REMOVED,   /* the file is gone: `version` takes no new conversations, drains */
+};
+
+struct registry_outcome {
+  char *file;     /* its name in the journeys folder ("welcome.lua") */
+  char *name;     /* the journey's; NULL when the file has never loaded */
+  uint32_t version;
+  enum registry_outcome_kind kind;
+  char *error;    /* REGISTRY_REFUSED: why, naming files as the journey's author knows them */
+};
+
 /* The journeys a core runs: every version still in use, and what it needs to load one. */
 struct registry {
   struct store *store;       /* where versions are pinned and active counts kept */
   struct lhost_config lhost; /* how journeys are loaded (its `source` fields unused) */
   struct jslot *slots;       /* current versions and those still draining */
   size_t n_slots;
+  /* The last load or reload that could read the folder, one outcome per file in name
+   * order, then the removed ones. */
+  struct registry_outcome *outcomes;
+  size_t n_outcomes;
+  char *folder_error; /* the last reload could not read the folder: why (no path); else NULL */
 };
 
 /* Loads every *.lua of lhost->journeys_dir (name order) as the current versions. Returns
@@ -38,7 +59,9 @@ int registry_open(struct registry *reg, struct store *store, const struct lhost_
                   char *err, size_t errlen);
 /* SIGHUP: loads the folder again. A changed file (or module, or template) becomes a new
  * current version; a file that fails to load is refused (logged) and its running version
- * keeps serving; a removed file stops taking new conversations. Returns how many journeys were refused. */
+ * keeps serving; a removed file stops taking new conversations. Each file's outcome is
+ * kept in reg->outcomes; a folder that cannot be read changes nothing (reg->folder_error).
+ * Returns how many journeys were refused (1 for an unreadable folder). */
 int registry_reload(struct registry *reg);
 void registry_close(struct registry *reg);
 

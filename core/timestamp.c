@@ -76,10 +76,35 @@ int timestamp_parse(const char *s, int64_t *ms)
   return 0;
 }
 
+/* The seconds and the milliseconds of ms, the milliseconds in 0..999 also before 1970. */
+static time_t split_ms(int64_t ms, int *milli)
+{
+  int64_t s = ms / 1000, r = ms % 1000;
+  if (r < 0) {
+    s--;
+    r += 1000;
+  }
+  *milli = (int)r;
+  return (time_t)s;
+}
+
 void timestamp_format(int64_t ms, char *buf, size_t len)
 {
-  time_t t = (time_t)(ms / 1000);
+  int milli;
+  time_t t = split_ms(ms, &milli);
   struct tm tm;
   if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
     snprintf(buf, len, "%lld ms", (long long)ms);
+}
+
+void timestamp_format_ms(int64_t ms, char *buf, size_t len)
+{
+  int milli;
+  time_t t = split_ms(ms, &milli);
+  struct tm tm;
+  char sec[24];
+  if (!gmtime_r(&t, &tm) || !strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm))
+    snprintf(buf, len, "%lld ms", (long long)ms);
+  else
+    snprintf(buf, len, "%s.%03dZ", sec, milli);
 }

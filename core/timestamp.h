@@ -12,5 +12,8 @@
 int timestamp_parse(const char *s, int64_t *ms);
 /* ms as "YYYY-MM-DDThh:mm:ssZ" in buf (at least 32 bytes), for messages. */
 void timestamp_format(int64_t ms, char *buf, size_t len);
+/* ms as "YYYY-MM-DDThh:mm:ss.mmmZ" in buf (at least 32 bytes): every time the API answers,
+ * to the millisecond the core keeps, always three digits so the texts sort as the times. */
+void timestamp_format_ms(int64_t ms, char *buf, size_t len);
 
 #endif

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cfg.h"
 #include "clock.h"
 #include "lua/lhost.h"
 #include "outbox.h"
 #include "store/store.h"
+#include "timestamp.h"
 #include "http/view.h"
 
 #define RECENT_HISTORY 20 /* entries of each history shown as text; --json has them all */
@@ -55,12 +55,10 @@ struct store *inspect_open_store(const struct cfg *cfg, char *err, size_t errlen
 
 /* ---- formatting ---- */
 
+/* To the second, for people; --json has the API's milliseconds. */
 static const char *iso_time(char buf[32], int64_t ms)
 {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  timestamp_format(ms, buf, 32);
   return buf;
 }
 

@@ -32,13 +32,11 @@ static int make_dirs(const char *path, char *err, size_t errlen)
   }
 }
 
-/* SIGHUP: journeys are loaded again; what fails to load is refused and logged, and the
- * running version keeps serving. */
+/* SIGHUP: journeys are loaded again, as POST /v1/admin/reload does (core_reload); what
+ * fails to load is refused and logged, and the running version keeps serving. */
 static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
 {
-  struct core *core = w->data;
-  log_kv(&core->log, LOG_INFO, "serve", "reloading journeys", "signal", "SIGHUP", (char *)NULL);
-  registry_reload(&core->registry);
+  core_reload(w->data, "SIGHUP");
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)

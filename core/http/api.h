@@ -33,6 +33,9 @@ typedef void api_handler(struct api *api, struct http_req *rq, char **args);
 /* Answers `doc` (taken) once the batch this request wrote to is committed; 503 with
  * `unstored` as the message when that commit fails (and nothing of it was kept). */
 void api_after_commit(struct api *api, struct http_req *rq, cJSON *doc, const char *unstored);
+/* The same with another status than 200 (201: a PUT made what it names). */
+void api_after_commit_status(struct api *api, struct http_req *rq, unsigned status, cJSON *doc,
+                             const char *unstored);
 
 /* commit.c: started and stopped with the server (stop answers what still waits). */
 void api_commit_start(struct api *api);
@@ -58,5 +61,9 @@ api_handler api_get_contact;
 api_handler api_get_healthz, api_get_metrics;
 /* api_erase.c: DELETE /v1/contacts/{id} */
 api_handler api_delete_contact;
+/* api_profile.c: a contact's profile set without an event (profile_put.h) */
+api_handler api_put_contact, api_patch_contact;
+/* api_admin.c: the journeys and their versions; reloading them (what SIGHUP does) */
+api_handler api_get_journeys, api_post_reload;
 
 #endif

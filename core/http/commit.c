@@ -10,12 +10,19 @@
 /* An answer waiting for the commit of the batch its request wrote to. */
 struct api_held {
   struct http_req *rq;
+  unsigned status; /* once durable */
   char *answer;
   const char *unstored;
   struct api_held *next;
 };
 
 void api_after_commit(struct api *api, struct http_req *rq, cJSON *doc, const char *unstored)
+{
+  api_after_commit_status(api, rq, 200, doc, unstored);
+}
+
+void api_after_commit_status(struct api *api, struct http_req *rq, unsigned status, cJSON *doc,
+                             const char *unstored)
 {
   struct api_held *held = calloc(1, sizeof *held);
   char *answer = cJSON_PrintUnformatted(doc);
@@ -27,6 +34,7 @@ void api_after_commit(struct api *api, struct http_req *rq, cJSON *doc, const ch
     return;
   }
   held->rq = rq;
+  held->status = status;
   held->answer = answer;
   held->unstored = unstored;
   held->next = api->waiting;
@@ -54,7 +62,7 @@ static void release_waiting(struct api *api)
         free(held->answer);
         http_reply_error(held->rq, 503, "store_unavailable", held->unstored, 0);
       } else {
-        http_reply_text(held->rq, 200, "application/json", held->answer);
+        http_reply_text(held->rq, held->status, "application/json", held->answer);
       }
       free(held);
       held = next;

@@ -4,9 +4,36 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "context.h"
 #include "lua/lhost.h"
+#include "timestamp.h"
+
+/* Every time in a view is RFC 3339 text in UTC, to the millisecond (timestamp.h). */
+static void add_time(cJSON *o, const char *key, int64_t ms)
+{
+  char buf[40];
+  timestamp_format_ms(ms, buf, sizeof buf);
+  cJSON_AddStringToObject(o, key, buf);
+}
+
+/* A time that may not be there (no deadline, not ended yet): null then. */
+static void add_time_or_null(cJSON *o, const char *key, int have, int64_t ms)
+{
+  if (have)
+    add_time(o, key, ms);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *value)
+{
+  if (value)
+    cJSON_AddStringToObject(o, key, value);
+  else
+    cJSON_AddNullToObject(o, key);
+}
 
 static cJSON *history_json(const struct history *h)
 {
@@ -14,7 +41,7 @@ static cJSON *history_json(const struct history *h)
   for (size_t i = 0; i < h->n; i++) {
     const struct hist_entry *e = history_at(h, i);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "at", (double)e->at_ms / 1000.0);
+    add_time(o, "at", e->at_ms);
     cJSON_AddStringToObject(o, "what", e->what);
     cJSON_AddItemToArray(arr, o);
   }
@@ -32,18 +59,17 @@ static cJSON *conv_json(const struct conv *cv)
   cJSON *lf = cJSON_AddArrayToObject(o, "listening_for");
   for (size_t i = 0; i < cv->n_listen; i++)
     cJSON_AddItemToArray(lf, cJSON_CreateString(cv->listening_for[i]));
-  if (cv->deadline_ms)
-    cJSON_AddNumberToObject(o, "deadline", (double)cv->deadline_ms / 1000.0);
-  else
-    cJSON_AddNullToObject(o, "deadline");
+  add_time_or_null(o, "deadline", cv->deadline_ms != 0, cv->deadline_ms);
   cJSON *mem = lhost_memory_to_json(cv->memory, cv->memory_len);
   cJSON_AddItemToObject(o, "memory", mem ? mem : cJSON_CreateNull());
   if (cv->outcome)
     cJSON_AddStringToObject(o, "outcome", cv->outcome);
   if (cv->error)
     cJSON_AddStringToObject(o, "error", cv->error);
-  cJSON_AddNumberToObject(o, "started", (double)cv->started_ms / 1000.0);
-  cJSON_AddNumberToObject(o, "updated", (double)cv->updated_ms / 1000.0);
+  add_time(o, "started", cv->started_ms);
+  add_time(o, "updated", cv->updated_ms);
+  /* an ended conversation changes no more: its last update is when it ended */
+  add_time_or_null(o, "ended", cv->status == CONV_DONE || cv->status == CONV_FAILED, cv->updated_ms);
   cJSON_AddItemToObject(o, "history", history_json(&cv->history));
   return o;
 }
@@ -52,6 +78,7 @@ cJSON *view_contact(struct store *store, const struct contact *ct)
 {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", ct->id);
+  add_time(o, "created", ct->created_ms);
   cJSON_AddItemToObject(o, "profile", cJSON_Duplicate(ct->profile, 1));
   cJSON *convs = cJSON_AddArrayToObject(o, "conversations");
   for (size_t i = 0; i < ct->n_convs; i++) {
@@ -61,6 +88,124 @@ cJSON *view_contact(struct store *store, const struct contact *ct)
   }
   cJSON_AddItemToObject(o, "history", history_json(&ct->history));
   return o;
+}
+
+static int held(const struct registry *reg, const char *name, uint32_t version)
+{
+  for (size_t i = 0; i < reg->n_slots; i++)
+    if (reg->slots[i].version == version && strcmp(reg->slots[i].name, name) == 0)
+      return 1;
+  return 0;
+}
+
+/* Every version of `name` still in use, newest first: the current one, those the registry
+ * holds, and (after a restart, before one of their conversations wakes) older ones the
+ * store still pins with conversations on them. The store's count is read (delta 0). */
+static cJSON *versions_json(struct registry *reg, const char *name)
+{
+  struct store *st = reg->store;
+  uint32_t current = registry_current_version(reg, name);
+  cJSON *arr = cJSON_CreateArray();
+  for (uint32_t v = st->ops->journey_latest(st, name); v > 0; v--) {
+    int64_t active = st->ops->active_add(st, name, v, 0);
+    if (v != current && active <= 0 && !held(reg, name, v))
+      continue;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "version", v);
+    cJSON_AddBoolToObject(o, "current", v == current);
+    cJSON_AddNumberToObject(o, "active", (double)(active > 0 ? active : 0));
+    cJSON_AddItemToArray(arr, o);
+  }
+  return arr;
+}
+
+static cJSON *journey_json(struct registry *reg, const char *name, const char *file, const char *status,
+                           const char *error)
+{
+  cJSON *o = cJSON_CreateObject();
+  uint32_t current = name ? registry_current_version(reg, name) : 0;
+  add_str_or_null(o, "name", name);
+  add_str_or_null(o, "file", file);
+  cJSON_AddStringToObject(o, "status", status);
+  if (error)
+    cJSON_AddStringToObject(o, "error", error);
+  if (current)
+    cJSON_AddNumberToObject(o, "version", current);
+  else
+    cJSON_AddNullToObject(o, "version");
+  cJSON_AddItemToObject(o, "versions", name ? versions_json(reg, name) : cJSON_CreateArray());
+  return o;
+}
+
+static int listed(const cJSON *arr, const char *name)
+{
+  const cJSON *it;
+  cJSON_ArrayForEach(it, arr)
+  {
+    const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+    if (n && strcmp(n, name) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* The files of the last load first, in name order; then the journeys no file names any
+ * more, while a version of theirs drains. */
+cJSON *view_journeys(struct registry *reg)
+{
+  cJSON *doc = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(doc, "journeys");
+  for (size_t i = 0; i < reg->n_outcomes; i++) {
+    const struct registry_outcome *o = &reg->outcomes[i];
+    if (o->kind != REGISTRY_REMOVED)
+      cJSON_AddItemToArray(arr, journey_json(reg, o->name, o->file,
+                                             o->kind == REGISTRY_REFUSED ? "failed" : "loaded", o->error));
+  }
+  for (size_t i = 0; i < reg->n_slots; i++) {
+    const struct jslot *s = &reg->slots[i];
+    const char *slash = strrchr(s->path, '/');
+    if (!listed(arr, s->name))
+      cJSON_AddItemToArray(arr, journey_json(reg, s->name, slash ? slash + 1 : s->path,
+                                             registry_current(reg, s->name) ? "loaded" : "removed", NULL));
+  }
+  if (reg->folder_error)
+    cJSON_AddStringToObject(doc, "error", reg->folder_error);
+  return doc;
+}
+
+static const char *outcome_name(enum registry_outcome_kind k)
+{
+  switch (k) {
+  case REGISTRY_LOADED: return "loaded";
+  case REGISTRY_UNCHANGED: return "unchanged";
+  case REGISTRY_REFUSED: return "refused";
+  case REGISTRY_REMOVED: return "removed";
+  }
+  return "unknown";
+}
+
+cJSON *view_reload(struct registry *reg)
+{
+  cJSON *doc = view_journeys(reg);
+  size_t refused = reg->folder_error ? 1 : 0;
+  cJSON *files = cJSON_AddArrayToObject(doc, "files");
+  for (size_t i = 0; i < reg->n_outcomes && !reg->folder_error; i++) {
+    const struct registry_outcome *o = &reg->outcomes[i];
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "file", o->file);
+    add_str_or_null(f, "journey", o->name);
+    cJSON_AddStringToObject(f, "outcome", outcome_name(o->kind));
+    if (o->version)
+      cJSON_AddNumberToObject(f, "version", o->version);
+    else
+      cJSON_AddNullToObject(f, "version");
+    if (o->error)
+      cJSON_AddStringToObject(f, "error", o->error);
+    cJSON_AddItemToArray(files, f);
+    refused += o->kind == REGISTRY_REFUSED;
+  }
+  cJSON_AddNumberToObject(doc, "refused", (double)refused);
+  return doc;
 }
 
 static const char *msg_state_name(enum msg_state st)
@@ -74,14 +219,6 @@ static const char *msg_state_name(enum msg_state st)
   return "unknown";
 }
 
-static void add_str_or_null(cJSON *o, const char *key, const char *value)
-{
-  if (value)
-    cJSON_AddStringToObject(o, key, value);
-  else
-    cJSON_AddNullToObject(o, key);
-}
-
 cJSON *view_message(const struct parley_msg *m)
 {
   cJSON *o = cJSON_CreateObject();
@@ -93,7 +230,7 @@ cJSON *view_message(const struct parley_msg *m)
   add_str_or_null(o, "template", m->template_name);
   cJSON_AddStringToObject(o, "state", msg_state_name(m->state));
   cJSON_AddNumberToObject(o, "attempts", m->attempt);
-  cJSON_AddNumberToObject(o, "due", (double)m->due_ms / 1000.0);
+  add_time(o, "due", m->due_ms);
   add_str_or_null(o, "last_error", m->last_error);
   return o;
 }

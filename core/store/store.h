@@ -83,7 +83,8 @@ struct store_ops {
   int (*journey_del)(struct store *s, const char *name, uint32_t version);
   /* The highest stored version of `name` (0 when none). */
   uint32_t (*journey_latest)(struct store *s, const char *name);
-  /* Active (not done, not failed) conversations per journey version. */
+  /* Active (not done, not failed) conversations per journey version, after adding delta;
+   * a delta of 0 only reads. */
   int64_t (*active_add)(struct store *s, const char *name, uint32_t version, int64_t delta);
   int (*counters_get)(struct store *s, uint64_t *vals, size_t n);
   int (*counters_put)(struct store *s, const uint64_t *vals, size_t n);

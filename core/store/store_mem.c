@@ -311,7 +311,8 @@ static int64_t mem_active_add(struct store *s, const char *name, uint32_t versio
   char key[300];
   version_key(key, sizeof key, name, version);
   intptr_t n = (intptr_t)smap_get(&MEM(s)->active, key) + (intptr_t)delta;
-  smap_put(&MEM(s)->active, key, (void *)n);
+  if (delta) /* 0 only reads, as in LMDB: a look at every version adds no key */
+    smap_put(&MEM(s)->active, key, (void *)n);
   return n;
 }
 

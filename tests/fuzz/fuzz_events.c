@@ -2,7 +2,9 @@
  * input must be accepted whole or refused with a message; never a crash, a leak, or a
  * half-made batch. What is accepted holds ids fit to be keys (UTF-8, no control
  * character), a time (when given) from 2000-01-01 to a day past the receiver's clock, and
- * every string of it prints as UTF-8 JSON. */
+ * every string of it prints as UTF-8 JSON. The same bytes are also read as a profile sent
+ * alone (PUT and PATCH /v1/contacts/{id}): what is accepted, applied as a merge patch,
+ * makes a profile an event could have set, with no null member, that prints as UTF-8. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <cJSON.h>
 
 #include "event.h"
+#include "profile.h"
 #include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,8 +39,39 @@ static int prints_as_utf8(const struct event *ev)
   return ok;
 }
 
+static int no_null_member(const cJSON *v)
+{
+  for (const cJSON *c = v->child; c; c = c->next)
+    if ((cJSON_IsObject(v) && cJSON_IsNull(c)) || !no_null_member(c))
+      return 0;
+  return 1;
+}
+
+static void profile_document(const uint8_t *data, size_t size)
+{
+  cJSON *doc;
+  char err[512];
+  if (event_parse_profile((const char *)data, size, &doc, err, sizeof err) < 0) {
+    if (doc || err[0] == '\0' || !text_utf8_ok(err, strlen(err)))
+      abort();
+    return;
+  }
+  cJSON *p = cJSON_CreateObject();
+  /* PUT (onto nothing), then PATCH (the same again, onto what PUT made) */
+  for (int round = 0; round < 2; round++)
+    if (profile_merge_patch(p, doc) < 0 || profile_check(p, err, sizeof err) < 0 || !no_null_member(p))
+      abort();
+  char *text = cJSON_PrintUnformatted(p);
+  if (!text || !text_utf8_ok(text, strlen(text)))
+    abort();
+  cJSON_free(text);
+  cJSON_Delete(p);
+  cJSON_Delete(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+  profile_document(data, size);
   static const struct event_limits lim = {4096, 64, NOW_MS};
   struct event *evs = NULL;
   size_t n = 0, line = 0;

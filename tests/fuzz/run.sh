@@ -3,7 +3,7 @@
 # UBSan) from the core sources it exercises, seeds a corpus, and runs it for a bounded
 # time (PARLEY_FUZZ_SECONDS, default 6). A crash, a leak, a sanitizer report or a broken
 # invariant fails the target; the input that did it is kept in tests/fuzz/crashes/.
-#   targets: events (HTTP bodies, NDJSON), records (stored records), memory (conversation
+#   targets: events (HTTP bodies, NDJSON; a profile sent alone), records (stored records), memory (conversation
 #   memory, MessagePack), tmpl (message templates), pattern (the journeys' pattern matcher
 #   against Lua's string library: find, match, gmatch, gsub)
 set -u
@@ -34,6 +34,7 @@ for t in $targets; do
     events)
       printf '{"id":"e1","type":"cart.updated","contact":"c1","data":{"items":[1,2]},"profile":{"email":"a@b.c"}}\n{"type":"x","contact":"y","time":1795000000.5}\n{"type":"x","contact":"y","time":"2026-11-18T10:30:00.250+01:00"}\n' > "$corpus/batch"
       printf '{"type":"x","contact":"c","extra":1}' > "$corpus/unknown"
+      printf '{"email":"a@b.co","consent":{"sms":null,"email":true},"address":{"city":"Lyon","zip":null},"tags":[1,null]}' > "$corpus/profile"
       printf '{"type":"x","contact":"Zo\303\253","data":{"s":"a\\u0000b","t":"\\ud83d\\ude00"}}' > "$corpus/strings" ;;
     records)
       printf '\x98\x01\xa2c1\xa2{}\x01\x92\x07\x08\x91\x08\x92\xa1j\x05\x92\x05\xa2hi' > "$corpus/contact"

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "timestamp.h"
 
 void h_sleep_ms(long ms)
 {
@@ -104,6 +105,19 @@ double h_num(cJSON *doc, const char *name)
   cJSON *v = cJSON_GetObjectItem(doc, name);
   assert_true(cJSON_IsNumber(v));
   return v->valuedouble;
+}
+
+int64_t h_time(cJSON *doc, const char *name)
+{
+  cJSON *v = cJSON_GetObjectItem(doc, name);
+  int64_t ms;
+  if (!cJSON_IsString(v))
+    fail_msg("'%s' is not RFC 3339 text", name);
+  /* "2027-01-15T08:00:00.250Z": UTC, always three digits of milliseconds */
+  if (strlen(v->valuestring) != 24 || v->valuestring[19] != '.' || v->valuestring[23] != 'Z' ||
+      timestamp_parse(v->valuestring, &ms) < 0)
+    fail_msg("'%s' is \"%s\", not RFC 3339 UTC text to the millisecond", name, v->valuestring);
+  return ms;
 }
 
 /* Messages spoken to `contact` so far, as a JSON array of the file plugin's lines. */

@@ -4,6 +4,7 @@
 #ifndef PARLEY_TEST_HARNESS_H
 #define PARLEY_TEST_HARNESS_H
 #include <cJSON.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct daemon {
@@ -43,6 +44,9 @@ long h_http_as(const struct daemon *d, const char *token, const char *method, co
 /* POST /v1/events expecting `want_status`; returns the parsed answer. */
 cJSON *h_post(const struct daemon *d, const char *body, long want_status);
 double h_num(cJSON *doc, const char *name);
+/* A time field of a view: RFC 3339 text in UTC to the millisecond (fails the test
+ * otherwise), as milliseconds since the epoch. */
+int64_t h_time(cJSON *doc, const char *name);
 /* Messages the file plugin wrote for `contact`, in order. */
 cJSON *h_spoken_to(const struct daemon *d, const char *contact);
 /* The same, waiting up to `ms` for at least `n`. */

@@ -62,6 +62,10 @@ static const struct route routes[] = {
     {"POST", "/v1/events", "{\"type\":\"signup\",\"contact\":\"au1\"}", "events:write"},
     {"GET", "/v1/contacts/au1", NULL, "contacts:read"},
     {"DELETE", "/v1/contacts/nobody", NULL, "contacts:write"},
+    {"PUT", "/v1/contacts/au2", "{\"first_name\":\"Au\"}", "contacts:write"},
+    {"PATCH", "/v1/contacts/au1", "{\"first_name\":\"Au\"}", "contacts:write"},
+    {"GET", "/v1/journeys", NULL, "metrics:read"},
+    {"POST", "/v1/admin/reload", "", "admin"},
     {"POST", "/v1/outbox/nosuchmessage/replay", "", "admin"},
     {"GET", "/metrics", NULL, "metrics:read"},
 };

@@ -90,12 +90,19 @@ static void test_goal_event_ends_the_conversation(void **state)
   cJSON_Delete(out);
   cJSON *cv = h_first_conv(&D, "c1");
   assert_string_equal(cJSON_GetObjectItem(cv, "status")->valuestring, "listening");
-  assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cv, "deadline")));
+  /* times are RFC 3339 text: the deadline lies ahead of the start; not ended yet */
+  int64_t started = h_time(cv, "started");
+  assert_true(h_time(cv, "deadline") > started);
+  assert_true(h_time(cv, "updated") >= started);
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(cv, "ended")));
+  assert_true(h_time(cJSON_GetArrayItem(cJSON_GetObjectItem(cv, "history"), 0), "at") >= started);
   cJSON_Delete(cv);
   cJSON_Delete(h_post(&D, "{\"id\":\"c1-order\",\"type\":\"order.placed\",\"contact\":\"c1\"}", 200));
   cv = h_first_conv(&D, "c1");
   assert_string_equal(cJSON_GetObjectItem(cv, "status")->valuestring, "done");
   assert_string_equal(cJSON_GetObjectItem(cv, "outcome")->valuestring, "goal:order.placed");
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(cv, "deadline")));
+  assert_true(h_time(cv, "ended") >= started);
   cJSON_Delete(cv);
   h_sleep_ms(1600); /* past the nudge deadline: nothing more is said */
   out = h_spoken_to(&D, "c1");
@@ -454,9 +461,45 @@ static void test_retention_sweeps_on_the_loop(void **state)
   assert_int_equal(h_teardown(&r), 0);
 }
 
+/* PUT and PATCH a profile without an event; the journeys and a reload, over HTTP. */
+static void test_profiles_journeys_and_reload(void **state)
+{
+  char *out;
+  assert_int_equal(h_http(&D, "PUT", "/v1/contacts/pp1", "{\"first_name\":\"Pia\",\"unsubscribed\":true}", NULL, &out), 201);
+  assert_non_null(strstr(out, "\"Pia\""));
+  free(out);
+  assert_int_equal(h_http(&D, "PUT", "/v1/contacts/pp1", "{\"first_name\":\"Pia\"}", NULL, &out), 200);
+  free(out);
+  assert_int_equal(h_http(&D, "PATCH", "/v1/contacts/pp1", "{\"plan\":\"pro\",\"first_name\":null}", NULL, &out), 200);
+  free(out);
+  long st;
+  cJSON *ct = h_get_contact(&D, "pp1", &st);
+  cJSON *profile = cJSON_GetObjectItem(ct, "profile");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(profile, "unsubscribed"))); /* a PUT that leaves it out keeps it */
+  assert_string_equal(cJSON_GetObjectItem(profile, "plan")->valuestring, "pro");
+  assert_null(cJSON_GetObjectItem(profile, "first_name"));
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(ct, "conversations")), 0); /* no journey started */
+  cJSON_Delete(ct);
+  assert_int_equal(h_http(&D, "PATCH", "/v1/contacts/nobody-here", "{}", NULL, &out), 404);
+  free(out);
+  assert_int_equal(h_http(&D, "PUT", "/v1/contacts/pp2", "{\"phone\":\"12\"}", NULL, &out), 400);
+  assert_non_null(strstr(out, "phone"));
+  free(out);
+  cJSON_Delete(h_get_contact(&D, "pp2", &st));
+  assert_int_equal(st, 404); /* nothing stored from the refused PUT */
+  assert_int_equal(h_http(&D, "GET", "/v1/journeys", NULL, NULL, &out), 200);
+  assert_non_null(strstr(out, "\"welcome\""));
+  assert_non_null(strstr(out, "\"loaded\""));
+  free(out);
+  assert_int_equal(h_http(&D, "POST", "/v1/admin/reload", "", NULL, &out), 200);
+  assert_non_null(strstr(out, "\"welcome\""));
+  free(out);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_profiles_journeys_and_reload),
       cmocka_unit_test(test_welcome_then_follow_up_after_silence),
       cmocka_unit_test(test_answer_takes_the_other_branch),
       cmocka_unit_test(test_goal_event_ends_the_conversation),

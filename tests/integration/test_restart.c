@@ -199,6 +199,7 @@ static void test_sighup_reloads_journeys(void **state)
   h_sleep_ms(300);
   assert_int_equal(h_http(&D, "GET", "/healthz", NULL, NULL, NULL), 200);
   assert_true(log_has("reload refused, the running version keeps serving"));
+  assert_true(log_has("reloading journeys.*by=SIGHUP")); /* core_reload, as POST /v1/admin/reload */
   signup("s2");
   assert_int_equal(conv_version("s2"), 1);
 

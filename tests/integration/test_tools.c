@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "timestamp.h"
 
 static struct daemon D;
 
@@ -115,9 +116,8 @@ static void test_inspect_shows_a_waiting_contact(void **state)
 {
   signup(&D, "w1");
   cJSON *cv = h_first_conv(&D, "w1");
-  char deadline[32];
-  time_t t = (time_t)h_num(cv, "deadline");
-  strftime(deadline, sizeof deadline, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+  char deadline[32]; /* the API's time to the millisecond; inspect shows it to the second */
+  timestamp_format(h_time(cv, "deadline"), deadline, sizeof deadline);
   cJSON_Delete(cv);
 
   struct run r = cli(&D, (const char *[]){"inspect", "w1", NULL});
@@ -194,6 +194,7 @@ static void test_dead_letter_is_shown_and_replayed(void **state)
   assert_string_equal(h_str(dead, 0, "state"), "dead");
   assert_string_equal(h_str(dead, 0, "last_error"), "provider unavailable");
   assert_int_equal(h_num(cJSON_GetArrayItem(dead, 0), "attempts"), 2);
+  h_time(cJSON_GetArrayItem(dead, 0), "due"); /* RFC 3339 text, as every time the API shows */
   cJSON_Delete(dead);
 
   struct run r = cli(&D, (const char *[]){"inspect", "--dead", NULL});

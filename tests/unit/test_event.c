@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "timestamp.h"
 
 #define NOW 1800000000000LL /* the receiver's clock: 2027-01-15T08:00:00Z */
 
@@ -214,6 +215,31 @@ static void test_time_is_bounded_and_may_be_text(void **state)
     time_refused(texts[i], bad);
 }
 
+/* What the API answers: UTC to the millisecond, three digits always, read back the same. */
+static void test_times_are_written_to_the_millisecond(void **state)
+{
+  static const struct {
+    int64_t ms;
+    const char *text;
+  } cases[] = {
+      {1800000000250LL, "2027-01-15T08:00:00.250Z"}, {1800000000000LL, "2027-01-15T08:00:00.000Z"},
+      {1800000000007LL, "2027-01-15T08:00:00.007Z"}, {946684800999LL, "2000-01-01T00:00:00.999Z"},
+      {0, "1970-01-01T00:00:00.000Z"},               {-1, "1969-12-31T23:59:59.999Z"},
+  };
+  char buf[40];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int64_t back;
+    timestamp_format_ms(cases[i].ms, buf, sizeof buf);
+    assert_string_equal(buf, cases[i].text);
+    assert_int_equal(timestamp_parse(buf, &back), 0);
+    assert_int_equal(back, cases[i].ms);
+  }
+  timestamp_format(-1, buf, sizeof buf); /* to the second: the second it lies in */
+  assert_string_equal(buf, "1969-12-31T23:59:59Z");
+  timestamp_format(1800000000999LL, buf, sizeof buf);
+  assert_string_equal(buf, "2027-01-15T08:00:00Z");
+}
+
 #define WITH_PROFILE(p) "{\"type\":\"x\",\"contact\":\"c\",\"profile\":{" p "}}"
 
 /* The attributes the core and the channels read are typed: "unsubscribed": "true" (a
@@ -342,6 +368,7 @@ int main(void)
       cmocka_unit_test(test_ids_and_keys_have_no_control_characters),
       cmocka_unit_test(test_profile_attributes_that_carry_meaning_are_typed),
       cmocka_unit_test(test_time_is_bounded_and_may_be_text),
+      cmocka_unit_test(test_times_are_written_to_the_millisecond),
       cmocka_unit_test(test_ndjson_batch),
       cmocka_unit_test(test_pretty_printed_event),
       cmocka_unit_test(test_batch_all_or_nothing),

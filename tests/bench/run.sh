@@ -112,6 +112,7 @@ return {
   journeys_dir = "$srcdir/scripts/journeys",
   sdk_dir = "$srcdir/sdk/lua",
   limits = { body_bytes = 16 * 1024 * 1024, batch_events = 100000, dedupe_window = 4000000 },
+  http = { auth = "none" }, -- loopback only; the bench measures the daemon, not its clients' tokens
   channels = {
     email = { plugin = "file", path = "$1/spoken.ndjson" },
     sms = { plugin = "file", path = "$1/spoken.ndjson" },

@@ -7,6 +7,8 @@
  *   loadgen -p PORT -m batch  -n EVENTS -b PER_REQUEST [-c CONNS]   events/s, NDJSON bodies
  *   loadgen -p PORT -m single -n REQUESTS [-c CONNS]                 closed loop, req/s
  *   loadgen -p PORT -m rate   -r REQ_PER_S -t SECONDS [-c CONNS]     open loop, latency
+ *   loadgen -p PORT -m probe  -u PATH -t SECONDS [-r PER_S]          GET latency, e.g. of
+ *                                                                    /healthz under load
  *
  *   loadgen -p PORT -m get -u PATH [-w SECONDS]                      GET until 200 (or give up
  *                                                                    after SECONDS); prints the body
@@ -23,6 +25,12 @@
  * time, not from when a connection was free to send it: a stalled server therefore shows
  * up in the percentiles instead of silently lowering the offered load (no coordinated
  * omission). Latencies in the other modes run from the actual send.
+ *
+ * `probe` sends GET PATH on one keep-alive connection for SECONDS, one request at a time
+ * and at most PER_S a second (default 200): the next goes 1/PER_S after the last was sent,
+ * or as soon as its answer is in when that took longer. Every answer must be `200` (the
+ * body is not read). It measures how long the server keeps a cheap request waiting while
+ * another client loads it; run it beside a `batch`.
  *
  * Prints one JSON object on stdout; exits 0 when every request succeeded, 1 when some
  * failed or the time limit was hit, 2 on a usage or setup error. */
@@ -48,7 +56,8 @@
 
 #define MAX_CONNS 256
 
-enum mode { MODE_BATCH, MODE_SINGLE, MODE_RATE, MODE_GET, MODE_PORT };
+enum mode { MODE_BATCH, MODE_SINGLE, MODE_RATE, MODE_PROBE, MODE_GET, MODE_PORT };
+static const char *const mode_names[] = {"batch", "single", "rate", "probe"};
 
 struct conn {
   int fd;
@@ -81,6 +90,7 @@ static struct {
   long req_total, req_issued, req_done;
   long ok, failed, reconnects;
   long events_ok;
+  int64_t last_send;             /* when the last request went (probe) */
   double *lat_ms;                /* one per completed request */
   long n_lat;
   char first_error[256];
@@ -171,6 +181,20 @@ static void build_request(struct conn *c, long events)
   c->busy = 1;
 }
 
+/* Builds a GET of opt.path on c (probe): keep-alive, no body, no events. */
+static void build_get(struct conn *c)
+{
+  free(c->req);
+  int len = asprintf(&c->req, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n", opt.path, opt.host, opt.port);
+  if (len < 0)
+    die("out of memory");
+  c->req_len = (size_t)len;
+  c->req_off = 0;
+  c->resp_len = 0;
+  c->events = 0;
+  c->busy = 1;
+}
+
 static void finish(struct conn *c, int ok, int64_t t_done)
 {
   c->busy = 0;
@@ -236,7 +260,7 @@ static int parse_response(struct conn *c)
   int ok = status == 200;
   if (!ok) {
     note_error("status %d: %.200s", status, body);
-  } else {
+  } else if (opt.mode != MODE_PROBE) {
     const char *ap = strstr(body, "\"applied\":");
     long applied = ap ? strtol(ap + 10, NULL, 10) : -1;
     if (applied != c->events) {
@@ -305,6 +329,17 @@ static void on_writable(struct conn *c)
     }
     c->req_off += (size_t)w;
   }
+}
+
+/* Prints s inside a JSON string: the little escaping our own text needs (control
+ * characters are left out). */
+static void put_json_chars(const char *s)
+{
+  for (const char *p = s; *p; p++)
+    if (*p == '"' || *p == '\\')
+      printf("\\%c", *p);
+    else if ((unsigned char)*p >= 0x20)
+      putchar(*p);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -398,12 +433,25 @@ static int get_until_ok(void)
   }
 }
 
+/* When the next request may go: at its place in the open loop's schedule (rate); 1/RATE
+ * after the last one went (probe: one slow answer delays the next probe, it does not
+ * bunch the ones after it); otherwise at once. */
+static int64_t next_due(int64_t t0, double interval_ns, int64_t now)
+{
+  if (opt.mode == MODE_RATE)
+    return t0 + (int64_t)((double)st.req_issued * interval_ns);
+  if (opt.mode == MODE_PROBE)
+    return st.req_issued ? st.last_send + (int64_t)interval_ns : t0;
+  return now;
+}
+
 static void usage(void)
 {
   fprintf(stderr,
           "usage: loadgen -p PORT -m batch|single|rate [-n N] [-b PER_REQUEST] [-c CONNS]\n"
           "               [-r RATE] [-t SECONDS] [-s FIRST] [-i ID_PREFIX] [-k CONTACT_PREFIX]\n"
           "               [-h 127.0.0.1] [-T LIMIT_SECONDS] [-q]\n"
+          "       loadgen -p PORT -m probe [-u PATH] -t SECONDS [-r PER_SECOND] [-T LIMIT_SECONDS]\n"
           "       loadgen -p PORT -m get [-u PATH] [-w SECONDS]\n"
           "       loadgen -m port\n");
   exit(2);
@@ -422,6 +470,8 @@ int main(int argc, char **argv)
         opt.mode = MODE_SINGLE;
       else if (strcmp(optarg, "rate") == 0)
         opt.mode = MODE_RATE;
+      else if (strcmp(optarg, "probe") == 0)
+        opt.mode = MODE_PROBE;
       else if (strcmp(optarg, "get") == 0)
         opt.mode = MODE_GET;
       else if (strcmp(optarg, "port") == 0)
@@ -460,7 +510,16 @@ int main(int argc, char **argv)
     opt.per_req = 1;
   if (opt.per_req < 1)
     usage();
-  if (opt.mode == MODE_RATE) {
+  if (opt.mode == MODE_PROBE) {
+    if (opt.rate <= 0)
+      opt.rate = 200;
+    if (opt.seconds <= 0 || opt.conns > 1)
+      usage();
+    opt.per_req = 0;
+    opt.conns = 1;
+    /* At most this many: a slow answer leaves fewer (the count is set again at the end). */
+    st.req_total = (long)(opt.rate * opt.seconds) + 1;
+  } else if (opt.mode == MODE_RATE) {
     if (opt.rate <= 0 || opt.seconds <= 0)
       usage();
     st.req_total = (long)(opt.rate * opt.seconds + 0.5);
@@ -484,7 +543,8 @@ int main(int argc, char **argv)
 
   const int64_t t0 = now_ns();
   const int64_t limit_at = t0 + (int64_t)(opt.limit * 1e9);
-  const double interval_ns = opt.mode == MODE_RATE ? 1e9 / opt.rate : 0;
+  const double interval_ns = opt.mode == MODE_RATE || opt.mode == MODE_PROBE ? 1e9 / opt.rate : 0;
+  const int64_t probe_end = t0 + (int64_t)(opt.seconds * 1e9);
   int64_t next_progress = t0 + 1000000000;
   int timed_out = 0, consecutive_connect_failures = 0;
   struct pollfd pfd[MAX_CONNS];
@@ -496,13 +556,15 @@ int main(int argc, char **argv)
       timed_out = 1;
       break;
     }
+    if (opt.mode == MODE_PROBE && now >= probe_end && st.req_done == st.req_issued)
+      break; /* the time is over and the last probe answered */
     /* Hand out requests to idle connections: in the open loop, only those already due. */
     for (int i = 0; i < opt.conns && st.req_issued < st.req_total; i++) {
       struct conn *c = &conns[i];
       if (c->busy)
         continue;
-      int64_t due = opt.mode == MODE_RATE ? t0 + (int64_t)((double)st.req_issued * interval_ns) : now;
-      if (due > now)
+      int64_t due = next_due(t0, interval_ns, now);
+      if (due > now || (opt.mode == MODE_PROBE && now >= probe_end))
         break;
       if (c->fd < 0 && open_conn(c) < 0) {
         if (++consecutive_connect_failures > 100) {
@@ -513,9 +575,14 @@ int main(int argc, char **argv)
         continue;
       }
       consecutive_connect_failures = 0;
-      long left = total_events - st.next_event;
-      build_request(c, left < opt.per_req ? left : opt.per_req);
-      c->t_sched = due;
+      if (opt.mode == MODE_PROBE) {
+        build_get(c);
+      } else {
+        long left = total_events - st.next_event;
+        build_request(c, left < opt.per_req ? left : opt.per_req);
+      }
+      c->t_sched = opt.mode == MODE_RATE ? due : now;
+      st.last_send = now;
       st.req_issued++;
       on_writable(c);
     }
@@ -534,6 +601,11 @@ int main(int argc, char **argv)
       int64_t due = t0 + (int64_t)((double)st.req_issued * interval_ns) - now_ns();
       if (due < wait)
         wait = due < 0 ? 0 : due;
+    } else if (opt.mode == MODE_PROBE && !conns[0].busy) { /* busy: only its answer matters */
+      int64_t due = next_due(t0, interval_ns, 0);
+      due = (due < probe_end ? due : probe_end) - now_ns();
+      if (due < wait)
+        wait = due < 0 ? 0 : due;
     }
     struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
     int r = ppoll(pfd, (nfds_t)nfd, &ts, NULL);
@@ -550,14 +622,15 @@ int main(int argc, char **argv)
     }
     now = now_ns();
     if (!opt.quiet && now >= next_progress) {
-      fprintf(stderr, "\r\033[K  %s: %ld/%ld requests, %ld failed, %.0f events/s",
-              opt.mode == MODE_BATCH ? "batch" : opt.mode == MODE_SINGLE ? "single" : "rate", st.req_done,
-              st.req_total, st.failed, (double)st.events_ok / ((double)(now - t0) / 1e9));
+      fprintf(stderr, "\r\033[K  %s: %ld/%ld requests, %ld failed, %.0f events/s", mode_names[opt.mode],
+              st.req_done, st.req_total, st.failed, (double)st.events_ok / ((double)(now - t0) / 1e9));
       next_progress = now + 1000000000;
     }
   }
 done:;
   double secs = (double)(now_ns() - t0) / 1e9;
+  if (opt.mode == MODE_PROBE)
+    st.req_total = st.req_issued; /* the probes sent, not the most there could have been */
   if (!opt.quiet)
     fprintf(stderr, "\r\033[K");
   long unanswered = st.req_total - st.req_done;
@@ -566,23 +639,23 @@ done:;
   for (long i = 0; i < st.n_lat; i++)
     mean += st.lat_ms[i];
   mean = st.n_lat ? mean / (double)st.n_lat : 0;
-  const char *names[] = {"batch", "single", "rate"};
   printf("{\"mode\":\"%s\",\"connections\":%d,\"events_per_request\":%ld,\"requests\":%ld,"
          "\"ok\":%ld,\"failed\":%ld,\"unanswered\":%ld,\"reconnects\":%ld,\"events_ok\":%ld,"
          "\"seconds\":%.3f,\"events_per_s\":%.1f,\"requests_per_s\":%.1f,",
-         names[opt.mode], opt.conns, opt.per_req, st.req_total, st.ok, st.failed, unanswered,
+         mode_names[opt.mode], opt.conns, opt.per_req, st.req_total, st.ok, st.failed, unanswered,
          st.reconnects, st.events_ok, secs, (double)st.events_ok / secs, (double)st.ok / secs);
   if (opt.mode == MODE_RATE)
     printf("\"offered_per_s\":%.1f,", opt.rate);
+  if (opt.mode == MODE_PROBE) {
+    printf("\"path\":\"");
+    put_json_chars(opt.path);
+    printf("\",\"most_per_s\":%.1f,", opt.rate);
+  }
   printf("\"latency_ms\":{\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
          "\"max\":%.3f},\"timed_out\":%s,\"first_error\":\"",
          mean, pct(50), pct(90), pct(99), pct(99.9), st.n_lat ? st.lat_ms[st.n_lat - 1] : 0.0,
          timed_out ? "true" : "false");
-  for (const char *p = st.first_error; *p; p++) /* JSON-escape the little we keep */
-    if (*p == '"' || *p == '\\')
-      printf("\\%c", *p);
-    else if ((unsigned char)*p >= 0x20)
-      putchar(*p);
+  put_json_chars(st.first_error);
   printf("\"}\n");
   for (int i = 0; i < opt.conns; i++) {
     if (conns[i].fd >= 0)

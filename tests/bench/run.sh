@@ -10,12 +10,21 @@
 # e-mail and then waits (listens, with a one-day deadline): a *waiting conversation*.
 #
 #   1. batch ingest: NDJSON bodies of BENCH_BATCH_SIZE events, as fast as possible (events/s)
-#   2. single events, one per request, closed loop on a few keep-alive connections (req/s)
-#   3. single events at a fixed offered rate (open loop), latency p50/p90/p99/max measured
+#   2. stall: /healthz while the largest allowed requests arrive. The daemon applies a
+#      request of more than 100 events 100 per loop turn and answers others in between;
+#      this measures how long such a request still keeps a cheap one waiting. `loadgen -m
+#      probe` GETs /healthz on one keep-alive connection, at most 200 times a second, for
+#      BENCH_STALL_BASE_SECONDS on the idle daemon (the baseline), then for
+#      BENCH_STALL_SECONDS while a `loadgen -m batch` sends requests of BENCH_STALL_SIZE
+#      events (1,000: the default limits.batch_events; this configuration allows more
+#      for step 1) back to back on BENCH_STALL_CONNS connections, enough of them to
+#      outlast the probe at step 1's rate. Latency p50/p99/max of both, from each send.
+#   3. single events, one per request, closed loop on a few keep-alive connections (req/s)
+#   4. single events at a fixed offered rate (open loop), latency p50/p90/p99/max measured
 #      from each request's scheduled send time (no coordinated omission)
-#   4. in a fresh daemon and data_dir: bytes on disk (du of data_dir) and resident memory
+#   5. in a fresh daemon and data_dir: bytes on disk (du of data_dir) and resident memory
 #      (VmRSS) before and after loading BENCH_WAITING waiting conversations, per conversation
-#   5. restart: SIGTERM, start again, time from exec to the first `GET /healthz` 200 (the
+#   6. restart: SIGTERM, start again, time from exec to the first `GET /healthz` 200 (the
 #      daemon must also have logged "listening"), then check that the conversations
 #      survived (contact b1 must have a conversation in status "listening").
 #
@@ -26,6 +35,8 @@
 #
 # Knobs (environment): BENCH_SCALE (default 1; 0.1 is a smoke run under a minute) scales
 # every count; BENCH_BATCH_EVENTS (200000), BENCH_BATCH_SIZE (5000), BENCH_BATCH_CONNS (2),
+# BENCH_STALL_SIZE (1000, not scaled), BENCH_STALL_SECONDS (10), BENCH_STALL_BASE_SECONDS (3),
+# BENCH_STALL_CONNS (2), BENCH_STALL_EVENTS (derived from step 1's events/s),
 # BENCH_SINGLE_REQUESTS (50000), BENCH_SINGLE_CONNS (32), BENCH_RATE (5000, not scaled),
 # BENCH_RATE_SECONDS (10), BENCH_RATE_CONNS (32), BENCH_WAITING (1000000),
 # BENCH_DAEMON_CPU (0), BENCH_LOADGEN_CPU (1), BENCH_LOADGEN (BUILDDIR/tests/bench/loadgen),
@@ -48,6 +59,10 @@ n_batch=${BENCH_BATCH_EVENTS:-$(scaled 200000 1000)}
 batch_size=${BENCH_BATCH_SIZE:-5000}
 [ "$batch_size" -gt "$n_batch" ] && batch_size=$n_batch
 batch_conns=${BENCH_BATCH_CONNS:-2}
+stall_size=${BENCH_STALL_SIZE:-1000}
+stall_secs=${BENCH_STALL_SECONDS:-$(scaled 10 2)}
+stall_base_secs=${BENCH_STALL_BASE_SECONDS:-$(scaled 3 1)}
+stall_conns=${BENCH_STALL_CONNS:-2}
 n_single=${BENCH_SINGLE_REQUESTS:-$(scaled 50000 500)}
 single_conns=${BENCH_SINGLE_CONNS:-32}
 rate=${BENCH_RATE:-5000}
@@ -112,6 +127,7 @@ return {
   journeys_dir = "$srcdir/scripts/journeys",
   sdk_dir = "$srcdir/sdk/lua",
   limits = { body_bytes = 16 * 1024 * 1024, batch_events = 100000, dedupe_window = 4000000 },
+  http = { auth = "none" }, -- loopback only; the bench measures the daemon, not its clients' tokens
   channels = {
     email = { plugin = "file", path = "$1/spoken.ndjson" },
     sms = { plugin = "file", path = "$1/spoken.ndjson" },
@@ -172,7 +188,23 @@ lg() {
   local name=$1
   shift
   ${pin_loadgen[@]+"${pin_loadgen[@]}"} "$loadgen" -p "$port" "$@" >"$tmp/$name.json"
-  local rc=$?
+  lg_check "$name" $?
+}
+# lg_bg NAME ARGS...: lg in the background, its pid in lg_pid; lg_wait NAME PID collects it
+# (lg_check must run here, not in a subshell, for the failures to count).
+lg_bg() {
+  local name=$1
+  shift
+  ${pin_loadgen[@]+"${pin_loadgen[@]}"} "$loadgen" -p "$port" "$@" >"$tmp/$name.json" &
+  lg_pid=$!
+}
+lg_wait() {
+  wait "$2"
+  lg_check "$1" $?
+}
+# lg_check NAME RC: loadgen NAME exited with RC; its failures go to errors.
+lg_check() {
+  local name=$1 rc=$2
   [ -s "$tmp/$name.json" ] || fatal "loadgen ($name) printed nothing (exit $rc)"
   if [ $rc -ne 0 ]; then
     errors+=("$name: $(jget "$tmp/$name.json" failed) failed, $(jget "$tmp/$name.json" unanswered) unanswered, timed out: $(jget "$tmp/$name.json" timed_out); first error: $(sed -n 's/.*"first_error":"\(.*\)"}$/\1/p' "$tmp/$name.json")")
@@ -189,7 +221,16 @@ calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
 run_id=bench-$(date +%s)-$$
 echo "Parley benchmark: scale $scale, $pinning, $tmp"
 
-# ---- 1-3: throughput and latency ---------------------------------------------------------
+# stall_events EVENTS_PER_S: events for the stall step's load, in whole requests: 1.5 times
+# what that rate applies in stall_secs. The load must not end before the probe does, and
+# requests of stall_size commit more often than step 1's, on a machine whose rate varies
+# from run to run.
+stall_events() {
+  awk -v r="$1" -v t="$stall_secs" -v b="$stall_size" \
+    'BEGIN { k = int(r * t * 1.5 / b + 0.999); print (k < 2 ? 2 : k) * b }'
+}
+
+# ---- 1-4: throughput and latency ---------------------------------------------------------
 d1=$tmp/throughput
 mkdir -p "$d1"
 port=$("$loadgen" -m port)
@@ -201,6 +242,18 @@ lg warmup -q -m single -n "$n_warm" -c "$single_conns" -s "$n" -i "$run_id-w" -k
 echo "  batch ingest: $n_batch events, $batch_size per request, $batch_conns connections"
 lg batch -m batch -n "$n_batch" -b "$batch_size" -c "$batch_conns" -s "$n" -i "$run_id" -T 600
 n=$((n + n_batch)); alive "batch ingest"
+n_stall=${BENCH_STALL_EVENTS:-$(stall_events "$(jget "$tmp/batch.json" events_per_s)")}
+spoken_wait "$d1" $((n - 1 + n_warm)) # the baseline wants a daemon with nothing left to speak
+echo "  stall: /healthz for $stall_base_secs s alone, then for $stall_secs s while $n_stall events arrive," \
+  "$stall_size per request, on $stall_conns connections"
+lg stall_base -m probe -u /healthz -t "$stall_base_secs"
+lg_bg stall_probe -m probe -u /healthz -t "$stall_secs" -T $((stall_secs + 120))
+lg stall_load -m batch -n "$n_stall" -b "$stall_size" -c "$stall_conns" -s "$n" -i "$run_id" -T 600
+lg_wait stall_probe "$lg_pid"
+n=$((n + n_stall)); alive "stall"
+if awk "BEGIN { exit !($(jget "$tmp/stall_load.json" seconds) < $(jget "$tmp/stall_probe.json" seconds)) }"; then
+  warn "stall: the load ended before the probe did: part of the probe saw an idle daemon (set BENCH_STALL_EVENTS higher)"
+fi
 echo "  single events, closed loop: $n_single requests on $single_conns connections"
 lg single -m single -n "$n_single" -c "$single_conns" -s "$n" -i "$run_id" -T 600
 n=$((n + n_single)); alive "single events"
@@ -210,7 +263,7 @@ n=$((n + $(jget "$tmp/rate.json" requests))); alive "rate"
 spoken_wait "$d1" $((n - 1 + n_warm))
 stop_daemon
 
-# ---- 4: footprint of waiting conversations -----------------------------------------------
+# ---- 5: footprint of waiting conversations -----------------------------------------------
 d2=$tmp/waiting
 mkdir -p "$d2"
 port=$("$loadgen" -m port)
@@ -226,7 +279,7 @@ spoken_wait "$d2" "$n_wait"
 sleep 0.5
 rss1=$(rss_kb) anon1=$(anon_kb) disk1=$(disk_b "$d2/var") alloc1=$(disk_alloc_b "$d2/var")
 
-# ---- 5: restart --------------------------------------------------------------------------
+# ---- 6: restart --------------------------------------------------------------------------
 echo "  restart with $n_wait waiting conversations"
 stop_daemon
 stop_wait_ms=$stop_ms
@@ -251,6 +304,10 @@ r50=$(jget "$tmp/rate.json" p50) r90=$(jget "$tmp/rate.json" p90) r99=$(jget "$t
 rmax=$(jget "$tmp/rate.json" max) rach=$(jget "$tmp/rate.json" requests_per_s)
 s50=$(jget "$tmp/single.json" p50) s99=$(jget "$tmp/single.json" p99)
 b99=$(jget "$tmp/batch.json" p99)
+hb50=$(jget "$tmp/stall_base.json" p50) hb99=$(jget "$tmp/stall_base.json" p99) hbmax=$(jget "$tmp/stall_base.json" max)
+h50=$(jget "$tmp/stall_probe.json" p50) h99=$(jget "$tmp/stall_probe.json" p99) hmax=$(jget "$tmp/stall_probe.json" max)
+hn=$(jget "$tmp/stall_probe.json" ok) hbn=$(jget "$tmp/stall_base.json" ok)
+stall_eps=$(jget "$tmp/stall_load.json" events_per_s) stall_load_s=$(jget "$tmp/stall_load.json" seconds)
 disk_per=$(calc "($disk1 - $disk0) / $n_wait" 0)
 alloc_per=$(calc "($alloc1 - $alloc0) / $n_wait" 0)
 rss_per=$(calc "($rss1 - $rss0) * 1024 / $n_wait" 0)
@@ -262,6 +319,7 @@ store=durable
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
 v_batch=$(verdict "$batch_eps >= 100000")
 v_p99=$(verdict "$r99 < 2 && $rach >= 0.95 * $rate")
+v_stall=$(verdict "$hmax <= 100")
 v_disk=$(verdict "$disk_per < 1024")
 v_restart=$(verdict "$restart_ms < 5000")
 [ "$durable" = true ] || { v_disk="n/a (nothing on disk)"; v_restart="n/a (not durable)"; }
@@ -271,6 +329,9 @@ echo
 echo "Parley benchmark results (store: $store; scale $scale; $pinning)"
 row "batch ingest ($n_batch events, $batch_size/request)" "$(calc "$batch_eps" 0) events/s (request p99 $b99 ms)"
 row "batch ingest while loading $n_wait waiting" "$(calc "$load_eps" 0) events/s"
+row "/healthz, idle ($hbn in $stall_base_secs s): p50 / p99 / max" "$hb50 / $hb99 / $hbmax ms"
+row "/healthz under $stall_size-event requests: p50 / p99 / max" "$h50 / $h99 / $hmax ms ($hn in $stall_secs s)"
+row "  the requests: $n_stall events, $stall_conns connections" "$(calc "$stall_eps" 0) events/s for $stall_load_s s"
 row "single events, closed loop ($single_conns conns)" "$(calc "$single_rps" 0) req/s (p50 $s50 ms, p99 $s99 ms)"
 row "single events at $rate req/s for $rate_secs s (achieved)" "$(calc "$rach" 0) req/s"
 row "  latency from scheduled send: p50 / p90 / p99 / max" "$r50 / $r90 / $r99 / $rmax ms"
@@ -283,6 +344,7 @@ row "stop (SIGTERM to exit) with $n_wait waiting" "$stop_wait_ms ms"
 echo
 echo "== summary =="
 printf '  %-40s %-24s %s\n' "batch ingest (>= 100000 events/s)" "$(calc "$batch_eps" 0) events/s" "$v_batch"
+printf '  %-40s %-24s %s\n' "/healthz max, $stall_size/request (<= 100 ms)" "$hmax ms" "$v_stall"
 printf '  %-40s %-24s %s\n' "p99 at $rate req/s (< 2 ms)" "$r99 ms" "$v_p99"
 printf '  %-40s %-24s %s\n' "disk per waiting conv. (< 1024 B)" "$disk_per B" "$v_disk"
 printf '  %-40s %-24s %s\n' "restart with $n_wait waiting (< 5 s)" "$restart_s s" "$v_restart"
@@ -309,6 +371,10 @@ cat >"$results" <<EOF
   "host": "$(jstr "$(uname -n)")", "cpus": $ncpu, "pinning": "$(jstr "$pinning")",
   "scale": $scale, "store_durable": $durable,
   "batch": $(cat "$tmp/batch.json"),
+  "stall": {"events_per_request": $stall_size, "events": $n_stall, "connections": $stall_conns,
+            "healthz_idle": $(cat "$tmp/stall_base.json"),
+            "healthz_under_load": $(cat "$tmp/stall_probe.json"),
+            "load": $(cat "$tmp/stall_load.json")},
   "single": $(cat "$tmp/single.json"),
   "rate": $(cat "$tmp/rate.json"),
   "load_waiting": $(cat "$tmp/load.json"),
@@ -322,7 +388,8 @@ cat >"$results" <<EOF
   },
   "start_ms_empty": $first_start_ms, "restart_ms": $restart_ms, "stop_ms": $stop_wait_ms,
   "rss_kib_after_restart": $rss_restart, "conversations_survived_restart": $durable,
-  "targets": {"batch_events_per_s": "$v_batch", "rate_p99": "$v_p99", "disk_per_conversation": "$(jstr "$v_disk")",
+  "targets": {"batch_events_per_s": "$v_batch", "healthz_max_under_load": "$v_stall", "rate_p99": "$v_p99",
+              "disk_per_conversation": "$(jstr "$v_disk")",
               "restart": "$(jstr "$v_restart")"},
   "warnings": $(jarr "${warnings[@]+"${warnings[@]}"}"),
   "errors": $(jarr "${errors[@]+"${errors[@]}"}")
@@ -331,6 +398,6 @@ EOF
 echo "  results: $results"
 [ ${#errors[@]} -eq 0 ] || exit 1
 if [ "${BENCH_STRICT:-0}" = 1 ]; then
-  case "$v_batch $v_p99 $v_disk $v_restart" in *MISS*|*n/a*) exit 1 ;; esac
+  case "$v_batch $v_stall $v_p99 $v_disk $v_restart" in *MISS*|*n/a*) exit 1 ;; esac
 fi
 exit 0

@@ -36,3 +36,15 @@ int64_t clock_monotonic_ms(void)
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t clock_wall_now_ms(void)
+{
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  struct clock clk;
+  if (!loop)
+    return 0;
+  clock_init_loop(&clk, loop);
+  int64_t now = clock_now_ms(&clk);
+  ev_loop_destroy(loop);
+  return now;
+}

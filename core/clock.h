@@ -17,6 +17,9 @@ struct clock {
 void clock_init_loop(struct clock *c, struct ev_loop *loop);
 void clock_init_virtual(struct clock *c, int64_t start_ms);
 static inline int64_t clock_now_ms(const struct clock *c) { return c->now_ms(c); }
+/* The wall time now, for a command with no loop of its own (the CLI): read as the daemon
+ * reads it, from a loop clock, made for the purpose. 0 when no loop can be made. */
+int64_t clock_wall_now_ms(void);
 /* Monotonic milliseconds, for measuring durations only (step budgets), never stored. */
 int64_t clock_monotonic_ms(void);
 

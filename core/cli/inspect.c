@@ -342,20 +342,6 @@ static int show_dead_letters(struct inspect *in)
   return 0;
 }
 
-/* The CLI's clock is a loop clock like the daemon's (no code reads the time by itself):
- * a loop made for the purpose holds the wall time at its creation. */
-static int64_t wall_now_ms(void)
-{
-  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-  struct clock clk;
-  if (!loop)
-    return 0;
-  clock_init_loop(&clk, loop);
-  int64_t now = clock_now_ms(&clk);
-  ev_loop_destroy(loop);
-  return now;
-}
-
 int inspect_run(const struct inspect_options *o)
 {
   char err[8192];
@@ -364,7 +350,7 @@ int inspect_run(const struct inspect_options *o)
     fprintf(stderr, "parley inspect: %s\n", err);
     return 1;
   }
-  struct inspect in = {.o = o, .now_ms = wall_now_ms()};
+  struct inspect in = {.o = o, .now_ms = clock_wall_now_ms()};
   in.tail = &in.msgs;
   in.store = inspect_open_store(cfg, err, sizeof err);
   cfg_free(cfg);

@@ -120,24 +120,10 @@ static int parse(int argc, char **argv, struct token_args *a)
   return 0;
 }
 
-/* The CLI reads the wall time as the daemon does, from a loop clock (no code reads the
- * time by itself): a loop made for the purpose holds the time at its creation. */
-static int64_t wall_now_ms(void)
-{
-  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-  struct clock clk;
-  if (!loop)
-    return 0;
-  clock_init_loop(&clk, loop);
-  int64_t now = clock_now_ms(&clk);
-  ev_loop_destroy(loop);
-  return now;
-}
-
 static int create(const char *data_dir, const struct token_args *a)
 {
   char token[AUTH_TOKEN_LEN + 1], err[8192], scopes[128];
-  if (auth_create(data_dir, a->name, a->scopes, wall_now_ms(), token, err, sizeof err) < 0) {
+  if (auth_create(data_dir, a->name, a->scopes, clock_wall_now_ms(), token, err, sizeof err) < 0) {
     fprintf(stderr, "parley token create: %s\n", err);
     return 1;
   }

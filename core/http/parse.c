@@ -83,7 +83,9 @@ static int on_value(http_parser *p, const char *at, size_t n)
 static size_t header_count(const struct conn *c, const char *name)
 {
   size_t n = 0;
-  for (const char *k = c->hdrs.p, *end = c->hdrs.p + c->hdrs.len; k && k < end;) {
+  if (!c->hdrs.p) /* no header at all */
+    return 0;
+  for (const char *k = c->hdrs.p, *end = c->hdrs.p + c->hdrs.len; k < end;) {
     const char *v = k + strlen(k) + 1;
     n += strcasecmp(k, name) == 0;
     k = v + strlen(v) + 1;

@@ -46,7 +46,9 @@ const char *http_status_reason(unsigned status)
 const char *http_req_header(const struct http_req *rq, const char *name)
 {
   const struct conn *c = rq->conn;
-  for (const char *k = c->hdrs.p, *end = c->hdrs.p + c->hdrs.len; k && k < end;) {
+  if (!c->hdrs.p) /* no header at all */
+    return NULL;
+  for (const char *k = c->hdrs.p, *end = c->hdrs.p + c->hdrs.len; k < end;) {
     const char *v = k + strlen(k) + 1;
     if (strcasecmp(k, name) == 0)
       return v;

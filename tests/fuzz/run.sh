@@ -5,7 +5,8 @@
 # invariant fails the target; the input that did it is kept in tests/fuzz/crashes/.
 #   targets: events (HTTP bodies, NDJSON; a profile sent alone), records (stored records), memory (conversation
 #   memory, MessagePack), tmpl (message templates), pattern (the journeys' pattern matcher
-#   against Lua's string library: find, match, gmatch, gsub)
+#   against Lua's string library: find, match, gmatch, gsub), http (the HTTP server's
+#   request side: whatever a client sends, every answer is whole and JSON)
 set -u
 srcdir=${srcdir:-.}
 top=$(cd "$srcdir/.." && pwd)
@@ -16,8 +17,8 @@ pkgs="lua5.4 libcjson msgpack"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/core -I$top/sdk/include $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm"
 
-targets="events records memory tmpl pattern"
-echo "1..5"
+targets="events records memory tmpl pattern http"
+echo "1..6"
 n=0
 for t in $targets; do
   n=$((n + 1))
@@ -27,6 +28,7 @@ for t in $targets; do
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
     tmpl) src="$top/core/lua/tmpl.c $top/core/util.c" ;;
     pattern) src="$top/core/lua/lhost_pattern.c $top/core/clock.c -lev" ;;
+    http) src="$top/core/http/parse.c $top/core/http/reply.c $top/core/http/conn.c $top/core/util.c -lhttp_parser -lev" ;;
   esac
   corpus="$out/corpus-$t"
   mkdir -p "$corpus"
@@ -41,6 +43,11 @@ for t in $targets; do
       printf '\x9e\x01\xa2c1\xa7welcome\x01\xa5nudge\xc4\x01\x80\x91\xa1e\xcd\x01\x00\x00\xc0\xc0\x01\x02\x90' > "$corpus/conv" ;;
     memory)
       printf '\x83\xa1a\x01\xa1b\x92\xc3\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00\xa1c\x81\xa1d\xa3x\x00y' > "$corpus/map" ;;
+    http)
+      printf '\007GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /a%%2Fb?q=1 HTTP/1.1\r\nHost: x\r\n\r\n' > "$corpus/pipelined"
+      printf '\077POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n0\r\n\r\n' > "$corpus/chunked"
+      printf '\001POST /v1/events HTTP/1.0\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n{}\nGET / HTTP/1.1\r\n\r\n' > "$corpus/http10"
+      printf '\020GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9999\r\n\r\n' > "$corpus/big" ;;
     tmpl)
       printf 'Hi {{contact.first_name|there}},\n<p>{{ items }}</p> {{a.b}}' > "$corpus/simple"
       printf '{{unclosed' > "$corpus/bad" ;;

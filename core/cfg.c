@@ -410,9 +410,59 @@ static int read_plugin_keys(struct reader *r, struct cfg *cfg)
   return 0;
 }
 
+/* plugin_path = { "/opt/acme/parley-plugins", ... }: more folders holding plugins, searched
+ * in order before plugin_dir. Only a list: a single string is refused with the form to
+ * write, rather than guessed at. */
+static int read_plugin_path(struct reader *r, struct cfg *cfg)
+{
+  lua_State *L = r->L;
+  int t = lua_getfield(L, -1, "plugin_path");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (t != LUA_TTABLE) {
+    fail(r, "config: 'plugin_path' must be a list of folders such as { \"/opt/parley/plugins\" }, not a %s",
+         luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return -1;
+  }
+  size_t n = lua_rawlen(L, -1), keys = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    keys++;
+  }
+  if (keys != n) {
+    lua_pop(L, 1);
+    return fail(r, "config: 'plugin_path' must be a list of folders such as { \"/opt/parley/plugins\" }, "
+                   "with no names and no holes");
+  }
+  cfg->plugin_path = calloc(n ? n : 1, sizeof *cfg->plugin_path);
+  for (size_t i = 1; cfg->plugin_path && i <= n; i++) {
+    t = lua_rawgeti(L, -1, (lua_Integer)i);
+    if (t != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
+      if (t == LUA_TSTRING)
+        fail(r, "plugin_path[%zu]: the folder name is empty", i);
+      else
+        fail(r, "plugin_path[%zu]: must be a folder name (a string), not a %s", i, luaL_typename(L, -1));
+      lua_pop(L, 2);
+      return -1;
+    }
+    if (!(cfg->plugin_path[cfg->n_plugin_path] = strdup(lua_tostring(L, -1))))
+      break;
+    cfg->n_plugin_path++;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (cfg->n_plugin_path != n)
+    return fail(r, "plugin_path: out of memory");
+  return 0;
+}
+
 static int read_top(struct reader *r, struct cfg *cfg)
 {
-  static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "journeys_dir", "sdk_dir",
+  static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "plugin_path", "journeys_dir", "sdk_dir",
                                          "log_level", "lua", "limits", "delivery", "store", "channels", "http", "retention",
                                          "journey_params", "plugin_keys", NULL};
   char *level = NULL;
@@ -438,7 +488,7 @@ static int read_top(struct reader *r, struct cfg *cfg)
   if (open_table(r, "config", "journey_params") < 0 || !(cfg->journey_params = to_json(r, "journey_params", 0)))
     goto fail;
   lua_pop(r->L, 1);
-  if (read_plugin_keys(r, cfg) < 0)
+  if (read_plugin_keys(r, cfg) < 0 || read_plugin_path(r, cfg) < 0)
     goto fail;
   return 0;
 fail:
@@ -641,6 +691,9 @@ void cfg_free(struct cfg *cfg)
   free(cfg->listen_address);
   free(cfg->data_dir);
   free(cfg->plugin_dir);
+  for (size_t i = 0; i < cfg->n_plugin_path; i++)
+    free(cfg->plugin_path[i]);
+  free(cfg->plugin_path);
   free(cfg->journeys_dir);
   free(cfg->sdk_dir);
   free(cfg->store_backend);

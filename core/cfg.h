@@ -49,7 +49,9 @@ struct cfg {
   char *listen_address;
   int listen_port;
   char *data_dir;
-  char *plugin_dir;
+  char *plugin_dir;        /* the shipped plugins */
+  char **plugin_path;      /* more plugin folders, searched in order before plugin_dir */
+  size_t n_plugin_path;
   char *journeys_dir;
   char *sdk_dir;
   enum log_level log_level;

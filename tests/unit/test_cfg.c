@@ -127,6 +127,26 @@ static void test_plugin_path(void **state)
   cfg_free(cfg);
 }
 
+/* Left out, Parley's own folders are found from where the program runs: this test program
+ * is in the build tree, so that tree's (an installed binary: tests/sdk_install.sh). The
+ * embedded default names none of them. */
+static void test_default_dirs_in_the_build_tree(void **state)
+{
+  struct cfg *cfg = loaded("return {}");
+  assert_string_equal(cfg->plugin_dir, PARLEY_BUILDDIR "/plugins");
+  assert_string_equal(cfg->journeys_dir, PARLEY_SRCDIR "/scripts/journeys");
+  assert_string_equal(cfg->sdk_dir, PARLEY_SRCDIR "/sdk/lua");
+  cfg_free(cfg);
+  char err[1024];
+  cfg = cfg_load(NULL, err, sizeof err);
+  assert_non_null(cfg);
+  assert_string_equal(cfg->plugin_dir, PARLEY_BUILDDIR "/plugins");
+  assert_string_equal(cfg->journeys_dir, PARLEY_SRCDIR "/scripts/journeys");
+  assert_string_equal(cfg->sdk_dir, PARLEY_SRCDIR "/sdk/lua");
+  assert_int_equal(cfg->n_plugin_path, 0);
+  cfg_free(cfg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -136,6 +156,7 @@ int main(void)
       cmocka_unit_test(test_a_plain_configuration_loads),
       cmocka_unit_test(test_http_and_retention),
       cmocka_unit_test(test_plugin_path),
+      cmocka_unit_test(test_default_dirs_in_the_build_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "duration.h"
 #include "util.h"
@@ -410,9 +413,59 @@ static int read_plugin_keys(struct reader *r, struct cfg *cfg)
   return 0;
 }
 
+/* plugin_path = { "/opt/acme/parley-plugins", ... }: more folders holding plugins, searched
+ * in order before plugin_dir. Only a list: a single string is refused with the form to
+ * write, rather than guessed at. */
+static int read_plugin_path(struct reader *r, struct cfg *cfg)
+{
+  lua_State *L = r->L;
+  int t = lua_getfield(L, -1, "plugin_path");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (t != LUA_TTABLE) {
+    fail(r, "config: 'plugin_path' must be a list of folders such as { \"/opt/parley/plugins\" }, not a %s",
+         luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return -1;
+  }
+  size_t n = lua_rawlen(L, -1), keys = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    keys++;
+  }
+  if (keys != n) {
+    lua_pop(L, 1);
+    return fail(r, "config: 'plugin_path' must be a list of folders such as { \"/opt/parley/plugins\" }, "
+                   "with no names and no holes");
+  }
+  cfg->plugin_path = calloc(n ? n : 1, sizeof *cfg->plugin_path);
+  for (size_t i = 1; cfg->plugin_path && i <= n; i++) {
+    t = lua_rawgeti(L, -1, (lua_Integer)i);
+    if (t != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
+      if (t == LUA_TSTRING)
+        fail(r, "plugin_path[%zu]: the folder name is empty", i);
+      else
+        fail(r, "plugin_path[%zu]: must be a folder name (a string), not a %s", i, luaL_typename(L, -1));
+      lua_pop(L, 2);
+      return -1;
+    }
+    if (!(cfg->plugin_path[cfg->n_plugin_path] = strdup(lua_tostring(L, -1))))
+      break;
+    cfg->n_plugin_path++;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (cfg->n_plugin_path != n)
+    return fail(r, "plugin_path: out of memory");
+  return 0;
+}
+
 static int read_top(struct reader *r, struct cfg *cfg)
 {
-  static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "journeys_dir", "sdk_dir",
+  static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "plugin_path", "journeys_dir", "sdk_dir",
                                          "log_level", "lua", "limits", "delivery", "store", "channels", "http", "retention",
                                          "journey_params", "plugin_keys", NULL};
   char *level = NULL;
@@ -438,7 +491,7 @@ static int read_top(struct reader *r, struct cfg *cfg)
   if (open_table(r, "config", "journey_params") < 0 || !(cfg->journey_params = to_json(r, "journey_params", 0)))
     goto fail;
   lua_pop(r->L, 1);
-  if (read_plugin_keys(r, cfg) < 0)
+  if (read_plugin_keys(r, cfg) < 0 || read_plugin_path(r, cfg) < 0)
     goto fail;
   return 0;
 fail:
@@ -446,14 +499,75 @@ fail:
   return -1;
 }
 
+/* What is left of `path` below `prefix` ("/lib/parley"), or NULL when it is not below it. */
+static const char *below(const char *path, const char *prefix)
+{
+  size_t n = strlen(prefix);
+  while (n > 0 && prefix[n - 1] == '/')
+    n--;
+  return strncmp(path, prefix, n) == 0 && path[n] == '/' ? path + n : NULL;
+}
+
+/* Is `path` a folder? */
+static int is_dir(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Where Parley's own files are (the shipped plugins, journeys and Lua SDK) when the
+ * configuration does not say, found from the folder of the running binary:
+ *  - <P>/bin (bindir below the prefix, as configure laid it out) with <P>/share/parley
+ *    beside it: installed under P, so <P>/lib/parley, <P>/share/parley/journeys,
+ *    <P>/share/parley/lua. P is where the binary is, not only the configured prefix, so a
+ *    staged install (DESTDIR) or a whole prefix moved elsewhere finds its own files;
+ *  - inside the build tree it was built in (core/parley, the test programs): that tree's
+ *    plugins/, scripts/journeys and sdk/lua;
+ *  - anywhere else (the binary copied on its own): the folders configure named.
+ * So the embedded default names none of them, and an installed binary never reads the
+ * build tree, which may be gone. */
+static void default_dirs(struct cfg *cfg)
+{
+  char exe[PATH_MAX], tree[PATH_MAX], lib[PATH_MAX], journeys[PATH_MAX], sdk[PATH_MAX];
+  const char *bin_rel = below(PARLEY_BINDIR, PARLEY_PREFIX);
+  const char *lib_rel = below(PARLEY_PKGLIBDIR, PARLEY_PREFIX);
+  const char *data_rel = below(PARLEY_PKGDATADIR, PARLEY_PREFIX);
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  char *slash = NULL;
+  if (n > 0) {
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+  }
+  snprintf(lib, sizeof lib, "%s", PARLEY_PKGLIBDIR);
+  snprintf(journeys, sizeof journeys, "%s/journeys", PARLEY_PKGDATADIR);
+  snprintf(sdk, sizeof sdk, "%s/lua", PARLEY_PKGDATADIR);
+  if (slash) {
+    *slash = '\0'; /* the binary's folder */
+    size_t e = strlen(exe), b = bin_rel ? strlen(bin_rel) : 0;
+    char data[PATH_MAX];
+    if (bin_rel && lib_rel && data_rel && e >= b && strcmp(exe + e - b, bin_rel) == 0 &&
+        snprintf(data, sizeof data, "%.*s%s", (int)(e - b), exe, data_rel) > 0 && is_dir(data)) {
+      exe[e - b] = '\0'; /* the prefix it is installed in */
+      snprintf(lib, sizeof lib, "%s%s", exe, lib_rel);
+      snprintf(journeys, sizeof journeys, "%s%s/journeys", exe, data_rel);
+      snprintf(sdk, sizeof sdk, "%s%s/lua", exe, data_rel);
+    } else if (realpath(PARLEY_BUILDDIR, tree) && (strcmp(exe, tree) == 0 || below(exe, tree))) {
+      snprintf(lib, sizeof lib, "%s/plugins", PARLEY_BUILDDIR);
+      snprintf(journeys, sizeof journeys, "%s/scripts/journeys", PARLEY_SRCDIR);
+      snprintf(sdk, sizeof sdk, "%s/sdk/lua", PARLEY_SRCDIR);
+    }
+  }
+  cfg->plugin_dir = strdup(lib);
+  cfg->journeys_dir = strdup(journeys);
+  cfg->sdk_dir = strdup(sdk);
+}
+
 static void set_defaults(struct cfg *cfg)
 {
   cfg->listen_address = strdup("127.0.0.1");
   cfg->listen_port = 8025;
   cfg->data_dir = strdup("./var");
-  cfg->plugin_dir = strdup(PARLEY_PKGLIBDIR);
-  cfg->journeys_dir = strdup(PARLEY_PKGDATADIR "/journeys");
-  cfg->sdk_dir = strdup(PARLEY_PKGDATADIR "/lua");
+  default_dirs(cfg);
   cfg->log_level = LOG_INFO;
   cfg->store_backend = strdup("lmdb");
   cfg->store_map_bytes = (size_t)4096 << 20;
@@ -641,6 +755,9 @@ void cfg_free(struct cfg *cfg)
   free(cfg->listen_address);
   free(cfg->data_dir);
   free(cfg->plugin_dir);
+  for (size_t i = 0; i < cfg->n_plugin_path; i++)
+    free(cfg->plugin_path[i]);
+  free(cfg->plugin_path);
   free(cfg->journeys_dir);
   free(cfg->sdk_dir);
   free(cfg->store_backend);

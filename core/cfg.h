@@ -1,7 +1,11 @@
 /* Configuration: a Lua file that returns a table (scripts/parley.conf.lua is the embedded
  * default). It is evaluated in a bare Lua state with `srcdir`, `builddir` and `env(name)`,
  * then checked key by key: an unknown key, a wrong type or a bad value is refused with a
- * message naming the key. */
+ * message naming the key.
+ *
+ * plugin_dir, journeys_dir and sdk_dir, when the file leaves them out, are Parley's own
+ * folders found from where the running binary is (cfg.c, default_dirs): under the prefix
+ * it is installed in, or in the build tree it was built in. */
 #ifndef PARLEY_CFG_H
 #define PARLEY_CFG_H
 #include <stddef.h>
@@ -49,7 +53,9 @@ struct cfg {
   char *listen_address;
   int listen_port;
   char *data_dir;
-  char *plugin_dir;
+  char *plugin_dir;        /* the shipped plugins */
+  char **plugin_path;      /* more plugin folders, searched in order before plugin_dir */
+  size_t n_plugin_path;
   char *journeys_dir;
   char *sdk_dir;
   enum log_level log_level;

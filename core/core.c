@@ -56,6 +56,23 @@ int core_emit_event(struct core *core, const char *json, size_t len, char *err, 
   return 0;
 }
 
+/* A plugin's file: the first folder of plugin_path that holds it, else plugin_dir. */
+static int find_plugin(const struct cfg *cfg, const char *name, char *path, size_t pathlen, char *err,
+                       size_t errlen)
+{
+  const char **dirs = calloc(cfg->n_plugin_path + 1, sizeof *dirs);
+  if (!dirs) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->n_plugin_path; i++)
+    dirs[i] = cfg->plugin_path[i];
+  dirs[cfg->n_plugin_path] = cfg->plugin_dir;
+  int rc = plugin_find_in(dirs, cfg->n_plugin_path + 1, name, path, pathlen, err, errlen);
+  free(dirs);
+  return rc;
+}
+
 static int open_channels(struct core *core, char *err, size_t errlen)
 {
   struct plugin_env env = {
@@ -77,7 +94,7 @@ static int open_channels(struct core *core, char *err, size_t errlen)
       core->channels[core->n_channels++].cfg = cc;
       continue;
     }
-    if (plugin_find(core->cfg->plugin_dir, cc->plugin, path, sizeof path, why, sizeof why) < 0 ||
+    if (find_plugin(core->cfg, cc->plugin, path, sizeof path, why, sizeof why) < 0 ||
         plugin_instance_open(&env, cc->name, path, cc->settings, &core->channels[i].inst, why,
                              sizeof why) < 0) {
       snprintf(err, errlen, "channel '%s' (plugin '%s'): %s", cc->name, cc->plugin, why);

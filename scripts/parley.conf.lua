@@ -1,19 +1,24 @@
 -- Parley's embedded default configuration: what `parley serve` runs without -c.
--- It serves the demo: HTTP on 127.0.0.1:8025, data under ./var, the plugins and journeys
--- of the build tree, every channel printed on the console. Copy it to start your own.
+-- It serves the demo: HTTP on 127.0.0.1:8025, data under ./var, the shipped plugins and
+-- journeys, every channel printed on the console. Copy it to start your own.
 --
--- The file is Lua. It may use `srcdir` and `builddir` (the source and build trees Parley
--- was built from) and `env("NAME", default)` (the environment); it must return a table.
--- Unknown keys are refused, so a typo never goes unnoticed.
+-- The file is Lua. It may use `env("NAME", default)` (the environment), and `srcdir` and
+-- `builddir` (the source and build trees Parley was built from, for configurations used
+-- while developing Parley); it must return a table. Unknown keys are refused, so a typo
+-- never goes unnoticed.
 
 return {
   listen = { address = "127.0.0.1", port = tonumber(env("PARLEY_PORT", "8025")) },
   data_dir = "./var",
   log_level = "info",
 
-  plugin_dir = builddir .. "/plugins",          -- looks for NAME.so, then .libs/NAME.so
-  journeys_dir = srcdir .. "/scripts/journeys", -- every *.lua there is a journey (not *_test.lua)
-  sdk_dir = srcdir .. "/sdk/lua",               -- where require "parley.journey" is found
+  -- Parley's own folders. Left out, as here, each is found from where the running binary
+  -- is: installed (make install), under its prefix, as below; run from the build tree
+  -- (core/parley), that tree's plugins/, scripts/journeys and sdk/lua.
+  -- plugin_dir = "<prefix>/lib/parley",               -- the shipped plugins: NAME.so, then .libs/NAME.so
+  -- plugin_path = { "/opt/acme/parley-plugins" },     -- more plugin folders, searched in order before plugin_dir
+  -- journeys_dir = "<prefix>/share/parley/journeys",  -- every *.lua there is a journey (not *_test.lua)
+  -- sdk_dir = "<prefix>/share/parley/lua",            -- where require "parley.journey" is found
 
   -- The sandbox of every journey: per step, and per journey version.
   -- What one step may make outside its Lua state: messages, the size of each rendered

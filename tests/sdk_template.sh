@@ -1,6 +1,7 @@
 #!/bin/sh
 # The integrator's path, as a TAP test: copy sdk/template, build it with its own Makefile
-# against the in-tree headers, check it exports only its entry point, and have
+# against the in-tree headers (PARLEY_CFLAGS; sdk_install.sh builds it against the
+# installed SDK with pkg-config), check it exports only its entry point, and have
 # `parley check` load it (and refuse it when a required setting is missing); and
 # `parley check` on the embedded default, which must touch no data; and plugin signing
 # (keygen, plugin sign, plugin_keys).
@@ -12,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 echo "1..9"
 
 cp -r "$top_srcdir/sdk/template" "$tmp/template"
-if make -s -C "$tmp/template" PARLEY_INCLUDE="$top_srcdir/sdk/include" >"$tmp/build.log" 2>&1; then
+if make -s -C "$tmp/template" PARLEY_CFLAGS="-I$top_srcdir/sdk/include" >"$tmp/build.log" 2>&1; then
   echo "ok 1 - the template builds with its own Makefile"
 else
   sed 's/^/# /' "$tmp/build.log"; echo "not ok 1 - the template builds with its own Makefile"

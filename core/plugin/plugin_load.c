@@ -85,6 +85,29 @@ int plugin_find(const char *dir, const char *name, char *path, size_t pathlen, c
   return -1;
 }
 
+/* The first folder of `dirs` holding the plugin, each looked at as plugin_find does. */
+int plugin_find_in(const char *const *dirs, size_t ndirs, const char *name, char *path,
+                   size_t pathlen, char *err, size_t errlen)
+{
+  char one[512];
+  if (!valid_name(name))
+    return plugin_find("", name, path, pathlen, err, errlen); /* the same refusal */
+  for (size_t i = 0; i < ndirs; i++)
+    if (plugin_find(dirs[i], name, path, pathlen, one, sizeof one) == 0)
+      return 0;
+  int n = snprintf(err, errlen, "plugin '%s' not found: looked for %s.so (and .libs/%s.so) in", name,
+                   name, name);
+  for (size_t i = 0; i < ndirs && n > 0 && (size_t)n < errlen; i++) {
+    int w = snprintf(err + n, errlen - (size_t)n, "%s %s", i ? "," : "", dirs[i]);
+    n = w < 0 ? -1 : n + w;
+  }
+  if (ndirs == 0 && n > 0 && (size_t)n < errlen)
+    snprintf(err + n, errlen - (size_t)n, " no folder");
+  if (pathlen)
+    path[0] = '\0';
+  return -1;
+}
+
 /* --- descriptor checks --- */
 
 static int check_descriptor(const struct parley_plugin *d, const char *path, char *err,

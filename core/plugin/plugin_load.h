@@ -35,6 +35,10 @@ struct plugin_env {
  * Returns 0 and the path, or -1 with a message. */
 int plugin_find(const char *dir, const char *name, char *path, size_t pathlen, char *err,
                 size_t errlen);
+/* The same in several folders (plugin_path, then plugin_dir), in order: the first that
+ * holds the plugin. The message for a plugin found nowhere names every folder. */
+int plugin_find_in(const char *const *dirs, size_t ndirs, const char *name, char *path,
+                   size_t pathlen, char *err, size_t errlen);
 
 /* Load the plugin file at `path` (dlopen, entry symbol, ABI checks), apply `settings`
  * (a JSON object: key -> string/number/bool, checked against the plugin's config spec) and

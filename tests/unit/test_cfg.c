@@ -90,6 +90,63 @@ static void test_http_and_retention(void **state)
               !cfg_is_loopback("::"));
 }
 
+static struct cfg *loaded(const char *src)
+{
+  struct cfg *cfg = NULL;
+  char err[1024];
+  if (cfg_load_string(src, strlen(src), "ok.conf.lua", &cfg, err, sizeof err) != 0)
+    fail_msg("refused: %s: %s", src, err);
+  return cfg;
+}
+
+/* plugin_path: a list of folders, searched before plugin_dir; anything else is refused,
+ * naming the key or the entry. */
+static void test_plugin_path(void **state)
+{
+  refused("return { plugin_path = '/opt/p' }",
+          "config: 'plugin_path' must be a list of folders such as { \"/opt/parley/plugins\" }, not a string");
+  refused("return { plugin_path = true }", "'plugin_path' must be a list of folders");
+  refused("return { plugin_path = { '/a', 42 } }", "plugin_path[2]: must be a folder name (a string), not a number");
+  refused("return { plugin_path = { '/a', { '/b' } } }", "plugin_path[2]: must be a folder name (a string), not a table");
+  refused("return { plugin_path = { '' } }", "plugin_path[1]: the folder name is empty");
+  refused("return { plugin_path = { dir = '/a' } }", "with no names and no holes");
+  refused("return { plugin_path = { '/a', nil, '/c' } }", "with no names and no holes");
+  refused("return { plugin_paths = { '/a' } }", "unknown key 'plugin_paths'");
+
+  struct cfg *cfg = loaded("return { plugin_path = { '/opt/acme', 'rel/plugins' }, plugin_dir = '/d' }");
+  assert_int_equal(cfg->n_plugin_path, 2);
+  assert_string_equal(cfg->plugin_path[0], "/opt/acme");
+  assert_string_equal(cfg->plugin_path[1], "rel/plugins");
+  assert_string_equal(cfg->plugin_dir, "/d");
+  cfg_free(cfg);
+  cfg = loaded("return { plugin_path = {} }");
+  assert_int_equal(cfg->n_plugin_path, 0);
+  cfg_free(cfg);
+  cfg = loaded("return {}");
+  assert_int_equal(cfg->n_plugin_path, 0);
+  cfg_free(cfg);
+}
+
+/* Left out, Parley's own folders are found from where the program runs: this test program
+ * is in the build tree, so that tree's (an installed binary: tests/sdk_install.sh). The
+ * embedded default names none of them. */
+static void test_default_dirs_in_the_build_tree(void **state)
+{
+  struct cfg *cfg = loaded("return {}");
+  assert_string_equal(cfg->plugin_dir, PARLEY_BUILDDIR "/plugins");
+  assert_string_equal(cfg->journeys_dir, PARLEY_SRCDIR "/scripts/journeys");
+  assert_string_equal(cfg->sdk_dir, PARLEY_SRCDIR "/sdk/lua");
+  cfg_free(cfg);
+  char err[1024];
+  cfg = cfg_load(NULL, err, sizeof err);
+  assert_non_null(cfg);
+  assert_string_equal(cfg->plugin_dir, PARLEY_BUILDDIR "/plugins");
+  assert_string_equal(cfg->journeys_dir, PARLEY_SRCDIR "/scripts/journeys");
+  assert_string_equal(cfg->sdk_dir, PARLEY_SRCDIR "/sdk/lua");
+  assert_int_equal(cfg->n_plugin_path, 0);
+  cfg_free(cfg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -98,6 +155,8 @@ int main(void)
       cmocka_unit_test(test_what_could_loop_in_c_is_absent),
       cmocka_unit_test(test_a_plain_configuration_loads),
       cmocka_unit_test(test_http_and_retention),
+      cmocka_unit_test(test_plugin_path),
+      cmocka_unit_test(test_default_dirs_in_the_build_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

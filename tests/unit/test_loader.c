@@ -271,6 +271,41 @@ static void test_find(void **state)
   assert_non_null(strstr(f->err, "bad plugin name"));
 }
 
+/* Several folders (plugin_path, then plugin_dir): the first that holds the plugin wins,
+ * and a plugin found nowhere is named with every folder looked in. */
+static void test_find_in(void **state)
+{
+  struct fixture *f = *state;
+  char path[512], tmp[] = "/tmp/parley-find-XXXXXX", shadow[600];
+  assert_non_null(mkdtemp(tmp));
+  snprintf(shadow, sizeof shadow, "%s/file.so", tmp);
+  assert_int_equal(symlink(TEST_PLUGIN("receipts"), shadow), 0);
+
+  const char *dirs[] = {PARLEY_BUILDDIR "/tests/plugins", PARLEY_BUILDDIR "/plugins"};
+  assert_int_equal(plugin_find_in(dirs, 2, "receipts", path, sizeof path, f->err, sizeof f->err), 0);
+  assert_string_equal(path, TEST_PLUGIN("receipts"));
+  assert_int_equal(plugin_find_in(dirs, 2, "file", path, sizeof path, f->err, sizeof f->err), 0);
+  assert_string_equal(path, CHANNEL_PLUGIN("file"));
+
+  const char *first[] = {tmp, PARLEY_BUILDDIR "/plugins"}, *last[] = {PARLEY_BUILDDIR "/plugins", tmp};
+  assert_int_equal(plugin_find_in(first, 2, "file", path, sizeof path, f->err, sizeof f->err), 0);
+  assert_string_equal(path, shadow);
+  assert_int_equal(plugin_find_in(last, 2, "file", path, sizeof path, f->err, sizeof f->err), 0);
+  assert_string_equal(path, CHANNEL_PLUGIN("file"));
+
+  assert_int_equal(plugin_find_in(first, 2, "nope", path, sizeof path, f->err, sizeof f->err), -1);
+  assert_string_equal(path, "");
+  assert_non_null(strstr(f->err, "plugin 'nope' not found: looked for nope.so (and .libs/nope.so) in"));
+  assert_non_null(strstr(f->err, tmp));
+  assert_non_null(strstr(f->err, ", " PARLEY_BUILDDIR "/plugins"));
+  assert_int_equal(plugin_find_in(first, 2, "../plugins/file", path, sizeof path, f->err, sizeof f->err), -1);
+  assert_non_null(strstr(f->err, "bad plugin name"));
+  assert_int_equal(plugin_find_in(first, 0, "file", path, sizeof path, f->err, sizeof f->err), -1);
+
+  unlink(shadow);
+  rmdir(tmp);
+}
+
 /* --- the real channels --- */
 
 static cJSON *read_json_line(const char *path)
@@ -498,6 +533,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_refuses_missing_required, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_unopenable_output, setup, teardown),
       cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_find_in, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_writes_json_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_long_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_receipts, setup, teardown),

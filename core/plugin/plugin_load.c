@@ -97,6 +97,8 @@ static int check_descriptor(const struct parley_plugin *d, const char *path, cha
   if (d->abi_major != PARLEY_ABI_MAJOR)
     return refuse(err, errlen, path, "built for plugin ABI %u.x, this Parley speaks %u.x",
                   (unsigned)d->abi_major, (unsigned)PARLEY_ABI_MAJOR);
+  /* Only what `size` covers is read: a 1.0 descriptor ends at shutdown; a field added
+   * later is read only when PARLEY_PLUGIN_HAS says the plugin has it. */
   if (d->size < PARLEY_PLUGIN_V1_SIZE)
     return refuse(err, errlen, path,
                   "descriptor too short for ABI v1 (%" PRIu32 " bytes, at least %zu expected)",
@@ -458,8 +460,10 @@ int plugin_instance_open(const struct plugin_env *env, const char *channel, cons
   if (spec_check(pi, err, errlen) != 0 || apply_settings(pi, settings, err, errlen) != 0 ||
       run_init(pi, err, errlen) != 0)
     return open_fail(pi);
+  char abi[24];
+  snprintf(abi, sizeof abi, "%u.%u", (unsigned)pi->desc->abi_major, (unsigned)pi->desc->abi_minor);
   log_kv(env->log, LOG_INFO, pi->subsys, "plugin loaded", "plugin", pi->desc->name, "version",
-         pi->desc->version ? pi->desc->version : "?", "path", path, (char *)NULL);
+         pi->desc->version ? pi->desc->version : "?", "abi", abi, "path", path, (char *)NULL);
   *out = pi;
   return 0;
 }

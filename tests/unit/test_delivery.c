@@ -1,6 +1,6 @@
 /* Delivery through the core with real plugins: the shipped `file` plugin with receipts,
- * and tests/plugins/receipts.c answering synchronously, from inside send, and later from a
- * timer. Each batch holds several events and several messages per event; every receipt
+ * tests/plugins/receipts.c answering synchronously, from inside send, and later from a
+ * timer, and tests/plugins/abi10.c, built against the ABI 1.0 header. Each batch holds several events and several messages per event; every receipt
  * comes back as an event that wakes the conversation which spoke. The loop runs for real
  * (the plugins' timers are libev timers), with either store backend. */
 #include <stdarg.h>
@@ -154,6 +154,14 @@ static void test_receipts_later(void **state)
   run_case("lmdb", "tests/plugins", "{ plugin = \'receipts\', mode = 'later', delay_ms = 2 }");
 }
 
+/* A plugin built against the 1.0 header (tests/plugins/abi10.c) delivers through the
+ * core unchanged: every message delivered, every receipt applied. */
+static void test_abi10_plugin(void **state)
+{
+  run_case("memory", "tests/plugins", "{ plugin = 'abi10', delay_ms = 2 }");
+  run_case("lmdb", "tests/plugins", "{ plugin = 'abi10', delay_ms = 2 }");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -161,6 +169,7 @@ int main(void)
       cmocka_unit_test(test_sync_receipts),
       cmocka_unit_test(test_receipts_inside_send),
       cmocka_unit_test(test_receipts_later),
+      cmocka_unit_test(test_abi10_plugin),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

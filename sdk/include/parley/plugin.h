@@ -1,5 +1,5 @@
 /*
- * parley/plugin.h — the Parley channel plugin ABI, version 1.
+ * parley/plugin.h — the Parley channel plugin ABI, version 1.1.
  *
  * A channel plugin is a shared object (built with -fvisibility=hidden) that the Parley
  * daemon loads with dlopen. It exports exactly one symbol, PARLEY_PLUGIN_ENTRY_SYMBOL:
@@ -17,12 +17,20 @@
  *
  * Compatibility rules (read these once, they are the contract):
  *  - Both structs start with abi_major, abi_minor, size. The host refuses a plugin whose
- *    abi_major differs from its own, or whose descriptor is shorter than v1's.
- *  - struct parley_host only ever grows at the end. A field added in minor version N is
- *    valid only when host->abi_minor >= N (and host->size covers it); older hosts leave it
- *    out. A plugin built against a newer minor checks PARLEY_HOST_HAS(host, field) first.
+ *    abi_major differs from its own, or whose descriptor is shorter than v1.0's.
+ *  - A minor version only adds. struct parley_host and struct parley_plugin only ever
+ *    grow at the end; no field moves, changes type or changes meaning, and no constant
+ *    changes value. A 1.0 plugin runs unchanged on a 1.1 host, which reads of its
+ *    descriptor only what its `size` covers (PARLEY_PLUGIN_HAS).
+ *  - A plugin built against a newer minor may be loaded by an older host: before using a
+ *    host function added after 1.0 it checks PARLEY_HOST_HAS(host, field) (or
+ *    host->abi_minor), and does without, or refuses in init, when it is absent. Each
+ *    field below says in which minor it came.
  *  - Messages and contacts are opaque handles read through host accessors, so they can
- *    grow without breaking plugins.
+ *    grow without breaking plugins. Structs a plugin fills in for the host (such as
+ *    struct parley_http_req) start with their own `size`, for the same reason.
+ *
+ * Versions: 1.0, the first; 1.1, which only adds (the fields under "v1.1").
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -115,7 +123,7 @@ extern "C" {
 #endif
 
 #define PARLEY_ABI_MAJOR 1
-#define PARLEY_ABI_MINOR 0
+#define PARLEY_ABI_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define PARLEY_PLUGIN_ENTRY_SYMBOL "parley_plugin_entry"
@@ -276,7 +284,15 @@ struct parley_plugin {
   void (*shutdown)(parley_ctx *ctx, void *self);
 };
 
+/* The size of a 1.0 descriptor: the least the host accepts. */
 #define PARLEY_PLUGIN_V1_SIZE (offsetof(struct parley_plugin, shutdown) + sizeof(void (*)(void)))
+
+/* True when the descriptor `plugin` covers `field`: how the host reads a field added to
+ * struct parley_plugin after 1.0 without reading past an older plugin's descriptor. The
+ * twin of PARLEY_HOST_HAS, but it tests the size only: a field may be a number, and a
+ * callback the plugin left NULL is "not provided" whatever the size. */
+#define PARLEY_PLUGIN_HAS(plugin, field)                                                   \
+  ((plugin)->size >= offsetof(struct parley_plugin, field) + sizeof((plugin)->field))
 
 typedef const struct parley_plugin *(*parley_plugin_entry_fn)(const struct parley_host *host);
 

@@ -16,6 +16,7 @@
 #include "conv.h"
 #include "lua/lhost.h"
 #include "outbox.h"
+#include "plugin/plugin_http.h"
 #include "plugin/plugin_load.h"
 #include "sweep.h"
 
@@ -68,8 +69,13 @@ static int open_channels(struct core *core, char *err, size_t errlen)
       .emit_event = plugin_emit,
       .trusted_keys = (const unsigned char(*)[32])core->cfg->plugin_keys,
       .n_trusted_keys = core->cfg->n_plugin_keys,
+      .http = core->http,
   };
   core->channels = calloc(core->cfg->n_channels ? core->cfg->n_channels : 1, sizeof *core->channels);
+  if (core->channels == NULL || (core->loop && core->http == NULL)) {
+    snprintf(err, errlen, "out of memory opening the channels");
+    return -1;
+  }
   for (size_t i = 0; i < core->cfg->n_channels; i++) {
     const struct cfg_channel *cc = &core->cfg->channels[i];
     char path[4096], why[1024];
@@ -180,6 +186,8 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
       .ud = core,
   };
   outbox_init(&core->outbox, &oenv);
+  if (loop) /* a client for plugins; curl starts only when one asks */
+    core->http = plugin_http_open(loop, &core->log);
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
@@ -351,6 +359,7 @@ void core_close(struct core *core)
     if (core->channels[i].inst)
       plugin_instance_close(core->channels[i].inst);
   free(core->channels);
+  plugin_http_close(core->http); /* after the instances: they cancelled their requests */
   outbox_close(&core->outbox);
   while (core->pending) {
     struct pending_event *pe = core->pending;

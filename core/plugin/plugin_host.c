@@ -1,4 +1,5 @@
-/* The host function table handed to every plugin (struct parley_host, ABI v1.0).
+/* The host function table handed to every plugin (struct parley_host, ABI v1.1; the HTTP
+ * client's functions are plugin_http.c's).
  *
  * Plugins never call a core symbol directly (the daemon is not linked with -rdynamic):
  * everything they may do goes through these functions, which take the opaque parley_ctx
@@ -233,6 +234,10 @@ static const struct parley_host host_table = {
     .timer_start = host_timer_start,
     .timer_cancel = host_timer_cancel,
     .now_ms = host_now_ms,
+    /* v1.1 */
+    .http_request = plugin_http_request,
+    .http_cancel = plugin_http_cancel,
+    .http_header = plugin_http_header,
 };
 
 const struct parley_host *plugin_host_table(void) { return &host_table; }

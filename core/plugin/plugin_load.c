@@ -410,8 +410,10 @@ static int run_init(struct plugin_inst *pi, char *err, size_t errlen)
   enum parley_status st = pi->desc->init(plugin_ctx(pi), pi->self);
   pi->calls--;
   if (st != PARLEY_OK) {
-    /* init may have started timers before failing; they must not outlive the handle. */
+    /* init may have started timers or requests before failing; they must not outlive
+     * the handle. */
     plugin_timers_cancel_all(pi);
+    plugin_http_cancel_all(pi);
     return refuse(err, errlen, pi->path, "init failed for channel '%s' (status %d; see the "
                   "plugin's log lines above)", pi->channel, (int)st);
   }
@@ -506,13 +508,15 @@ void plugin_instance_close(struct plugin_inst *pi)
            "plugin", pi->desc->name, (char *)NULL);
     return;
   }
-  /* Timers first: none may fire into a plugin being shut down. */
+  /* Timers and HTTP requests first: none may call into a plugin being shut down. */
   plugin_timers_cancel_all(pi);
+  plugin_http_cancel_all(pi);
   if (pi->inited && pi->desc->shutdown) {
     pi->calls++;
     pi->desc->shutdown(plugin_ctx(pi), pi->self);
     pi->calls--;
     plugin_timers_cancel_all(pi); /* shutdown should not start any, but be sure */
+    plugin_http_cancel_all(pi);
   }
   if (pi->in_flight == 0) {
     dlclose(pi->dl);

@@ -8,6 +8,7 @@
 struct log;
 struct clock;
 struct ev_loop;
+struct plugin_http;
 typedef struct cJSON cJSON;
 
 struct plugin_inst; /* one configured channel instance (its parley_ctx) */
@@ -29,6 +30,8 @@ struct plugin_env {
    * signature by one of them (FILE.so.sig, see plugin_sign.h) or it is not loaded. */
   const unsigned char (*trusted_keys)[32];
   size_t n_trusted_keys;
+  /* The HTTP client the instances share (plugin_http.h); NULL: http_request refuses. */
+  struct plugin_http *http;
 };
 
 /* Find plugin `name` under `dir`: DIR/NAME.so, then DIR/.libs/NAME.so (build tree).

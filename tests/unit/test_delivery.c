@@ -16,6 +16,7 @@
 
 #include "conv.h"
 #include "core.h"
+#include "httpd.h"
 
 #define CONTACTS 3
 #define MSGS_PER_CONTACT 2
@@ -154,6 +155,43 @@ static void test_receipts_later(void **state)
   run_case("lmdb", "tests/plugins", "{ plugin = \'receipts\', mode = 'later', delay_ms = 2 }");
 }
 
+/* A 1.1 plugin that delivers by HTTP (tests/plugins/webhook.c) through the core's HTTP
+ * client, against a server on loopback. */
+static void test_webhook_plugin(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  assert_non_null(d);
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/echo' }", httpd_port(d));
+  run_case("memory", "tests/plugins", ch);
+  run_case("lmdb", "tests/plugins", ch);
+  assert_true(httpd_accepted(d) >= 1);
+  httpd_stop(d);
+}
+
+/* The core closed while the webhook's requests are pending: they are cancelled without a
+ * callback (LeakSanitizer checks that nothing of them is left), and the messages stay
+ * stored, to be handed over again at the next start. */
+static void test_webhook_closed_pending(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  assert_non_null(d);
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/slow/500' }", httpd_port(d));
+  struct dfx *f = open_core("lmdb", "tests/plugins", ch);
+  post_batch(f);
+  for (int i = 0; i < 20; i++) { /* the requests go out */
+    ev_run(f->loop, EVRUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(f->core->stats.delivery.delivered, 0);
+  int left = 0;
+  f->core->store->ops->msg_each(f->core->store, count_msg, &left);
+  assert_int_equal(left, CONTACTS * MSGS_PER_CONTACT);
+  close_core(f);
+  httpd_stop(d);
+}
+
 /* A plugin built against the 1.0 header (tests/plugins/abi10.c) delivers through the
  * core unchanged: every message delivered, every receipt applied. */
 static void test_abi10_plugin(void **state)
@@ -170,6 +208,8 @@ int main(void)
       cmocka_unit_test(test_receipts_inside_send),
       cmocka_unit_test(test_receipts_later),
       cmocka_unit_test(test_abi10_plugin),
+      cmocka_unit_test(test_webhook_plugin),
+      cmocka_unit_test(test_webhook_closed_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

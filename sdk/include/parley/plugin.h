@@ -183,6 +183,75 @@ struct parley_config_spec {
   const char *help;          /* one line for `parley check` and the docs */
 };
 
+/* --- v1.1: the HTTP client's types (see http_request in struct parley_host) --- */
+
+typedef struct parley_http parley_http; /* one HTTP request in flight */
+
+/* One header, request or response. */
+struct parley_http_header {
+  const char *name;  /* "Content-Type"; a token: no space, colon, CR, LF */
+  const char *value; /* "application/json"; no CR, LF; "" sends the header empty */
+};
+
+/* A request, filled in by the plugin. Start with `size`, so a later minor may add fields
+ * at the end without breaking plugins built against this one:
+ *
+ *     struct parley_http_req req = {.size = sizeof req, .method = "POST", .url = url,
+ *                                   .headers = hdrs, .n_headers = 2,
+ *                                   .body = json, .body_len = strlen(json),
+ *                                   .timeout_ms = 10000};
+ *
+ * Everything it points to is read during the http_request call and copied: the struct,
+ * its strings and the body may go as soon as http_request returns. */
+struct parley_http_req {
+  uint32_t size;                            /* sizeof(struct parley_http_req) */
+  const char *method;                       /* "GET", "POST", "PUT", "PATCH", "DELETE",
+                                               "HEAD" or another token; NULL: GET */
+  const char *url;                          /* http:// or https:// only */
+  const struct parley_http_header *headers; /* may be NULL when n_headers is 0 */
+  size_t n_headers;
+  const void *body;                         /* the request body; NULL when body_len is 0 */
+  size_t body_len;
+  uint32_t timeout_ms;     /* the whole request, from http_request to the last byte of the
+                              answer, waiting for a free connection included; 0: 30 s */
+  size_t max_body_bytes;   /* the largest response body accepted (PARLEY_HTTP_TOO_LARGE
+                              beyond it); 0: 1 MiB; more than 64 MiB counts as 64 MiB */
+};
+
+/* Why no response came. A response with any status, 5xx included, is PARLEY_HTTP_OK: what
+ * a status means is the plugin's to say. */
+enum parley_http_error {
+  PARLEY_HTTP_OK = 0,        /* a response arrived: status, headers and body are set */
+  PARLEY_HTTP_TIMEOUT = 1,   /* timeout_ms passed first */
+  PARLEY_HTTP_CONNECT = 2,   /* the name did not resolve, or no connection could be made
+                                (refused, unreachable) */
+  PARLEY_HTTP_TLS = 3,       /* the TLS handshake failed, or the server's certificate did not
+                                verify (verification is always on) */
+  PARLEY_HTTP_TOO_LARGE = 4, /* the response's body went past max_body_bytes, or its headers
+                                past 64 KiB or 100 lines */
+  PARLEY_HTTP_FAILED = 5     /* anything else: the connection was cut, the answer was not
+                                HTTP, out of memory */
+};
+
+/* A response, owned by the host and valid only during the callback that receives it:
+ * copy what you keep. Fields past `size` are absent (a later minor may add some). */
+struct parley_http_resp {
+  uint32_t size;                            /* sizeof(struct parley_http_resp) in the host */
+  enum parley_http_error error;             /* PARLEY_HTTP_OK, or why there is no response */
+  const char *error_text;                   /* NULL when OK; else a line for a log or a
+                                               send_done detail ("Connection refused") */
+  int status;                               /* 200, 404, 503...; 0 unless OK */
+  const struct parley_http_header *headers; /* the final response's, in order (HTTP/2's
+                                               names are lower case) */
+  size_t n_headers;
+  const char *body;                         /* body_len bytes, then a NUL the length does
+                                               not count; "" when there is none */
+  size_t body_len;
+};
+
+/* Called once per request, on the loop thread, with the response or the error. */
+typedef void (*parley_http_cb)(parley_ctx *ctx, const struct parley_http_resp *resp, void *arg);
+
 /* What the host gives every plugin. Append-only: new fields go at the end, never between. */
 struct parley_host {
   uint16_t abi_major; /* PARLEY_ABI_MAJOR of the host */
@@ -254,6 +323,45 @@ struct parley_host {
   /* Wall-clock milliseconds since the epoch, from the core's clock: the loop's in
    * `parley serve`, a virtual clock in tests. Use it, never time(), for timestamps. */
   int64_t (*now_ms)(parley_ctx *ctx);
+
+  /* --- v1.1 --- (check PARLEY_HOST_HAS(host, http_request) before using them) */
+
+  /* Start an HTTP request without blocking; `cb(ctx, resp, arg)` gets its answer later,
+   * on the loop thread, never from inside http_request.
+   *
+   * Every instance of every plugin shares the host's one client: connections are kept
+   * and reused (at most 8 to one host at a time; more requests wait their turn, and with
+   * HTTP/2, which is used over TLS when the server offers it, they share one connection).
+   * Redirects are not followed (a 3xx is a response like any other). Certificates are
+   * always verified against the system's store; there is no way to turn that off. A
+   * proxy named in the daemon's environment (https_proxy, no_proxy...) is used as curl
+   * uses it.
+   *
+   * Returns the request's handle, or NULL when it could not start: no client in this host,
+   * a request that is not valid (size too small, a URL that is not
+   * http:// or https://, a method or header name that is not a token, a CR or LF in a
+   * header value, a body pointer missing), or out of memory. The reason is logged, and no
+   * callback follows a NULL.
+   *
+   * A handle is valid until its callback returns or it is cancelled: exactly one of those
+   * happens. The callback may start requests (a retry), cancel other ones, call
+   * send_done or emit_event. Callable any time after init started.
+   *
+   * Requests still pending when the instance is closed (at shutdown, and when init fails)
+   * are cancelled by the host before shutdown runs, WITHOUT calling back: free the `arg`
+   * of each in shutdown (keep a list, as with timers). A pending request keeps no message
+   * alive: if it belongs to a send, that message is abandoned as send_done says. */
+  parley_http *(*http_request)(parley_ctx *ctx, const struct parley_http_req *req,
+                               parley_http_cb cb, void *arg);
+
+  /* Cancel a request that has not been answered: its callback will not be called, its
+   * handle is gone and its connection is closed or reused. NULL is ignored; cancelling a
+   * request from inside its own callback does nothing (it is ending anyway). */
+  void (*http_cancel)(parley_ctx *ctx, parley_http *req);
+
+  /* The value of the first header of `resp` named `name`, compared without regard to
+   * case; NULL when there is none. Valid as long as `resp` is. */
+  const char *(*http_header)(const struct parley_http_resp *resp, const char *name);
 };
 
 /* True when the host provides `field` (for plugins built against a newer minor). */

@@ -35,6 +35,42 @@ static int plugin_emit(void *ud, const char *json, size_t len, char *err, size_t
   return core_emit_event(ud, json, len, err, errlen);
 }
 
+/* "<channel>.failed" for the contact, queued as a receipt is. Its id names the time, so a
+ * message replayed and dead again is told again, not taken for a duplicate. */
+static void emit_failed(struct core *core, const struct parley_msg *m, const char *reason)
+{
+  char id[96], type[160], err[256] = "out of memory";
+  snprintf(id, sizeof id, "%s:failed:%lld", m->id, (long long)clock_now_ms(&core->clock));
+  snprintf(type, sizeof type, "%s.failed", m->channel);
+  cJSON *ev = cJSON_CreateObject(), *data = cJSON_AddObjectToObject(ev, "data");
+  cJSON_AddStringToObject(ev, "id", id);
+  cJSON_AddStringToObject(ev, "type", type);
+  cJSON_AddStringToObject(ev, "contact", m->contact);
+  cJSON_AddStringToObject(data, "message_id", m->id);
+  cJSON_AddStringToObject(data, "reason", reason);
+  char *json = data ? cJSON_PrintUnformatted(ev) : NULL;
+  if (!json || core_emit_event(core, json, strlen(json), err, sizeof err) < 0)
+    log_kv(&core->log, LOG_WARN, "outbox", "no failed event for a dead letter", "id", m->id,
+           "channel", m->channel, "error", err, (char *)NULL);
+  cJSON_free(json);
+  cJSON_Delete(ev);
+}
+
+/* The outbox's word on how a message ended: a line in the history of the conversation
+ * that spoke it and, for a dead letter, the event a journey may fall back on. */
+static void msg_ended(void *ud, const struct parley_msg *m, const struct outbox_end *end)
+{
+  struct core *core = ud;
+  const char *tmpl = m->template_name ? m->template_name : "-";
+  if (end->delivered) {
+    conv_note(core, m->conv_id, "delivered %s/%s id=%s%s%s", m->channel, tmpl, m->id,
+              end->provider_id ? " provider=" : "", end->provider_id ? end->provider_id : "");
+    return;
+  }
+  conv_note(core, m->conv_id, "failed %s/%s id=%s: %s", m->channel, tmpl, m->id, end->reason);
+  emit_failed(core, m, end->reason);
+}
+
 int core_emit_event(struct core *core, const char *json, size_t len, char *err, size_t errlen)
 {
   struct pending_event *pe = calloc(1, sizeof *pe);
@@ -184,6 +220,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
       .stats = &core->stats.delivery,
       .channel_plugin = channel_plugin,
       .ud = core,
+      .ended = msg_ended,
   };
   outbox_init(&core->outbox, &oenv);
   if (loop) /* a client for plugins; curl starts only when one asks */

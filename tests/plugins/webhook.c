@@ -1,9 +1,14 @@
 /* A channel that delivers by HTTP, as a plugin for a real provider would, with the host's
  * HTTP client (ABI 1.1): each message is POSTed as JSON to the setting `url` with the
- * message id as Idempotency-Key; a 2xx delivers it and confirms it back into Parley as a
- * "<channel>.delivered" receipt, a 5xx or a transport error asks for a retry, any other
- * status refuses it for good. The request of a send still pending when the instance
- * closes is cancelled by the host; shutdown frees what the plugin kept for it. */
+ * message id as Idempotency-Key, and the answer says how the delivery ended (ABI 1.1):
+ *   2xx              delivered (send_delivered, the provider id "hook-<X-Conn>"), and
+ *                    confirmed back into Parley as a "<channel>.delivered" receipt
+ *   429, 5xx         retry (send_retry), after the answer's Retry-After seconds if any
+ *   404, 410         failed for good: invalid_address, unsubscribed (send_failed)
+ *   403              blocked; any other status: rejected
+ *   no answer        retry, without a wait of its own
+ * The request of a send still pending when the instance closes is cancelled by the host;
+ * shutdown frees what the plugin kept for it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,28 +59,42 @@ static void emit_receipt(parley_ctx *ctx, parley_msg *msg)
     host->log(ctx, PARLEY_LOG_ERROR, "receipt refused", "message_id", host->msg_id(msg), NULL);
 }
 
+static enum parley_fail_reason reason_of(int status)
+{
+  switch (status) {
+  case 404: return PARLEY_FAIL_INVALID_ADDRESS;
+  case 410: return PARLEY_FAIL_UNSUBSCRIBED;
+  case 403: return PARLEY_FAIL_BLOCKED;
+  default: return PARLEY_FAIL_REJECTED;
+  }
+}
+
 static void on_answer(parley_ctx *ctx, const struct parley_http_resp *r, void *arg)
 {
   struct sending *s = arg;
-  char detail[128];
+  char text[128];
   unlink_sending(s);
   if (r->error != PARLEY_HTTP_OK) {
-    host->send_done(ctx, s->msg, PARLEY_RETRY, r->error_text);
+    host->send_retry(ctx, s->msg, 0, r->error_text);
   } else if (r->status >= 200 && r->status < 300) {
     emit_receipt(ctx, s->msg);
     const char *conn = host->http_header(r, "X-Conn");
-    snprintf(detail, sizeof detail, "hook-%s", conn ? conn : "?");
-    host->send_done(ctx, s->msg, PARLEY_OK, detail);
+    snprintf(text, sizeof text, "hook-%s", conn ? conn : "?");
+    host->send_delivered(ctx, s->msg, text);
+  } else if (r->status == 429 || r->status >= 500) {
+    const char *after = host->http_header(r, "Retry-After");
+    snprintf(text, sizeof text, "HTTP %d", r->status);
+    host->send_retry(ctx, s->msg, after ? strtoull(after, NULL, 10) * 1000 : 0, text);
   } else {
-    snprintf(detail, sizeof detail, "HTTP %d", r->status);
-    host->send_done(ctx, s->msg, r->status >= 500 ? PARLEY_RETRY : PARLEY_ERROR, detail);
+    snprintf(text, sizeof text, "HTTP %d", r->status);
+    host->send_failed(ctx, s->msg, reason_of(r->status), text);
   }
   free(s);
 }
 
 static enum parley_status webhook_init(parley_ctx *ctx, void *self)
 {
-  if (!PARLEY_HOST_HAS(host, http_request)) {
+  if (!PARLEY_HOST_HAS(host, http_request) || !PARLEY_HOST_HAS(host, send_failed)) {
     host->log(ctx, PARLEY_LOG_ERROR, "this Parley has no HTTP client (ABI 1.1 needed)", NULL);
     return PARLEY_ERROR;
   }

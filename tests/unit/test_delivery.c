@@ -169,6 +169,58 @@ static void test_webhook_plugin(void **state)
   httpd_stop(d);
 }
 
+/* Runs the loop until `n` messages were answered one way or another (or two seconds). */
+static void run_until_answered(struct dfx *f, uint64_t n)
+{
+  const struct outbox_stats *st = &f->core->stats.delivery;
+  for (int i = 0; i < 2000 && st->delivered + st->retried + st->dead < n; i++) {
+    ev_run(f->loop, EVRUN_NOWAIT);
+    usleep(1000);
+  }
+}
+
+/* A 404 is for good: every message dead-lettered at its first attempt as
+ * "invalid_address", and each dead letter told to the contact as "email.failed". */
+static void test_webhook_refused(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/status/404' }", httpd_port(d));
+  struct dfx *f = open_core("lmdb", "tests/plugins", ch);
+  post_batch(f);
+  run_until_answered(f, CONTACTS * MSGS_PER_CONTACT);
+  core_flush(f->core); /* the failed events are applied */
+  assert_int_equal(f->core->stats.delivery.dead, CONTACTS * MSGS_PER_CONTACT);
+  assert_int_equal(f->core->stats.delivery.retried, 0);
+  assert_int_equal(f->core->stats.events, CONTACTS + CONTACTS * MSGS_PER_CONTACT);
+  close_core(f);
+  httpd_stop(d);
+}
+
+/* A 429 with Retry-After: 7 waits seven seconds, longer than the first backoff (at most
+ * one second by default). */
+static void test_webhook_throttled(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/status/429?retry_after=7' }",
+           httpd_port(d));
+  struct dfx *f = open_core("memory", "tests/plugins", ch);
+  post_batch(f);
+  run_until_answered(f, CONTACTS * MSGS_PER_CONTACT);
+  assert_int_equal(f->core->stats.delivery.retried, CONTACTS * MSGS_PER_CONTACT);
+  const struct outbox *ob = &f->core->outbox;
+  int64_t now = clock_now_ms(&f->core->clock);
+  assert_int_equal(ob->n_queue, CONTACTS * MSGS_PER_CONTACT);
+  for (size_t i = 0; i < ob->n_queue; i++) {
+    int64_t in = ob->queue[i]->due_ms - now;
+    if (in < 5000 || in > 7000)
+      fail_msg("retried in %lld ms, not after the provider's 7 s", (long long)in);
+  }
+  close_core(f);
+  httpd_stop(d);
+}
+
 /* The core closed while the webhook's requests are pending: they are cancelled without a
  * callback (LeakSanitizer checks that nothing of them is left), and the messages stay
  * stored, to be handed over again at the next start. */
@@ -210,6 +262,8 @@ int main(void)
       cmocka_unit_test(test_abi10_plugin),
       cmocka_unit_test(test_webhook_plugin),
       cmocka_unit_test(test_webhook_closed_pending),
+      cmocka_unit_test(test_webhook_refused),
+      cmocka_unit_test(test_webhook_throttled),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

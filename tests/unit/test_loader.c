@@ -33,20 +33,25 @@ struct recorder {
   int done_calls;
   enum parley_status done_status;
   char done_detail[128];
+  char done_provider[160];
+  uint64_t done_retry_after;
+  enum parley_fail_reason done_reason;
   struct parley_msg *done_msg;
   int events;
   char event[512];
   int refuse_events; /* 1: emit_event fails, as for a malformed event */
 };
 
-static void rec_send_done(void *core, struct parley_msg *msg, enum parley_status st,
-                          const char *detail)
+static void rec_send_done(void *core, struct parley_msg *msg, const struct plugin_result *res)
 {
   struct recorder *r = core;
   r->done_calls++;
-  r->done_status = st;
+  r->done_status = res->status;
   r->done_msg = msg;
-  snprintf(r->done_detail, sizeof r->done_detail, "%s", detail ? detail : "");
+  snprintf(r->done_detail, sizeof r->done_detail, "%s", res->detail ? res->detail : "");
+  snprintf(r->done_provider, sizeof r->done_provider, "%s", res->provider_id ? res->provider_id : "");
+  r->done_retry_after = res->retry_after_ms;
+  r->done_reason = res->reason;
 }
 
 static int rec_emit_event(void *core, const char *json, size_t len, char *err, size_t errlen)
@@ -485,6 +490,54 @@ static void test_contact_attr(void **state)
   free(m.attr_text);
 }
 
+/* --- ABI 1.1: how a send ended --- */
+
+/* Each 1.1 completion reaches the core with what it said; a provider id the history
+ * cannot show is left out, a reason this host does not know is "other", and a second
+ * completion is ignored. The sends are pending_send's, whose own answer never comes
+ * (60 s, cancelled at close). */
+static void test_outcomes_forwarded(void **state)
+{
+  struct fixture *f = *state;
+  const struct parley_host *h = plugin_host_table();
+  struct plugin_inst *pi = open_ok(f, "sms", TEST_PLUGIN("pending_send"), "{\"delay_ms\":60000}");
+  parley_ctx *ctx = plugin_ctx(pi);
+  struct parley_msg m[6];
+  for (int i = 0; i < 6; i++) {
+    msg_init(&m[i], "m-o");
+    assert_int_equal(plugin_instance_send(pi, &m[i]), PARLEY_PENDING);
+  }
+  assert_true(PARLEY_HOST_HAS(h, send_delivered) && PARLEY_HOST_HAS(h, send_retry) &&
+              PARLEY_HOST_HAS(h, send_failed));
+  h->send_delivered(ctx, &m[0], "prov-1");
+  assert_int_equal(f->rec.done_status, PARLEY_OK);
+  assert_string_equal(f->rec.done_provider, "prov-1");
+  h->send_delivered(ctx, &m[1], "bad\nid"); /* a control character: left out */
+  assert_int_equal(f->rec.done_calls, 2);
+  assert_string_equal(f->rec.done_provider, "");
+  h->send_retry(ctx, &m[2], 30000, "throttled");
+  assert_int_equal(f->rec.done_status, PARLEY_RETRY);
+  assert_int_equal(f->rec.done_retry_after, 30000);
+  assert_string_equal(f->rec.done_detail, "throttled");
+  h->send_failed(ctx, &m[3], PARLEY_FAIL_BLOCKED, "carrier says no");
+  assert_int_equal(f->rec.done_status, PARLEY_ERROR);
+  assert_int_equal(f->rec.done_reason, PARLEY_FAIL_BLOCKED);
+  assert_string_equal(f->rec.done_detail, "carrier says no");
+  h->send_failed(ctx, &m[4], (enum parley_fail_reason)77, NULL);
+  assert_int_equal(f->rec.done_reason, PARLEY_FAIL_OTHER);
+  h->send_done(ctx, &m[5], PARLEY_OK, "prov-10"); /* 1.0: the detail is the provider id */
+  assert_string_equal(f->rec.done_provider, "prov-10");
+  assert_int_equal(f->rec.done_calls, 6);
+  h->send_failed(ctx, &m[0], PARLEY_FAIL_REJECTED, NULL); /* nothing is pending any more */
+  assert_int_equal(f->rec.done_calls, 6);
+  plugin_instance_close(pi);
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_INVALID_ADDRESS), "invalid_address");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_UNSUBSCRIBED), "unsubscribed");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_BLOCKED), "blocked");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_REJECTED), "rejected");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_OTHER), "other");
+}
+
 /* --- ABI 1.0, kept --- */
 
 /* Today's header lays out every 1.0 field where the 1.0 header did, and keeps every 1.0
@@ -633,6 +686,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_pending_send_retry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_cancels_timers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_contact_attr, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_outcomes_forwarded, setup, teardown),
       cmocka_unit_test(test_abi10_layout_kept),
       cmocka_unit_test_setup_teardown(test_abi10_plugin_runs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_abi10_plugin_closed_pending, setup, teardown),

@@ -151,6 +151,22 @@ enum parley_log_level {
   PARLEY_LOG_ERROR = 3
 };
 
+/* v1.1: why a message can never be delivered (host->send_failed). The core dead-letters
+ * it at once, records the reason with it, and tells the journey with an event
+ * "<channel>.failed" whose data.reason is the name in quotes. A value this host does not
+ * know counts as PARLEY_FAIL_OTHER. */
+enum parley_fail_reason {
+  PARLEY_FAIL_OTHER = 0,           /* "other": none of these, or not known */
+  PARLEY_FAIL_INVALID_ADDRESS = 1, /* "invalid_address": no such mailbox, number or device
+                                      token; malformed; expired */
+  PARLEY_FAIL_UNSUBSCRIBED = 2,    /* "unsubscribed": the recipient opted out with the
+                                      provider (STOP, a suppression list) */
+  PARLEY_FAIL_BLOCKED = 3,         /* "blocked": the provider, carrier or recipient blocks
+                                      this sender or this recipient */
+  PARLEY_FAIL_REJECTED = 4         /* "rejected": the content was refused (policy, spam,
+                                      size, a template the provider does not accept) */
+};
+
 /* Capabilities a plugin declares in its descriptor. */
 #define PARLEY_CAP_SEND 0x1u     /* delivers messages (send must be set) */
 #define PARLEY_CAP_RECEIPTS 0x2u /* emits receipts as events */
@@ -291,11 +307,13 @@ struct parley_host {
   /* Completion of a send that returned PARLEY_PENDING. Call exactly once per message,
    * with PARLEY_OK, PARLEY_RETRY or PARLEY_ERROR (a PARLEY_PENDING here is treated as
    * RETRY). `detail` (may be NULL; copied, not kept) explains a failure, or carries the
-   * provider's id on success. Usually called from a timer or (later minors) I/O callback;
-   * calling it from inside send before returning PARLEY_PENDING is allowed. After it
-   * returns the msg handle is gone. A send_done for no pending message is logged and
-   * ignored. Messages still pending when the instance shuts down are abandoned: do not
-   * complete them from shutdown; the core delivers them again (at least once). */
+   * provider's id on success. Usually called from a timer or an HTTP callback; calling it
+   * from inside send before returning PARLEY_PENDING is allowed. After it returns the msg
+   * handle is gone. A send_done for no pending message is logged and ignored. Messages
+   * still pending when the instance shuts down are abandoned: do not complete them from
+   * shutdown; the core delivers them again (at least once). Since 1.1, send_delivered,
+   * send_retry and send_failed say more; each of them is a completion too: per message,
+   * call exactly one of the four, once. */
   void (*send_done)(parley_ctx *ctx, parley_msg *msg, enum parley_status status,
                     const char *detail);
 
@@ -324,7 +342,7 @@ struct parley_host {
    * `parley serve`, a virtual clock in tests. Use it, never time(), for timestamps. */
   int64_t (*now_ms)(parley_ctx *ctx);
 
-  /* --- v1.1 --- (check PARLEY_HOST_HAS(host, http_request) before using them) */
+  /* --- v1.1 --- (check PARLEY_HOST_HAS(host, <field>) before using one of them) */
 
   /* Start an HTTP request without blocking; `cb(ctx, resp, arg)` gets its answer later,
    * on the loop thread, never from inside http_request.
@@ -362,6 +380,41 @@ struct parley_host {
   /* The value of the first header of `resp` named `name`, compared without regard to
    * case; NULL when there is none. Valid as long as `resp` is. */
   const char *(*http_header)(const struct parley_http_resp *resp, const char *name);
+
+  /* How a send ended, said more precisely than send_done can. Each completes a message
+   * exactly as send_done does (a send that returned PARLEY_PENDING; from inside send
+   * before it returns PARLEY_PENDING; once per message, one of the four functions; the
+   * handle is gone when it returns; strings copied, not kept; on the loop thread).
+   *
+   * send_delivered: the provider took the message. `provider_id` (may be NULL) is the
+   * provider's id for it; it is kept in the history of the conversation that spoke the
+   * message ("delivered email/welcome id=<message id> provider=<provider_id>"), which
+   * `parley inspect` and GET /v1/contacts/{id} show. At most 128 bytes of UTF-8 without
+   * control characters; another one is logged and left out (the delivery still counts).
+   *
+   * send_retry: failed for now (a timeout, a 5xx, throttled). The core tries again after
+   * its own backoff or after `retry_after_ms` (0: none), whichever is later; the
+   * provider's wait is capped at one day. As every retry, it counts toward the
+   * configured attempts, after which the message is dead-lettered.
+   *
+   * send_failed: it can never be delivered. No retry: the message is dead-lettered at
+   * once, `reason` and `detail` kept with it (`parley inspect --dead` shows
+   * "invalid_address: <detail>"), and the core emits the event "<channel>.failed" to the
+   * contact ({"message_id": ..., "reason": "invalid_address"}), so a journey listening for
+   * it can fall back to another channel. Nothing else changes: an "unsubscribed" does not
+   * unsubscribe the contact, the journey decides.
+   *
+   * 1.0's send_done keeps its meaning: PARLEY_OK is send_delivered with `detail` as the
+   * provider's id, PARLEY_RETRY is send_retry without a wait, PARLEY_ERROR is send_failed
+   * with PARLEY_FAIL_OTHER. So is a status returned by send: PARLEY_ERROR dead-letters with
+   * reason "other". A message that used up its attempts is dead-lettered with reason
+   * "retries_exhausted", one whose channel no plugin serves with "no_plugin"; both emit
+   * "<channel>.failed" as well. */
+  void (*send_delivered)(parley_ctx *ctx, parley_msg *msg, const char *provider_id);
+  void (*send_retry)(parley_ctx *ctx, parley_msg *msg, uint64_t retry_after_ms,
+                     const char *detail);
+  void (*send_failed)(parley_ctx *ctx, parley_msg *msg, enum parley_fail_reason reason,
+                      const char *detail);
 };
 
 /* True when the host provides `field` (for plugins built against a newer minor). */

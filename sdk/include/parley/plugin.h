@@ -30,7 +30,9 @@
  *    grow without breaking plugins. Structs a plugin fills in for the host (such as
  *    struct parley_http_req) start with their own `size`, for the same reason.
  *
- * Versions: 1.0, the first; 1.1, which only adds (the fields under "v1.1").
+ * Versions: 1.0, the first; 1.1, which only adds (the fields under "v1.1"): an
+ * asynchronous HTTP client (http_request, http_cancel, http_header) and a finer word on
+ * how a send ended (send_delivered, send_retry, send_failed; enum parley_fail_reason).
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -42,22 +44,31 @@
  *                                           free what you made before returning)
  *  4. send(ctx, self, msg) many times      see "Delivery" below
  *  5. shutdown(ctx, self)                  free what init made; the host frees `self`
- *                                           and the STRING settings, and cancels timers
+ *                                           and the STRING settings. Before it runs,
+ *                                           the host cancelled the instance's timers and
+ *                                           HTTP requests without calling them back:
+ *                                           free what their `arg`s hold here
  * `ctx` is the instance's handle for every host call; `self` is your instance struct.
  * The host never dlcloses a plugin while a PARLEY_PENDING send is outstanding (it keeps
  * the file mapped and logs a warning instead).
  *
- * All callbacks run on the daemon's single event loop thread. They must never block:
- * no sleeping, no blocking sockets, no synchronous HTTP. Use the host's timers (and, in
- * later minors, fd watchers and the async HTTP client) instead.
+ * Threads: there is one. Every callback (entry, init, send, shutdown, timers, HTTP
+ * answers) runs on the daemon's event loop thread, and every host function must be
+ * called from it; none is safe from a thread of your own. Callbacks must never block: no
+ * sleeping, no blocking sockets, no synchronous HTTP. Use the host's timers and (1.1) its
+ * HTTP client instead.
  *
  * Delivery: the core hands each message to send() at least once, with a stable message id
  * the plugin should pass to its provider as an idempotency key. send() either finishes
  * at once (returns PARLEY_OK, PARLEY_RETRY or PARLEY_ERROR) or returns PARLEY_PENDING and
- * later calls host->send_done(ctx, msg, status, detail) exactly once. The msg handle stays
- * valid until send_done is called (or send returned a final status). On PARLEY_RETRY the
- * core retries with exponential backoff and jitter, then dead-letters; PARLEY_ERROR is
- * permanent (bad address, content refused).
+ * later completes the message exactly once: host->send_done(ctx, msg, status, detail), or
+ * with 1.1 host->send_delivered, send_retry or send_failed, which also carry the
+ * provider's id, the provider's retry-after and the reason of a permanent failure. The
+ * msg handle stays valid until it is completed (or send returned a final status). On
+ * PARLEY_RETRY the core retries with exponential backoff and jitter (or after the
+ * provider's retry-after, when later), then dead-letters; PARLEY_ERROR is permanent (bad
+ * address, content refused): the message is dead-lettered at once. Every dead letter is
+ * told to the journey as the event "<channel>.failed" (data: message_id, reason).
  *
  * Receipts (delivered, bounced, replied, opened...) go back into Parley as events with
  * host->emit_event, for the same contact, so the journey waiting for them wakes.
@@ -111,6 +122,51 @@
  *
  * Build: cc -fPIC -shared -fvisibility=hidden -I<sdk>/include hello.c -o hello.so
  * Use:   channels = { greet = { plugin = "hello", greeting = "hi" } }   (parley.conf.lua)
+ *
+ * A send to a provider's HTTP API (1.1), the shape of most real plugins; the answer says
+ * how the delivery ended. `struct req` is the plugin's per-message state, listed in the
+ * instance so shutdown can free what is still pending; listed, unlist, render_json and
+ * retry_after_ms are the plugin's own small helpers:
+ *
+ *     static void on_answer(parley_ctx *ctx, const struct parley_http_resp *r, void *arg)
+ *     {
+ *       struct req *q = arg;
+ *       unlist(q);
+ *       if (r->error != PARLEY_HTTP_OK)
+ *         host->send_retry(ctx, q->msg, 0, r->error_text);
+ *       else if (r->status / 100 == 2)
+ *         host->send_delivered(ctx, q->msg, host->http_header(r, "X-Message-Id"));
+ *       else if (r->status == 429 || r->status >= 500)
+ *         host->send_retry(ctx, q->msg, retry_after_ms(host->http_header(r, "Retry-After")),
+ *                          "provider busy");
+ *       else
+ *         host->send_failed(ctx, q->msg, r->status == 404 ? PARLEY_FAIL_INVALID_ADDRESS
+ *                                                         : PARLEY_FAIL_REJECTED, r->body);
+ *       free(q);
+ *     }
+ *
+ *     static enum parley_status api_send(parley_ctx *ctx, void *self, parley_msg *msg)
+ *     {
+ *       struct api *a = self;
+ *       struct parley_http_header h[] = {{"Authorization", a->auth},
+ *                                        {"Idempotency-Key", host->msg_id(msg)},
+ *                                        {"Content-Type", "application/json"}};
+ *       char body[4096];
+ *       int n = render_json(body, sizeof body, msg); // the provider's format
+ *       struct parley_http_req req = {.size = sizeof req, .method = "POST", .url = a->url,
+ *                                     .headers = h, .n_headers = 3,
+ *                                     .body = body, .body_len = (size_t)n,
+ *                                     .timeout_ms = 10000};
+ *       struct req *q = listed(a, msg);
+ *       if (q == NULL || host->http_request(ctx, &req, on_answer, q) == NULL) {
+ *         unlist_and_free(q);
+ *         return PARLEY_RETRY;
+ *       }
+ *       return PARLEY_PENDING;
+ *     }
+ *
+ * Its init checks PARLEY_HOST_HAS(host, http_request) (a 1.0 host has none) and refuses
+ * the instance with a log line when it is missing.
  */
 #ifndef PARLEY_PLUGIN_H
 #define PARLEY_PLUGIN_H
@@ -441,7 +497,10 @@ struct parley_plugin {
   enum parley_status (*init)(parley_ctx *ctx, void *self);
   /* Required with PARLEY_CAP_SEND. See "Delivery" at the top of this file. */
   enum parley_status (*send)(parley_ctx *ctx, void *self, parley_msg *msg);
-  /* Optional. Release what init made. No message is in flight when it is called. */
+  /* Optional. Release what init made. Messages still pending are abandoned (the core
+   * delivers them again at the next start; never complete them from here); the host has
+   * cancelled the instance's timers and HTTP requests, without calling them back, before
+   * it calls shutdown: free the state they pointed to. */
   void (*shutdown)(parley_ctx *ctx, void *self);
 };
 

@@ -17,6 +17,7 @@
 #include "store/store.h"
 
 struct plugin_inst;
+struct plugin_http;
 
 /* One configured channel and the plugin instance serving it (NULL under `parley test`). */
 struct channel {
@@ -59,6 +60,7 @@ struct core {
   struct registry registry; /* the journeys: current versions and those still draining */
   struct channel *channels;
   size_t n_channels;
+  struct plugin_http *http; /* the HTTP client the channels' plugins share (ABI 1.1) */
   struct outbox outbox;
   struct pending_event *pending, *pending_tail;
   int settling; /* core_settle is on the stack */

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <cJSON.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,4 +451,18 @@ size_t conv_fire_due(struct core *core)
     log_kv(&core->log, LOG_INFO, "conv", "many deadlines at once: the rest fire on the next turn",
            "fired", STRINGIFY(CONV_MAX_FIRE_PER_CALL), (char *)NULL);
   return n;
+}
+
+void conv_note(struct core *core, uint64_t id, const char *fmt, ...)
+{
+  struct conv *cv = core->store->ops->conv_get(core->store, id);
+  if (!cv)
+    return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock), "%s", line);
+  core->store->ops->conv_put(core->store, cv);
 }

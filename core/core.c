@@ -16,6 +16,7 @@
 #include "conv.h"
 #include "lua/lhost.h"
 #include "outbox.h"
+#include "plugin/plugin_http.h"
 #include "plugin/plugin_load.h"
 #include "sweep.h"
 
@@ -32,6 +33,42 @@ static struct plugin_inst *channel_plugin(void *ud, const char *name)
 static int plugin_emit(void *ud, const char *json, size_t len, char *err, size_t errlen)
 {
   return core_emit_event(ud, json, len, err, errlen);
+}
+
+/* "<channel>.failed" for the contact, queued as a receipt is. Its id names the time, so a
+ * message replayed and dead again is told again, not taken for a duplicate. */
+static void emit_failed(struct core *core, const struct parley_msg *m, const char *reason)
+{
+  char id[96], type[160], err[256] = "out of memory";
+  snprintf(id, sizeof id, "%s:failed:%lld", m->id, (long long)clock_now_ms(&core->clock));
+  snprintf(type, sizeof type, "%s.failed", m->channel);
+  cJSON *ev = cJSON_CreateObject(), *data = cJSON_AddObjectToObject(ev, "data");
+  cJSON_AddStringToObject(ev, "id", id);
+  cJSON_AddStringToObject(ev, "type", type);
+  cJSON_AddStringToObject(ev, "contact", m->contact);
+  cJSON_AddStringToObject(data, "message_id", m->id);
+  cJSON_AddStringToObject(data, "reason", reason);
+  char *json = data ? cJSON_PrintUnformatted(ev) : NULL;
+  if (!json || core_emit_event(core, json, strlen(json), err, sizeof err) < 0)
+    log_kv(&core->log, LOG_WARN, "outbox", "no failed event for a dead letter", "id", m->id,
+           "channel", m->channel, "error", err, (char *)NULL);
+  cJSON_free(json);
+  cJSON_Delete(ev);
+}
+
+/* The outbox's word on how a message ended: a line in the history of the conversation
+ * that spoke it and, for a dead letter, the event a journey may fall back on. */
+static void msg_ended(void *ud, const struct parley_msg *m, const struct outbox_end *end)
+{
+  struct core *core = ud;
+  const char *tmpl = m->template_name ? m->template_name : "-";
+  if (end->delivered) {
+    conv_note(core, m->conv_id, "delivered %s/%s id=%s%s%s", m->channel, tmpl, m->id,
+              end->provider_id ? " provider=" : "", end->provider_id ? end->provider_id : "");
+    return;
+  }
+  conv_note(core, m->conv_id, "failed %s/%s id=%s: %s", m->channel, tmpl, m->id, end->reason);
+  emit_failed(core, m, end->reason);
 }
 
 int core_emit_event(struct core *core, const char *json, size_t len, char *err, size_t errlen)
@@ -85,8 +122,13 @@ static int open_channels(struct core *core, char *err, size_t errlen)
       .emit_event = plugin_emit,
       .trusted_keys = (const unsigned char(*)[32])core->cfg->plugin_keys,
       .n_trusted_keys = core->cfg->n_plugin_keys,
+      .http = core->http,
   };
   core->channels = calloc(core->cfg->n_channels ? core->cfg->n_channels : 1, sizeof *core->channels);
+  if (core->channels == NULL || (core->loop && core->http == NULL)) {
+    snprintf(err, errlen, "out of memory opening the channels");
+    return -1;
+  }
   for (size_t i = 0; i < core->cfg->n_channels; i++) {
     const struct cfg_channel *cc = &core->cfg->channels[i];
     char path[4096], why[1024];
@@ -195,8 +237,11 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
       .stats = &core->stats.delivery,
       .channel_plugin = channel_plugin,
       .ud = core,
+      .ended = msg_ended,
   };
   outbox_init(&core->outbox, &oenv);
+  if (loop) /* a client for plugins; curl starts only when one asks */
+    core->http = plugin_http_open(loop, &core->log);
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
@@ -368,6 +413,7 @@ void core_close(struct core *core)
     if (core->channels[i].inst)
       plugin_instance_close(core->channels[i].inst);
   free(core->channels);
+  plugin_http_close(core->http); /* after the instances: they cancelled their requests */
   outbox_close(&core->outbox);
   while (core->pending) {
     struct pending_event *pe = core->pending;

@@ -1,6 +1,6 @@
 /* Delivery (see outbox.h): at least once, with the message id as idempotency key;
- * exponential backoff with jitter on PARLEY_RETRY; dead letters kept (and logged) after
- * max_attempts or a permanent failure. Queued messages sit in a binary heap ordered by
+ * exponential backoff with jitter on PARLEY_RETRY, or the provider's wait when later;
+ * dead letters kept (and logged) after max_attempts or at once on a permanent failure. Queued messages sit in a binary heap ordered by
  * (due time, arrival), so a kick and the retry timer read the earliest in O(1) and a
  * commit never scans every message waiting for a retry. */
 #include "outbox.h"
@@ -277,50 +277,100 @@ static void forget_erased(struct outbox *ob, struct parley_msg *m, enum parley_s
   msg_record_free(m);
 }
 
-/* The attempt of `m` (state MSG_SENDING, owned by no queue) ended with `st`. */
-static void finish(struct outbox *ob, struct parley_msg *m, enum parley_status st, const char *detail)
+/* A captured message (`parley test`) reached no plugin: there is nothing to tell. */
+static void tell_end(struct outbox *ob, struct parley_msg *m, const struct outbox_end *end)
 {
-  const struct outbox_env *env = &ob->env;
-  assert(m->state == MSG_SENDING);
-  if (m->erased) {
-    forget_erased(ob, m, st);
-    return;
-  }
-  free(m->last_error);
-  m->last_error = detail && st != PARLEY_OK ? strdup(detail) : NULL;
-  if (st == PARLEY_OK) {
-    env->stats->delivered++;
-    log_kv(env->log, LOG_DEBUG, "outbox", "delivered", "id", m->id, "channel", m->channel, (char *)NULL);
-    env->store->ops->msg_del(env->store, m->id);
-    msg_record_free(m);
-    return;
-  }
-  if (st == PARLEY_RETRY && m->attempt < env->policy.max_attempts) {
-    m->due_ms = clock_now_ms(env->clock) + outbox_backoff_ms(&env->policy, m->attempt);
-    m->state = MSG_QUEUED;
-    env->store->ops->msg_put(env->store, m);
-    env->stats->retried++;
-    log_kv(env->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel",
-           m->channel, "reason", detail ? detail : "", (char *)NULL);
-    queue_push(ob, m);
-    return;
-  }
-  m->state = MSG_DEAD;
-  env->stats->dead++;
-  log_kv(env->log, LOG_WARN, "outbox", "dead letter", "id", m->id, "channel", m->channel, "contact",
-         m->contact, "reason", detail ? detail : "", (char *)NULL);
-  env->store->ops->msg_put(env->store, m); /* kept for inspection and replay */
+  if (ob->env.ended && !ob->env.capture)
+    ob->env.ended(ob->env.ud, m, end);
   msg_record_free(m);
 }
 
-void outbox_send_done(void *ud, struct parley_msg *m, enum parley_status st, const char *detail)
+static void delivered(struct outbox *ob, struct parley_msg *m, const char *provider_id)
+{
+  const struct outbox_env *env = &ob->env;
+  env->stats->delivered++;
+  log_kv(env->log, LOG_DEBUG, "outbox", "delivered", "id", m->id, "channel", m->channel, (char *)NULL);
+  env->store->ops->msg_del(env->store, m->id);
+  tell_end(ob, m, &(struct outbox_end){.delivered = 1, .provider_id = provider_id});
+}
+
+/* The next attempt waits the backoff, or what the provider asked when that is longer. */
+static void retry_later(struct outbox *ob, struct parley_msg *m, const struct plugin_result *r)
+{
+  const struct outbox_env *env = &ob->env;
+  int64_t wait = outbox_backoff_ms(&env->policy, m->attempt);
+  int64_t asked = r->retry_after_ms > (uint64_t)OUTBOX_RETRY_AFTER_MAX_MS ? OUTBOX_RETRY_AFTER_MAX_MS
+                                                                          : (int64_t)r->retry_after_ms;
+  m->due_ms = clock_now_ms(env->clock) + (asked > wait ? asked : wait);
+  m->state = MSG_QUEUED;
+  env->store->ops->msg_put(env->store, m);
+  env->stats->retried++;
+  log_kv(env->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel",
+         m->channel, "reason", r->detail ? r->detail : "", (char *)NULL);
+  queue_push(ob, m);
+}
+
+/* `reason` is the plugin's (its name leads last_error, so `parley inspect --dead` shows
+ * it) or the outbox's own ("retries_exhausted", "no_plugin": the detail alone). */
+static void dead_letter(struct outbox *ob, struct parley_msg *m, const char *reason,
+                        const char *detail, int plugin_reason)
+{
+  const struct outbox_env *env = &ob->env;
+  char text[1024];
+  if (plugin_reason && strcmp(reason, "other") != 0)
+    snprintf(text, sizeof text, "%s%s%s", reason, detail ? ": " : "", detail ? detail : "");
+  else
+    snprintf(text, sizeof text, "%s", detail ? detail : "");
+  free(m->last_error);
+  m->last_error = text[0] ? strdup(text) : NULL;
+  m->state = MSG_DEAD;
+  env->stats->dead++;
+  log_kv(env->log, LOG_WARN, "outbox", "dead letter", "id", m->id, "channel", m->channel, "contact",
+         m->contact, "reason", reason, "detail", detail ? detail : "", (char *)NULL);
+  env->store->ops->msg_put(env->store, m); /* kept for inspection and replay */
+  tell_end(ob, m, &(struct outbox_end){.reason = reason});
+}
+
+/* The attempt of `m` (state MSG_SENDING, owned by no queue) ended with `r`. */
+static void finish(struct outbox *ob, struct parley_msg *m, const struct plugin_result *r)
+{
+  assert(m->state == MSG_SENDING);
+  if (m->erased) {
+    forget_erased(ob, m, r->status);
+    return;
+  }
+  if (r->status == PARLEY_OK) {
+    free(m->last_error);
+    m->last_error = NULL;
+    delivered(ob, m, r->provider_id);
+  } else if (r->status == PARLEY_ERROR) {
+    dead_letter(ob, m, plugin_fail_reason_name(r->reason), r->detail, 1);
+  } else if (m->attempt < ob->env.policy.max_attempts) {
+    free(m->last_error);
+    m->last_error = r->detail ? strdup(r->detail) : NULL;
+    retry_later(ob, m, r);
+  } else {
+    dead_letter(ob, m, "retries_exhausted", r->detail, 0);
+  }
+}
+
+static void answer_clear(struct outbox_answer *a)
+{
+  free(a->detail);
+  free(a->provider_id);
+  memset(a, 0, sizeof *a);
+}
+
+void outbox_send_done(void *ud, struct parley_msg *m, const struct plugin_result *r)
 {
   struct outbox *ob = ud;
   if (m == ob->in_send) { /* completed from inside send(): deliver() finishes it */
+    struct outbox_answer *a = &ob->in_send_answer;
+    answer_clear(a);
     ob->in_send_done = 1;
-    ob->in_send_status = st;
-    free(ob->in_send_detail);
-    ob->in_send_detail = detail ? strdup(detail) : NULL;
+    *a = (struct outbox_answer){r->status, r->reason, r->retry_after_ms,
+                                r->detail ? strdup(r->detail) : NULL,
+                                r->provider_id ? strdup(r->provider_id) : NULL};
     return;
   }
   if (m->state != MSG_SENDING) {
@@ -329,14 +379,34 @@ void outbox_send_done(void *ud, struct parley_msg *m, enum parley_status st, con
     return;
   }
   sending_unlink(ob, m);
-  finish(ob, m, st == PARLEY_PENDING ? PARLEY_RETRY : st, detail);
+  if (r->status != PARLEY_PENDING) {
+    finish(ob, m, r);
+    return;
+  }
+  struct plugin_result retry = *r;
+  retry.status = PARLEY_RETRY;
+  finish(ob, m, &retry);
 }
 
-static const char *status_detail(enum parley_status st)
+/* A status send() returned: 1.0's words, with the outbox's detail. */
+static void finish_status(struct outbox *ob, struct parley_msg *m, enum parley_status st)
 {
-  return st == PARLEY_OK      ? NULL
-         : st == PARLEY_RETRY ? "the plugin asked for a retry"
-                              : "the plugin refused the message for good";
+  struct plugin_result r = {.status = st, .reason = PARLEY_FAIL_OTHER};
+  r.detail = st == PARLEY_OK      ? NULL
+             : st == PARLEY_RETRY ? "the plugin asked for a retry"
+                                  : "the plugin refused the message for good";
+  finish(ob, m, &r);
+}
+
+/* An answer given from inside send(). */
+static void finish_answer(struct outbox *ob, struct parley_msg *m)
+{
+  struct outbox_answer a = ob->in_send_answer;
+  memset(&ob->in_send_answer, 0, sizeof ob->in_send_answer);
+  struct plugin_result r = {a.status == PARLEY_PENDING ? PARLEY_RETRY : a.status, a.detail,
+                            a.provider_id, a.retry_after_ms, a.reason};
+  finish(ob, m, &r);
+  answer_clear(&a);
 }
 
 /* One attempt. The plugin may answer by its return value, by send_done before returning
@@ -348,12 +418,12 @@ static void deliver(struct outbox *ob, struct parley_msg *m)
   m->state = MSG_SENDING;
   if (env->capture) {
     env->capture(env->capture_ud, m);
-    finish(ob, m, PARLEY_OK, NULL);
+    finish_status(ob, m, PARLEY_OK);
     return;
   }
   struct plugin_inst *inst = env->channel_plugin(env->ud, m->channel);
   if (!inst) {
-    finish(ob, m, PARLEY_ERROR, "no plugin serves this channel");
+    dead_letter(ob, m, "no_plugin", "no plugin serves this channel", 0);
     return;
   }
   assert(ob->in_send == NULL); /* sends never nest: nothing re-enters a kick */
@@ -362,16 +432,12 @@ static void deliver(struct outbox *ob, struct parley_msg *m)
   ob->in_send_done = 0;
   enum parley_status st = plugin_instance_send(inst, m);
   ob->in_send = NULL;
-  if (ob->in_send_done) {
-    char *detail = ob->in_send_detail;
-    ob->in_send_detail = NULL;
-    finish(ob, m, ob->in_send_status == PARLEY_PENDING ? PARLEY_RETRY : ob->in_send_status, detail);
-    free(detail);
-  } else if (st == PARLEY_PENDING) {
+  if (ob->in_send_done)
+    finish_answer(ob, m);
+  else if (st == PARLEY_PENDING)
     sending_link(ob, m);
-  } else {
-    finish(ob, m, st, status_detail(st));
-  }
+  else
+    finish_status(ob, m, st);
 }
 
 void outbox_kick(struct outbox *ob)
@@ -412,6 +478,6 @@ void outbox_close(struct outbox *ob)
     msg_record_free(m);
   }
   free(ob->queue);
-  free(ob->in_send_detail);
+  answer_clear(&ob->in_send_answer);
   memset(ob, 0, sizeof *ob);
 }

@@ -4,10 +4,13 @@
  * open batch (outbox_enqueue); it waits in `fresh` until that batch commits, so no plugin
  * ever sees a message a crash could still take back. Then it is queued by due time and
  * handed to the plugin serving its channel (outbox_kick); the plugin answers at once or
- * later (outbox_send_done). PARLEY_RETRY backs off exponentially with jitter until
- * max_attempts, then the message is dead-lettered and kept for `parley replay`. Every state
- * change is written to the store, so a restart hands undelivered messages over again with
- * the same id (at least once).
+ * later (outbox_send_done). PARLEY_RETRY backs off exponentially with jitter (or waits as
+ * long as the provider asked, when that is later) until max_attempts, then the message is
+ * dead-lettered and kept for `parley replay`; a permanent failure (PARLEY_ERROR, with the
+ * plugin's reason) is dead-lettered at once. Every state change is written to the store,
+ * so a restart hands undelivered messages over again with the same id (at least once).
+ * How each message ended (delivered, or dead and why) is told to the core (`ended`), which
+ * notes it in the conversation and tells the journey of a dead letter.
  *
  * Erasure (outbox_erase_contact) takes a contact's messages out at once: those of the open
  * batch are dropped with it, queued ones wait aside until the batch commits (then they are
@@ -29,6 +32,19 @@
 #include "store/store.h"
 
 struct plugin_inst;
+struct plugin_result;
+
+/* The longest wait a provider's retry-after may impose (one day): a bad value must not
+ * park a message for years. */
+#define OUTBOX_RETRY_AFTER_MAX_MS (24 * 3600 * 1000LL)
+
+/* How a message's delivery ended, for the core (outbox_env's `ended`). */
+struct outbox_end {
+  int delivered;           /* 1: delivered; 0: dead-lettered */
+  const char *provider_id; /* delivered: the provider's id, or NULL */
+  const char *reason;      /* dead: "invalid_address", ..., "other", "retries_exhausted",
+                              "no_plugin" */
+};
 
 /* Counters the core persists with its own (see struct core_stats). */
 struct outbox_stats {
@@ -54,6 +70,18 @@ struct outbox_env {
    * counts as delivered. */
   void (*capture)(void *capture_ud, const struct parley_msg *m);
   void *capture_ud;
+  /* Optional: a plugin delivered a message, or it was dead-lettered (never one of an
+   * erased contact, nor a captured one), told after the store was written and before the
+   * record is freed; `ud` is passed back. It must not re-enter the outbox. */
+  void (*ended)(void *ud, const struct parley_msg *m, const struct outbox_end *end);
+};
+
+/* A plugin's answer that came from inside send(), kept until deliver() finishes with it. */
+struct outbox_answer {
+  enum parley_status status;
+  enum parley_fail_reason reason;
+  uint64_t retry_after_ms;
+  char *detail, *provider_id; /* copies */
 };
 
 /* struct parley_msg's `erased`: its contact was erased while a plugin held it. */
@@ -71,9 +99,8 @@ struct outbox {
   uint64_t next_seq;
   int kicking;               /* outbox_kick is on the stack */
   struct parley_msg *in_send; /* the message inside a plugin's send() right now */
-  int in_send_done;          /* the plugin completed it before send() returned: */
-  enum parley_status in_send_status; /* with this status */
-  char *in_send_detail;      /*   and this detail */
+  int in_send_done;          /* the plugin completed it before send() returned, */
+  struct outbox_answer in_send_answer; /* saying this */
 };
 
 void outbox_init(struct outbox *ob, const struct outbox_env *env);
@@ -102,7 +129,7 @@ void outbox_restore(struct outbox *ob);
 void outbox_kick(struct outbox *ob);
 /* A plugin finished a PARLEY_PENDING send (struct plugin_env's send_done; `ob` is the
  * outbox). */
-void outbox_send_done(void *ob, struct parley_msg *m, enum parley_status st, const char *detail);
+void outbox_send_done(void *ob, struct parley_msg *m, const struct plugin_result *r);
 
 /* When the earliest queued message is due: 1 and *due_ms, or 0 when none waits. */
 int outbox_next_due(const struct outbox *ob, int64_t *due_ms);

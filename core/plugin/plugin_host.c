@@ -1,4 +1,5 @@
-/* The host function table handed to every plugin (struct parley_host, ABI v1.0).
+/* The host function table handed to every plugin (struct parley_host, ABI v1.1; the HTTP
+ * client's functions are plugin_http.c's).
  *
  * Plugins never call a core symbol directly (the daemon is not linked with -rdynamic):
  * everything they may do goes through these functions, which take the opaque parley_ctx
@@ -15,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "store/records.h"
+#include "text.h"
 #include "plugin_int.h"
 
 static enum log_level map_level(enum parley_log_level lvl)
@@ -103,28 +105,100 @@ static const char *msg_contact_attr(const parley_msg *cm, const char *key)
 
 /* --- completion and receipts --- */
 
+/* Every completion, whichever of the four functions the plugin called, ends here. A
+ * completion nobody is waiting for is a plugin bug (a second one, or one after a final
+ * status): forwarding it would complete a message the core may have freed already. */
+static void complete(struct plugin_inst *pi, parley_msg *msg, const struct plugin_result *r)
+{
+  if (pi->in_flight == 0) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send_done without a pending send, ignored",
+           "plugin", pi->desc->name, (char *)NULL);
+    return;
+  }
+  pi->in_flight--;
+  if (pi->env.send_done)
+    pi->env.send_done(pi->env.outbox, msg, r);
+}
+
+/* A provider's id goes into a conversation's history, which the API and `parley inspect`
+ * show: text a terminal or a JSON reader can take, and short. */
+static int provider_id_ok(const char *id)
+{
+  size_t n = id ? strlen(id) : 0;
+  return n > 0 && n <= 128 && text_utf8_ok(id, n) && !text_has_control(id, n);
+}
+
+static const char *checked_provider_id(struct plugin_inst *pi, const char *id, int loud)
+{
+  if (id == NULL || provider_id_ok(id))
+    return id;
+  log_kv(pi->env.log, loud ? LOG_WARN : LOG_DEBUG, pi->subsys,
+         "provider id left out: more than 128 bytes, not UTF-8, or a control character",
+         "plugin", pi->desc->name, (char *)NULL);
+  return NULL;
+}
+
+/* 1.0: on success `detail` is the provider's id (when it can be one). */
 static void host_send_done(parley_ctx *ctx, parley_msg *msg, enum parley_status st,
                            const char *detail)
 {
   struct plugin_inst *pi = plugin_inst_of(ctx);
   if (pi == NULL || msg == NULL)
     return;
-  /* A completion nobody is waiting for is a plugin bug (double send_done, or send_done
-   * after a final status): forwarding it would complete a message the core may have
-   * freed already. */
-  if (pi->in_flight == 0) {
-    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send_done without a pending send, ignored",
-           "plugin", pi->desc->name, (char *)NULL);
-    return;
-  }
   if (st != PARLEY_OK && st != PARLEY_RETRY && st != PARLEY_ERROR) {
     log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send_done with a non-final status",
            "plugin", pi->desc->name, (char *)NULL);
     st = PARLEY_RETRY; /* the message is not lost: the core tries again */
   }
-  pi->in_flight--;
-  if (pi->env.send_done)
-    pi->env.send_done(pi->env.outbox, msg, st, detail);
+  struct plugin_result r = {.status = st, .detail = detail, .reason = PARLEY_FAIL_OTHER};
+  if (st == PARLEY_OK)
+    r.provider_id = checked_provider_id(pi, detail, 0);
+  complete(pi, msg, &r);
+}
+
+static void host_send_delivered(parley_ctx *ctx, parley_msg *msg, const char *provider_id)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || msg == NULL)
+    return;
+  struct plugin_result r = {.status = PARLEY_OK, .provider_id = checked_provider_id(pi, provider_id, 1)};
+  complete(pi, msg, &r);
+}
+
+static void host_send_retry(parley_ctx *ctx, parley_msg *msg, uint64_t retry_after_ms,
+                            const char *detail)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || msg == NULL)
+    return;
+  struct plugin_result r = {.status = PARLEY_RETRY, .detail = detail, .retry_after_ms = retry_after_ms};
+  complete(pi, msg, &r);
+}
+
+static void host_send_failed(parley_ctx *ctx, parley_msg *msg, enum parley_fail_reason reason,
+                             const char *detail)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || msg == NULL)
+    return;
+  if ((int)reason < (int)PARLEY_FAIL_OTHER || (int)reason > (int)PARLEY_FAIL_REJECTED) { /* a newer plugin's */
+    log_kv(pi->env.log, LOG_DEBUG, pi->subsys, "unknown failure reason, counted as other",
+           "plugin", pi->desc->name, (char *)NULL);
+    reason = PARLEY_FAIL_OTHER;
+  }
+  struct plugin_result r = {.status = PARLEY_ERROR, .detail = detail, .reason = reason};
+  complete(pi, msg, &r);
+}
+
+const char *plugin_fail_reason_name(enum parley_fail_reason reason)
+{
+  switch (reason) {
+  case PARLEY_FAIL_INVALID_ADDRESS: return "invalid_address";
+  case PARLEY_FAIL_UNSUBSCRIBED: return "unsubscribed";
+  case PARLEY_FAIL_BLOCKED: return "blocked";
+  case PARLEY_FAIL_REJECTED: return "rejected";
+  default: return "other";
+  }
 }
 
 static enum parley_status host_emit_event(parley_ctx *ctx, const char *json, size_t len)
@@ -233,6 +307,13 @@ static const struct parley_host host_table = {
     .timer_start = host_timer_start,
     .timer_cancel = host_timer_cancel,
     .now_ms = host_now_ms,
+    /* v1.1 */
+    .http_request = plugin_http_request,
+    .http_cancel = plugin_http_cancel,
+    .http_header = plugin_http_header,
+    .send_delivered = host_send_delivered,
+    .send_retry = host_send_retry,
+    .send_failed = host_send_failed,
 };
 
 const struct parley_host *plugin_host_table(void) { return &host_table; }

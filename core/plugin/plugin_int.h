@@ -1,6 +1,7 @@
-/* Private to the plugin loader (plugin_load.c) and the host table (plugin_host.c): what a
- * parley_ctx and a parley_timer really are. Nothing outside core/plugin_*.c includes this;
- * the rest of the core sees only plugin_load.h. */
+/* Private to the plugin loader (plugin_load.c), the host table (plugin_host.c) and the
+ * HTTP client (plugin_http.c): what a parley_ctx and a parley_timer really are. Nothing
+ * outside core/plugin/ includes this; the rest of the core sees plugin_load.h and
+ * plugin_http.h. */
 #ifndef PARLEY_PLUGIN_INT_H
 #define PARLEY_PLUGIN_INT_H
 #include <ev.h>
@@ -36,6 +37,7 @@ struct plugin_inst {
   unsigned calls;        /* plugin callbacks on the stack: close must not unmap them */
   int inited;            /* init returned PARLEY_OK: shutdown is owed */
   struct parley_timer *timers;
+  struct parley_http *http_reqs; /* HTTP requests not answered yet (plugin_http.c) */
 };
 
 /* The opaque handle and the real struct are the same object. */
@@ -49,5 +51,13 @@ static inline struct plugin_inst *plugin_inst_of(parley_ctx *ctx)
 const struct parley_host *plugin_host_table(void);
 /* Stop and free every pending timer of `pi` (at close). */
 void plugin_timers_cancel_all(struct plugin_inst *pi);
+
+/* The host table's HTTP client (plugin_http.c; see http_request in parley/plugin.h). */
+parley_http *plugin_http_request(parley_ctx *ctx, const struct parley_http_req *req,
+                                 parley_http_cb cb, void *arg);
+void plugin_http_cancel(parley_ctx *ctx, parley_http *req);
+const char *plugin_http_header(const struct parley_http_resp *resp, const char *name);
+/* Cancel every request of `pi` without calling back (at close, and when init fails). */
+void plugin_http_cancel_all(struct plugin_inst *pi);
 
 #endif

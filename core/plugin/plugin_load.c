@@ -120,6 +120,8 @@ static int check_descriptor(const struct parley_plugin *d, const char *path, cha
   if (d->abi_major != PARLEY_ABI_MAJOR)
     return refuse(err, errlen, path, "built for plugin ABI %u.x, this Parley speaks %u.x",
                   (unsigned)d->abi_major, (unsigned)PARLEY_ABI_MAJOR);
+  /* Only what `size` covers is read: a 1.0 descriptor ends at shutdown; a field added
+   * later is read only when PARLEY_PLUGIN_HAS says the plugin has it. */
   if (d->size < PARLEY_PLUGIN_V1_SIZE)
     return refuse(err, errlen, path,
                   "descriptor too short for ABI v1 (%" PRIu32 " bytes, at least %zu expected)",
@@ -431,8 +433,10 @@ static int run_init(struct plugin_inst *pi, char *err, size_t errlen)
   enum parley_status st = pi->desc->init(plugin_ctx(pi), pi->self);
   pi->calls--;
   if (st != PARLEY_OK) {
-    /* init may have started timers before failing; they must not outlive the handle. */
+    /* init may have started timers or requests before failing; they must not outlive
+     * the handle. */
     plugin_timers_cancel_all(pi);
+    plugin_http_cancel_all(pi);
     return refuse(err, errlen, pi->path, "init failed for channel '%s' (status %d; see the "
                   "plugin's log lines above)", pi->channel, (int)st);
   }
@@ -481,8 +485,10 @@ int plugin_instance_open(const struct plugin_env *env, const char *channel, cons
   if (spec_check(pi, err, errlen) != 0 || apply_settings(pi, settings, err, errlen) != 0 ||
       run_init(pi, err, errlen) != 0)
     return open_fail(pi);
+  char abi[24];
+  snprintf(abi, sizeof abi, "%u.%u", (unsigned)pi->desc->abi_major, (unsigned)pi->desc->abi_minor);
   log_kv(env->log, LOG_INFO, pi->subsys, "plugin loaded", "plugin", pi->desc->name, "version",
-         pi->desc->version ? pi->desc->version : "?", "path", path, (char *)NULL);
+         pi->desc->version ? pi->desc->version : "?", "abi", abi, "path", path, (char *)NULL);
   *out = pi;
   return 0;
 }
@@ -525,13 +531,15 @@ void plugin_instance_close(struct plugin_inst *pi)
            "plugin", pi->desc->name, (char *)NULL);
     return;
   }
-  /* Timers first: none may fire into a plugin being shut down. */
+  /* Timers and HTTP requests first: none may call into a plugin being shut down. */
   plugin_timers_cancel_all(pi);
+  plugin_http_cancel_all(pi);
   if (pi->inited && pi->desc->shutdown) {
     pi->calls++;
     pi->desc->shutdown(plugin_ctx(pi), pi->self);
     pi->calls--;
     plugin_timers_cancel_all(pi); /* shutdown should not start any, but be sure */
+    plugin_http_cancel_all(pi);
   }
   if (pi->in_flight == 0) {
     dlclose(pi->dl);

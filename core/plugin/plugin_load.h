@@ -3,14 +3,29 @@
 #ifndef PARLEY_PLUGIN_LOAD_H
 #define PARLEY_PLUGIN_LOAD_H
 #include <stddef.h>
+#include <stdint.h>
 #include <parley/plugin.h>
 
 struct log;
 struct clock;
 struct ev_loop;
+struct plugin_http;
 typedef struct cJSON cJSON;
 
 struct plugin_inst; /* one configured channel instance (its parley_ctx) */
+
+/* How a send ended, as the plugin said it: with send_done (1.0) or with send_delivered,
+ * send_retry or send_failed (1.1). The strings are the plugin's, valid during the call. */
+struct plugin_result {
+  enum parley_status status;      /* PARLEY_OK, PARLEY_RETRY or PARLEY_ERROR */
+  const char *detail;             /* why it failed (logs, the dead letter); may be NULL */
+  const char *provider_id;        /* PARLEY_OK: the provider's id for it, or NULL */
+  uint64_t retry_after_ms;        /* PARLEY_RETRY: the provider's wait, 0 when none */
+  enum parley_fail_reason reason; /* PARLEY_ERROR: why; PARLEY_FAIL_OTHER unless told */
+};
+
+/* The name of a reason ("invalid_address"), as the "<channel>.failed" event gives it. */
+const char *plugin_fail_reason_name(enum parley_fail_reason reason);
 
 /* What the loader needs from the core. Copied by plugin_instance_open. */
 struct plugin_env {
@@ -18,8 +33,7 @@ struct plugin_env {
   const struct clock *clock;
   struct ev_loop *loop;
   /* A PARLEY_PENDING send finished; `outbox` is passed back. */
-  void (*send_done)(void *outbox, struct parley_msg *msg, enum parley_status st,
-                    const char *detail);
+  void (*send_done)(void *outbox, struct parley_msg *msg, const struct plugin_result *r);
   void *outbox;
   /* A plugin emitted a receipt event; `core` is passed back. Returns 0, or -1 with a
    * reason in err. */
@@ -29,6 +43,8 @@ struct plugin_env {
    * signature by one of them (FILE.so.sig, see plugin_sign.h) or it is not loaded. */
   const unsigned char (*trusted_keys)[32];
   size_t n_trusted_keys;
+  /* The HTTP client the instances share (plugin_http.h); NULL: http_request refuses. */
+  struct plugin_http *http;
 };
 
 /* Find plugin `name` under `dir`: DIR/NAME.so, then DIR/.libs/NAME.so (build tree).

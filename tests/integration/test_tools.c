@@ -245,6 +245,60 @@ static void test_dead_letter_is_shown_and_replayed(void **state)
   run_free(&r);
 }
 
+/* `parley inspect CONTACT` until its output says `what`, or `ms` pass. */
+static struct run inspect_until(const char *contact, const char *what, long ms)
+{
+  for (long waited = 0;; waited += 100) {
+    struct run r = cli(&D, (const char *[]){"inspect", contact, NULL});
+    if ((r.out && strstr(r.out, what)) || waited >= ms)
+      return r;
+    run_free(&r);
+    h_sleep_ms(100);
+  }
+}
+
+/* How deliveries ended, as ABI 1.1 plugins report it: the provider's id in the
+ * conversation's history (pending_send's 1.0 send_done carries "provider-id-<id>"), and a
+ * permanent failure dead-lettered at its first attempt with its reason
+ * (tests/plugins/outcome.c, told by the contact's profile). */
+static void test_inspect_shows_delivery_outcomes(void **state)
+{
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  h_write_config(&D, "  plugin_dir = builddir .. '/tests/plugins',\n"
+                     "  channels = { email = { plugin = 'pending_send', delay_ms = 1 } },\n"
+                     "  journey_params = { welcome = { follow_up_after = '1h', last_call_after = '1h' } },");
+  assert_int_equal(h_start(&D), 0);
+  signup(&D, "p1");
+  struct run r = inspect_until("p1", "delivered email/welcome", 5000);
+  assert_int_equal(r.status, 0);
+  const char *spoke = strstr(r.out, "spoke email/welcome id=");
+  assert_non_null(spoke);
+  char id[64], want[256];
+  sscanf(spoke, "spoke email/welcome id=%63s", id);
+  snprintf(want, sizeof want, "delivered email/welcome id=%s provider=provider-id-%s", id, id);
+  assert_says(&r, r.out, want);
+  run_free(&r);
+
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  h_write_config(&D, "  plugin_dir = builddir .. '/tests/plugins',\n"
+                     "  channels = { email = { plugin = 'outcome' } },\n"
+                     "  journey_params = { welcome = { follow_up_after = '1h', last_call_after = '1h' } },");
+  assert_int_equal(h_start(&D), 0);
+  cJSON_Delete(h_post(&D, "{\"id\":\"p2-signup\",\"type\":\"user.signed_up\",\"contact\":\"p2\","
+                          "\"profile\":{\"email\":\"p2@example.com\",\"email_outcome\":\"failed:1:no such box\"}}",
+                      200));
+  cJSON *dead = wait_dead_letters(1, 5000);
+  assert_int_equal(cJSON_GetArraySize(dead), 1);
+  assert_string_equal(h_str(dead, 0, "last_error"), "invalid_address: no such box");
+  assert_int_equal(h_num(cJSON_GetArrayItem(dead, 0), "attempts"), 1);
+  snprintf(want, sizeof want, "failed email/welcome id=%s: invalid_address", h_str(dead, 0, "id"));
+  cJSON_Delete(dead);
+  r = inspect_until("p2", want, 5000);
+  assert_says(&r, r.out, want);
+  assert_says(&r, r.out, "DEAD LETTER after 1 attempt: invalid_address: no such box");
+  run_free(&r);
+}
+
 /* A queued (not dead) message is refused with 409: replaying it would deliver it twice. */
 static void test_replay_refuses_a_message_that_is_not_dead(void **state)
 {
@@ -362,6 +416,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_inspect_shows_a_waiting_contact, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letter_is_shown_and_replayed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_replay_refuses_a_message_that_is_not_dead, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_inspect_shows_delivery_outcomes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_backup_while_serving_starts_a_daemon, setup, teardown),
       cmocka_unit_test_setup_teardown(test_send_posts_a_file_of_events, setup, teardown),
   };

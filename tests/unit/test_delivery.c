@@ -1,6 +1,6 @@
 /* Delivery through the core with real plugins: the shipped `file` plugin with receipts,
- * and tests/plugins/receipts.c answering synchronously, from inside send, and later from a
- * timer. Each batch holds several events and several messages per event; every receipt
+ * tests/plugins/receipts.c answering synchronously, from inside send, and later from a
+ * timer, and tests/plugins/abi10.c, built against the ABI 1.0 header. Each batch holds several events and several messages per event; every receipt
  * comes back as an event that wakes the conversation which spoke. The loop runs for real
  * (the plugins' timers are libev timers), with either store backend. */
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 
 #include "conv.h"
 #include "core.h"
+#include "httpd.h"
 
 #define CONTACTS 3
 #define MSGS_PER_CONTACT 2
@@ -154,6 +155,103 @@ static void test_receipts_later(void **state)
   run_case("lmdb", "tests/plugins", "{ plugin = \'receipts\', mode = 'later', delay_ms = 2 }");
 }
 
+/* A 1.1 plugin that delivers by HTTP (tests/plugins/webhook.c) through the core's HTTP
+ * client, against a server on loopback. */
+static void test_webhook_plugin(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  assert_non_null(d);
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/echo' }", httpd_port(d));
+  run_case("memory", "tests/plugins", ch);
+  run_case("lmdb", "tests/plugins", ch);
+  assert_true(httpd_accepted(d) >= 1);
+  httpd_stop(d);
+}
+
+/* Runs the loop until `n` messages were answered one way or another (or two seconds). */
+static void run_until_answered(struct dfx *f, uint64_t n)
+{
+  const struct outbox_stats *st = &f->core->stats.delivery;
+  for (int i = 0; i < 2000 && st->delivered + st->retried + st->dead < n; i++) {
+    ev_run(f->loop, EVRUN_NOWAIT);
+    usleep(1000);
+  }
+}
+
+/* A 404 is for good: every message dead-lettered at its first attempt as
+ * "invalid_address", and each dead letter told to the contact as "email.failed". */
+static void test_webhook_refused(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/status/404' }", httpd_port(d));
+  struct dfx *f = open_core("lmdb", "tests/plugins", ch);
+  post_batch(f);
+  run_until_answered(f, CONTACTS * MSGS_PER_CONTACT);
+  core_flush(f->core); /* the failed events are applied */
+  assert_int_equal(f->core->stats.delivery.dead, CONTACTS * MSGS_PER_CONTACT);
+  assert_int_equal(f->core->stats.delivery.retried, 0);
+  assert_int_equal(f->core->stats.events, CONTACTS + CONTACTS * MSGS_PER_CONTACT);
+  close_core(f);
+  httpd_stop(d);
+}
+
+/* A 429 with Retry-After: 7 waits seven seconds, longer than the first backoff (at most
+ * one second by default). */
+static void test_webhook_throttled(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/status/429?retry_after=7' }",
+           httpd_port(d));
+  struct dfx *f = open_core("memory", "tests/plugins", ch);
+  post_batch(f);
+  run_until_answered(f, CONTACTS * MSGS_PER_CONTACT);
+  assert_int_equal(f->core->stats.delivery.retried, CONTACTS * MSGS_PER_CONTACT);
+  const struct outbox *ob = &f->core->outbox;
+  int64_t now = clock_now_ms(&f->core->clock);
+  assert_int_equal(ob->n_queue, CONTACTS * MSGS_PER_CONTACT);
+  for (size_t i = 0; i < ob->n_queue; i++) {
+    int64_t in = ob->queue[i]->due_ms - now;
+    if (in < 5000 || in > 7000)
+      fail_msg("retried in %lld ms, not after the provider's 7 s", (long long)in);
+  }
+  close_core(f);
+  httpd_stop(d);
+}
+
+/* The core closed while the webhook's requests are pending: they are cancelled without a
+ * callback (LeakSanitizer checks that nothing of them is left), and the messages stay
+ * stored, to be handed over again at the next start. */
+static void test_webhook_closed_pending(void **state)
+{
+  struct httpd *d = httpd_start();
+  char ch[256];
+  assert_non_null(d);
+  snprintf(ch, sizeof ch, "{ plugin = 'webhook', url = 'http://127.0.0.1:%d/slow/500' }", httpd_port(d));
+  struct dfx *f = open_core("lmdb", "tests/plugins", ch);
+  post_batch(f);
+  for (int i = 0; i < 20; i++) { /* the requests go out */
+    ev_run(f->loop, EVRUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(f->core->stats.delivery.delivered, 0);
+  int left = 0;
+  f->core->store->ops->msg_each(f->core->store, count_msg, &left);
+  assert_int_equal(left, CONTACTS * MSGS_PER_CONTACT);
+  close_core(f);
+  httpd_stop(d);
+}
+
+/* A plugin built against the 1.0 header (tests/plugins/abi10.c) delivers through the
+ * core unchanged: every message delivered, every receipt applied. */
+static void test_abi10_plugin(void **state)
+{
+  run_case("memory", "tests/plugins", "{ plugin = 'abi10', delay_ms = 2 }");
+  run_case("lmdb", "tests/plugins", "{ plugin = 'abi10', delay_ms = 2 }");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -161,6 +259,11 @@ int main(void)
       cmocka_unit_test(test_sync_receipts),
       cmocka_unit_test(test_receipts_inside_send),
       cmocka_unit_test(test_receipts_later),
+      cmocka_unit_test(test_abi10_plugin),
+      cmocka_unit_test(test_webhook_plugin),
+      cmocka_unit_test(test_webhook_closed_pending),
+      cmocka_unit_test(test_webhook_refused),
+      cmocka_unit_test(test_webhook_throttled),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

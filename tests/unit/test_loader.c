@@ -22,6 +22,7 @@
 #include "store/records.h"
 #include "plugin/plugin_int.h"
 #include "plugin/plugin_load.h"
+#include "../plugins/abi10_fields.h"
 
 #define TEST_PLUGIN(name) PARLEY_BUILDDIR "/tests/plugins/.libs/" name ".so"
 #define CHANNEL_PLUGIN(name) PARLEY_BUILDDIR "/plugins/.libs/" name ".so"
@@ -32,20 +33,25 @@ struct recorder {
   int done_calls;
   enum parley_status done_status;
   char done_detail[128];
+  char done_provider[160];
+  uint64_t done_retry_after;
+  enum parley_fail_reason done_reason;
   struct parley_msg *done_msg;
   int events;
   char event[512];
   int refuse_events; /* 1: emit_event fails, as for a malformed event */
 };
 
-static void rec_send_done(void *core, struct parley_msg *msg, enum parley_status st,
-                          const char *detail)
+static void rec_send_done(void *core, struct parley_msg *msg, const struct plugin_result *res)
 {
   struct recorder *r = core;
   r->done_calls++;
-  r->done_status = st;
+  r->done_status = res->status;
   r->done_msg = msg;
-  snprintf(r->done_detail, sizeof r->done_detail, "%s", detail ? detail : "");
+  snprintf(r->done_detail, sizeof r->done_detail, "%s", res->detail ? res->detail : "");
+  snprintf(r->done_provider, sizeof r->done_provider, "%s", res->provider_id ? res->provider_id : "");
+  r->done_retry_after = res->retry_after_ms;
+  r->done_reason = res->reason;
 }
 
 static int rec_emit_event(void *core, const char *json, size_t len, char *err, size_t errlen)
@@ -519,6 +525,180 @@ static void test_contact_attr(void **state)
   free(m.attr_text);
 }
 
+/* --- ABI 1.1: how a send ended --- */
+
+/* Each 1.1 completion reaches the core with what it said; a provider id the history
+ * cannot show is left out, a reason this host does not know is "other", and a second
+ * completion is ignored. The sends are pending_send's, whose own answer never comes
+ * (60 s, cancelled at close). */
+static void test_outcomes_forwarded(void **state)
+{
+  struct fixture *f = *state;
+  const struct parley_host *h = plugin_host_table();
+  struct plugin_inst *pi = open_ok(f, "sms", TEST_PLUGIN("pending_send"), "{\"delay_ms\":60000}");
+  parley_ctx *ctx = plugin_ctx(pi);
+  struct parley_msg m[6];
+  for (int i = 0; i < 6; i++) {
+    msg_init(&m[i], "m-o");
+    assert_int_equal(plugin_instance_send(pi, &m[i]), PARLEY_PENDING);
+  }
+  assert_true(PARLEY_HOST_HAS(h, send_delivered) && PARLEY_HOST_HAS(h, send_retry) &&
+              PARLEY_HOST_HAS(h, send_failed));
+  h->send_delivered(ctx, &m[0], "prov-1");
+  assert_int_equal(f->rec.done_status, PARLEY_OK);
+  assert_string_equal(f->rec.done_provider, "prov-1");
+  h->send_delivered(ctx, &m[1], "bad\nid"); /* a control character: left out */
+  assert_int_equal(f->rec.done_calls, 2);
+  assert_string_equal(f->rec.done_provider, "");
+  h->send_retry(ctx, &m[2], 30000, "throttled");
+  assert_int_equal(f->rec.done_status, PARLEY_RETRY);
+  assert_int_equal(f->rec.done_retry_after, 30000);
+  assert_string_equal(f->rec.done_detail, "throttled");
+  h->send_failed(ctx, &m[3], PARLEY_FAIL_BLOCKED, "carrier says no");
+  assert_int_equal(f->rec.done_status, PARLEY_ERROR);
+  assert_int_equal(f->rec.done_reason, PARLEY_FAIL_BLOCKED);
+  assert_string_equal(f->rec.done_detail, "carrier says no");
+  h->send_failed(ctx, &m[4], (enum parley_fail_reason)6, NULL); /* a later minor's */
+  assert_int_equal(f->rec.done_reason, PARLEY_FAIL_OTHER);
+  h->send_done(ctx, &m[5], PARLEY_OK, "prov-10"); /* 1.0: the detail is the provider id */
+  assert_string_equal(f->rec.done_provider, "prov-10");
+  assert_int_equal(f->rec.done_calls, 6);
+  h->send_failed(ctx, &m[0], PARLEY_FAIL_REJECTED, NULL); /* nothing is pending any more */
+  assert_int_equal(f->rec.done_calls, 6);
+  plugin_instance_close(pi);
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_INVALID_ADDRESS), "invalid_address");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_UNSUBSCRIBED), "unsubscribed");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_BLOCKED), "blocked");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_REJECTED), "rejected");
+  assert_string_equal(plugin_fail_reason_name(PARLEY_FAIL_OTHER), "other");
+}
+
+/* --- ABI 1.0, kept --- */
+
+/* Today's header lays out every 1.0 field where the 1.0 header did, and keeps every 1.0
+ * constant: the structs only grew at the end. */
+static void test_abi10_layout_kept(void **state)
+{
+  static const char *const host_names[] = {
+#define X(f) #f,
+      ABI10_HOST_FIELDS};
+  static const size_t host_now[] = {
+#undef X
+#define X(f) offsetof(struct parley_host, f),
+      ABI10_HOST_FIELDS};
+  static const size_t plugin_now[] = {
+#undef X
+#define X(f) offsetof(struct parley_plugin, f),
+      ABI10_PLUGIN_FIELDS};
+  static const size_t spec_now[] = {
+#undef X
+#define X(f) offsetof(struct parley_config_spec, f),
+      ABI10_SPEC_FIELDS};
+#undef X
+  const struct abi10_layout *old = &abi10_layout;
+  for (size_t i = 0; i < sizeof host_now / sizeof host_now[0]; i++)
+    if (host_now[i] != old->host_offsets[i])
+      fail_msg("struct parley_host: %s moved from %zu to %zu", host_names[i], old->host_offsets[i],
+               host_now[i]);
+  for (size_t i = 0; i < sizeof plugin_now / sizeof plugin_now[0]; i++)
+    assert_int_equal(plugin_now[i], old->plugin_offsets[i]);
+  for (size_t i = 0; i < sizeof spec_now / sizeof spec_now[0]; i++)
+    assert_int_equal(spec_now[i], old->spec_offsets[i]);
+  assert_int_equal(old->spec_size, sizeof(struct parley_config_spec));
+  assert_true(old->host_size <= sizeof(struct parley_host));
+  assert_true(old->plugin_size <= sizeof(struct parley_plugin));
+  assert_int_equal(old->plugin_size, PARLEY_PLUGIN_V1_SIZE);
+  const int status_now[] = {PARLEY_OK, PARLEY_PENDING, PARLEY_RETRY, PARLEY_ERROR};
+  const int levels_now[] = {PARLEY_LOG_DEBUG, PARLEY_LOG_INFO, PARLEY_LOG_WARN, PARLEY_LOG_ERROR};
+  const int types_now[] = {PARLEY_CONFIG_STRING, PARLEY_CONFIG_INT, PARLEY_CONFIG_BOOL};
+  assert_memory_equal(status_now, old->status_values, sizeof status_now);
+  assert_memory_equal(levels_now, old->log_levels, sizeof levels_now);
+  assert_memory_equal(types_now, old->config_types, sizeof types_now);
+  assert_int_equal(old->caps[0], PARLEY_CAP_SEND);
+  assert_int_equal(old->caps[1], PARLEY_CAP_RECEIPTS);
+}
+
+/* A plugin built against the 1.0 header loads and runs on this host: every accessor,
+ * a timer and its cancel, a receipt and send_done, through the 1.0 layout. */
+static void test_abi10_plugin_runs(void **state)
+{
+  struct fixture *f = *state;
+  struct plugin_inst *pi = open_ok(f, "email", TEST_PLUGIN("abi10"), "{\"delay_ms\":2}");
+  assert_int_equal(pi->desc->abi_minor, 0);
+  assert_int_equal(pi->desc->size, abi10_layout.plugin_size);
+  struct parley_msg m;
+  msg_init(&m, "m-10");
+  m.profile_json = "{\"email\":\"ann@example.com\",\"age\":7}";
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_PENDING);
+  assert_int_equal(f->rec.done_calls, 0);
+  ev_run(f->loop, 0); /* returns once the answer fired and cancelled its guard timer */
+  assert_int_equal(f->rec.done_calls, 1);
+  assert_int_equal(f->rec.done_status, PARLEY_OK);
+  assert_ptr_equal(f->rec.done_msg, &m);
+  assert_string_equal(f->rec.done_detail, "abi10-m-10");
+  assert_int_equal(f->rec.events, 1);
+  cJSON *ev = cJSON_Parse(f->rec.event);
+  assert_non_null(ev);
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
+  assert_string_equal(jstr(ev, "id"), "m-10:delivered");
+  assert_string_equal(jstr(ev, "type"), "email.delivered");
+  assert_string_equal(jstr(ev, "contact"), "c-42");
+  assert_string_equal(jstr(data, "message_id"), "m-10");
+  assert_string_equal(jstr(data, "address"), "ann@example.com");
+  assert_string_equal(jstr(data, "journey"), "welcome");
+  assert_string_equal(jstr(data, "template"), "hello");
+  assert_string_equal(jstr(data, "email_attr"), "ann@example.com");
+  assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(data, "attempt")), 1);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "has_text")));
+  assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(data, "at")) ==
+              (double)clock_now_ms(&f->clock));
+  cJSON_Delete(ev);
+  cJSON_Delete(m.profile);
+  free(m.attr_text);
+  plugin_instance_close(pi);
+}
+
+/* Closed with a 1.0 send pending: its timers are cancelled by the host, its shutdown
+ * frees the rest, nothing fires afterwards (LeakSanitizer checks the freeing). */
+static void test_abi10_plugin_closed_pending(void **state)
+{
+  struct fixture *f = *state;
+  struct plugin_inst *pi = open_ok(f, "email", TEST_PLUGIN("abi10"), "{\"delay_ms\":60000}");
+  struct parley_msg m;
+  msg_init(&m, "m-11");
+  assert_int_equal(plugin_instance_send(pi, &m), PARLEY_PENDING);
+  plugin_instance_close(pi);
+  ev_run(f->loop, EVRUN_NOWAIT);
+  assert_int_equal(f->rec.done_calls, 0);
+  assert_int_equal(f->rec.events, 0);
+}
+
+/* PARLEY_HOST_HAS and PARLEY_PLUGIN_HAS read the sizes: a field past `size` is absent,
+ * and (for the host) so is a NULL one. */
+static void test_has_macros(void **state)
+{
+  const struct parley_host *h = plugin_host_table();
+  assert_int_equal(h->abi_major, 1);
+  assert_int_equal(h->abi_minor, PARLEY_ABI_MINOR);
+  assert_true(PARLEY_ABI_MINOR >= 1);
+  assert_true(PARLEY_HOST_HAS(h, now_ms));
+  struct parley_host old = *h; /* a 1.0 host: its table ends at now_ms */
+  old.abi_minor = 0;
+  old.size = (uint32_t)abi10_layout.host_size;
+  assert_true(PARLEY_HOST_HAS(&old, now_ms));
+  old.size = (uint32_t)offsetof(struct parley_host, now_ms);
+  assert_false(PARLEY_HOST_HAS(&old, now_ms));
+  old = *h;
+  old.now_ms = NULL;
+  assert_false(PARLEY_HOST_HAS(&old, now_ms));
+
+  struct parley_plugin d = {.abi_major = 1, .size = PARLEY_PLUGIN_V1_SIZE};
+  assert_true(PARLEY_PLUGIN_HAS(&d, shutdown)); /* NULL, but covered: the caller tests it */
+  d.size = (uint32_t)offsetof(struct parley_plugin, shutdown);
+  assert_false(PARLEY_PLUGIN_HAS(&d, shutdown));
+  assert_true(PARLEY_PLUGIN_HAS(&d, send));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -542,6 +722,11 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_pending_send_retry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_cancels_timers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_contact_attr, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_outcomes_forwarded, setup, teardown),
+      cmocka_unit_test(test_abi10_layout_kept),
+      cmocka_unit_test_setup_teardown(test_abi10_plugin_runs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_abi10_plugin_closed_pending, setup, teardown),
+      cmocka_unit_test(test_has_macros),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

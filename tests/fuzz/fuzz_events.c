@@ -39,10 +39,12 @@ static int prints_as_utf8(const struct event *ev)
   return ok;
 }
 
+/* After a merge patch no member of an object the patch reached is null. An array is a
+ * value the patch puts whole (RFC 7396), so what lies inside one is left as sent. */
 static int no_null_member(const cJSON *v)
 {
   for (const cJSON *c = v->child; c; c = c->next)
-    if ((cJSON_IsObject(v) && cJSON_IsNull(c)) || !no_null_member(c))
+    if (cJSON_IsNull(c) || (cJSON_IsObject(c) && !no_null_member(c)))
       return 0;
   return 1;
 }

@@ -207,7 +207,9 @@ static enum parley_status host_emit_event(parley_ctx *ctx, const char *json, siz
   if (pi == NULL)
     return PARLEY_ERROR;
   char err[256] = "";
-  if (json == NULL || pi->env.emit_event == NULL)
+  if (!(pi->desc->capabilities & PARLEY_CAP_RECEIPTS)) /* what it declared is what it may do */
+    snprintf(err, sizeof err, "the plugin did not declare PARLEY_CAP_RECEIPTS");
+  else if (json == NULL || pi->env.emit_event == NULL)
     snprintf(err, sizeof err, json ? "events are not accepted here" : "no event given");
   else if (pi->env.emit_event(pi->env.core, json, len, err, sizeof err) == 0)
     return PARLEY_OK;

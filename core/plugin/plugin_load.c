@@ -136,6 +136,19 @@ static int check_descriptor(const struct parley_plugin *d, const char *path, cha
   return 0;
 }
 
+/* A configuration names a plugin by its file; logs and errors name it by its descriptor.
+ * When the two differ (a copied or renamed .so), the operator is told which is which. */
+static void warn_if_renamed(const struct plugin_inst *pi, const struct plugin_env *env, const char *path)
+{
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t n = strcspn(base, ".");
+  if (strlen(pi->desc->name) == n && strncmp(base, pi->desc->name, n) == 0)
+    return;
+  log_kv(env->log, LOG_WARN, pi->subsys, "the plugin's name differs from its file's", "plugin", pi->desc->name,
+         "path", path, (char *)NULL);
+}
+
 /* --- settings, checked against the config spec --- */
 
 static size_t config_type_size(enum parley_config_type t)
@@ -485,6 +498,7 @@ int plugin_instance_open(const struct plugin_env *env, const char *channel, cons
   if (spec_check(pi, err, errlen) != 0 || apply_settings(pi, settings, err, errlen) != 0 ||
       run_init(pi, err, errlen) != 0)
     return open_fail(pi);
+  warn_if_renamed(pi, env, path);
   char abi[24];
   snprintf(abi, sizeof abi, "%u.%u", (unsigned)pi->desc->abi_major, (unsigned)pi->desc->abi_minor);
   log_kv(env->log, LOG_INFO, pi->subsys, "plugin loaded", "plugin", pi->desc->name, "version",

@@ -117,9 +117,14 @@ static const struct parley_plugin receipts_plugin = {
     .abi_major = PARLEY_ABI_MAJOR,
     .abi_minor = PARLEY_ABI_MINOR,
     .size = sizeof(struct parley_plugin),
-    .name = "receipts",
-    .version = "0",
+#ifdef RECEIPTS_UNDECLARED /* built a second time as receipts_undeclared: it must be refused */
+    .name = "receipts_undeclared",
     .capabilities = PARLEY_CAP_SEND,
+#else
+    .name = "receipts",
+    .capabilities = PARLEY_CAP_SEND | PARLEY_CAP_RECEIPTS,
+#endif
+    .version = "0",
     .instance_size = sizeof(struct receipts),
     .config = receipts_config,
     .init = receipts_init,

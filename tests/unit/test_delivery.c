@@ -137,6 +137,24 @@ static void test_file_plugin_receipts(void **state)
   run_case("lmdb", "plugins", ch);
 }
 
+/* A plugin that did not declare PARLEY_CAP_RECEIPTS has its events refused: its messages
+ * are delivered, but no receipt reaches a conversation. */
+static void test_undeclared_receipts_are_refused(void **state)
+{
+  struct dfx *f = open_core("memory", "tests/plugins", "{ plugin = 'receipts_undeclared', mode = 'sync' }");
+  post_batch(f);
+  for (int i = 0; i < 2000 && f->core->stats.delivery.delivered < CONTACTS * MSGS_PER_CONTACT; i++) {
+    ev_run(f->loop, EVRUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(f->core->stats.delivery.delivered, CONTACTS * MSGS_PER_CONTACT);
+  for (int i = 0; i < 20; i++)
+    ev_run(f->loop, EVRUN_NOWAIT);
+  assert_int_equal(f->core->stats.events, CONTACTS); /* the sign-ups; no receipt */
+  assert_int_equal(f->core->stats.conv_done, 0);
+  close_core(f);
+}
+
 static void test_sync_receipts(void **state)
 {
   run_case("memory", "tests/plugins", "{ plugin = \'receipts\', mode = 'sync' }");
@@ -257,6 +275,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_file_plugin_receipts),
       cmocka_unit_test(test_sync_receipts),
+      cmocka_unit_test(test_undeclared_receipts_are_refused),
       cmocka_unit_test(test_receipts_inside_send),
       cmocka_unit_test(test_receipts_later),
       cmocka_unit_test(test_abi10_plugin),

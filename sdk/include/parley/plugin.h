@@ -225,7 +225,7 @@ enum parley_fail_reason {
 
 /* Capabilities a plugin declares in its descriptor. */
 #define PARLEY_CAP_SEND 0x1u     /* delivers messages (send must be set) */
-#define PARLEY_CAP_RECEIPTS 0x2u /* emits receipts as events */
+#define PARLEY_CAP_RECEIPTS 0x2u /* emits receipts as events (emit_event refuses without it) */
 
 /* Opaque handles. */
 typedef struct parley_ctx parley_ctx; /* one plugin instance, as the host sees it */

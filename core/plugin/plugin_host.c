@@ -201,6 +201,18 @@ const char *plugin_fail_reason_name(enum parley_fail_reason reason)
   }
 }
 
+/* Kept for run_init's refusal; outside init there is no refusal to carry it, so it is
+ * logged instead. */
+static void host_set_error(parley_ctx *ctx, const char *text)
+{
+  struct plugin_inst *pi = plugin_inst_of(ctx);
+  if (pi == NULL || text == NULL)
+    return;
+  snprintf(pi->error, sizeof pi->error, "%s", text);
+  if (pi->inited)
+    log_kv(pi->env.log, LOG_WARN, pi->subsys, "plugin error", "error", pi->error, (char *)NULL);
+}
+
 static enum parley_status host_emit_event(parley_ctx *ctx, const char *json, size_t len)
 {
   struct plugin_inst *pi = plugin_inst_of(ctx);
@@ -316,6 +328,7 @@ static const struct parley_host host_table = {
     .send_delivered = host_send_delivered,
     .send_retry = host_send_retry,
     .send_failed = host_send_failed,
+    .set_error = host_set_error,
 };
 
 const struct parley_host *plugin_host_table(void) { return &host_table; }

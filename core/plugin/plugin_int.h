@@ -38,6 +38,7 @@ struct plugin_inst {
   int inited;            /* init returned PARLEY_OK: shutdown is owed */
   struct parley_timer *timers;
   struct parley_http *http_reqs; /* HTTP requests not answered yet (plugin_http.c) */
+  char error[256];       /* set_error's last text: why init failed */
 };
 
 /* The opaque handle and the real struct are the same object. */

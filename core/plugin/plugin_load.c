@@ -450,6 +450,8 @@ static int run_init(struct plugin_inst *pi, char *err, size_t errlen)
      * the handle. */
     plugin_timers_cancel_all(pi);
     plugin_http_cancel_all(pi);
+    if (pi->error[0])
+      return refuse(err, errlen, pi->path, "init failed for channel '%s': %s", pi->channel, pi->error);
     return refuse(err, errlen, pi->path, "init failed for channel '%s' (status %d; see the "
                   "plugin's log lines above)", pi->channel, (int)st);
   }

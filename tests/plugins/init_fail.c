@@ -9,6 +9,8 @@ static const struct parley_host *host;
 static enum parley_status init_fail_init(parley_ctx *ctx, void *self)
 {
   host->log(ctx, PARLEY_LOG_ERROR, "cannot reach the provider", "host", "smtp.invalid", NULL);
+  if (PARLEY_HOST_HAS(host, set_error))
+    host->set_error(ctx, "cannot reach the provider at smtp.invalid");
   return PARLEY_ERROR;
 }
 

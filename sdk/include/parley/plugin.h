@@ -32,7 +32,8 @@
  *
  * Versions: 1.0, the first; 1.1, which only adds (the fields under "v1.1"): an
  * asynchronous HTTP client (http_request, http_cancel, http_header) and a finer word on
- * how a send ended (send_delivered, send_retry, send_failed; enum parley_fail_reason).
+ * how a send ended (send_delivered, send_retry, send_failed; enum parley_fail_reason),
+ * and set_error, the one line that says why init failed.
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -471,6 +472,14 @@ struct parley_host {
                      const char *detail);
   void (*send_failed)(parley_ctx *ctx, parley_msg *msg, enum parley_fail_reason reason,
                       const char *detail);
+
+  /* set_error: why this instance cannot work, in one line, for the operator. Called from
+   * init before it returns PARLEY_ERROR, the text becomes the refusal `parley check` and
+   * `parley serve` print ("init failed for channel 'email': <text>") instead of a bare
+   * status; a later call replaces an earlier one. Called outside init, it is logged once
+   * at WARN. The text is copied (at most 255 bytes are kept); `text` may be freed as soon
+   * as set_error returns. Loop thread only. Never put a secret in it. */
+  void (*set_error)(parley_ctx *ctx, const char *text);
 };
 
 /* True when the host provides `field` (for plugins built against a newer minor). */

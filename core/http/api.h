@@ -52,6 +52,8 @@ void api_ingest_init(struct api *api);
 void api_ingest_start(struct api *api, struct http_req *rq, api_event *evs, size_t n);
 /* Applies what is left of every request at once (the daemon is stopping). */
 void api_ingest_stop(struct api *api);
+/* The answer to POST /v1/events, held until the commit: accepted, applied, duplicates. */
+void api_events_applied(struct api *api, struct http_req *rq, size_t n, size_t dups);
 
 /* api_events.c */
 api_handler api_post_events, api_post_replay;

@@ -33,11 +33,7 @@ void api_post_events(struct api *api, struct http_req *rq, char **args)
   for (size_t i = 0; i < n; i++)
     dups += (size_t)conv_apply_event(core, &evs[i]);
   event_free_array(evs, n);
-  cJSON *doc = cJSON_CreateObject();
-  cJSON_AddNumberToObject(doc, "accepted", (double)n);
-  cJSON_AddNumberToObject(doc, "applied", (double)(n - dups));
-  cJSON_AddNumberToObject(doc, "duplicates", (double)dups);
-  api_after_commit(api, rq, doc, "the events could not be stored; nothing was applied, retry later");
+  api_events_applied(api, rq, n, dups);
 }
 
 /* A dead letter goes back in the outbox as new (attempt 0, due now) with its id

@@ -16,13 +16,13 @@ struct api_ingest {
   struct api_ingest *next;
 };
 
-static void answer(struct api *api, struct api_ingest *in)
+void api_events_applied(struct api *api, struct http_req *rq, size_t n, size_t dups)
 {
   cJSON *doc = cJSON_CreateObject();
-  cJSON_AddNumberToObject(doc, "accepted", (double)in->n);
-  cJSON_AddNumberToObject(doc, "applied", (double)(in->n - in->dups));
-  cJSON_AddNumberToObject(doc, "duplicates", (double)in->dups);
-  api_after_commit(api, in->rq, doc, "the events could not be stored; nothing was applied, retry later");
+  cJSON_AddNumberToObject(doc, "accepted", (double)n);
+  cJSON_AddNumberToObject(doc, "applied", (double)(n - dups));
+  cJSON_AddNumberToObject(doc, "duplicates", (double)dups);
+  api_after_commit(api, rq, doc, "the events could not be stored; nothing was applied, retry later");
 }
 
 /* Applies up to `max` more events of the first request; when it is all in, releases the
@@ -46,7 +46,7 @@ static void apply_part(struct api *api, size_t max)
   api->ingest = in->next;
   if (!api->ingest)
     api->ingest_tail = NULL;
-  answer(api, in);
+  api_events_applied(api, in->rq, in->n, in->dups);
   event_free_array(in->evs, in->n);
   free(in);
   if (api->ingest)

@@ -3,6 +3,7 @@
  * does not decode is refused here, once, for every route. */
 #include "routes.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +45,10 @@ long http_decode_segment(const char *s, size_t len, char *out, size_t cap)
       out[n] = s[i];
       continue;
     }
-    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
-    const char *hi = i + 2 < len ? memchr(hex, s[i + 1], sizeof hex - 1) : NULL;
-    const char *lo = hi ? memchr(hex, s[i + 2], sizeof hex - 1) : NULL;
-    if (!hi || !lo)
+    size_t one;
+    if (len - i < 3 || sodium_hex2bin((unsigned char *)out + n, 1, s + i + 1, 2, NULL, &one, NULL) != 0 ||
+        one != 1)
       return -1;
-    out[n] = (char)(((hi - hex) % 16) << 4 | ((lo - hex) % 16));
     i += 2;
   }
   out[n] = '\0';

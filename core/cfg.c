@@ -195,6 +195,50 @@ static const char *default_address_attr(const char *channel)
   return channel; /* "email" -> profile.email */
 }
 
+/* suppress_on = { "invalid_address", ... }: which permanent failures of a send suppress
+ * the contact's address on this channel (cfg.h). Taken out of the table, so the plugin's
+ * settings never see it. */
+static int read_suppress_on(struct reader *r, const char *where, struct cfg_channel *ch)
+{
+  static const char *const names[] = {"invalid_address", "unsubscribed", "blocked", NULL};
+  static const enum parley_fail_reason reasons[] = {PARLEY_FAIL_INVALID_ADDRESS, PARLEY_FAIL_UNSUBSCRIBED,
+                                                    PARLEY_FAIL_BLOCKED};
+  lua_State *L = r->L;
+  ch->suppress_on = CFG_SUPPRESS_DEFAULT;
+  int t = lua_getfield(L, -1, "suppress_on");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  size_t n = t == LUA_TTABLE ? lua_rawlen(L, -1) : 0, keys = 0;
+  if (t == LUA_TTABLE)
+    for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1))
+      keys++;
+  if (t != LUA_TTABLE || keys != n) {
+    lua_pop(L, 1);
+    return fail(r, "%s: 'suppress_on' must be a list of reasons such as { \"invalid_address\" } (or {})", where);
+  }
+  ch->suppress_on = 0;
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    size_t k = 0;
+    while (names[k] && strcmp(names[k], v) != 0)
+      k++;
+    lua_pop(L, 1);
+    if (!names[k]) {
+      lua_pop(L, 1);
+      return fail(r, "%s: suppress_on[%zu] must be \"invalid_address\", \"unsubscribed\" or \"blocked\"",
+                  where, i);
+    }
+    ch->suppress_on |= 1u << reasons[k];
+  }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  lua_setfield(L, -2, "suppress_on");
+  return 0;
+}
+
 static int read_channel(struct reader *r, const char *name, struct cfg_channel *ch)
 {
   char where[160];
@@ -208,6 +252,8 @@ static int read_channel(struct reader *r, const char *name, struct cfg_channel *
     return fail(r, "%s: 'plugin' is required (the plugin serving this channel)", where);
   if (!ch->address_attr)
     ch->address_attr = strdup(default_address_attr(name));
+  if (read_suppress_on(r, where, ch) < 0)
+    return -1;
   if (!(ch->settings = to_json(r, where, 0)))
     return -1;
   cJSON_DeleteItemFromObject(ch->settings, "plugin");

@@ -10,6 +10,8 @@
 #define PARLEY_CFG_H
 #include <stddef.h>
 #include <stdint.h>
+#include <parley/plugin.h>
+
 #include "log.h"
 
 typedef struct cJSON cJSON;
@@ -18,8 +20,14 @@ struct cfg_channel {
   char *name;         /* "email" */
   char *plugin;       /* "file" */
   char *address_attr; /* profile attribute holding the address ("email", "phone") */
+  unsigned suppress_on; /* 1 << enum parley_fail_reason: the permanent failures of a send
+                           that suppress the contact's address on this channel */
   cJSON *settings;    /* the rest, for the plugin's config spec */
 };
+
+/* A channel that names no suppress_on: an address that does not exist, or whose owner
+ * opted out with the provider, is not tried again. */
+#define CFG_SUPPRESS_DEFAULT ((1u << PARLEY_FAIL_INVALID_ADDRESS) | (1u << PARLEY_FAIL_UNSUBSCRIBED))
 
 /* The sandbox of every journey (handed to the Lua host as struct lhost_limits). */
 struct cfg_lua {

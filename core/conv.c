@@ -127,8 +127,8 @@ static int migrate(struct core *core, struct contact *ct, struct conv *cv)
   return 0;
 }
 
-/* The core's speak gate: a script asks, the core decides. Consent, opt-out and a known
- * address are checked here so no journey can bypass them. */
+/* The core's speak gate: a script asks, the core decides. Consent, opt-out, a known
+ * address and its suppression are checked here so no journey can bypass them. */
 struct gate {
   struct core *core;
   const struct contact *contact;
@@ -155,6 +155,14 @@ static int gate_check(void *ud, const char *channel, char *reason, size_t len)
   const cJSON *addr = cJSON_GetObjectItemCaseSensitive(p, ch->address_attr);
   if (!cJSON_IsString(addr) || !*addr->valuestring) {
     snprintf(reason, len, "the contact has no %s for %s", ch->address_attr, channel);
+    return 0;
+  }
+  const cJSON *sup = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "suppressed"), channel);
+  const cJSON *sup_addr = cJSON_GetObjectItemCaseSensitive(sup, "address");
+  if (cJSON_IsString(sup_addr) && strcmp(sup_addr->valuestring, addr->valuestring) == 0) {
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(sup, "reason");
+    snprintf(reason, len, "the contact's %s is suppressed for %s%s%s", ch->address_attr, channel,
+             cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
     return 0;
   }
   return 1;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "conv.h"
+#include "deadletter.h"
 #include "lua/lhost.h"
 #include "outbox.h"
 #include "plugin/plugin_http.h"
@@ -35,27 +36,6 @@ static int plugin_emit(void *ud, const char *json, size_t len, char *err, size_t
   return core_emit_event(ud, json, len, err, errlen);
 }
 
-/* "<channel>.failed" for the contact, queued as a receipt is. Its id names the time, so a
- * message replayed and dead again is told again, not taken for a duplicate. */
-static void emit_failed(struct core *core, const struct parley_msg *m, const char *reason)
-{
-  char id[96], type[160], err[256] = "out of memory";
-  snprintf(id, sizeof id, "%s:failed:%lld", m->id, (long long)clock_now_ms(&core->clock));
-  snprintf(type, sizeof type, "%s.failed", m->channel);
-  cJSON *ev = cJSON_CreateObject(), *data = cJSON_AddObjectToObject(ev, "data");
-  cJSON_AddStringToObject(ev, "id", id);
-  cJSON_AddStringToObject(ev, "type", type);
-  cJSON_AddStringToObject(ev, "contact", m->contact);
-  cJSON_AddStringToObject(data, "message_id", m->id);
-  cJSON_AddStringToObject(data, "reason", reason);
-  char *json = data ? cJSON_PrintUnformatted(ev) : NULL;
-  if (!json || core_emit_event(core, json, strlen(json), err, sizeof err) < 0)
-    log_kv(&core->log, LOG_WARN, "outbox", "no failed event for a dead letter", "id", m->id,
-           "channel", m->channel, "error", err, (char *)NULL);
-  cJSON_free(json);
-  cJSON_Delete(ev);
-}
-
 /* The outbox's word on how a message ended: a line in the history of the conversation
  * that spoke it and, for a dead letter, the event a journey may fall back on. */
 static void msg_ended(void *ud, const struct parley_msg *m, const struct outbox_end *end)
@@ -68,7 +48,11 @@ static void msg_ended(void *ud, const struct parley_msg *m, const struct outbox_
     return;
   }
   conv_note(core, m->conv_id, "failed %s/%s id=%s: %s", m->channel, tmpl, m->id, end->reason);
-  emit_failed(core, m, end->reason);
+  char err[256] = "out of memory", *json = deadletter_event(core, m, end->reason);
+  if (!json || core_emit_event(core, json, strlen(json), err, sizeof err) < 0)
+    log_kv(&core->log, LOG_WARN, "outbox", "no failed event for a dead letter", "id", m->id,
+           "channel", m->channel, "error", err, (char *)NULL);
+  cJSON_free(json);
 }
 
 int core_emit_event(struct core *core, const char *json, size_t len, char *err, size_t errlen)

@@ -133,13 +133,52 @@ static int check_consent(const cJSON *v, char *err, size_t errlen)
   return 0;
 }
 
+/* suppressed.<channel> = {"address": ..., "reason": ..., "at": ...}: set by the core when
+ * a send fails for good (cfg.h: suppress_on) or by whoever knows better (a plugin's bounce
+ * event, an operator); null lifts it. The address is what the gate compares, so a contact
+ * who gives a new address can be spoken to again. */
+static int check_suppression(const cJSON *c, char *err, size_t errlen)
+{
+  const char *why = NULL;
+  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(c, "address");
+  if (!cJSON_IsObject(c))
+    why = "must be an object such as {\"address\": \"ann@example.com\", \"reason\": \"invalid_address\"}, or null";
+  else if (!cJSON_IsString(addr) || !addr->valuestring[0])
+    why = "needs 'address', the suppressed address (a string)";
+  for (const cJSON *f = why ? NULL : c->child; f && !why; f = f->next)
+    if (strcmp(f->string, "address") != 0 && strcmp(f->string, "reason") != 0 && strcmp(f->string, "at") != 0)
+      why = "may hold only 'address', 'reason' and 'at'";
+    else if (!cJSON_IsString(f))
+      why = "holds strings only ('address', 'reason', 'at')";
+  if (why)
+    snprintf(err, errlen, "field 'profile.suppressed.%s' %s", c->string, why);
+  return why ? -1 : 0;
+}
+
+static int check_suppressed(const cJSON *v, char *err, size_t errlen)
+{
+  if (!cJSON_IsObject(v))
+    return fail(err, errlen, "suppressed", "must be an object of channel: suppression, such as "
+                                           "{\"email\": {\"address\": \"ann@example.com\"}}");
+  for (const cJSON *c = v->child; c; c = c->next) {
+    if (!name_ok(c->string)) {
+      snprintf(err, errlen, "field 'profile.suppressed' has a key that is not a channel name: '%.*s'",
+               text_clip(c->string, 64), c->string);
+      return -1;
+    }
+    if (!cJSON_IsNull(c) && check_suppression(c, err, errlen) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static const struct typed {
   const char *name;
   int (*check)(const cJSON *v, char *err, size_t errlen);
 } TYPED[] = {
     {"consent", check_consent},   {"email", check_email},
     {"phone", check_phone},       {"timezone", check_timezone},
-    {"unsubscribed", check_unsubscribed},
+    {"unsubscribed", check_unsubscribed}, {"suppressed", check_suppressed},
 };
 
 int profile_check(const cJSON *changes, char *err, size_t errlen)
@@ -169,22 +208,25 @@ static void set_item(cJSON *obj, const char *key, cJSON *v)
     cJSON_AddItemToObject(obj, key, v);
 }
 
-static void merge_consent(cJSON *profile, const cJSON *changes)
+/* consent and suppressed are maps of channel -> answer: a change for one channel never
+ * drops another's. */
+static void merge_by_channel(cJSON *profile, const cJSON *changes)
 {
-  cJSON *consent = cJSON_GetObjectItemCaseSensitive(profile, "consent");
-  if (!cJSON_IsObject(consent)) { /* none yet (or kept from before consent was typed) */
-    if (!(consent = cJSON_CreateObject()))
+  const char *key = changes->string;
+  cJSON *map = cJSON_GetObjectItemCaseSensitive(profile, key);
+  if (!cJSON_IsObject(map)) { /* none yet (or kept from before the attribute was typed) */
+    if (!(map = cJSON_CreateObject()))
       return;
-    set_item(profile, "consent", consent);
+    set_item(profile, key, map);
   }
   for (const cJSON *c = changes->child; c; c = c->next) {
     if (cJSON_IsNull(c))
-      cJSON_DeleteItemFromObjectCaseSensitive(consent, c->string);
+      cJSON_DeleteItemFromObjectCaseSensitive(map, c->string);
     else
-      set_item(consent, c->string, cJSON_Duplicate(c, 0));
+      set_item(map, c->string, cJSON_Duplicate(c, 1));
   }
-  if (!consent->child)
-    cJSON_DeleteItemFromObjectCaseSensitive(profile, "consent");
+  if (!map->child)
+    cJSON_DeleteItemFromObjectCaseSensitive(profile, key);
 }
 
 void profile_merge(cJSON *profile, const cJSON *changes)
@@ -192,8 +234,8 @@ void profile_merge(cJSON *profile, const cJSON *changes)
   for (const cJSON *it = changes ? changes->child : NULL; it; it = it->next) {
     if (cJSON_IsNull(it))
       cJSON_DeleteItemFromObjectCaseSensitive(profile, it->string);
-    else if (strcmp(it->string, "consent") == 0)
-      merge_consent(profile, it);
+    else if (strcmp(it->string, "consent") == 0 || strcmp(it->string, "suppressed") == 0)
+      merge_by_channel(profile, it);
     else
       set_item(profile, it->string, cJSON_Duplicate(it, 1));
   }

@@ -8,6 +8,8 @@
  *   timezone      an IANA name that exists under /usr/share/zoneinfo ("Europe/Paris")
  *   unsubscribed  true or false
  *   consent       an object of channel -> true or false (null forgets an answer)
+ *   suppressed    an object of channel -> {"address", "reason", "at"} (strings; address
+ *                 required) or null: the address the channel must not be used for
  * Keys are 1-64 bytes of ASCII letters, digits, '_' and '-'. null removes an attribute,
  * typed or not. No state. */
 #ifndef PARLEY_PROFILE_H
@@ -22,8 +24,8 @@ typedef struct cJSON cJSON;
  * ("field 'profile.consent.sms' must be true, false or null"). */
 int profile_check(const cJSON *changes, char *err, size_t errlen);
 /* Applies checked `changes` to the contact's `profile`: each attribute is set or, when
- * null, removed; `consent` is merged channel by channel, so an answer for one channel
- * never drops another's. */
+ * null, removed; `consent` and `suppressed` are merged channel by channel, so an answer
+ * for one channel never drops another's. */
 void profile_merge(cJSON *profile, const cJSON *changes);
 /* Applies a checked `patch` to `profile` as an RFC 7396 JSON merge patch: null removes an
  * attribute, an object is merged key by key into an object (so `consent` is merged channel

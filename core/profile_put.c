@@ -29,7 +29,7 @@ static int check(const struct core *core, const char *id, const char *body, size
 /* A contact's answers about being contacted outlive a REPLACE that does not name them: a
  * system syncing profiles from elsewhere must never re-subscribe someone by leaving a
  * field out. Only naming them (true, false, or null) changes them. */
-static const char *const kept_unless_named[] = {"unsubscribed", "consent"};
+static const char *const kept_unless_named[] = {"unsubscribed", "consent", "suppressed"};
 
 static int keep_opt_outs(cJSON *p, const struct contact *ct, const cJSON *body)
 {

@@ -60,7 +60,9 @@ return {
 
   -- Channels a journey speaks on, each served by one plugin instance. `address` names the
   -- profile attribute holding the contact's address (default: email->email, sms->phone,
-  -- push->push_token); every other key is a setting of the plugin.
+  -- push->push_token); `suppress_on` lists the permanent failures of a send that suppress
+  -- the contact's address on the channel (default { "invalid_address", "unsubscribed" };
+  -- "blocked" may be added; {} turns it off); every other key is a setting of the plugin.
   channels = {
     email = { plugin = "console" },
     sms = { plugin = "console" },

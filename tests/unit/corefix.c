@@ -39,17 +39,36 @@ struct fixture *fx_new_with(const char *backend, int copy_journeys, const char *
   return f;
 }
 
+struct fixture *fx_new_custom(const char *backend, const char *journeys, const char *channels, const char *extra)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  snprintf(f->extra, sizeof f->extra, "%s", extra);
+  snprintf(f->channels, sizeof f->channels, "%s", channels);
+  strcpy(f->dir, "/tmp/parley-conv-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->spoken, sizeof f->spoken, "%s/spoken.ndjson", f->dir);
+  snprintf(f->journeys, sizeof f->journeys, "%s/%s", PARLEY_SRCDIR, journeys);
+  f->backend = backend;
+  f->now_ms = T0;
+  fx_open(f);
+  return f;
+}
+
 void fx_open(struct fixture *f)
 {
-  char conf[3072];
+  char conf[3072], channels[1024];
+  if (f->channels[0])
+    snprintf(channels, sizeof channels, "%s", f->channels);
+  else
+    snprintf(channels, sizeof channels, "email = { plugin = 'file', path = '%s' }", f->spoken);
   snprintf(conf, sizeof conf,
            "return { log_level = 'error', data_dir = '%s',\n"
            "  plugin_dir = builddir .. '/plugins', sdk_dir = srcdir .. '/sdk/lua',\n"
            "  journeys_dir = '%s',\n"
            "  limits = { history = 50, dedupe_window = 4 },\n"
            "  store = { backend = '%s', map_size_mb = 64 },\n%s\n"
-           "  channels = { email = { plugin = 'file', path = '%s' } } }\n",
-           f->dir, f->journeys, f->backend, f->extra, f->spoken);
+           "  channels = { %s } }\n",
+           f->dir, f->journeys, f->backend, f->extra, channels);
   struct cfg *cfg;
   char err[1024];
   if (cfg_load_string(conf, strlen(conf), "test config", &cfg, err, sizeof err) < 0)

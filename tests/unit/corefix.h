@@ -17,6 +17,7 @@ struct fixture {
   char journeys[128];
   const char *backend;
   char extra[512]; /* more of the configuration table ("retention = {...},"); "" by default */
+  char channels[512]; /* the channels table's inside; "": the file plugin on email */
   int64_t now_ms; /* kept across a close and reopen */
 };
 
@@ -25,6 +26,10 @@ struct fixture {
 struct fixture *fx_new(const char *backend, int copy_journeys);
 /* The same with `extra` in the configuration table. */
 struct fixture *fx_new_with(const char *backend, int copy_journeys, const char *extra);
+/* Journeys from `journeys` (a folder of the source tree) and the channels `channels` (the
+ * inside of the configuration's channels table: "email = { plugin = 'outcome' }"). */
+struct fixture *fx_new_custom(const char *backend, const char *journeys, const char *channels,
+                              const char *extra);
 void fx_open(struct fixture *f);
 void fx_close(struct fixture *f); /* the core only: fx_open starts it again (a restart) */
 void fx_free(struct fixture *f);  /* everything, and the folder */

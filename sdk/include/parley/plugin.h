@@ -458,8 +458,14 @@ struct parley_host {
    * once, `reason` and `detail` kept with it (`parley inspect --dead` shows
    * "invalid_address: <detail>"), and the core emits the event "<channel>.failed" to the
    * contact ({"message_id": ..., "reason": "invalid_address"}), so a journey listening for
-   * it can fall back to another channel. Nothing else changes: an "unsubscribed" does not
-   * unsubscribe the contact, the journey decides.
+   * it can fall back to another channel. A reason the channel's `suppress_on` names (by
+   * default invalid_address and unsubscribed) also suppresses the contact's address on
+   * that channel, in the same change: profile.suppressed.<channel> = {"address",
+   * "reason", "at"}, and the core refuses every later speak to that address on that
+   * channel (a new address is spoken to; null lifts it). The contact is not unsubscribed
+   * from anything else: the journey decides. A failure learnt later (a bounce, a
+   * complaint, a STOP reply) is reported the same way: emit_event with that "profile"
+   * in the event.
    *
    * 1.0's send_done keeps its meaning: PARLEY_OK is send_delivered with `detail` as the
    * provider's id, PARLEY_RETRY is send_retry without a wait, PARLEY_ERROR is send_failed

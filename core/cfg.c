@@ -405,11 +405,12 @@ static int read_sections(struct reader *r, struct cfg *cfg)
 
   if (open_table(r, "config", "delivery") < 0)
     return -1;
-  static const char *const delivery_keys[] = {"max_attempts", "retry_base", "retry_max", NULL};
+  static const char *const delivery_keys[] = {"max_attempts", "retry_base", "retry_max", "shutdown_grace", NULL};
   v = cfg->max_attempts;
   if (check_keys(r, "delivery", delivery_keys) < 0 || get_int(r, "delivery", "max_attempts", 1, &v) < 0 ||
       get_duration(r, "delivery", "retry_base", &cfg->retry_base_ms) < 0 ||
-      get_duration(r, "delivery", "retry_max", &cfg->retry_max_ms) < 0)
+      get_duration(r, "delivery", "retry_max", &cfg->retry_max_ms) < 0 ||
+      get_duration(r, "delivery", "shutdown_grace", &cfg->shutdown_grace_ms) < 0)
     return -1;
   cfg->max_attempts = (unsigned)v;
   lua_pop(r->L, 1);
@@ -640,6 +641,7 @@ static void set_defaults(struct cfg *cfg)
   cfg->max_attempts = 8;
   cfg->retry_base_ms = 1000;
   cfg->retry_max_ms = 3600 * 1000;
+  cfg->shutdown_grace_ms = 5000;
 }
 
 /* env(name): configuration may read the environment (ports, secrets) but nothing else. */

@@ -80,6 +80,7 @@ struct cfg {
   unsigned max_attempts;   /* delivery attempts before a message is dead-lettered */
   int64_t retry_base_ms;   /* first retry delay; doubles each attempt, with jitter */
   int64_t retry_max_ms;
+  int64_t shutdown_grace_ms; /* at a stop, how long sends still with plugins may take to end */
   struct cfg_channel *channels;
   size_t n_channels;
   cJSON *journey_params; /* { journey = { param = value } } */

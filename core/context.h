@@ -72,6 +72,7 @@ struct core {
   ev_timer sweep_timer;    /* a retention tick every so often (loop clock only) */
   int must_commit;         /* the batch holds state changes (not only acknowledgements) */
   int commit_failing;      /* the last commit failed (logged once per episode) */
+  int draining;            /* stopping: no message is handed to a plugin any more (core_drain) */
   int commit_held;         /* > 0: a request is being applied over several loop turns; the
                               batch is not committed until it is whole (core_hold) */
   /* `parley test`: told of every incident when it is recorded. NULL in the daemon. */

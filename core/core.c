@@ -300,7 +300,8 @@ void core_settle(struct core *core)
   size_t rounds = 0;
   do {
     conv_fire_due(core);
-    outbox_kick(&core->outbox);
+    if (!core->draining)
+      outbox_kick(&core->outbox);
   } while (apply_pending(core) > 0 && ++rounds < CORE_SETTLE_ROUNDS);
   if (rounds == CORE_SETTLE_ROUNDS)
     log_kv(&core->log, LOG_WARN, "core", "receipts keep causing receipts: the rest waits a loop turn",
@@ -338,7 +339,8 @@ int core_commit(struct core *core)
     log_kv(&core->log, LOG_INFO, "store", "commits succeed again", (char *)NULL);
   core->commit_failing = 0;
   outbox_promote_fresh(&core->outbox);
-  outbox_kick(&core->outbox);
+  if (!core->draining)
+    outbox_kick(&core->outbox);
   return 0;
 }
 
@@ -377,6 +379,16 @@ int core_reload(struct core *core, const char *by)
   int refused = registry_reload(&core->registry);
   core->must_commit = 1; /* the versions it pinned go with the next commit, not the ack timer */
   return refused;
+}
+
+void core_drain(struct core *core)
+{
+  core->draining = 1;
+}
+
+size_t core_in_flight(const struct core *core)
+{
+  return core->outbox.n_sending;
 }
 
 void core_close(struct core *core)

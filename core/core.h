@@ -14,6 +14,13 @@
 int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *err, size_t errlen);
 /* Shuts plugins down, closes journeys and the store; frees cfg too. */
 void core_close(struct core *core);
+/* The first half of a stop: from now on no message is handed to a plugin (they wait,
+ * durable, for the next start), while the sends plugins still hold may end and be
+ * recorded as usual. `parley serve` then waits, up to delivery.shutdown_grace, for
+ * core_in_flight to reach 0 before core_close. */
+void core_drain(struct core *core);
+/* Messages handed to plugins whose outcome is not known yet. */
+size_t core_in_flight(const struct core *core);
 
 /* Run everything that became due or pending: events emitted by plugins, passed
  * deadlines, due retries. Re-entrant calls return at once. Does not commit. */

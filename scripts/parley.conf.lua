@@ -56,7 +56,9 @@ return {
   store = { backend = "lmdb", map_size_mb = 4096 },
 
   -- Delivery: retries back off exponentially (with jitter) from retry_base to retry_max.
-  delivery = { max_attempts = 8, retry_base = "1s", retry_max = "1h" },
+  -- At a stop, sends still with plugins get shutdown_grace to end before they are left to
+  -- the next start.
+  delivery = { max_attempts = 8, retry_base = "1s", retry_max = "1h", shutdown_grace = "5s" },
 
   -- Channels a journey speaks on, each served by one plugin instance. `address` names the
   -- profile attribute holding the contact's address (default: email->email, sms->phone,

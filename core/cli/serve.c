@@ -39,12 +39,68 @@ static void on_reload(struct ev_loop *loop, ev_signal *w, int revents)
   core_reload(w->data, "SIGHUP");
 }
 
+/* A stop (SIGINT, SIGTERM) in two halves: the HTTP server closes and no message is handed
+ * to a plugin any more (core_drain), then the loop runs on until the sends plugins still
+ * hold have ended, or delivery.shutdown_grace has passed, or a second signal comes. What
+ * is still with a plugin then is abandoned, as plugin.h says: it stays in the store and
+ * is handed over again, with its id, at the next start. */
+struct stopper {
+  struct core *core;
+  struct http **http;
+  ev_timer grace;
+  ev_prepare drained;
+  int signals;
+};
+
+static void stop_now(struct ev_loop *loop, struct stopper *s, const char *why)
+{
+  char n[32];
+  snprintf(n, sizeof n, "%zu", core_in_flight(s->core));
+  if (core_in_flight(s->core) > 0)
+    log_kv(&s->core->log, LOG_WARN, "serve", "stopping with sends still with plugins: they are handed over again at "
+           "the next start", "in_flight", n, "why", why, (char *)NULL);
+  ev_timer_stop(loop, &s->grace);
+  ev_prepare_stop(loop, &s->drained);
+  ev_break(loop, EVBREAK_ALL);
+}
+
+/* Before the loop blocks: nothing left with the plugins? Then what they answered last
+ * (and the receipts they emitted) is applied and the loop ends. */
+static void on_drained(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+  struct stopper *s = w->data;
+  if (core_in_flight(s->core) > 0)
+    return;
+  core_flush(s->core);
+  stop_now(loop, s, "drained");
+}
+
+static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
+{
+  stop_now(loop, w->data, "delivery.shutdown_grace passed");
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
-  struct core *core = w->data;
-  log_kv(&core->log, LOG_INFO, "serve", "stopping", "signal", w->signum == SIGINT ? "SIGINT" : "SIGTERM",
-         (char *)NULL);
-  ev_break(loop, EVBREAK_ALL);
+  struct stopper *s = w->data;
+  const char *sig = w->signum == SIGINT ? "SIGINT" : "SIGTERM";
+  if (++s->signals > 1) {
+    stop_now(loop, s, "a second signal");
+    return;
+  }
+  char n[32], grace[32];
+  snprintf(n, sizeof n, "%zu", core_in_flight(s->core));
+  snprintf(grace, sizeof grace, "%lldms", (long long)s->core->cfg->shutdown_grace_ms);
+  log_kv(&s->core->log, LOG_INFO, "serve", "stopping", "signal", sig, "in_flight", n, "grace", grace, (char *)NULL);
+  http_stop(*s->http);
+  *s->http = NULL;
+  core_drain(s->core);
+  ev_timer_init(&s->grace, on_grace, (ev_tstamp)s->core->cfg->shutdown_grace_ms / 1000.0, 0.0);
+  s->grace.data = s;
+  ev_timer_start(loop, &s->grace);
+  ev_prepare_init(&s->drained, on_drained);
+  s->drained.data = s;
+  ev_prepare_start(loop, &s->drained);
 }
 
 int serve_run(const char *config_path)
@@ -84,7 +140,9 @@ int serve_run(const char *config_path)
   ev_signal_init(&sig_int, on_signal, SIGINT);
   ev_signal_init(&sig_term, on_signal, SIGTERM);
   ev_signal_init(&sig_hup, on_reload, SIGHUP);
-  sig_int.data = sig_term.data = sig_hup.data = core;
+  struct stopper stopper = {.core = core, .http = &http};
+  sig_int.data = sig_term.data = &stopper;
+  sig_hup.data = core;
   ev_signal_start(loop, &sig_int);
   ev_signal_start(loop, &sig_term);
   ev_signal_start(loop, &sig_hup);

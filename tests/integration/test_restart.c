@@ -128,6 +128,91 @@ static void test_acknowledged_events_survive_sigkill(void **state)
   cJSON_Delete(r);
 }
 
+/* The text after `key` in the first entry of the contact's history that starts with
+ * `prefix`, into out; 0 when there is none. */
+static int history_find(const char *contact, const char *prefix, const char *key, char *out, size_t cap)
+{
+  long st;
+  cJSON *doc = h_get_contact(&D, contact, &st), *entry;
+  const char *at = NULL;
+  cJSON_ArrayForEach(entry, cJSON_GetObjectItem(doc, "history"))
+  {
+    const char *what = conv_str(entry, "what");
+    if (!at && strncmp(what, prefix, strlen(prefix)) == 0)
+      at = strstr(what, key);
+  }
+  if (at)
+    snprintf(out, cap, "%s", at + strlen(key));
+  cJSON_Delete(doc);
+  return at != NULL;
+}
+
+/* A stop waits for the sends plugins hold: the one that ends within
+ * delivery.shutdown_grace is recorded as delivered, and not handed over again. */
+static void test_stop_waits_for_sends_in_flight(void **state)
+{
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  h_write_config(&D, "  plugin_dir = builddir .. '/tests/plugins',\n"
+                     "  delivery = { shutdown_grace = '20s' },\n"
+                     "  channels = { email = { plugin = 'pending_send', delay_ms = 1500 } },");
+  assert_int_equal(h_start(&D), 0);
+  signup("w1");
+  char msg_id[64], provider[128];
+  assert_true(history_find("w1", "spoke email/welcome", "id=", msg_id, sizeof msg_id));
+  long t0 = h_now_ms();
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  long took = h_now_ms() - t0;
+  if (took < 1000 || took > 15000)
+    fail_msg("the stop took %ld ms: it should wait for the 1.5 s send, and only for it", took);
+  h_write_config(&D, FILE_CHANNELS);
+  assert_int_equal(h_start(&D), 0);
+  cJSON *cv = h_first_conv(&D, "w1"), *entry;
+  const char *delivered = NULL;
+  cJSON_ArrayForEach(entry, cJSON_GetObjectItem(cv, "history"))
+  {
+    if (strncmp(conv_str(entry, "what"), "delivered email/welcome", 23) == 0)
+      delivered = strstr(conv_str(entry, "what"), "provider=");
+  }
+  assert_non_null(delivered);
+  snprintf(provider, sizeof provider, "%s", delivered + 9);
+  cJSON_Delete(cv);
+  char want[128];
+  snprintf(want, sizeof want, "provider-id-%s", msg_id);
+  assert_string_equal(provider, want);
+  h_sleep_ms(500);
+  cJSON *out = h_spoken_to(&D, "w1");
+  assert_int_equal(cJSON_GetArraySize(out), 0); /* not handed over again */
+  cJSON_Delete(out);
+}
+
+/* A send that outlasts the grace is abandoned at the stop, said in the log, and handed
+ * over again at the next start with its id. */
+static void test_stop_gives_up_after_the_grace(void **state)
+{
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  h_write_config(&D, "  plugin_dir = builddir .. '/tests/plugins',\n"
+                     "  delivery = { shutdown_grace = '300ms' },\n"
+                     "  channels = { email = { plugin = 'pending_send', delay_ms = 600000 } },");
+  assert_int_equal(h_start(&D), 0);
+  signup("w2");
+  char msg_id[64];
+  assert_true(history_find("w2", "spoke email/welcome", "id=", msg_id, sizeof msg_id));
+  long t0 = h_now_ms();
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  long took = h_now_ms() - t0;
+  if (took < 250 || took > 5000)
+    fail_msg("the stop took %ld ms with a grace of 300 ms", took);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "grep -q 'stopping with sends still with plugins.*in_flight=1' %s", D.log);
+  assert_int_equal(system(cmd), 0);
+  h_write_config(&D, FILE_CHANNELS);
+  assert_int_equal(h_start(&D), 0);
+  cJSON *out = h_wait_spoken(&D, "w2", 1, 5000);
+  assert_int_equal(cJSON_GetArraySize(out), 1);
+  assert_string_equal(h_str(out, 0, "id"), msg_id);
+  cJSON_Delete(out);
+}
+
 /* A message handed to a plugin that never confirmed it is handed over again after a
  * crash, with the same id: the email channel first goes to a plugin that holds every
  * message (pending), then, after SIGKILL, to the file plugin. */
@@ -138,21 +223,8 @@ static void test_unconfirmed_message_is_delivered_again_with_its_id(void **state
                      "  channels = { email = { plugin = 'pending_send', delay_ms = 600000 } },");
   assert_int_equal(h_start(&D), 0);
   signup("u1");
-  long st;
-  cJSON *doc = h_get_contact(&D, "u1", &st);
-  assert_int_equal(st, 200);
-  const char *id = NULL;
-  cJSON *entry;
-  cJSON_ArrayForEach(entry, cJSON_GetObjectItem(doc, "history"))
-  {
-    const char *what = conv_str(entry, "what");
-    if (strncmp(what, "spoke email/welcome", 19) == 0)
-      id = strstr(what, "id=");
-  }
-  assert_non_null(id);
   char msg_id[64];
-  snprintf(msg_id, sizeof msg_id, "%s", id + 3);
-  cJSON_Delete(doc);
+  assert_true(history_find("u1", "spoke email/welcome", "id=", msg_id, sizeof msg_id));
   h_stop(&D, SIGKILL);
   h_write_config(&D, FILE_CHANNELS);
   assert_int_equal(h_start(&D), 0);
@@ -294,6 +366,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_acknowledged_events_survive_sigkill, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unconfirmed_message_is_delivered_again_with_its_id, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_stop_waits_for_sends_in_flight, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stop_gives_up_after_the_grace, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sighup_reloads_journeys, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_store_refuses_whole_batches, setup, teardown),
       cmocka_unit_test_setup_teardown(test_erasure_survives_a_kill, setup, teardown),

@@ -303,7 +303,7 @@ static void test_inspect_shows_delivery_outcomes(void **state)
 static void test_replay_refuses_a_message_that_is_not_dead(void **state)
 {
   assert_int_equal(h_stop(&D, SIGTERM), 0);
-  h_write_config(&D, "  plugin_dir = builddir .. '/tests/plugins',\n"
+  h_write_config(&D, "  plugin_dir = builddir .. '/tests/plugins', delivery = { shutdown_grace = '0s' },\n"
                      "  channels = { email = { plugin = 'pending_send', delay_ms = 600000 } },");
   assert_int_equal(h_start(&D), 0);
   signup(&D, "q1");

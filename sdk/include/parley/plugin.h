@@ -49,6 +49,17 @@
  *                                           the host cancelled the instance's timers and
  *                                           HTTP requests without calling them back:
  *                                           free what their `arg`s hold here
+ *
+ * The stop, and what happens to messages in flight (one story, kept by `parley serve`):
+ * at SIGTERM or SIGINT the daemon stops taking requests and stops handing messages to
+ * plugins; what is still queued stays in the store. The loop keeps running, so sends a
+ * plugin holds (PARLEY_PENDING) can still complete, from timers and HTTP answers as
+ * usual, and their outcomes and receipts are recorded, until none is left or
+ * `delivery.shutdown_grace` (default 5 s) has passed, or a second signal comes. Then
+ * timers and HTTP requests are cancelled and shutdown is called. A send still pending at
+ * that moment is abandoned: the plugin must not complete it (its handle is gone), and the
+ * core hands it over again, with the same id, at the next start. So a message is never
+ * lost, and at most the sends in flight at a stop can be delivered twice.
  * `ctx` is the instance's handle for every host call; `self` is your instance struct.
  * The host never dlcloses a plugin while a PARLEY_PENDING send is outstanding (it keeps
  * the file mapped and logs a warning instead).

@@ -368,6 +368,39 @@ static void test_file_plugin_writes_json_line(void **state)
   cJSON_Delete(line);
 }
 
+/* Two channels served by one plugin file (two providers of one kind): two instances,
+ * each with its own name and settings, and one closed does not disturb the other (the
+ * file stays mapped while any instance of it is open). */
+static void test_two_instances_of_one_plugin(void **state)
+{
+  struct fixture *f = *state;
+  char a[128], b[128], json[256];
+  snprintf(a, sizeof a, "%s/a.ndjson", f->dir);
+  snprintf(b, sizeof b, "%s/b.ndjson", f->dir);
+  snprintf(json, sizeof json, "{\"path\":\"%s\"}", a);
+  struct plugin_inst *first = open_ok(f, "email", CHANNEL_PLUGIN("file"), json);
+  snprintf(json, sizeof json, "{\"path\":\"%s\",\"receipts\":true}", b);
+  struct plugin_inst *second = open_ok(f, "email_backup", CHANNEL_PLUGIN("file"), json);
+  assert_ptr_not_equal(first, second);
+  assert_string_equal(plugin_instance_channel(first), "email");
+  assert_string_equal(plugin_instance_channel(second), "email_backup");
+
+  struct parley_msg m1, m2;
+  msg_init(&m1, "m-a");
+  msg_init(&m2, "m-b");
+  assert_int_equal(plugin_instance_send(first, &m1), PARLEY_OK);
+  plugin_instance_close(first);
+  assert_int_equal(plugin_instance_send(second, &m2), PARLEY_OK); /* still there */
+  assert_int_equal(f->rec.events, 1); /* only the second emits receipts */
+  plugin_instance_close(second);
+
+  cJSON *la = read_json_line(a), *lb = read_json_line(b);
+  assert_string_equal(jstr(la, "id"), "m-a");
+  assert_string_equal(jstr(lb, "id"), "m-b");
+  cJSON_Delete(la);
+  cJSON_Delete(lb);
+}
+
 /* Lines longer than the plugin's first buffer (16 KiB) come out whole, and a short one
  * after a long one is not polluted by the long one's tail. */
 static void test_file_plugin_long_lines(void **state)
@@ -716,6 +749,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_find, setup, teardown),
       cmocka_unit_test_setup_teardown(test_find_in, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_writes_json_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_two_instances_of_one_plugin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_long_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_file_plugin_receipts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_console_plugin, setup, teardown),

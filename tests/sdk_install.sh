@@ -136,7 +136,7 @@ config() { # $1: the plugin of the email channel
 return {
   log_level = "info", data_dir = "$tmp/var", store = { backend = "memory" },
   plugin_path = { "$tmp/nothing-here", "$tmp/template" },
-  channels = { email = { plugin = "$1", api_key = "k-1" }, sms = { plugin = "console" } },
+  channels = { email = { plugin = "$1", url = "https://api.example.com/v1/send", api_key = "k-1" }, sms = { plugin = "console" } },
 }
 CONF
 }

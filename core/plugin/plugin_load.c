@@ -120,6 +120,15 @@ static int check_descriptor(const struct parley_plugin *d, const char *path, cha
   if (d->abi_major != PARLEY_ABI_MAJOR)
     return refuse(err, errlen, path, "built for plugin ABI %u.x, this Parley speaks %u.x",
                   (unsigned)d->abi_major, (unsigned)PARLEY_ABI_MAJOR);
+  /* A newer minor may have added descriptor fields (callbacks) this host would never
+   * call, and its plugin may count on host functions this host lacks: refused, saying
+   * what to do, rather than run half-understood. */
+  if (d->abi_minor > PARLEY_ABI_MINOR)
+    return refuse(err, errlen, path,
+                  "plugin '%.64s' was built for plugin ABI %u.%u, newer than this Parley's %u.%u: build it "
+                  "against this Parley's SDK (pkg-config parley-plugin), or upgrade Parley",
+                  d->size >= PARLEY_PLUGIN_V1_SIZE && d->name ? d->name : "?", (unsigned)d->abi_major,
+                  (unsigned)d->abi_minor, (unsigned)PARLEY_ABI_MAJOR, (unsigned)PARLEY_ABI_MINOR);
   /* Only what `size` covers is read: a 1.0 descriptor ends at shutdown; a field added
    * later is read only when PARLEY_PLUGIN_HAS says the plugin has it. */
   if (d->size < PARLEY_PLUGIN_V1_SIZE)

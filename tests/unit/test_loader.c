@@ -187,6 +187,16 @@ static void test_refuses_bad_major(void **state)
                  "built for plugin ABI 2.x, this Parley speaks 1.x");
 }
 
+static void test_refuses_newer_minor(void **state)
+{
+  char want[256];
+  snprintf(want, sizeof want,
+           "plugin 'future_minor' was built for plugin ABI %d.%d, newer than this Parley's %d.%d: build it "
+           "against this Parley's SDK (pkg-config parley-plugin), or upgrade Parley",
+           PARLEY_ABI_MAJOR, PARLEY_ABI_MINOR + 1, PARLEY_ABI_MAJOR, PARLEY_ABI_MINOR);
+  expect_refusal(*state, TEST_PLUGIN("future_minor"), NULL, want);
+}
+
 static void test_refuses_short_struct(void **state)
 {
   expect_refusal(*state, TEST_PLUGIN("short_struct"), NULL, "descriptor too short for ABI v1");
@@ -737,6 +747,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_refuses_bad_major, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_newer_minor, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_short_struct, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_no_entry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refuses_init_fail, setup, teardown),

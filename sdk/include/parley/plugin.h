@@ -22,10 +22,13 @@
  *    grow at the end; no field moves, changes type or changes meaning, and no constant
  *    changes value. A 1.0 plugin runs unchanged on a 1.1 host, which reads of its
  *    descriptor only what its `size` covers (PARLEY_PLUGIN_HAS).
- *  - A plugin built against a newer minor may be loaded by an older host: before using a
- *    host function added after 1.0 it checks PARLEY_HOST_HAS(host, field) (or
- *    host->abi_minor), and does without, or refuses in init, when it is absent. Each
- *    field below says in which minor it came.
+ *  - A plugin built against a newer minor than the host's is refused, by name, with what
+ *    to do ("built for plugin ABI 1.2, newer than this Parley's 1.1: build it against
+ *    this Parley's SDK, or upgrade Parley"): its descriptor may hold callbacks this host
+ *    would never call. To run on older hosts too, build against the oldest header you
+ *    support. A host function may still be absent (NULL) when the host cannot offer it:
+ *    before using one added after 1.0, check PARLEY_HOST_HAS(host, field), and do
+ *    without, or refuse in init. Each field below says in which minor it came.
  *  - Messages and contacts are opaque handles read through host accessors, so they can
  *    grow without breaking plugins. Structs a plugin fills in for the host (such as
  *    struct parley_http_req) start with their own `size`, for the same reason.

@@ -121,7 +121,8 @@
  *       .size = sizeof(struct parley_plugin),
  *       .name = "hello", .version = "1.0", .description = "prints a greeting",
  *       .capabilities = PARLEY_CAP_SEND, .instance_size = sizeof(struct hello),
- *       .config = hello_config, .init = hello_init, .send = hello_send};
+ *       .config = hello_config, .init = hello_init, .send = hello_send,
+ *       .config_spec_size = sizeof(struct parley_config_spec)};
  *
  *     PARLEY_EXPORT const struct parley_plugin *parley_plugin_entry(const struct parley_host *h)
  *     {

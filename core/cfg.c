@@ -143,7 +143,43 @@ static int open_table(struct reader *r, const char *where, const char *key)
   return 0;
 }
 
-/* Converts the Lua value on top of the stack into JSON (settings and journey params). */
+static cJSON *to_json(struct reader *r, const char *where, int depth);
+
+/* The table on top of the stack is a list ({ "a", "b" }: keys 1..n and no other), which
+ * becomes a JSON array; returns 0 when it is not one. {} stays an (empty) table. */
+static int is_list(lua_State *L)
+{
+  size_t n = lua_rawlen(L, -1), keys = 0;
+  if (n == 0)
+    return 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    keys++;
+  }
+  return keys == n;
+}
+
+static cJSON *list_to_json(struct reader *r, const char *where, int depth)
+{
+  lua_State *L = r->L;
+  size_t n = lua_rawlen(L, -1);
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 1; arr && i <= n; i++) {
+    lua_rawgeti(L, -1, (lua_Integer)i);
+    cJSON *v = to_json(r, where, depth + 1);
+    lua_pop(L, 1);
+    if (!v) {
+      cJSON_Delete(arr);
+      return NULL;
+    }
+    cJSON_AddItemToArray(arr, v);
+  }
+  return arr;
+}
+
+/* Converts the Lua value on top of the stack into JSON (settings and journey params): a
+ * list becomes an array, another table an object whose keys must be names. */
 static cJSON *to_json(struct reader *r, const char *where, int depth)
 {
   lua_State *L = r->L;
@@ -165,13 +201,15 @@ static cJSON *to_json(struct reader *r, const char *where, int depth)
     fail(r, "%s: nested too deeply", where);
     return NULL;
   }
+  if (is_list(L))
+    return list_to_json(r, where, depth);
   cJSON *obj = cJSON_CreateObject();
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     if (lua_type(L, -2) != LUA_TSTRING) {
       lua_pop(L, 2);
       cJSON_Delete(obj);
-      fail(r, "%s: keys must be names", where);
+      fail(r, "%s: keys must be names (or the table a list such as { \"a\", \"b\" })", where);
       return NULL;
     }
     cJSON *v = to_json(r, where, depth + 1);

@@ -18,6 +18,7 @@
 
 struct plugin_inst;
 struct plugin_http;
+struct plugin_metrics;
 
 /* One configured channel and the plugin instance serving it (NULL under `parley test`). */
 struct channel {
@@ -61,6 +62,7 @@ struct core {
   struct channel *channels;
   size_t n_channels;
   struct plugin_http *http; /* the HTTP client the channels' plugins share (ABI 1.1) */
+  struct plugin_metrics *plugin_metrics; /* the plugins' metrics, shown in /metrics (ABI 1.1) */
   struct outbox outbox;
   struct pending_event *pending, *pending_tail;
   int settling; /* core_settle is on the stack */

@@ -19,6 +19,7 @@
 #include "outbox.h"
 #include "plugin/plugin_http.h"
 #include "plugin/plugin_load.h"
+#include "plugin/plugin_metrics.h"
 #include "sweep.h"
 
 /* The outbox's way to the plugin serving a channel. */
@@ -107,9 +108,10 @@ static int open_channels(struct core *core, char *err, size_t errlen)
       .trusted_keys = (const unsigned char(*)[32])core->cfg->plugin_keys,
       .n_trusted_keys = core->cfg->n_plugin_keys,
       .http = core->http,
+      .metrics = core->plugin_metrics,
   };
   core->channels = calloc(core->cfg->n_channels ? core->cfg->n_channels : 1, sizeof *core->channels);
-  if (core->channels == NULL || (core->loop && core->http == NULL)) {
+  if (core->channels == NULL || (core->loop && core->http == NULL) || core->plugin_metrics == NULL) {
     snprintf(err, errlen, "out of memory opening the channels");
     return -1;
   }
@@ -226,6 +228,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   outbox_init(&core->outbox, &oenv);
   if (loop) /* a client for plugins; curl starts only when one asks */
     core->http = plugin_http_open(loop, &core->log);
+  core->plugin_metrics = plugin_metrics_open();
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
@@ -410,6 +413,7 @@ void core_close(struct core *core)
       plugin_instance_close(core->channels[i].inst);
   free(core->channels);
   plugin_http_close(core->http); /* after the instances: they cancelled their requests */
+  plugin_metrics_close(core->plugin_metrics); /* after the instances: they removed their series */
   outbox_close(&core->outbox);
   while (core->pending) {
     struct pending_event *pe = core->pending;

@@ -1,10 +1,12 @@
 /* GET /healthz and GET /metrics: liveness, and the Prometheus text of the core's and the
- * HTTP server's counters. */
+ * HTTP server's counters, then the plugins' own metrics (plugin_metrics.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "context.h"
+#include "plugin/plugin_metrics.h"
 #include "server.h"
 #include "view.h"
 
@@ -52,6 +54,7 @@ void api_get_metrics(struct api *api, struct http_req *rq, char **args)
   }
   fputs(core_text, f);
   server_metrics(f, api->http_stats);
+  plugin_metrics_render(api->core->plugin_metrics, f);
   fclose(f);
   free(core_text);
   http_reply_text(rq, 200, "text/plain; version=0.0.4", out);

@@ -1,5 +1,6 @@
 /* The host function table handed to every plugin (struct parley_host, ABI v1.1; the HTTP
- * client's functions are plugin_http.c's).
+ * client's functions are plugin_http.c's, config_get plugin_config.c's, the fd watchers
+ * plugin_io.c's, post plugin_post.c's, the metrics plugin_metrics.c's).
  *
  * Plugins never call a core symbol directly (the daemon is not linked with -rdynamic):
  * everything they may do goes through these functions, which take the opaque parley_ctx
@@ -329,6 +330,15 @@ static const struct parley_host host_table = {
     .send_retry = host_send_retry,
     .send_failed = host_send_failed,
     .set_error = host_set_error,
+    .config_get = plugin_config_get,
+    .io_start = plugin_io_start,
+    .io_modify = plugin_io_modify,
+    .io_stop = plugin_io_stop,
+    .post = plugin_post,
+    .metric_register = plugin_metric_register,
+    .metric_add = plugin_metric_add,
+    .metric_set = plugin_metric_set,
+    .metric_observe = plugin_metric_observe,
 };
 
 const struct parley_host *plugin_host_table(void) { return &host_table; }

@@ -158,234 +158,12 @@ static void warn_if_renamed(const struct plugin_inst *pi, const struct plugin_en
          "path", path, (char *)NULL);
 }
 
-/* --- settings, checked against the config spec --- */
-
-static size_t config_type_size(enum parley_config_type t)
-{
-  switch (t) {
-  case PARLEY_CONFIG_STRING: return sizeof(char *);
-  case PARLEY_CONFIG_INT: return sizeof(int64_t);
-  case PARLEY_CONFIG_BOOL: return sizeof(int);
-  }
-  return 0;
-}
-
-static const char *config_type_name(enum parley_config_type t)
-{
-  switch (t) {
-  case PARLEY_CONFIG_STRING: return "a string";
-  case PARLEY_CONFIG_INT: return "an integer";
-  case PARLEY_CONFIG_BOOL: return "a boolean";
-  }
-  return "?";
-}
-
-static const char *json_type_name(const cJSON *v)
-{
-  if (cJSON_IsString(v))
-    return "a string";
-  if (cJSON_IsNumber(v))
-    return "a number";
-  if (cJSON_IsBool(v))
-    return "a boolean";
-  if (cJSON_IsArray(v))
-    return "an array";
-  if (cJSON_IsObject(v))
-    return "a table";
-  return "null";
-}
-
-static const struct parley_config_spec *spec_find(const struct parley_config_spec *spec,
-                                                  const char *key)
-{
-  for (; spec && spec->key; spec++)
-    if (strcmp(spec->key, key) == 0)
-      return spec;
-  return NULL;
-}
-
-/* "path, receipts" — so the message for a typo shows what would have been right. */
-static void spec_known_keys(const struct parley_config_spec *spec, char *buf, size_t len)
-{
-  size_t used = 0;
-  buf[0] = '\0';
-  for (; spec && spec->key && used < len; spec++) {
-    int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", spec->key);
-    if (n < 0)
-      break;
-    used += (size_t)n;
-  }
-  if (buf[0] == '\0')
-    snprintf(buf, len, "none");
-}
-
-/* A spec the plugin got wrong would make us write outside the instance. */
-static int spec_check(const struct plugin_inst *pi, char *err, size_t errlen)
-{
-  for (const struct parley_config_spec *s = pi->desc->config; s && s->key; s++) {
-    size_t sz = config_type_size(s->type);
-    if (sz == 0)
-      return refuse(err, errlen, pi->path, "setting '%s' has an unknown type %d", s->key,
-                    (int)s->type);
-    if (s->offset > pi->desc->instance_size || pi->desc->instance_size - s->offset < sz)
-      return refuse(err, errlen, pi->path,
-                    "setting '%s' lies outside the instance (offset %zu, instance_size %zu)",
-                    s->key, s->offset, pi->desc->instance_size);
-  }
-  return 0;
-}
-
-static int parse_int(const char *s, int64_t *out)
-{
-  char *end;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno || end == s || *end != '\0')
-    return -1;
-  *out = (int64_t)v;
-  return 0;
-}
-
-static int parse_bool(const char *s, int *out)
-{
-  if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
-    *out = 1;
-  else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
-    *out = 0;
-  else
-    return -1;
-  return 0;
-}
-
-static int store_string(struct plugin_inst *pi, const struct parley_config_spec *s,
-                        const char *value)
-{
-  char **grown = realloc(pi->strings, (pi->nstrings + 1) * sizeof *grown);
-  if (grown == NULL)
-    return -1;
-  pi->strings = grown;
-  char *copy = strdup(value);
-  if (copy == NULL)
-    return -1;
-  pi->strings[pi->nstrings++] = copy;
-  memcpy((char *)pi->self + s->offset, &copy, sizeof copy);
-  return 0;
-}
-
-/* memcpy, not a cast-and-assign: the plugin's offsets need not be aligned for us. */
-static void store_int(struct plugin_inst *pi, const struct parley_config_spec *s, int64_t v)
-{
-  memcpy((char *)pi->self + s->offset, &v, sizeof v);
-}
-
-static void store_bool(struct plugin_inst *pi, const struct parley_config_spec *s, int v)
-{
-  memcpy((char *)pi->self + s->offset, &v, sizeof v);
-}
-
-static int apply_value(struct plugin_inst *pi, const struct parley_config_spec *s,
-                       const cJSON *v, char *err, size_t errlen)
-{
-  const char *name = pi->desc->name;
-  switch (s->type) {
-  case PARLEY_CONFIG_STRING:
-    if (!cJSON_IsString(v))
-      break;
-    if (store_string(pi, s, v->valuestring) != 0)
-      return refuse(err, errlen, pi->path, "out of memory");
-    return 0;
-  case PARLEY_CONFIG_INT: {
-    double d = cJSON_GetNumberValue(v);
-    if (!cJSON_IsNumber(v))
-      break;
-    if (!(d >= -9.0e15 && d <= 9.0e15) || d != (double)(int64_t)d)
-      return refuse(err, errlen, pi->path, "setting '%s' of plugin '%s' must be an integer",
-                    s->key, name);
-    store_int(pi, s, (int64_t)d);
-    return 0;
-  }
-  case PARLEY_CONFIG_BOOL:
-    if (!cJSON_IsBool(v))
-      break;
-    store_bool(pi, s, cJSON_IsTrue(v) ? 1 : 0);
-    return 0;
-  }
-  return refuse(err, errlen, pi->path, "setting '%s' of plugin '%s' must be %s, not %s", s->key,
-                name, config_type_name(s->type), json_type_name(v));
-}
-
-/* A bad default is the plugin author's bug, so the message says so. */
-static int apply_default(struct plugin_inst *pi, const struct parley_config_spec *s, char *err,
-                         size_t errlen)
-{
-  int64_t i;
-  int b;
-  switch (s->type) {
-  case PARLEY_CONFIG_STRING:
-    if (store_string(pi, s, s->default_value) != 0)
-      return refuse(err, errlen, pi->path, "out of memory");
-    return 0;
-  case PARLEY_CONFIG_INT:
-    if (parse_int(s->default_value, &i) != 0)
-      break;
-    store_int(pi, s, i);
-    return 0;
-  case PARLEY_CONFIG_BOOL:
-    if (parse_bool(s->default_value, &b) != 0)
-      break;
-    store_bool(pi, s, b);
-    return 0;
-  }
-  return refuse(err, errlen, pi->path,
-                "plugin bug: default '%s' of setting '%s' is not %s", s->default_value,
-                s->key, config_type_name(s->type));
-}
-
-static int apply_settings(struct plugin_inst *pi, const cJSON *settings, char *err,
-                          size_t errlen)
-{
-  const struct parley_config_spec *spec = pi->desc->config;
-  if (settings && !cJSON_IsObject(settings))
-    return refuse(err, errlen, pi->path, "settings for channel '%s' must be a table",
-                  pi->channel);
-  /* Unknown keys first: a typo ("recipts") must not silently fall back to a default. */
-  for (const cJSON *v = settings ? settings->child : NULL; v; v = v->next) {
-    if (v->string == NULL || strcmp(v->string, "plugin") == 0)
-      continue;
-    if (spec_find(spec, v->string) == NULL) {
-      char known[256];
-      spec_known_keys(spec, known, sizeof known);
-      return refuse(err, errlen, pi->path,
-                    "unknown setting '%s' for plugin '%s' (channel '%s'); known settings: %s",
-                    v->string, pi->desc->name, pi->channel, known);
-    }
-  }
-  for (const struct parley_config_spec *s = spec; s && s->key; s++) {
-    const cJSON *v = settings ? cJSON_GetObjectItemCaseSensitive(settings, s->key) : NULL;
-    int rc;
-    if (v)
-      rc = apply_value(pi, s, v, err, errlen);
-    else if (s->required)
-      rc = refuse(err, errlen, pi->path,
-                  "missing required setting '%s' for plugin '%s' (channel '%s')%s%s", s->key,
-                  pi->desc->name, pi->channel, s->help ? ": " : "", s->help ? s->help : "");
-    else if (s->default_value)
-      rc = apply_default(pi, s, err, errlen);
-    else
-      rc = 0; /* stays zero / NULL */
-    if (rc != 0)
-      return rc;
-  }
-  return 0;
-}
-
 /* --- open / close --- */
 
 static void inst_free(struct plugin_inst *pi)
 {
-  for (size_t i = 0; i < pi->nstrings; i++)
-    free(pi->strings[i]);
-  free(pi->strings);
+  plugin_post_free(pi);
+  plugin_config_free(pi);
   free(pi->self);
   free(pi->subsys);
   free(pi->channel);
@@ -409,6 +187,7 @@ static struct plugin_inst *inst_new(const struct plugin_env *env, const char *ch
   if (pi == NULL)
     return NULL;
   pi->env = *env;
+  plugin_post_init(pi);
   pi->channel = strdup(channel);
   pi->path = strdup(path);
   size_t n = strlen("plugin:") + strlen(channel) + 1;
@@ -455,10 +234,13 @@ static int run_init(struct plugin_inst *pi, char *err, size_t errlen)
   enum parley_status st = pi->desc->init(plugin_ctx(pi), pi->self);
   pi->calls--;
   if (st != PARLEY_OK) {
-    /* init may have started timers or requests before failing; they must not outlive
-     * the handle. */
+    /* init may have started timers, requests or watchers, or posted, before failing;
+     * none may outlive the handle, and none is called back (parley/plugin.h). */
+    plugin_post_close(pi, 0);
     plugin_timers_cancel_all(pi);
     plugin_http_cancel_all(pi);
+    plugin_io_stop_all(pi);
+    plugin_metrics_release(pi);
     if (pi->error[0])
       return refuse(err, errlen, pi->path, "init failed for channel '%s': %s", pi->channel, pi->error);
     return refuse(err, errlen, pi->path, "init failed for channel '%s' (status %d; see the "
@@ -506,8 +288,12 @@ int plugin_instance_open(const struct plugin_env *env, const char *channel, cons
     refuse(err, errlen, path, "cannot allocate %zu bytes for the instance", size);
     return open_fail(pi);
   }
-  if (spec_check(pi, err, errlen) != 0 || apply_settings(pi, settings, err, errlen) != 0 ||
-      run_init(pi, err, errlen) != 0)
+  char bad[768];
+  if (plugin_config_apply(pi, settings, bad, sizeof bad) != 0) {
+    refuse(err, errlen, path, "%s", bad);
+    return open_fail(pi);
+  }
+  if (run_init(pi, err, errlen) != 0)
     return open_fail(pi);
   warn_if_renamed(pi, env, path);
   char abi[24];
@@ -556,16 +342,22 @@ void plugin_instance_close(struct plugin_inst *pi)
            "plugin", pi->desc->name, (char *)NULL);
     return;
   }
-  /* Timers and HTTP requests first: none may call into a plugin being shut down. */
+  /* What was posted runs first (a post that returned PARLEY_OK always runs), and posts
+   * are refused from here on. Then timers, HTTP requests and fd watchers: none may call
+   * into a plugin being shut down. */
+  plugin_post_close(pi, 1);
   plugin_timers_cancel_all(pi);
   plugin_http_cancel_all(pi);
+  plugin_io_stop_all(pi);
   if (pi->inited && pi->desc->shutdown) {
     pi->calls++;
     pi->desc->shutdown(plugin_ctx(pi), pi->self);
     pi->calls--;
     plugin_timers_cancel_all(pi); /* shutdown should not start any, but be sure */
     plugin_http_cancel_all(pi);
+    plugin_io_stop_all(pi);
   }
+  plugin_metrics_release(pi); /* after shutdown, which may still update them */
   if (pi->in_flight == 0) {
     dlclose(pi->dl);
   } else {

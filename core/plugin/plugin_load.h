@@ -10,6 +10,7 @@ struct log;
 struct clock;
 struct ev_loop;
 struct plugin_http;
+struct plugin_metrics;
 typedef struct cJSON cJSON;
 
 struct plugin_inst; /* one configured channel instance (its parley_ctx) */
@@ -45,6 +46,8 @@ struct plugin_env {
   size_t n_trusted_keys;
   /* The HTTP client the instances share (plugin_http.h); NULL: http_request refuses. */
   struct plugin_http *http;
+  /* The registry of plugin metrics (plugin_metrics.h); NULL: metric_register refuses. */
+  struct plugin_metrics *metrics;
 };
 
 /* Find plugin `name` under `dir`: DIR/NAME.so, then DIR/.libs/NAME.so (build tree).
@@ -57,7 +60,7 @@ int plugin_find_in(const char *const *dirs, size_t ndirs, const char *name, char
                    size_t pathlen, char *err, size_t errlen);
 
 /* Load the plugin file at `path` (dlopen, entry symbol, ABI checks), apply `settings`
- * (a JSON object: key -> string/number/bool, checked against the plugin's config spec) and
+ * (a JSON object: key -> string/number/bool/list/table, checked against the plugin's config spec) and
  * run its init for `channel`. On any refusal: returns -1, err names the file and the
  * reason, nothing stays loaded, and nothing crashes. */
 int plugin_instance_open(const struct plugin_env *env, const char *channel, const char *path,

@@ -251,6 +251,7 @@ static const struct parley_plugin example_plugin = {
     .init = example_init,
     .send = example_send,
     .shutdown = example_shutdown,
+    .config_spec_size = sizeof(struct parley_config_spec), /* 1.1: the spec may grow */
 };
 
 /* The one exported symbol. Store the host table and return the descriptor; nothing else

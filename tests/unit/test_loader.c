@@ -246,9 +246,9 @@ static void test_refuses_wrong_type(void **state)
 {
   struct fixture *f = *state;
   expect_refusal(f, CHANNEL_PLUGIN("file"), "{\"path\":\"/dev/null\",\"receipts\":\"yes\"}",
-                 "setting 'receipts' of plugin 'file' must be a boolean, not a string");
+                 "setting 'receipts' of plugin 'file' (channel 'test'): must be a boolean, not a string");
   expect_refusal(f, TEST_PLUGIN("pending_send"), "{\"delay_ms\":1.5}",
-                 "setting 'delay_ms' of plugin 'pending_send' must be an integer");
+                 "setting 'delay_ms' of plugin 'pending_send' (channel 'test'): must be an integer");
   expect_refusal(f, TEST_PLUGIN("pending_send"), "{\"delay_ms\":\"10\"}",
                  "must be an integer, not a string");
 }

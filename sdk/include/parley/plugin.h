@@ -36,7 +36,11 @@
  * Versions: 1.0, the first; 1.1, which only adds (the fields under "v1.1"): an
  * asynchronous HTTP client (http_request, http_cancel, http_header) and a finer word on
  * how a send ended (send_delivered, send_retry, send_failed; enum parley_fail_reason),
- * and set_error, the one line that says why init failed.
+ * set_error, the one line that says why init failed; the setting types DURATION, LIST and
+ * SECRET, config_spec_size (the config spec's element may grow) and config_get (a
+ * setting read by key); fd watchers (io_start, io_modify, io_stop) for sockets the plugin
+ * owns; post, the one host function callable from any thread; and plugin metrics
+ * (metric_register, metric_add, metric_set, metric_observe), exported in /metrics.
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -48,10 +52,13 @@
  *                                           free what you made before returning)
  *  4. send(ctx, self, msg) many times      see "Delivery" below
  *  5. shutdown(ctx, self)                  free what init made; the host frees `self`
- *                                           and the STRING settings. Before it runs,
- *                                           the host cancelled the instance's timers and
- *                                           HTTP requests without calling them back:
- *                                           free what their `arg`s hold here
+ *                                           and the STRING, LIST and SECRET settings
+ *                                           (secrets wiped). Before it runs, the host
+ *                                           ran the functions already posted (1.1),
+ *                                           then refuses new posts, and cancelled the
+ *                                           instance's timers, HTTP requests and fd
+ *                                           watchers without calling them back: free
+ *                                           what their `arg`s hold here
  *
  * The stop, and what happens to messages in flight (one story, kept by `parley serve`):
  * at SIGTERM or SIGINT the daemon stops taking requests and stops handing messages to
@@ -68,10 +75,11 @@
  * the file mapped and logs a warning instead).
  *
  * Threads: there is one. Every callback (entry, init, send, shutdown, timers, HTTP
- * answers) runs on the daemon's event loop thread, and every host function must be
- * called from it; none is safe from a thread of your own. Callbacks must never block: no
- * sleeping, no blocking sockets, no synchronous HTTP. Use the host's timers and (1.1) its
- * HTTP client instead.
+ * answers, fd watchers, posted functions) runs on the daemon's event loop thread, and
+ * every host function must be called from it, with one exception: (1.1) host->post,
+ * which a thread of your own (a vendor SDK's) calls to have a function run on the loop
+ * thread. Callbacks must never block: no sleeping, no blocking sockets, no synchronous
+ * HTTP. Use the host's timers, fd watchers and (1.1) its HTTP client instead.
  *
  * Delivery: the core hands each message to send() at least once, with a stable message id
  * the plugin should pass to its provider as an idempotency key. send() either finishes
@@ -127,7 +135,8 @@
  *       .size = sizeof(struct parley_plugin),
  *       .name = "hello", .version = "1.0", .description = "prints a greeting",
  *       .capabilities = PARLEY_CAP_SEND, .instance_size = sizeof(struct hello),
- *       .config = hello_config, .init = hello_init, .send = hello_send};
+ *       .config = hello_config, .init = hello_init, .send = hello_send,
+ *       .config_spec_size = sizeof(struct parley_config_spec)};
  *
  *     PARLEY_EXPORT const struct parley_plugin *parley_plugin_entry(const struct parley_host *h)
  *     {
@@ -258,7 +267,31 @@ typedef struct parley_timer parley_timer;
 enum parley_config_type {
   PARLEY_CONFIG_STRING = 1, /* const char * ; owned by the host, valid until shutdown */
   PARLEY_CONFIG_INT = 2,    /* int64_t */
-  PARLEY_CONFIG_BOOL = 3    /* int, 0 or 1 */
+  PARLEY_CONFIG_BOOL = 3,   /* int, 0 or 1 */
+  /* --- v1.1 (a 1.0 host refuses a spec that uses them: "unknown type") --- */
+  PARLEY_CONFIG_DURATION = 4, /* int64_t, milliseconds. Written as text with a unit:
+                                 "250ms", "30s", "5m", "1h", "7d", "2w", "1.5s". A bare
+                                 number (30 or "30") is refused: seconds or milliseconds
+                                 would be a guess. */
+  PARLEY_CONFIG_LIST = 5,     /* const char *const * : NULL-terminated array of strings,
+                                 written as a Lua list { "a", "b" } ({} is empty); every
+                                 element must be a string. Owned by the host, valid until
+                                 shutdown. A default is comma-separated text ("a,b"; ""
+                                 is the empty list). Never given nor defaulted: NULL. */
+  PARLEY_CONFIG_SECRET = 6    /* const char * : a password, API key or token, read from a
+                                 file or an environment variable that the setting names:
+                                     api_key = { file = "/etc/parley/sms.key" }
+                                     api_key = { env = "PARLEY_SMS_KEY" }
+                                 A file's one trailing newline ("\n" or "\r\n") is
+                                 dropped; an empty value, a missing or unreadable file
+                                 (or one past 64 KiB, or holding a NUL byte) and an unset
+                                 variable refuse the instance, naming the channel, the key
+                                 and the file or variable. A literal string in the
+                                 configuration is refused: secrets never sit in it. A
+                                 SECRET setting has no default. The value is never logged
+                                 or printed by the host; it is owned by the host, valid
+                                 until shutdown returns, and wiped from memory then:
+                                 never log it, and copy it only where you must. */
 };
 
 struct parley_config_spec {
@@ -268,6 +301,8 @@ struct parley_config_spec {
   int required;              /* 1: the setting must be given */
   size_t offset;             /* where the value goes in the instance */
   const char *help;          /* one line for `parley check` and the docs */
+  /* A later minor may add fields here. The host walks the array with the plugin's
+   * config_spec_size (1.1) and reads only the fields that element covers. */
 };
 
 /* --- v1.1: the HTTP client's types (see http_request in struct parley_host) --- */
@@ -338,6 +373,31 @@ struct parley_http_resp {
 
 /* Called once per request, on the loop thread, with the response or the error. */
 typedef void (*parley_http_cb)(parley_ctx *ctx, const struct parley_http_resp *resp, void *arg);
+
+/* --- v1.1: fd watchers, post, metrics (see io_start, post, metric_register below) --- */
+
+typedef struct parley_io parley_io;         /* one fd watcher */
+typedef struct parley_metric parley_metric; /* one metric of one instance */
+
+/* Readiness an fd watcher waits for (events) and reports (revents). */
+#define PARLEY_IO_READ 0x1u  /* readable, or the peer closed (read returns 0) */
+#define PARLEY_IO_WRITE 0x2u /* writable (a non-blocking connect finished: check SO_ERROR) */
+#define PARLEY_IO_ERROR 0x4u /* revents only: the loop could not watch the fd (closed while
+                                watched, not pollable); the watcher is paused, as with
+                                io_modify(io, 0): stop it */
+
+/* Called on the loop thread when `fd` is ready: `revents` holds the PARLEY_IO_* bits. */
+typedef void (*parley_io_cb)(parley_ctx *ctx, int fd, unsigned revents, void *arg);
+
+/* A function posted to the loop thread (host->post). */
+typedef void (*parley_post_fn)(parley_ctx *ctx, void *arg);
+
+enum parley_metric_type {
+  PARLEY_METRIC_COUNTER = 1,  /* only goes up (metric_add with a value >= 0); name it
+                                 "..._total" by Prometheus' custom */
+  PARLEY_METRIC_GAUGE = 2,    /* goes up and down (metric_set, metric_add) */
+  PARLEY_METRIC_HISTOGRAM = 3 /* observations counted in buckets (metric_observe) */
+};
 
 /* What the host gives every plugin. Append-only: new fields go at the end, never between. */
 struct parley_host {
@@ -500,6 +560,88 @@ struct parley_host {
    * at WARN. The text is copied (at most 255 bytes are kept); `text` may be freed as soon
    * as set_error returns. Loop thread only. Never put a secret in it. */
   void (*set_error)(parley_ctx *ctx, const char *text);
+
+  /* config_get: the instance's setting `key`, read at run time, for a setting the config
+   * spec declares, as the type the spec gives it. `out` points to what that type reads
+   * as: const char ** (STRING, SECRET), int64_t * (INT, DURATION), int * (BOOL),
+   * const char *const ** (LIST). The value is the host's own copy, the one written into
+   * the instance before init (what the plugin did to its instance since does not
+   * change it); strings and lists are owned by the host and valid until shutdown
+   * returns. A setting neither given nor defaulted reads as zero or NULL, and PARLEY_OK.
+   * An unknown key, a type other than the spec's, or a NULL argument: PARLEY_ERROR, with
+   * a log line naming the plugin, the channel and the key, and *out untouched. Loop
+   * thread only; callable from init on. */
+  enum parley_status (*config_get)(parley_ctx *ctx, const char *key, enum parley_config_type type,
+                                   void *out);
+
+  /* io_start: watch `fd`, a socket (or pipe) the plugin owns and has made non-blocking,
+   * for readiness: `events` is PARLEY_IO_READ, PARLEY_IO_WRITE, both, or 0 (paused).
+   * `cb(ctx, fd, revents, arg)` runs on the loop thread each time the fd is ready, for as
+   * long as the watcher runs (level-triggered: read or write until EAGAIN, or the loop
+   * calls again). Returns the watcher, or NULL (logged) for a negative or closed fd,
+   * unknown event bits, no callback, no loop, or out of memory. Several watchers may
+   * watch one fd.
+   *
+   * io_modify: change what the watcher waits for (0 pauses it); PARLEY_ERROR (logged)
+   * for unknown bits or a NULL watcher. io_stop: stop and free the watcher; NULL is
+   * ignored. Both may be called from any callback, the watcher's own included (after
+   * io_stop there, the handle is gone when the callback returns).
+   *
+   * The host never closes the fd: stop the watcher, then close the fd, in that order.
+   * Watchers still running when the instance closes (at shutdown, and when init fails)
+   * are stopped and freed by the host before shutdown runs, WITHOUT calling back: close
+   * the fds and free what the `arg`s hold in shutdown. Loop thread only. */
+  parley_io *(*io_start)(parley_ctx *ctx, int fd, unsigned events, parley_io_cb cb, void *arg);
+  enum parley_status (*io_modify)(parley_ctx *ctx, parley_io *io, unsigned events);
+  void (*io_stop)(parley_ctx *ctx, parley_io *io);
+
+  /* post: run `fn(ctx, arg)` on the loop thread, soon. The one host function callable
+   * from ANY thread (a vendor SDK's callback thread, a worker of your own); everything
+   * else, the functions fn calls included, stays on the loop thread, so a thread hands
+   * its results to the loop through post and fn does the rest.
+   *
+   * Returns PARLEY_OK: fn will run exactly once, after post returns, on the loop thread,
+   * in the order posts were made (per instance). Or PARLEY_ERROR: fn will never run and
+   * `arg` is still the caller's to free. PARLEY_ERROR comes for a NULL ctx or fn, out of
+   * memory, and once the instance began to close.
+   *
+   * Shutdown: when the instance closes, the host first runs every function already
+   * posted, then refuses new posts (PARLEY_ERROR), then stops timers, requests and fd
+   * watchers and calls shutdown. So a post that returned PARLEY_OK always runs, before
+   * shutdown; a thread still posting while shutdown runs gets PARLEY_ERROR and keeps
+   * its arg. Shutdown must stop and join your threads: `ctx` is gone when shutdown
+   * returns, and a post after that is a use after free. When init fails, functions
+   * posted so far are dropped WITHOUT running (as timers are cancelled): an init that
+   * fails stops its threads and frees what they posted; simplest is to start threads
+   * last, when nothing else can fail. */
+  enum parley_status (*post)(parley_ctx *ctx, parley_post_fn fn, void *arg);
+
+  /* metric_register: a metric of this instance, exported in GET /metrics (Prometheus
+   * text) as parley_plugin_<plugin name>_<name>{channel="<channel>"}; two channels served
+   * by one plugin share the family and differ by the label. `name` and the plugin's own
+   * name must match [a-z_][a-z0-9_]* (at most 64 bytes each); `help` is one line
+   * (required). For a histogram, `bounds` are the buckets' upper bounds, finite and
+   * increasing, at most 32 (the +Inf bucket is added); NULL and 0 take Prometheus'
+   * defaults (0.005 ... 10, for seconds). Ignored for other types.
+   *
+   * Returns the metric, or NULL (logged, naming the plugin, channel and metric): a bad
+   * name or bounds, a name another instance (or this one) registered with another type
+   * or other bounds, no metrics in this host, out of memory. Registering the same name
+   * and type again returns the same metric. Updates on NULL are ignored, so a plugin may
+   * go on without its metrics. Call it from init (a metric registered later appears
+   * when registered).
+   *
+   * metric_add: a counter goes up by `v` (a negative or non-finite `v` is refused,
+   * logged once per metric); a gauge by `v` (may be negative). metric_set: a gauge's
+   * value. metric_observe: one observation into a histogram. Each refuses (and logs) the
+   * wrong type. Values start at 0. A metric belongs to its instance: its series leaves
+   * /metrics when the instance closes (after shutdown returns, so shutdown may still
+   * update it); a family leaves with its last series. Loop thread only. */
+  parley_metric *(*metric_register)(parley_ctx *ctx, enum parley_metric_type type, const char *name,
+                                    const char *help, const double *bounds, size_t n_bounds);
+  void (*metric_add)(parley_ctx *ctx, parley_metric *m, double v);
+  void (*metric_set)(parley_ctx *ctx, parley_metric *m, double v);
+  void (*metric_observe)(parley_ctx *ctx, parley_metric *m, double v);
 };
 
 /* True when the host provides `field` (for plugins built against a newer minor). */
@@ -531,6 +673,16 @@ struct parley_plugin {
    * cancelled the instance's timers and HTTP requests, without calling them back, before
    * it calls shutdown: free the state they pointed to. */
   void (*shutdown)(parley_ctx *ctx, void *self);
+
+  /* --- v1.1 --- (the host reads them only when PARLEY_PLUGIN_HAS says they are there) */
+
+  /* sizeof(struct parley_config_spec) as the plugin was built: the stride of `config`.
+   * 0, or a descriptor without this field: the 1.0 size. A later minor may grow the spec
+   * at its end; the host reads only the fields this size covers, and a plugin built
+   * against a newer header (a larger spec) loads on an older host, which reads the
+   * fields it knows. Smaller than the 1.0 size: refused. Set it to
+   * sizeof(struct parley_config_spec). */
+  size_t config_spec_size;
 };
 
 /* The size of a 1.0 descriptor: the least the host accepts. */

@@ -1,5 +1,6 @@
 /* The host function table handed to every plugin (struct parley_host, ABI v1.1; the HTTP
- * client's functions are plugin_http.c's).
+ * client's functions are plugin_http.c's, the inbound routes' plugin_route.c's, the
+ * signature helpers' plugin_verify.c's).
  *
  * Plugins never call a core symbol directly (the daemon is not linked with -rdynamic):
  * everything they may do goes through these functions, which take the opaque parley_ctx
@@ -329,6 +330,13 @@ static const struct parley_host host_table = {
     .send_retry = host_send_retry,
     .send_failed = host_send_failed,
     .set_error = host_set_error,
+    .route_add = plugin_route_add,
+    .route_answer = plugin_route_answer,
+    .route_header = plugin_route_header,
+    .hmac_sha256 = plugin_hmac_sha256,
+    .hmac_sha256_verify = plugin_hmac_sha256_verify,
+    .timestamp_check = plugin_timestamp_check,
+    .decode = plugin_decode,
 };
 
 const struct parley_host *plugin_host_table(void) { return &host_table; }

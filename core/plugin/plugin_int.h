@@ -1,5 +1,6 @@
-/* Private to the plugin loader (plugin_load.c), the host table (plugin_host.c) and the
- * HTTP client (plugin_http.c): what a parley_ctx and a parley_timer really are. Nothing
+/* Private to the plugin loader (plugin_load.c), the host table (plugin_host.c), the
+ * HTTP client (plugin_http.c), the inbound routes (plugin_route.c) and the signature
+ * helpers (plugin_verify.c): what a parley_ctx and a parley_timer really are. Nothing
  * outside core/plugin/ includes this; the rest of the core sees plugin_load.h and
  * plugin_http.h. */
 #ifndef PARLEY_PLUGIN_INT_H
@@ -38,6 +39,9 @@ struct plugin_inst {
   int inited;            /* init returned PARLEY_OK: shutdown is owed */
   struct parley_timer *timers;
   struct parley_http *http_reqs; /* HTTP requests not answered yet (plugin_http.c) */
+  struct plugin_route *routes;   /* inbound routes it registered (plugin_route.c) */
+  struct plugin_route_call *route_call; /* the route handler running, or NULL */
+  int closing;           /* close has begun: no new route */
   char error[256];       /* set_error's last text: why init failed */
 };
 
@@ -60,5 +64,30 @@ void plugin_http_cancel(parley_ctx *ctx, parley_http *req);
 const char *plugin_http_header(const struct parley_http_resp *resp, const char *name);
 /* Cancel every request of `pi` without calling back (at close, and when init fails). */
 void plugin_http_cancel_all(struct plugin_inst *pi);
+
+/* RFC 9110's token (method and header names); no control character but, with
+ * allow_space, space and tab (header values). 1 when so. */
+int plugin_is_token(const char *s);
+int plugin_is_clean(const char *s, int allow_space);
+
+/* The host table's inbound routes (plugin_route.c; see route_add in parley/plugin.h). */
+enum parley_status plugin_route_add(parley_ctx *ctx, const char *method, const char *path,
+                                    parley_route_cb cb, void *arg);
+enum parley_status plugin_route_answer(parley_ctx *ctx, const struct parley_route_req *req,
+                                       const struct parley_route_resp *resp);
+const char *plugin_route_header(const struct parley_route_req *req, const char *name);
+/* Forget every route of `pi` (at close). */
+void plugin_routes_free(struct plugin_inst *pi);
+
+/* The host table's signature helpers (plugin_verify.c; see hmac_sha256 in parley/plugin.h). */
+enum parley_status plugin_hmac_sha256(const void *key, size_t key_len, const struct parley_bytes *parts,
+                                      size_t n_parts, unsigned char out[PARLEY_HMAC_SHA256_BYTES]);
+enum parley_status plugin_hmac_sha256_verify(const void *key, size_t key_len,
+                                             const struct parley_bytes *parts, size_t n_parts,
+                                             const char *signature, size_t sig_len,
+                                             enum parley_encoding enc);
+enum parley_status plugin_timestamp_check(parley_ctx *ctx, const char *unix_seconds, uint32_t tolerance_s);
+enum parley_status plugin_decode(const char *text, size_t len, enum parley_encoding enc, void *out,
+                                 size_t cap, size_t *out_len);
 
 #endif

@@ -450,6 +450,7 @@ static int run_init(struct plugin_inst *pi, char *err, size_t errlen)
      * the handle. */
     plugin_timers_cancel_all(pi);
     plugin_http_cancel_all(pi);
+    plugin_routes_free(pi);
     if (pi->error[0])
       return refuse(err, errlen, pi->path, "init failed for channel '%s': %s", pi->channel, pi->error);
     return refuse(err, errlen, pi->path, "init failed for channel '%s' (status %d; see the "
@@ -547,7 +548,10 @@ void plugin_instance_close(struct plugin_inst *pi)
            "plugin", pi->desc->name, (char *)NULL);
     return;
   }
-  /* Timers and HTTP requests first: none may call into a plugin being shut down. */
+  /* Timers, HTTP requests and routes first: none may call into a plugin being shut
+   * down, and shutdown may not register a route. */
+  pi->closing = 1;
+  plugin_routes_free(pi);
   plugin_timers_cancel_all(pi);
   plugin_http_cancel_all(pi);
   if (pi->inited && pi->desc->shutdown) {

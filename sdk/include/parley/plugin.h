@@ -50,17 +50,18 @@
  *  5. shutdown(ctx, self)                  free what init made; the host frees `self`
  *                                           and the STRING settings. Before it runs,
  *                                           the host cancelled the instance's timers and
- *                                           HTTP requests without calling them back:
- *                                           free what their `arg`s hold here
+ *                                           HTTP requests without calling them back, and
+ *                                           removed its routes: free what their `arg`s
+ *                                           hold here
  * `ctx` is the instance's handle for every host call; `self` is your instance struct.
  * The host never dlcloses a plugin while a PARLEY_PENDING send is outstanding (it keeps
  * the file mapped and logs a warning instead).
  *
  * Threads: there is one. Every callback (entry, init, send, shutdown, timers, HTTP
- * answers) runs on the daemon's event loop thread, and every host function must be
- * called from it; none is safe from a thread of your own. Callbacks must never block: no
- * sleeping, no blocking sockets, no synchronous HTTP. Use the host's timers and (1.1) its
- * HTTP client instead.
+ * answers, route handlers) runs on the daemon's event loop thread, and every host
+ * function must be called from it; none is safe from a thread of your own. Callbacks
+ * must never block: no sleeping, no blocking sockets, no synchronous HTTP. Use the host's
+ * timers and (1.1) its HTTP client instead.
  *
  * Delivery: the core hands each message to send() at least once, with a stable message id
  * the plugin should pass to its provider as an idempotency key. send() either finishes
@@ -727,7 +728,8 @@ struct parley_plugin {
   /* Optional. Release what init made. Messages still pending are abandoned (the core
    * delivers them again at the next start; never complete them from here); the host has
    * cancelled the instance's timers and HTTP requests, without calling them back, before
-   * it calls shutdown: free the state they pointed to. */
+   * it calls shutdown, and removed its routes (route_add is refused from here on): free
+   * the state they pointed to. */
   void (*shutdown)(parley_ctx *ctx, void *self);
 };
 

@@ -221,9 +221,9 @@ enum parley_status plugin_route_answer(parley_ctx *ctx, const struct parley_rout
   if (pi == NULL)
     return PARLEY_ERROR;
   struct plugin_route_call *call = pi->route_call;
-  if (call == NULL || call->req != req) {
-    route_log(pi, "route answer ignored", req && req->method ? req->method : "?", req ? req->path : NULL,
-              "not the request of the running handler: answer from inside the handler");
+  if (call == NULL || call->req != req) { /* `req` may be gone: nothing of it is read */
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "route answer ignored", "plugin", pi->desc->name, "reason",
+           "not the request of the running handler: answer from inside the handler", (char *)NULL);
     return PARLEY_ERROR;
   }
   const struct plugin_route *r = call->route;

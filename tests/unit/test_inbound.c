@@ -334,6 +334,7 @@ static void test_route_answers_and_bad_answers(void **state)
   struct parley_route_req stale = {.size = sizeof stale, .method = "GET", .path = "/status"};
   struct parley_route_resp resp = {.size = sizeof resp, .status = 200};
   assert_int_equal(f->host->route_answer(plugin_ctx(f->pi), &stale, &resp), PARLEY_ERROR);
+  assert_non_null(strstr(f->logged, "route answer ignored plugin=inbound reason=not the request of the running handler"));
   assert_int_equal(f->pi->calls, 0);
 }
 

@@ -32,7 +32,7 @@ check "core/store includes only itself and the ground floor" \
 check "core/lua includes only itself and the ground floor" \
   "(lhost|lhost_int|tmpl|$ground)\.h" "$core"/lua/*.[ch]
 check "core/plugin includes only itself, the ground floor and the records" \
-  "(plugin_load|plugin_int|plugin_sign|plugin_http|plugin_http_int|plugin_curlev|plugin_metrics|$ground)\.h|store/records\.h" "$core"/plugin/*.[ch]
+  "(plugin_load|plugin_int|plugin_sign|plugin_http|plugin_http_int|plugin_curlev|plugin_metrics|plugin_route|$ground)\.h|store/records\.h" "$core"/plugin/*.[ch]
 root='outbox|registry|conv|erase|sweep|profile_put|deadletter|context|core'
 check "the state machine includes the root and the store, lua and plugin wings only" \
   "($root|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \

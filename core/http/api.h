@@ -6,6 +6,8 @@
 #define PARLEY_HTTP_API_H
 #include <ev.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "request.h"
 
@@ -14,6 +16,13 @@ struct auth;
 struct api_held;
 struct api_ingest;
 struct http_server_stats;
+
+/* Answers of the channels' plugin routes: `n` of `status` on core->channels[channel]. */
+struct api_inbound_count {
+  size_t channel;
+  unsigned status;
+  uint64_t n;
+};
 
 struct api {
   struct core *core;
@@ -24,6 +33,8 @@ struct api {
   ev_timer soon;           /* the same, for answers held after that ran */
   struct api_ingest *ingest, *ingest_tail; /* large requests, applied in parts, in order */
   ev_timer ingest_next;                    /* the next part, on the next loop turn */
+  struct api_inbound_count *inbound;       /* api_channels.c's counters, for /metrics */
+  size_t n_inbound;
 };
 
 /* args: the path's '*' segments, %-decoded (NUL-free: a %00 is refused before a handler
@@ -65,6 +76,14 @@ api_handler api_get_healthz, api_get_metrics;
 api_handler api_delete_contact;
 /* api_profile.c: a contact's profile set without an event (profile_put.h) */
 api_handler api_put_contact, api_patch_contact;
+/* api_channels.c: /v1/channels/<channel>/..., the routes plugins register (route_add),
+ * served WITHOUT a token check: each plugin authenticates its provider itself. */
+#define API_CHANNELS_PREFIX "/v1/channels/"
+/* `channel`: the path's segment after the prefix, %-decoded; `sub`: the rest of the path,
+ * raw ("/inbound", or "" for the prefix and channel alone). */
+void api_channel_request(struct api *api, struct http_req *rq, const char *channel, const char *sub);
+/* parley_channel_requests_total, by channel and status, in Prometheus text. */
+void api_channels_metrics(FILE *f, const struct api *api);
 /* api_admin.c: the journeys and their versions; reloading them (what SIGHUP does) */
 api_handler api_get_journeys, api_post_reload;
 

@@ -55,6 +55,7 @@ void api_get_metrics(struct api *api, struct http_req *rq, char **args)
   fputs(core_text, f);
   server_metrics(f, api->http_stats);
   plugin_metrics_render(api->core->plugin_metrics, f);
+  api_channels_metrics(f, api);
   fclose(f);
   free(core_text);
   http_reply_text(rq, 200, "text/plain; version=0.0.4", out);

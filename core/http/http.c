@@ -88,5 +88,6 @@ void http_stop(struct http *h)
   api_commit_stop(&h->api);
   http_server_stop(h->srv);
   auth_close(h->api.auth);
+  free(h->api.inbound);
   free(h);
 }

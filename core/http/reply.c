@@ -21,6 +21,9 @@ const char *http_status_reason(unsigned status)
   case 201: return "Created";
   case 202: return "Accepted";
   case 204: return "No Content";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 304: return "Not Modified";
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
   case 403: return "Forbidden";
@@ -55,6 +58,20 @@ const char *http_req_header(const struct http_req *rq, const char *name)
     k = v + strlen(v) + 1;
   }
   return NULL;
+}
+
+const char *http_req_header_next(const struct http_req *rq, const char *name, const char **value)
+{
+  const struct conn *c = rq->conn;
+  const char *k = c->hdrs.p;
+  if (name) { /* past its value */
+    k = name + strlen(name) + 1;
+    k += strlen(k) + 1;
+  }
+  if (k == NULL || k >= c->hdrs.p + c->hdrs.len)
+    return NULL;
+  *value = k + strlen(k) + 1;
+  return k;
 }
 
 void http_reply_header(struct http_req *rq, const char *name, const char *value)
@@ -104,13 +121,19 @@ static char *error_text(const char *code, const char *message, size_t line)
   return text;
 }
 
-void http_reply_text(struct http_req *rq, unsigned status, const char *type, char *text)
+void http_reply_bytes(struct http_req *rq, unsigned status, const char *type, const char *body, size_t len)
 {
   struct conn *c = rq->conn;
   assert(c->phase == PH_HANDLING);
+  assert(strlen(type) <= 200); /* the status line and the server's headers fit in 512 bytes */
   if (!c->keep_alive || c->eof)
     c->close_after = 1;
-  send_answer(c, status, type, text ? text : "", text ? strlen(text) : 0);
+  send_answer(c, status, type, body, len);
+}
+
+void http_reply_text(struct http_req *rq, unsigned status, const char *type, char *text)
+{
+  http_reply_bytes(rq, status, type, text ? text : "", text ? strlen(text) : 0);
   free(text);
 }
 

@@ -23,6 +23,10 @@ struct http_req {
 
 /* A request header (case-insensitive name); NULL when absent. */
 const char *http_req_header(const struct http_req *rq, const char *name);
+/* The request's headers in order: the first when `name` is NULL, else the one after
+ * `name` (a pointer this function returned). Returns its name and sets *value; NULL
+ * after the last. */
+const char *http_req_header_next(const struct http_req *rq, const char *name, const char **value);
 
 /* Adds a header to the answer about to be given (Allow, WWW-Authenticate, Location). */
 void http_reply_header(struct http_req *rq, const char *name, const char *value);
@@ -30,6 +34,9 @@ void http_reply_header(struct http_req *rq, const char *name, const char *value)
 void http_reply_json(struct http_req *rq, unsigned status, cJSON *doc);
 /* Answers with `text` (taken) of the given Content-Type. */
 void http_reply_text(struct http_req *rq, unsigned status, const char *type, char *text);
+/* Answers with `len` bytes of `body` (copied; NULs allowed) of the given Content-Type (at
+ * most 200 bytes). */
+void http_reply_bytes(struct http_req *rq, unsigned status, const char *type, const char *body, size_t len);
 /* The one error shape: {"error": {"code": ..., "message": ..., "line": N}} (line when > 0:
  * the NDJSON line at fault). */
 void http_reply_error(struct http_req *rq, unsigned status, const char *code, const char *message,

@@ -1,4 +1,5 @@
-/* The routes of the HTTP API (see routes.h). A pattern's '*' stands for one path segment;
+/* The routes of the HTTP API (see routes.h), and the way to the routes plugins register
+ * under /v1/channels/ (api_channels.c). A pattern's '*' stands for one path segment;
  * segments are %-decoded before the handler sees them, and one that decodes to a NUL or
  * does not decode is refused here, once, for every route. */
 #include "routes.h"
@@ -131,6 +132,16 @@ void routes_dispatch(struct api *api, struct http_req *rq)
 {
   const char *seg[MAX_ARGS];
   size_t seglen[MAX_ARGS];
+  /* Plugins' routes, for their providers: no token here (a provider cannot hold one);
+   * the plugin checks its provider's signature (api_channels.c). */
+  if (strncmp(rq->path, API_CHANNELS_PREFIX, strlen(API_CHANNELS_PREFIX)) == 0) {
+    char name[MAX_SEGMENT + 1], *args[2] = {name, NULL};
+    seg[0] = rq->path + strlen(API_CHANNELS_PREFIX);
+    seglen[0] = strcspn(seg[0], "/");
+    if (decode_args(rq, seg, seglen, 1, args) == 0)
+      api_channel_request(api, rq, name, seg[0] + seglen[0]);
+    return;
+  }
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     const struct route *r = &routes[i];
     int n = match(r->pattern, rq->path, seg, seglen);

@@ -1,6 +1,7 @@
 /* The host function table handed to every plugin (struct parley_host, ABI v1.1; the HTTP
  * client's functions are plugin_http.c's, config_get plugin_config.c's, the fd watchers
- * plugin_io.c's, post plugin_post.c's, the metrics plugin_metrics.c's).
+ * plugin_io.c's, post plugin_post.c's, the metrics plugin_metrics.c's, the inbound routes
+ * plugin_route.c's, the signature helpers plugin_verify.c's).
  *
  * Plugins never call a core symbol directly (the daemon is not linked with -rdynamic):
  * everything they may do goes through these functions, which take the opaque parley_ctx
@@ -339,6 +340,13 @@ static const struct parley_host host_table = {
     .metric_add = plugin_metric_add,
     .metric_set = plugin_metric_set,
     .metric_observe = plugin_metric_observe,
+    .route_add = plugin_route_add,
+    .route_answer = plugin_route_answer,
+    .route_header = plugin_route_header,
+    .hmac_sha256 = plugin_hmac_sha256,
+    .hmac_sha256_verify = plugin_hmac_sha256_verify,
+    .timestamp_check = plugin_timestamp_check,
+    .decode = plugin_decode,
 };
 
 const struct parley_host *plugin_host_table(void) { return &host_table; }

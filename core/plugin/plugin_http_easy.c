@@ -10,9 +10,10 @@
 #include <strings.h>
 
 #include "plugin_http_int.h"
+#include "plugin_int.h"
 
-/* RFC 9110's token: method and header names. */
-static int is_token(const char *s)
+/* RFC 9110's token: method and header names (plugin_int.h). */
+int plugin_is_token(const char *s)
 {
   if (s == NULL || *s == '\0')
     return 0;
@@ -23,8 +24,8 @@ static int is_token(const char *s)
   return 1;
 }
 
-/* No control character (CR and LF above all) in a header value or a URL. */
-static int is_clean(const char *s, int allow_space)
+/* No control character (CR and LF above all) in a header value or a URL (plugin_int.h). */
+int plugin_is_clean(const char *s, int allow_space)
 {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++)
     if ((*p < 0x20 && !(allow_space && *p == '\t')) || *p == 0x7f || (!allow_space && *p == ' '))
@@ -52,17 +53,17 @@ int plugin_http_check(const struct parley_http_req *req, char *why, size_t len)
     return why_not(why, len, "no url given");
   if (strncasecmp(req->url, "http://", 7) != 0 && strncasecmp(req->url, "https://", 8) != 0)
     return why_not(why, len, "the url must start with http:// or https://");
-  if (!is_clean(req->url, 0))
+  if (!plugin_is_clean(req->url, 0))
     return why_not(why, len, "the url holds a space or a control character");
-  if (req->method && !is_token(req->method))
+  if (req->method && !plugin_is_token(req->method))
     return why_not(why, len, "the method '%s' is not a token", req->method);
   if (req->n_headers && req->headers == NULL)
     return why_not(why, len, "n_headers is set but headers is NULL");
   for (size_t i = 0; i < req->n_headers; i++) {
     const struct parley_http_header *h = &req->headers[i];
-    if (!is_token(h->name))
+    if (!plugin_is_token(h->name))
       return why_not(why, len, "the header name '%s' is not a token", h->name ? h->name : "(null)");
-    if (h->value == NULL || !is_clean(h->value, 1))
+    if (h->value == NULL || !plugin_is_clean(h->value, 1))
       return why_not(why, len, "the value of header '%s' is missing or holds a control character",
                      h->name);
   }

@@ -1,8 +1,9 @@
 /* Private to core/plugin/: the loader (plugin_load.c), settings (plugin_config.c,
  * plugin_secret.c), the host table (plugin_host.c) and the services behind it (HTTP
- * client, fd watchers, post, metrics): what a parley_ctx, a parley_timer and a parley_io
- * really are. Nothing outside core/plugin/ includes this; the rest of the core sees
- * plugin_load.h, plugin_http.h and plugin_metrics.h. */
+ * client, fd watchers, post, metrics, inbound routes, signature helpers): what a
+ * parley_ctx, a parley_timer and a parley_io really are. Nothing outside core/plugin/
+ * includes this; the rest of the core sees plugin_load.h, plugin_http.h,
+ * plugin_metrics.h and plugin_route.h. */
 #ifndef PARLEY_PLUGIN_INT_H
 #define PARLEY_PLUGIN_INT_H
 #include <ev.h>
@@ -78,6 +79,9 @@ struct plugin_inst {
   struct parley_io *ios;         /* fd watchers (plugin_io.c) */
   struct plugin_post post;       /* functions posted from other threads (plugin_post.c) */
   struct parley_metric *metrics; /* this instance's series (plugin_metrics.c) */
+  struct plugin_route *routes;   /* inbound routes it registered (plugin_route.c) */
+  struct plugin_route_call *route_call; /* the route handler running, or NULL */
+  int closing;           /* close has begun: no new route */
   char error[256];       /* set_error's last text: why init failed */
 };
 
@@ -137,5 +141,29 @@ void plugin_metric_add(parley_ctx *ctx, parley_metric *m, double v);
 void plugin_metric_set(parley_ctx *ctx, parley_metric *m, double v);
 void plugin_metric_observe(parley_ctx *ctx, parley_metric *m, double v);
 void plugin_metrics_release(struct plugin_inst *pi);
+/* RFC 9110's token (method and header names); no control character but, with
+ * allow_space, space and tab (header values). 1 when so. */
+int plugin_is_token(const char *s);
+int plugin_is_clean(const char *s, int allow_space);
+
+/* The host table's inbound routes (plugin_route.c; see route_add in parley/plugin.h). */
+enum parley_status plugin_route_add(parley_ctx *ctx, const char *method, const char *path,
+                                    parley_route_cb cb, void *arg);
+enum parley_status plugin_route_answer(parley_ctx *ctx, const struct parley_route_req *req,
+                                       const struct parley_route_resp *resp);
+const char *plugin_route_header(const struct parley_route_req *req, const char *name);
+/* Forget every route of `pi` (at close). */
+void plugin_routes_free(struct plugin_inst *pi);
+
+/* The host table's signature helpers (plugin_verify.c; see hmac_sha256 in parley/plugin.h). */
+enum parley_status plugin_hmac_sha256(const void *key, size_t key_len, const struct parley_bytes *parts,
+                                      size_t n_parts, unsigned char out[PARLEY_HMAC_SHA256_BYTES]);
+enum parley_status plugin_hmac_sha256_verify(const void *key, size_t key_len,
+                                             const struct parley_bytes *parts, size_t n_parts,
+                                             const char *signature, size_t sig_len,
+                                             enum parley_encoding enc);
+enum parley_status plugin_timestamp_check(parley_ctx *ctx, const char *unix_seconds, uint32_t tolerance_s);
+enum parley_status plugin_decode(const char *text, size_t len, enum parley_encoding enc, void *out,
+                                 size_t cap, size_t *out_len);
 
 #endif

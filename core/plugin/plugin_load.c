@@ -241,6 +241,7 @@ static int run_init(struct plugin_inst *pi, char *err, size_t errlen)
     plugin_http_cancel_all(pi);
     plugin_io_stop_all(pi);
     plugin_metrics_release(pi);
+    plugin_routes_free(pi);
     if (pi->error[0])
       return refuse(err, errlen, pi->path, "init failed for channel '%s': %s", pi->channel, pi->error);
     return refuse(err, errlen, pi->path, "init failed for channel '%s' (status %d; see the "
@@ -343,9 +344,11 @@ void plugin_instance_close(struct plugin_inst *pi)
     return;
   }
   /* What was posted runs first (a post that returned PARLEY_OK always runs), and posts
-   * are refused from here on. Then timers, HTTP requests and fd watchers: none may call
-   * into a plugin being shut down. */
+   * are refused from here on. Then timers, HTTP requests, fd watchers and routes: none
+   * may call into a plugin being shut down, and shutdown may not register a route. */
   plugin_post_close(pi, 1);
+  pi->closing = 1;
+  plugin_routes_free(pi);
   plugin_timers_cancel_all(pi);
   plugin_http_cancel_all(pi);
   plugin_io_stop_all(pi);

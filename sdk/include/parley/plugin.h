@@ -39,8 +39,11 @@
  * set_error, the one line that says why init failed; the setting types DURATION, LIST and
  * SECRET, config_spec_size (the config spec's element may grow) and config_get (a
  * setting read by key); fd watchers (io_start, io_modify, io_stop) for sockets the plugin
- * owns; post, the one host function callable from any thread; and plugin metrics
- * (metric_register, metric_add, metric_set, metric_observe), exported in /metrics.
+ * owns; post, the one host function callable from any thread; plugin metrics
+ * (metric_register, metric_add, metric_set, metric_observe), exported in /metrics;
+ * inbound HTTP routes under /v1/channels/<channel>/ for a provider's callbacks
+ * (route_add, route_answer, route_header) and the helpers that check such a callback's
+ * signature (hmac_sha256, hmac_sha256_verify, timestamp_check, decode).
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -57,8 +60,9 @@
  *                                           ran the functions already posted (1.1),
  *                                           then refuses new posts, and cancelled the
  *                                           instance's timers, HTTP requests and fd
- *                                           watchers without calling them back: free
- *                                           what their `arg`s hold here
+ *                                           watchers without calling them back, and
+ *                                           removed its routes: free what their
+ *                                           `arg`s hold here
  *
  * The stop, and what happens to messages in flight (one story, kept by `parley serve`):
  * at SIGTERM or SIGINT the daemon stops taking requests and stops handing messages to
@@ -75,10 +79,10 @@
  * the file mapped and logs a warning instead).
  *
  * Threads: there is one. Every callback (entry, init, send, shutdown, timers, HTTP
- * answers, fd watchers, posted functions) runs on the daemon's event loop thread, and
- * every host function must be called from it, with one exception: (1.1) host->post,
- * which a thread of your own (a vendor SDK's) calls to have a function run on the loop
- * thread. Callbacks must never block: no sleeping, no blocking sockets, no synchronous
+ * answers, fd watchers, posted functions, route handlers) runs on the daemon's event
+ * loop thread, and every host function must be called from it, with one exception:
+ * (1.1) host->post, which a thread of your own (a vendor SDK's) calls to have a function
+ * run on the loop thread. Callbacks must never block: no sleeping, no blocking sockets, no synchronous
  * HTTP. Use the host's timers, fd watchers and (1.1) its HTTP client instead.
  *
  * Delivery: the core hands each message to send() at least once, with a stable message id
@@ -399,6 +403,80 @@ enum parley_metric_type {
   PARLEY_METRIC_HISTOGRAM = 3 /* observations counted in buckets (metric_observe) */
 };
 
+/* --- v1.1: inbound HTTP routes (see route_add in struct parley_host) --- */
+
+/* A request to one of the instance's routes, owned by the host and valid only while the
+ * handler runs: copy what you keep. Fields past `size` are absent (a later minor may add
+ * some). Nothing in it has been authenticated: see route_add. */
+struct parley_route_req {
+  uint32_t size;                            /* sizeof(struct parley_route_req) in the host */
+  const char *channel;                      /* the instance's channel: "sms" */
+  const char *method;                       /* "POST", "GET", ...; a HEAD arrives as "GET"
+                                               (its answer's body is not sent) */
+  const char *path;                         /* below /v1/channels/<channel>, as registered:
+                                               "/inbound" */
+  const char *query;                        /* after '?', as sent (%-escapes kept); "" */
+  const struct parley_http_header *headers; /* as sent, in order, names as spelled */
+  size_t n_headers;
+  const char *body;                         /* the exact bytes sent: body_len of them (NULs
+                                               included), then a NUL the length does not
+                                               count; "" when there is none. Verify a
+                                               signature over these bytes, never over a
+                                               re-encoding of them */
+  size_t body_len;
+  const char *peer;                         /* the client's address as text ("203.0.113.7",
+                                               "::1"); behind a proxy, the proxy's */
+};
+
+/* An answer, filled in by the plugin and handed to route_answer, which copies it: it and
+ * what it points to may live on the handler's stack. Start with `size`:
+ *
+ *     struct parley_http_header h[] = {{"Content-Type", "application/json"}};
+ *     struct parley_route_resp resp = {.size = sizeof resp, .status = 200, .headers = h,
+ *                                      .n_headers = 1, .body = "{}", .body_len = 2};
+ */
+struct parley_route_resp {
+  uint32_t size;                            /* sizeof(struct parley_route_resp) */
+  int status;                               /* 200..599 (a 1xx is not an answer) */
+  const struct parley_http_header *headers; /* may be NULL when n_headers is 0. With no
+                                               Content-Type among them the body goes as
+                                               text/plain. The host's own (Content-Length,
+                                               Connection, Date, Transfer-Encoding,
+                                               Cache-Control) may not be given */
+  size_t n_headers;
+  const void *body;                         /* NULL when body_len is 0 */
+  size_t body_len;
+};
+
+/* A route's handler: runs on the loop thread, once per request, and answers it with
+ * route_answer before it returns. */
+typedef void (*parley_route_cb)(parley_ctx *ctx, const struct parley_route_req *req, void *arg);
+
+/* --- v1.1: checking a provider's signature (see hmac_sha256 in struct parley_host) --- */
+
+/* Some bytes: one part of what was signed. */
+struct parley_bytes {
+  const void *data; /* may be NULL when len is 0 */
+  size_t len;
+};
+
+/* How a signature or a secret is written as text. Padding ('=') is optional in both
+ * base64 forms; nothing else may surround the text (no spaces, no newline). */
+enum parley_encoding {
+  PARLEY_ENC_HEX = 1,       /* "9f86d0...", upper or lower case */
+  PARLEY_ENC_BASE64 = 2,    /* RFC 4648 section 4: A-Z a-z 0-9 + / */
+  PARLEY_ENC_BASE64URL = 3  /* RFC 4648 section 5: A-Z a-z 0-9 - _ */
+};
+
+#define PARLEY_HMAC_SHA256_BYTES 32
+
+/* Results a caller must not ignore: the compiler says when one is. */
+#if defined(__GNUC__)
+#define PARLEY_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define PARLEY_MUST_CHECK
+#endif
+
 /* What the host gives every plugin. Append-only: new fields go at the end, never between. */
 struct parley_host {
   uint16_t abi_major; /* PARLEY_ABI_MAJOR of the host */
@@ -642,6 +720,146 @@ struct parley_host {
   void (*metric_add)(parley_ctx *ctx, parley_metric *m, double v);
   void (*metric_set)(parley_ctx *ctx, parley_metric *m, double v);
   void (*metric_observe)(parley_ctx *ctx, parley_metric *m, double v);
+  /* --- v1.1: inbound HTTP routes, for a provider's callbacks (replies, delivery
+   * receipts, webhooks) ---
+   *
+   * route_add: answer `method` `path` under this instance's prefix,
+   * /v1/channels/<channel>, where <channel> is the channel the configuration names (two
+   * channels served by one plugin have two prefixes). Registering "POST", "/inbound" for
+   * the channel "sms" serves POST /v1/channels/sms/inbound on the daemon's listen address.
+   *
+   *   SECURITY. These routes are NOT behind the API's tokens: a provider cannot hold one,
+   *   so anyone who can reach the daemon can call them. Every handler MUST authenticate
+   *   its caller before it believes a byte of the request: check the provider's signature
+   *   over the exact body (hmac_sha256_verify below, or the provider's own scheme) or a
+   *   shared secret compared in constant time, and refuse old timestamps
+   *   (timestamp_check) so a recorded request cannot be replayed. Answer 401 otherwise,
+   *   and emit nothing.
+   *
+   * `method`: upper-case letters ("POST", "GET", "PUT"...). A GET route also answers HEAD;
+   * "HEAD" itself is refused. `path`: "/" then one or more segments joined by "/" of the
+   * characters A-Z a-z 0-9 - . _ ~ (no empty segment, no "." or "..", no trailing "/", at
+   * most 200 bytes): "/inbound", "/dlr/v2". Matched exactly, case included; the query is
+   * not part of it.
+   *
+   * Returns PARLEY_OK, or PARLEY_ERROR with an ERROR log line naming the plugin and the
+   * route: a malformed method or path, no callback, the same method and path registered
+   * twice by this instance, or a call once the instance's shutdown has begun. Callable
+   * from init on (registering in init is usual) and from any callback after it. Routes
+   * live until the instance closes: after that (or for a channel that does not exist)
+   * the daemon answers 404 in JSON. `arg` is passed to `cb` untouched.
+   *
+   * The server applies its own limits before a handler runs: the request's headers (at
+   * most 100 and 16 KiB), its body (limits.body_bytes in the configuration: a larger one
+   * is answered 413 without reading it), the header and body timeouts. A path this
+   * instance serves with other methods only is answered 405 with Allow. The handler runs
+   * on the loop thread, like every callback: answer at once (a provider wants a quick
+   * 2xx) and feed what the request says into Parley with emit_event (which needs
+   * PARLEY_CAP_RECEIPTS); never wait for anything. /metrics counts the requests per
+   * channel and status (parley_channel_requests_total).
+   *
+   * A handler, in full (`struct sms` holds the plugin's settings; `secret` the decoded
+   * Standard Webhooks secret; reply is the plugin's own helper that fills a
+   * parley_route_resp and calls route_answer):
+   *
+   *     static int authentic(parley_ctx *ctx, const struct sms *s,
+   *                          const struct parley_route_req *req)
+   *     {
+   *       const char *id = host->route_header(req, "webhook-id");
+   *       const char *ts = host->route_header(req, "webhook-timestamp");
+   *       const char *sig = host->route_header(req, "webhook-signature"); // "v1,<base64>"
+   *       if (id == NULL || ts == NULL || sig == NULL || strncmp(sig, "v1,", 3) != 0)
+   *         return 0;
+   *       if (host->timestamp_check(ctx, ts, 300) != PARLEY_OK)
+   *         return 0; // a replay, or a clock far off
+   *       struct parley_bytes signed_parts[] = {{id, strlen(id)}, {".", 1}, {ts, strlen(ts)},
+   *                                             {".", 1}, {req->body, req->body_len}};
+   *       return host->hmac_sha256_verify(s->secret, s->secret_len, signed_parts, 5, sig + 3,
+   *                                       strlen(sig + 3), PARLEY_ENC_BASE64) == PARLEY_OK;
+   *     }
+   *
+   *     static void on_inbound(parley_ctx *ctx, const struct parley_route_req *req, void *arg)
+   *     {
+   *       char json[4096];
+   *       if (!authentic(ctx, arg, req)) {
+   *         reply(ctx, req, 401, "bad signature"); // and emit nothing
+   *         return;
+   *       }
+   *       // the provider's body as an event's data, as the journey wants it
+   *       int n = snprintf(json, sizeof json, "{\"id\":\"%s\",\"type\":\"sms.replied\","
+   *                        "\"contact\":\"%s\",\"data\":%.*s}",
+   *                        host->route_header(req, "webhook-id"), contact_of(req),
+   *                        (int)req->body_len, req->body);
+   *       if (n < 0 || (size_t)n >= sizeof json || host->emit_event(ctx, json, (size_t)n) != PARLEY_OK)
+   *         reply(ctx, req, 400, "not an event");
+   *       else
+   *         reply(ctx, req, 200, "ok");
+   *     }
+   *
+   *     host->route_add(ctx, "POST", "/inbound", on_inbound, s);   // in init
+   */
+  enum parley_status (*route_add)(parley_ctx *ctx, const char *method, const char *path,
+                                  parley_route_cb cb, void *arg);
+
+  /* Answer `req`, the request the running handler was given, with `resp` (copied: it
+   * and what it points to may go as soon as route_answer returns). Call it once, from
+   * inside the handler; the answer is sent after the handler returns. Returns PARLEY_OK,
+   * or PARLEY_ERROR when the answer cannot be sent as given: a status outside 200..599,
+   * a header name that is not a token or a value holding CR or LF, one of the host's
+   * own headers, a body pointer missing, `size` too small, a second answer, or a `req`
+   * that is not the running handler's. Then, as when a handler returns without
+   * answering, the client gets 500 in JSON and the daemon logs an ERROR naming the
+   * plugin, the route and the reason: a broken answer never reaches the provider as if
+   * it were meant. */
+  enum parley_status (*route_answer)(parley_ctx *ctx, const struct parley_route_req *req,
+                                     const struct parley_route_resp *resp);
+
+  /* The value of the first header of `req` named `name`, compared without regard to
+   * case; NULL when there is none. Valid as long as `req` is. */
+  const char *(*route_header)(const struct parley_route_req *req, const char *name);
+
+  /* --- v1.1: signatures of a provider's callbacks (and of the plugin's own requests)
+   * --- These need no ctx and may be called from any callback; libsodium underneath.
+   *
+   * hmac_sha256: HMAC-SHA256 (RFC 2104, FIPS 180-4) with `key` (key_len bytes; any
+   * length but 0) over the concatenation of `parts` (n_parts of them, at least one;
+   * e.g. Standard Webhooks signs id "." timestamp "." body, Stripe timestamp "." body,
+   * GitHub and Shopify the body alone), into `out` (PARLEY_HMAC_SHA256_BYTES bytes).
+   * For a plugin that signs its own requests. Returns PARLEY_OK, or PARLEY_ERROR
+   * (and `out` zeroed) for an empty key or a NULL pointer. Never use it to check a
+   * signature with memcmp: that leaks through timing. Use hmac_sha256_verify. */
+  enum parley_status (*hmac_sha256)(const void *key, size_t key_len,
+                                    const struct parley_bytes *parts, size_t n_parts,
+                                    unsigned char out[PARLEY_HMAC_SHA256_BYTES]);
+
+  /* PARLEY_OK when `signature` (sig_len bytes of text in `enc`, the provider's header
+   * value without its prefix such as "sha256=" or "v1,") is the HMAC-SHA256 of `parts`
+   * with `key`, compared in constant time (sodium_memcmp). PARLEY_ERROR otherwise: a
+   * different MAC, text that does not decode to exactly 32 bytes, a NULL signature (pass
+   * route_header's answer as it is), an empty key. It says nothing more, on purpose.
+   * Test it as the house does, `!= PARLEY_OK` refuses: PARLEY_OK is 0, so
+   * `if (host->hmac_sha256_verify(...))` is true for a BAD signature. */
+  enum parley_status (*hmac_sha256_verify)(const void *key, size_t key_len,
+                                           const struct parley_bytes *parts, size_t n_parts,
+                                           const char *signature, size_t sig_len,
+                                           enum parley_encoding enc) PARLEY_MUST_CHECK;
+
+  /* PARLEY_OK when `unix_seconds` (decimal seconds since the epoch, as Standard
+   * Webhooks, Stripe and Slack send it: digits only, at most 12) is within
+   * `tolerance_s` seconds of the host's clock (now_ms), either side: |now - ts| <=
+   * tolerance. 0 means 300 seconds, the usual window. PARLEY_ERROR when it is not, or
+   * when the text is not such a number (NULL included). Check it before the signature
+   * is believed, and sign it (it is part of what Standard Webhooks and Stripe sign): a
+   * signed request replayed later then fails here. */
+  enum parley_status (*timestamp_check)(parley_ctx *ctx, const char *unix_seconds,
+                                        uint32_t tolerance_s) PARLEY_MUST_CHECK;
+
+  /* Decode `len` bytes of `text` written in `enc` into `out` (room for `cap` bytes),
+   * setting *out_len. For a secret given as text (Standard Webhooks' "whsec_<base64>":
+   * decode what follows the prefix). PARLEY_ERROR when the text is not valid in `enc`
+   * whole, or does not fit in `cap`. Nothing is logged: the text may be a secret. */
+  enum parley_status (*decode)(const char *text, size_t len, enum parley_encoding enc,
+                               void *out, size_t cap, size_t *out_len);
 };
 
 /* True when the host provides `field` (for plugins built against a newer minor). */
@@ -671,7 +889,8 @@ struct parley_plugin {
   /* Optional. Release what init made. Messages still pending are abandoned (the core
    * delivers them again at the next start; never complete them from here); the host has
    * cancelled the instance's timers and HTTP requests, without calling them back, before
-   * it calls shutdown: free the state they pointed to. */
+   * it calls shutdown, and removed its routes (route_add is refused from here on): free
+   * the state they pointed to. */
   void (*shutdown)(parley_ctx *ctx, void *self);
 
   /* --- v1.1 --- (the host reads them only when PARLEY_PLUGIN_HAS says they are there) */

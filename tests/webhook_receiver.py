@@ -20,7 +20,7 @@ first word of the message's contact says ("ok-1" -> ok):
     bad       400 "bad payload";  gone 410;  nobody 404
 
 Each request is one JSON line in LOGFILE: time, path, id, contact, attempt, sig_ok,
-ts_ok, status (0 when nothing was answered)."""
+ts_ok, status (0 when nothing was answered), tenant (its X-Tenant header, or null)."""
 import base64
 import email.utils
 import hashlib
@@ -57,7 +57,8 @@ class Handler(BaseHTTPRequestHandler):
     def note(self, data, sig_ok, ts_ok, status):
         line = {"time": time.time(), "path": self.path, "id": self.headers.get("webhook-id"),
                 "contact": data.get("contact"), "attempt": data.get("attempt"),
-                "sig_ok": sig_ok, "ts_ok": ts_ok, "status": status}
+                "sig_ok": sig_ok, "ts_ok": ts_ok, "status": status,
+                "tenant": self.headers.get("X-Tenant")}
         with LOCK, open(LOGFILE, "a") as f:
             f.write(json.dumps(line) + "\n")
 

@@ -1,7 +1,7 @@
 /* webhook: POSTs each message as JSON to the channel's `url`, signed the Standard Webhooks
  * way (https://www.standardwebhooks.com), with the host's HTTP client (ABI 1.1). The
- * envelope is webhook_envelope.c's, the signature webhook_sign.c's, what an answer means
- * webhook_answer.c's; this file is the plugin: its settings, init, send, the answer's
+ * envelope is webhook_envelope.c's, the signature webhook_sign.c's, the static headers
+ * webhook_headers.c's, what an answer means webhook_answer.c's; this file is the plugin: its settings, init, send, the answer's
  * callback and shutdown. docs/webhook.md is the receiving side's guide.
  *
  * Every send is one request; its state (struct sending) is listed in the instance, so
@@ -34,7 +34,9 @@ struct webhook {
   const char *secret;             /* setting, required: "whsec_<base64>" */
   int64_t timeout_ms;             /* setting */
   const char *provider_id_header; /* setting: the answer's header naming the receiver's id */
+  const char *headers;            /* setting: "Name: value" lines */
   struct webhook_key key;
+  struct webhook_headers extra;   /* `headers`, parsed */
   struct sending *list;           /* requests in flight */
 };
 
@@ -50,6 +52,8 @@ static const struct parley_config_spec webhook_config[] = {
      "one request, connection to last byte, in milliseconds; a timeout is retried"},
     {"provider_id_header", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct webhook, provider_id_header),
      "a header of the receiver's 2xx answer whose value is kept as the provider's id"},
+    {"headers", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct webhook, headers),
+     "static headers sent with every POST, one 'Name: value' per line"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
@@ -70,11 +74,14 @@ static enum parley_status webhook_init(parley_ctx *ctx, void *self)
     return refuse(ctx, "this Parley has no HTTP client for plugins (plugin ABI 1.1 is needed)");
   if (sodium_init() < 0)
     return refuse(ctx, "libsodium failed to initialise");
-  if (webhook_url_allowed(w->url, why, sizeof why) < 0 ||
-      webhook_key_parse(w->secret, &w->key, why, sizeof why) < 0)
-    return refuse(ctx, why);
   if (w->timeout_ms < 1 || w->timeout_ms > WEBHOOK_TIMEOUT_MAX) {
     snprintf(why, sizeof why, "timeout_ms must be between 1 and %d", WEBHOOK_TIMEOUT_MAX);
+    return refuse(ctx, why);
+  }
+  if (webhook_url_allowed(w->url, why, sizeof why) < 0 ||
+      webhook_key_parse(w->secret, &w->key, why, sizeof why) < 0 ||
+      webhook_headers_parse(w->headers, &w->extra, why, sizeof why) < 0) {
+    sodium_memzero(&w->key, sizeof w->key);
     return refuse(ctx, why);
   }
   return PARLEY_OK;
@@ -149,12 +156,13 @@ static parley_http *post(parley_ctx *ctx, struct webhook *w, parley_msg *msg, st
   snprintf(ts, sizeof ts, "%" PRId64, now_ms / 1000);
   parley_http *h = NULL;
   if (webhook_sign(&w->key, host->msg_id(msg), now_ms / 1000, body, len, sig) == 0) {
-    struct parley_http_header hdrs[] = {{"Content-Type", "application/json"},
-                                        {"webhook-id", host->msg_id(msg)},
-                                        {"webhook-timestamp", ts},
-                                        {"webhook-signature", sig}};
+    struct parley_http_header hdrs[4 + WEBHOOK_EXTRA_HEADERS] = {{"Content-Type", "application/json"},
+                                                                 {"webhook-id", host->msg_id(msg)},
+                                                                 {"webhook-timestamp", ts},
+                                                                 {"webhook-signature", sig}};
+    memcpy(hdrs + 4, w->extra.h, w->extra.n * sizeof w->extra.h[0]);
     struct parley_http_req req = {.size = sizeof req, .method = "POST", .url = w->url,
-                                  .headers = hdrs, .n_headers = sizeof hdrs / sizeof hdrs[0],
+                                  .headers = hdrs, .n_headers = 4 + w->extra.n,
                                   .body = body, .body_len = len,
                                   .timeout_ms = (uint32_t)w->timeout_ms,
                                   .max_body_bytes = WEBHOOK_ANSWER_MAX};
@@ -193,6 +201,7 @@ static void webhook_shutdown(parley_ctx *ctx, void *self)
     free(s);
   }
   sodium_memzero(&w->key, sizeof w->key);
+  webhook_headers_free(&w->extra);
 }
 
 static const struct parley_plugin webhook_plugin = {

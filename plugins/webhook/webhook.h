@@ -1,6 +1,7 @@
 /* The webhook channel's parts, shared by its files: the signing key and the signature
- * (webhook_sign.c), the JSON envelope (webhook_envelope.c), and what an answer means
- * (webhook_answer.c: the URL rule, Retry-After, a status as a delivery outcome). The
+ * (webhook_sign.c), the JSON envelope (webhook_envelope.c), the static headers
+ * (webhook_headers.c), and what an answer means (webhook_answer.c: the URL rule,
+ * Retry-After, a status as a delivery outcome). The
  * plugin itself, its config and its life cycle, is webhook.c. */
 #ifndef PARLEY_WEBHOOK_H
 #define PARLEY_WEBHOOK_H
@@ -25,6 +26,21 @@ int webhook_key_parse(const char *secret, struct webhook_key *key, char *why, si
  * (WEBHOOK_SIGNATURE_SIZE bytes). 0, or -1 when out of memory. */
 int webhook_sign(const struct webhook_key *key, const char *id, int64_t timestamp_s,
                  const char *body, size_t body_len, char out[WEBHOOK_SIGNATURE_SIZE]);
+
+#define WEBHOOK_EXTRA_HEADERS 8
+
+/* The `headers` setting, parsed: names and values point into `text`. */
+struct webhook_headers {
+  char *text;
+  struct parley_http_header h[WEBHOOK_EXTRA_HEADERS];
+  size_t n;
+};
+
+/* "Name: value" lines (blank ones skipped) into hs; NULL: none. 0, or -1 and why (a
+ * line that is not a header, a name the plugin sets itself, a control character, more
+ * than WEBHOOK_EXTRA_HEADERS). */
+int webhook_headers_parse(const char *setting, struct webhook_headers *hs, char *why, size_t len);
+void webhook_headers_free(struct webhook_headers *hs);
 
 /* The request body for `msg` at `now_ms` (docs/webhook.md: the envelope), malloc'd, or
  * NULL when out of memory. */

@@ -36,7 +36,8 @@ static int start_all(void **state)
            "  delivery = { max_attempts = 3, retry_base = '100ms', retry_max = '200ms' },\n"
            "  channels = { email = { plugin = 'webhook', url = 'http://127.0.0.1:%d/',\n"
            "                         secret = '%s', timeout_ms = 500,\n"
-           "                         provider_id_header = 'X-Receipt-Id' } },\n"
+           "                         provider_id_header = 'X-Receipt-Id',\n"
+           "                         headers = 'X-Tenant: acme' } },\n"
            "  journey_params = { welcome = { follow_up_after = '1h', last_call_after = '1h' } },",
            R.port, RECEIVER_SECRET);
   h_write_config(&D, extra);
@@ -148,6 +149,7 @@ static void test_delivered_signed_with_the_receivers_id(void **state)
   assert_signed(seen, 1);
   assert_int_equal(at(seen, 0, "status")->valueint, 200);
   assert_int_equal(at(seen, 0, "attempt")->valueint, 1);
+  assert_string_equal(at(seen, 0, "tenant")->valuestring, "acme"); /* the static header */
   char want[128];
   snprintf(want, sizeof want, "provider=rcpt-%s", at(seen, 0, "id")->valuestring);
   assert_true(history_says("ok-1", want, 5000));

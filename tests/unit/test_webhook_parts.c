@@ -1,8 +1,8 @@
-/* The webhook plugin's parts that need no server (plugins/webhook/webhook_sign.c and
- * webhook_answer.c), built into this test from the plugin's own sources: the signature
- * against Standard Webhooks' published example, the secret's checks, the URL rule (plain
- * http to loopback only, whatever the host name looks like), Retry-After in both forms
- * and what each status means. The plugin as a whole is tested in the daemon
+/* The webhook plugin's parts that need no server (plugins/webhook/webhook_sign.c,
+ * webhook_headers.c and webhook_answer.c), built into this test from the plugin's own
+ * sources: the signature against Standard Webhooks' published example, the secret's
+ * checks, the URL rule (plain http to loopback only, whatever the host name looks like),
+ * the static headers setting, Retry-After in both forms and what each status means. The plugin as a whole is tested in the daemon
  * (integration/test_webhook.c) and by `parley plugin try` (cli_tests.sh). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +69,37 @@ static void test_plain_http_to_loopback_only(void **state)
   url("", 0);
 }
 
+static void headers_refused(const char *setting, const char *needle)
+{
+  struct webhook_headers hs;
+  char why[256] = "";
+  assert_int_equal(webhook_headers_parse(setting, &hs, why, sizeof why), -1);
+  if (strstr(why, needle) == NULL)
+    fail_msg("'%s' refused with '%s', not '%s'", setting, why, needle);
+  assert_null(hs.text);
+}
+
+static void test_static_headers(void **state)
+{
+  struct webhook_headers hs;
+  char why[256];
+  assert_int_equal(webhook_headers_parse(NULL, &hs, why, sizeof why), 0);
+  assert_int_equal(hs.n, 0);
+  assert_int_equal(webhook_headers_parse("Authorization: Bearer a b\r\n\nX-Tenant:acme\n", &hs, why, sizeof why), 0);
+  assert_int_equal(hs.n, 2);
+  assert_string_equal(hs.h[0].name, "Authorization");
+  assert_string_equal(hs.h[0].value, "Bearer a b");
+  assert_string_equal(hs.h[1].name, "X-Tenant");
+  assert_string_equal(hs.h[1].value, "acme");
+  webhook_headers_free(&hs);
+  headers_refused("X-Tenant acme", "is not 'Name: value'");
+  headers_refused("Webhook-Signature: v1,forged", "'Webhook-Signature' is not a header name");
+  headers_refused("content-type: text/plain", "'content-type' is not a header name");
+  headers_refused("X Tenant: acme", "'X Tenant' is not a header name");
+  headers_refused("X-A: 1\rX-B: 2", "control character");
+  headers_refused("A:1\nB:2\nC:3\nD:4\nE:5\nF:6\nG:7\nH:8\nI:9", "at most 8");
+}
+
 static void test_retry_after(void **state)
 {
   int64_t now = 1614265330000; /* Thu, 25 Feb 2021 15:02:10 GMT */
@@ -106,6 +137,7 @@ int main(void)
       cmocka_unit_test(test_signature_of_the_published_example),
       cmocka_unit_test(test_secrets_refused),
       cmocka_unit_test(test_plain_http_to_loopback_only),
+      cmocka_unit_test(test_static_headers),
       cmocka_unit_test(test_retry_after),
       cmocka_unit_test(test_outcomes),
   };

@@ -362,6 +362,22 @@ out:
   return rc;
 }
 
+/* http_client = { ca_file = "/etc/parley/private-ca.pem" }: more trust anchors for the
+ * plugins' HTTP client. The file is checked here so a typo stops the start with its
+ * name, not the first delivery with a TLS error. */
+static int read_http_client(struct reader *r, struct cfg *cfg)
+{
+  static const char *const keys[] = {"ca_file", NULL};
+  char **ca = &cfg->http_client.ca_file;
+  if (open_table(r, "config", "http_client") < 0 || check_keys(r, "http_client", keys) < 0 ||
+      get_str(r, "http_client", "ca_file", ca) < 0)
+    return -1;
+  lua_pop(r->L, 1);
+  if (*ca && access(*ca, R_OK) != 0)
+    return fail(r, "http_client: ca_file '%s' cannot be read: %s", *ca, strerror(errno));
+  return 0;
+}
+
 /* A retention: a duration longer than 0, or false for "kept for ever" (stored as 0). */
 static int get_retention(struct reader *r, const char *key, int64_t *ms)
 {
@@ -453,7 +469,7 @@ static int read_sections(struct reader *r, struct cfg *cfg)
   cfg->max_attempts = (unsigned)v;
   lua_pop(r->L, 1);
 
-  if (read_http(r, cfg) < 0 || read_retention(r, cfg) < 0)
+  if (read_http(r, cfg) < 0 || read_http_client(r, cfg) < 0 || read_retention(r, cfg) < 0)
     return -1;
 
   if (open_table(r, "config", "store") < 0)
@@ -551,7 +567,7 @@ static int read_plugin_path(struct reader *r, struct cfg *cfg)
 static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "plugin_path", "journeys_dir", "sdk_dir",
-                                         "log_level", "lua", "limits", "delivery", "store", "channels", "http", "retention",
+                                         "log_level", "lua", "limits", "delivery", "store", "channels", "http", "http_client", "retention",
                                          "journey_params", "plugin_keys", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
@@ -841,6 +857,7 @@ void cfg_free(struct cfg *cfg)
   free(cfg->listen_address);
   free(cfg->data_dir);
   free(cfg->plugin_dir);
+  free(cfg->http_client.ca_file);
   for (size_t i = 0; i < cfg->n_plugin_path; i++)
     free(cfg->plugin_path[i]);
   free(cfg->plugin_path);

@@ -51,6 +51,11 @@ struct cfg_http {
   int64_t idle_timeout_ms;   /* a kept-alive connection with no request in flight */
 };
 
+/* The HTTP client plugins share (and `parley plugin try`'s). */
+struct cfg_http_client {
+  char *ca_file; /* PEM certificates trusted besides the system's store; NULL: none */
+};
+
 /* How long what has ended is kept; 0: for ever. */
 struct cfg_retention {
   int64_t conversations_ms; /* an ended conversation, from its end */
@@ -72,6 +77,7 @@ struct cfg {
   struct cfg_lua lua;
   struct cfg_http http;
   struct cfg_retention retention;
+  struct cfg_http_client http_client;
   size_t max_body_bytes;   /* one HTTP request body */
   size_t max_event_bytes;  /* one event (one NDJSON line) */
   size_t max_batch_events; /* events in one request */

@@ -227,7 +227,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   };
   outbox_init(&core->outbox, &oenv);
   if (loop) /* a client for plugins; curl starts only when one asks */
-    core->http = plugin_http_open(loop, &core->log);
+    core->http = plugin_http_open(loop, &core->log, cfg->http_client.ca_file);
   core->plugin_metrics = plugin_metrics_open();
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);

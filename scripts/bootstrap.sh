@@ -14,7 +14,9 @@ packages=(build-essential autoconf automake libtool pkg-config
   libev-dev liblua5.4-dev libsodium-dev liblmdb-dev libhttp-parser-dev libcjson-dev
   libmsgpack-dev libcurl4-openssl-dev libcmocka-dev curl clang libclang-rt-14-dev
   tzdata  # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
-  nginx-light openssl) # the TLS-terminating reverse proxy the tests put in front of the daemon
+  nginx-light openssl # the TLS-terminating reverse proxy the tests put in front of the daemon
+  python3 # tests/webhook_receiver.py, the Standard Webhooks receiver
+  nghttp2-server) # nghttpd: the HTTP/2 server the host HTTP client is tested against
 
 missing=()
 for p in "${packages[@]}"; do

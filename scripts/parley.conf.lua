@@ -46,6 +46,12 @@ return {
            max_connections = 4096, max_connections_per_address = 64,
            header_timeout = "10s", body_timeout = "30s", idle_timeout = "30s" },
 
+  -- The HTTP client plugins share (the webhook channel's, a provider's API). Certificates
+  -- are always verified against the system's store; ca_file names a PEM file of more CA
+  -- certificates to trust besides it (a private provider's CA), such as
+  -- ca_file = "/etc/parley/private-ca.pem".
+  http_client = {},
+
   -- How long what has ended is kept: ended conversations (from their end) and history
   -- entries (from when written). false keeps them for ever. Swept a little at a time.
   retention = { conversations = "90d", history = "365d" },
@@ -69,6 +75,9 @@ return {
     email = { plugin = "console" },
     sms = { plugin = "console" },
     push = { plugin = "console" },
+    -- Each message POSTed as signed JSON to a service of yours (docs/webhook.md):
+    -- hooks = { plugin = "webhook", url = "https://hooks.example.com/parley",
+    --           secret = "whsec_<base64 of 24 to 64 random bytes>" },
   },
 
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by

@@ -2,15 +2,17 @@
 # The command line as TAP: every subcommand answers --help with its usage on stdout and
 # exit 0; an unknown option or a missing or extra operand exits 2 with the usage on stderr,
 # and writes nothing (run in an empty scratch folder). Then `parley token`: a token made,
-# listed (never its secret), refused twice under one name, revoked.
+# listed (never its secret), refused twice under one name, revoked. Last `parley plugin
+# try`: the file plugin, and the webhook plugin against the test receiver
+# (webhook_receiver.py, started once here), with the exit status of each outcome.
 parley=$(pwd)/../core/parley
 scratch=$(mktemp -d /tmp/parley-cli-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 cmds="serve check inspect replay send erase backup test keygen version token"
-echo "1..11"
+echo "1..18"
 
 bad=
-for c in $cmds "plugin sign" "plugin verify"; do
+for c in $cmds "plugin sign" "plugin verify" "plugin try"; do
   out=$(cd "$scratch" && $parley $c --help 2>/dev/null); rc=$?
   [ $rc -eq 0 ] && echo "$out" | grep -q "^usage: parley ${c%% *}" || bad="$bad $c($rc)"
 done
@@ -18,7 +20,7 @@ if [ -z "$bad" ]; then echo "ok 1 - every subcommand prints its usage for --help
 else echo "not ok 1 - every subcommand prints its usage for --help and exits 0:$bad"; fi
 
 bad=
-for c in $cmds "plugin sign"; do
+for c in $cmds "plugin sign" "plugin try"; do
   err=$(cd "$scratch" && $parley $c --no-such-option x y 2>&1 >/dev/null); rc=$?
   [ $rc -eq 2 ] && echo "$err" | grep -q "usage: parley" || bad="$bad $c($rc)"
 done
@@ -85,3 +87,60 @@ tap 10 "token revoke removes the token" $ok
 err=$(tok revoke ci 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && echo "$err" | grep -q "no token named 'ci'"; ok=$?
 tap 11 "revoking a name that is not there: exit 1 with the reason" $ok
+
+# ---- parley plugin try ----
+try() { $parley plugin try "$@" 2>"$scratch/try.err"; }
+lines="$scratch/spoken.jsonl"
+out=$(try file --to ann@example.com --set path="$lines" --set receipts=true --text hello); rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -q '^delivered$' &&
+  echo "$out" | grep -Eq '^event: \{"id":"try-[0-9a-f]{16}:delivered","type":"file.delivered"' &&
+  grep -q '"channel":"file","contact":"try","address":"ann@example.com".*"text":"hello"' "$lines"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
+tap 12 "plugin try file: the message written, 'delivered' and the receipt event printed, exit 0" $ok
+
+conf="$scratch/try.conf.lua"
+printf 'return { channels = { audit = { plugin = "file", path = "%s" } } }\n' "$scratch/audit.jsonl" >"$conf"
+out=$(try file --channel audit -c "$conf" --to bo@example.com); rc=$?
+err=$(try file --channel nope -c "$conf" --to bo@example.com); rc2=$?
+[ $rc -eq 0 ] && grep -q '"channel":"audit".*"address":"bo@example.com"' "$scratch/audit.jsonl" &&
+  [ $rc2 -eq 78 ] && grep -q "no channel 'nope'" "$scratch/try.err"; ok=$?
+tap 13 "plugin try --channel with -c takes that channel's settings; a channel not there: exit 78" $ok
+
+secret=whsec_cGFybGV5LXdlYmhvb2stdGVzdC1zZWNyZXQtMzItYnk=
+/usr/bin/python3 "${srcdir:-.}/webhook_receiver.py" "$secret" "$scratch/receiver.jsonl" >"$scratch/port" &
+receiver=$!
+trap 'kill $receiver 2>/dev/null; rm -rf "$scratch"' EXIT
+for i in $(seq 100); do [ -s "$scratch/port" ] && break; sleep 0.05; done
+port=$(cat "$scratch/port")
+hook() { path=$1; shift; try webhook --to ann@example.com --set url="http://127.0.0.1:$port/$path" \
+  --set secret="$secret" --set timeout_ms=2000 --set provider_id_header=X-Receipt-Id --text hi "$@"; }
+
+out=$(hook ok); rc=$?
+id=$(echo "$out" | sed -n 's/^sending \(try-[0-9a-f]*\) .*/\1/p')
+[ $rc -eq 0 ] && [ -n "$id" ] && echo "$out" | grep -qx "delivered: provider id rcpt-$id" &&
+  grep -q "\"id\": \"$id\".*\"sig_ok\": true, \"ts_ok\": true, \"status\": 200" "$scratch/receiver.jsonl"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
+tap 14 "plugin try webhook: signed, verified by the receiver, delivered with its id, exit 0" $ok
+
+out=$(hook bad); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -qx "failed: rejected: HTTP 400: bad payload"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; }
+tap 15 "plugin try webhook answered 400: failed for good (rejected, the body), exit 1" $ok
+
+out=$(hook busy); rc=$?
+[ $rc -eq 75 ] && echo "$out" | grep -qx "retry: HTTP 429 (retry after 2000 ms)"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; }
+tap 16 "plugin try webhook answered 429 Retry-After: 2: retry after 2000 ms, exit 75" $ok
+
+out=$(try webhook --to x --set url=http://192.0.2.1/ --set secret="$secret"); rc=$?
+[ $rc -eq 78 ] && grep -q "init failed for channel 'webhook': url: http:// is only allowed to a loopback address" \
+  "$scratch/try.err"; ok=$?
+out2=$(try webhook --to x --set url=https://192.0.2.1/ --set secret=whsec_c2hvcnQ=); rc2=$?
+[ $ok -eq 0 ] && [ $rc2 -eq 78 ] && grep -q "secret: the key is 5 bytes, at least 24 are needed" "$scratch/try.err"; ok=$?
+tap 17 "plugin try webhook with plain http to another host, or a short secret: exit 78, the reason" $ok
+
+try file --set path="$lines" >/dev/null; rc=$?
+grep -q "to ADDRESS is needed" "$scratch/try.err"; said=$?
+try file --to x --wait forever >/dev/null; rc2=$?
+[ $rc -eq 2 ] && [ $said -eq 0 ] && [ $rc2 -eq 2 ] && grep -q "^usage: parley plugin try" "$scratch/try.err"; ok=$?
+tap 18 "plugin try without --to, or with a --wait that is no duration: exit 2" $ok

@@ -9,6 +9,7 @@
 #include "inspect.h"
 #include "jtest.h"
 #include "plugin/plugin_sign.h"
+#include "plugin_try.h"
 #include "serve.h"
 #include "token.h"
 
@@ -37,6 +38,9 @@ static int usage(FILE *f)
              "  keygen DIR                       make a plugin signing key pair in DIR\n"
              "  plugin sign FILE.so KEYFILE      sign a plugin (writes FILE.so.sig)\n"
              "  plugin verify FILE.so PUBKEY     check a plugin's signature\n"
+             "  plugin try PLUGIN --to ADDRESS [--channel NAME] [--set KEY=VALUE ...] [-c FILE]\n"
+             "                                   run one plugin instance without the daemon, send it\n"
+             "                                   one message, print the outcome and its events\n"
              "  test [-c FILE] [--journeys DIR] [TEST.lua ...]\n"
              "                                   run journey tests on a virtual clock (default:\n"
              "                                   every *_test.lua in the journeys folder's tests/)\n"
@@ -105,10 +109,12 @@ static const struct {
                "Make an Ed25519 key pair for signing plugins: DIR/parley-plugin.key (secret: keep\n"
                "it off the servers) and DIR/parley-plugin.pub.\n"},
     {"plugin", "usage: parley plugin sign FILE.so KEYFILE\n"
-               "       parley plugin verify FILE.so PUBKEY\n\n"
+               "       parley plugin verify FILE.so PUBKEY\n"
+               "       parley plugin try PLUGIN --to ADDRESS [options] (parley plugin try --help)\n\n"
                "sign writes FILE.so.sig with the secret key of parley keygen; verify checks that\n"
                "signature (PUBKEY: 64 hex digits, or the .pub file). With plugin_keys in the\n"
-               "configuration, only plugins signed by one of those keys load.\n"},
+               "configuration, only plugins signed by one of those keys load. try runs one\n"
+               "instance of a plugin on its own and sends it one message.\n"},
     {"version", "usage: parley version\n\nPrint the version and the plugin ABI.\n"},
     {"help", "usage: parley help\n\nList the commands; parley COMMAND --help explains one.\n"},
 };
@@ -309,6 +315,13 @@ int main(int argc, char **argv)
   if (argc < 2)
     return usage(stderr);
   const char *cmd = argv[1];
+  if (strcmp(cmd, "plugin") == 0 && argc > 2 && strcmp(argv[2], "try") == 0) {
+    if (wants_help(argc, argv)) {
+      fputs(plugin_try_usage, stdout);
+      return 0;
+    }
+    return plugin_try_main(argc - 2, argv + 2);
+  }
   if (wants_help(argc, argv) && command_usage(cmd) == 0)
     return 0;
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)

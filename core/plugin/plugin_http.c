@@ -22,17 +22,22 @@ struct plugin_http {
   const struct log *log;
   struct plugin_curlev *cl; /* made at the first request */
   int h2;                   /* libcurl speaks HTTP/2 */
+  char *ca_file;            /* trusted besides the system's store, or NULL */
   size_t active;            /* requests started and not ended, every instance's */
 };
 
 static void on_done(void *ud, CURL *easy, CURLcode rc);
 
-struct plugin_http *plugin_http_open(struct ev_loop *loop, const struct log *log)
+struct plugin_http *plugin_http_open(struct ev_loop *loop, const struct log *log, const char *ca_file)
 {
   struct plugin_http *h = calloc(1, sizeof *h);
-  if (h) {
-    h->loop = loop;
-    h->log = log;
+  if (h == NULL)
+    return NULL;
+  h->loop = loop;
+  h->log = log;
+  if (ca_file && (h->ca_file = strdup(ca_file)) == NULL) {
+    free(h);
+    return NULL;
   }
   return h;
 }
@@ -54,7 +59,11 @@ static int start(struct plugin_http *h)
   curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, TOTAL_CONNECTIONS);
   curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, TOTAL_CONNECTIONS);
   curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-  h->h2 = (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_HTTP2) != 0;
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  h->h2 = (v->features & CURL_VERSION_HTTP2) != 0;
+  if (h->ca_file && v->capath == NULL) /* plugin_http_easy_setup: nothing else is searched */
+    log_kv(h->log, LOG_WARN, "plugin", "http_client.ca_file replaces the system's certificates: this "
+           "libcurl has no CA folder to search besides it", "ca_file", h->ca_file, (char *)NULL);
   return 0;
 }
 
@@ -68,6 +77,7 @@ void plugin_http_close(struct plugin_http *h)
     plugin_curlev_close(h->cl);
     curl_global_cleanup();
   }
+  free(h->ca_file);
   free(h);
 }
 
@@ -130,7 +140,7 @@ parley_http *plugin_http_request(parley_ctx *ctx, const struct parley_http_req *
   r->pi = pi;
   r->cb = cb;
   r->arg = arg;
-  if (plugin_http_easy_setup(r, req, h->h2, why, sizeof why) < 0) {
+  if (plugin_http_easy_setup(r, req, h->h2, h->ca_file, why, sizeof why) < 0) {
     req_free(r);
     return refuse(pi, why);
   }

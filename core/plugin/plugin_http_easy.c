@@ -184,8 +184,22 @@ static CURLcode set_method(struct parley_http *r, const struct parley_http_req *
   return curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body_len ? req->body : "");
 }
 
+/* libcurl (OpenSSL) trusts its CA bundle file and its CA folder. ca_file takes the
+ * bundle's place while the folder, the system's certificates one file each on Debian, is
+ * still searched: so ca_file adds to the system's store rather than replacing it. */
+static CURLcode set_trust(CURL *e, const char *ca_file)
+{
+  if (ca_file == NULL)
+    return CURLE_OK;
+  const char *capath = curl_version_info(CURLVERSION_NOW)->capath;
+  CURLcode rc = curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+  if (rc == CURLE_OK && capath)
+    rc = curl_easy_setopt(e, CURLOPT_CAPATH, capath);
+  return rc;
+}
+
 int plugin_http_easy_setup(struct parley_http *r, const struct parley_http_req *req, int h2,
-                           char *why, size_t len)
+                           const char *ca_file, char *why, size_t len)
 {
   CURL *e = r->easy = curl_easy_init();
   if (e == NULL)
@@ -223,6 +237,8 @@ int plugin_http_easy_setup(struct parley_http *r, const struct parley_http_req *
       SET(CURLOPT_PIPEWAIT, 1L);
   }
 #undef SET
+  if (rc == CURLE_OK)
+    rc = set_trust(e, ca_file);
   if (rc == CURLE_OK)
     rc = set_method(r, req);
   if (rc == CURLE_OK)

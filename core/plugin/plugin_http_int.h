@@ -41,9 +41,10 @@ struct parley_http {
 /* 0 when `req` can be sent, else -1 and why (for the log). */
 int plugin_http_check(const struct parley_http_req *req, char *why, size_t len);
 /* A curl easy handle for `req` in r->easy, with every option set and the response
- * collected into r. `h2`: libcurl speaks HTTP/2. 0, or -1 and why. */
+ * collected into r. `h2`: libcurl speaks HTTP/2; `ca_file`: trusted besides the system's
+ * store (NULL: none). 0, or -1 and why. */
 int plugin_http_easy_setup(struct parley_http *r, const struct parley_http_req *req, int h2,
-                           char *why, size_t len);
+                           const char *ca_file, char *why, size_t len);
 /* The plugin's view of the transfer that ended with `rc`: points into r and into `hdrs`
  * (room for PLUGIN_HTTP_HEAD_LINES), valid while both are. */
 void plugin_http_response(struct parley_http *r, CURLcode rc, struct parley_http_header *hdrs,

@@ -130,6 +130,24 @@ static void test_plugin_path(void **state)
 /* Left out, Parley's own folders are found from where the program runs: this test program
  * is in the build tree, so that tree's (an installed binary: tests/sdk_install.sh). The
  * embedded default names none of them. */
+/* http_client.ca_file: a file that can be read is kept; another refuses the start, named. */
+static void test_http_client_ca_file(void **state)
+{
+  struct cfg *cfg;
+  char err[512];
+  const char *src = "return { http_client = { ca_file = srcdir .. '/README.md' } }";
+  assert_int_equal(cfg_load_string(src, strlen(src), "ok.conf.lua", &cfg, err, sizeof err), 0);
+  assert_string_equal(cfg->http_client.ca_file, PARLEY_SRCDIR "/README.md");
+  cfg_free(cfg);
+  src = "return {}";
+  assert_int_equal(cfg_load_string(src, strlen(src), "ok.conf.lua", &cfg, err, sizeof err), 0);
+  assert_null(cfg->http_client.ca_file);
+  cfg_free(cfg);
+  refused("return { http_client = { ca_file = '/nonexistent/ca.pem' } }",
+          "http_client: ca_file '/nonexistent/ca.pem' cannot be read");
+  refused("return { http_client = { cafile = 'x' } }", "cafile");
+}
+
 static void test_default_dirs_in_the_build_tree(void **state)
 {
   struct cfg *cfg = loaded("return {}");
@@ -156,6 +174,7 @@ int main(void)
       cmocka_unit_test(test_a_plain_configuration_loads),
       cmocka_unit_test(test_http_and_retention),
       cmocka_unit_test(test_plugin_path),
+      cmocka_unit_test(test_http_client_ca_file),
       cmocka_unit_test(test_default_dirs_in_the_build_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

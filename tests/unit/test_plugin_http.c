@@ -93,7 +93,7 @@ static int setup(void **state)
   f->log = (struct log){LOG_DEBUG, count_log, f};
   f->loop = ev_loop_new(EVFLAG_AUTO);
   clock_init_loop(&f->clock, f->loop);
-  f->http = plugin_http_open(f->loop, &f->log);
+  f->http = plugin_http_open(f->loop, &f->log, NULL);
   assert_non_null(f->http);
   f->env = (struct plugin_env){.log = &f->log, .clock = &f->clock, .loop = f->loop, .http = f->http};
   if (plugin_instance_open(&f->env, "hook", PENDING_PLUGIN, NULL, &f->pi, err, sizeof err) < 0)

@@ -560,7 +560,8 @@ struct parley_host {
    * and reused (at most 8 to one host at a time; more requests wait their turn, and with
    * HTTP/2, which is used over TLS when the server offers it, they share one connection).
    * Redirects are not followed (a 3xx is a response like any other). Certificates are
-   * always verified against the system's store; there is no way to turn that off. A
+   * always verified, against the system's store and the CA certificates the operator adds
+   * with the daemon's http_client.ca_file; there is no way to turn that off. A
    * proxy named in the daemon's environment (https_proxy, no_proxy...) is used as curl
    * uses it.
    *

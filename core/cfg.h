@@ -19,7 +19,15 @@ struct cfg_channel {
   char *plugin;       /* "file" */
   char *address_attr; /* profile attribute holding the address ("email", "phone") */
   cJSON *settings;    /* the rest, for the plugin's config spec */
+  /* Flow control, the core's (outbox.h): never more than `rate` messages a second (0:
+   * unlimited) with bursts of `burst`, nor more than `max_in_flight` held by the plugin. */
+  double rate;
+  int64_t burst;
+  int64_t max_in_flight;
 };
+
+/* max_in_flight when a channel does not say. */
+#define CFG_MAX_IN_FLIGHT_DEFAULT 100
 
 /* The sandbox of every journey (handed to the Lua host as struct lhost_limits). */
 struct cfg_lua {

@@ -6,10 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin/plugin_load.h"
 #include "store/records.h"
 
 const double outbox_latency_bounds[OUTBOX_LATENCY_BUCKETS] = {0.05, 0.1, 0.25, 0.5,  1,     2.5,   5,    10,
                                                                30,   60,  300,  900, 3600, 21600, 86400};
+
+const char *outbox_fail_reason_name(int i)
+{
+  return plugin_fail_reason_name((enum parley_fail_reason)i);
+}
 
 struct outbox_lane *outbox_lane_new(const char *channel, const struct outbox_flow *flow)
 {

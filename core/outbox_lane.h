@@ -26,6 +26,8 @@ struct outbox_flow {
 extern const double outbox_latency_bounds[OUTBOX_LATENCY_BUCKETS];
 /* Permanent failures are counted by enum parley_fail_reason, 0 (other) to this. */
 #define OUTBOX_FAIL_REASONS 5
+/* The name of failure reason `i` ("invalid_address"), as "<channel>.failed" gives it. */
+const char *outbox_fail_reason_name(int i);
 
 /* Since the process started. */
 struct outbox_lane_stats {

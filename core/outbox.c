@@ -177,13 +177,18 @@ void outbox_promote_fresh(struct outbox *ob)
     r = m;
   }
   ob->fresh = NULL;
-  for (struct parley_msg *m = r, *n; m; m = n) {
+  for (struct parley_msg *m = r, *n; m; m = n) { /* for the kick that follows */
     n = m->next;
-    queue_push(ob, m);
+    struct outbox_lane *lane = lane_for(ob, m);
+    m->seq = ob->next_seq++;
+    if (lane)
+      outbox_fifo_add(&lane->fresh, m);
+    else
+      queue_insert(ob, m); /* out of memory: logged there, left for the next start */
   }
   for (struct parley_msg *m = ob->claiming, *n; m; m = n) { /* their attempt is durable */
     n = m->next;
-    outbox_lane_ready_add(find_lane(ob, m->channel), m);
+    outbox_fifo_add(&find_lane(ob, m->channel)->ready, m);
   }
   ob->claiming = NULL;
   settle_erasures(ob, 1);
@@ -244,10 +249,11 @@ static size_t erase_claimed(struct outbox *ob, struct parley_msg **list, const c
 
 static size_t erase_ready(struct outbox *ob, struct outbox_lane *lane, const char *contact)
 {
-  size_t n = erase_claimed(ob, &lane->ready, contact, 0);
-  lane->ready_tail = NULL;
-  for (struct parley_msg *m = lane->ready; m; m = m->next)
-    lane->ready_tail = m;
+  assert(lane->fresh.head == NULL); /* emptied by the kick that follows every commit */
+  size_t n = erase_claimed(ob, &lane->ready.head, contact, 0);
+  lane->ready.tail = NULL;
+  for (struct parley_msg *m = lane->ready.head; m; m = m->next)
+    lane->ready.tail = m;
   return n;
 }
 
@@ -498,36 +504,68 @@ static void claim(struct outbox *ob, struct outbox_lane *lane, struct parley_msg
   ob->claiming = m;
 }
 
-/* One step of one lane: a committed claim handed over, or the earliest due message handed
- * over (claimed already) or claimed, when flow control and the turn allow. Returns 1 when
- * it did something. */
-static int lane_step(struct outbox *ob, struct outbox_lane *lane, int64_t now)
+/* Takes the token (outside `parley test`) and a place in the turn. */
+static void spend(struct outbox *ob, struct outbox_lane *lane, int64_t now)
 {
-  struct parley_msg *m = outbox_lane_ready_take(lane);
-  if (m) { /* its token and slot were taken with the claim */
-    lane->reserved--;
-    deliver(ob, lane, m);
-    return 1;
-  }
-  m = outbox_lane_peek(lane);
-  if (!m || m->due_ms > now)
-    return 0;
+  ob->turn_left--;
+  if (!ob->env.capture)
+    outbox_lane_take_token(lane, now);
+}
+
+/* May the lane hand one more over now? A turn cut short is noted for outbox_next_due. */
+static int may_go(struct outbox *ob, struct outbox_lane *lane, int64_t now)
+{
   if (!ob->env.capture && !outbox_lane_may_send(lane, now))
     return 0;
   if (ob->turn_left == 0) {
     ob->turn_cut = 1;
     return 0;
   }
-  ob->turn_left--;
+  return 1;
+}
+
+/* One step of one lane: a committed claim handed over; else, as flow control and the turn
+ * allow, a message just spoken handed over, or the earliest due one handed over (claimed
+ * already) or claimed. Returns 1 when it did something. */
+static int lane_step(struct outbox *ob, struct outbox_lane *lane, int64_t now)
+{
+  struct parley_msg *m = outbox_fifo_take(&lane->ready);
+  if (m) { /* its token and slot were taken with the claim */
+    lane->reserved--;
+    deliver(ob, lane, m);
+    return 1;
+  }
+  if (lane->fresh.head) {
+    if (!may_go(ob, lane, now))
+      return 0;
+    spend(ob, lane, now);
+    deliver(ob, lane, outbox_fifo_take(&lane->fresh));
+    return 1;
+  }
+  m = outbox_lane_peek(lane);
+  if (!m || m->due_ms > now || !may_go(ob, lane, now))
+    return 0;
+  spend(ob, lane, now);
   outbox_lane_pop(lane);
   ob->n_queue--;
-  if (!ob->env.capture)
-    outbox_lane_take_token(lane, now);
   if (m->claimed)
     deliver(ob, lane, m);
   else
     claim(ob, lane, m);
   return 1;
+}
+
+/* A message spoken in the batch just committed that must wait (flow control, the turn's
+ * bound) gives its first attempt back: written again with attempt 0 and queued, so that a
+ * crash while it waits costs it no attempt. It is claimed when its turn comes. */
+static void unclaim_waiting(struct outbox *ob, struct outbox_lane *lane)
+{
+  for (struct parley_msg *m = outbox_fifo_take(&lane->fresh); m; m = outbox_fifo_take(&lane->fresh)) {
+    m->attempt--;
+    m->claimed = 0;
+    ob->env.store->ops->msg_put(ob->env.store, m);
+    queue_insert(ob, m);
+  }
 }
 
 /* One message per lane in turn, so no channel waits behind another's backlog. A message
@@ -545,6 +583,8 @@ void outbox_kick(struct outbox *ob)
     for (size_t i = 0; i < ob->n_lanes; i++)
       progress |= lane_step(ob, ob->lanes[i], now);
   } while (progress);
+  for (size_t i = 0; i < ob->n_lanes; i++)
+    unclaim_waiting(ob, ob->lanes[i]);
   ob->kicking = 0;
 }
 
@@ -618,7 +658,9 @@ void outbox_close(struct outbox *ob)
     struct outbox_lane *lane = ob->lanes[i];
     for (size_t j = 0; j < lane->n_heap; j++)
       msg_record_free(lane->heap[j]);
-    for (struct parley_msg *m = outbox_lane_ready_take(lane); m; m = outbox_lane_ready_take(lane))
+    for (struct parley_msg *m = outbox_fifo_take(&lane->ready); m; m = outbox_fifo_take(&lane->ready))
+      msg_record_free(m);
+    for (struct parley_msg *m = outbox_fifo_take(&lane->fresh); m; m = outbox_fifo_take(&lane->fresh))
       msg_record_free(m);
     outbox_lane_free(lane);
   }

@@ -3,13 +3,15 @@
  * A message is created when a step's decision is applied and written to the store in the
  * open batch (outbox_enqueue), with its attempt number 1: the record's `attempt` counts
  * attempts begun, and each is written before its hand-over. It waits in `fresh` until that
- * batch commits, so no plugin ever sees a message a crash could still take back. Then it
- * is queued in its channel's lane (outbox_lane.h) by due time and handed to the plugin
- * serving the channel (outbox_kick); the plugin answers at once or later
- * (outbox_send_done). A message due again (a retry, or one restored at start) is first
- * claimed: attempt + 1 written in the open batch, and handed over only once that batch
- * committed, so a send that crashes the daemon is counted, and a restored message whose
- * attempts are used up is dead-lettered ("retries_exhausted") instead of sent again.
+ * batch commits, so no plugin ever sees a message a crash could still take back. Then the
+ * kick that follows hands it to the plugin serving its channel when flow control allows
+ * (outbox_kick); one that must wait gives its attempt back (written with attempt 0) and
+ * is queued in its channel's lane (outbox_lane.h) by due time. The plugin answers at once
+ * or later (outbox_send_done). A message due from a lane (a retry, one that waited, one
+ * restored at start) is first claimed: attempt + 1 written in the open batch, and handed
+ * over only once that batch committed, so a send that crashes the daemon is counted, and
+ * a restored message whose attempts are used up is dead-lettered ("retries_exhausted")
+ * instead of sent again.
  * PARLEY_RETRY backs off exponentially with jitter (or waits as long as the provider
  * asked, when that is later) until max_attempts, then the message is dead-lettered and
  * kept for `parley replay`; a permanent failure (PARLEY_ERROR, with the plugin's reason)

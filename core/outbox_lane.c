@@ -133,25 +133,25 @@ size_t outbox_lane_take_contact(struct outbox_lane *lane, const char *contact, s
   return n;
 }
 
-/* --- the ready list --- */
+/* --- lists --- */
 
-void outbox_lane_ready_add(struct outbox_lane *lane, struct parley_msg *m)
+void outbox_fifo_add(struct outbox_fifo *q, struct parley_msg *m)
 {
   m->next = NULL;
-  if (lane->ready_tail)
-    lane->ready_tail->next = m;
+  if (q->tail)
+    q->tail->next = m;
   else
-    lane->ready = m;
-  lane->ready_tail = m;
+    q->head = m;
+  q->tail = m;
 }
 
-struct parley_msg *outbox_lane_ready_take(struct outbox_lane *lane)
+struct parley_msg *outbox_fifo_take(struct outbox_fifo *q)
 {
-  struct parley_msg *m = lane->ready;
+  struct parley_msg *m = q->head;
   if (m) {
-    lane->ready = m->next;
-    if (!lane->ready)
-      lane->ready_tail = NULL;
+    q->head = m->next;
+    if (!q->head)
+      q->tail = NULL;
     m->next = NULL;
   }
   return m;
@@ -188,7 +188,7 @@ void outbox_lane_take_token(struct outbox_lane *lane, int64_t now_ms)
 int outbox_lane_next_at(const struct outbox_lane *lane, int64_t *at_ms)
 {
   const struct parley_msg *head = outbox_lane_peek(lane);
-  if (lane->ready) { /* claimed slots: handed over at the next kick */
+  if (lane->ready.head || lane->fresh.head) { /* handed over at the next kick */
     *at_ms = 0;
     return 1;
   }

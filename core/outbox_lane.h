@@ -37,6 +37,11 @@ struct outbox_lane_stats {
   double latency_sum;                            /* seconds */
 };
 
+/* A list of messages in arrival order, linked through ->next. */
+struct outbox_fifo {
+  struct parley_msg *head, *tail;
+};
+
 struct outbox_lane {
   char *channel;
   struct outbox_flow flow;
@@ -44,7 +49,9 @@ struct outbox_lane {
   int64_t tat_us;            /* when the bucket's next token is due, tolerance aside */
   struct parley_msg **heap;  /* queued: the earliest due first, then first come */
   size_t n_heap, cap_heap;
-  struct parley_msg *ready, *ready_tail; /* claims committed, to be handed over (FIFO) */
+  struct outbox_fifo ready;  /* claims committed, to be handed over */
+  struct outbox_fifo fresh;  /* spoken in the batch just committed (attempt 1 claimed): handed
+                                over in this kick, or unclaimed at its end */
   size_t in_flight;          /* handed to the plugin, not completed */
   size_t reserved;           /* claimed (in the open batch, or ready): a slot is theirs */
   struct outbox_lane_stats stats;
@@ -64,9 +71,9 @@ struct parley_msg *outbox_lane_pop(struct outbox_lane *lane);
  * builds the heap again from the rest. Returns how many. */
 size_t outbox_lane_take_contact(struct outbox_lane *lane, const char *contact, struct parley_msg **into);
 
-/* The ready list (FIFO). */
-void outbox_lane_ready_add(struct outbox_lane *lane, struct parley_msg *m);
-struct parley_msg *outbox_lane_ready_take(struct outbox_lane *lane);
+void outbox_fifo_add(struct outbox_fifo *q, struct parley_msg *m);
+/* The first message, taken out; NULL when empty. */
+struct parley_msg *outbox_fifo_take(struct outbox_fifo *q);
 
 /* Flow control: may one more message be handed over (or claimed) at `now_ms`? take
  * spends a token. */

@@ -60,7 +60,12 @@ return {
 
   -- Channels a journey speaks on, each served by one plugin instance. `address` names the
   -- profile attribute holding the contact's address (default: email->email, sms->phone,
-  -- push->push_token); every other key is a setting of the plugin.
+  -- push->push_token). Flow control, the core's, per channel: `rate` (messages a second,
+  -- a number above 0; absent: no limit), `burst` (messages at once, an integer >= 1;
+  -- default: rate rounded up) and `max_in_flight` (messages the plugin holds, handed over
+  -- and not yet answered; default 100). Messages that must wait stay queued, and a slow
+  -- channel never delays another. Every other key is a setting of the plugin.
+  --   email = { plugin = "smtp", rate = 10, burst = 20, max_in_flight = 50, ... }
   channels = {
     email = { plugin = "console" },
     sms = { plugin = "console" },

@@ -300,6 +300,29 @@ static void test_attempts_survive_restarts(void **state)
   stop(f);
 }
 
+/* A message that waits for its turn (here for a token) has not begun an attempt: it is
+ * stored with attempt 0, so a restart while it waits costs it none. The one handed over
+ * comes back as attempt 2, the one that waited as attempt 1. */
+static void test_waiting_costs_no_attempt(void **state)
+{
+  struct ffx *f = start("a = { plugin = 'pending_send', delay_ms = 600000, rate = 1 }");
+  speak(f, "a", 2);
+  core_flush(f->core);
+  assert_int_equal(f->core->outbox.n_sending, 1);
+  assert_int_equal(f->core->outbox.sending->attempt, 1);
+  assert_int_equal(lane(f, "a")->n_heap, 1);
+  assert_int_equal(outbox_lane_peek(lane(f, "a"))->attempt, 0);
+  core_close(f->core); /* commits the attempt given back */
+  open_core(f);
+  core_flush(f->core);
+  f->core->clock.virtual_ms += 1000;
+  core_flush(f->core);
+  assert_int_equal(f->core->outbox.n_sending, 2);
+  unsigned a = f->core->outbox.sending->attempt, b = f->core->outbox.sending->next->attempt;
+  assert_true((a == 1 && b == 2) || (a == 2 && b == 1));
+  stop(f);
+}
+
 /* --- completions the host refuses --- */
 
 /* A second completion (b), another channel's message and a pointer that is no message
@@ -386,6 +409,7 @@ int main(void)
       cmocka_unit_test(test_a_backlog_goes_a_turn_at_a_time),
       cmocka_unit_test(test_the_turn_is_shared),
       cmocka_unit_test(test_attempts_survive_restarts),
+      cmocka_unit_test(test_waiting_costs_no_attempt),
       cmocka_unit_test(test_wrong_completions_are_refused),
       cmocka_unit_test(test_channel_keys),
   };

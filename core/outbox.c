@@ -295,8 +295,11 @@ int64_t outbox_backoff_ms(const struct outbox_policy *p, unsigned attempt)
 static void forget_erased(struct outbox *ob, struct parley_msg *m, enum parley_status st)
 {
   const struct outbox_env *env = &ob->env;
+  struct outbox_lane *lane = find_lane(ob, m->channel);
   if (st == PARLEY_OK)
     env->stats->delivered++;
+  if (st == PARLEY_OK && lane)
+    outbox_lane_observe_latency(lane, (double)(clock_now_ms(env->clock) - m->created_ms) / 1000.0);
   if (st == PARLEY_OK && m->erased == OUTBOX_ERASING)
     env->store->ops->msg_del(env->store, m->id);
   log_kv(env->log, LOG_DEBUG, "outbox", "a plugin answered for an erased contact: forgotten", "id",
@@ -594,7 +597,11 @@ int outbox_next_due(const struct outbox *ob, int64_t *due_ms)
   int64_t now = clock_now_ms(ob->env.clock);
   for (size_t i = 0; i < ob->n_lanes; i++) {
     int64_t at;
-    if (outbox_lane_next_at(ob->lanes[i], &at) && (!have || at < *due_ms)) {
+    if (!outbox_lane_next_at(ob->lanes[i], &at))
+      continue;
+    if (at < now)
+      at = now;
+    if (!have || at < *due_ms) {
       *due_ms = at;
       have = 1;
     }

@@ -6,6 +6,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -277,6 +278,30 @@ static int read_suppress_on(struct reader *r, const char *where, struct cfg_chan
   return 0;
 }
 
+/* rate, burst and max_in_flight are the core's keys, read and taken out before the
+ * plugin's spec sees the settings. */
+static int read_flow(struct reader *r, const char *where, struct cfg_channel *ch)
+{
+  int t = lua_getfield(r->L, -1, "rate");
+  double rate = lua_tonumber(r->L, -1);
+  lua_pop(r->L, 1);
+  if (t != LUA_TNIL && (t != LUA_TNUMBER || !(rate > 0 && rate <= 1e6)))
+    return fail(r, "%s: 'rate' must be a number of messages per second above 0 (at most 1e6)", where);
+  ch->rate = t == LUA_TNIL ? 0 : rate;
+  ch->burst = 0;
+  ch->max_in_flight = CFG_MAX_IN_FLIGHT_DEFAULT;
+  if (get_int(r, where, "burst", 1, &ch->burst) < 0 ||
+      get_int(r, where, "max_in_flight", 1, &ch->max_in_flight) < 0)
+    return -1;
+  if (ch->burst > 1000000 || ch->max_in_flight > 1000000)
+    return fail(r, "%s: '%s' must be at most 1000000", where, ch->burst > 1000000 ? "burst" : "max_in_flight");
+  if (ch->burst > 0 && ch->rate == 0)
+    return fail(r, "%s: 'burst' needs a 'rate'", where);
+  if (ch->burst == 0) /* rate rounded up, at least 1 */
+    ch->burst = ch->rate > 1 ? (int64_t)ceil(ch->rate) : 1;
+  return 0;
+}
+
 static int read_channel(struct reader *r, const char *name, struct cfg_channel *ch)
 {
   char where[160];
@@ -290,12 +315,11 @@ static int read_channel(struct reader *r, const char *name, struct cfg_channel *
     return fail(r, "%s: 'plugin' is required (the plugin serving this channel)", where);
   if (!ch->address_attr)
     ch->address_attr = strdup(default_address_attr(name));
-  if (read_suppress_on(r, where, ch) < 0)
+  if (read_suppress_on(r, where, ch) < 0 || read_flow(r, where, ch) < 0 || !(ch->settings = to_json(r, where, 0)))
     return -1;
-  if (!(ch->settings = to_json(r, where, 0)))
-    return -1;
-  cJSON_DeleteItemFromObject(ch->settings, "plugin");
-  cJSON_DeleteItemFromObject(ch->settings, "address");
+  static const char *const core_keys[] = {"plugin", "address", "rate", "burst", "max_in_flight"};
+  for (size_t i = 0; i < sizeof core_keys / sizeof core_keys[0]; i++)
+    cJSON_DeleteItemFromObject(ch->settings, core_keys[i]);
   return 0;
 }
 

@@ -23,11 +23,18 @@ struct cfg_channel {
   unsigned suppress_on; /* 1 << enum parley_fail_reason: the permanent failures of a send
                            that suppress the contact's address on this channel */
   cJSON *settings;    /* the rest, for the plugin's config spec */
+  /* Flow control, the core's (outbox.h): never more than `rate` messages a second (0:
+   * unlimited) with bursts of `burst`, nor more than `max_in_flight` held by the plugin. */
+  double rate;
+  int64_t burst;
+  int64_t max_in_flight;
 };
 
 /* A channel that names no suppress_on: an address that does not exist, or whose owner
  * opted out with the provider, is not tried again. */
 #define CFG_SUPPRESS_DEFAULT ((1u << PARLEY_FAIL_INVALID_ADDRESS) | (1u << PARLEY_FAIL_UNSUBSCRIBED))
+/* max_in_flight when a channel does not say. */
+#define CFG_MAX_IN_FLIGHT_DEFAULT 100
 
 /* The sandbox of every journey (handed to the Lua host as struct lhost_limits). */
 struct cfg_lua {

@@ -191,7 +191,7 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   m->journey = strdup(cv->journey);
   m->profile_json = cJSON_PrintUnformatted(ct->profile);
   m->conv_id = cv->id;
-  m->due_ms = clock_now_ms(&core->clock);
+  m->due_ms = m->created_ms = clock_now_ms(&core->clock);
   return m;
 }
 

@@ -118,6 +118,11 @@ static int open_channels(struct core *core, char *err, size_t errlen)
   for (size_t i = 0; i < core->cfg->n_channels; i++) {
     const struct cfg_channel *cc = &core->cfg->channels[i];
     char path[4096], why[1024];
+    struct outbox_flow flow = {cc->rate, (unsigned)cc->burst, (unsigned)cc->max_in_flight};
+    if (outbox_add_channel(&core->outbox, cc->name, &flow) < 0) {
+      snprintf(err, errlen, "out of memory opening the channels");
+      return -1;
+    }
     if (core->cfg->capture) { /* `parley test`: the channel exists, no plugin serves it */
       core->channels[core->n_channels++].cfg = cc;
       continue;
@@ -354,6 +359,7 @@ int core_commit(struct core *core)
 void core_flush(struct core *core)
 {
   int round;
+  outbox_turn(&core->outbox); /* a backlog is handed over a few hundred per turn */
   for (round = 0; round < CORE_FLUSH_ROUNDS; round++) {
     core_settle(core);
     if (!core->must_commit && !outbox_has_fresh(&core->outbox))
@@ -370,7 +376,7 @@ void core_flush(struct core *core)
   uint64_t id;
   int have = core->store->ops->deadline_next(core->store, &due, &id);
   arm(core, &core->deadline_timer, have, due);
-  have = outbox_next_due(&core->outbox, &due);
+  have = !core->draining && outbox_next_due(&core->outbox, &due); /* stopping: nothing is due */
   arm(core, &core->retry_timer, have, due);
   if (!core->store->ops->dirty(core->store))
     core->store->ops->commit(core->store, NULL, 0); /* ends the read: drops cached records */

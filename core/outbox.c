@@ -1,7 +1,8 @@
 /* Delivery (see outbox.h): at least once, with the message id as idempotency key;
  * exponential backoff with jitter on PARLEY_RETRY, or the provider's wait when later;
- * dead letters kept (and logged) after max_attempts or at once on a permanent failure. Queued messages sit in a binary heap ordered by
- * (due time, arrival), so a kick and the retry timer read the earliest in O(1) and a
+ * dead letters kept (and logged) after max_attempts or at once on a permanent failure.
+ * Queued messages sit in their channel's lane (outbox_lane.c), a heap ordered by (due
+ * time, arrival), so a kick and the retry timer read each lane's earliest in O(1) and a
  * commit never scans every message waiting for a retry. */
 #include "outbox.h"
 
@@ -17,42 +18,58 @@ void outbox_init(struct outbox *ob, const struct outbox_env *env)
 {
   memset(ob, 0, sizeof *ob);
   ob->env = *env;
+  ob->turn_left = OUTBOX_TURN_MAX;
 }
 
-/* --- the queue: a min-heap on (due_ms, seq) --- */
-
-static int earlier(const struct parley_msg *a, const struct parley_msg *b)
+void outbox_turn(struct outbox *ob)
 {
-  return a->due_ms != b->due_ms ? a->due_ms < b->due_ms : a->seq < b->seq;
+  ob->turn_left = OUTBOX_TURN_MAX;
+  ob->turn_cut = 0;
 }
 
-static void sift_up(struct outbox *ob, size_t i)
+/* --- lanes --- */
+
+static struct outbox_lane *find_lane(const struct outbox *ob, const char *channel)
 {
-  struct parley_msg **q = ob->queue;
-  while (i > 0 && earlier(q[i], q[(i - 1) / 2])) {
-    struct parley_msg *t = q[i];
-    q[i] = q[(i - 1) / 2];
-    q[(i - 1) / 2] = t;
-    i = (i - 1) / 2;
+  for (size_t i = 0; i < ob->n_lanes; i++)
+    if (strcmp(ob->lanes[i]->channel, channel) == 0)
+      return ob->lanes[i];
+  return NULL;
+}
+
+const struct outbox_lane *outbox_lane_of(const struct outbox *ob, const char *channel)
+{
+  return find_lane(ob, channel);
+}
+
+static struct outbox_lane *add_lane(struct outbox *ob, const char *channel, const struct outbox_flow *flow)
+{
+  struct outbox_lane **grown = realloc(ob->lanes, (ob->n_lanes + 1) * sizeof *grown);
+  if (!grown)
+    return NULL;
+  ob->lanes = grown;
+  struct outbox_lane *lane = outbox_lane_new(channel, flow);
+  if (lane)
+    ob->lanes[ob->n_lanes++] = lane;
+  return lane;
+}
+
+int outbox_add_channel(struct outbox *ob, const char *channel, const struct outbox_flow *flow)
+{
+  struct outbox_lane *lane = find_lane(ob, channel);
+  if (lane) {
+    outbox_lane_set_flow(lane, flow);
+    return 0;
   }
+  return add_lane(ob, channel, flow) ? 0 : -1;
 }
 
-static void sift_down(struct outbox *ob, size_t i)
+/* The lane a message waits in; a channel no configuration named gets one without limits
+ * (its messages are dead-lettered as "no_plugin" when due). */
+static struct outbox_lane *lane_for(struct outbox *ob, const struct parley_msg *m)
 {
-  struct parley_msg **q = ob->queue;
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < ob->n_queue && earlier(q[l], q[m]))
-      m = l;
-    if (r < ob->n_queue && earlier(q[r], q[m]))
-      m = r;
-    if (m == i)
-      return;
-    struct parley_msg *t = q[i];
-    q[i] = q[m];
-    q[m] = t;
-    i = m;
-  }
+  struct outbox_lane *lane = find_lane(ob, m->channel);
+  return lane ? lane : add_lane(ob, m->channel, NULL);
 }
 
 /* Queues `m` in its arrival order `m->seq`. Out of memory, the message stays stored (it
@@ -60,37 +77,21 @@ static void sift_down(struct outbox *ob, size_t i)
  * store still holds it queued. */
 static void queue_insert(struct outbox *ob, struct parley_msg *m)
 {
-  if (ob->n_queue == ob->cap_queue) {
-    size_t cap = ob->cap_queue ? ob->cap_queue * 2 : 64;
-    struct parley_msg **q = realloc(ob->queue, cap * sizeof *q);
-    if (!q) {
-      log_kv(ob->env.log, LOG_ERROR, "outbox", "out of memory: message left for the next start",
-             "id", m->id, (char *)NULL);
-      msg_record_free(m);
-      return;
-    }
-    ob->queue = q;
-    ob->cap_queue = cap;
-  }
+  struct outbox_lane *lane = lane_for(ob, m);
   m->state = MSG_QUEUED;
-  m->next = NULL;
-  ob->queue[ob->n_queue++] = m;
-  sift_up(ob, ob->n_queue - 1);
+  if (!lane || outbox_lane_push(lane, m) < 0) {
+    log_kv(ob->env.log, LOG_ERROR, "outbox", "out of memory: message left for the next start", "id", m->id,
+           (char *)NULL);
+    msg_record_free(m);
+    return;
+  }
+  ob->n_queue++;
 }
 
 static void queue_push(struct outbox *ob, struct parley_msg *m)
 {
   m->seq = ob->next_seq++;
   queue_insert(ob, m);
-}
-
-static struct parley_msg *queue_pop(struct outbox *ob)
-{
-  assert(ob->n_queue > 0);
-  struct parley_msg *m = ob->queue[0];
-  ob->queue[0] = ob->queue[--ob->n_queue];
-  sift_down(ob, 0);
-  return m;
 }
 
 /* Sends in flight are listed so that close can free what plugins abandoned. */
@@ -119,9 +120,13 @@ static void sending_unlink(struct outbox *ob, struct parley_msg *m)
 
 /* --- the open batch --- */
 
+/* The first attempt is claimed in the batch that speaks the message: it reaches no plugin
+ * before that batch commits. */
 int outbox_enqueue(struct outbox *ob, struct parley_msg *m)
 {
   m->state = MSG_QUEUED;
+  m->attempt++;
+  m->claimed = 1;
   int rc = ob->env.store->ops->msg_put(ob->env.store, m);
   m->next = ob->fresh;
   ob->fresh = m;
@@ -130,7 +135,20 @@ int outbox_enqueue(struct outbox *ob, struct parley_msg *m)
 
 int outbox_has_fresh(const struct outbox *ob)
 {
-  return ob->fresh != NULL || ob->erasing != NULL;
+  return ob->fresh != NULL || ob->erasing != NULL || ob->claiming != NULL;
+}
+
+/* A claim that will not be handed over: its slot goes back to the lane and, when its
+ * batch did not commit (`undo`), so does the attempt it wrote. */
+static void unclaim(struct outbox *ob, struct parley_msg *m, int undo)
+{
+  struct outbox_lane *lane = find_lane(ob, m->channel);
+  assert(lane && lane->reserved > 0);
+  lane->reserved--;
+  if (undo) {
+    m->attempt--;
+    m->claimed = 0;
+  }
 }
 
 /* Erasures of the open batch: `commit` says whether it was committed. Messages plugins
@@ -159,10 +177,20 @@ void outbox_promote_fresh(struct outbox *ob)
     r = m;
   }
   ob->fresh = NULL;
-  for (struct parley_msg *m = r, *n; m; m = n) {
+  for (struct parley_msg *m = r, *n; m; m = n) { /* for the kick that follows */
     n = m->next;
-    queue_push(ob, m);
+    struct outbox_lane *lane = lane_for(ob, m);
+    m->seq = ob->next_seq++;
+    if (lane)
+      outbox_fifo_add(&lane->fresh, m);
+    else
+      queue_insert(ob, m); /* out of memory: logged there, left for the next start */
   }
+  for (struct parley_msg *m = ob->claiming, *n; m; m = n) { /* their attempt is durable */
+    n = m->next;
+    outbox_fifo_add(&find_lane(ob, m->channel)->ready, m);
+  }
+  ob->claiming = NULL;
   settle_erasures(ob, 1);
 }
 
@@ -173,6 +201,12 @@ void outbox_drop_fresh(struct outbox *ob)
     msg_record_free(m);
   }
   ob->fresh = NULL;
+  for (struct parley_msg *m = ob->claiming, *n; m; m = n) {
+    n = m->next;
+    unclaim(ob, m, 1);
+    queue_insert(ob, m);
+  }
+  ob->claiming = NULL;
   settle_erasures(ob, 0);
 }
 
@@ -193,31 +227,45 @@ static size_t erase_fresh(struct outbox *ob, const char *contact)
   return n;
 }
 
-/* Queued messages for `contact` are set aside, and the heap is built again from the rest
- * (one pass: the whole queue is read anyway). */
-static size_t erase_queued(struct outbox *ob, const char *contact)
+/* Claimed messages for `contact` (in the open batch, `undo`, or committed and ready) are
+ * set aside with the queued ones: they give their slot back, and one of the open batch
+ * its attempt too, so a dropped batch queues it again as it was. */
+static size_t erase_claimed(struct outbox *ob, struct parley_msg **list, const char *contact, int undo)
 {
-  size_t kept = 0, n = 0;
-  for (size_t i = 0; i < ob->n_queue; i++) {
-    struct parley_msg *m = ob->queue[i];
+  size_t n = 0;
+  for (struct parley_msg **pp = list, *m; (m = *pp);) {
     if (strcmp(m->contact, contact) != 0) {
-      ob->queue[kept++] = m;
+      pp = &m->next;
       continue;
     }
+    *pp = m->next;
+    unclaim(ob, m, undo);
     m->next = ob->erasing;
     ob->erasing = m;
     n++;
   }
-  ob->n_queue = kept;
-  for (size_t i = kept / 2; i-- > 0;)
-    sift_down(ob, i);
+  return n;
+}
+
+static size_t erase_ready(struct outbox *ob, struct outbox_lane *lane, const char *contact)
+{
+  assert(lane->fresh.head == NULL); /* emptied by the kick that follows every commit */
+  size_t n = erase_claimed(ob, &lane->ready.head, contact, 0);
+  lane->ready.tail = NULL;
+  for (struct parley_msg *m = lane->ready.head; m; m = m->next)
+    lane->ready.tail = m;
   return n;
 }
 
 size_t outbox_erase_contact(struct outbox *ob, const char *contact)
 {
   assert(!ob->kicking && ob->in_send == NULL);
-  size_t n = erase_fresh(ob, contact) + erase_queued(ob, contact);
+  size_t n = erase_fresh(ob, contact) + erase_claimed(ob, &ob->claiming, contact, 1);
+  for (size_t i = 0; i < ob->n_lanes; i++) {
+    size_t taken = outbox_lane_take_contact(ob->lanes[i], contact, &ob->erasing);
+    ob->n_queue -= taken;
+    n += taken + erase_ready(ob, ob->lanes[i], contact);
+  }
   for (struct parley_msg *m = ob->sending; m; m = m->next) {
     if (!m->erased && strcmp(m->contact, contact) == 0) {
       m->erased = OUTBOX_ERASING;
@@ -225,27 +273,6 @@ size_t outbox_erase_contact(struct outbox *ob, const char *contact)
     }
   }
   return n;
-}
-
-static void restore_one(void *ud, struct parley_msg *m)
-{
-  struct outbox *ob = ud;
-  if (m->state == MSG_DEAD) {
-    msg_record_free(m);
-    return;
-  }
-  queue_push(ob, m); /* one in flight at the stop is handed over again, same id */
-}
-
-void outbox_restore(struct outbox *ob)
-{
-  ob->env.store->ops->msg_each(ob->env.store, restore_one, ob);
-  if (ob->n_queue) {
-    char n[24];
-    snprintf(n, sizeof n, "%zu", ob->n_queue);
-    log_kv(ob->env.log, LOG_INFO, "outbox", "messages to deliver again after a restart", "count", n,
-           (char *)NULL);
-  }
 }
 
 /* --- attempts and their outcome --- */
@@ -268,8 +295,11 @@ int64_t outbox_backoff_ms(const struct outbox_policy *p, unsigned attempt)
 static void forget_erased(struct outbox *ob, struct parley_msg *m, enum parley_status st)
 {
   const struct outbox_env *env = &ob->env;
+  struct outbox_lane *lane = find_lane(ob, m->channel);
   if (st == PARLEY_OK)
     env->stats->delivered++;
+  if (st == PARLEY_OK && lane)
+    outbox_lane_observe_latency(lane, (double)(clock_now_ms(env->clock) - m->created_ms) / 1000.0);
   if (st == PARLEY_OK && m->erased == OUTBOX_ERASING)
     env->store->ops->msg_del(env->store, m->id);
   log_kv(env->log, LOG_DEBUG, "outbox", "a plugin answered for an erased contact: forgotten", "id",
@@ -289,12 +319,16 @@ static void delivered(struct outbox *ob, struct parley_msg *m, const char *provi
 {
   const struct outbox_env *env = &ob->env;
   env->stats->delivered++;
+  struct outbox_lane *lane = find_lane(ob, m->channel);
+  if (lane)
+    outbox_lane_observe_latency(lane, (double)(clock_now_ms(env->clock) - m->created_ms) / 1000.0);
   log_kv(env->log, LOG_DEBUG, "outbox", "delivered", "id", m->id, "channel", m->channel, (char *)NULL);
   env->store->ops->msg_del(env->store, m->id);
   tell_end(ob, m, &(struct outbox_end){.delivered = 1, .provider_id = provider_id});
 }
 
-/* The next attempt waits the backoff, or what the provider asked when that is longer. */
+/* The next attempt waits the backoff, or what the provider asked when that is longer. It
+ * is claimed when due (outbox_kick): this write keeps the attempt that just ended. */
 static void retry_later(struct outbox *ob, struct parley_msg *m, const struct plugin_result *r)
 {
   const struct outbox_env *env = &ob->env;
@@ -303,38 +337,55 @@ static void retry_later(struct outbox *ob, struct parley_msg *m, const struct pl
                                                                           : (int64_t)r->retry_after_ms;
   m->due_ms = clock_now_ms(env->clock) + (asked > wait ? asked : wait);
   m->state = MSG_QUEUED;
+  m->claimed = 0;
   env->store->ops->msg_put(env->store, m);
   env->stats->retried++;
+  struct outbox_lane *lane = find_lane(ob, m->channel);
+  if (lane)
+    lane->stats.retried++;
   log_kv(env->log, LOG_INFO, "outbox", "delivery will be retried", "id", m->id, "channel",
          m->channel, "reason", r->detail ? r->detail : "", (char *)NULL);
   queue_push(ob, m);
 }
 
-/* `reason` is the plugin's (its name leads last_error, so `parley inspect --dead` shows
- * it) or the outbox's own ("retries_exhausted", "no_plugin": the detail alone). */
+/* `reason` is the plugin's (`fail` >= 0: its enum parley_fail_reason, whose name leads
+ * last_error, so `parley inspect --dead` shows it) or the outbox's own (`fail` < 0:
+ * "retries_exhausted", "no_plugin": the detail alone). */
 static void dead_letter(struct outbox *ob, struct parley_msg *m, const char *reason,
-                        const char *detail, int plugin_reason)
+                        const char *detail, int fail)
 {
   const struct outbox_env *env = &ob->env;
   char text[1024];
-  if (plugin_reason && strcmp(reason, "other") != 0)
+  if (fail > 0)
     snprintf(text, sizeof text, "%s%s%s", reason, detail ? ": " : "", detail ? detail : "");
   else
     snprintf(text, sizeof text, "%s", detail ? detail : "");
   free(m->last_error);
   m->last_error = text[0] ? strdup(text) : NULL;
   m->state = MSG_DEAD;
+  m->claimed = 0;
   env->stats->dead++;
+  struct outbox_lane *lane = lane_for(ob, m);
+  if (lane) {
+    lane->stats.dead++;
+    if (fail >= 0 && fail < OUTBOX_FAIL_REASONS)
+      lane->stats.failed[fail]++;
+  }
   log_kv(env->log, LOG_WARN, "outbox", "dead letter", "id", m->id, "channel", m->channel, "contact",
          m->contact, "reason", reason, "detail", detail ? detail : "", (char *)NULL);
   env->store->ops->msg_put(env->store, m); /* kept for inspection and replay */
   tell_end(ob, m, &(struct outbox_end){.reason = reason});
 }
 
-/* The attempt of `m` (state MSG_SENDING, owned by no queue) ended with `r`. */
+/* The attempt of `m` (state MSG_SENDING, owned by no queue) ended with `r`: its slot in
+ * the lane is free again. */
 static void finish(struct outbox *ob, struct parley_msg *m, const struct plugin_result *r)
 {
   assert(m->state == MSG_SENDING);
+  struct outbox_lane *lane = find_lane(ob, m->channel);
+  assert(lane && lane->in_flight > 0);
+  lane->in_flight--;
+  m->claimed = 0;
   if (m->erased) {
     forget_erased(ob, m, r->status);
     return;
@@ -344,13 +395,14 @@ static void finish(struct outbox *ob, struct parley_msg *m, const struct plugin_
     m->last_error = NULL;
     delivered(ob, m, r->provider_id);
   } else if (r->status == PARLEY_ERROR) {
-    dead_letter(ob, m, plugin_fail_reason_name(r->reason), r->detail, 1);
+    int fail = (int)r->reason >= 0 && (int)r->reason < OUTBOX_FAIL_REASONS ? (int)r->reason : 0;
+    dead_letter(ob, m, plugin_fail_reason_name(r->reason), r->detail, fail);
   } else if (m->attempt < ob->env.policy.max_attempts) {
     free(m->last_error);
     m->last_error = r->detail ? strdup(r->detail) : NULL;
     retry_later(ob, m, r);
   } else {
-    dead_letter(ob, m, "retries_exhausted", r->detail, 0);
+    dead_letter(ob, m, "retries_exhausted", r->detail, -1);
   }
 }
 
@@ -409,24 +461,27 @@ static void finish_answer(struct outbox *ob, struct parley_msg *m)
   answer_clear(&a);
 }
 
-/* One attempt. The plugin may answer by its return value, by send_done before returning
- * (in_send), or later; emitted receipts are queued by the core, never applied here. */
-static void deliver(struct outbox *ob, struct parley_msg *m)
+/* One attempt, already claimed (its number is stored). The plugin may answer by its
+ * return value, by send_done before returning (in_send), or later; emitted receipts are
+ * queued by the core, never applied here. */
+static void deliver(struct outbox *ob, struct outbox_lane *lane, struct parley_msg *m)
 {
   const struct outbox_env *env = &ob->env;
-  m->attempt++;
+  assert(m->claimed);
   m->state = MSG_SENDING;
   if (env->capture) {
+    lane->in_flight++;
     env->capture(env->capture_ud, m);
     finish_status(ob, m, PARLEY_OK);
     return;
   }
   struct plugin_inst *inst = env->channel_plugin(env->ud, m->channel);
   if (!inst) {
-    dead_letter(ob, m, "no_plugin", "no plugin serves this channel", 0);
+    dead_letter(ob, m, "no_plugin", "no plugin serves this channel", -1);
     return;
   }
   assert(ob->in_send == NULL); /* sends never nest: nothing re-enters a kick */
+  lane->in_flight++;
   m->inst = inst;
   ob->in_send = m;
   ob->in_send_done = 0;
@@ -440,30 +495,165 @@ static void deliver(struct outbox *ob, struct parley_msg *m)
     finish_status(ob, m, st);
 }
 
+/* A message due again: attempt + 1 is written in the open batch, with the token and the
+ * slot it will use; it is handed over once that batch commits (outbox_promote_fresh). */
+static void claim(struct outbox *ob, struct outbox_lane *lane, struct parley_msg *m)
+{
+  m->attempt++;
+  m->claimed = 1;
+  lane->reserved++;
+  ob->env.store->ops->msg_put(ob->env.store, m);
+  m->next = ob->claiming;
+  ob->claiming = m;
+}
+
+/* Takes the token (outside `parley test`) and a place in the turn. */
+static void spend(struct outbox *ob, struct outbox_lane *lane, int64_t now)
+{
+  ob->turn_left--;
+  if (!ob->env.capture)
+    outbox_lane_take_token(lane, now);
+}
+
+/* May the lane hand one more over now? A turn cut short is noted for outbox_next_due. */
+static int may_go(struct outbox *ob, struct outbox_lane *lane, int64_t now)
+{
+  if (!ob->env.capture && !outbox_lane_may_send(lane, now))
+    return 0;
+  if (ob->turn_left == 0) {
+    ob->turn_cut = 1;
+    return 0;
+  }
+  return 1;
+}
+
+/* One step of one lane: a committed claim handed over; else, as flow control and the turn
+ * allow, a message just spoken handed over, or the earliest due one handed over (claimed
+ * already) or claimed. Returns 1 when it did something. */
+static int lane_step(struct outbox *ob, struct outbox_lane *lane, int64_t now)
+{
+  struct parley_msg *m = outbox_fifo_take(&lane->ready);
+  if (m) { /* its token and slot were taken with the claim */
+    lane->reserved--;
+    deliver(ob, lane, m);
+    return 1;
+  }
+  if (lane->fresh.head) {
+    if (!may_go(ob, lane, now))
+      return 0;
+    spend(ob, lane, now);
+    deliver(ob, lane, outbox_fifo_take(&lane->fresh));
+    return 1;
+  }
+  m = outbox_lane_peek(lane);
+  if (!m || m->due_ms > now || !may_go(ob, lane, now))
+    return 0;
+  spend(ob, lane, now);
+  outbox_lane_pop(lane);
+  ob->n_queue--;
+  if (m->claimed)
+    deliver(ob, lane, m);
+  else
+    claim(ob, lane, m);
+  return 1;
+}
+
+/* A message spoken in the batch just committed that must wait (flow control, the turn's
+ * bound) gives its first attempt back: written again with attempt 0 and queued, so that a
+ * crash while it waits costs it no attempt. It is claimed when its turn comes. */
+static void unclaim_waiting(struct outbox *ob, struct outbox_lane *lane)
+{
+  for (struct parley_msg *m = outbox_fifo_take(&lane->fresh); m; m = outbox_fifo_take(&lane->fresh)) {
+    m->attempt--;
+    m->claimed = 0;
+    ob->env.store->ops->msg_put(ob->env.store, m);
+    queue_insert(ob, m);
+  }
+}
+
+/* One message per lane in turn, so no channel waits behind another's backlog. A message
+ * retried during the kick is due later than now (a backoff), or is cut by the turn's
+ * bound: the loop never spins here. */
 void outbox_kick(struct outbox *ob)
 {
   if (ob->kicking)
     return;
   ob->kicking = 1;
   int64_t now = clock_now_ms(ob->env.clock);
-  /* At most the messages queued now: one retried at once (a zero backoff) waits for the
-   * next kick instead of spinning here. */
-  for (size_t left = ob->n_queue; left > 0 && ob->n_queue > 0 && ob->queue[0]->due_ms <= now; left--)
-    deliver(ob, queue_pop(ob));
+  int progress;
+  do {
+    progress = 0;
+    for (size_t i = 0; i < ob->n_lanes; i++)
+      progress |= lane_step(ob, ob->lanes[i], now);
+  } while (progress);
+  for (size_t i = 0; i < ob->n_lanes; i++)
+    unclaim_waiting(ob, ob->lanes[i]);
   ob->kicking = 0;
 }
 
 int outbox_next_due(const struct outbox *ob, int64_t *due_ms)
 {
-  if (ob->n_queue == 0)
-    return 0;
-  *due_ms = ob->queue[0]->due_ms;
-  return 1;
+  int have = 0;
+  int64_t now = clock_now_ms(ob->env.clock);
+  for (size_t i = 0; i < ob->n_lanes; i++) {
+    int64_t at;
+    if (!outbox_lane_next_at(ob->lanes[i], &at))
+      continue;
+    if (at < now)
+      at = now;
+    if (!have || at < *due_ms) {
+      *due_ms = at;
+      have = 1;
+    }
+  }
+  if (have && ob->turn_cut && *due_ms > now)
+    *due_ms = now;
+  return have;
 }
 
 size_t outbox_active(const struct outbox *ob)
 {
-  return ob->n_queue + ob->n_sending;
+  size_t n = ob->n_queue + ob->n_sending;
+  for (size_t i = 0; i < ob->n_lanes; i++)
+    n += ob->lanes[i]->reserved;
+  return n;
+}
+
+/* --- restart --- */
+
+static void restore_one(void *ud, struct parley_msg *m)
+{
+  struct outbox *ob = ud;
+  if (m->state == MSG_DEAD) {
+    msg_record_free(m);
+    return;
+  }
+  m->claimed = 0; /* one in flight at the stop is claimed again: same id, next attempt */
+  if (m->attempt >= ob->env.policy.max_attempts) {
+    char detail[128];
+    snprintf(detail, sizeof detail, "attempt %u of %u did not finish before a restart", m->attempt,
+             ob->env.policy.max_attempts);
+    dead_letter(ob, m, "retries_exhausted", detail, -1);
+    return;
+  }
+  queue_push(ob, m);
+}
+
+void outbox_restore(struct outbox *ob)
+{
+  uint64_t dead = ob->env.stats->dead;
+  ob->env.store->ops->msg_each(ob->env.store, restore_one, ob);
+  char n[24];
+  if (ob->n_queue) {
+    snprintf(n, sizeof n, "%zu", ob->n_queue);
+    log_kv(ob->env.log, LOG_INFO, "outbox", "messages to deliver again after a restart", "count", n,
+           (char *)NULL);
+  }
+  if (ob->env.stats->dead > dead) {
+    snprintf(n, sizeof n, "%llu", (unsigned long long)(ob->env.stats->dead - dead));
+    log_kv(ob->env.log, LOG_WARN, "outbox", "messages whose attempts were used up before a restart: dead-lettered",
+           "count", n, (char *)NULL);
+  }
 }
 
 /* Messages in flight belong to plugins until send_done; plugins are shut down before this
@@ -471,13 +661,21 @@ size_t outbox_active(const struct outbox *ob)
 void outbox_close(struct outbox *ob)
 {
   outbox_drop_fresh(ob);
-  for (size_t i = 0; i < ob->n_queue; i++)
-    msg_record_free(ob->queue[i]);
+  for (size_t i = 0; i < ob->n_lanes; i++) {
+    struct outbox_lane *lane = ob->lanes[i];
+    for (size_t j = 0; j < lane->n_heap; j++)
+      msg_record_free(lane->heap[j]);
+    for (struct parley_msg *m = outbox_fifo_take(&lane->ready); m; m = outbox_fifo_take(&lane->ready))
+      msg_record_free(m);
+    for (struct parley_msg *m = outbox_fifo_take(&lane->fresh); m; m = outbox_fifo_take(&lane->fresh))
+      msg_record_free(m);
+    outbox_lane_free(lane);
+  }
+  free(ob->lanes);
   for (struct parley_msg *m = ob->sending, *n; m; m = n) {
     n = m->next;
     msg_record_free(m);
   }
-  free(ob->queue);
   answer_clear(&ob->in_send_answer);
   memset(ob, 0, sizeof *ob);
 }

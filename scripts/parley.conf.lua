@@ -70,7 +70,13 @@ return {
   -- profile attribute holding the contact's address (default: email->email, sms->phone,
   -- push->push_token); `suppress_on` lists the permanent failures of a send that suppress
   -- the contact's address on the channel (default { "invalid_address", "unsubscribed" };
-  -- "blocked" may be added; {} turns it off); every other key is a setting of the plugin.
+  -- "blocked" may be added; {} turns it off). Flow control, the core's, per channel:
+  -- `rate` (messages a second, a number above 0; absent: no limit), `burst` (messages at
+  -- once, an integer >= 1; default: rate rounded up) and `max_in_flight` (messages the
+  -- plugin holds, handed over and not yet answered; default 100). Messages that must wait
+  -- stay queued, and a slow channel never delays another. Every other key is a setting of
+  -- the plugin.
+  --   email = { plugin = "smtp", rate = 10, burst = 20, max_in_flight = 50, ... }
   channels = {
     email = { plugin = "console" },
     sms = { plugin = "console" },

@@ -205,8 +205,8 @@ static void print_msg(const struct inspect *in, const struct parley_msg *m)
     printf("  %*s  replay it with: %s\n", (int)strlen(m->id), "", hint);
   } else if (m->attempt == 0) {
     printf("  %s  %-24s queued, not tried yet\n", m->id, what);
-  } else {
-    printf("  %s  %-24s queued after %u attempt%s, next %s%s%s\n", m->id, what, m->attempt,
+  } else { /* the record counts attempts begun: each is written before its hand-over */
+    printf("  %s  %-24s queued, %u attempt%s begun, next %s%s%s\n", m->id, what, m->attempt,
            m->attempt == 1 ? "" : "s", relative(rel, sizeof rel, m->due_ms, in->now_ms, 1),
            m->last_error ? "; last error: " : "", m->last_error ? m->last_error : "");
   }

@@ -270,6 +270,7 @@ char *view_metrics(const struct core *core)
   fprintf(f, "# HELP parley_outbox_active Messages queued or in flight.\n# TYPE parley_outbox_active gauge\n"
              "parley_outbox_active %zu\n",
           outbox_active(&core->outbox));
+  view_channel_metrics(f, &core->outbox);
   fclose(f);
   return out;
 }

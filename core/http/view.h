@@ -2,12 +2,14 @@
  * them is RFC 3339 text in UTC to the millisecond ("2027-01-15T08:00:00.250Z"). */
 #ifndef PARLEY_VIEW_H
 #define PARLEY_VIEW_H
+#include <stdio.h>
 
 struct core;
 struct contact;
 struct registry;
 struct store;
 struct parley_msg;
+struct outbox;
 typedef struct cJSON cJSON;
 
 /* The contact (created, profile), every conversation (step, memory, listening_for,
@@ -29,7 +31,9 @@ cJSON *view_journeys(struct registry *reg);
  * were refused) and "files" (what the reload made of each: file, journey, outcome --
  * "loaded" as a new version, "unchanged", "refused" with the error, "removed" --, version). */
 cJSON *view_reload(struct registry *reg);
-/* Prometheus text exposition of the core's counters (malloc'd). */
+/* Prometheus text exposition of the core's counters (malloc'd), then of each channel's. */
 char *view_metrics(const struct core *core);
+/* Each channel's figures, labelled channel="<name>" (view_channels.c). */
+void view_channel_metrics(FILE *f, const struct outbox *ob);
 
 #endif

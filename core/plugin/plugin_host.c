@@ -107,14 +107,18 @@ static const char *msg_contact_attr(const parley_msg *cm, const char *key)
 
 /* --- completion and receipts --- */
 
-/* Every completion, whichever of the four functions the plugin called, ends here. A
- * completion nobody is waiting for is a plugin bug (a second one, or one after a final
- * status): forwarding it would complete a message the core may have freed already. */
+/* Every completion, whichever of the four functions the plugin called, ends here. One
+ * for a message this instance does not hold is a plugin bug: a second completion, one
+ * after a final status, another channel's message, or not a message at all. Forwarding
+ * it would complete a message the core may have freed, or one another instance holds, so
+ * it is refused before the pointer is read. */
 static void complete(struct plugin_inst *pi, parley_msg *msg, const struct plugin_result *r)
 {
-  if (pi->in_flight == 0) {
-    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send_done without a pending send, ignored",
-           "plugin", pi->desc->name, (char *)NULL);
+  if (!plugin_held_take(pi, msg)) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys,
+           "completion refused: not a message this channel holds (completed already, another "
+           "channel's, or not a message)",
+           "plugin", pi->desc->name, "channel", pi->channel, (char *)NULL);
     return;
   }
   pi->in_flight--;
@@ -145,7 +149,7 @@ static void host_send_done(parley_ctx *ctx, parley_msg *msg, enum parley_status 
                            const char *detail)
 {
   struct plugin_inst *pi = plugin_inst_of(ctx);
-  if (pi == NULL || msg == NULL)
+  if (pi == NULL)
     return;
   if (st != PARLEY_OK && st != PARLEY_RETRY && st != PARLEY_ERROR) {
     log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send_done with a non-final status",
@@ -161,7 +165,7 @@ static void host_send_done(parley_ctx *ctx, parley_msg *msg, enum parley_status 
 static void host_send_delivered(parley_ctx *ctx, parley_msg *msg, const char *provider_id)
 {
   struct plugin_inst *pi = plugin_inst_of(ctx);
-  if (pi == NULL || msg == NULL)
+  if (pi == NULL)
     return;
   struct plugin_result r = {.status = PARLEY_OK, .provider_id = checked_provider_id(pi, provider_id, 1)};
   complete(pi, msg, &r);
@@ -171,7 +175,7 @@ static void host_send_retry(parley_ctx *ctx, parley_msg *msg, uint64_t retry_aft
                             const char *detail)
 {
   struct plugin_inst *pi = plugin_inst_of(ctx);
-  if (pi == NULL || msg == NULL)
+  if (pi == NULL)
     return;
   struct plugin_result r = {.status = PARLEY_RETRY, .detail = detail, .retry_after_ms = retry_after_ms};
   complete(pi, msg, &r);
@@ -181,7 +185,7 @@ static void host_send_failed(parley_ctx *ctx, parley_msg *msg, enum parley_fail_
                              const char *detail)
 {
   struct plugin_inst *pi = plugin_inst_of(ctx);
-  if (pi == NULL || msg == NULL)
+  if (pi == NULL)
     return;
   if ((int)reason < (int)PARLEY_FAIL_OTHER || (int)reason > (int)PARLEY_FAIL_REJECTED) { /* a newer plugin's */
     log_kv(pi->env.log, LOG_DEBUG, pi->subsys, "unknown failure reason, counted as other",

@@ -71,7 +71,8 @@ struct plugin_inst {
   void *self;            /* desc->instance_size zeroed bytes, owned by the host */
   struct plugin_setting *settings; /* the spec as read, and the values (plugin_config.c) */
   size_t nsettings;
-  unsigned in_flight;    /* PARLEY_PENDING sends not yet completed by send_done */
+  unsigned in_flight;    /* messages handed to send and not completed: those in `held` */
+  void *held;            /* their addresses (plugin_held.c) */
   unsigned calls;        /* plugin callbacks on the stack: close must not unmap them */
   int inited;            /* init returned PARLEY_OK: shutdown is owed */
   struct parley_timer *timers;
@@ -96,6 +97,12 @@ static inline struct plugin_inst *plugin_inst_of(parley_ctx *ctx)
 const struct parley_host *plugin_host_table(void);
 /* Stop and free every pending timer of `pi` (at close). */
 void plugin_timers_cancel_all(struct plugin_inst *pi);
+
+/* The messages `pi` holds (plugin_held.c). add returns -1 when out of memory; take
+ * returns 1 when `msg` was held (and is no longer), 0 when it is not one of them. */
+int plugin_held_add(struct plugin_inst *pi, const struct parley_msg *msg);
+int plugin_held_take(struct plugin_inst *pi, const struct parley_msg *msg);
+void plugin_held_clear(struct plugin_inst *pi);
 
 /* The host table's HTTP client (plugin_http.c; see http_request in parley/plugin.h). */
 parley_http *plugin_http_request(parley_ctx *ctx, const struct parley_http_req *req,

@@ -162,6 +162,7 @@ static void warn_if_renamed(const struct plugin_inst *pi, const struct plugin_en
 
 static void inst_free(struct plugin_inst *pi)
 {
+  plugin_held_clear(pi);
   plugin_post_free(pi);
   plugin_config_free(pi);
   free(pi->self);
@@ -312,14 +313,19 @@ enum parley_status plugin_instance_send(struct plugin_inst *pi, struct parley_ms
            (char *)NULL);
     return PARLEY_ERROR;
   }
-  /* Counted before the call: a plugin may call send_done from inside send. */
+  /* Held before the call: a plugin may call send_done from inside send. */
+  if (plugin_held_add(pi, msg) < 0) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "out of memory handing a message over, retrying",
+           "plugin", pi->desc->name, (char *)NULL);
+    return PARLEY_RETRY;
+  }
   pi->in_flight++;
   pi->calls++;
   enum parley_status st = pi->desc->send(plugin_ctx(pi), pi->self, msg);
   pi->calls--;
   if (st == PARLEY_PENDING)
     return st;
-  if (pi->in_flight > 0)
+  if (plugin_held_take(pi, msg)) /* not completed inside send: its status is the answer */
     pi->in_flight--;
   if (st != PARLEY_OK && st != PARLEY_RETRY && st != PARLEY_ERROR) {
     log_kv(pi->env.log, LOG_ERROR, pi->subsys, "send returned an unknown status, retrying",

@@ -98,7 +98,7 @@ int store_encode_msg(const struct parley_msg *m, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 16);
+  msgpack_pack_array(&pk, 17);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, m->id);
   pack_str(&pk, m->channel);
@@ -115,6 +115,7 @@ int store_encode_msg(const struct parley_msg *m, msgpack_sbuffer *out)
   msgpack_pack_int(&pk, (int)m->state);
   msgpack_pack_int64(&pk, m->due_ms);
   pack_str(&pk, m->last_error);
+  msgpack_pack_int64(&pk, m->created_ms); /* the 17th field; earlier records have 16 */
   return out->data ? 0 : -1;
 }
 
@@ -250,24 +251,33 @@ static void rd_starts(struct rd *r, struct contact *c)
   }
 }
 
-/* Unpacks `buf` and checks the record's shape: an array of `fields` led by our format. */
-static int open_record(msgpack_unpacked *up, const char *buf, size_t len, uint32_t fields,
-                       struct rd *r, char *err, size_t errlen)
+/* Unpacks `buf` and checks the record's shape: an array of `fields` led by our format.
+ * A record has `fields` fields, or as few as `min_fields` when it was written before the
+ * last ones were added (r->n says how many it has). */
+static int open_record_n(msgpack_unpacked *up, const char *buf, size_t len, uint32_t min_fields,
+                         uint32_t fields, struct rd *r, char *err, size_t errlen)
 {
   size_t off = 0;
   msgpack_unpacked_init(up);
   if (!mpcheck_plausible(buf, len) || msgpack_unpack_next(up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-      up->data.type != MSGPACK_OBJECT_ARRAY || up->data.via.array.size != fields) {
+      up->data.type != MSGPACK_OBJECT_ARRAY || up->data.via.array.size < min_fields ||
+      up->data.via.array.size > fields) {
     snprintf(err, errlen, "not a record of %u fields", fields);
     return -1;
   }
-  *r = (struct rd){up->data.via.array.ptr, fields, 0, 0, NULL};
+  *r = (struct rd){up->data.via.array.ptr, up->data.via.array.size, 0, 0, NULL};
   int64_t format = rd_int(r, "format");
   if (r->bad || format != CODEC_FORMAT) {
     snprintf(err, errlen, "record format %lld, this Parley reads %d", (long long)format, CODEC_FORMAT);
     return -1;
   }
   return 0;
+}
+
+static int open_record(msgpack_unpacked *up, const char *buf, size_t len, uint32_t fields,
+                       struct rd *r, char *err, size_t errlen)
+{
+  return open_record_n(up, buf, len, fields, fields, r, err, errlen);
 }
 
 static int close_record(msgpack_unpacked *up, struct rd *r, char *err, size_t errlen)
@@ -371,7 +381,7 @@ struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record(&up, buf, len, 16, &r, err, errlen) < 0) {
+  if (open_record_n(&up, buf, len, 16, 17, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -396,6 +406,7 @@ struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size
   m->state = (enum msg_state)rd_int(&r, "state");
   m->due_ms = rd_int(&r, "due");
   m->last_error = rd_str(&r, "last_error");
+  m->created_ms = r.n > 16 ? rd_int(&r, "created") : m->due_ms; /* a 16-field record: its first due time */
   if (!m->channel || !m->contact)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {
@@ -411,7 +422,7 @@ int store_msg_is_for(const char *buf, size_t len, const char *contact)
   struct rd r;
   char err[80];
   int rc = -1;
-  if (open_record(&up, buf, len, 16, &r, err, sizeof err) == 0) {
+  if (open_record_n(&up, buf, len, 16, 17, &r, err, sizeof err) == 0) {
     next(&r, "id");
     next(&r, "channel");
     const msgpack_object *o = next(&r, "contact");

@@ -77,7 +77,9 @@ struct parley_msg {
   cJSON *profile;        /* parsed from profile_json when a plugin first asks for an attribute */
   char *attr_text;       /* scratch for msg_contact_attr of non-string attributes */
   uint64_t conv_id;
-  unsigned attempt;      /* 1 on first delivery */
+  unsigned attempt;      /* attempts begun: written before each hand-over (outbox.h) */
+  int claimed;           /* the outbox's: `attempt` is stored and not handed over yet */
+  int64_t created_ms;    /* when it was spoken */
   enum msg_state state;
   int64_t due_ms;        /* when the next attempt may run */
   char *last_error;

@@ -375,6 +375,70 @@ static void test_receipts_from_the_file_plugin(void **state)
   assert_int_equal(h_teardown(&r), 0); /* a clean exit: no sanitizer report, no leak */
 }
 
+/* Waits up to five seconds for /metrics to hold every line of `want` (NULL-ended);
+ * returns the last scrape (the caller frees it), failing with the first line missing. */
+static char *scrape_until(const struct daemon *d, const char *const *want)
+{
+  char *out = NULL;
+  const char *missing = NULL;
+  for (int tries = 0; tries < 100; tries++) {
+    free(out);
+    assert_int_equal(h_http(d, "GET", "/metrics", NULL, NULL, &out), 200);
+    missing = NULL;
+    for (const char *const *w = want; *w && !missing; w++)
+      if (!strstr(out, *w))
+        missing = *w;
+    if (!missing)
+      return out;
+    h_sleep_ms(50);
+  }
+  fail_msg("no \"%s\" in /metrics:\n%s", missing, out);
+  return out;
+}
+
+/* Per-channel figures: one message delivered, one failed for good (invalid_address,
+ * dead-lettered), one retried and queued again, on a channel served by
+ * tests/plugins/outcome.c (each contact's profile says how its e-mail ends); the
+ * latency histogram counts the delivery in its buckets. A daemon of its own, like the
+ * receipts test. */
+static void test_metrics_per_channel(void **state)
+{
+  struct daemon r;
+  assert_int_equal(h_setup(&r, "  plugin_path = { builddir .. '/tests/plugins' },\n"
+                               "  channels = { email = { plugin = 'outcome', rate = 100, max_in_flight = 5 } },"),
+                   0);
+  const char *batch =
+      "{\"id\":\"m-1\",\"type\":\"user.signed_up\",\"contact\":\"m1\",\"profile\":{\"email\":\"m1@x.org\"}}\n"
+      "{\"id\":\"m-2\",\"type\":\"user.signed_up\",\"contact\":\"m2\",\"profile\":{\"email\":\"m2@x.org\","
+      "\"email_outcome\":\"failed:1:no such box\"}}\n"
+      "{\"id\":\"m-3\",\"type\":\"user.signed_up\",\"contact\":\"m3\",\"profile\":{\"email\":\"m3@x.org\","
+      "\"email_outcome\":\"retry:3600000\"}}\n";
+  cJSON_Delete(h_post(&r, batch, 200));
+  const char *const want[] = {
+      "# TYPE parley_channel_delivered_total counter\n",
+      "parley_channel_delivered_total{channel=\"email\"} 1\n",
+      "parley_channel_failed_total{channel=\"email\",reason=\"invalid_address\"} 1\n",
+      "parley_channel_failed_total{channel=\"email\",reason=\"blocked\"} 0\n",
+      "parley_channel_retried_total{channel=\"email\"} 1\n",
+      "parley_channel_dead_total{channel=\"email\"} 1\n",
+      "# TYPE parley_channel_in_flight gauge\n",
+      "parley_channel_in_flight{channel=\"email\"} 0\n",
+      "parley_channel_queued{channel=\"email\"} 1\n",
+      "# TYPE parley_channel_delivery_seconds histogram\n",
+      "parley_channel_delivery_seconds_bucket{channel=\"email\",le=\"86400\"} 1\n",
+      "parley_channel_delivery_seconds_bucket{channel=\"email\",le=\"+Inf\"} 1\n",
+      "parley_channel_delivery_seconds_count{channel=\"email\"} 1\n",
+      "parley_messages_delivered_total 1\n", /* the totals are kept */
+      "parley_messages_dead_total 1\n",
+      NULL};
+  char *out = scrape_until(&r, want);
+  /* the bucket below the first is empty or holds the one delivery: cumulative, never more */
+  assert_non_null(strstr(out, "parley_channel_delivery_seconds_bucket{channel=\"email\",le=\"0.05\"} "));
+  assert_null(strstr(out, "parley_channel_delivery_seconds_bucket{channel=\"email\",le=\"0.05\"} 2"));
+  free(out);
+  assert_int_equal(h_teardown(&r), 0);
+}
+
 /* Sends `request` as it is on a new connection and returns what came back (the caller
  * frees it): for what an HTTP client library would never send. */
 static char *raw_http(const char *request)
@@ -512,6 +576,7 @@ int main(void)
       cmocka_unit_test(test_metrics_count_what_happened),
       cmocka_unit_test(test_head_and_host),
       cmocka_unit_test(test_receipts_from_the_file_plugin),
+      cmocka_unit_test(test_metrics_per_channel),
       cmocka_unit_test(test_retention_sweeps_on_the_loop),
   };
   return cmocka_run_group_tests(tests, start_daemon, stop_daemon);

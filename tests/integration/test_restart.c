@@ -235,6 +235,72 @@ static void test_unconfirmed_message_is_delivered_again_with_its_id(void **state
   cJSON_Delete(out);
 }
 
+/* The attempts the pending_send plugin saw for message `id` (its `seen` file: one
+ * "<id> <attempt>" line per send), waiting up to `ms` for `n` of them. Returns how many. */
+static int attempts_seen(const char *path, const char *id, unsigned *attempts, int n, long ms)
+{
+  int got = 0;
+  for (long waited = 0; waited <= ms; waited += 50) {
+    FILE *f = fopen(path, "r");
+    char mid[64];
+    unsigned a;
+    got = 0;
+    while (f && got < 8 && fscanf(f, "%63s %u", mid, &a) == 2)
+      if (strcmp(mid, id) == 0)
+        attempts[got++] = a;
+    if (f)
+      fclose(f);
+    if (got >= n)
+      break;
+    h_sleep_ms(50);
+  }
+  return got;
+}
+
+/* The message id of the welcome e-mail spoken to `contact`. */
+static void welcome_id(const char *contact, char *out, size_t cap)
+{
+  long st;
+  cJSON *doc = h_get_contact(&D, contact, &st);
+  assert_int_equal(st, 200);
+  const char *id = NULL;
+  cJSON *entry;
+  cJSON_ArrayForEach(entry, cJSON_GetObjectItem(doc, "history"))
+  {
+    const char *what = conv_str(entry, "what");
+    if (strncmp(what, "spoke email/welcome", 19) == 0)
+      id = strstr(what, "id=");
+  }
+  assert_non_null(id);
+  snprintf(out, cap, "%s", id + 3);
+  cJSON_Delete(doc);
+}
+
+/* The attempt number is stored before each hand-over: a message a plugin held when the
+ * daemon was killed is handed over again as attempt 2, not as attempt 1 once more. */
+static void test_the_attempt_is_counted_through_a_kill(void **state)
+{
+  char extra[512], seen[160], id[64];
+  unsigned attempts[8];
+  snprintf(seen, sizeof seen, "%s/seen.txt", D.dir);
+  snprintf(extra, sizeof extra,
+           "  plugin_dir = builddir .. '/tests/plugins',\n"
+           "  channels = { email = { plugin = 'pending_send', delay_ms = 600000, seen = '%s' } },",
+           seen);
+  assert_int_equal(h_stop(&D, SIGTERM), 0);
+  h_write_config(&D, extra);
+  assert_int_equal(h_start(&D), 0);
+  signup("n1");
+  welcome_id("n1", id, sizeof id);
+  assert_int_equal(attempts_seen(seen, id, attempts, 1, 5000), 1);
+  assert_int_equal(attempts[0], 1);
+  h_stop(&D, SIGKILL);
+  assert_int_equal(h_start(&D), 0);
+  assert_int_equal(attempts_seen(seen, id, attempts, 2, 5000), 2);
+  assert_int_equal(attempts[0], 1);
+  assert_int_equal(attempts[1], 2);
+}
+
 static int conv_version(const char *contact)
 {
   cJSON *cv = h_first_conv(&D, contact);
@@ -368,6 +434,7 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_stop_waits_for_sends_in_flight, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stop_gives_up_after_the_grace, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_the_attempt_is_counted_through_a_kill, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sighup_reloads_journeys, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_store_refuses_whole_batches, setup, teardown),
       cmocka_unit_test_setup_teardown(test_erasure_survives_a_kill, setup, teardown),

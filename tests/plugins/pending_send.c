@@ -1,6 +1,7 @@
 /* A slow, asynchronous channel: send returns PARLEY_PENDING and completes through a host
  * timer `delay_ms` later, with PARLEY_OK and detail "provider-id-<msgid>" (or PARLEY_RETRY
- * when `fail` is set). Each pending send is tracked so shutdown can free it: that is what
+ * when `fail` is set). With `seen` (a path), each send first appends "<id> <attempt>" to
+ * that file, so a test can read which attempt a message was handed over with. Each pending send is tracked so shutdown can free it: that is what
  * a real plugin must do with per-message state when it is closed with sends in flight. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ struct pending;
 struct pending_send {
   int64_t delay_ms; /* setting */
   int fail;         /* setting */
+  const char *seen; /* setting */
   struct pending *list;
 };
 
@@ -29,6 +31,8 @@ static const struct parley_config_spec pending_config[] = {
      "milliseconds before the send completes"},
     {"fail", PARLEY_CONFIG_BOOL, "false", 0, offsetof(struct pending_send, fail),
      "complete with PARLEY_RETRY instead of PARLEY_OK"},
+    {"seen", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct pending_send, seen),
+     "a file to append \"<id> <attempt>\" to at each send"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
@@ -69,6 +73,13 @@ static enum parley_status pending_init(parley_ctx *ctx, void *self)
 static enum parley_status pending_send_msg(parley_ctx *ctx, void *self, parley_msg *msg)
 {
   struct pending_send *s = self;
+  if (s->seen) {
+    FILE *f = fopen(s->seen, "a");
+    if (f) {
+      fprintf(f, "%s %u\n", host->msg_id(msg), host->msg_attempt(msg));
+      fclose(f);
+    }
+  }
   struct pending *p = calloc(1, sizeof *p);
   if (p == NULL)
     return PARLEY_RETRY;

@@ -229,9 +229,11 @@ static void test_webhook_throttled(void **state)
   assert_int_equal(f->core->stats.delivery.retried, CONTACTS * MSGS_PER_CONTACT);
   const struct outbox *ob = &f->core->outbox;
   int64_t now = clock_now_ms(&f->core->clock);
+  const struct outbox_lane *lane = outbox_lane_of(ob, "email");
   assert_int_equal(ob->n_queue, CONTACTS * MSGS_PER_CONTACT);
-  for (size_t i = 0; i < ob->n_queue; i++) {
-    int64_t in = ob->queue[i]->due_ms - now;
+  assert_int_equal(lane->n_heap, CONTACTS * MSGS_PER_CONTACT);
+  for (size_t i = 0; i < lane->n_heap; i++) {
+    int64_t in = lane->heap[i]->due_ms - now;
     if (in < 5000 || in > 7000)
       fail_msg("retried in %lld ms, not after the provider's 7 s", (long long)in);
   }

@@ -72,8 +72,9 @@ static struct census census(struct fixture *f, const char *contact)
 {
   struct census c = {0, 0, 0, contact};
   const struct outbox *ob = &f->core->outbox;
-  for (size_t i = 0; i < ob->n_queue; i++)
-    c.queued += strcmp(ob->queue[i]->contact, contact) == 0;
+  for (size_t l = 0; l < ob->n_lanes; l++)
+    for (size_t i = 0; i < ob->lanes[l]->n_heap; i++)
+      c.queued += strcmp(ob->lanes[l]->heap[i]->contact, contact) == 0;
   store_of(f)->ops->msg_each(store_of(f), count_stored, &c);
   return c;
 }
@@ -339,8 +340,10 @@ static void check_in_flight(const char *backend)
   /* Bob's two wait for their retry; Ann's were forgotten, neither queued nor stored */
   assert_int_equal(f->core->stats.delivery.retried, 2);
   assert_int_equal(f->core->outbox.n_queue, 2);
-  for (size_t i = 0; i < f->core->outbox.n_queue; i++)
-    assert_string_equal(f->core->outbox.queue[i]->contact, "bob");
+  const struct outbox_lane *lane = outbox_lane_of(&f->core->outbox, "email");
+  assert_int_equal(lane->n_heap, 2);
+  for (size_t i = 0; i < lane->n_heap; i++)
+    assert_string_equal(lane->heap[i]->contact, "bob");
   struct census ann = {0, 0, 0, "ann"}, bob = {0, 0, 0, "bob"};
   f->core->store->ops->msg_each(f->core->store, count_stored, &ann);
   f->core->store->ops->msg_each(f->core->store, count_stored, &bob);

@@ -268,7 +268,7 @@ static void test_failed_later(void **state)
 static int64_t due_in(struct ofx *f, unsigned *attempt)
 {
   assert_int_equal(f->core->outbox.n_queue, 1);
-  const struct parley_msg *m = f->core->outbox.queue[0];
+  const struct parley_msg *m = outbox_lane_peek(outbox_lane_of(&f->core->outbox, "email"));
   assert_int_equal(m->state, MSG_QUEUED);
   assert_string_equal(m->last_error, "throttled");
   *attempt = m->attempt;

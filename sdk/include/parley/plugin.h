@@ -43,7 +43,10 @@
  * (metric_register, metric_add, metric_set, metric_observe), exported in /metrics;
  * inbound HTTP routes under /v1/channels/<channel>/ for a provider's callbacks
  * (route_add, route_answer, route_header) and the helpers that check such a callback's
- * signature (hmac_sha256, hmac_sha256_verify, timestamp_check, decode).
+ * signature (hmac_sha256, hmac_sha256_verify, timestamp_check, decode). A 1.1 host also
+ * brings, with no new field: flow control per channel (rate, burst, max_in_flight; see
+ * "Delivery"), an attempt number stored before each hand-over, completions checked
+ * against the messages the instance holds, and a plugin built for a newer minor refused.
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -96,6 +99,29 @@
  * provider's retry-after, when later), then dead-letters; PARLEY_ERROR is permanent (bad
  * address, content refused): the message is dead-lettered at once. Every dead letter is
  * told to the journey as the event "<channel>.failed" (data: message_id, reason).
+ *
+ * Flow control is the core's: the channel's configuration may set `rate` (messages per
+ * second; none by default), `burst` (messages at once; default: the rate rounded up) and
+ * `max_in_flight` (messages handed to send and not yet completed; default 100). The host
+ * never calls send faster or with more messages outstanding than that; messages that
+ * must wait stay queued in the core, and each channel waits on its own. So send never
+ * needs to queue or throttle on its own behalf: when the provider is busy, answer
+ * PARLEY_RETRY (with 1.1, send_retry and the provider's retry-after). A message still
+ * PARLEY_PENDING holds one of the channel's slots until it is completed: a plugin that
+ * never completes its messages stops its channel, and only its channel.
+ *
+ * Attempts: msg_attempt is the number of this attempt, stored before send is called. If
+ * the daemon stops while a send is outstanding (a crash, a kill), the message is handed
+ * over again at the next start, with the same id and the next attempt number; when that
+ * attempt would be past the configured maximum, the message is dead-lettered as
+ * "retries_exhausted" instead. So an attempt number is never handed over twice, and a
+ * message whose send crashes the daemon is not retried for ever.
+ *
+ * Completions are checked: the host keeps the messages each instance holds, and a
+ * completion (send_done, send_delivered, send_retry, send_failed) for any other handle --
+ * completed already, another channel's, or not a message at all -- is refused with an
+ * ERROR log naming the plugin and the channel, and nothing else happens. (The msg_*
+ * accessors take no ctx and cannot be checked: call them only on a message you hold.)
  *
  * Receipts (delivered, bounced, replied, opened...) go back into Parley as events with
  * host->emit_event, for the same contact, so the journey waiting for them wakes.
@@ -505,7 +531,8 @@ struct parley_host {
   const char *(*msg_template)(const parley_msg *msg);
   /* Rendered parts: "subject", "text", "html"; any other name reads as NULL. */
   const char *(*msg_part)(const parley_msg *msg, const char *part);
-  /* Attempt number, 1 on first delivery. */
+  /* Attempt number, 1 on first delivery; stored before send is called, so it grows across
+   * restarts too (see "Attempts" at the top). */
   unsigned (*msg_attempt)(const parley_msg *msg);
   /* The contact's profile attribute `key` as text, NULL when absent or null. A string is
    * returned as stored; a number, boolean, table or list is rendered ("42", "true",
@@ -518,7 +545,8 @@ struct parley_host {
    * RETRY). `detail` (may be NULL; copied, not kept) explains a failure, or carries the
    * provider's id on success. Usually called from a timer or an HTTP callback; calling it
    * from inside send before returning PARLEY_PENDING is allowed. After it returns the msg
-   * handle is gone. A send_done for no pending message is logged and ignored. Messages
+   * handle is gone. A send_done for a message this instance does not hold (completed
+   * already, another instance's, not a message) is logged as an ERROR and ignored. Messages
    * still pending when the instance shuts down are abandoned: do not complete them from
    * shutdown; the core delivers them again (at least once). Since 1.1, send_delivered,
    * send_retry and send_failed say more; each of them is a completion too: per message,

@@ -83,7 +83,7 @@ return {
     push = { plugin = "console" },
     -- Each message POSTed as signed JSON to a service of yours (docs/webhook.md):
     -- hooks = { plugin = "webhook", url = "https://hooks.example.com/parley",
-    --           secret = "whsec_<base64 of 24 to 64 random bytes>" },
+    --           secret = { env = "PARLEY_HOOKS_SECRET" } },  -- whsec_<base64 of 24-64 bytes>
   },
 
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by

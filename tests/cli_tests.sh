@@ -107,13 +107,14 @@ err=$(try file --channel nope -c "$conf" --to bo@example.com); rc2=$?
 tap 13 "plugin try --channel with -c takes that channel's settings; a channel not there: exit 78" $ok
 
 secret=whsec_cGFybGV5LXdlYmhvb2stdGVzdC1zZWNyZXQtMzItYnk=
+export HOOK_SECRET="$secret"
 /usr/bin/python3 "${srcdir:-.}/webhook_receiver.py" "$secret" "$scratch/receiver.jsonl" >"$scratch/port" &
 receiver=$!
 trap 'kill $receiver 2>/dev/null; rm -rf "$scratch"' EXIT
 for i in $(seq 100); do [ -s "$scratch/port" ] && break; sleep 0.05; done
 port=$(cat "$scratch/port")
 hook() { path=$1; shift; try webhook --to ann@example.com --set url="http://127.0.0.1:$port/$path" \
-  --set secret="$secret" --set timeout_ms=2000 --set provider_id_header=X-Receipt-Id --text hi "$@"; }
+  --set secret='{"env":"HOOK_SECRET"}' --set timeout_ms=2000 --set provider_id_header=X-Receipt-Id --text hi "$@"; }
 
 out=$(hook ok); rc=$?
 id=$(echo "$out" | sed -n 's/^sending \(try-[0-9a-f]*\) .*/\1/p')
@@ -132,12 +133,16 @@ out=$(hook busy); rc=$?
 [ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; }
 tap 16 "plugin try webhook answered 429 Retry-After: 2: retry after 2000 ms, exit 75" $ok
 
-out=$(try webhook --to x --set url=http://192.0.2.1/ --set secret="$secret"); rc=$?
+out=$(try webhook --to x --set url=http://192.0.2.1/ --set secret='{"env":"HOOK_SECRET"}'); rc=$?
 [ $rc -eq 78 ] && grep -q "init failed for channel 'webhook': url: http:// is only allowed to a loopback address" \
   "$scratch/try.err"; ok=$?
-out2=$(try webhook --to x --set url=https://192.0.2.1/ --set secret=whsec_c2hvcnQ=); rc2=$?
+export SHORT=whsec_c2hvcnQ=
+out2=$(try webhook --to x --set url=https://192.0.2.1/ --set secret='{"env":"SHORT"}'); rc2=$?
 [ $ok -eq 0 ] && [ $rc2 -eq 78 ] && grep -q "secret: the key is 5 bytes, at least 24 are needed" "$scratch/try.err"; ok=$?
-tap 17 "plugin try webhook with plain http to another host, or a short secret: exit 78, the reason" $ok
+out3=$(try webhook --to x --set url=https://192.0.2.1/ --set secret="$secret"); rc3=$?
+[ $ok -eq 0 ] && [ $rc3 -eq 78 ] && grep -q "setting 'secret'.*env" "$scratch/try.err" &&
+  ! grep -q "$secret" "$scratch/try.err"; ok=$?
+tap 17 "plugin try webhook with plain http to another host, a short secret, or one written in: exit 78, the reason" $ok
 
 try file --set path="$lines" >/dev/null; rc=$?
 grep -q "to ADDRESS is needed" "$scratch/try.err"; said=$?

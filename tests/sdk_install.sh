@@ -12,6 +12,7 @@ top_builddir=$(cd .. && pwd)
 : "${prefix:=/usr/local}" "${bindir:=$prefix/bin}" "${includedir:=$prefix/include}"
 : "${libdir:=$prefix/lib}" "${pkglibdir:=$libdir/parley}" "${pkgdatadir:=$prefix/share/parley}"
 : "${mandir:=$prefix/share/man}"
+EXAMPLE_API_KEY=k-123; export EXAMPLE_API_KEY
 tmp=$(mktemp -d /tmp/parley-install-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
@@ -136,7 +137,7 @@ config() { # $1: the plugin of the email channel
 return {
   log_level = "info", data_dir = "$tmp/var", store = { backend = "memory" },
   plugin_path = { "$tmp/nothing-here", "$tmp/template" },
-  channels = { email = { plugin = "$1", url = "https://api.example.com/v1/send", api_key = "k-1" }, sms = { plugin = "console" } },
+  channels = { email = { plugin = "$1", url = "https://api.example.com/v1/send", api_key = { env = "EXAMPLE_API_KEY" } }, sms = { plugin = "console" } },
 }
 CONF
 }

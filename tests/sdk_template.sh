@@ -8,6 +8,7 @@
 srcdir=${srcdir:-.}
 top_srcdir=$(cd "$srcdir/.." && pwd)
 parley=$(pwd)/../core/parley
+EXAMPLE_API_KEY=k-123; export EXAMPLE_API_KEY
 tmp=$(mktemp -d /tmp/parley-template-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 echo "1..10"
@@ -38,7 +39,7 @@ return {
 CONF
 }
 
-config ', url = "https://api.example.com/v1/send", api_key = "k-123"'
+config ', url = "https://api.example.com/v1/send", api_key = { env = "EXAMPLE_API_KEY" }'
 if "$parley" check -c "$tmp/parley.conf.lua" >"$tmp/check.log" 2>&1; then
   echo "ok 3 - parley check loads it for a channel"
 else
@@ -73,14 +74,14 @@ expect_check() { # n, description, expected exit (0/1), pattern in the output ("
 mkdir "$tmp/keys"
 "$parley" keygen "$tmp/keys" >/dev/null 2>&1
 pub=$(cat "$tmp/keys/parley-plugin.pub" 2>/dev/null)
-config ', url = "https://api.example.com/v1/send", api_key = "k-123"' "plugin_keys = { \"$pub\" },"
+config ', url = "https://api.example.com/v1/send", api_key = { env = "EXAMPLE_API_KEY" }' "plugin_keys = { \"$pub\" },"
 expect_check 6 "an unsigned plugin is refused when plugin_keys is set" 1 "no signature"
 "$parley" plugin sign "$tmp/template/example.so" "$tmp/keys/parley-plugin.key" >/dev/null 2>&1
 expect_check 7 "the signed plugin loads" 0 ""
 printf 'x' >> "$tmp/template/example.so"
 expect_check 8 "a plugin changed after signing is refused" 1 "bad signature"
-config ', url = "https://api.example.com/v1/send", api_key = "k-123"' 'plugin_keys = { "not-a-key" },'
+config ', url = "https://api.example.com/v1/send", api_key = { env = "EXAMPLE_API_KEY" }' 'plugin_keys = { "not-a-key" },'
 expect_check 9 "a malformed key in the configuration is named" 1 "plugin_keys\[1\]: not a public key"
-config ', url = "ftp://api.example.com", api_key = "k-123"'
+config ', url = "ftp://api.example.com", api_key = { env = "EXAMPLE_API_KEY" }'
 expect_check 10 "init refuses a bad url in one line (set_error)" 1 \
   "init failed for channel 'email': url must start with https:// (or http://)"

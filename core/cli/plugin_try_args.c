@@ -29,7 +29,8 @@ const char plugin_try_usage[] =
     "  -c, --config FILE   the configuration: plugin folders, plugin_keys, http_client,\n"
     "                      log_level and the channel's settings (default: the embedded one)\n"
     "  --set KEY=VALUE     a setting, over the channel's; VALUE is read as JSON when it is\n"
-    "                      a number, true, false or a \"quoted string\", else as text\n"
+    "                      JSON (a number, true, a \"string\", a [list], a secret's\n"
+    "                      {\"env\": \"NAME\"} or {\"file\": \"PATH\"}), else as text\n"
     "  --subject S, --text T, --html H   the message's rendered parts\n"
     "  --wait DURATION     keep listening for events this long after the send (\"5s\";\n"
     "                      default 0); the outcome itself is awaited at least 60s\n\n"
@@ -49,8 +50,8 @@ static int usage_error(const char *fmt, ...)
   return -1;
 }
 
-/* KEY=VALUE into settings: JSON when VALUE reads as a number, a boolean or a quoted
- * string (so an INT setting can be given), else the text as it is. */
+/* KEY=VALUE into settings: JSON when VALUE reads as JSON other than null (so an INT, a
+ * LIST or a SECRET's {"env": "NAME"} can be given), else the text as it is. */
 static int add_set(cJSON *settings, const char *arg)
 {
   const char *eq = strchr(arg, '=');
@@ -59,7 +60,7 @@ static int add_set(cJSON *settings, const char *arg)
   char key[128];
   snprintf(key, sizeof key, "%.*s", (int)(eq - arg), arg);
   cJSON *v = cJSON_Parse(eq + 1);
-  if (v && !cJSON_IsNumber(v) && !cJSON_IsBool(v) && !cJSON_IsString(v)) {
+  if (v && cJSON_IsNull(v)) {
     cJSON_Delete(v);
     v = NULL;
   }

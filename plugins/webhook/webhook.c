@@ -40,14 +40,13 @@ struct webhook {
   struct sending *list;           /* requests in flight */
 };
 
-/* `secret` is a STRING for now: written in the configuration. When the host offers a
- * setting type read from a file or the environment, only its type here changes; init
- * reads it the same way. */
+/* `secret` is a SECRET: read from a file or the environment, never from the configuration
+ * file itself, and never logged by the host. */
 static const struct parley_config_spec webhook_config[] = {
     {"url", PARLEY_CONFIG_STRING, NULL, 1, offsetof(struct webhook, url),
      "where to POST: https://, or http:// to a loopback address"},
-    {"secret", PARLEY_CONFIG_STRING, NULL, 1, offsetof(struct webhook, secret),
-     "the signing secret, whsec_<base64 of 24 to 64 bytes>"},
+    {"secret", PARLEY_CONFIG_SECRET, NULL, 1, offsetof(struct webhook, secret),
+     "the signing secret, whsec_<base64 of 24 to 64 bytes>: { env = \"NAME\" } or { file = \"PATH\" }"},
     {"timeout_ms", PARLEY_CONFIG_INT, "10000", 0, offsetof(struct webhook, timeout_ms),
      "one request, connection to last byte, in milliseconds; a timeout is retried"},
     {"provider_id_header", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct webhook, provider_id_header),
@@ -217,6 +216,7 @@ static const struct parley_plugin webhook_plugin = {
     .init = webhook_init,
     .send = webhook_send,
     .shutdown = webhook_shutdown,
+    .config_spec_size = sizeof(struct parley_config_spec),
 };
 
 PARLEY_EXPORT const struct parley_plugin *parley_plugin_entry(const struct parley_host *h);

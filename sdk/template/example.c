@@ -29,7 +29,8 @@ struct request;
  * zeroed, and fills the fields named in the config spec below before init runs. */
 struct example {
   const char *url;      /* setting (required); owned by the host, valid until shutdown */
-  const char *api_key;  /* setting (required); never log it */
+  const char *api_key;  /* setting (required), a SECRET: from a file or the environment,
+                           wiped by the host at close; never log it */
   int64_t timeout_ms;   /* setting, default 10000 */
   int receipts;         /* setting, default false */
   char auth[512];       /* "Bearer <api_key>", made once in init */
@@ -46,8 +47,8 @@ struct request {
 static const struct parley_config_spec example_config[] = {
     {"url", PARLEY_CONFIG_STRING, NULL, 1, offsetof(struct example, url),
      "the provider's send endpoint (https://...)"},
-    {"api_key", PARLEY_CONFIG_STRING, NULL, 1, offsetof(struct example, api_key),
-     "the provider's API key"},
+    {"api_key", PARLEY_CONFIG_SECRET, NULL, 1, offsetof(struct example, api_key),
+     "the provider's API key: { env = \"NAME\" } or { file = \"PATH\" }"},
     {"timeout_ms", PARLEY_CONFIG_INT, "10000", 0, offsetof(struct example, timeout_ms),
      "the longest a request may take, in milliseconds"},
     {"receipts", PARLEY_CONFIG_BOOL, "false", 0, offsetof(struct example, receipts),

@@ -32,14 +32,19 @@ static int start_all(void **state)
   h_init(&D);
   if (receiver_start(&R, D.dir) < 0)
     return -1;
+  char secret_file[256];
+  snprintf(secret_file, sizeof secret_file, "%s/webhook.secret", D.dir);
+  FILE *sf = fopen(secret_file, "w");
+  if (sf == NULL || fprintf(sf, "%s\n", RECEIVER_SECRET) < 0 || fclose(sf) != 0)
+    return -1;
   snprintf(extra, sizeof extra,
            "  delivery = { max_attempts = 3, retry_base = '100ms', retry_max = '200ms' },\n"
            "  channels = { email = { plugin = 'webhook', url = 'http://127.0.0.1:%d/',\n"
-           "                         secret = '%s', timeout_ms = 500,\n"
+           "                         secret = { file = '%s' }, timeout_ms = 500,\n"
            "                         provider_id_header = 'X-Receipt-Id',\n"
            "                         headers = 'X-Tenant: acme' } },\n"
            "  journey_params = { welcome = { follow_up_after = '1h', last_call_after = '1h' } },",
-           R.port, RECEIVER_SECRET);
+           R.port, secret_file);
   h_write_config(&D, extra);
   return h_start(&D);
 }

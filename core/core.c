@@ -244,6 +244,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   if (open_store(core, err, errlen) < 0)
     goto fail;
   core->outbox.env.store = core->store;
+  core->outbox.env.slim_queue = strcmp(cfg->store_backend, "lmdb") == 0;
   const struct cfg *c = core->cfg;
   struct lhost_config lc = {
       .limits = {c->lua.step_instructions, c->lua.step_ms, c->lua.memory_bytes, c->lua.step_speaks,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbox_slim.h"
 #include "plugin/plugin_load.h"
 
 void outbox_init(struct outbox *ob, const struct outbox_env *env)
@@ -85,6 +86,8 @@ static void queue_insert(struct outbox *ob, struct parley_msg *m)
     msg_record_free(m);
     return;
   }
+  if (ob->env.slim_queue)
+    outbox_slim(m);
   ob->n_queue++;
 }
 
@@ -548,9 +551,16 @@ static int lane_step(struct outbox *ob, struct outbox_lane *lane, int64_t now)
   m = outbox_lane_peek(lane);
   if (!m || m->due_ms > now || !may_go(ob, lane, now))
     return 0;
-  spend(ob, lane, now);
   outbox_lane_pop(lane);
   ob->n_queue--;
+  if (outbox_fill(ob->env.store, m) < 0) {
+    log_kv(ob->env.log, LOG_ERROR, "outbox", "a queued message could not be read back from the store: tried "
+           "again in a minute", "id", m->id, (char *)NULL);
+    m->due_ms = now + OUTBOX_REREAD_MS;
+    queue_insert(ob, m);
+    return 1;
+  }
+  spend(ob, lane, now);
   if (m->claimed)
     deliver(ob, lane, m);
   else

@@ -55,6 +55,8 @@ struct plugin_result;
 #define OUTBOX_RETRY_AFTER_MAX_MS (24 * 3600 * 1000LL)
 /* Messages handed over or claimed in one loop turn, all lanes together. */
 #define OUTBOX_TURN_MAX 256
+/* A queued message the store could not give back is tried again this much later. */
+#define OUTBOX_REREAD_MS 60000
 
 /* How a message's delivery ended, for the core (outbox_env's `ended`). */
 struct outbox_end {
@@ -92,6 +94,9 @@ struct outbox_env {
    * erased contact, nor a captured one), told after the store was written and before the
    * record is freed; `ud` is passed back. It must not re-enter the outbox. */
   void (*ended)(void *ud, const struct parley_msg *m, const struct outbox_end *end);
+  /* The store keeps the outbox (LMDB): a queued message waits there, its parts out of
+   * memory (outbox_slim.h). 0 with the memory store. */
+  int slim_queue;
 };
 
 /* A plugin's answer that came from inside send(), kept until deliver() finishes with it. */

@@ -79,6 +79,8 @@ struct parley_msg {
   uint64_t conv_id;
   unsigned attempt;      /* attempts begun: written before each hand-over (outbox.h) */
   int claimed;           /* the outbox's: `attempt` is stored and not handed over yet */
+  int slim;              /* the outbox's: queued, its parts and profile in the store only
+                            (outbox_slim.h) */
   int64_t created_ms;    /* when it was spoken */
   enum msg_state state;
   int64_t due_ms;        /* when the next attempt may run */

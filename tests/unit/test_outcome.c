@@ -294,6 +294,41 @@ static void test_retry_after_honoured(void **state)
   expect_fallback(f, "hal", "retries_exhausted", "throttled");
 }
 
+/* A message waiting for its retry waits in the store: with LMDB the outbox keeps no
+ * rendered part nor profile of it in memory, and reads them back when its turn comes, so
+ * every attempt gets the message whole (the store's record stays whole through the
+ * claims: the dead letter still holds the text). With the memory store it stays whole. */
+static void test_queued_message_waits_in_the_store(void **state)
+{
+  struct ofx *f = *state;
+  unsigned attempt;
+  sign_up(f, "ivy", "retry:1000", "echo_text");
+  assert_true(due_in(f, &attempt) > 0);
+  const struct parley_msg *m = outbox_lane_peek(outbox_lane_of(&f->core->outbox, "email"));
+  assert_int_equal(m->slim, 1);
+  assert_null(m->text);
+  assert_null(m->subject);
+  assert_null(m->profile_json);
+  assert_string_equal(m->contact, "ivy");
+  for (int i = 0; i < 10 && f->core->stats.delivery.dead == 0; i++)
+    advance(f, 3600000);
+  assert_int_equal(f->core->stats.delivery.dead, 1);
+  struct parley_msg *d = dead_letter(f);
+  assert_int_equal(d->attempt, 3);
+  assert_string_equal(d->text, "Hello by e-mail.");
+  assert_string_equal(d->subject, "Hello");
+  assert_non_null(d->profile_json);
+  msg_record_free(d);
+
+  struct ofx *g = open_core("memory");
+  sign_up(g, "jo", "retry:1000", "delivered");
+  m = outbox_lane_peek(outbox_lane_of(&g->core->outbox, "email"));
+  assert_int_equal(m->slim, 0);
+  assert_string_equal(m->text, "Hello by e-mail.");
+  void *sg = g;
+  teardown(&sg);
+}
+
 /* A wait shorter than the backoff gives way to it; a wait of years is cut to a day. */
 static void test_retry_after_bounds(void **state)
 {
@@ -322,6 +357,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_failed_later, setup_lmdb, teardown),
       cmocka_unit_test_setup_teardown(test_retry_after_honoured, setup_lmdb, teardown),
       cmocka_unit_test_setup_teardown(test_retry_after_bounds, setup_memory, teardown),
+      cmocka_unit_test_setup_teardown(test_queued_message_waits_in_the_store, setup_lmdb, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,6 +202,8 @@ static int c_listen(lua_State *L)
   const char *next = luaL_checkstring(L, 4);
   if (lhost_step_find(j, next) == NULL)
     return luaL_error(L, "c:listen: journey '%s' has no step '%s'", j->info.name, next);
+  if (lhost_readonly_unwrap(L, 2)) /* a file-level list: read what it shows */
+    lua_replace(L, 2);
   size_t n = lua_rawlen(L, 2);
   struct lhost_pending *p = grow(L, (void **)&r->pending, &r->n_pending, sizeof *p);
   p->next = LHOST_LISTEN;

@@ -158,6 +158,9 @@ lua_State *lhost_sandbox_new(struct journey *j);
 int lhost_sandbox_seal(lua_State *L);
 void lhost_sandbox_lock(lua_State *L);
 void lhost_readonly(lua_State *L, const char *what);
+/* When the value at `idx` is a read-only view (lhost_readonly), pushes the table it shows
+ * and returns 1; else pushes nothing and returns 0. For the host's raw reads. */
+int lhost_readonly_unwrap(lua_State *L, int idx);
 /* Replaces the library functions that could loop inside C, out of the step budget's
  * sight, with checked ones (lhost_safelib.c). Raises on out of memory. */
 void lhost_safelib_install(lua_State *L);

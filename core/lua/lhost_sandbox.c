@@ -287,6 +287,28 @@ static void readonly_depth(lua_State *L, const char *what, int depth)
   lua_replace(L, real);
 }
 
+/* The host reads tables raw (no metamethod of a script's may run inside it), and a raw
+ * read of a view sees an empty table: a file-level list of events would silently listen
+ * for nothing. The host's own views are recognised by their __newindex and read
+ * through. */
+int lhost_readonly_unwrap(lua_State *L, int idx)
+{
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+    return 0;
+  lua_pushliteral(L, "__newindex");
+  lua_rawget(L, -2);
+  int view = lua_tocfunction(L, -1) == ro_newindex;
+  lua_pop(L, 1);
+  if (view) {
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return 1;
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
 /* Replaces the table on top of the stack with a read-only view of it. */
 void lhost_readonly(lua_State *L, const char *what)
 {

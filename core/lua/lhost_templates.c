@@ -215,6 +215,8 @@ static const char *lookup_vars(struct lookup *lk, const char *key)
   lua_pushvalue(L, lk->vars);
   for (const char *seg = key;;) {
     size_t n = strcspn(seg, ".");
+    if (lua_type(L, -1) == LUA_TTABLE && lhost_readonly_unwrap(L, -1)) /* file-level vars */
+      lua_remove(L, -2);
     if (lua_type(L, -1) != LUA_TTABLE || lua_getmetatable(L, -1) ||
         !find_field(L, lua_gettop(L), seg, n))
       goto out;

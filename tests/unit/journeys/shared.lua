@@ -7,6 +7,8 @@ local seen = {}                 -- a file-level table: read-only to steps
 local count = 0                 -- a file-level number: steps may not reassign it
 local WAIT = "1h"               -- constants are fine
 local helpers = { tally = function() count = count + 1 end }
+local EVENTS = { "a.one", "b.two" }                        -- read through, never copied
+local DEFAULTS = { name = "Ada", team = { city = "Paris" } }
 
 return journey {
   name = "shared",
@@ -25,6 +27,11 @@ return journey {
   random = function(c)
     c.memory.r = math.random(1, 1000000000)
     c.memory.reseed = math.randomseed == nil
+    return c:finish()
+  end,
+  listen_shared = function(c) return c:listen(EVENTS, WAIT, "start") end,
+  speak_shared = function(c)
+    c:speak("email", "greet", DEFAULTS)
     return c:finish()
   end,
   garbage = function(c)

@@ -55,3 +55,41 @@ test("no consent for email: nothing is sent, and the refusal is on record", func
   local c = t:conversation("ed", "welcome")
   assert(c.history[2]:find("no consent for email"), c.history[2])
 end)
+
+test("a hard bounce falls back to one SMS, and the series ends", function(t)
+  t:event { type = "user.signed_up", contact = "fi",
+            profile = { email = "fi@example.com", phone = "+15550101", first_name = "Fi" } }
+  t:expect_spoken { template = "welcome" }
+  t:event { type = "email.bounced", contact = "fi", data = { kind = "hard", status = "5.1.1" } }
+  local m = t:expect_spoken { contact = "fi", channel = "sms", template = "welcome_sms" }
+  assert(m.text:find("Fi"), m.text)
+  t:advance "7d"
+  t:expect_silence()
+  t:expect_conversation { contact = "fi", journey = "welcome", status = "done", outcome = "finished" }
+end)
+
+test("a dead letter without a phone number ends the series quietly", function(t)
+  t:event { type = "user.signed_up", contact = "gil", profile = { email = "gil@example.com" } }
+  t:expect_spoken { template = "welcome" }
+  t:event { type = "email.failed", contact = "gil", data = { reason = "invalid_address" } }
+  t:advance "7d"
+  t:expect_silence()
+  t:expect_conversation { contact = "gil", journey = "welcome", status = "done" }
+end)
+
+test("an unsubscribe ends the series: no nudge, no offer", function(t)
+  t:event { type = "user.signed_up", contact = "hu", profile = { email = "hu@example.com" } }
+  t:expect_spoken { template = "welcome" }
+  t:event { type = "email.unsubscribed", contact = "hu", profile = { consent = { email = false } } }
+  t:advance "7d"
+  t:expect_silence()
+  t:expect_conversation { contact = "hu", journey = "welcome", status = "done", outcome = "finished" }
+end)
+
+test("a soft bounce is no answer: the nudge still comes", function(t)
+  t:event { type = "user.signed_up", contact = "io", profile = { email = "io@example.com" } }
+  t:expect_spoken { template = "welcome" }
+  t:event { type = "email.bounced", contact = "io", data = { kind = "soft", status = "4.2.2" } }
+  t:advance "1d"
+  t:expect_spoken { contact = "io", template = "welcome_nudge" }
+end)

@@ -58,8 +58,9 @@ What a step can do with `c`, the conversation:
                                       ("email", "sms", ...); returns true, or false and a
                                       reason when it may not go: the channel is not
                                       configured, the customer has no address for it
-                                      (email, phone, ...), unsubscribed, or gave no consent
-                                      for it (consent = { sms = false }). What a step spoke
+                                      (email, phone, ...), unsubscribed, gave no consent
+                                      for it (consent = { sms = false }), or that address
+                                      is suppressed (it bounced). What a step spoke
                                       leaves when the step returns its decision; a step that
                                       fails sends nothing. `parley check` warns of a channel
                                       named here, c:speak("fax", ...), that the configuration

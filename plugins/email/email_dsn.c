@@ -83,12 +83,13 @@ static char *strip_angles(char *a)
 
 /* The first mailbox of an address header (To, Delivered-To, Return-Path ...), or the
  * value itself, cleaned, when GMime finds none but it has an @; NULL for what is no
- * address ("<>", "[recipient address removed]", "undisclosed-recipients:;"). */
-static char *mailbox(const char *v)
+ * address ("<>", "[recipient address removed]", "undisclosed-recipients:;"). Only the
+ * value's start is parsed: a To of a million addresses costs no more than one. */
+static char *mailbox(const char *value)
 {
-  if (v == NULL)
+  if (value == NULL)
     return NULL;
-  char *r = NULL;
+  char *v = g_strndup(value, 2 * EMAIL_DSN_VALUE_MAX), *r = NULL;
   InternetAddressList *l = internet_address_list_parse(NULL, v);
   for (int i = 0; l != NULL && r == NULL && i < internet_address_list_length(l); i++) {
     InternetAddress *ia = internet_address_list_get_address(l, i);
@@ -101,6 +102,7 @@ static char *mailbox(const char *v)
     g_free(r);
     r = NULL;
   }
+  g_free(v);
   return r;
 }
 

@@ -16,7 +16,8 @@ packages=(build-essential autoconf automake libtool pkg-config
   tzdata  # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
   nginx-light openssl # the TLS-terminating reverse proxy the tests put in front of the daemon
   python3 # tests/webhook_receiver.py, the Standard Webhooks receiver
-  nghttp2-server) # nghttpd: the HTTP/2 server the host HTTP client is tested against
+  nghttp2-server # nghttpd: the HTTP/2 server the host HTTP client is tested against
+  libgmime-3.0-dev) # GMime 3: the email channel parses bounces and complaints with it
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,7 +6,8 @@
 #   targets: events (HTTP bodies, NDJSON; a profile sent alone), records (stored records), memory (conversation
 #   memory, MessagePack), tmpl (message templates), pattern (the journeys' pattern matcher
 #   against Lua's string library: find, match, gmatch, gsub), http (the HTTP server's
-#   request side: whatever a client sends, every answer is whole and JSON)
+#   request side: whatever a client sends, every answer is whole and JSON), dsn (the email
+#   channel's bounce and complaint reader, GMime underneath: every answer keeps its promises)
 set -u
 srcdir=${srcdir:-.}
 top=$(cd "$srcdir/.." && pwd)
@@ -17,8 +18,8 @@ pkgs="lua5.4 libcjson msgpack"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/core -I$top/sdk/include $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm"
 
-targets="events records memory tmpl pattern http"
-echo "1..6"
+targets="events records memory tmpl pattern http dsn"
+echo "1..7"
 n=0
 for t in $targets; do
   n=$((n + 1))
@@ -29,6 +30,7 @@ for t in $targets; do
     tmpl) src="$top/core/lua/tmpl.c $top/core/util.c" ;;
     pattern) src="$top/core/lua/lhost_pattern.c $top/core/clock.c -lev" ;;
     http) src="$top/core/http/parse.c $top/core/http/reply.c $top/core/http/conn.c $top/core/util.c -lhttp_parser -lev" ;;
+    dsn) src="$top/plugins/email/email_dsn.c -I$top/plugins/email $(pkg-config --cflags --libs gmime-3.0)" ;;
   esac
   corpus="$out/corpus-$t"
   mkdir -p "$corpus"
@@ -48,6 +50,8 @@ for t in $targets; do
       printf '\077POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n0\r\n\r\n' > "$corpus/chunked"
       printf '\001POST /v1/events HTTP/1.0\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n{}\nGET / HTTP/1.1\r\n\r\n' > "$corpus/http10"
       printf '\020GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9999\r\n\r\n' > "$corpus/big" ;;
+    dsn)
+      cp "$top"/tests/unit/dsn/*.eml "$corpus/" ;;
     tmpl)
       printf 'Hi {{contact.first_name|there}},\n<p>{{ items }}</p> {{a.b}}' > "$corpus/simple"
       printf '{{unclosed' > "$corpus/bad" ;;

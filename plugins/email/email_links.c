@@ -100,8 +100,9 @@ static int visit_link(struct walk *w, xmlNodePtr a)
   int rc = 0;
   xmlChar *href = xmlGetProp(a, BAD_CAST "href");
   char *target = href ? trimmed((const char *)href) : NULL;
+  int lost = href && target == NULL;
   xmlFree(href);
-  if (href && target == NULL)
+  if (lost)
     return -1;
   if (target && is_http(target) && !tracking_off(a)) {
     w->tracked++;

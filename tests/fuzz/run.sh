@@ -7,7 +7,8 @@
 #   memory, MessagePack), tmpl (message templates), pattern (the journeys' pattern matcher
 #   against Lua's string library: find, match, gmatch, gsub), http (the HTTP server's
 #   request side: whatever a client sends, every answer is whole and JSON), dsn (the email
-#   channel's bounce and complaint reader, GMime underneath: every answer keeps its promises)
+#   channel's bounce and complaint reader, GMime underneath: every answer keeps its promises),
+#   links (the email channel's click tracking, plugins/email: any HTML, libxml2 underneath)
 set -u
 srcdir=${srcdir:-.}
 top=$(cd "$srcdir/.." && pwd)
@@ -18,8 +19,8 @@ pkgs="lua5.4 libcjson msgpack"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/core -I$top/sdk/include $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm"
 
-targets="events records memory tmpl pattern http dsn"
-echo "1..7"
+targets="events records memory tmpl pattern http dsn links"
+echo "1..8"
 n=0
 for t in $targets; do
   n=$((n + 1))
@@ -31,6 +32,7 @@ for t in $targets; do
     pattern) src="$top/core/lua/lhost_pattern.c $top/core/clock.c -lev" ;;
     http) src="$top/core/http/parse.c $top/core/http/reply.c $top/core/http/conn.c $top/core/util.c -lhttp_parser -lev" ;;
     dsn) src="$top/plugins/email/email_dsn.c -I$top/plugins/email $(pkg-config --cflags --libs gmime-3.0)" ;;
+    links) src="-I$top/plugins/email $(pkg-config --cflags libxml-2.0) $top/plugins/email/email_links.c $(pkg-config --libs libxml-2.0)" ;;
   esac
   corpus="$out/corpus-$t"
   mkdir -p "$corpus"
@@ -52,6 +54,11 @@ for t in $targets; do
       printf '\020GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9999\r\n\r\n' > "$corpus/big" ;;
     dsn)
       cp "$top"/tests/unit/dsn/*.eml "$corpus/" ;;
+    links)
+      # Byte 0: bit 0 asks for the open pixel.
+      printf '\001<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><p>Caf\303\251 &amp; <a href="https://a.example/?x=1&amp;y=2" data-parley-link="cta">go</a> <a href=" HTTP://b.example ">b</a> <a href="mailto:a@b.c">m</a> <a href="#top" data-parley-track="off">t</a></p></body></html>' > "$corpus/doc"
+      printf '\000<div><p>unclosed <a href=https://c.example/>x<td>y</span></a><b>\360\237\230\200' > "$corpus/broken"
+      printf '\001Hi <a href="https://d.example/">there</a><!--[if mso]><a href="https://e.example/">o</a><![endif]-->' > "$corpus/fragment" ;;
     tmpl)
       printf 'Hi {{contact.first_name|there}},\n<p>{{ items }}</p> {{a.b}}' > "$corpus/simple"
       printf '{{unclosed' > "$corpus/bad" ;;

@@ -16,7 +16,9 @@ packages=(build-essential autoconf automake libtool pkg-config
   tzdata  # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
   nginx-light openssl # the TLS-terminating reverse proxy the tests put in front of the daemon
   python3 # tests/webhook_receiver.py, the Standard Webhooks receiver
-  nghttp2-server) # nghttpd: the HTTP/2 server the host HTTP client is tested against
+  nghttp2-server # nghttpd: the HTTP/2 server the host HTTP client is tested against
+  libgmime-3.0-dev libxml2-dev # the email channel: MIME messages, the text of an HTML part
+  python3-aiosmtpd) # tests/smtp_sink.py, the SMTP server the email channel is tested against
 
 missing=()
 for p in "${packages[@]}"; do

@@ -118,7 +118,7 @@ static struct plugin_route *route_find(struct plugin_inst *pi, const char *metho
   return NULL;
 }
 
-/* The same method and path, as written ("/u/*" is not "/u/x"). */
+/* The same method and path, as written (a "*" segment is not the "x" it would take). */
 static int route_registered(const struct plugin_inst *pi, const char *method, const char *path)
 {
   for (const struct plugin_route *r = pi->routes; r; r = r->next)

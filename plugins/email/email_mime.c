@@ -68,18 +68,23 @@ static GMimeObject *body_of(const struct email_letter *l, char *why, size_t why_
   return GMIME_OBJECT(alt);
 }
 
+/* The mailboxes of `text` added to `to`, their names to be encoded in UTF-8 (GMime
+ * would pick latin-1 for "Café" by itself). */
+static void add_mailboxes(InternetAddressList *to, const char *text)
+{
+  InternetAddressList *list = text ? internet_address_list_parse(NULL, text) : NULL;
+  if (list == NULL)
+    return;
+  for (int i = 0; i < internet_address_list_length(list); i++)
+    internet_address_set_charset(internet_address_list_get_address(list, i), "utf-8");
+  internet_address_list_append(to, list);
+  g_object_unref(list);
+}
+
 static void headers_of(GMimeMessage *m, const struct email_letter *l)
 {
-  InternetAddressList *from = internet_address_list_parse(NULL, l->from);
-  internet_address_list_append(g_mime_message_get_from(m), from);
-  g_object_unref(from);
-  if (l->reply_to) {
-    InternetAddressList *rt = internet_address_list_parse(NULL, l->reply_to);
-    if (rt) {
-      internet_address_list_append(g_mime_message_get_reply_to(m), rt);
-      g_object_unref(rt);
-    }
-  }
+  add_mailboxes(g_mime_message_get_from(m), l->from);
+  add_mailboxes(g_mime_message_get_reply_to(m), l->reply_to);
   g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, NULL, l->to);
   g_mime_message_set_subject(m, l->subject, "utf-8");
   GDateTime *date = g_date_time_new_from_unix_utc(l->date_ms / 1000);

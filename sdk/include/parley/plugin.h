@@ -770,11 +770,12 @@ struct parley_host {
    * "HEAD" itself is refused. `path`: "/" then one or more segments joined by "/" of the
    * characters A-Z a-z 0-9 - . _ ~ (no empty segment, no "." or "..", no trailing "/", at
    * most 200 bytes): "/inbound", "/dlr/v2". Matched exactly, case included; the query is
-   * not part of it. The last segment may be "*" ("/u/*"): the route then takes any one
-   * segment there, of the same characters, 1 to 2048 of them ("/u/aGVsbG8", not "/u/",
-   * "/u/a/b" nor "/u/a%20b"), for a signed token carried in a link; req->path is the
-   * path as requested, so the handler reads the segment from it. A path without "*"
-   * matching a request is preferred to none: register fixed paths beside a "*" freely.
+   * not part of it. The last segment may be "*" (registered as "/u/" then "*"): the route
+   * then takes any one segment there, of the same characters, 1 to 2048 of them
+   * ("/u/aGVsbG8", not "/u/", "/u/a/b" nor "/u/a%20b"), for a signed token carried in a
+   * link; req->path is the path as requested, so the handler reads the segment from it.
+   * A fixed path that matches a request is preferred to a "*": the two may sit side by
+   * side.
    *
    * Returns PARLEY_OK, or PARLEY_ERROR with an ERROR log line naming the plugin and the
    * route: a malformed method or path, no callback, the same method and path registered

@@ -202,8 +202,9 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
   return take;
 }
 
-/* CURLOPT_DEBUGFUNCTION: keeps the server's last reply line, printable, for the
- * outcome and the dead letter's detail. Nothing else is looked at or logged. */
+/* CURLOPT_DEBUGFUNCTION: keeps the server's last reply line (or its last refusal),
+ * printable, for the outcome and the dead letter's detail. Nothing else is looked at or
+ * logged. */
 static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
 {
   struct email_send *s = arg;
@@ -215,8 +216,8 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
   while (start && data[start - 1] != '\n')
     start--;
   size_t n = size - start < sizeof s->reply - 1 ? size - start : sizeof s->reply - 1;
-  if (n == 0)
-    return 0;
+  if (n == 0 || ((s->reply[0] == '4' || s->reply[0] == '5') && data[start] != '4' && data[start] != '5'))
+    return 0; /* a refusal stays: the "221 Bye" of the QUIT after it says nothing */
   for (size_t i = 0; i < n; i++)
     s->reply[i] = (unsigned char)data[start + i] < 0x20 || data[start + i] == 0x7f ? ' ' : data[start + i];
   s->reply[n] = '\0';

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The SMTP server the email channel is tested against (Debian's python3-aiosmtpd), on
-loopback. Usage: smtp_sink.py LOG [PORT]. Prints its port, then appends one JSON line to
+loopback. Usage: smtp_sink.py LOG [PORT [CERT KEY smtps|starttls]]: with a certificate,
+TLS from the first byte (smtps) or STARTTLS required before MAIL. Prints its port, then appends one JSON line to
 LOG per RCPT answer ({"event": "rcpt"}) and per message taken ({"event": "message"}):
 the envelope, the raw message's longest line, and the message as Python's `email`
 package parses it (headers decoded, each MIME part decoded). A recipient whose local
@@ -17,6 +18,12 @@ from aiosmtpd.smtp import SMTP
 
 LOG = sys.argv[1]
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+TLS = None
+if len(sys.argv) > 5:
+    import ssl
+    TLS = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    TLS.load_cert_chain(sys.argv[3], sys.argv[4])
+MODE = sys.argv[5] if len(sys.argv) > 5 else None
 seen_busy = set()
 queued = [0]
 
@@ -63,15 +70,20 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         queued[0] += 1
         qid = "Q%d" % queued[0]
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
         note({"event": "message", "mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
-              "queue_id": qid, "ehlo": session.host_name, **parsed(envelope.original_content)})
+              "queue_id": qid, "ehlo": session.host_name, "tls": tls, **parsed(envelope.original_content)})
         return "250 2.0.0 Ok: queued as " + qid
 
 
 async def main():
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(Handler(), hostname="sink.test"), "127.0.0.1", PORT,
-                                      reuse_address=True)
+    if MODE == "starttls":
+        factory = lambda: SMTP(Handler(), hostname="sink.test", tls_context=TLS, require_starttls=True)
+    else:
+        factory = lambda: SMTP(Handler(), hostname="sink.test")
+    server = await loop.create_server(factory, "127.0.0.1", PORT, reuse_address=True,
+                                      ssl=TLS if MODE == "smtps" else None)
     print(server.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -18,7 +18,8 @@ packages=(build-essential autoconf automake libtool pkg-config
   nginx-light openssl # the TLS-terminating reverse proxy the tests put in front of the daemon
   python3 # tests/webhook_receiver.py, the Standard Webhooks receiver
   nghttp2-server # nghttpd: the HTTP/2 server the host HTTP client is tested against
-  libgmime-3.0-dev) # GMime 3: the email channel parses bounces and complaints with it
+  libgmime-3.0-dev libxml2-dev # the email channel: MIME messages and reports, HTML
+  python3-aiosmtpd) # tests/smtp_sink.py, the SMTP server the email channel is tested against
 
 missing=()
 for p in "${packages[@]}"; do

@@ -76,7 +76,7 @@ return {
   -- plugin holds, handed over and not yet answered; default 100). Messages that must wait
   -- stay queued, and a slow channel never delays another. Every other key is a setting of
   -- the plugin.
-  --   email = { plugin = "smtp", rate = 10, burst = 20, max_in_flight = 50, ... }
+  --   email = { plugin = "email", rate = 10, burst = 20, max_in_flight = 50, ... }
   channels = {
     email = { plugin = "console" },
     sms = { plugin = "console" },
@@ -84,6 +84,14 @@ return {
     -- Each message POSTed as signed JSON to a service of yours (docs/webhook.md):
     -- hooks = { plugin = "webhook", url = "https://hooks.example.com/parley",
     --           secret = { env = "PARLEY_HOOKS_SECRET" } },  -- whsec_<base64 of 24-64 bytes>
+    -- Real email over SMTP, with one-click unsubscribe (docs/email.md):
+    -- email = { plugin = "email", url = "smtp://smtp.shop.example:587",  -- STARTTLS required
+    --           username = "parley", password = { file = "/etc/parley/smtp.password" },
+    --           from = "Shop <hello@shop.example>", reply_to = "help@shop.example",
+    --           bounce_domain = "bounces.shop.example",           -- VERP Return-Path
+    --           public_url = "https://parley.shop.example",        -- for unsubscribe links
+    --           signing_key = { file = "/etc/parley/email.key" },  -- 32+ bytes
+    --           rate = 10, max_in_flight = 20 },
   },
 
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by

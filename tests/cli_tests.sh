@@ -4,12 +4,13 @@
 # and writes nothing (run in an empty scratch folder). Then `parley token`: a token made,
 # listed (never its secret), refused twice under one name, revoked. Last `parley plugin
 # try`: the file plugin, and the webhook plugin against the test receiver
-# (webhook_receiver.py, started once here), with the exit status of each outcome.
+# (webhook_receiver.py, started once here), with the exit status of each outcome, and
+# the email plugin against the test SMTP server (smtp_sink.py, started once here).
 parley=$(pwd)/../core/parley
 scratch=$(mktemp -d /tmp/parley-cli-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 cmds="serve check inspect replay send erase backup test keygen version token"
-echo "1..18"
+echo "1..21"
 
 bad=
 for c in $cmds "plugin sign" "plugin verify" "plugin try"; do
@@ -149,3 +150,52 @@ grep -q "to ADDRESS is needed" "$scratch/try.err"; said=$?
 try file --to x --wait forever >/dev/null; rc2=$?
 [ $rc -eq 2 ] && [ $said -eq 0 ] && [ $rc2 -eq 2 ] && grep -q "^usage: parley plugin try" "$scratch/try.err"; ok=$?
 tap 18 "plugin try without --to, or with a --wait that is no duration: exit 2" $ok
+
+# The email plugin against the test SMTP server: delivered with the server's queue id; a
+# 550 failed for good with the server's words; no subject, an invalid From, plain SMTP to
+# a host that is not loopback: the reason, and the exit status.
+/usr/bin/python3 "${srcdir:-.}/smtp_sink.py" "$scratch/smtp.jsonl" >"$scratch/smtp_port" &
+sink=$!
+trap 'kill $receiver $sink 2>/dev/null; rm -rf "$scratch"' EXIT
+for i in $(seq 100); do [ -s "$scratch/smtp_port" ] && break; sleep 0.05; done
+smtp_port=$(cat "$scratch/smtp_port")
+export EMAIL_KEY=an-email-signing-key-of-forty-or-more-bytes-0123
+mail() { try email --set url="smtp://127.0.0.1:$smtp_port" --set from='Shop <hello@shop.example>' \
+  --set public_url=https://parley.shop.example --set signing_key='{"env":"EMAIL_KEY"}' "$@"; }
+out=$(mail --to ann@example.com --subject Hi --text hello); rc=$?
+out2=$(mail --to bad@example.com --subject Hi --text hello); rc2=$?
+[ $rc -eq 0 ] && echo "$out" | grep -qx "delivered: provider id Q1" && [ $rc2 -eq 1 ] &&
+  echo "$out2" | grep -q "^failed: invalid_address: SMTP 550 5.1.1 .*no such user"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc rc2=$rc2"; echo "$out$out2" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
+tap 19 "plugin try email: delivered with the server's queue id (exit 0); a 550 invalid_address with its words (exit 1)" $ok
+
+out=$(mail --to ann@example.com --text hello); rc=$?
+out2=$(mail --to ann@example.com --subject Hi --text hello --set from=nobody); rc2=$?
+grep -q "init failed for channel 'email': 'nobody' is not one mailbox" "$scratch/try.err"; said=$?
+out3=$(mail --to ann@example.com --subject Hi --text hello --set url=smtp://192.0.2.1:587 --set timeout='"1s"'); rc3=$?
+[ $rc -eq 1 ] && echo "$out" | grep -qx "failed: other: the template has no subject" && [ $rc2 -eq 78 ] &&
+  [ $said -eq 0 ] && [ $rc3 -eq 75 ]; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc rc2=$rc2 rc3=$rc3"; echo "$out$out2$out3" | sed 's/^/# /'; }
+tap 20 "plugin try email: no subject failed (exit 1), an invalid From refused (78), a server away retried (75)" $ok
+
+# TLS: implicit (smtps://) and STARTTLS (required by the server before MAIL), the server's
+# certificate trusted through ca_file; without it, the certificate does not verify: retry.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$scratch/key.pem" -out "$scratch/cert.pem" >/dev/null 2>&1
+/usr/bin/python3 "${srcdir:-.}/smtp_sink.py" "$scratch/smtps.jsonl" 0 "$scratch/cert.pem" "$scratch/key.pem" smtps \
+  >"$scratch/smtps_port" &
+sink2=$!
+/usr/bin/python3 "${srcdir:-.}/smtp_sink.py" "$scratch/starttls.jsonl" 0 "$scratch/cert.pem" "$scratch/key.pem" \
+  starttls >"$scratch/starttls_port" &
+sink3=$!
+trap 'kill $receiver $sink $sink2 $sink3 2>/dev/null; rm -rf "$scratch"' EXIT
+for i in $(seq 100); do [ -s "$scratch/smtps_port" ] && [ -s "$scratch/starttls_port" ] && break; sleep 0.05; done
+tls() { try email --set from='Shop <hello@shop.example>' --set public_url=https://parley.shop.example \
+  --set signing_key='{"env":"EMAIL_KEY"}' --to ann@example.com --subject Hi --text hello "$@"; }
+out=$(tls --set url="smtps://127.0.0.1:$(cat "$scratch/smtps_port")" --set ca_file="$scratch/cert.pem"); rc=$?
+out2=$(tls --set url="smtp://127.0.0.1:$(cat "$scratch/starttls_port")" --set ca_file="$scratch/cert.pem"); rc2=$?
+out3=$(tls --set url="smtps://127.0.0.1:$(cat "$scratch/smtps_port")"); rc3=$?
+[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc3 -eq 75 ] && grep -q '"tls": true' "$scratch/smtps.jsonl" &&
+  grep -q '"tls": true' "$scratch/starttls.jsonl"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc rc2=$rc2 rc3=$rc3"; echo "$out$out2$out3" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
+tap 21 "plugin try email over TLS: smtps and STARTTLS delivered with ca_file (exit 0), an unknown certificate retried (75)" $ok

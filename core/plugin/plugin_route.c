@@ -17,6 +17,7 @@
 
 #define ROUTE_METHOD_MAX 16
 #define ROUTE_PATH_MAX 200
+#define ROUTE_SEGMENT_MAX 2048 /* what a "*" segment takes: a signed token with a link in it */
 
 struct plugin_route {
   char method[ROUTE_METHOD_MAX + 1];
@@ -53,12 +54,29 @@ static const char *method_fault(const char *m)
   return strcmp(m, "HEAD") == 0 ? "HEAD is answered by the GET route; register GET" : NULL;
 }
 
+static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+
+/* A registered path whose last segment is "*" takes any one last segment there (a token
+ * in a link). */
+static int is_wildcard(const char *p)
+{
+  size_t n = strlen(p);
+  return n >= 2 && p[n - 1] == '*' && p[n - 2] == '/';
+}
+
 /* "/seg[/seg...]" of unreserved characters: nothing that a client could spell two ways
- * (%-escapes, dot segments, a trailing slash), so an exact match is the only match. */
+ * (%-escapes, dot segments, a trailing slash), so an exact match is the only match. The
+ * last segment may be "*": one segment of the same characters, whatever it is. */
 static const char *path_fault(const char *p)
 {
-  static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+  char fixed[ROUTE_PATH_MAX + 1];
   size_t n = p ? strlen(p) : 0;
+  if (n >= 2 && n <= ROUTE_PATH_MAX && is_wildcard(p)) { /* a last segment "*": checked as "x" */
+    memcpy(fixed, p, n);
+    fixed[n - 1] = 'x';
+    fixed[n] = '\0';
+    p = fixed;
+  }
   if (n < 2 || n > ROUTE_PATH_MAX || p[0] != '/')
     return "the path must start with '/', name at least one segment and be at most 200 bytes";
   for (const char *seg = p + 1;; seg++) {
@@ -73,12 +91,40 @@ static const char *path_fault(const char *p)
   }
 }
 
+/* An exact match, or for a last segment "*" any one segment there (one of unreserved characters, at
+ * most 2048 of them, nothing a client could spell another way). */
+static int path_matches(const char *route, const char *path)
+{
+  if (strcmp(route, path) == 0)
+    return 1;
+  if (!is_wildcard(route))
+    return 0;
+  size_t prefix = strlen(route) - 1, rest;
+  if (strncmp(route, path, prefix) != 0)
+    return 0;
+  rest = strlen(path + prefix);
+  return rest > 0 && rest <= ROUTE_SEGMENT_MAX && strspn(path + prefix, unreserved) == rest &&
+         strcmp(path + prefix, ".") != 0 && strcmp(path + prefix, "..") != 0;
+}
+
+/* The route for method and path (any method: NULL); an exact path first, then a "*". */
 static struct plugin_route *route_find(struct plugin_inst *pi, const char *method, const char *path)
 {
-  for (struct plugin_route *r = pi->routes; r; r = r->next)
-    if (strcmp(r->path, path) == 0 && (method == NULL || strcmp(r->method, method) == 0))
-      return r;
+  for (int exact = 1; exact >= 0; exact--)
+    for (struct plugin_route *r = pi->routes; r; r = r->next)
+      if ((exact ? strcmp(r->path, path) == 0 : path_matches(r->path, path)) &&
+          (method == NULL || strcmp(r->method, method) == 0))
+        return r;
   return NULL;
+}
+
+/* The same method and path, as written (a "*" segment is not the "x" it would take). */
+static int route_registered(const struct plugin_inst *pi, const char *method, const char *path)
+{
+  for (const struct plugin_route *r = pi->routes; r; r = r->next)
+    if (strcmp(r->path, path) == 0 && strcmp(r->method, method) == 0)
+      return 1;
+  return 0;
 }
 
 enum parley_status plugin_route_add(parley_ctx *ctx, const char *method, const char *path, parley_route_cb cb,
@@ -92,7 +138,7 @@ enum parley_status plugin_route_add(parley_ctx *ctx, const char *method, const c
     why = path_fault(path);
   if (why == NULL && cb == NULL)
     why = "no handler given";
-  if (why == NULL && route_find(pi, method, path))
+  if (why == NULL && route_registered(pi, method, path))
     why = "this method and path are registered already";
   struct plugin_route *r = why ? NULL : calloc(1, sizeof *r);
   if (why == NULL && (r == NULL || (r->path = strdup(path)) == NULL)) {
@@ -256,7 +302,7 @@ static void route_allow(struct plugin_inst *pi, const char *path, char *allow, s
   size_t used = 0;
   allow[0] = '\0';
   for (const struct plugin_route *r = pi->routes; r && used < cap; r = r->next) {
-    if (strcmp(r->path, path) != 0)
+    if (!path_matches(r->path, path))
       continue;
     int n = snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "", r->method,
                      strcmp(r->method, "GET") == 0 ? ", HEAD" : "");

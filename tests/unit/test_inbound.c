@@ -338,6 +338,44 @@ static void test_route_answers_and_bad_answers(void **state)
   assert_int_equal(f->pi->calls, 0);
 }
 
+static void mark(parley_ctx *ctx, const struct parley_route_req *req, void *arg)
+{
+  *(int *)arg = 1;
+}
+
+/* A last segment "*" takes any one segment of unreserved characters there (a signed
+ * token in a link), and nothing a client could spell another way. */
+static void test_route_last_segment_any(void **state)
+{
+  struct fixture *f = *state;
+  parley_ctx *ctx = plugin_ctx(f->pi);
+  struct plugin_route_answer a;
+  char allow[128] = "";
+  assert_int_equal(f->host->route_add(ctx, "GET", "/t/*", nothing, NULL), PARLEY_OK);
+  assert_int_equal(f->host->route_add(ctx, "GET", "/t/*", nothing, NULL), PARLEY_ERROR); /* twice */
+  static const char *const bad[] = {"/t/*/x", "/t*", "/t/x*", "/**"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (f->host->route_add(ctx, "GET", bad[i], nothing, NULL) != PARLEY_ERROR)
+      fail_msg("path '%s' accepted", bad[i]);
+  static const char *const taken[] = {"/t/abc", "/t/aGVsbG8-_x.~", "/t/x"};
+  for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+    assert_int_equal(serve(f, "GET", taken[i], NULL, NULL, 0, NULL, &a, allow), PLUGIN_ROUTE_SERVED);
+    plugin_route_answer_free(&a);
+  }
+  static const char *const not_taken[] = {"/t", "/t/", "/t/a/b", "/t/a%20b", "/t/..", "/t/.", "/u/abc"};
+  for (size_t i = 0; i < sizeof not_taken / sizeof not_taken[0]; i++)
+    if (serve(f, "GET", not_taken[i], NULL, NULL, 0, NULL, &a, allow) != PLUGIN_ROUTE_NO_PATH)
+      fail_msg("path '%s' served", not_taken[i]);
+  assert_int_equal(serve(f, "POST", "/t/abc", NULL, NULL, 0, NULL, &a, allow), PLUGIN_ROUTE_OTHER_METHOD);
+  assert_string_equal(allow, "GET, HEAD");
+  /* a fixed path beside it wins, whatever the order they were added in */
+  int fixed = 0;
+  assert_int_equal(f->host->route_add(ctx, "GET", "/t/fixed", mark, &fixed), PARLEY_OK);
+  assert_int_equal(serve(f, "GET", "/t/fixed", NULL, NULL, 0, NULL, &a, allow), PLUGIN_ROUTE_SERVED);
+  plugin_route_answer_free(&a);
+  assert_int_equal(fixed, 1);
+}
+
 /* The plugin's POST /events, signed as Standard Webhooks signs: accepted once, with an
  * event; a forged or stale one refused 401, without. */
 static void test_signed_callback(void **state)
@@ -392,6 +430,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_decode, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timestamp_window, setup, teardown),
       cmocka_unit_test_setup_teardown(test_route_add_refusals_name_plugin_and_route, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_route_last_segment_any, setup, teardown),
       cmocka_unit_test_setup_teardown(test_route_answers_and_bad_answers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_signed_callback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_route_once_closing, setup, teardown),

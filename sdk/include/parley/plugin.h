@@ -46,7 +46,8 @@
  * signature (hmac_sha256, hmac_sha256_verify, timestamp_check, decode). A 1.1 host also
  * brings, with no new field: flow control per channel (rate, burst, max_in_flight; see
  * "Delivery"), an attempt number stored before each hand-over, completions checked
- * against the messages the instance holds, and a plugin built for a newer minor refused.
+ * against the messages the instance holds, and a plugin built for a newer minor refused;
+ * route_add takes a last segment "*" (any one segment, for a token in a link).
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -769,7 +770,12 @@ struct parley_host {
    * "HEAD" itself is refused. `path`: "/" then one or more segments joined by "/" of the
    * characters A-Z a-z 0-9 - . _ ~ (no empty segment, no "." or "..", no trailing "/", at
    * most 200 bytes): "/inbound", "/dlr/v2". Matched exactly, case included; the query is
-   * not part of it.
+   * not part of it. The last segment may be "*" (registered as "/u/" then "*"): the route
+   * then takes any one segment there, of the same characters, 1 to 2048 of them
+   * ("/u/aGVsbG8", not "/u/", "/u/a/b" nor "/u/a%20b"), for a signed token carried in a
+   * link; req->path is the path as requested, so the handler reads the segment from it.
+   * A fixed path that matches a request is preferred to a "*": the two may sit side by
+   * side.
    *
    * Returns PARLEY_OK, or PARLEY_ERROR with an ERROR log line naming the plugin and the
    * route: a malformed method or path, no callback, the same method and path registered

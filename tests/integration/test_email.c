@@ -1,0 +1,349 @@
+/* The shipped email channel (plugins/email) in the real daemon, against a real SMTP
+ * server on loopback (tests/smtp_sink.py, aiosmtpd): the shipped welcome journey speaks
+ * on email, the plugin sends over SMTP, and the message is checked as the server got it,
+ * parsed by Python's `email` package: envelope, headers, both MIME parts, the RFC 8058
+ * headers. Then what a user does: the one-click unsubscribe through the daemon (a later
+ * speak on email refused), a GET that only shows a page, forged tokens refused; what a
+ * server says: 550 (dead letter, address suppressed), 451 (retried, delivered); and the
+ * server gone for a while, the message delivered once it is back. One server and one
+ * daemon for the whole file. */
+#define _GNU_SOURCE /* strcasestr */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct daemon D;
+static struct sink {
+  char log[160];
+  int port;
+  pid_t pid;
+} S;
+
+/* Starts tests/smtp_sink.py on `port` (0: any) and reads the port it took. */
+static int sink_start(int port)
+{
+  int fds[2];
+  char port_arg[16];
+  snprintf(port_arg, sizeof port_arg, "%d", port);
+  if (pipe(fds) < 0)
+    return -1;
+  S.pid = fork();
+  if (S.pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execl("/usr/bin/python3", "python3", PARLEY_SRCDIR "/tests/smtp_sink.py", S.log, port_arg, (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE *f = fdopen(fds[0], "r");
+  if (f == NULL || fscanf(f, "%d", &S.port) != 1)
+    S.port = 0;
+  if (f)
+    fclose(f);
+  return S.port > 0 ? 0 : -1;
+}
+
+static void sink_stop(void)
+{
+  if (S.pid > 0) {
+    kill(S.pid, SIGTERM);
+    waitpid(S.pid, NULL, 0);
+  }
+  S.pid = 0;
+}
+
+/* The sink's lines of `event` for `rcpt`, waiting up to `ms` for at least `n`. */
+static cJSON *sink_wait(const char *event, const char *rcpt, int n, long ms)
+{
+  for (long waited = 0;; waited += 50) {
+    cJSON *out = cJSON_CreateArray();
+    FILE *f = fopen(S.log, "r");
+    static char line[1 << 16];
+    while (f && fgets(line, sizeof line, f)) {
+      cJSON *o = cJSON_Parse(line);
+      const cJSON *ev = cJSON_GetObjectItem(o, "event");
+      const cJSON *r = cJSON_GetObjectItem(o, "rcpt");
+      const cJSON *tos = cJSON_GetObjectItem(o, "rcpt_tos");
+      const char *who = cJSON_IsString(r) ? r->valuestring
+                        : cJSON_GetArraySize(tos) > 0 ? cJSON_GetArrayItem(tos, 0)->valuestring
+                                                      : "";
+      if (cJSON_IsString(ev) && strcmp(ev->valuestring, event) == 0 && strcmp(who, rcpt) == 0)
+        cJSON_AddItemToArray(out, o);
+      else
+        cJSON_Delete(o);
+    }
+    if (f)
+      fclose(f);
+    if (cJSON_GetArraySize(out) >= n || waited >= ms)
+      return out;
+    cJSON_Delete(out);
+    h_sleep_ms(50);
+  }
+}
+
+static int start_all(void **state)
+{
+  char extra[1536], key_file[200];
+  signal(SIGPIPE, SIG_IGN);
+  h_init(&D);
+  snprintf(S.log, sizeof S.log, "%s/smtp.jsonl", D.dir);
+  if (sink_start(0) < 0)
+    return -1;
+  snprintf(key_file, sizeof key_file, "%s/email.key", D.dir);
+  FILE *kf = fopen(key_file, "w");
+  if (kf == NULL || fprintf(kf, "an-email-signing-key-of-forty-or-more-bytes-0123\n") < 0 || fclose(kf) != 0)
+    return -1;
+  snprintf(extra, sizeof extra,
+           "  delivery = { max_attempts = 10, retry_base = '100ms', retry_max = '500ms' },\n"
+           "  channels = { email = { plugin = 'email', url = 'smtp://127.0.0.1:%d',\n"
+           "                         from = 'Café Shop <hello@shop.example>',\n"
+           "                         reply_to = 'Support <help@shop.example>',\n"
+           "                         bounce_domain = 'bounces.shop.example',\n"
+           "                         public_url = 'http://127.0.0.1:%d/',\n"
+           "                         signing_key = { file = '%s' }, timeout = '2s' } },\n"
+           "  journey_params = { welcome = { follow_up_after = '3s', last_call_after = '1h' } },",
+           S.port, D.port, key_file);
+  h_write_config(&D, extra);
+  return h_start(&D);
+}
+
+static int stop_all(void **state)
+{
+  int rc = h_teardown(&D);
+  sink_stop();
+  return rc;
+}
+
+static void signup(const char *contact)
+{
+  char ev[320];
+  snprintf(ev, sizeof ev,
+           "{\"id\":\"su-%s\",\"type\":\"user.signed_up\",\"contact\":\"%s\","
+           "\"profile\":{\"email\":\"%s@example.com\",\"first_name\":\"Zoë\"}}",
+           contact, contact, contact);
+  cJSON_Delete(h_post(&D, ev, 200));
+}
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+  const cJSON *v = cJSON_GetObjectItem(o, a);
+  if (b)
+    v = cJSON_GetObjectItem(v, b);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The one message the sink took for `rcpt` (the n-th, waiting). */
+static cJSON *message_for(const char *rcpt, int n, long ms)
+{
+  cJSON *all = sink_wait("message", rcpt, n, ms);
+  if (cJSON_GetArraySize(all) < n)
+    fail_msg("%d message(s) for %s, wanted %d", cJSON_GetArraySize(all), rcpt, n);
+  cJSON *m = cJSON_DetachItemFromArray(all, n - 1);
+  cJSON_Delete(all);
+  return m;
+}
+
+static int history_says(const char *contact, const char *needle, long ms)
+{
+  for (long waited = 0; waited <= ms; waited += 100) {
+    long status;
+    cJSON *ct = h_get_contact(&D, contact, &status);
+    char *text = cJSON_PrintUnformatted(ct);
+    int found = text && strstr(text, needle) != NULL;
+    free(text);
+    cJSON_Delete(ct);
+    if (found)
+      return 1;
+    h_sleep_ms(100);
+  }
+  return 0;
+}
+
+/* The path of the List-Unsubscribe URL below the daemon's address. */
+static void unsubscribe_path(const cJSON *m, char *out, size_t cap)
+{
+  const char *lu = str_at(m, "headers", "List-Unsubscribe");
+  assert_non_null(lu);
+  char want[64];
+  snprintf(want, sizeof want, "<http://127.0.0.1:%d/v1/channels/email/u/", D.port);
+  assert_true(strncmp(lu, want, strlen(want)) == 0);
+  snprintf(out, cap, "%s", lu + strlen(want) - strlen("/v1/channels/email/u/"));
+  out[strcspn(out, ">")] = '\0';
+}
+
+static void test_message_as_received(void **state)
+{
+  signup("ok-1");
+  cJSON *m = message_for("ok-1@example.com", 1, 5000);
+  /* the envelope: the VERP bounce address names the message */
+  const char *from = str_at(m, "mail_from", NULL);
+  assert_true(strncmp(from, "bounces+", 8) == 0);
+  assert_non_null(strstr(from, "@bounces.shop.example"));
+  assert_string_equal(str_at(m, "ehlo", NULL), "shop.example");
+  /* headers, decoded */
+  assert_string_equal(str_at(m, "headers", "Subject"), "Welcome, Zoë!");
+  /* on the wire: RFC 2047 encoded words, no byte past ASCII in the header */
+  const char *head = str_at(m, "raw_head", NULL);
+  assert_non_null(strcasestr(strstr(head, "Subject: "), "=?utf-8?"));
+  assert_null(strstr(head, "\xEF\xBF\xBD")); /* the sink's replacement for a non-ASCII byte */
+  assert_string_equal(str_at(m, "headers", "From"), "Café Shop <hello@shop.example>");
+  assert_string_equal(str_at(m, "headers", "Reply-To"), "Support <help@shop.example>");
+  assert_string_equal(str_at(m, "headers", "To"), "ok-1@example.com");
+  assert_non_null(str_at(m, "headers", "Date"));
+  char rp[200];
+  snprintf(rp, sizeof rp, "<%s>", from);
+  assert_string_equal(str_at(m, "headers", "Return-Path"), rp);
+  const char *mid = str_at(m, "headers", "Message-ID");
+  char msgid[64];
+  assert_true(strlen(from) > 8 + 32);
+  snprintf(msgid, sizeof msgid, "<%.32s.parley@shop.example>", from + 8); /* the same message id */
+  assert_string_equal(mid, msgid);
+  snprintf(msgid, sizeof msgid, "id=%.32s", from + 8); /* Parley's own */
+  assert_true(history_says("ok-1", msgid, 5000));
+  assert_string_equal(str_at(m, "headers", "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+  char path[1024];
+  unsubscribe_path(m, path, sizeof path);
+  /* the body: multipart/alternative, text then HTML, quoted-printable UTF-8 */
+  assert_string_equal(str_at(m, "content_type", NULL), "multipart/alternative");
+  cJSON *parts = cJSON_GetObjectItem(m, "parts");
+  assert_int_equal(cJSON_GetArraySize(parts), 2);
+  cJSON *text = cJSON_GetArrayItem(parts, 0), *html = cJSON_GetArrayItem(parts, 1);
+  assert_string_equal(str_at(text, "type", NULL), "text/plain");
+  assert_string_equal(str_at(html, "type", NULL), "text/html");
+  assert_string_equal(str_at(text, "charset", NULL), "utf-8");
+  assert_string_equal(str_at(text, "encoding", NULL), "quoted-printable");
+  assert_non_null(strstr(str_at(text, "body", NULL), "Hi Zoë,"));
+  assert_non_null(strstr(str_at(html, "body", NULL), "<p>Hi Zoë,</p>"));
+  assert_true(cJSON_GetObjectItem(m, "longest_line")->valueint < 998);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "crlf_only")));
+  /* delivered, the server's queue id kept */
+  char want[64];
+  snprintf(want, sizeof want, "provider=%s", str_at(m, "queue_id", NULL));
+  assert_true(history_says("ok-1", want, 5000));
+  cJSON_Delete(m);
+}
+
+static void test_unsubscribe_one_click(void **state)
+{
+  signup("unsub-1");
+  cJSON *m = message_for("unsub-1@example.com", 1, 5000);
+  char path[1024];
+  unsubscribe_path(m, path, sizeof path);
+  char *body = NULL;
+  assert_int_equal(h_http(&D, "POST", path, "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded",
+                          &body),
+                   200);
+  free(body);
+  /* a second click is the same event */
+  assert_int_equal(h_http(&D, "POST", path, "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded",
+                          NULL),
+                   200);
+  /* the welcome series hears it and ends; another journey's e-mail is refused by the gate */
+  cJSON_Delete(h_post(&D, "{\"id\":\"unsub-1-cart\",\"type\":\"cart.updated\",\"contact\":\"unsub-1\","
+                          "\"data\":{\"items\":[{\"name\":\"tea\"}]}}",
+                      200));
+  assert_true(history_says("unsub-1", "refused email/cart_reminder", 8000));
+  assert_true(history_says("unsub-1", "no consent for email", 100));
+  cJSON *again = sink_wait("message", "unsub-1@example.com", 2, 0);
+  assert_int_equal(cJSON_GetArraySize(again), 1);
+  cJSON_Delete(again);
+  cJSON_Delete(m);
+}
+
+/* A GET shows a page with a button and unsubscribes no one; forged and altered tokens
+ * are 400 and unsubscribe no one: the nudge is sent. */
+static void test_get_and_forged_do_nothing(void **state)
+{
+  signup("look-1");
+  cJSON *m = message_for("look-1@example.com", 1, 5000);
+  char path[1024], *body = NULL;
+  unsubscribe_path(m, path, sizeof path);
+  assert_int_equal(h_http(&D, "GET", path, NULL, NULL, &body), 200);
+  assert_non_null(strstr(body, "<form method=\"post\""));
+  assert_non_null(strstr(body, "List-Unsubscribe"));
+  free(body);
+  char altered[1024];
+  snprintf(altered, sizeof altered, "%s", path);
+  size_t at = strlen(altered) - 20; /* inside the signed text */
+  altered[at] = altered[at] == 'A' ? 'B' : 'A';
+  assert_int_equal(h_http(&D, "POST", altered, "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded",
+                          NULL),
+                   400);
+  assert_int_equal(h_http(&D, "POST", "/v1/channels/email/u/bWFkZS11cAo", "List-Unsubscribe=One-Click",
+                          "application/x-www-form-urlencoded", NULL),
+                   400);
+  assert_int_equal(h_http(&D, "GET", "/v1/channels/email/u/bWFkZS11cAo", NULL, NULL, NULL), 400);
+  cJSON_Delete(message_for("look-1@example.com", 2, 8000)); /* the nudge went out */
+  cJSON_Delete(m);
+}
+
+static void test_550_dead_letter_and_suppressed(void **state)
+{
+  signup("bad-1");
+  assert_true(history_says("bad-1", "invalid_address", 5000));
+  cJSON *rcpts = sink_wait("rcpt", "bad-1@example.com", 1, 0);
+  assert_int_equal(cJSON_GetArraySize(rcpts), 1); /* one attempt, no retry */
+  cJSON_Delete(rcpts);
+  long status;
+  cJSON *ct = h_get_contact(&D, "bad-1", &status);
+  const cJSON *sup = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ct, "profile"), "suppressed"),
+                                         "email");
+  assert_string_equal(str_at(sup, "address", NULL), "bad-1@example.com");
+  assert_string_equal(str_at(sup, "reason", NULL), "invalid_address");
+  cJSON_Delete(ct);
+}
+
+static void test_451_retried_then_delivered(void **state)
+{
+  signup("busy-1");
+  cJSON *m = message_for("busy-1@example.com", 1, 8000);
+  cJSON *rcpts = sink_wait("rcpt", "busy-1@example.com", 2, 0);
+  assert_int_equal(cJSON_GetArraySize(rcpts), 2);
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rcpts, 0), "code")->valueint, 451);
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rcpts, 1), "code")->valueint, 250);
+  assert_true(history_says("busy-1", "provider=Q", 5000));
+  cJSON_Delete(rcpts);
+  cJSON_Delete(m);
+}
+
+/* The server goes away: the message waits in retries and goes out once it is back. */
+static void test_server_away_then_back(void **state)
+{
+  int port = S.port;
+  sink_stop();
+  signup("away-1");
+  h_sleep_ms(1500);
+  cJSON *none = sink_wait("message", "away-1@example.com", 1, 0);
+  assert_int_equal(cJSON_GetArraySize(none), 0);
+  cJSON_Delete(none);
+  assert_int_equal(sink_start(port), 0);
+  cJSON *m = message_for("away-1@example.com", 1, 10000);
+  assert_true(history_says("away-1", "provider=Q", 5000));
+  cJSON_Delete(m);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_message_as_received),
+      cmocka_unit_test(test_unsubscribe_one_click),
+      cmocka_unit_test(test_get_and_forged_do_nothing),
+      cmocka_unit_test(test_550_dead_letter_and_suppressed),
+      cmocka_unit_test(test_451_retried_then_delivered),
+      cmocka_unit_test(test_server_away_then_back),
+  };
+  return cmocka_run_group_tests(tests, start_all, stop_all);
+}

@@ -55,6 +55,12 @@ static const struct parley_config_spec email_config[] = {
      "one message, connection to the server's last answer; a timeout is retried"},
     {"unsubscribe_ttl", PARLEY_CONFIG_DURATION, "365d", 0, offsetof(struct email, unsubscribe_ttl_ms),
      "how long an unsubscribe link keeps working"},
+    {"track_clicks", PARLEY_CONFIG_BOOL, "true", 0, offsetof(struct email, track_clicks),
+     "the HTML part's http(s) links go through Parley, which records email.clicked and redirects"},
+    {"track_opens", PARLEY_CONFIG_BOOL, "false", 0, offsetof(struct email, track_opens),
+     "an open pixel in the HTML part, recorded as email.opened (unreliable: image proxies)"},
+    {"click_ttl", PARLEY_CONFIG_DURATION, "90d", 0, offsetof(struct email, click_ttl_ms),
+     "how long a tracked link keeps redirecting"},
     {"ca_file", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct email, ca_file),
      "CA certificates trusted besides the system's, PEM"},
     {NULL, 0, NULL, 0, 0, NULL},
@@ -77,6 +83,10 @@ static int settings_check(struct email *e, char *why, size_t len)
   char *domain = NULL;
   if (email_url_check(e->url, &e->loopback, why, len) < 0)
     return -1;
+  if (e->click_ttl_ms < 1000) {
+    snprintf(why, len, "click_ttl must be at least 1s");
+    return -1;
+  }
   if (e->timeout_ms < 1 || e->timeout_ms > EMAIL_TIMEOUT_MAX) {
     snprintf(why, len, "timeout must be between 1ms and 10m");
     return -1;
@@ -128,8 +138,8 @@ static enum parley_status email_init(parley_ctx *ctx, void *self)
     snprintf(why, sizeof why, "out of memory");
     goto fail;
   }
-  if (email_unsub_routes(host, ctx, e) != PARLEY_OK) {
-    snprintf(why, sizeof why, "the unsubscribe routes could not be added (see the log)");
+  if (email_unsub_routes(host, ctx, e) != PARLEY_OK || email_click_routes(host, ctx, e) != PARLEY_OK) {
+    snprintf(why, sizeof why, "the unsubscribe or tracking routes could not be added (see the log)");
     goto fail;
   }
   return PARLEY_OK;
@@ -308,21 +318,45 @@ static int letter_of(struct email *e, parley_ctx *ctx, parley_msg *msg, struct e
   return n < 0 || (size_t)n >= unsub_cap ? -1 : 0;
 }
 
+/* The HTML part as sent: its links tracked when the settings ask for it. The text part,
+ * when the template has none, is taken from the HTML as written (its links readable, not
+ * tracked), into *text. A document the tracker cannot read goes as it is, with a WARN. */
+static const char *html_of(struct email *e, parley_ctx *ctx, parley_msg *msg, char **tracked, char **text)
+{
+  const char *html = host->msg_part(msg, "html");
+  char why[256];
+  *tracked = *text = NULL;
+  if (html == NULL || (!e->track_clicks && !e->track_opens))
+    return html;
+  if (host->msg_part(msg, "text") == NULL)
+    *text = email_text_of_html(html);
+  *tracked = email_click_html(e, host->msg_channel(msg), host->msg_id(msg), host->msg_contact(msg), html,
+                              host->now_ms(ctx), why, sizeof why);
+  if (*tracked == NULL)
+    host->log(ctx, PARLEY_LOG_WARN, "links not tracked", "template", host->msg_template(msg), "reason", why, NULL);
+  return *tracked ? *tracked : html;
+}
+
 /* Builds the message and starts its transfer; 0, or -1 and why when the message can
  * never be built (no subject...), or -2 when out of memory (worth a retry). */
 static int start(struct email *e, parley_ctx *ctx, parley_msg *msg, struct email_send *s, char *why, size_t len)
 {
-  char return_path[160], unsub[EMAIL_TOKEN_MAX + 256];
+  char return_path[160], unsub[EMAIL_TOKEN_MAX + 256], *tracked, *text;
   const char *to = host->msg_address(msg);
   if (letter_of(e, ctx, msg, s, return_path, sizeof return_path, unsub, sizeof unsub) < 0) {
     snprintf(why, len, "the unsubscribe link could not be made");
     return -1;
   }
+  const char *html = html_of(e, ctx, msg, &tracked, &text);
   struct email_letter l = {.from = e->from, .reply_to = e->reply_to, .to = to,
-                           .subject = host->msg_part(msg, "subject"), .text = host->msg_part(msg, "text"),
-                           .html = host->msg_part(msg, "html"), .message_id = s->message_id,
-                           .return_path = return_path, .unsubscribe = unsub, .date_ms = host->now_ms(ctx)};
-  if ((s->data = email_mime_build(&l, &s->len, why, len)) == NULL)
+                           .subject = host->msg_part(msg, "subject"),
+                           .text = text ? text : host->msg_part(msg, "text"), .html = html,
+                           .message_id = s->message_id, .return_path = return_path, .unsubscribe = unsub,
+                           .date_ms = host->now_ms(ctx)};
+  s->data = email_mime_build(&l, &s->len, why, len);
+  free(tracked);
+  free(text);
+  if (s->data == NULL)
     return -1;
   if ((s->easy = easy_of(e, s, return_path, to)) == NULL || email_multi_add(e->multi, s->easy) < 0) {
     snprintf(why, len, "out of memory");
@@ -383,7 +417,7 @@ static const struct parley_plugin email_plugin = {
     .size = sizeof(struct parley_plugin),
     .name = "email",
     .version = "1.0",
-    .description = "sends email over SMTP (TLS), MIME by GMime, with one-click unsubscribe",
+    .description = "sends email over SMTP (TLS), MIME by GMime, with one-click unsubscribe and click tracking",
     .capabilities = PARLEY_CAP_SEND | PARLEY_CAP_RECEIPTS,
     .instance_size = sizeof(struct email),
     .config = email_config,

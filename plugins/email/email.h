@@ -1,7 +1,8 @@
 /* The email channel's parts, shared by its files: the curl multi handle on the host's
  * watchers and timers (email_multi.c), the SMTP rules -- which URLs, what an answer
  * means (email_smtp.c), the message itself (email_mime.c, with email_text.c for a text
- * part taken from the HTML), and the unsubscribe routes (email_unsub.c). Signed tokens
+ * part taken from the HTML), the unsubscribe routes (email_unsub.c) and click tracking
+ * (email_click.c). Signed tokens
  * are email_token.h's. The plugin, its settings and its life cycle, is email.c. */
 #ifndef PARLEY_EMAIL_H
 #define PARLEY_EMAIL_H
@@ -29,6 +30,9 @@ struct email {
   int64_t timeout_ms;        /* setting, DURATION */
   int64_t unsubscribe_ttl_ms; /* setting, DURATION: how long an unsubscribe link works */
   const char *ca_file;       /* setting: trusted besides the system's store */
+  int track_clicks;          /* setting, BOOL: links of the HTML part go through Parley */
+  int track_opens;           /* setting, BOOL: an open pixel in the HTML part */
+  int64_t click_ttl_ms;      /* setting, DURATION: how long a tracked link redirects */
   char *from_domain;         /* the From's domain: Message-ID's right side */
   char *smtp_url;            /* url, with the EHLO name as its path */
   parley_ctx *ctx;           /* the instance's handle, for the transfers' ends */
@@ -101,5 +105,15 @@ int email_mime_check_mailbox(const char *text, char **domain, char *why, size_t 
 
 /* Registers GET and POST /u/<token> for the instance. PARLEY_OK, or PARLEY_ERROR. */
 enum parley_status email_unsub_routes(const struct parley_host *host, parley_ctx *ctx, struct email *e);
+
+/* --- email_click.c --- */
+
+/* The HTML part with its links tracked (and the open pixel, with track_opens), as
+ * email_links_rewrite writes it: malloc'd, or NULL and why. */
+char *email_click_html(struct email *e, const char *channel, const char *message_id, const char *contact,
+                       const char *html, int64_t now_ms, char *why, size_t len);
+/* Registers GET /c/<token> and GET /o/<token> for the instance. PARLEY_OK, or
+ * PARLEY_ERROR. */
+enum parley_status email_click_routes(const struct parley_host *host, parley_ctx *ctx, struct email *e);
 
 #endif

@@ -20,11 +20,12 @@
 #define EMAIL_TOKEN_MAX 2048     /* the longest token made or read, with its NUL */
 #define EMAIL_TOKEN_UNSUBSCRIBE 'u'
 #define EMAIL_TOKEN_CLICK 'c'
+#define EMAIL_TOKEN_OPEN 'o'
 
 /* What a token carries. Strings are UTF-8 without control characters; name and target
  * may be NULL (read back as ""). Read back, the strings point into `buf`. */
 struct email_token {
-  char kind;              /* EMAIL_TOKEN_UNSUBSCRIBE, EMAIL_TOKEN_CLICK, ... */
+  char kind;              /* EMAIL_TOKEN_UNSUBSCRIBE, EMAIL_TOKEN_CLICK, EMAIL_TOKEN_OPEN */
   const char *message_id; /* required */
   const char *contact;    /* required */
   const char *name;       /* a link's name ("pricing"), or NULL */

@@ -5,8 +5,10 @@
  * headers. Then what a user does: the one-click unsubscribe through the daemon (a later
  * speak on email refused), a GET that only shows a page, forged tokens refused; what a
  * server says: 550 (dead letter, address suppressed), 451 (retried, delivered); and the
- * server gone for a while, the message delivered once it is back. One server and one
- * daemon for the whole file. */
+ * server gone for a while, the message delivered once it is back. Click tracking: the
+ * received HTML's links point to the daemon, which records email.clicked and redirects
+ * (the welcome journey then sends its tips), forged links are refused. One server and
+ * one daemon for the whole file. */
 #define _GNU_SOURCE /* strcasestr */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include <cJSON.h>
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +187,55 @@ static void unsubscribe_path(const cJSON *m, char *out, size_t cap)
   out[strcspn(out, ">")] = '\0';
 }
 
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+  (void)p;
+  (void)ud;
+  return size * n;
+}
+
+/* The HTML part of a message the sink took. */
+static const char *html_part(const cJSON *m)
+{
+  const char *html = str_at(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "parts"), 1), "body", NULL);
+  assert_non_null(html);
+  return html;
+}
+
+/* The path of the first tracked link ("/v1/channels/email/c/<token>") of `html`. */
+static void click_path(const char *html, char *out, size_t cap)
+{
+  char want[80];
+  snprintf(want, sizeof want, "href=\"http://127.0.0.1:%d/v1/channels/email/c/", D.port);
+  const char *at = strstr(html, want);
+  assert_non_null(at);
+  at += strlen(want) - strlen("/v1/channels/email/c/");
+  snprintf(out, cap, "%.*s", (int)strcspn(at, "\""), at);
+}
+
+/* GET `path` with an HTTP client that does not follow redirects: the status, and the
+ * Location into loc ("" when none). */
+static long get_location(const char *path, char *loc, size_t cap)
+{
+  char url[2300];
+  char *redirect = NULL;
+  long status = 0;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", D.port, path);
+  CURL *c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  if (curl_easy_perform(c) == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redirect);
+  }
+  snprintf(loc, cap, "%s", redirect ? redirect : "");
+  curl_easy_cleanup(c);
+  return status;
+}
+
 static void test_message_as_received(void **state)
 {
   signup("ok-1");
@@ -290,6 +342,61 @@ static void test_get_and_forged_do_nothing(void **state)
   cJSON_Delete(m);
 }
 
+/* The received HTML's http link points to the daemon, its mailto link is untouched;
+ * following the tracked link redirects to the target and records email.clicked, which
+ * the welcome journey answers with its tips. */
+static void test_click_tracked(void **state)
+{
+  signup("click-1");
+  cJSON *m = message_for("click-1@example.com", 1, 5000);
+  const char *html = html_part(m);
+  assert_non_null(strstr(html, "href=\"mailto:help@shop.example\""));
+  assert_null(strstr(html, "https://shop.example/start")); /* only inside the token */
+  assert_null(strstr(html, "data-parley-link"));
+  assert_null(strstr(html, "/v1/channels/email/o/")); /* track_opens is off by default */
+  /* the text part keeps the link readable */
+  assert_non_null(strstr(str_at(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "parts"), 0), "body", NULL),
+                         "Thanks for joining us."));
+  char path[2300], loc[2300];
+  click_path(html, path, sizeof path);
+  assert_int_equal(get_location(path, loc, sizeof loc), 302);
+  assert_string_equal(loc, "https://shop.example/start");
+  assert_int_equal(get_location(path, loc, sizeof loc), 302); /* a second click: the same event */
+  assert_true(history_says("click-1", "woken by email.clicked", 5000));
+  cJSON *tips = message_for("click-1@example.com", 2, 8000);
+  assert_string_equal(str_at(tips, "headers", "Subject"), "Three tips to get started, Zoë");
+  h_sleep_ms(500);
+  cJSON *all = sink_wait("message", "click-1@example.com", 3, 0);
+  assert_int_equal(cJSON_GetArraySize(all), 2); /* one click, one tips e-mail */
+  cJSON_Delete(all);
+  cJSON_Delete(tips);
+  cJSON_Delete(m);
+}
+
+/* An altered, a made-up and an unsubscribe token at /c/: 400, no redirect, nothing
+ * recorded (the journey hears silence and nudges instead of sending tips). */
+static void test_click_forged(void **state)
+{
+  signup("forge-1");
+  cJSON *m = message_for("forge-1@example.com", 1, 5000);
+  char path[2300], loc[2300], unsub[1024];
+  click_path(html_part(m), path, sizeof path);
+  size_t at = strlen(path) - 20; /* inside the signed text */
+  path[at] = path[at] == 'A' ? 'B' : 'A';
+  assert_int_equal(get_location(path, loc, sizeof loc), 400);
+  assert_string_equal(loc, "");
+  assert_int_equal(get_location("/v1/channels/email/c/bWFkZS11cAo", loc, sizeof loc), 400);
+  unsubscribe_path(m, unsub, sizeof unsub);
+  snprintf(path, sizeof path, "/v1/channels/email/c/%s", unsub + strlen("/v1/channels/email/u/"));
+  assert_int_equal(get_location(path, loc, sizeof loc), 400);
+  assert_string_equal(loc, "");
+  cJSON *next = message_for("forge-1@example.com", 2, 8000);
+  assert_string_equal(str_at(next, "headers", "Subject"), "Anything we can help with, Zoë?");
+  assert_false(history_says("forge-1", "woken by email.clicked", 0));
+  cJSON_Delete(next);
+  cJSON_Delete(m);
+}
+
 static void test_550_dead_letter_and_suppressed(void **state)
 {
   signup("bad-1");
@@ -341,6 +448,8 @@ int main(void)
       cmocka_unit_test(test_message_as_received),
       cmocka_unit_test(test_unsubscribe_one_click),
       cmocka_unit_test(test_get_and_forged_do_nothing),
+      cmocka_unit_test(test_click_tracked),
+      cmocka_unit_test(test_click_forged),
       cmocka_unit_test(test_550_dead_letter_and_suppressed),
       cmocka_unit_test(test_451_retried_then_delivered),
       cmocka_unit_test(test_server_away_then_back),

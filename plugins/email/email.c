@@ -16,10 +16,12 @@
 #include <sodium.h>
 
 #include "email.h"
+#include "email_dsn.h"
 #include "email_token.h"
 
 #define EMAIL_TIMEOUT_MAX 600000 /* ms */
 #define EMAIL_KEY_MIN 32         /* bytes of signing key */
+#define EMAIL_SECRET_MIN 16      /* bytes of bounce secret */
 #define EMAIL_REPLY_MAX 256
 
 static const struct parley_host *host;
@@ -31,7 +33,7 @@ struct email_send {
   struct curl_slist *rcpt;
   char *data; /* the message on the wire */
   size_t len, off;
-  char message_id[160];
+  char message_id[EMAIL_SEAL_MAX + 160]; /* <id>.<sealed recipient>.parley@<domain> */
   char reply[EMAIL_REPLY_MAX]; /* the server's last reply line */
   struct email_send *prev, *next;
 };
@@ -61,6 +63,8 @@ static const struct parley_config_spec email_config[] = {
      "an open pixel in the HTML part, recorded as email.opened (unreliable: image proxies)"},
     {"click_ttl", PARLEY_CONFIG_DURATION, "90d", 0, offsetof(struct email, click_ttl_ms),
      "how long a tracked link keeps redirecting"},
+    {"bounce_secret", PARLEY_CONFIG_SECRET, NULL, 0, offsetof(struct email, bounce_secret),
+     "enables POST /bounces for bounce and complaint reports, sent with Authorization: Bearer <secret>"},
     {"ca_file", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct email, ca_file),
      "CA certificates trusted besides the system's, PEM"},
     {NULL, 0, NULL, 0, 0, NULL},
@@ -85,6 +89,10 @@ static int settings_check(struct email *e, char *why, size_t len)
     return -1;
   if (e->click_ttl_ms < 1000) {
     snprintf(why, len, "click_ttl must be at least 1s");
+    return -1;
+  }
+  if (e->bounce_secret && strlen(e->bounce_secret) < EMAIL_SECRET_MIN) {
+    snprintf(why, len, "bounce_secret must be at least %d bytes (e.g. openssl rand -hex 32)", EMAIL_SECRET_MIN);
     return -1;
   }
   if (e->timeout_ms < 1 || e->timeout_ms > EMAIL_TIMEOUT_MAX) {
@@ -129,6 +137,7 @@ static enum parley_status email_init(parley_ctx *ctx, void *self)
   if (sodium_init() < 0)
     return refuse(ctx, "libsodium failed to initialise");
   g_mime_init();
+  email_dsn_init();
   e->host = host;
   e->ctx = ctx;
   if (settings_check(e, why, sizeof why) < 0)
@@ -138,8 +147,9 @@ static enum parley_status email_init(parley_ctx *ctx, void *self)
     snprintf(why, sizeof why, "out of memory");
     goto fail;
   }
-  if (email_unsub_routes(host, ctx, e) != PARLEY_OK || email_click_routes(host, ctx, e) != PARLEY_OK) {
-    snprintf(why, sizeof why, "the unsubscribe or tracking routes could not be added (see the log)");
+  if (email_unsub_routes(host, ctx, e) != PARLEY_OK || email_click_routes(host, ctx, e) != PARLEY_OK ||
+      email_bounce_routes(host, ctx, e) != PARLEY_OK) {
+    snprintf(why, sizeof why, "the unsubscribe, tracking or bounce routes could not be added (see the log)");
     goto fail;
   }
   return PARLEY_OK;
@@ -148,6 +158,7 @@ fail:
   e->multi = NULL;
   free(e->from_domain);
   free(e->smtp_url);
+  email_dsn_shutdown();
   g_mime_shutdown();
   return refuse(ctx, why);
 }
@@ -294,6 +305,21 @@ static int address_ok(const char *a)
   return 1;
 }
 
+/* The Message-ID: Parley's message id, then the recipient sealed (email_token_seal) so
+ * that a bounce or complaint quoting it names the contact and the address, then
+ * ".parley". A recipient too long to seal leaves the middle out: the message goes, and a
+ * report about it is answered as one about no message of ours. */
+static void message_id_of(struct email *e, parley_msg *msg, char *out, size_t cap)
+{
+  const char *key = e->signing_key, *id = host->msg_id(msg);
+  char sealed[EMAIL_SEAL_MAX];
+  if (email_token_seal((const unsigned char *)key, strlen(key), id, host->msg_contact(msg), host->msg_address(msg),
+                       sealed, sizeof sealed) < 0)
+    snprintf(out, cap, "%s.parley@%s", id, e->from_domain);
+  else
+    snprintf(out, cap, "%s.%s.parley@%s", id, sealed, e->from_domain);
+}
+
 /* The letter's parts that depend on the message: Message-ID, bounce address, the
  * one-click URL. 0, or -1 and why. */
 static int letter_of(struct email *e, parley_ctx *ctx, parley_msg *msg, struct email_send *s, char *return_path,
@@ -305,7 +331,7 @@ static int letter_of(struct email *e, parley_ctx *ctx, parley_msg *msg, struct e
   char local[96], tok[EMAIL_TOKEN_MAX];
   struct email_token t = {.kind = EMAIL_TOKEN_UNSUBSCRIBE, .message_id = id, .contact = host->msg_contact(msg),
                           .expires_ms = host->now_ms(ctx) + e->unsubscribe_ttl_ms};
-  snprintf(s->message_id, sizeof s->message_id, "%s.parley@%s", id, e->from_domain);
+  message_id_of(e, msg, s->message_id, sizeof s->message_id);
   if (email_token_verp(key, key_len, id, local, sizeof local) < 0)
     snprintf(local, sizeof local, "bounces");
   snprintf(return_path, rp_cap, "%s@%s", local, e->bounce_domain ? e->bounce_domain : e->from_domain);
@@ -408,6 +434,7 @@ static void email_shutdown(parley_ctx *ctx, void *self)
   email_multi_close(e->multi);
   free(e->from_domain);
   free(e->smtp_url);
+  email_dsn_shutdown();
   g_mime_shutdown();
 }
 
@@ -417,7 +444,7 @@ static const struct parley_plugin email_plugin = {
     .size = sizeof(struct parley_plugin),
     .name = "email",
     .version = "1.0",
-    .description = "sends email over SMTP (TLS), MIME by GMime, with one-click unsubscribe and click tracking",
+    .description = "sends email over SMTP (TLS), MIME by GMime, with one-click unsubscribe, click tracking and bounce reports",
     .capabilities = PARLEY_CAP_SEND | PARLEY_CAP_RECEIPTS,
     .instance_size = sizeof(struct email),
     .config = email_config,

@@ -1,8 +1,8 @@
 /* The email channel's parts, shared by its files: the curl multi handle on the host's
  * watchers and timers (email_multi.c), the SMTP rules -- which URLs, what an answer
  * means (email_smtp.c), the message itself (email_mime.c, with email_text.c for a text
- * part taken from the HTML), the unsubscribe routes (email_unsub.c) and click tracking
- * (email_click.c). Signed tokens
+ * part taken from the HTML), the unsubscribe routes (email_unsub.c), click tracking
+ * (email_click.c) and the bounce route (email_bounce.c, reading reports with email_dsn.h). Signed tokens
  * are email_token.h's. The plugin, its settings and its life cycle, is email.c. */
 #ifndef PARLEY_EMAIL_H
 #define PARLEY_EMAIL_H
@@ -33,6 +33,7 @@ struct email {
   int track_clicks;          /* setting, BOOL: links of the HTML part go through Parley */
   int track_opens;           /* setting, BOOL: an open pixel in the HTML part */
   int64_t click_ttl_ms;      /* setting, DURATION: how long a tracked link redirects */
+  const char *bounce_secret; /* setting, SECRET: authenticates POST /bounces */
   char *from_domain;         /* the From's domain: Message-ID's right side */
   char *smtp_url;            /* url, with the EHLO name as its path */
   parley_ctx *ctx;           /* the instance's handle, for the transfers' ends */
@@ -115,5 +116,10 @@ char *email_click_html(struct email *e, const char *channel, const char *message
 /* Registers GET /c/<token> and GET /o/<token> for the instance. PARLEY_OK, or
  * PARLEY_ERROR. */
 enum parley_status email_click_routes(const struct parley_host *host, parley_ctx *ctx, struct email *e);
+
+/* --- email_bounce.c --- */
+
+/* Registers POST /bounces when bounce_secret is set. PARLEY_OK, or PARLEY_ERROR. */
+enum parley_status email_bounce_routes(const struct parley_host *host, parley_ctx *ctx, struct email *e);
 
 #endif

@@ -92,7 +92,7 @@ static void refuse(struct email *e, parley_ctx *ctx, const struct parley_route_r
 static int token_of(struct email *e, parley_ctx *ctx, const struct parley_route_req *req, char kind,
                     struct email_token *t)
 {
-  const char *tok = req->path + 3; /* the route is "/c/*" or "/o/*" */
+  const char *tok = req->path + 3; /* after "/c/" or "/o/" */
   const char *key = e->signing_key;
   enum email_token_rc rc = email_token_read((const unsigned char *)key, strlen(key), tok, strlen(tok),
                                             e->host->now_ms(ctx), t);

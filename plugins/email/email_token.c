@@ -145,3 +145,73 @@ int email_token_verp(const unsigned char *key, size_t key_len, const char *messa
   int n = snprintf(out, cap, "bounces+%s-%s", message_id, sig);
   return n < 0 || (size_t)n >= cap ? -1 : n;
 }
+
+/* The sealing key: a hash of the signing key under its own label, so the key that signs
+ * tokens is never the key that encrypts. */
+static void seal_key(const unsigned char *key, size_t key_len, unsigned char out[crypto_secretbox_KEYBYTES])
+{
+  static const char label[] = "parley email seal v1\n";
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, crypto_secretbox_KEYBYTES);
+  crypto_generichash_update(&st, (const unsigned char *)label, sizeof label - 1);
+  crypto_generichash_update(&st, key, key_len);
+  crypto_generichash_final(&st, out, crypto_secretbox_KEYBYTES);
+}
+
+/* The nonce is the message id's keyed hash: one per message, and a box moved to another
+ * message's id does not open. */
+static void seal_nonce(const unsigned char k[crypto_secretbox_KEYBYTES], const char *message_id,
+                       unsigned char out[crypto_secretbox_NONCEBYTES])
+{
+  crypto_generichash(out, crypto_secretbox_NONCEBYTES, (const unsigned char *)message_id, strlen(message_id), k,
+                     crypto_secretbox_KEYBYTES);
+}
+
+#define SEAL_PLAIN_MAX ((EMAIL_SEAL_MAX / 4) * 3 - crypto_secretbox_MACBYTES - 1)
+
+int email_token_seal(const unsigned char *key, size_t key_len, const char *message_id, const char *contact,
+                     const char *address, char *out, size_t cap)
+{
+  unsigned char k[crypto_secretbox_KEYBYTES], nonce[crypto_secretbox_NONCEBYTES];
+  unsigned char plain[SEAL_PLAIN_MAX], box[SEAL_PLAIN_MAX + crypto_secretbox_MACBYTES];
+  if (key_len == 0 || !field_ok(message_id, 1) || !field_ok(contact, 1) || !field_ok(address, 1))
+    return -1;
+  int n = snprintf((char *)plain, sizeof plain, "%s\n%s", contact, address);
+  if (n < 0 || (size_t)n >= sizeof plain ||
+      sodium_base64_ENCODED_LEN((size_t)n + crypto_secretbox_MACBYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > cap)
+    return -1;
+  seal_key(key, key_len, k);
+  seal_nonce(k, message_id, nonce);
+  crypto_secretbox_easy(box, plain, (size_t)n, nonce, k);
+  sodium_memzero(k, sizeof k);
+  sodium_bin2base64(out, cap, box, (size_t)n + crypto_secretbox_MACBYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return (int)strlen(out);
+}
+
+int email_token_unseal(const unsigned char *key, size_t key_len, const char *message_id, const char *sealed,
+                       char *buf, size_t cap, const char **contact, const char **address)
+{
+  unsigned char k[crypto_secretbox_KEYBYTES], nonce[crypto_secretbox_NONCEBYTES];
+  unsigned char box[SEAL_PLAIN_MAX + crypto_secretbox_MACBYTES];
+  size_t box_len = 0;
+  if (key_len == 0 || message_id == NULL || sealed == NULL ||
+      sodium_base642bin(box, sizeof box, sealed, strlen(sealed), NULL, &box_len, NULL,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      box_len <= crypto_secretbox_MACBYTES || box_len - crypto_secretbox_MACBYTES >= cap)
+    return -1;
+  seal_key(key, key_len, k);
+  seal_nonce(k, message_id, nonce);
+  int rc = crypto_secretbox_open_easy((unsigned char *)buf, box, box_len, nonce, k);
+  sodium_memzero(k, sizeof k);
+  if (rc != 0)
+    return -1;
+  size_t n = box_len - crypto_secretbox_MACBYTES;
+  buf[n] = '\0';
+  char *nl = memchr(buf, '\n', n);
+  if (nl == NULL || memchr(buf, '\0', n) || nl == buf || nl[1] == '\0')
+    return -1;
+  *nl = '\0';
+  *contact = buf;
+  *address = nl + 1;
+  return 0;
+}

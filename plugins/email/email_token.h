@@ -1,5 +1,5 @@
 /* Signed tokens for the links an email carries (unsubscribe, tracked clicks) and for its
- * bounce address. A token says what it is for (`kind`), which message and contact it
+ * bounce address; the recipient sealed into its Message-ID. A token says what it is for (`kind`), which message and contact it
  * belongs to, optionally a link's name and target, and when it expires; it is signed
  * with HMAC-SHA256 (libsodium) under the channel's signing key and written in base64url,
  * so it fits a URL path segment as it is. Nothing in it is secret (anyone holding it can
@@ -59,5 +59,20 @@ const char *email_token_why(enum email_token_rc rc);
  * most 64 octets: message ids are up to 32 characters), into out. Returns its length,
  * or -1. A bounce that comes back to it names the message, and cannot be made up. */
 int email_token_verp(const unsigned char *key, size_t key_len, const char *message_id, char *out, size_t cap);
+
+/* The recipient of a message, sealed into its Message-ID so that a bounce or complaint
+ * quoting that Message-ID names the contact and the address without showing them:
+ * crypto_secretbox of "<contact>\n<address>" under a key derived from the signing key,
+ * its nonce derived from the message id (the same on every attempt; unique per message),
+ * in base64url. Returns the length written to out (NUL-terminated), or -1: a field empty
+ * or holding a control character, or out too small (EMAIL_SEAL_MAX fits any). */
+#define EMAIL_SEAL_MAX 640
+int email_token_seal(const unsigned char *key, size_t key_len, const char *message_id, const char *contact,
+                     const char *address, char *out, size_t cap);
+/* Opens what email_token_seal made for `message_id`: the contact and the address into
+ * buf (cap bytes), *contact and *address pointing into it. 0, or -1 when `sealed` was not
+ * made with this key for this message (forged, altered, another message's). */
+int email_token_unseal(const unsigned char *key, size_t key_len, const char *message_id, const char *sealed,
+                       char *buf, size_t cap, const char **contact, const char **address);
 
 #endif

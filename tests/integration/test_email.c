@@ -7,8 +7,10 @@
  * server says: 550 (dead letter, address suppressed), 451 (retried, delivered); and the
  * server gone for a while, the message delivered once it is back. Click tracking: the
  * received HTML's links point to the daemon, which records email.clicked and redirects
- * (the welcome journey then sends its tips), forged links are refused. One server and
- * one daemon for the whole file. */
+ * (the welcome journey then sends its tips), forged links are refused. Bounces and
+ * complaints: reports built from the received message and POSTed with the secret (a hard
+ * bounce or a complaint suppresses the address, a soft one does not), forged ones
+ * refused. One server and one daemon for the whole file. */
 #define _GNU_SOURCE /* strcasestr */
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,6 +111,9 @@ static int start_all(void **state)
   FILE *kf = fopen(key_file, "w");
   if (kf == NULL || fprintf(kf, "an-email-signing-key-of-forty-or-more-bytes-0123\n") < 0 || fclose(kf) != 0)
     return -1;
+  snprintf(extra, sizeof extra, "%s.bounce", key_file);
+  if ((kf = fopen(extra, "w")) == NULL || fprintf(kf, "a-bounce-secret-for-tests\n") < 0 || fclose(kf) != 0)
+    return -1;
   snprintf(extra, sizeof extra,
            "  delivery = { max_attempts = 10, retry_base = '100ms', retry_max = '500ms' },\n"
            "  channels = { email = { plugin = 'email', url = 'smtp://127.0.0.1:%d',\n"
@@ -116,9 +121,10 @@ static int start_all(void **state)
            "                         reply_to = 'Support <help@shop.example>',\n"
            "                         bounce_domain = 'bounces.shop.example',\n"
            "                         public_url = 'http://127.0.0.1:%d/',\n"
-           "                         signing_key = { file = '%s' }, timeout = '2s' } },\n"
+           "                         signing_key = { file = '%s' }, timeout = '2s',\n"
+           "                         bounce_secret = { file = '%s.bounce' } } },\n"
            "  journey_params = { welcome = { follow_up_after = '3s', last_call_after = '1h' } },",
-           S.port, D.port, key_file);
+           S.port, D.port, key_file, key_file);
   h_write_config(&D, extra);
   return h_start(&D);
 }
@@ -261,8 +267,11 @@ static void test_message_as_received(void **state)
   const char *mid = str_at(m, "headers", "Message-ID");
   char msgid[64];
   assert_true(strlen(from) > 8 + 32);
-  snprintf(msgid, sizeof msgid, "<%.32s.parley@shop.example>", from + 8); /* the same message id */
-  assert_string_equal(mid, msgid);
+  snprintf(msgid, sizeof msgid, "<%.32s.", from + 8); /* the same message id, then the sealed recipient */
+  assert_true(strncmp(mid, msgid, strlen(msgid)) == 0);
+  assert_true(strlen(mid) > strlen(msgid) + 40);
+  assert_string_equal(mid + strlen(mid) - strlen(".parley@shop.example>"), ".parley@shop.example>");
+  assert_null(strstr(mid, "ok-1")); /* neither the contact nor the address shows */
   snprintf(msgid, sizeof msgid, "id=%.32s", from + 8); /* Parley's own */
   assert_true(history_says("ok-1", msgid, 5000));
   assert_string_equal(str_at(m, "headers", "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
@@ -397,6 +406,169 @@ static void test_click_forged(void **state)
   cJSON_Delete(m);
 }
 
+#define BOUNCE_SECRET "a-bounce-secret-for-tests"
+#define BOUNCE_PATH "/v1/channels/email/bounces"
+
+/* The head of a report about `m`, sent to its VERP address, then its first part. */
+static int report_head(char *out, size_t cap, const cJSON *m, const char *report_type)
+{
+  return snprintf(out, cap,
+                  "From: MAILER-DAEMON@mx.example.com\r\nTo: %s\r\nSubject: Returned mail\r\n"
+                  "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=%s; boundary=\"B\"\r\n\r\n"
+                  "--B\r\nContent-Type: text/plain\r\n\r\nAbout a message you sent.\r\n\r\n",
+                  str_at(m, "mail_from", NULL), report_type);
+}
+
+/* A delivery status notification (RFC 3464) for the message `m` the sink took, as an MTA
+ * writes it: the recipient's Action and Status, and the message's headers as received. */
+static char *dsn_for(const cJSON *m, const char *action, const char *status)
+{
+  size_t cap = 16384;
+  char *out = malloc(cap);
+  int n = report_head(out, cap, m, "delivery-status");
+  snprintf(out + n, cap - (size_t)n,
+           "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
+           "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
+           "Diagnostic-Code: smtp; %s %s mailbox says no\r\n\r\n"
+           "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n%s\r\n\r\n--B--\r\n",
+           str_at(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "rcpt_tos"), 0), NULL, NULL), action, status,
+           status[0] == '5' ? "550" : "452", status, str_at(m, "raw_head", NULL));
+  return out;
+}
+
+/* A feedback-loop complaint (RFC 5965 ARF) about `m`. */
+static char *arf_for(const cJSON *m)
+{
+  size_t cap = 16384;
+  char *out = malloc(cap);
+  int n = report_head(out, cap, m, "feedback-report");
+  snprintf(out + n, cap - (size_t)n,
+           "--B\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+           "User-Agent: Test-Feedback/1.0\r\nVersion: 1\r\nOriginal-Mail-From: <%s>\r\n\r\n"
+           "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n%s\r\n\r\n--B--\r\n",
+           str_at(m, "mail_from", NULL), str_at(m, "raw_head", NULL));
+  return out;
+}
+
+/* POSTs `report` to the bounce route with `secret` (NULL: none), the VERP address of
+ * `m` in ?to= when m is given; frees the report; returns the status. */
+static long post_report(char *report, const char *secret, const cJSON *m)
+{
+  char path[256] = BOUNCE_PATH;
+  if (m) { /* ?to=<the VERP address>, its '@' and '+' %-escaped */
+    size_t n = strlen(strcat(path, "?to="));
+    for (const char *c = str_at(m, "mail_from", NULL); *c && n + 4 < sizeof path; c++)
+      n += (size_t)snprintf(path + n, sizeof path - n, *c == '@' ? "%%40" : *c == '+' ? "%%2B" : "%c", *c);
+  }
+  long status = h_http_as(&D, secret, "POST", path, report, "message/rfc822", NULL);
+  free(report);
+  return status;
+}
+
+/* The contact's suppression on email, as a JSON text ("" when none), into out. */
+static void suppression_of(const char *contact, char *out, size_t cap)
+{
+  long status;
+  cJSON *ct = h_get_contact(&D, contact, &status);
+  cJSON *sup = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ct, "profile"), "suppressed"), "email");
+  char *text = sup ? cJSON_PrintUnformatted(sup) : NULL;
+  snprintf(out, cap, "%s", text ? text : "");
+  free(text);
+  cJSON_Delete(ct);
+}
+
+/* A hard bounce suppresses the address the message went to; the welcome journey hears
+ * it and ends (no sms channel here), and another journey's e-mail is refused. */
+static void test_bounce_hard(void **state)
+{
+  char sup[512];
+  signup("hard-1");
+  cJSON *m = message_for("hard-1@example.com", 1, 5000);
+  assert_int_equal(post_report(dsn_for(m, "failed", "5.1.1"), BOUNCE_SECRET, m), 200);
+  assert_int_equal(post_report(dsn_for(m, "failed", "5.1.1"), BOUNCE_SECRET, m), 200); /* the same event */
+  assert_true(history_says("hard-1", "woken by email.bounced", 5000));
+  suppression_of("hard-1", sup, sizeof sup);
+  assert_non_null(strstr(sup, "\"address\":\"hard-1@example.com\""));
+  assert_non_null(strstr(sup, "\"reason\":\"bounced\""));
+  assert_non_null(strstr(sup, "\"at\":\"20"));
+  cJSON_Delete(h_post(&D, "{\"id\":\"hard-1-cart\",\"type\":\"cart.updated\",\"contact\":\"hard-1\","
+                          "\"data\":{\"items\":[{\"name\":\"tea\"}]}}",
+                      200));
+  assert_true(history_says("hard-1", "refused email/cart_reminder", 8000));
+  assert_true(history_says("hard-1", "suppressed for email: bounced", 100));
+  cJSON *all = sink_wait("message", "hard-1@example.com", 2, 0);
+  assert_int_equal(cJSON_GetArraySize(all), 1);
+  cJSON_Delete(all);
+  cJSON_Delete(m);
+}
+
+/* A soft bounce (a full mailbox) suppresses nothing: the welcome journey keeps
+ * listening and its nudge goes out. The envelope recipient is read from the report. */
+static void test_bounce_soft(void **state)
+{
+  char sup[512];
+  signup("soft-1");
+  cJSON *m = message_for("soft-1@example.com", 1, 5000);
+  assert_int_equal(post_report(dsn_for(m, "delayed", "4.2.2"), BOUNCE_SECRET, NULL), 200);
+  assert_true(history_says("soft-1", "woken by email.bounced", 5000));
+  cJSON *next = message_for("soft-1@example.com", 2, 8000);
+  assert_string_equal(str_at(next, "headers", "Subject"), "Anything we can help with, Zoë?");
+  suppression_of("soft-1", sup, sizeof sup);
+  assert_string_equal(sup, "");
+  cJSON_Delete(next);
+  cJSON_Delete(m);
+}
+
+static void test_complaint_suppresses(void **state)
+{
+  char sup[512];
+  signup("spam-1");
+  cJSON *m = message_for("spam-1@example.com", 1, 5000);
+  assert_int_equal(post_report(arf_for(m), BOUNCE_SECRET, NULL), 200);
+  assert_true(history_says("spam-1", "event email.complained", 5000));
+  suppression_of("spam-1", sup, sizeof sup);
+  assert_non_null(strstr(sup, "\"address\":\"spam-1@example.com\""));
+  assert_non_null(strstr(sup, "\"reason\":\"complaint\""));
+  cJSON_Delete(m);
+}
+
+/* A wrong or missing secret is 401; a forged Message-ID, another message's bounce
+ * address and a message that is no report are refused with a 4xx; none records
+ * anything: the journey hears silence and nudges. */
+static void test_bounce_refused(void **state)
+{
+  char sup[512];
+  signup("fake-1");
+  signup("fake-2");
+  cJSON *m = message_for("fake-1@example.com", 1, 5000);
+  cJSON *other = message_for("fake-2@example.com", 1, 5000);
+  assert_int_equal(post_report(dsn_for(m, "failed", "5.1.1"), "a-wrong-secret-of-some-length", m), 401);
+  assert_int_equal(post_report(dsn_for(m, "failed", "5.1.1"), NULL, m), 401);
+  assert_int_equal(post_report(dsn_for(m, "failed", "5.1.1"), BOUNCE_SECRET, other), 422);
+  char *forged = dsn_for(m, "failed", "5.1.1");
+  char *mid = strstr(forged, "\r\nMessage-I");
+  assert_non_null(mid);
+  char *sealed = strchr(strchr(mid, '<'), '.') + 5; /* inside the sealed recipient */
+  *sealed = *sealed == 'A' ? 'B' : 'A';
+  assert_int_equal(post_report(forged, BOUNCE_SECRET, m), 422);
+  assert_int_equal(post_report(strdup("From: someone@example.org\r\nSubject: I am away\r\n"
+                                      "Content-Type: text/plain\r\n\r\nBack on Monday.\r\n"),
+                               BOUNCE_SECRET, m),
+                   400);
+  char *cut = dsn_for(m, "failed", "5.1.1");
+  strstr(cut, "Final-Recipient")[0] = '\0'; /* truncated in the middle of the report */
+  long status = post_report(cut, BOUNCE_SECRET, m);
+  assert_true(status == 400 || status == 422);
+  cJSON *next = message_for("fake-1@example.com", 2, 8000);
+  assert_string_equal(str_at(next, "headers", "Subject"), "Anything we can help with, Zoë?");
+  assert_false(history_says("fake-1", "woken by email.bounced", 0));
+  suppression_of("fake-1", sup, sizeof sup);
+  assert_string_equal(sup, "");
+  cJSON_Delete(next);
+  cJSON_Delete(other);
+  cJSON_Delete(m);
+}
+
 static void test_550_dead_letter_and_suppressed(void **state)
 {
   signup("bad-1");
@@ -450,6 +622,10 @@ int main(void)
       cmocka_unit_test(test_get_and_forged_do_nothing),
       cmocka_unit_test(test_click_tracked),
       cmocka_unit_test(test_click_forged),
+      cmocka_unit_test(test_bounce_hard),
+      cmocka_unit_test(test_bounce_soft),
+      cmocka_unit_test(test_complaint_suppresses),
+      cmocka_unit_test(test_bounce_refused),
       cmocka_unit_test(test_550_dead_letter_and_suppressed),
       cmocka_unit_test(test_451_retried_then_delivered),
       cmocka_unit_test(test_server_away_then_back),

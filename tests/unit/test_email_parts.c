@@ -191,6 +191,37 @@ static void test_verp_fits_a_local_part(void **state)
   assert_int_equal(email_token_verp(KEY, KEY_LEN, "not hex!", local, sizeof local), -1);
 }
 
+/* The recipient sealed into a Message-ID: opens for its message only, with the key only,
+ * unaltered only; the same on every attempt; shows neither contact nor address. */
+static void test_seal(void **state)
+{
+  const char *id = "0123456789abcdef0123456789abcdef";
+  char sealed[EMAIL_SEAL_MAX], again[EMAIL_SEAL_MAX], buf[EMAIL_SEAL_MAX];
+  const char *contact = NULL, *address = NULL;
+  int n = email_token_seal(KEY, KEY_LEN, id, "ann", "ann@example.com", sealed, sizeof sealed);
+  assert_true(n > 40);
+  assert_int_equal((int)strspn(sealed, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), n);
+  assert_null(strstr(sealed, "ann"));
+  assert_int_equal(email_token_seal(KEY, KEY_LEN, id, "ann", "ann@example.com", again, sizeof again), n);
+  assert_string_equal(sealed, again);
+  assert_int_equal(email_token_unseal(KEY, KEY_LEN, id, sealed, buf, sizeof buf, &contact, &address), 0);
+  assert_string_equal(contact, "ann");
+  assert_string_equal(address, "ann@example.com");
+  assert_int_equal(email_token_unseal(KEY, KEY_LEN, "0123456789abcdef0123456789abcdee", sealed, buf, sizeof buf,
+                                      &contact, &address),
+                   -1); /* another message's id */
+  assert_int_equal(email_token_unseal(KEY, KEY_LEN - 1, id, sealed, buf, sizeof buf, &contact, &address), -1);
+  for (int i = 0; i < n; i++) {
+    snprintf(again, sizeof again, "%s", sealed);
+    again[i] = again[i] == 'A' ? 'B' : 'A';
+    assert_int_equal(email_token_unseal(KEY, KEY_LEN, id, again, buf, sizeof buf, &contact, &address), -1);
+  }
+  assert_int_equal(email_token_unseal(KEY, KEY_LEN, id, "", buf, sizeof buf, &contact, &address), -1);
+  assert_int_equal(email_token_seal(KEY, KEY_LEN, id, "a\nb", "ann@example.com", sealed, sizeof sealed), -1);
+  assert_int_equal(email_token_seal(KEY, KEY_LEN, id, "ann", "", sealed, sizeof sealed), -1);
+  assert_int_equal(email_token_seal(KEY, KEY_LEN, id, "ann", "ann@example.com", sealed, 16), -1);
+}
+
 static void test_urls(void **state)
 {
   char why[256];
@@ -262,6 +293,7 @@ int main(void)
       cmocka_unit_test(test_token_round_trip),
       cmocka_unit_test(test_token_forged_altered_expired),
       cmocka_unit_test(test_verp_fits_a_local_part),
+      cmocka_unit_test(test_seal),
       cmocka_unit_test(test_urls),
       cmocka_unit_test(test_outcomes),
   };

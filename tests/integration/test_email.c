@@ -25,11 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "email_token.h"
 #include "harness.h"
 
 static struct daemon D;
+#define SIGNING_KEY "an-email-signing-key-of-forty-or-more-bytes-0123"
 static struct sink {
   char log[160];
   int port;
@@ -109,7 +112,7 @@ static int start_all(void **state)
     return -1;
   snprintf(key_file, sizeof key_file, "%s/email.key", D.dir);
   FILE *kf = fopen(key_file, "w");
-  if (kf == NULL || fprintf(kf, "an-email-signing-key-of-forty-or-more-bytes-0123\n") < 0 || fclose(kf) != 0)
+  if (kf == NULL || fprintf(kf, "%s\n", SIGNING_KEY) < 0 || fclose(kf) != 0)
     return -1;
   snprintf(extra, sizeof extra, "%s.bounce", key_file);
   if ((kf = fopen(extra, "w")) == NULL || fprintf(kf, "a-bounce-secret-for-tests\n") < 0 || fclose(kf) != 0)
@@ -406,6 +409,72 @@ static void test_click_forged(void **state)
   cJSON_Delete(m);
 }
 
+/* GET `path`: the status, the Content-Type into ctype, the body's size into *size. */
+static long get_body(const char *path, char *ctype, size_t cap, curl_off_t *size)
+{
+  char url[2300];
+  char *type = NULL;
+  long status = 0;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", D.port, path);
+  CURL *c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  *size = 0;
+  if (curl_easy_perform(c) == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+    curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, size);
+  }
+  snprintf(ctype, cap, "%s", type ? type : "");
+  curl_easy_cleanup(c);
+  return status;
+}
+
+static int64_t wall_ms(void)
+{
+  return (int64_t)time(NULL) * 1000;
+}
+
+/* "/v1/channels/email/<kind>/<token>" for a token made under the test's signing key. */
+static void minted(char kind, const char *message_id, const char *contact, const char *target, int64_t expires_ms,
+                   char *out, size_t cap)
+{
+  char tok[EMAIL_TOKEN_MAX];
+  struct email_token t = {.kind = kind, .message_id = message_id, .contact = contact, .name = "start",
+                          .target = target, .expires_ms = expires_ms};
+  assert_true(email_token_make((const unsigned char *)SIGNING_KEY, strlen(SIGNING_KEY), &t, tok, sizeof tok) > 0);
+  snprintf(out, cap, "/v1/channels/email/%c/%s", kind, tok);
+}
+
+/* The open pixel's route (the daemon does not add the pixel: track_opens is off, but
+ * links in inboxes keep working): a 1x1 GIF and email.opened. An expired click token, a
+ * signed non-http target and an open token at /c/ are refused with no redirect. */
+static void test_open_pixel_and_expired_link(void **state)
+{
+  char path[2300], loc[2300], ctype[64], id[40];
+  curl_off_t size;
+  signup("open-1");
+  cJSON *m = message_for("open-1@example.com", 1, 5000);
+  snprintf(id, sizeof id, "%.32s", str_at(m, "mail_from", NULL) + 8);
+  minted('o', id, "open-1", NULL, wall_ms() + 3600000, path, sizeof path);
+  assert_int_equal(get_body(path, ctype, sizeof ctype, &size), 200);
+  assert_string_equal(ctype, "image/gif");
+  assert_int_equal((int)size, 43);
+  assert_true(history_says("open-1", "event email.opened", 5000));
+  minted('c', id, "open-1", "https://shop.example/start", wall_ms() - 2000, path, sizeof path);
+  assert_int_equal(get_location(path, loc, sizeof loc), 400); /* expired */
+  assert_string_equal(loc, "");
+  minted('c', id, "open-1", "javascript:alert(1)", wall_ms() + 3600000, path, sizeof path);
+  assert_int_equal(get_location(path, loc, sizeof loc), 400);
+  minted('o', id, "open-1", NULL, wall_ms() + 3600000, path, sizeof path);
+  path[strlen("/v1/channels/email/")] = 'c';
+  assert_int_equal(get_location(path, loc, sizeof loc), 400);
+  assert_string_equal(loc, "");
+  assert_false(history_says("open-1", "woken by email.clicked", 0));
+  cJSON_Delete(m);
+}
+
 #define BOUNCE_SECRET "a-bounce-secret-for-tests"
 #define BOUNCE_PATH "/v1/channels/email/bounces"
 
@@ -622,6 +691,7 @@ int main(void)
       cmocka_unit_test(test_get_and_forged_do_nothing),
       cmocka_unit_test(test_click_tracked),
       cmocka_unit_test(test_click_forged),
+      cmocka_unit_test(test_open_pixel_and_expired_link),
       cmocka_unit_test(test_bounce_hard),
       cmocka_unit_test(test_bounce_soft),
       cmocka_unit_test(test_complaint_suppresses),

@@ -3,7 +3,7 @@
 loopback. Usage: smtp_sink.py LOG [PORT [CERT KEY smtps|starttls]]: with a certificate,
 TLS from the first byte (smtps) or STARTTLS required before MAIL. Prints its port, then appends one JSON line to
 LOG per RCPT answer ({"event": "rcpt"}) and per message taken ({"event": "message"}):
-the envelope, the raw message's longest line, and the message as Python's `email`
+the envelope, the client's port (one per connection), the raw message's longest line, and the message as Python's `email`
 package parses it (headers decoded, each MIME part decoded). A recipient whose local
 part starts with "bad" is answered 550 (no such user); one starting with "busy" is
 answered 451 the first time, then taken."""
@@ -72,7 +72,8 @@ class Handler:
         qid = "Q%d" % queued[0]
         tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
         note({"event": "message", "mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
-              "queue_id": qid, "ehlo": session.host_name, "tls": tls, **parsed(envelope.original_content)})
+              "queue_id": qid, "ehlo": session.host_name, "tls": tls, "peer_port": session.peer[1],
+              **parsed(envelope.original_content)})
         return "250 2.0.0 Ok: queued as " + qid
 
 

@@ -300,6 +300,21 @@ static void test_message_as_received(void **state)
   cJSON_Delete(m);
 }
 
+/* Messages one after the other go over one SMTP connection (libcurl's connection cache in
+ * the plugin's multi handle): the sink sees the same client port for both. */
+static void test_connection_reused(void **state)
+{
+  signup("reuse-a");
+  cJSON *a = message_for("reuse-a@example.com", 1, 5000);
+  signup("reuse-b");
+  cJSON *b = message_for("reuse-b@example.com", 1, 5000);
+  const cJSON *pa = cJSON_GetObjectItem(a, "peer_port"), *pb = cJSON_GetObjectItem(b, "peer_port");
+  assert_true(cJSON_IsNumber(pa) && cJSON_IsNumber(pb));
+  assert_int_equal(pa->valueint, pb->valueint);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+}
+
 static void test_unsubscribe_one_click(void **state)
 {
   signup("unsub-1");
@@ -687,6 +702,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_message_as_received),
+      cmocka_unit_test(test_connection_reused),
       cmocka_unit_test(test_unsubscribe_one_click),
       cmocka_unit_test(test_get_and_forged_do_nothing),
       cmocka_unit_test(test_click_tracked),

@@ -10,7 +10,7 @@ parley=$(pwd)/../core/parley
 scratch=$(mktemp -d /tmp/parley-cli-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 cmds="serve check inspect replay send erase backup test keygen version token"
-echo "1..21"
+echo "1..22"
 
 bad=
 for c in $cmds "plugin sign" "plugin verify" "plugin try"; do
@@ -199,3 +199,16 @@ out3=$(tls --set url="smtps://127.0.0.1:$(cat "$scratch/smtps_port")"); rc3=$?
   grep -q '"tls": true' "$scratch/starttls.jsonl"; ok=$?
 [ $ok -eq 0 ] || { echo "# rc=$rc rc2=$rc2 rc3=$rc3"; echo "$out$out2$out3" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
 tap 21 "plugin try email over TLS: smtps and STARTTLS delivered with ca_file (exit 0), an unknown certificate retried (75)" $ok
+
+# AUTH over STARTTLS: the user and its password (a SECRET, from the environment) logged in
+# and the message taken; a wrong password delivers nothing and is not "delivered".
+export SMTP_PASS=s3cret SMTP_BAD=badpw-7Q
+out=$(tls --set url="smtp://127.0.0.1:$(cat "$scratch/starttls_port")" --set ca_file="$scratch/cert.pem" \
+  --set username=shop --set password='{"env":"SMTP_PASS"}' --to auth-ok@example.com); rc=$?
+out2=$(tls --set url="smtp://127.0.0.1:$(cat "$scratch/starttls_port")" --set ca_file="$scratch/cert.pem" \
+  --set username=shop --set password='{"env":"SMTP_BAD"}' --set timeout=5s --to auth-bad@example.com); rc2=$?
+[ $rc -eq 0 ] && grep -q '"rcpt_tos": \["auth-ok@example.com"\].*"auth_user": "shop"' "$scratch/starttls.jsonl" &&
+  [ $rc2 -ne 0 ] && ! grep -q '"rcpt_tos": \["auth-bad@example.com"\]' "$scratch/starttls.jsonl" &&
+  ! grep -q "s3cret\|badpw-7Q" "$scratch/try.err"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc rc2=$rc2"; echo "$out$out2" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
+tap 22 "plugin try email with AUTH: logged in and delivered (exit 0); a wrong password not delivered, no secret in the output" $ok

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The SMTP server the email channel is tested against (Debian's python3-aiosmtpd), on
 loopback. Usage: smtp_sink.py LOG [PORT [CERT KEY smtps|starttls]]: with a certificate,
-TLS from the first byte (smtps) or STARTTLS required before MAIL. Prints its port, then appends one JSON line to
+TLS from the first byte (smtps) or STARTTLS required before MAIL (and AUTH offered after it:
+user "shop", password "s3cret"). Prints its port, then appends one JSON line to
 LOG per RCPT answer ({"event": "rcpt"}) and per message taken ({"event": "message"}):
 the envelope, the client's port (one per connection), the raw message's longest line, and the message as Python's `email`
 package parses it (headers decoded, each MIME part decoded). A recipient whose local
@@ -14,7 +15,7 @@ import json
 import signal
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 LOG = sys.argv[1]
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -50,6 +51,15 @@ def parsed(raw):
             "crlf_only": b"\n" not in raw.replace(b"\r\n", b"")}
 
 
+def authenticate(server, session, envelope, mechanism, auth_data):
+    """AUTH (offered after STARTTLS only) succeeds for the user "shop" with the password
+    "s3cret"; it is optional, and a message notes who logged in."""
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"shop" and auth_data.password == b"s3cret"
+    note({"event": "auth", "login": auth_data.login.decode("utf-8", "replace")
+          if isinstance(auth_data, LoginPassword) else None, "ok": ok})
+    return AuthResult(success=ok, auth_data=auth_data)
+
+
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0]
@@ -73,6 +83,7 @@ class Handler:
         tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
         note({"event": "message", "mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
               "queue_id": qid, "ehlo": session.host_name, "tls": tls, "peer_port": session.peer[1],
+              "auth_user": session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None,
               **parsed(envelope.original_content)})
         return "250 2.0.0 Ok: queued as " + qid
 
@@ -80,7 +91,8 @@ class Handler:
 async def main():
     loop = asyncio.get_running_loop()
     if MODE == "starttls":
-        factory = lambda: SMTP(Handler(), hostname="sink.test", tls_context=TLS, require_starttls=True)
+        factory = lambda: SMTP(Handler(), hostname="sink.test", tls_context=TLS, require_starttls=True,
+                               authenticator=authenticate)
     else:
         factory = lambda: SMTP(Handler(), hostname="sink.test")
     server = await loop.create_server(factory, "127.0.0.1", PORT, reuse_address=True,

@@ -208,7 +208,8 @@ out=$(tls --set url="smtp://127.0.0.1:$(cat "$scratch/starttls_port")" --set ca_
 out2=$(tls --set url="smtp://127.0.0.1:$(cat "$scratch/starttls_port")" --set ca_file="$scratch/cert.pem" \
   --set username=shop --set password='{"env":"SMTP_BAD"}' --set timeout=5s --to auth-bad@example.com); rc2=$?
 [ $rc -eq 0 ] && grep -q '"rcpt_tos": \["auth-ok@example.com"\].*"auth_user": "shop"' "$scratch/starttls.jsonl" &&
-  [ $rc2 -ne 0 ] && ! grep -q '"rcpt_tos": \["auth-bad@example.com"\]' "$scratch/starttls.jsonl" &&
+  [ $rc2 -eq 75 ] && echo "$out2" | grep -q "^retry: login refused: SMTP 535" &&
+  ! grep -q '"rcpt_tos": \["auth-bad@example.com"\]' "$scratch/starttls.jsonl" &&
   ! grep -q "s3cret\|badpw-7Q" "$scratch/try.err"; ok=$?
 [ $ok -eq 0 ] || { echo "# rc=$rc rc2=$rc2"; echo "$out$out2" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
-tap 22 "plugin try email with AUTH: logged in and delivered (exit 0); a wrong password not delivered, no secret in the output" $ok
+tap 22 "plugin try email with AUTH: logged in and delivered (exit 0); a wrong password retried as a refused login (75), no secret in the output" $ok

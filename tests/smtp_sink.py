@@ -57,7 +57,7 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"shop" and auth_data.password == b"s3cret"
     note({"event": "auth", "login": auth_data.login.decode("utf-8", "replace")
           if isinstance(auth_data, LoginPassword) else None, "ok": ok})
-    return AuthResult(success=ok, auth_data=auth_data)
+    return AuthResult(success=ok, handled=False, auth_data=auth_data)  # not handled: 535 is sent
 
 
 class Handler:

@@ -59,7 +59,7 @@ static int add_set(cJSON *settings, const char *arg)
     return usage_error("--set takes KEY=VALUE, not '%s'", arg);
   char key[128];
   snprintf(key, sizeof key, "%.*s", (int)(eq - arg), arg);
-  cJSON *v = cJSON_Parse(eq + 1);
+  cJSON *v = cJSON_ParseWithOpts(eq + 1, NULL, 1); /* all of it: "5s" is text, not 5 */
   if (v && cJSON_IsNull(v)) {
     cJSON_Delete(v);
     v = NULL;

@@ -193,6 +193,13 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&s);
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
   unlist(s);
+  if (rc == CURLE_LOGIN_DENIED) { /* our credentials, not the recipient: every message waits */
+    host->log(e->ctx, PARLEY_LOG_ERROR, "the SMTP server refused the login: check username and password", NULL);
+    snprintf(detail, sizeof detail, "login refused: SMTP %s", s->reply[0] ? s->reply : curl_easy_strerror(rc));
+    host->send_retry(e->ctx, s->msg, 0, detail);
+    send_free(s);
+    return;
+  }
   switch (email_smtp_outcome(rc == CURLE_OK, code, s->reply, &reason)) {
   case EMAIL_DELIVERED:
     host->send_delivered(e->ctx, s->msg,

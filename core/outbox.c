@@ -250,13 +250,30 @@ static size_t erase_claimed(struct outbox *ob, struct parley_msg **list, const c
   return n;
 }
 
+static void fifo_retail(struct outbox_fifo *q)
+{
+  q->tail = NULL;
+  for (struct parley_msg *m = q->head; m; m = m->next)
+    q->tail = m;
+}
+
+/* Committed claims waiting for their hand-over (ready: they hold a slot), and messages
+ * spoken in a committed batch that the turn's bound cut (fresh: no slot held). */
 static size_t erase_ready(struct outbox *ob, struct outbox_lane *lane, const char *contact)
 {
-  assert(lane->fresh.head == NULL); /* emptied by the kick that follows every commit */
   size_t n = erase_claimed(ob, &lane->ready.head, contact, 0);
-  lane->ready.tail = NULL;
-  for (struct parley_msg *m = lane->ready.head; m; m = m->next)
-    lane->ready.tail = m;
+  fifo_retail(&lane->ready);
+  for (struct parley_msg **pp = &lane->fresh.head, *m; (m = *pp);) {
+    if (strcmp(m->contact, contact) != 0) {
+      pp = &m->next;
+      continue;
+    }
+    *pp = m->next;
+    m->next = ob->erasing;
+    ob->erasing = m;
+    n++;
+  }
+  fifo_retail(&lane->fresh);
   return n;
 }
 
@@ -568,11 +585,16 @@ static int lane_step(struct outbox *ob, struct outbox_lane *lane, int64_t now)
   return 1;
 }
 
-/* A message spoken in the batch just committed that must wait (flow control, the turn's
- * bound) gives its first attempt back: written again with attempt 0 and queued, so that a
- * crash while it waits costs it no attempt. It is claimed when its turn comes. */
-static void unclaim_waiting(struct outbox *ob, struct outbox_lane *lane)
+/* A message spoken in the batch just committed that must wait for rate or max_in_flight
+ * gives its first attempt back: written again with attempt 0 and queued, so that a crash
+ * while it waits costs it no attempt; it is claimed when its turn comes. One cut only by
+ * the turn's bound (the lane could go on) keeps its claim and goes at the next turn, a
+ * loop turn away: writing a burst back and claiming it again would cost two writes and a
+ * commit per message. */
+static void unclaim_waiting(struct outbox *ob, struct outbox_lane *lane, int64_t now)
 {
+  if (lane->fresh.head && (ob->env.capture || outbox_lane_may_send(lane, now)))
+    return;
   for (struct parley_msg *m = outbox_fifo_take(&lane->fresh); m; m = outbox_fifo_take(&lane->fresh)) {
     m->attempt--;
     m->claimed = 0;
@@ -597,7 +619,7 @@ void outbox_kick(struct outbox *ob)
       progress |= lane_step(ob, ob->lanes[i], now);
   } while (progress);
   for (size_t i = 0; i < ob->n_lanes; i++)
-    unclaim_waiting(ob, ob->lanes[i]);
+    unclaim_waiting(ob, ob->lanes[i], now);
   ob->kicking = 0;
 }
 

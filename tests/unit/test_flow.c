@@ -18,6 +18,7 @@
 
 #include "conv.h"
 #include "core.h"
+#include "erase.h"
 
 #define T0 1800000000000LL
 
@@ -241,7 +242,8 @@ static void test_a_stuck_channel_delays_no_other(void **state)
 
 /* --- the turn's bound --- */
 
-/* A backlog goes OUTBOX_TURN_MAX per loop turn; the rest is due at once, for the next. */
+/* A backlog goes OUTBOX_TURN_MAX per loop turn; the rest is due at once, for the next,
+ * keeping the attempt it was spoken with. */
 static void test_a_backlog_goes_a_turn_at_a_time(void **state)
 {
   const int n = OUTBOX_TURN_MAX * 2 + 40;
@@ -249,6 +251,11 @@ static void test_a_backlog_goes_a_turn_at_a_time(void **state)
   speak(f, "b", n);
   core_flush(f->core);
   assert_int_equal(lane(f, "b")->stats.delivered, OUTBOX_TURN_MAX);
+  /* cut only by the turn's bound: still claimed (attempt 1), waiting in the lane's fresh
+   * list for the next turn, never written back and claimed again */
+  assert_int_equal(lane(f, "b")->n_heap, 0);
+  assert_non_null(lane(f, "b")->fresh.head);
+  assert_int_equal(lane(f, "b")->fresh.head->attempt, 1);
   int64_t due;
   assert_true(outbox_next_due(&f->core->outbox, &due));
   assert_int_equal(due, T0);
@@ -257,6 +264,27 @@ static void test_a_backlog_goes_a_turn_at_a_time(void **state)
   core_flush(f->core);
   assert_int_equal(lane(f, "b")->stats.delivered, n);
   assert_false(outbox_next_due(&f->core->outbox, &due));
+  stop(f);
+}
+
+/* A contact erased while its message waits, cut by the turn's bound, for the next turn:
+ * the message is taken out with the erasure and never handed over. */
+static void test_erasure_reaches_a_message_cut_by_the_turn(void **state)
+{
+  const int n = OUTBOX_TURN_MAX + 5;
+  struct ffx *f = start("b = { plugin = 'outcome' }");
+  speak(f, "b", n);
+  core_flush(f->core);
+  assert_int_equal(lane(f, "b")->stats.delivered, OUTBOX_TURN_MAX);
+  const struct parley_msg *cut = lane(f, "b")->fresh.head;
+  assert_non_null(cut);
+  char who[64];
+  snprintf(who, sizeof who, "%s", cut->contact);
+  assert_int_equal(erase_contact(f->core, who), 1);
+  core_flush(f->core);
+  core_flush(f->core);
+  assert_int_equal(lane(f, "b")->stats.delivered, n - 1);
+  assert_null(lane(f, "b")->fresh.head);
   stop(f);
 }
 
@@ -407,6 +435,7 @@ int main(void)
       cmocka_unit_test(test_completion_hands_the_next_over),
       cmocka_unit_test(test_a_stuck_channel_delays_no_other),
       cmocka_unit_test(test_a_backlog_goes_a_turn_at_a_time),
+      cmocka_unit_test(test_erasure_reaches_a_message_cut_by_the_turn),
       cmocka_unit_test(test_the_turn_is_shared),
       cmocka_unit_test(test_attempts_survive_restarts),
       cmocka_unit_test(test_waiting_costs_no_attempt),

@@ -136,13 +136,14 @@ struct gate {
   struct core *core;
   struct contact *contact; /* its touches grow as the step speaks */
   const char *journey;
+  const struct journey_info *info; /* its caps */
 };
 
 static int gate_check(void *ud, const char *channel, const char *topic, char *reason, size_t len)
 {
   struct gate *g = ud;
   struct gate_ask a = {g->contact->profile, channel, topic, g->contact->touches, g->contact->n_touches,
-                       clock_now_ms(&g->core->clock)};
+                       clock_now_ms(&g->core->clock), g->journey, g->info->caps, g->info->n_caps};
   return gate_speak(g->core->cfg, &a, reason, len);
 }
 
@@ -156,11 +157,15 @@ static const char *topic_option(const struct lhost_speak *sp, char *buf, size_t 
   return topic;
 }
 
-/* Touches older than the longest cap are of no use: they go when a step has spoken. */
-static void prune_touches(const struct cfg *cfg, struct contact *ct, int64_t now)
+/* Touches older than the longest cap (the configuration's or any journey's) are of no use:
+ * they go when a step has spoken. */
+static void prune_touches(const struct core *core, struct contact *ct, int64_t now)
 {
+  int64_t window = registry_caps_window(&core->registry);
+  if (window < core->cfg->caps_window_ms)
+    window = core->cfg->caps_window_ms;
   size_t old = 0;
-  while (old < ct->n_touches && ct->touches[old].at_ms <= now - cfg->caps_window_ms)
+  while (old < ct->n_touches && ct->touches[old].at_ms <= now - window)
     free(ct->touches[old++].channel);
   memmove(ct->touches, ct->touches + old, (ct->n_touches - old) * sizeof *ct->touches);
   ct->n_touches -= old;
@@ -173,13 +178,15 @@ static void drop_touches(struct contact *ct, size_t n)
     free(ct->touches[--ct->n_touches].channel);
 }
 
-/* A spoken message that counts is added to the contact's touches at once, so the next
- * speak of the same step sees it. */
+/* A spoken message that counts (caps are set, in the configuration or a journey, and its
+ * topic is not exempt) is added to the contact's touches at once, so the next speak of
+ * the same step sees it; every journey's messages count, whoever has the cap. */
 static void add_touch(struct core *core, struct contact *ct, const struct lhost_speak *sp)
 {
   const struct cfg *cfg = core->cfg;
   char topic[64];
-  if (cfg->n_caps == 0 || !gate_counts(cfg, topic_option(sp, topic, sizeof topic)))
+  if ((cfg->n_caps == 0 && registry_caps_window(&core->registry) == 0) ||
+      !gate_counts(cfg, topic_option(sp, topic, sizeof topic)))
     return;
   int64_t now = clock_now_ms(&core->clock);
   struct touch *t = realloc(ct->touches, (ct->n_touches + 1) * sizeof *t);
@@ -372,7 +379,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   struct lhost_event le;
   if (ev)
     le = (struct lhost_event){ev->id, ev->type, ev->time_ms ? ev->time_ms : now, ev->data};
-  struct gate g = {core, ct, cv->journey};
+  struct gate g = {core, ct, cv->journey, lhost_journey_info(j)};
   struct lhost_step_in in = {
       .conv_id = cv->id,
       .contact_id = ct->id,
@@ -396,7 +403,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
     return;
   }
   if (ct->n_touches > touches)
-    prune_touches(core->cfg, ct, now);
+    prune_touches(core, ct, now);
   apply_decision(core, ct, cv, &d);
   lhost_decision_free(&d);
 }

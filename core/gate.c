@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "lua/lhost.h"
 #include "store/records.h"
 
 const char *gate_reason_name(enum gate_reason r)
@@ -71,25 +72,36 @@ static void window_text(int64_t ms, char *out, size_t len)
   snprintf(out, len, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
 }
 
-/* The first cap this message would break: the contact's counted messages on the cap's
- * channel (or any) within its window, from the newest back. */
+/* Whether one cap stops this message: the contact's counted messages on the cap's channel
+ * (or any) within its window, from the newest back. `whose` is "" or " (journey X)". */
+static int over(const struct gate_ask *a, const char *channel, int64_t max, int64_t per_ms, const char *whose,
+                char *why, size_t len)
+{
+  if (channel && strcmp(channel, a->channel) != 0)
+    return 0;
+  int64_t n = 0;
+  for (size_t i = a->n_touches; i-- > 0 && a->touches[i].at_ms > a->now_ms - per_ms;)
+    n += !channel || strcmp(a->touches[i].channel, channel) == 0;
+  if (n < max)
+    return 0;
+  char per[32];
+  window_text(per_ms, per, sizeof per);
+  snprintf(why, len, "cap reached%s: %lld %s%smessages in %s", whose, (long long)max, channel ? channel : "",
+           channel ? " " : "", per);
+  return 1;
+}
+
+/* The configuration's caps, then the speaking journey's own. */
 static int capped(const struct cfg *cfg, const struct gate_ask *a, char *why, size_t len)
 {
-  for (size_t c = 0; c < cfg->n_caps; c++) {
-    const struct cfg_cap *cap = &cfg->caps[c];
-    if (cap->channel && strcmp(cap->channel, a->channel) != 0)
-      continue;
-    int64_t n = 0;
-    for (size_t i = a->n_touches; i-- > 0 && a->touches[i].at_ms > a->now_ms - cap->per_ms;)
-      n += !cap->channel || strcmp(a->touches[i].channel, cap->channel) == 0;
-    if (n >= cap->max) {
-      char per[32];
-      window_text(cap->per_ms, per, sizeof per);
-      snprintf(why, len, "cap reached: %lld %s%smessages in %s", (long long)cap->max,
-               cap->channel ? cap->channel : "", cap->channel ? " " : "", per);
+  for (size_t c = 0; c < cfg->n_caps; c++)
+    if (over(a, cfg->caps[c].channel, cfg->caps[c].max, cfg->caps[c].per_ms, "", why, len))
       return GATE_CAP;
-    }
-  }
+  char whose[96];
+  snprintf(whose, sizeof whose, " (journey %s)", a->journey ? a->journey : "?");
+  for (size_t c = 0; c < a->n_journey_caps; c++)
+    if (over(a, a->journey_caps[c].channel, a->journey_caps[c].max, a->journey_caps[c].per_ms, whose, why, len))
+      return GATE_CAP;
   return GATE_OK;
 }
 

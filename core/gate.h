@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct cfg;
+struct lhost_cap;
 struct touch;
 
 /* Why a speak was refused: counted per reason in /metrics. */
@@ -33,6 +34,9 @@ struct gate_ask {
   const struct touch *touches;
   size_t n_touches;
   int64_t now_ms;
+  const char *journey;                  /* the journey speaking, and its own caps */
+  const struct lhost_cap *journey_caps;
+  size_t n_journey_caps;
 };
 
 /* The rules, in order: channel, unsubscribed, consent, address, suppression, caps.

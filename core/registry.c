@@ -409,3 +409,15 @@ void registry_close(struct registry *reg)
   free(reg->folder_error);
   reg->folder_error = NULL;
 }
+
+int64_t registry_caps_window(const struct registry *reg)
+{
+  int64_t w = 0;
+  for (size_t i = 0; i < reg->n_slots; i++) {
+    const struct journey_info *info = reg->slots[i].j ? lhost_journey_info(reg->slots[i].j) : NULL;
+    for (size_t c = 0; info && c < info->n_caps; c++)
+      if (info->caps[c].per_ms > w)
+        w = info->caps[c].per_ms;
+  }
+  return w;
+}

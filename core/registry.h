@@ -53,6 +53,10 @@ struct registry {
   char *folder_error; /* the last reload could not read the folder: why (no path); else NULL */
 };
 
+/* The longest window of any loaded journey's caps (0: none): how long a contact's
+ * counted messages must be kept for every journey to count them. */
+int64_t registry_caps_window(const struct registry *reg);
+
 /* Loads every *.lua of lhost->journeys_dir (name order) as the current versions. Returns
  * 0, or -1 with err (the file, and why); on -1 call registry_close. */
 int registry_open(struct registry *reg, struct store *store, const struct lhost_config *lhost,

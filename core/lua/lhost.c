@@ -102,6 +102,34 @@ static void read_entry(lua_State *L, struct journey *j, int spec)
   lua_pop(L, 1);
 }
 
+/* caps, as the SDK checked them (a hand-made spec is checked again: each must read). */
+static void read_caps(lua_State *L, struct journey *j, int spec)
+{
+  if (lua_getfield(L, spec, "caps") == LUA_TTABLE) {
+    size_t n = lua_rawlen(L, -1);
+    if (n > 16)
+      luaL_error(L, "journey '%s': at most 16 caps", j->info.name);
+    if (n && !(j->info.caps = calloc(n, sizeof *j->info.caps)))
+      luaL_error(L, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      struct lhost_cap *cap = &j->info.caps[j->info.n_caps++];
+      lua_rawgeti(L, -1, (lua_Integer)i + 1);
+      if (!lua_istable(L, -1) || lua_getfield(L, -1, "max") != LUA_TNUMBER || !lua_isinteger(L, -1) ||
+          lua_tointeger(L, -1) < 0)
+        luaL_error(L, "journey '%s': caps[%d].max must be a whole number of messages", j->info.name, (int)i + 1);
+      cap->max = lua_tointeger(L, -1);
+      lua_getfield(L, -2, "per");
+      cap->per_ms = read_duration(L, -1, "caps.per");
+      if (cap->per_ms <= 0)
+        luaL_error(L, "journey '%s': caps[%d].per must be longer than 0", j->info.name, (int)i + 1);
+      if (lua_getfield(L, -3, "channel") == LUA_TSTRING)
+        cap->channel = dup_or_raise(L, lua_tostring(L, -1));
+      lua_pop(L, 4);
+    }
+  }
+  lua_pop(L, 1);
+}
+
 static cJSON *lua_scalar_json(lua_State *L, int idx)
 {
   switch (lua_type(L, idx)) {
@@ -202,6 +230,7 @@ static void read_spec(lua_State *L, struct load_ctx *lc, int spec)
   j->info.migrate = lua_toboolean(L, -1);
   lua_pop(L, 1);
   read_params(L, j, spec, lc->cfg->params);
+  read_caps(L, j, spec);
   read_steps(L, j, spec);
 }
 
@@ -387,6 +416,9 @@ void lhost_journey_free(struct journey *j)
   free((char *)j->info.path);
   free(j->file);
   free((char *)j->info.entry_event);
+  for (size_t i = 0; i < j->info.n_caps; i++)
+    free((char *)j->info.caps[i].channel);
+  free(j->info.caps);
   free_list(j->info.goal_events, j->info.n_goal);
   free_list(j->info.exit_events, j->info.n_exit);
   free(j->sdk_dir);

@@ -41,6 +41,14 @@ struct lhost_config {
 
 struct journey; /* one loaded journey version */
 
+/* A journey's own fatigue cap (caps = { { max = 1, per = "1d", channel = "sms" } }),
+ * checked with the configuration's when this journey speaks. */
+struct lhost_cap {
+  const char *channel; /* NULL: every channel */
+  int64_t max;
+  int64_t per_ms;
+};
+
 /* What the journey table declares, read once at load. Owned by the journey. */
 struct journey_info {
   const char *name;
@@ -52,6 +60,8 @@ struct journey_info {
   const char **exit_events; /* end the conversation, not counted */
   size_t n_exit;
   int migrate;              /* opts in to moving in-flight conversations on reload */
+  struct lhost_cap *caps;   /* the journey's caps */
+  size_t n_caps;
   const char *first_step;   /* "start" */
 };
 

@@ -183,6 +183,22 @@ static void test_caps(void **state)
   fx_free(f);
 }
 
+/* A journey's own cap is checked with the configuration's when it speaks, counting every
+ * journey's messages; another journey is not held by it. */
+static void test_journey_caps(void **state)
+{
+  (void)state;
+  struct fixture *f = open_with(SMS);
+  fx_post(f, "{\"id\":\"c-1\",\"type\":\"capped.hello\",\"contact\":\"ann\",\"profile\":{\"phone\":\"+4915100000001\"}}");
+  assert_int_equal(f->core->stats.spoken, 1);
+  assert_true(contact_history_has(f, "ann", "refused sms/say (capped): cap reached (journey capped): 1 sms messages in 1d"));
+  hello(f, "ann", "{}", "{\"text\":\"hi\"}"); /* the other journey speaks twice, uncapped */
+  assert_int_equal(f->core->stats.spoken, 3);
+  struct contact *ct = f->core->store->ops->contact_get(f->core->store, "ann");
+  assert_int_equal(ct->n_touches, 3); /* counted for the capped journey's sake */
+  fx_free(f);
+}
+
 static void test_contacts_find(void **state)
 {
   (void)state;
@@ -228,6 +244,7 @@ int main(void)
       cmocka_unit_test(test_bad_option),
       cmocka_unit_test(test_topics),
       cmocka_unit_test(test_caps),
+      cmocka_unit_test(test_journey_caps),
       cmocka_unit_test(test_contacts_find),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,11 @@ A journey is one Lua file in the journeys folder. It returns the result of `jour
                                            -- wakes; false: it ends on the version it began
       params = { nudge_after = "4h" },     -- settings operations may override in the
                                            -- configuration without editing this file
+      caps = { { max = 1, per = "1d", channel = "sms" } },
+                                           -- optional: this journey's own fatigue caps, on
+                                           -- top of the configuration's (a speak past one
+                                           -- is refused: "cap reached (journey ...)");
+                                           -- every journey's messages count toward them
 
       start = function(c, ev) ... end,     -- the first step (required)
       nudge = function(c, ev) ... end,     -- any other step: every function is a step
@@ -133,7 +138,7 @@ local M = { version = "1.0" }
 
 local KNOWN = {
   name = true, entry = true, goal = true, exit = true, migrate = true, params = true,
-  description = true,
+  description = true, caps = true,
 }
 
 -- `return journey { ... }` is a tail call, so no line of the journey file is left on the
@@ -206,6 +211,34 @@ local function check_params(name, params)
   return out
 end
 
+-- caps = { { max = 1, per = "1d", channel = "sms" }, ... }: tighter than the configuration's.
+local function check_caps(name, caps)
+  if caps == nil then return {} end
+  if type(caps) ~= "table" then fail(name, 'caps must be a list such as { { max = 1, per = "1d" } }') end
+  local out = {}
+  for i = 1, #caps do
+    local cap, where = caps[i], ("caps[%d]"):format(i)
+    if type(cap) ~= "table" then fail(name, where .. ' must be a table such as { max = 1, per = "1d" }') end
+    for k in pairs(cap) do
+      if k ~= "max" and k ~= "per" and k ~= "channel" then
+        fail(name, ("%s has an unknown key '%s' (known: max, per, channel)"):format(where, tostring(k)))
+      end
+    end
+    if math.type(cap.max) ~= "integer" or cap.max < 0 then
+      fail(name, where .. ".max must be a whole number of messages, 0 or more")
+    end
+    if cap.per == nil then fail(name, where .. '.per is required: a duration like "1d"') end
+    if cap.channel ~= nil and type(cap.channel) ~= "string" then
+      fail(name, where .. ".channel must be a channel's name (left out: every channel)")
+    end
+    out[i] = { max = cap.max, per = check_duration(name, where .. ".per", cap.per), channel = cap.channel }
+  end
+  for k in pairs(caps) do
+    if math.type(k) ~= "integer" or k < 1 or k > #caps then fail(name, "caps must be a list (no named keys)") end
+  end
+  return out
+end
+
 local SPEC_MT = { __name = "parley.journey", __metatable = false }
 
 -- journey { ... } checks the description and returns what Parley loads.
@@ -223,7 +256,7 @@ local function build(spec)
       if type(k) ~= "string" then fail(name, "a step must have a name") end
       steps[k] = v
     elseif not KNOWN[k] then
-      fail(name, ("unknown key '%s' (known: name, entry, goal, exit, migrate, params; "
+      fail(name, ("unknown key '%s' (known: name, entry, goal, exit, migrate, params, caps; "
                   .. "steps are functions)"):format(tostring(k)))
     end
   end
@@ -243,6 +276,7 @@ local function build(spec)
     exit = event_list(name, "exit", spec.exit),
     migrate = spec.migrate == true,
     params = check_params(name, spec.params),
+    caps = check_caps(name, spec.caps),
     steps = steps,
   }, SPEC_MT)
 end

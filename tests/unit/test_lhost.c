@@ -307,7 +307,7 @@ static void test_step_errors(void **state)
   step_fails(j, "listen_bad_events", "events[2] must be an event type string");
   step_fails(j, "speak_unknown", "no template 'nope'");
   step_fails(j, "speak_missing_var", "fixture/greet.subject line 1: no value for 'name'");
-  step_fails(j, "speak_table_var", "'n' is a table");
+  step_fails(j, "speak_table_var", "'n' is a list"); /* {} is an empty list */
   step_fails(j, "speak_then_fail", "fixture.lua:");
   step_fails(j, "runtime_error", "attempt to index a nil value (local 't')");
   step_fails(j, "missing_step", "journey 'fixture' has no step 'missing_step'");
@@ -559,9 +559,10 @@ static void test_cart(void **state)
   struct lhost_decision d, d2;
   struct step s = {.name = "start", .ev = &ev};
   step_ok(j, &s, &d);
-  assert_string_equal(d.speaks[0].subject, "You left 2 item(s) in your cart");
-  assert_non_null(strstr(d.speaks[0].text, "Red <Hat> and the rest"));
-  assert_non_null(strstr(d.speaks[0].html, "Red &lt;Hat&gt;"));
+  assert_string_equal(d.speaks[0].subject, "You left 2 items in your cart");
+  assert_non_null(strstr(d.speaks[0].text, "- Red <Hat>, \xe2\x82\xac" "20.00\n- Scarf, \xe2\x82\xac" "15.50\n"
+                                           "Total: \xe2\x82\xac" "35.50\n"));
+  assert_non_null(strstr(d.speaks[0].html, "<li><strong>Red &lt;Hat&gt;</strong>, \xe2\x82\xac" "20.00</li>"));
   assert_int_equal(d.timeout_ms, 3 * 3600000); /* configuration override of nudge_after */
   assert_string_equal(d.events[0], "email.clicked");
   cJSON *m = mem_of(&d);

@@ -125,6 +125,10 @@ int lhost_templates_load(struct journey *j, const char *journey_path, char *err,
   }
   if (j->n_tmpls > 1)
     qsort(j->tmpls, j->n_tmpls, sizeof *j->tmpls, util_cmp_name);
+  if ((j->zones = tmpl_zones_new()) == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
   return 0;
 }
 
@@ -139,6 +143,8 @@ void lhost_templates_free(struct journey *j)
   free(j->tmpls);
   j->tmpls = NULL;
   j->n_tmpls = 0;
+  tmpl_zones_free(j->zones);
+  j->zones = NULL;
 }
 
 #define MAX_LIST_ITEMS 1000 /* elements of one list a section shows */
@@ -299,6 +305,7 @@ static void render_part(struct lookup *lk, const struct tmpl *t, enum tmpl_mode 
   struct tmpl_source src = {src_field, src_item, src_mark, src_release, lk};
   struct tmpl_env env = {.locale = profile_text(lk->j, "locale"),
                          .timezone = profile_text(lk->j, "timezone"),
+                         .zones = lk->j->zones,
                          .max_bytes = lk->j->limits.message_bytes,
                          .max_bytes_name = "lua.message_bytes",
                          .max_items = MAX_LIST_ITEMS};

@@ -192,6 +192,30 @@ static void test_dates(void **state)
   env.timezone = NULL, env.locale = NULL;
 }
 
+/* Zones kept between renderings: more zones than are kept, each asked twice, still give
+ * each its own time (Etc/GMT-3 is UTC+3: POSIX's sign). */
+static void test_zones_kept(void **state)
+{
+  (void)state;
+  char zone[32], want[8];
+  env.locale = "de-DE";
+  env.zones = tmpl_zones_new();
+  assert_non_null(env.zones);
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 14; i++) {
+      snprintf(zone, sizeof zone, "Etc/GMT-%d", i);
+      snprintf(want, sizeof want, "%02d:05", (15 + i) % 24);
+      env.timezone = zone;
+      expect("{{when|time}}", TMPL_TEXT, want);
+      env.timezone = i % 2 ? "Asia/Tokyo" : "America/New_York";
+      expect("{{when|time}}", TMPL_TEXT, i % 2 ? "00:05" : "10:05");
+    }
+  env.timezone = "Mars/Olympus";
+  expect_error("{{when|date}}", "time zone 'Mars/Olympus'");
+  tmpl_zones_free(env.zones);
+  env.zones = NULL, env.timezone = NULL, env.locale = NULL;
+}
+
 static void test_one_line(void **state)
 {
   (void)state;
@@ -264,6 +288,7 @@ int main(void)
       cmocka_unit_test(test_values),        cmocka_unit_test(test_html_escape),
       cmocka_unit_test(test_sections),      cmocka_unit_test(test_standalone),
       cmocka_unit_test(test_formatters),    cmocka_unit_test(test_dates),
+      cmocka_unit_test(test_zones_kept),
       cmocka_unit_test(test_one_line),      cmocka_unit_test(test_compile_errors),
       cmocka_unit_test(test_render_errors), cmocka_unit_test(test_limits),
   };

@@ -129,8 +129,10 @@ static int to_number(const struct tmpl_val *v, double *d)
   char tmp[48], *end;
   memcpy(tmp, v->s, v->len);
   tmp[v->len] = '\0';
+  if (strchr("+-.0123456789", tmp[0]) == NULL || strpbrk(tmp, "xXnN") != NULL)
+    return 0; /* no blanks, hex, inf or nan: a decimal number as people write it */
   *d = strtod(tmp, &end);
-  return *end == '\0' && tmp[0] != ' ' && isfinite(*d);
+  return *end == '\0' && isfinite(*d);
 }
 
 /* |d| with `digits` decimals (-1: as many as it has, up to 6), grouped by the locale. */

@@ -22,7 +22,7 @@ static const char DATA[] =
     "\"tags\":[\"red\",\"<blue>\"],\"none\":[],\"yes\":true,\"no\":false,\"zero\":0,\"nul\":null,"
     "\"total\":1246.5,\"neg\":-3.456,\"count\":3,\"one\":1,\"big\":1234567,\"half\":2.5,"
     "\"when\":1798124700,\"iso\":\"2026-12-24T15:05:00+01:00\",\"numtext\":\"19.9\","
-    "\"word\":\"soon\",\"nested\":{\"rows\":[{\"cells\":[1,2]},{\"cells\":[3]}]}}";
+    "\"word\":\"soon\",\"hex\":\"0x10\",\"blank\":\" 12\",\"nested\":{\"rows\":[{\"cells\":[1,2]},{\"cells\":[3]}]}}";
 
 static cJSON *root;
 static struct tmpl_env env;
@@ -264,6 +264,8 @@ static void test_render_errors(void **state)
   expect_error("{{#items}}\n{{name}} {{colour}}\n{{/items}}", "t.txt line 2: no value for 'colour'");
   expect_error("\n{{word|currency:EUR}}", "t.txt line 2: 'word' is not a number");
   expect_error("{{word|date}}", "'word' is not a time");
+  expect_error("{{hex|number}}", "'hex' is not a number");
+  expect_error("{{blank|number}}", "'blank' is not a number");
   expect_error("{{half|plural:a:b}}", "'half' is not a whole number");
   expect_error("{{items}}", "'items' is a list, not a value a message can show (loop over it");
   expect_error("{{first}}", "'first' is a table");

@@ -128,6 +128,21 @@ static int empty_value(const struct tmpl_val *v)
   return v->kind == TMPL_STR && v->len == 0;
 }
 
+/* A list, a table or a function where a value was expected: says what to write instead. */
+static int not_shown(struct render *r, const struct tmpl_node *nd, const struct tmpl_val *v)
+{
+  char why[400];
+  if (v->kind == TMPL_LIST)
+    snprintf(why, sizeof why, "is a list, not a value a message can show (loop over it with "
+             "{{#%s}}...{{/%s}})", nd->text, nd->text);
+  else if (v->kind == TMPL_MAP)
+    snprintf(why, sizeof why, "is a table, not a value a message can show (use one of its "
+             "fields, such as {{%s.name}})", nd->text);
+  else
+    snprintf(why, sizeof why, "is a %s, not a value a message can show", v->what ? v->what : "value");
+  return fail(r, nd, why);
+}
+
 static int render_var(struct render *r, const struct tmpl_node *nd)
 {
   struct tmpl_val v = {0};
@@ -149,14 +164,7 @@ static int render_var(struct render *r, const struct tmpl_node *nd)
     return n < 0 ? fail(r, nd, why) : add_value(r, nd, text, (size_t)n);
   }
   const char *s = tmpl_scalar_text(&v, num, sizeof num, &len);
-  if (s == NULL) {
-    snprintf(why, sizeof why, "is a %s, not a value a message can show%s",
-             v.kind == TMPL_LIST ? "list" : v.kind == TMPL_MAP ? "table" : v.what ? v.what : "value",
-             v.kind == TMPL_LIST ? " (loop over it with {{#name}}...{{/name}})"
-                                 : v.kind == TMPL_MAP ? " (use one of its fields, e.g. {{item.name}})" : "");
-    return fail(r, nd, why);
-  }
-  return add_value(r, nd, s, len);
+  return s ? add_value(r, nd, s, len) : not_shown(r, nd, &v);
 }
 
 static int truthy(const struct tmpl_val *v)
@@ -191,7 +199,7 @@ static int render_list(struct render *r, const struct tmpl_node *nd, const struc
              list->n, r->env->max_items);
     return fail(r, nd, why);
   }
-  struct tmpl_val prev, cur;
+  struct tmpl_val prev = {0}, cur = {0};
   int rc = R_OK, m = mark(r);
   for (size_t i = 0; i < list->n && rc == R_OK; i++) {
     int m_item = mark(r);

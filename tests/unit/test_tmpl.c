@@ -267,8 +267,10 @@ static void test_render_errors(void **state)
   expect_error("{{hex|number}}", "'hex' is not a number");
   expect_error("{{blank|number}}", "'blank' is not a number");
   expect_error("{{half|plural:a:b}}", "'half' is not a whole number");
-  expect_error("{{items}}", "'items' is a list, not a value a message can show (loop over it");
-  expect_error("{{first}}", "'first' is a table");
+  expect_error("{{items}}", "'items' is a list, not a value a message can show (loop over it "
+                            "with {{#items}}...{{/items}})");
+  expect_error("{{first}}", "'first' is a table, not a value a message can show (use one of its "
+                            "fields, such as {{first.name}})");
   expect_error("{{#items}}{{qty}}{{.}}{{/items}}", "'.' is a table");
   expect_error("{{contact.address.city.zip}}", "no value for 'contact.address.city.zip'");
 }

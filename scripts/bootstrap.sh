@@ -14,6 +14,7 @@ packages=(build-essential autoconf automake libtool pkg-config
   libev-dev liblua5.4-dev libsodium-dev liblmdb-dev libhttp-parser-dev libcjson-dev
   libmsgpack-dev libcurl4-openssl-dev libcmocka-dev curl clang libclang-rt-14-dev
   libxml2-dev # the email channel's HTML parser (click tracking)
+  libglib2.0-dev # templates: dates and times in a contact's time zone (GTimeZone)
   tzdata  # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
   nginx-light openssl # the TLS-terminating reverse proxy the tests put in front of the daemon
   python3 # tests/webhook_receiver.py, the Standard Webhooks receiver

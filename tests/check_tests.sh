@@ -3,12 +3,13 @@
 # does not define (tests/check/) gets one warning per channel, naming the journey file, the
 # lines and the channel, and the check still passes (exit 0). A configured channel, one held
 # in a variable, and names in comments or other strings are not reported; nor is anything
-# in the shipped journeys under the embedded default configuration.
+# in the shipped journeys under the embedded default configuration. A template that does
+# not compile (check/broken/) fails the check, naming its file and line.
 parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-check-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..5"
+echo "1..6"
 
 "$parley" check -c "$srcdir/check/parley.conf.lua" >"$out" 2>&1
 rc=$?
@@ -37,4 +38,12 @@ if [ "$rc" -eq 0 ] && ! grep -q -- "$warning" "$out" && grep -q 'check ok .* war
   echo "ok 5 - the shipped journeys speak only on configured channels"
 else
   sed 's/^/# /' "$out"; echo "not ok 5 - the shipped journeys speak only on configured channels (exit $rc)"
+fi
+
+"$parley" check -c "$srcdir/check/broken/parley.conf.lua" >"$out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'loop/cart.txt line 4: {{/item}} does not close {{#items}} (line 2)' "$out"; then
+  echo "ok 6 - a template's mismatched section fails the check, naming file and line"
+else
+  sed 's/^/# /' "$out"; echo "not ok 6 - a template's mismatched section fails the check, naming file and line (exit $rc)"
 fi

@@ -30,7 +30,7 @@ check "cfg stands on the ground floor only" "($ground|cfg)\.h" "$core"/cfg.[ch] 
 check "core/store includes only itself and the ground floor" \
   "(store|records|codec|smap|$ground)\.h" "$core"/store/*.[ch]
 check "core/lua includes only itself and the ground floor" \
-  "(lhost|lhost_int|tmpl|$ground)\.h" "$core"/lua/*.[ch]
+  "(lhost|lhost_int|tmpl|tmpl_int|tmpl_locale|$ground)\.h" "$core"/lua/*.[ch]
 check "core/plugin includes only itself, the ground floor and the records" \
   "(plugin_load|plugin_int|plugin_sign|plugin_http|plugin_http_int|plugin_curlev|plugin_metrics|plugin_route|$ground)\.h|store/records\.h" "$core"/plugin/*.[ch]
 root='outbox|outbox_lane|outbox_slim|registry|conv|erase|sweep|profile_put|deadletter|addr|gate|context|core'

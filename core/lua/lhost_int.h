@@ -19,6 +19,8 @@ struct tmpl;
 
 enum lhost_kill { KILL_NONE = 0, KILL_INSTRUCTIONS, KILL_TIME };
 
+struct tmpl_zones;
+
 struct lhost_template {
   char *name;
   struct tmpl *subject, *txt, *html;
@@ -105,6 +107,7 @@ struct journey {
   size_t n_steps;
   struct lhost_template *tmpls; /* sorted by name */
   size_t n_tmpls;
+  struct tmpl_zones *zones;     /* time zones its templates have shown times in */
   cJSON *params; /* defaults merged with the configuration's overrides */
   int params_ref;
   int methods_ref;     /* metatable of `c` */

@@ -2,12 +2,12 @@
  * T.txt and T.html (for a pinned version, those of its bundle: lhost_bundle.c). All are
  * compiled when the journey loads, so a broken template refuses the journey instead of
  * failing a conversation at 3 a.m. Rendering for c:speak looks a
- * {{name}} up in the speak's vars table, then contact.<attr> in the profile, then
- * params.<p>, without allocating in Lua (so no Lua error can cut a render in half). A
+ * {{name}} up in the speak's vars table (tables and lists in it too, read where they are),
+ * then contact.<attr> in the profile, then params.<p>, without allocating in Lua (so no
+ * Lua error can cut a render in half), in the contact's `locale` and `timezone`. A
  * subject is rendered as one line (TMPL_LINE): it is bound for a mail header. */
 #include <cJSON.h>
 #include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +125,10 @@ int lhost_templates_load(struct journey *j, const char *journey_path, char *err,
   }
   if (j->n_tmpls > 1)
     qsort(j->tmpls, j->n_tmpls, sizeof *j->tmpls, util_cmp_name);
+  if ((j->zones = tmpl_zones_new()) == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
   return 0;
 }
 
@@ -139,26 +143,21 @@ void lhost_templates_free(struct journey *j)
   free(j->tmpls);
   j->tmpls = NULL;
   j->n_tmpls = 0;
+  tmpl_zones_free(j->zones);
+  j->zones = NULL;
 }
 
+#define MAX_LIST_ITEMS 1000 /* elements of one list a section shows */
+
+/* The source a speak renders with: Lua values on the stack (a tmpl_val's `i` is their
+ * index) from the speak's vars, then cJSON ones (`i` 0, `h` the node) for contact.<attr>
+ * and params.<p>. Values are found without pushing a string (lua_next, lua_rawgeti), so
+ * nothing is allocated and no Lua error can cut a render in half. */
 struct lookup {
   lua_State *L;
   struct journey *j;
-  int vars;        /* stack index of the vars table, 0 when none */
-  char num[64];    /* a formatted number; tmpl copies a value before the next lookup */
-  char bad[128];   /* a var whose value cannot be shown (a table) */
+  int vars; /* stack index of the vars table, 0 when none */
 };
-
-static const char *fmt_number(struct lookup *lk, double d, int is_int, long long i)
-{
-  if (is_int)
-    snprintf(lk->num, sizeof lk->num, "%lld", i);
-  else if (isfinite(d) && d == floor(d) && fabs(d) < 1e15)
-    snprintf(lk->num, sizeof lk->num, "%.0f", d); /* 3.0 reads "3" */
-  else
-    snprintf(lk->num, sizeof lk->num, "%.14g", d);
-  return lk->num;
-}
 
 static int seg_matches_key(lua_State *L, const char *seg, size_t n)
 {
@@ -172,12 +171,10 @@ static int seg_matches_key(lua_State *L, const char *seg, size_t n)
   return 0;
 }
 
-/* Finds a key by walking the table with lua_next: no string is pushed, so nothing is
- * allocated and nothing can raise. Pushes the value and returns 1 when found. */
+/* Finds a key by walking the table with lua_next. Pushes the value and returns 1 when
+ * found. */
 static int find_field(lua_State *L, int t, const char *seg, size_t n)
 {
-  if (!lua_checkstack(L, 3))
-    return 0;
   lua_pushnil(L);
   while (lua_next(L, t)) {
     if (seg_matches_key(L, seg, n)) {
@@ -189,81 +186,114 @@ static int find_field(lua_State *L, int t, const char *seg, size_t n)
   return 0;
 }
 
-static const char *lua_value_text(struct lookup *lk, const char *key)
+/* A table is a list when it has a first element (or nothing at all), else a map. */
+static void describe_table(lua_State *L, int idx, struct tmpl_val *out)
 {
-  lua_State *L = lk->L;
-  switch (lua_type(L, -1)) {
-  case LUA_TSTRING: return lua_tostring(L, -1);
+  if (lhost_readonly_unwrap(L, idx)) /* file-level vars: read what the view shows */
+    idx = lua_gettop(L);
+  else if (lua_getmetatable(L, idx)) {
+    lua_pop(L, 1);
+    out->kind = TMPL_OTHER;
+    out->what = "table with a metatable";
+    return;
+  }
+  out->i = idx;
+  lua_rawgeti(L, idx, 1);
+  int listy = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  int empty = !lua_next(L, idx);
+  if (!empty)
+    lua_pop(L, 2);
+  out->kind = listy || empty ? TMPL_LIST : TMPL_MAP;
+  out->n = listy ? (size_t)lua_rawlen(L, idx) : 0;
+}
+
+/* Describes the value on top of the stack. */
+static void describe(lua_State *L, struct tmpl_val *out)
+{
+  int idx = lua_gettop(L);
+  memset(out, 0, sizeof *out);
+  out->i = idx;
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: out->kind = TMPL_NULL; break;
+  case LUA_TBOOLEAN: out->kind = TMPL_BOOL, out->b = lua_toboolean(L, idx); break;
   case LUA_TNUMBER:
-    return fmt_number(lk, (double)lua_tonumber(L, -1), lua_isinteger(L, -1),
-                      (long long)lua_tointeger(L, -1));
-  case LUA_TBOOLEAN: return lua_toboolean(L, -1) ? "true" : "false";
-  case LUA_TNIL: return NULL;
-  default:
-    snprintf(lk->bad, sizeof lk->bad, "%s' is a %s", key, luaL_typename(L, -1));
-    return "";
+    out->kind = TMPL_NUM;
+    out->is_int = lua_isinteger(L, idx);
+    out->inum = (long long)lua_tointeger(L, idx);
+    out->num = (double)lua_tonumber(L, idx);
+    break;
+  case LUA_TSTRING: out->kind = TMPL_STR, out->s = lua_tolstring(L, idx, &out->len); break;
+  case LUA_TTABLE: describe_table(L, idx, out); break;
+  default: out->kind = TMPL_OTHER, out->what = luaL_typename(L, idx);
   }
 }
 
-static const char *lookup_vars(struct lookup *lk, const char *key)
+static int no_room(struct tmpl_val *out)
 {
-  lua_State *L = lk->L;
-  int top = lua_gettop(L);
-  const char *v = NULL;
-  if (lk->vars == 0 || !lua_checkstack(L, 2))
-    return NULL;
-  lua_pushvalue(L, lk->vars);
-  for (const char *seg = key;;) {
-    size_t n = strcspn(seg, ".");
-    if (lua_type(L, -1) == LUA_TTABLE && lhost_readonly_unwrap(L, -1)) /* file-level vars */
-      lua_remove(L, -2);
-    if (lua_type(L, -1) != LUA_TTABLE || lua_getmetatable(L, -1) ||
-        !find_field(L, lua_gettop(L), seg, n))
-      goto out;
-    if (seg[n] == '\0')
-      break;
-    seg += n + 1;
-  }
-  v = lua_value_text(lk, key); /* strings stay alive: the vars table holds them */
-out:
-  lua_settop(L, top);
-  return v;
+  memset(out, 0, sizeof *out);
+  out->what = "nested too deeply to read";
+  return -1;
 }
 
-static const char *json_text(struct lookup *lk, const cJSON *root, const char *path,
-                             const char *key)
-{
-  char seg[256];
-  const cJSON *v = root;
-  while (v && *path) {
-    size_t n = strcspn(path, ".");
-    snprintf(seg, sizeof seg, "%.*s", (int)(n < sizeof seg ? n : sizeof seg - 1), path);
-    v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, seg) : NULL;
-    path += n + (path[n] == '.');
-  }
-  if (v == NULL || cJSON_IsNull(v))
-    return NULL;
-  if (cJSON_IsString(v))
-    return v->valuestring;
-  if (cJSON_IsBool(v))
-    return cJSON_IsTrue(v) ? "true" : "false";
-  if (cJSON_IsNumber(v))
-    return fmt_number(lk, v->valuedouble, 0, 0);
-  snprintf(lk->bad, sizeof lk->bad, "%s' is a %s", key, cJSON_IsArray(v) ? "list" : "table");
-  return "";
-}
-
-static const char *lookup(void *ud, const char *key)
+static int src_field(void *ud, const struct tmpl_val *in, const char *name, size_t n,
+                     struct tmpl_val *out)
 {
   struct lookup *lk = ud;
-  const char *v = lookup_vars(lk, key);
-  if (v != NULL)
-    return v;
-  if (strncmp(key, "contact.", 8) == 0)
-    return json_text(lk, lk->j->run.in->profile, key + 8, key);
-  if (strncmp(key, "params.", 7) == 0)
-    return json_text(lk, lk->j->params, key + 7, key);
-  return NULL;
+  lua_State *L = lk->L;
+  if (!lua_checkstack(L, 6))
+    return no_room(out);
+  if (in != NULL && in->i == 0)
+    return tmpl_json_field(in, name, n, out);
+  if (in == NULL && lk->vars) {
+    struct tmpl_val vars;
+    lua_pushvalue(L, lk->vars);
+    describe(L, &vars);
+    if (vars.kind == TMPL_MAP && find_field(L, vars.i, name, n)) {
+      describe(L, out);
+      return 1;
+    }
+  }
+  if (in == NULL) { /* contact.<attr>, params.<p> */
+    const cJSON *root = n == 7 && memcmp(name, "contact", 7) == 0 ? lk->j->run.in->profile
+                        : n == 6 && memcmp(name, "params", 6) == 0 ? lk->j->params : NULL;
+    tmpl_json_val(root, out);
+    return root != NULL;
+  }
+  if (!find_field(L, in->i, name, n))
+    return 0;
+  describe(L, out);
+  return 1;
+}
+
+static int src_item(void *ud, const struct tmpl_val *in, size_t i, const struct tmpl_val *prev,
+                    struct tmpl_val *out)
+{
+  struct lookup *lk = ud;
+  if (in->i == 0)
+    return tmpl_json_item(in, i, prev, out);
+  if (!lua_checkstack(lk->L, 6))
+    return no_room(out);
+  lua_rawgeti(lk->L, in->i, (lua_Integer)i + 1);
+  describe(lk->L, out);
+  return 1;
+}
+
+static int src_mark(void *ud)
+{
+  return lua_gettop(((struct lookup *)ud)->L);
+}
+
+static void src_release(void *ud, int mark)
+{
+  lua_settop(((struct lookup *)ud)->L, mark);
+}
+
+static const char *profile_text(const struct journey *j, const char *attr)
+{
+  const cJSON *v = j->run.in->profile ? cJSON_GetObjectItemCaseSensitive(j->run.in->profile, attr) : NULL;
+  return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static void render_part(struct lookup *lk, const struct tmpl *t, enum tmpl_mode mode, char **out,
@@ -272,14 +302,15 @@ static void render_part(struct lookup *lk, const struct tmpl *t, enum tmpl_mode 
   char err[512];
   if (t == NULL)
     return;
-  lk->bad[0] = '\0';
-  int rc = tmpl_render(t, lookup, lk, mode, out, err, sizeof err);
-  if (rc == 0 && lk->bad[0] == '\0')
-    return;
-  if (lk->bad[0])
-    luaL_error(lk->L, "c:speak '%s': '%s, not a value a message can show (use e.g. "
-                      "{{item.name}})", tname, lk->bad);
-  luaL_error(lk->L, "c:speak '%s': %s", tname, err);
+  struct tmpl_source src = {src_field, src_item, src_mark, src_release, lk};
+  struct tmpl_env env = {.locale = profile_text(lk->j, "locale"),
+                         .timezone = profile_text(lk->j, "timezone"),
+                         .zones = lk->j->zones,
+                         .max_bytes = lk->j->limits.message_bytes,
+                         .max_bytes_name = "lua.message_bytes",
+                         .max_items = MAX_LIST_ITEMS};
+  if (tmpl_render(t, &src, &env, mode, out, err, sizeof err) < 0)
+    luaL_error(lk->L, "c:speak '%s': %s", tname, err);
 }
 
 /* Renders the template's parts into out (owned by the step run, so a raise leaks nothing).

@@ -14,7 +14,8 @@ return journey {
     local items = ev.data.items or {}
     c.memory.items = items
     c.memory.total = ev.data.total
-    c:speak("email", "cart_reminder", { count = #items, first = items[1] or { name = "your items" } })
+    c:speak("email", "cart_reminder", { count = #items, first = items[1] or { name = "your items" },
+                                        items = items, total = ev.data.total })
     return c:listen({ "email.clicked" }, c.params.nudge_after, "nudge")
   end,
 

@@ -28,7 +28,8 @@ for t in $targets; do
     events) src="$top/core/event.c $top/core/profile.c $top/core/text.c $top/core/timestamp.c" ;;
     records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
-    tmpl) src="$top/core/lua/tmpl.c $top/core/util.c" ;;
+    tmpl) src="$top/core/lua/tmpl_parse.c $top/core/lua/tmpl_render.c $top/core/lua/tmpl_format.c \
+      $top/core/lua/tmpl_locale.c $top/core/lua/tmpl_json.c $top/core/util.c $(pkg-config --cflags --libs glib-2.0)" ;;
     pattern) src="$top/core/lua/lhost_pattern.c $top/core/clock.c -lev" ;;
     http) src="$top/core/http/parse.c $top/core/http/reply.c $top/core/http/conn.c $top/core/util.c -lhttp_parser -lev" ;;
     dsn) src="$top/plugins/email/email_dsn.c -I$top/plugins/email $(pkg-config --cflags --libs gmime-3.0)" ;;
@@ -61,7 +62,10 @@ for t in $targets; do
       printf '\001Hi <a href="https://d.example/">there</a><!--[if mso]><a href="https://e.example/">o</a><![endif]-->' > "$corpus/fragment" ;;
     tmpl)
       printf 'Hi {{contact.first_name|there}},\n<p>{{ items }}</p> {{a.b}}' > "$corpus/simple"
-      printf '{{unclosed' > "$corpus/bad" ;;
+      printf '{{unclosed' > "$corpus/bad"
+      printf '{{#items}}\n  <li>{{name}} {{{raw}}} {{& raw}} {{price|currency:EUR}}</li>\n{{/items}}\n{{^items}}none{{/items}}{{! note }}' > "$corpus/loop"
+      printf '{{#a}}{{#b}}{{.}}{{/b}}{{/a}} {{n|plural:item:items}} {{when|datetime}} {{n|number:2|x}}' > "$corpus/nested"
+      printf '{{#a}}{{/b}} {{> p}} {{=<%% %%>=}} {{x|currency:eur}} {{.}}' > "$corpus/errors" ;;
     pattern)
       # One call a line: byte 0 and byte 1 in octal (see fuzz_pattern.c), subject, pattern,
       # replacement. Byte 0: 0 find, 1 match, 2 gmatch, 3 gsub, +4 plain, +8*k the k-th

@@ -309,7 +309,7 @@ static void test_step_errors(void **state)
   step_fails(j, "listen_bad_events", "events[2] must be an event type string");
   step_fails(j, "speak_unknown", "no template 'nope'");
   step_fails(j, "speak_missing_var", "fixture/greet.subject line 1: no value for 'name'");
-  step_fails(j, "speak_table_var", "'n' is a table");
+  step_fails(j, "speak_table_var", "'n' is a list"); /* {} is an empty list */
   step_fails(j, "speak_then_fail", "fixture.lua:");
   step_fails(j, "runtime_error", "attempt to index a nil value (local 't')");
   step_fails(j, "missing_step", "journey 'fixture' has no step 'missing_step'");
@@ -443,6 +443,38 @@ static void test_welcome(void **state)
   lhost_journey_free(j);
 }
 
+/* Lists and tables reach a template as the step holds them (the event's data, a file-level
+ * table through its read-only view, the step's own), looped over and formatted in the
+ * contact's locale and time zone; a list too long to show and a table with a metatable are
+ * errors naming the value. */
+static void test_speak_lists(void **state)
+{
+  (void)state;
+  struct journey *j = load(JDIR "/fixture.lua");
+  cJSON *saved = profile;
+  profile = cJSON_Parse("{\"locale\":\"de-DE\",\"timezone\":\"Europe/Berlin\",\"address\":{\"city\":\"Paris\"}}");
+  cJSON *data = cJSON_Parse("{\"items\":[{\"name\":\"Pot <1>\",\"price\":1234.5,\"qty\":2},"
+                            "{\"name\":\"Cup\",\"price\":3,\"qty\":1}]}");
+  struct lhost_event ev = {.id = "e1", .type = "x", .time_ms = NOW, .data = data};
+  struct lhost_decision d;
+  struct step s = {.name = "speak_cart", .ev = &ev};
+  step_ok(j, &s, &d);
+  assert_string_equal(d.speaks[0].subject, "Your Pot <1> and more");
+  assert_string_equal(d.speaks[0].text, "Pot <1>: 1.234,50 \xe2\x82\xac x 2 pieces\n"
+                                        "Cup: 3,00 \xe2\x82\xac x 1 piece\n"
+                                        "Bag: 3,00 \xe2\x82\xac\n"
+                                        "no extras\nopen 9-17\n24.12.2026 16:05 Paris\n");
+  assert_string_equal(d.speaks[0].html, "<ul><li>Pot &lt;1&gt;</li><li>Cup</li></ul>\n");
+  lhost_decision_free(&d);
+  step_fails(j, "speak_long_list", "fixture/cart.txt line 1: 'items' is a list of 1001 elements, "
+                                   "more than the 1000 a section may show");
+  step_fails(j, "speak_meta_var", "'n' is a table with a metatable");
+  cJSON_Delete(data);
+  cJSON_Delete(profile);
+  profile = saved;
+  lhost_journey_free(j);
+}
+
 /* A subject is one header line, always: the file's trailing newline is not part of it, and
  * a line break a value brings in (a header injection) becomes a space. The body keeps it. */
 static void test_subject_is_one_line(void **state)
@@ -561,9 +593,10 @@ static void test_cart(void **state)
   struct lhost_decision d, d2;
   struct step s = {.name = "start", .ev = &ev};
   step_ok(j, &s, &d);
-  assert_string_equal(d.speaks[0].subject, "You left 2 item(s) in your cart");
-  assert_non_null(strstr(d.speaks[0].text, "Red <Hat> and the rest"));
-  assert_non_null(strstr(d.speaks[0].html, "Red &lt;Hat&gt;"));
+  assert_string_equal(d.speaks[0].subject, "You left 2 items in your cart");
+  assert_non_null(strstr(d.speaks[0].text, "- Red <Hat>, \xe2\x82\xac" "20.00\n- Scarf, \xe2\x82\xac" "15.50\n"
+                                           "Total: \xe2\x82\xac" "35.50\n"));
+  assert_non_null(strstr(d.speaks[0].html, "<li><strong>Red &lt;Hat&gt;</strong>, \xe2\x82\xac" "20.00</li>"));
   assert_int_equal(d.timeout_ms, 3 * 3600000); /* configuration override of nudge_after */
   assert_string_equal(d.events[0], "email.clicked");
   cJSON *m = mem_of(&d);
@@ -712,6 +745,7 @@ int main(void)
       cmocka_unit_test(test_memory_as_a_list), cmocka_unit_test(test_memory_to_lua),
       cmocka_unit_test(test_memory_refusals), cmocka_unit_test(test_step_errors),
       cmocka_unit_test(test_context),       cmocka_unit_test(test_speak),
+      cmocka_unit_test(test_speak_lists),
       cmocka_unit_test(test_welcome),       cmocka_unit_test(test_cart),
       cmocka_unit_test(test_subject_is_one_line), cmocka_unit_test(test_entry_when),
       cmocka_unit_test(test_journey_channels), cmocka_unit_test(test_modules),

@@ -1,13 +1,29 @@
 -- Tests of the cart abandonment journey (see welcome_test.lua for how to run them).
 
-local cart = { items = { { name = "Teapot", price = 30 }, { name = "Cups", price = 12 } } }
+local cart = { items = { { name = "Teapot", price = 30 }, { name = "Cups", price = 12 } }, total = 42 }
 local cy = { email = "cy@example.com", phone = "+15550100" }
 
 test("a cart left behind gets a reminder that names it", function(t)
   t:event { type = "cart.updated", contact = "cy", profile = cy, data = cart }
-  local m = t:expect_spoken { contact = "cy", channel = "email", template = "cart_reminder" }
-  assert(m.text:find("Teapot"), m.text)
+  local m = t:expect_spoken { contact = "cy", channel = "email", template = "cart_reminder",
+                              subject = "You left 2 items in your cart" }
+  assert(m.text:find("- Teapot, €30.00\n- Cups, €12.00\nTotal: €42.00", 1, true), m.text)
+  assert(m.html:find("<li><strong>Cups</strong>, €12.00</li>", 1, true), m.html)
   t:expect_conversation { contact = "cy", journey = "cart_abandonment", step = "nudge" }
+end)
+
+test("the reminder lists the cart in the contact's language, escaped in HTML", function(t)
+  local items = { { name = "Tea & <Co>", price = 1234.5 }, { name = "Cups" } }
+  t:event { type = "cart.updated", contact = "dee", data = { items = items },
+            profile = { email = "dee@example.com", locale = "de-DE" } }
+  local m = t:expect_spoken { contact = "dee", template = "cart_reminder",
+                              subject = "You left 2 items in your cart" }
+  assert(m.text:find("\n%- Tea & <Co>, 1%.234,50 €\n%- Cups\n$"), m.text)
+  assert(not m.text:find("Total"), m.text)          -- no total given: the section is skipped
+  assert(m.html:find("<strong>Tea &amp; &lt;Co&gt;</strong>, 1.234,50 €</li>", 1, true), m.html)
+  t:event { type = "cart.updated", contact = "eve", data = { items = { { name = "Mug" } } },
+            profile = { email = "eve@example.com" } }
+  t:expect_spoken { contact = "eve", subject = "You left 1 item in your cart", text = "- Mug\n" }
 end)
 
 test("silence: a text after four hours, then nothing more", function(t)

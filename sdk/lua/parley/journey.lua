@@ -98,13 +98,28 @@ What a step can do with `c`, the conversation:
 
 TEMPLATES live in a folder named like the journey file, next to it: for
 journeys/welcome.lua, the template "welcome" is journeys/welcome/welcome.subject,
-welcome.txt (the text version) and welcome.html. In a template, {{name}} is replaced by a
-value from `vars` (dotted names reach inside tables: {{item.name}}), then by
-{{contact.first_name}} from the profile and {{params.nudge_after}} from the params.
-{{name|friend}} writes "friend" when there is no value. A missing value without a default
-stops the step with an error naming it: better no message than "Hi {{first_name}}".
-A subject is always one line: the file's trailing newline is not part of it, and a line
-break or other control character a value brings in (a first name "Ann\r\nBcc: ...")
+welcome.txt (the text version) and welcome.html. They are Mustache
+(https://mustache.github.io/mustache.5.html); docs/templates.md is the whole reference:
+    {{name}}                    a value from `vars`, then {{contact.first_name}} from the
+                                profile and {{params.nudge_after}} from the params; dotted
+                                names walk nested tables ({{first.name}})
+    {{{name}}} {{& name}}       unescaped (HTML parts escape every other value)
+    {{#items}}- {{name}}{{/items}}   a loop over a list (each element's fields in scope,
+                                {{.}} the element), or a block shown when the value is truthy
+    {{^items}}Empty{{/items}}   shown when falsy: missing, nil, false, "", 0, an empty list
+    {{! a comment }}
+    {{name|friend}}             "friend" when there is no value, or an empty one
+    {{total|currency:EUR}} {{n|number:2}} {{count|plural:item:items}}
+    {{when|date}} {{when|time}} {{when|datetime}}
+Formatters write in the contact's `locale` profile attribute (de-DE: "1.234,50 €"; en-US by
+default) and show times (seconds since 1970, or RFC 3339 text) in the contact's `timezone`
+(UTC by default). A section tag alone on its line takes the line with it. Pass lists and
+tables as they are: c:speak("email", "cart_reminder", { items = ev.data.items }). A missing
+value without a fallback or a section around it stops the step with an error naming the
+template, line and name: better no message than "Hi {{first_name}}". A broken template
+(an unclosed section, a bad formatter) refuses the journey when it loads, naming file and
+line. A subject is always one line: the file's trailing newline is not part of it, and a
+line break or other control character a value brings in (a first name "Ann\r\nBcc: ...")
 becomes a space.
 
 MODULES: code shared by journeys goes in modules of the journeys folder: `local util =

@@ -33,6 +33,8 @@ local function sample()
   }
 end
 
+local SHOP = { open = true, hours = { "9-17", "10-14" } } -- file-level: read through its view
+
 return journey {
   name = "fixture",
   entry = { event = "fixture.start", reenter_after = "90m" },
@@ -105,6 +107,18 @@ return journey {
   listen_unknown = function(c) return c:listen({}, "1h", "nope") end,
   listen_bad_duration = function(c) return c:listen({}, "5y", "start") end,
   listen_bad_events = function(c) return c:listen({ "a", 5 }, "1h", "start") end,
+  speak_cart = function(c, ev)                 -- lists and tables, the event's and our own
+    c:speak("email", "cart", { items = ev.data.items, none = {}, shop = SHOP, when = 1798124700,
+                               extra = { { name = "Bag", price = 3, qty = 1 } } })
+    return c:finish()
+  end,
+  speak_long_list = function(c)
+    local items = {}
+    for i = 1, 1001 do items[i] = { name = "x", price = 1, qty = 1 } end
+    c:speak("email", "cart", { items = items, none = {}, shop = SHOP, when = 0, extra = {} })
+    return c:finish()
+  end,
+  speak_meta_var = function(c) c:speak("sms", "short", { n = setmetatable({}, {}) }) return c:finish() end,
   speak_unknown = function(c) c:speak("email", "nope") return c:finish() end,
   speak_missing_var = function(c) c:speak("email", "greet", {}) return c:finish() end,
   speak_table_var = function(c) c:speak("sms", "short", { n = {} }) return c:finish() end,

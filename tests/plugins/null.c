@@ -5,6 +5,19 @@
 
 #include <parley/plugin.h>
 
+static enum parley_status null_init(parley_ctx *ctx, void *self)
+{
+  (void)ctx;
+  (void)self;
+  return PARLEY_OK;
+}
+
+static void null_shutdown(parley_ctx *ctx, void *self)
+{
+  (void)ctx;
+  (void)self;
+}
+
 static enum parley_status null_send(parley_ctx *ctx, void *self, parley_msg *msg)
 {
   (void)ctx;
@@ -22,7 +35,9 @@ static const struct parley_plugin null_plugin = {
     .description = "completes every message at once, sending nothing (the benchmark's)",
     .capabilities = PARLEY_CAP_SEND,
     .instance_size = 1,
+    .init = null_init,
     .send = null_send,
+    .shutdown = null_shutdown,
 };
 
 PARLEY_EXPORT const struct parley_plugin *parley_plugin_entry(const struct parley_host *h);

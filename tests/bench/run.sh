@@ -163,7 +163,12 @@ start_daemon() {
   t0=$(now_ms)
   ${pin_daemon[@]+"${pin_daemon[@]}"} "$parley" serve -c "$2" >>"$log" 2>&1 &
   daemon_pid=$!
-  "$loadgen" -p "$port" -m get -u /healthz -w 120 >/dev/null || fatal "the daemon did not answer /healthz"
+  local up=0
+  for _ in $(seq 120); do # a second at a time, so a daemon that exits is seen at once
+    "$loadgen" -p "$port" -m get -u /healthz -w 1 >/dev/null 2>&1 && { up=1; break; }
+    kill -0 "$daemon_pid" 2>/dev/null || fatal "the daemon exited at start"
+  done
+  [ $up = 1 ] || fatal "the daemon did not answer /healthz"
   t1=$(now_ms)
   start_ms=$((t1 - t0))
   kill -0 "$daemon_pid" 2>/dev/null || fatal "the daemon exited"
@@ -402,7 +407,7 @@ row "stop (SIGTERM to exit) with $n_wait waiting" "$stop_wait_ms ms"
 [ "$durable" = true ] || row "restart:" "conversations not durable yet"
 echo
 echo "== summary ($ncpu cores; $pinning) =="
-sum() { printf '  %-46s %-24s %s\n' "$@"; }
+sum() { printf '  %-52s %-24s %s\n' "$@"; }
 sum "batch ingest (>= 100000 events/s)" "$(calc "$batch_eps" 0) events/s" "$v_batch"
 sum "batch ingest, null plugin (>= 100000 events/s)" "$(calc "$null_eps" 0) events/s" "$v_null"
 sum "single events, $single_conns conns (>= 15000 req/s)" "$(calc "$single_rps" 0) req/s" "$v_single"

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "context.h"
+#include "gate.h"
 #include "lua/lhost.h"
 #include "outbox.h"
+#include "plugin/plugin_load.h"
 #include "profile.h"
 
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
@@ -127,45 +130,117 @@ static int migrate(struct core *core, struct contact *ct, struct conv *cv)
   return 0;
 }
 
-/* The core's speak gate: a script asks, the core decides. Consent, opt-out, a known
- * address and its suppression are checked here so no journey can bypass them. */
+/* The core's speak gate (gate.h): a script asks, the core decides, so no journey can
+ * bypass consent, an opt-out or a suppression. */
 struct gate {
   struct core *core;
-  const struct contact *contact;
+  struct contact *contact; /* its touches grow as the step speaks */
+  const char *journey;
 };
 
-static int gate_check(void *ud, const char *channel, char *reason, size_t len)
+static int gate_check(void *ud, const char *channel, const char *topic, char *reason, size_t len)
 {
   struct gate *g = ud;
-  const struct cfg_channel *ch = cfg_channel_find(g->core->cfg, channel);
-  if (!ch) {
-    snprintf(reason, len, "no channel '%s' is configured", channel);
-    return 0;
+  struct gate_ask a = {g->contact->profile, channel, topic, g->contact->touches, g->contact->n_touches,
+                       clock_now_ms(&g->core->clock)};
+  return gate_speak(g->core->cfg, &a, reason, len);
+}
+
+/* The speak's topic option into buf (NULL when it names none). */
+static const char *topic_option(const struct lhost_speak *sp, char *buf, size_t len)
+{
+  cJSON *o = sp->options ? cJSON_Parse(sp->options) : NULL;
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "topic");
+  const char *topic = cJSON_IsString(t) ? (snprintf(buf, len, "%s", t->valuestring), buf) : NULL;
+  cJSON_Delete(o);
+  return topic;
+}
+
+/* Touches older than the longest cap are of no use: they go when a step has spoken. */
+static void prune_touches(const struct cfg *cfg, struct contact *ct, int64_t now)
+{
+  size_t old = 0;
+  while (old < ct->n_touches && ct->touches[old].at_ms <= now - cfg->caps_window_ms)
+    free(ct->touches[old++].channel);
+  memmove(ct->touches, ct->touches + old, (ct->n_touches - old) * sizeof *ct->touches);
+  ct->n_touches -= old;
+}
+
+/* Back to the first `n` touches: what a failed step counted is taken back. */
+static void drop_touches(struct contact *ct, size_t n)
+{
+  while (ct->n_touches > n)
+    free(ct->touches[--ct->n_touches].channel);
+}
+
+/* A spoken message that counts is added to the contact's touches at once, so the next
+ * speak of the same step sees it. */
+static void add_touch(struct core *core, struct contact *ct, const struct lhost_speak *sp)
+{
+  const struct cfg *cfg = core->cfg;
+  char topic[64];
+  if (cfg->n_caps == 0 || !gate_counts(cfg, topic_option(sp, topic, sizeof topic)))
+    return;
+  int64_t now = clock_now_ms(&core->clock);
+  struct touch *t = realloc(ct->touches, (ct->n_touches + 1) * sizeof *t);
+  char *channel = strdup(sp->channel);
+  if (!t || !channel) {
+    free(channel);
+    if (t)
+      ct->touches = t;
+    return; /* out of memory: this one is not counted */
   }
-  const cJSON *p = g->contact->profile;
-  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "unsubscribed"))) {
-    snprintf(reason, len, "the contact unsubscribed");
-    return 0;
-  }
-  const cJSON *consent = cJSON_GetObjectItemCaseSensitive(p, "consent");
-  if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(consent, channel))) {
-    snprintf(reason, len, "no consent for %s", channel);
-    return 0;
-  }
-  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(p, ch->address_attr);
-  if (!cJSON_IsString(addr) || !*addr->valuestring) {
-    snprintf(reason, len, "the contact has no %s for %s", ch->address_attr, channel);
-    return 0;
-  }
-  const cJSON *sup = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "suppressed"), channel);
-  const cJSON *sup_addr = cJSON_GetObjectItemCaseSensitive(sup, "address");
-  if (cJSON_IsString(sup_addr) && strcmp(sup_addr->valuestring, addr->valuestring) == 0) {
-    const cJSON *why = cJSON_GetObjectItemCaseSensitive(sup, "reason");
-    snprintf(reason, len, "the contact's %s is suppressed for %s%s%s", ch->address_attr, channel,
-             cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
-    return 0;
-  }
-  return 1;
+  ct->touches = t;
+  ct->touches[ct->n_touches++] = (struct touch){now, channel};
+}
+
+static void new_msg_id(char id[40])
+{
+  unsigned char rnd[16];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2hex(id, 40, rnd, sizeof rnd);
+}
+
+static struct plugin_inst *channel_inst(const struct core *core, const char *channel)
+{
+  for (size_t i = 0; i < core->n_channels; i++)
+    if (strcmp(core->channels[i].cfg->name, channel) == 0)
+      return core->channels[i].inst;
+  return NULL;
+}
+
+/* The channel's plugin measures a message the gate let through (ABI 1.2 check), on a
+ * message that borrows the speak's parts and the contact's profile: nothing is copied
+ * for a plugin that has no check. The id it sees is the one the message will keep. */
+static int plugin_check(struct gate *g, struct lhost_speak *sp, char *info, size_t len)
+{
+  struct plugin_inst *pi = channel_inst(g->core, sp->channel);
+  if (pi == NULL)
+    return GATE_OK;
+  const struct cfg_channel *ch = cfg_channel_find(g->core->cfg, sp->channel);
+  const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(g->contact->profile, ch->address_attr) : NULL;
+  struct parley_msg m = {
+      .channel = sp->channel, .contact = g->contact->id,
+      .address = cJSON_IsString(addr) ? addr->valuestring : NULL, .journey = (char *)g->journey, /* read only through the accessors */
+      .template_name = sp->template_name, .subject = sp->subject, .text = sp->text, .html = sp->html,
+      .profile = (cJSON *)g->contact->profile, .options_json = sp->options,
+  };
+  new_msg_id(sp->msg_id);
+  memcpy(m.id, sp->msg_id, sizeof m.id);
+  enum parley_status st = plugin_instance_check(pi, &m, info, len);
+  free(m.attr_text); /* what the plugin's msg_contact_attr and msg_option made */
+  cJSON_Delete(m.options);
+  return st == PARLEY_OK ? GATE_OK : GATE_CHANNEL;
+}
+
+/* After the gate: the channel's own check, then the message counts against the caps. */
+static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
+{
+  struct gate *g = ud;
+  int r = plugin_check(g, sp, info, len);
+  if (r == GATE_OK)
+    add_touch(g->core, g->contact, sp);
+  return r;
 }
 
 static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
@@ -174,9 +249,10 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   struct parley_msg *m = calloc(1, sizeof *m);
   if (!m)
     return NULL;
-  unsigned char rnd[16];
-  randombytes_buf(rnd, sizeof rnd);
-  sodium_bin2hex(m->id, sizeof m->id, rnd, sizeof rnd);
+  if (sp->msg_id[0])
+    memcpy(m->id, sp->msg_id, sizeof m->id);
+  else
+    new_msg_id(m->id);
   const struct cfg_channel *ch = cfg_channel_find(core->cfg, sp->channel);
   const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(ct->profile, ch->address_attr) : NULL;
   m->address = cJSON_IsString(addr) ? strdup(addr->valuestring) : NULL;
@@ -186,6 +262,8 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   m->subject = sp->subject;
   m->text = sp->text;
   m->html = sp->html;
+  m->options_json = sp->options;
+  free(sp->info); /* in the history already (apply_speech) */
   memset(sp, 0, sizeof *sp);
   m->contact = strdup(ct->id);
   m->journey = strdup(cv->journey);
@@ -193,6 +271,28 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   m->conv_id = cv->id;
   m->due_ms = m->created_ms = clock_now_ms(&core->clock);
   return m;
+}
+
+/* What a channel's check measured, as the history shows it: " segments=2 encoding=GSM-7"
+ * ("" when nothing). */
+static void info_words(const char *json, char *out, size_t len)
+{
+  out[0] = '\0';
+  cJSON *obj = json ? cJSON_Parse(json) : NULL;
+  size_t used = 0;
+  const cJSON *v;
+  cJSON_ArrayForEach(v, obj)
+  {
+    char *val = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+    int n = snprintf(out + used, len - used, " %s=%s", v->string, val ? val : v->valuestring);
+    free(val);
+    if (n < 0 || (size_t)n >= len - used) {
+      out[used] = '\0'; /* a pair that does not fit is left out whole */
+      break;
+    }
+    used += (size_t)n;
+  }
+  cJSON_Delete(obj);
 }
 
 static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
@@ -205,15 +305,19 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     history_add(&ct->history, lim, now, "refused %s/%s (%s): %s", r->channel, r->template_name,
                 cv->journey, r->reason);
     core->stats.refused++;
+    if (r->code > 0 && r->code < GATE_REASONS)
+      core->stats.refused_by[r->code]++;
     tell_incident(core, cv, r->channel, r->template_name, r->reason);
   }
   for (size_t i = 0; i < d->n_speaks; i++) {
+    char info[512];
+    info_words(d->speaks[i].info, info, sizeof info);
     struct parley_msg *m = make_msg(core, ct, cv, &d->speaks[i]);
     if (!m)
       continue;
-    history_add(&cv->history, lim, now, "spoke %s/%s id=%s", m->channel, m->template_name, m->id);
-    history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s", m->channel, m->template_name,
-                cv->journey, m->id);
+    history_add(&cv->history, lim, now, "spoke %s/%s id=%s%s", m->channel, m->template_name, m->id, info);
+    history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s%s", m->channel, m->template_name,
+                cv->journey, m->id, info);
     core->stats.spoken++;
     outbox_enqueue(&core->outbox, m);
   }
@@ -268,7 +372,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   struct lhost_event le;
   if (ev)
     le = (struct lhost_event){ev->id, ev->type, ev->time_ms ? ev->time_ms : now, ev->data};
-  struct gate g = {core, ct};
+  struct gate g = {core, ct, cv->journey};
   struct lhost_step_in in = {
       .conv_id = cv->id,
       .contact_id = ct->id,
@@ -279,15 +383,20 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
       .event = ev ? &le : NULL,
       .now_ms = now,
       .can_speak = gate_check,
+      .check = speak_check,
       .ud = &g,
   };
   struct lhost_decision d;
   memset(&d, 0, sizeof d);
+  size_t touches = ct->n_touches;
   if (lhost_run_step(j, &in, &d, err, sizeof err) < 0) {
+    drop_touches(ct, touches);
     end_conv(core, ct, cv, CONV_FAILED, err);
     lhost_decision_free(&d);
     return;
   }
+  if (ct->n_touches > touches)
+    prune_touches(core->cfg, ct, now);
   apply_decision(core, ct, cv, &d);
   lhost_decision_free(&d);
 }
@@ -419,7 +528,12 @@ int conv_apply_event(struct core *core, const struct event *ev)
   }
   core->stats.events++;
   core->must_commit = 1;
-  profile_merge(ct->profile, ev->profile);
+  if (ev->profile) {
+    struct addr_snap snap;
+    addr_snap_take(core, ct->profile, ev->profile, &snap);
+    profile_merge(ct->profile, ev->profile);
+    addr_snap_apply(core, ct->id, &snap, ct->profile);
+  }
   history_add(&ct->history, core->cfg->history_limit, now, "event %s%s%s", ev->type,
               ev->id ? " id=" : "", ev->id ? ev->id : "");
   end_by_event(core, ct, ev->type);

@@ -81,8 +81,11 @@ return {
   -- `rate` (messages a second, a number above 0; absent: no limit), `burst` (messages at
   -- once, an integer >= 1; default: rate rounded up) and `max_in_flight` (messages the
   -- plugin holds, handed over and not yet answered; default 100). Messages that must wait
-  -- stay queued, and a slow channel never delays another. Every other key is a setting of
-  -- the plugin.
+  -- stay queued, and a slow channel never delays another. `consent` is the channel's
+  -- policy for what a contact has not answered (profile.consent): "opt_out" (the default:
+  -- spoken to until they opt out) or "opt_in" (only after consent.<channel> = true), for
+  -- every topic or per topic: consent = { marketing = "opt_in" }. Transactional messages
+  -- need no consent. Every other key is a setting of the plugin.
   --   email = { plugin = "email", rate = 10, burst = 20, max_in_flight = 50, ... }
   channels = {
     email = { plugin = "console" },
@@ -100,6 +103,18 @@ return {
     --           signing_key = { file = "/etc/parley/email.key" },  -- 32+ bytes
     --           rate = 10, max_in_flight = 20 },
   },
+
+  -- Topics a message may have (c:speak's option `topic`) besides "marketing" (the default)
+  -- and "transactional" (receipts, codes: past opt-outs and unsubscribes, never past a
+  -- suppression): lower-case names a contact can consent to one by one.
+  topics = {},
+
+  -- Fatigue caps: at most `max` messages on `channel` (left out: on every channel) within
+  -- any `per`, counted from each contact's own record (a restart does not reset them).
+  -- A speak past a cap is refused ("cap reached: 3 email messages in 7d"). Messages of
+  -- the `exempt` topics (default { "transactional" }) are neither counted nor capped.
+  --   caps = { { max = 3, per = "7d", channel = "email" }, { max = 5, per = "7d" } },
+  caps = {},
 
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by
   -- (parley plugin sign). Empty: signatures are not required.

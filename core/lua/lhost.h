@@ -96,6 +96,8 @@ struct lhost_event {
 int lhost_entry_allows(struct journey *j, const char *contact_id, const cJSON *profile,
                        const struct lhost_event *ev, int64_t now_ms, char *err, size_t errlen);
 
+struct lhost_speak;
+
 struct lhost_step_in {
   uint64_t conv_id;
   const char *contact_id;
@@ -105,9 +107,16 @@ struct lhost_step_in {
   size_t memory_len;
   const struct lhost_event *event; /* NULL: woken by the deadline */
   int64_t now_ms;
-  /* The core's gate (channel configured, address known, not unsubscribed, consent), asked
-   * by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
-  int (*can_speak)(void *ud, const char *channel, char *reason, size_t reasonlen);
+  /* The core's gate (channel configured, not unsubscribed, consent for the topic, address
+   * known and not suppressed), asked by c:speak and c:can_speak; `topic` NULL: the
+   * default. Returns 0 when allowed; a positive code (the core's, kept with the refusal)
+   * with `reason` when refused; -1 with `reason` when the call is the journey's mistake
+   * (an undeclared topic), which the step raises as its error. */
+  int (*can_speak)(void *ud, const char *channel, const char *topic, char *reason, size_t reasonlen);
+  /* Optional: the channel's word on a rendered message that passed the gate (its plugin's
+   * check). Returns 0 with `info` a JSON object of what was measured (or ""), or a
+   * positive code with `info` the reason it can never go. May set sp->msg_id. */
+  int (*check)(void *ud, struct lhost_speak *sp, char *info, size_t infolen);
   void *ud;
 };
 
@@ -115,12 +124,16 @@ struct lhost_speak {
   char *channel;
   char *template_name;
   char *subject, *text, *html; /* rendered parts; NULL when the template lacks one */
+  char *options; /* c:speak's options as a JSON object of text values; NULL: none */
+  char *info;    /* what the channel's check measured, a JSON object; NULL: nothing */
+  char msg_id[40]; /* the id the core gave the message at check time; "" when none yet */
 };
 
 struct lhost_refusal {
   char *channel;
   char *template_name;
   char *reason;
+  int code; /* the gate's or the check's (lhost_step_in) */
 };
 
 enum lhost_next { LHOST_LISTEN = 1, LHOST_FINISH = 2 };

@@ -215,6 +215,9 @@ void contact_record_free(struct contact *c)
   for (size_t i = 0; i < c->n_starts; i++)
     free(c->starts[i].journey);
   free(c->starts);
+  for (size_t i = 0; i < c->n_touches; i++)
+    free(c->touches[i].channel);
+  free(c->touches);
   history_free(&c->history);
   free(c);
 }
@@ -234,6 +237,8 @@ void msg_record_free(struct parley_msg *m)
   free(m->profile_json);
   cJSON_Delete(m->profile);
   free(m->attr_text);
+  free(m->options_json);
+  cJSON_Delete(m->options);
   free(m->last_error);
   free(m);
 }

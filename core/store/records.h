@@ -27,6 +27,12 @@ struct journey_start {
   int64_t at_ms;
 };
 
+/* A message spoken to the contact that counts against the fatigue caps (gate.h). */
+struct touch {
+  int64_t at_ms;
+  char *channel;
+};
+
 struct contact {
   char *id;
   cJSON *profile; /* object */
@@ -40,6 +46,10 @@ struct contact {
   struct journey_start *starts;
   size_t n_starts;
   struct history history;
+  /* Counted messages within the longest cap window, oldest first: caps are counted from
+   * the contact's own record, so a restart never resets them. */
+  struct touch *touches;
+  size_t n_touches;
 };
 
 struct conv {
@@ -76,6 +86,9 @@ struct parley_msg {
   char *profile_json;    /* the contact's profile as JSON text, taken at speak time */
   cJSON *profile;        /* parsed from profile_json when a plugin first asks for an attribute */
   char *attr_text;       /* scratch for msg_contact_attr of non-string attributes */
+  char *options_json;    /* the journey's options (c:speak's fifth argument), a JSON object
+                            of text values; NULL when none. Kept in memory when slim (small) */
+  cJSON *options;        /* parsed from options_json when a plugin first asks (msg_option) */
   uint64_t conv_id;
   unsigned attempt;      /* attempts begun: written before each hand-over (outbox.h) */
   int claimed;           /* the outbox's: `attempt` is stored and not handed over yet */

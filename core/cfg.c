@@ -499,14 +499,25 @@ static int read_sections(struct reader *r, struct cfg *cfg)
 
   if (open_table(r, "config", "store") < 0)
     return -1;
-  static const char *const store_keys[] = {"backend", "map_size_mb", NULL};
+  static const char *const store_keys[] = {"backend", "map_size_mb", "sync", "sync_interval", NULL};
   mb = (int64_t)(cfg->store_map_bytes >> 20);
+  char *sync = NULL;
   if (check_keys(r, "store", store_keys) < 0 || get_str(r, "store", "backend", &cfg->store_backend) < 0 ||
-      get_int(r, "store", "map_size_mb", 1, &mb) < 0)
-    return -1;
+      get_int(r, "store", "map_size_mb", 1, &mb) < 0 || get_str(r, "store", "sync", &sync) < 0 ||
+      get_duration(r, "store", "sync_interval", &cfg->store_sync_ms) < 0)
+    return free(sync), -1;
   if (strcmp(cfg->store_backend, "lmdb") != 0 && strcmp(cfg->store_backend, "memory") != 0)
-    return fail(r, "store: backend '%s' is not one of lmdb, memory", cfg->store_backend);
+    return free(sync), fail(r, "store: backend '%s' is not one of lmdb, memory", cfg->store_backend);
   cfg->store_map_bytes = (size_t)mb << 20;
+  if (sync && strcmp(sync, "commit") != 0 && strcmp(sync, "interval") != 0) {
+    fail(r, "store: sync '%s' is not one of commit, interval", sync);
+    return free(sync), -1;
+  }
+  if (sync)
+    cfg->store_sync_interval = strcmp(sync, "interval") == 0;
+  free(sync);
+  if (cfg->store_sync_ms < 1 || cfg->store_sync_ms > 10000)
+    return fail(r, "store: sync_interval must be between 1ms and 10s");
   lua_pop(r->L, 1);
   return 0;
 }
@@ -698,6 +709,7 @@ static void set_defaults(struct cfg *cfg)
   cfg->log_level = LOG_INFO;
   cfg->store_backend = strdup("lmdb");
   cfg->store_map_bytes = (size_t)4096 << 20;
+  cfg->store_sync_ms = 10;
   cfg->lua.step_instructions = 10 * 1000 * 1000;
   cfg->lua.step_ms = 250;
   cfg->lua.memory_bytes = (size_t)64 << 20;

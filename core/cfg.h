@@ -99,6 +99,9 @@ struct cfg {
   enum log_level log_level;
   char *store_backend;     /* "lmdb" (durable, the default) or "memory" */
   size_t store_map_bytes;  /* how large the LMDB file may grow */
+  int store_sync_interval; /* store.sync: 0 "commit" (an answer waits for its flush), 1
+                              "interval" (answers at commit; flushed every store_sync_ms) */
+  int64_t store_sync_ms;   /* store.sync_interval */
   struct cfg_lua lua;
   struct cfg_http http;
   struct cfg_retention retention;

@@ -18,6 +18,7 @@
 #include "store/store.h"
 
 struct plugin_inst;
+struct syncer;
 struct plugin_http;
 struct plugin_metrics;
 
@@ -79,6 +80,12 @@ struct core {
   int draining;            /* stopping: no message is handed to a plugin any more (core_drain) */
   int commit_held;         /* > 0: a request is being applied over several loop turns; the
                               batch is not committed until it is whole (core_hold) */
+  struct syncer *syncer;   /* the daemon's store flusher (NULL: each commit is flushed) */
+  int flush_failing;       /* the last flush failed (logged once per episode) */
+  /* Told on the loop when more commits are durable, or a flush failed (the HTTP API's
+   * held answers); set by whoever waits on core_durable_mark. */
+  void (*durable)(void *ud, int failed);
+  void *durable_ud;
   /* `parley test`: told of every incident when it is recorded. NULL in the daemon. */
   void (*incident)(void *ud, const struct core_incident *in);
   void *incident_ud;

@@ -22,6 +22,7 @@
 #include "plugin/plugin_load.h"
 #include "plugin/plugin_metrics.h"
 #include "sweep.h"
+#include "syncer.h"
 
 /* The outbox's way to the plugin serving a channel. */
 static struct plugin_inst *channel_plugin(void *ud, const char *name)
@@ -190,9 +191,39 @@ static int open_store(struct core *core, char *err, size_t errlen)
   }
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/store", cfg->data_dir);
-  struct store_lmdb_options o = {dir, cfg->store_map_bytes, cfg->dedupe_window, 0};
+  /* the daemon flushes on a thread of its own (syncer.h); tools flush at each commit */
+  struct store_lmdb_options o = {dir, cfg->store_map_bytes, cfg->dedupe_window, 0, core->loop != NULL};
   core->store = store_lmdb_open(&o, err, errlen);
   return core->store ? 0 : -1;
+}
+
+/* On the loop: the flusher reached further, or failed (logged once per episode). */
+static void on_durable(void *ud, uint64_t upto, const char *failed)
+{
+  struct core *core = ud;
+  if (failed && !core->flush_failing)
+    log_kv(&core->log, LOG_ERROR, "store", "flushing to disk failed: answers wait for a flush that succeeds",
+           "error", failed, (char *)NULL);
+  else if (!failed && core->flush_failing)
+    log_kv(&core->log, LOG_INFO, "store", "flushes succeed again", (char *)NULL);
+  core->flush_failing = failed != NULL;
+  if (core->durable)
+    core->durable(core->durable_ud, failed != NULL);
+}
+
+static int start_syncer(struct core *core, char *err, size_t errlen)
+{
+  if (!core->loop || !core->store->ops->sync)
+    return 0;
+  struct syncer_env env = {
+      .store = core->store,
+      .loop = core->loop,
+      .interval_ms = core->cfg->store_sync_interval ? core->cfg->store_sync_ms : 0,
+      .durable = on_durable,
+      .ud = core,
+  };
+  core->syncer = syncer_start(&env, err, errlen);
+  return core->syncer ? 0 : -1;
 }
 
 /* Counters survive restarts, so /metrics totals are totals. */
@@ -250,7 +281,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   ev_timer_init(&core->sweep_timer, on_sweep, SWEEP_EVERY_S, SWEEP_EVERY_S);
   core->deadline_timer.data = core->retry_timer.data = core->flusher.data = core->ack_timer.data = core;
   core->sweep_timer.data = core;
-  if (open_store(core, err, errlen) < 0)
+  if (open_store(core, err, errlen) < 0 || start_syncer(core, err, errlen) < 0)
     goto fail;
   core->outbox.env.store = core->store;
   core->outbox.env.slim_queue = strcmp(cfg->store_backend, "lmdb") == 0;
@@ -277,6 +308,8 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   load_counters(core);
   outbox_restore(&core->outbox);
   core->store->ops->commit(core->store, err, errlen);
+  if (core->syncer)
+    syncer_want(core->syncer, core->store->ops->committed(core->store));
   ev_prepare_start(loop, &core->flusher);
   if (cfg->retention.conversations_ms > 0 || cfg->retention.history_ms > 0)
     ev_timer_start(loop, &core->sweep_timer);
@@ -361,6 +394,11 @@ int core_commit(struct core *core)
   if (core->commit_failing)
     log_kv(&core->log, LOG_INFO, "store", "commits succeed again", (char *)NULL);
   core->commit_failing = 0;
+  if (core->syncer)
+    syncer_want(core->syncer, st->ops->committed(st));
+  /* Messages go to their plugins at commit, without waiting for the flush: the commit is
+   * in the file (a crash of the daemon keeps it); a crash of the machine before the
+   * flush may hand such a message over again (delivery is at least once anyway). */
   outbox_promote_fresh(&core->outbox);
   if (!core->draining)
     outbox_kick(&core->outbox);
@@ -405,6 +443,23 @@ int core_reload(struct core *core, const char *by)
   return refused;
 }
 
+uint64_t core_durable_mark(const struct core *core)
+{
+  if (!core->syncer || core->cfg->store_sync_interval)
+    return 0;
+  return core->store->ops->committed(core->store);
+}
+
+int core_is_durable(const struct core *core, uint64_t mark)
+{
+  return mark == 0 || syncer_reached(core->syncer) >= mark;
+}
+
+int core_wait_durable(struct core *core, uint64_t mark)
+{
+  return core_is_durable(core, mark) ? 0 : syncer_wait(core->syncer, mark);
+}
+
 void core_drain(struct core *core)
 {
   core->draining = 1;
@@ -429,6 +484,8 @@ void core_close(struct core *core)
   assert(core->commit_held == 0); /* a held request is finished before the core closes */
   if (core->store)
     core_commit(core);
+  syncer_stop(core->syncer); /* after a last flush of what was committed */
+  core->syncer = NULL;
   for (size_t i = 0; i < core->n_channels; i++)
     if (core->channels[i].inst)
       plugin_instance_close(core->channels[i].inst);

@@ -29,6 +29,14 @@ void core_settle(struct core *core);
  * plugins. Returns 0, -1 (logged) when the batch was dropped, or 1 when it is held
  * (core_hold) and was not committed: nothing in it is durable yet. */
 int core_commit(struct core *core);
+/* Durability of commits (the daemon flushes on a thread of its own, syncer.h). The mark an
+ * answer given now must wait for: the last commit that wrote, or 0 when nothing is to wait
+ * for (no flusher, or store.sync = "interval", where answers go at commit). */
+uint64_t core_durable_mark(const struct core *core);
+/* Is every commit up to `mark` on disk? core->durable is told when more are. */
+int core_is_durable(const struct core *core, uint64_t mark);
+/* Blocks until `mark` is on disk (stopping only): 0, or -1 when a flush failed. */
+int core_wait_durable(struct core *core, uint64_t mark);
 /* Holds (+1) or releases (-1) the open batch: while held, no commit happens, so a request
  * applied over several loop turns (to let other requests be answered between its parts)
  * is committed whole or not at all. */

@@ -59,7 +59,14 @@ return {
   -- The store: "lmdb" (durable, under data_dir/store) or "memory" (lost at exit). The LMDB
   -- file may grow to map_size_mb (about 1 KiB per waiting conversation); past it, new
   -- events are refused with 503 until it is raised.
-  store = { backend = "lmdb", map_size_mb = 4096 },
+  -- sync: when a write is answered. "commit" (the default): once it is flushed to disk;
+  -- a thread flushes while the loop goes on with the next requests, and the requests that
+  -- arrive during one flush share the next. "interval": at commit, before the flush; the
+  -- thread flushes at least every sync_interval (1ms to 10s, default 10ms). A crash of the
+  -- daemon loses nothing acknowledged either way; a crash of the machine (power loss) may
+  -- lose, in "interval" mode, what was acknowledged in the last sync_interval and the
+  -- flush then under way.
+  store = { backend = "lmdb", map_size_mb = 4096, sync = "commit", sync_interval = "10ms" },
 
   -- Delivery: retries back off exponentially (with jitter) from retry_base to retry_max.
   -- At a stop, sends still with plugins get shutdown_grace to end before they are left to

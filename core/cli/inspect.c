@@ -49,7 +49,7 @@ struct store *inspect_open_store(const struct cfg *cfg, char *err, size_t errlen
              strerror(errno));
     return NULL;
   }
-  struct store_lmdb_options opt = {dir, cfg->store_map_bytes, cfg->dedupe_window, 1};
+  struct store_lmdb_options opt = {dir, cfg->store_map_bytes, cfg->dedupe_window, 1, 0};
   return store_lmdb_open(&opt, err, errlen);
 }
 

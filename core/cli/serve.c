@@ -130,7 +130,8 @@ int serve_run(const char *config_path)
   char port[16];
   snprintf(port, sizeof port, "%d", http_port(http));
   log_kv(&core->log, LOG_INFO, "serve", "listening", "address", core->cfg->listen_address, "port", port,
-         "config", config_path ? config_path : "(embedded default)", (char *)NULL);
+         "config", config_path ? config_path : "(embedded default)", "sync",
+         core->cfg->store_sync_interval ? "interval" : "commit", (char *)NULL);
   if (core->cfg->http.auth_none)
     log_kv(&core->log, LOG_WARN, "serve",
            "NO AUTHENTICATION (http.auth = \"none\"): every process on this machine can read and write every "

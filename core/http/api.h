@@ -28,6 +28,7 @@ struct api {
   struct core *core;
   struct auth *auth;        /* NULL: http.auth = "none" */
   struct api_held *waiting; /* answers held until the open batch is committed */
+  struct api_held *flushing, *flushing_tail; /* committed, held until flushed (in order) */
   const struct http_server_stats *http_stats;
   ev_prepare before_block; /* commits what this loop turn's requests wrote */
   ev_timer soon;           /* the same, for answers held after that ran */

@@ -103,6 +103,13 @@ struct store_ops {
   void (*abort)(struct store *s);
   /* Did this batch change anything? */
   int (*dirty)(const struct store *s);
+  /* Deferred flushes (NULL in a backend whose commit is as durable as it gets: memory).
+   * `committed`: a mark of the last commit that wrote (increasing; 0 before any). `sync`:
+   * makes every commit made so far durable and sets *upto to the mark it reached; safe
+   * from another thread while commits go on (the only call that is); -1 with err when
+   * the flush failed. */
+  uint64_t (*committed)(const struct store *s);
+  int (*sync)(struct store *s, uint64_t *upto, char *err, size_t errlen);
   void (*close)(struct store *s);
 };
 
@@ -117,6 +124,8 @@ struct store_lmdb_options {
   size_t map_size;        /* bytes the database may grow to */
   size_t dedupe_window;   /* event ids remembered */
   int read_only;          /* tools (`parley inspect`) beside a running daemon */
+  int deferred_sync;      /* commits are not flushed: `sync` does it (the daemon); else
+                             each commit returns once it is on disk */
 };
 /* Returns NULL with err (the folder, and LMDB's reason). */
 struct store *store_lmdb_open(const struct store_lmdb_options *o, char *err, size_t errlen);

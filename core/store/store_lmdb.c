@@ -54,6 +54,9 @@ struct store_lmdb {
   size_t walk_contact_len;   /*   at most 511 bytes); 0: none */
   size_t window;
   msgpack_sbuffer buf;
+  int deferred_sync;      /* commits are not flushed; lm_sync does it (another thread) */
+  uint64_t committed;     /* the LMDB transaction id of the last commit that wrote */
+  MDB_txn *durable;       /* lm_sync's: a reader on the last flushed snapshot (see lm_sync) */
 };
 
 #define LM(s) ((struct store_lmdb *)(s))
@@ -701,8 +704,12 @@ static int lm_commit(struct store *s, char *err, size_t errlen)
     meta_put_u64(l, "walk_conv", l->walk_conv);
     db_put(l, DB_META, "walk_contact", 12, l->walk_contact, l->walk_contact_len);
   }
+  uint64_t id = (uint64_t)mdb_txn_id(l->txn);
+  int wrote = l->dirty;
   int rc = l->failed ? -1 : mdb_txn_commit(l->txn);
   if (rc == 0) {
+    if (wrote)
+      l->committed = id;
     l->txn = NULL;
     drop_cache(l);
     l->dirty = 0;
@@ -718,6 +725,40 @@ static int lm_commit(struct store *s, char *err, size_t errlen)
   return -1;
 }
 
+static uint64_t lm_committed(const struct store *s)
+{
+  return LM(s)->committed;
+}
+
+/* Flushes every commit made so far to disk (fdatasync), from a thread of its own while
+ * the loop goes on committing (the environment is opened with MDB_NOSYNC). A read
+ * transaction taken before the flush pins the snapshot it flushes: until the next flush
+ * has finished, LMDB may not reuse (overwrite) a page of that snapshot, so the last one on
+ * disk stays whole while later commits are written. Touches only the environment and
+ * `durable`, never the loop's write transaction. */
+static int lm_sync(struct store *s, uint64_t *upto, char *err, size_t errlen)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_txn *snap;
+  int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &snap);
+  if (rc) {
+    snprintf(err, errlen, "flush: %s", mdb_strerror(rc));
+    return -1;
+  }
+  uint64_t id = (uint64_t)mdb_txn_id(snap);
+  rc = mdb_env_sync(l->env, 1);
+  if (rc) {
+    mdb_txn_abort(snap);
+    snprintf(err, errlen, "flush: %s", mdb_strerror(rc));
+    return -1;
+  }
+  if (l->durable)
+    mdb_txn_abort(l->durable);
+  l->durable = snap;
+  *upto = id;
+  return 0;
+}
+
 static int lm_dirty(const struct store *s)
 {
   return LM(s)->dirty;
@@ -728,6 +769,10 @@ static void lm_close(struct store *s)
   struct store_lmdb *l = LM(s);
   if (l->txn)
     mdb_txn_abort(l->txn);
+  if (l->durable)
+    mdb_txn_abort(l->durable);
+  if (l->env && l->deferred_sync && !l->read_only)
+    mdb_env_sync(l->env, 1); /* what the last flush did not reach */
   smap_free(&l->contacts, free_contact);
   smap_free(&l->convs, free_cached_conv);
   msgpack_sbuffer_destroy(&l->buf);
@@ -782,8 +827,19 @@ static const struct store_ops lmdb_ops = {
     .commit = lm_commit,
     .abort = lm_abort,
     .dirty = lm_dirty,
+    .committed = lm_committed,
+    .sync = lm_sync,
     .close = lm_close,
 };
+
+/* A daemon's commits are written without a flush (MDB_NOSYNC; the meta page then goes
+ * through the same descriptor, so one fdatasync covers both): lm_sync flushes them. */
+static unsigned env_flags(const struct store_lmdb_options *o)
+{
+  if (o->read_only)
+    return MDB_NOTLS | MDB_RDONLY;
+  return MDB_NOTLS | (o->deferred_sync ? MDB_NOSYNC : 0);
+}
 
 static int open_env(struct store_lmdb *l, const struct store_lmdb_options *o, char *err, size_t errlen)
 {
@@ -794,7 +850,7 @@ static int open_env(struct store_lmdb *l, const struct store_lmdb_options *o, ch
   }
   if ((rc = mdb_env_create(&l->env)) || (rc = mdb_env_set_maxdbs(l->env, DB_COUNT)) ||
       (rc = mdb_env_set_mapsize(l->env, o->map_size)) ||
-      (rc = mdb_env_open(l->env, o->dir, MDB_NOTLS | (o->read_only ? MDB_RDONLY : 0), 0640))) {
+      (rc = mdb_env_open(l->env, o->dir, env_flags(o), 0640))) {
     snprintf(err, errlen, "store %s: %s", o->dir, mdb_strerror(rc));
     return -1;
   }
@@ -832,11 +888,16 @@ struct store *store_lmdb_open(const struct store_lmdb_options *o, char *err, siz
   l->base.ops = &lmdb_ops;
   l->read_only = o->read_only;
   l->window = o->dedupe_window ? o->dedupe_window : 1;
+  l->deferred_sync = o->deferred_sync && !o->read_only;
   msgpack_sbuffer_init(&l->buf);
   if (open_env(l, o, err, errlen) < 0) {
     lm_close(&l->base);
     return NULL;
   }
+  /* A daemon killed before its last flush left commits that may not be on disk yet; what
+   * this one answers from them (a duplicate's 200) must be. */
+  if (l->deferred_sync)
+    mdb_env_sync(l->env, 1);
   lm_abort(&l->base); /* reads the sequences */
   return &l->base;
 }

@@ -8,6 +8,7 @@
 # generator to another), with the shipped journeys and the `file` plugin on every channel;
 # each event is a `user.signed_up` that starts a `welcome` conversation, which speaks one
 # e-mail and then waits (listens, with a one-day deadline): a *waiting conversation*.
+# Every answer is durable (store.sync = "commit", the default) unless said otherwise.
 #
 #   1. batch ingest: NDJSON bodies of BENCH_BATCH_SIZE events, as fast as possible (events/s)
 #   2. stall: /healthz while the largest allowed requests arrive. The daemon applies a
@@ -22,6 +23,13 @@
 #   3. single events, one per request, closed loop on a few keep-alive connections (req/s)
 #   4. single events at a fixed offered rate (open loop), latency p50/p90/p99/max measured
 #      from each request's scheduled send time (no coordinated omission)
+#   4b. the commit probe (tests/bench/commitprobe): p50/p99 of one durable LMDB commit (a
+#      put and mdb_txn_commit with LMDB's own flushes) in a fresh environment on the same
+#      disk, BENCH_PROBE_COMMITS (2000) of them; step 4's p99 is held against its p99
+#   4c. in a fresh daemon with store.sync = "interval" (BENCH_INTERVAL, "10ms"): step 4
+#      again (answers before the flush, flushed at least every interval)
+#   4d. in a fresh daemon with the `null` test plugin (tests/plugins/null.c: completes
+#      every message at once) on every channel: step 1 again, the core's own cost
 #   5. in a fresh daemon and data_dir: bytes on disk (du of data_dir) and resident memory
 #      (VmRSS) before and after loading BENCH_WAITING waiting conversations, per conversation
 #   6. restart: SIGTERM, start again, time from exec to the first `GET /healthz` 200 (the
@@ -39,7 +47,7 @@
 # BENCH_STALL_CONNS (2), BENCH_STALL_EVENTS (derived from step 1's events/s),
 # BENCH_SINGLE_REQUESTS (50000), BENCH_SINGLE_CONNS (32), BENCH_RATE (5000, not scaled),
 # BENCH_RATE_SECONDS (10), BENCH_RATE_CONNS (32), BENCH_WAITING (1000000),
-# BENCH_DAEMON_CPU (0), BENCH_LOADGEN_CPU (1), BENCH_LOADGEN (BUILDDIR/tests/bench/loadgen),
+# BENCH_PROBE_COMMITS (2000), BENCH_INTERVAL ("10ms"), BENCH_DAEMON_CPU (0), BENCH_LOADGEN_CPU (1), BENCH_LOADGEN (BUILDDIR/tests/bench/loadgen),
 # BENCH_RESULTS (BUILDDIR/tests/bench/results.json), BENCH_KEEP=1 keeps the temp dir.
 set -u
 
@@ -47,8 +55,9 @@ builddir=$(cd "${1:-${BENCH_BUILDDIR:-.}}" && pwd) || exit 2
 srcdir=$(cd "${2:-${BENCH_SRCDIR:-$(dirname "$0")/../..}}" && pwd) || exit 2
 parley=$builddir/core/parley
 loadgen=${BENCH_LOADGEN:-$builddir/tests/bench/loadgen}
+probe=${BENCH_PROBE:-$builddir/tests/bench/commitprobe}
 results=${BENCH_RESULTS:-$builddir/tests/bench/results.json}
-for f in "$parley" "$loadgen"; do
+for f in "$parley" "$loadgen" "$probe" "$builddir/tests/plugins/.libs/null.so"; do
   [ -x "$f" ] || { echo "bench: $f is missing: build it first (make bench does)" >&2; exit 2; }
 done
 
@@ -70,6 +79,8 @@ rate_secs=${BENCH_RATE_SECONDS:-$(scaled 10 2)}
 rate_conns=${BENCH_RATE_CONNS:-32}
 n_wait=${BENCH_WAITING:-$(scaled 1000000 1000)}
 n_warm=$(scaled 2000 200)
+n_probe=${BENCH_PROBE_COMMITS:-$(scaled 2000 200)}
+interval=${BENCH_INTERVAL:-10ms}
 
 # ---- machine -----------------------------------------------------------------------------
 warnings=()
@@ -115,23 +126,28 @@ fatal() {
   exit 1
 }
 
-# write_config DIR LOG_LEVEL PORT: a configuration with data in DIR/var and the file plugin
-# writing to DIR/spoken.ndjson; the journeys keep their shipped (long) waits.
+# write_config DIR LOG_LEVEL PORT [PLUGIN [STORE]]: a configuration with data in DIR/var and
+# the file plugin writing to DIR/spoken.ndjson (or PLUGIN: null) on every channel, and the
+# store settings STORE (Lua, default none); the journeys keep their shipped (long) waits.
 write_config() {
+  local plugin=${4:-file} store=${5:-} out=", path = \"$1/spoken.ndjson\""
+  [ "$plugin" = file ] || out=
   cat >"$1/parley.conf.lua" <<EOF
 return {
   listen = { address = "127.0.0.1", port = $3 },
   data_dir = "$1/var",
   log_level = "$2",
   plugin_dir = "$builddir/plugins",
+  plugin_path = { "$builddir/tests/plugins" }, -- the null plugin
   journeys_dir = "$srcdir/scripts/journeys",
   sdk_dir = "$srcdir/sdk/lua",
   limits = { body_bytes = 16 * 1024 * 1024, batch_events = 100000, dedupe_window = 4000000 },
   http = { auth = "none" }, -- loopback only; the bench measures the daemon, not its clients' tokens
+  store = { $store },
   channels = {
-    email = { plugin = "file", path = "$1/spoken.ndjson" },
-    sms = { plugin = "file", path = "$1/spoken.ndjson" },
-    push = { plugin = "file", path = "$1/spoken.ndjson" },
+    email = { plugin = "$plugin"$out },
+    sms = { plugin = "$plugin"$out },
+    push = { plugin = "$plugin"$out },
   },
 }
 EOF
@@ -147,7 +163,12 @@ start_daemon() {
   t0=$(now_ms)
   ${pin_daemon[@]+"${pin_daemon[@]}"} "$parley" serve -c "$2" >>"$log" 2>&1 &
   daemon_pid=$!
-  "$loadgen" -p "$port" -m get -u /healthz -w 120 >/dev/null || fatal "the daemon did not answer /healthz"
+  local up=0
+  for _ in $(seq 120); do # a second at a time, so a daemon that exits is seen at once
+    "$loadgen" -p "$port" -m get -u /healthz -w 1 >/dev/null 2>&1 && { up=1; break; }
+    kill -0 "$daemon_pid" 2>/dev/null || fatal "the daemon exited at start"
+  done
+  [ $up = 1 ] || fatal "the daemon did not answer /healthz"
   t1=$(now_ms)
   start_ms=$((t1 - t0))
   kill -0 "$daemon_pid" 2>/dev/null || fatal "the daemon exited"
@@ -263,6 +284,37 @@ n=$((n + $(jget "$tmp/rate.json" requests))); alive "rate"
 spoken_wait "$d1" $((n - 1 + n_warm))
 stop_daemon
 
+# ---- 4b: the commit probe ----------------------------------------------------------------
+echo "  commit probe: $n_probe durable LMDB commits on the same disk"
+${pin_daemon[@]+"${pin_daemon[@]}"} "$probe" "$tmp/probe" "$n_probe" >"$tmp/probe.json" ||
+  fatal "the commit probe failed"
+rm -rf "$tmp/probe"
+
+# ---- 4c: store.sync = "interval" ---------------------------------------------------------
+d3=$tmp/interval
+mkdir -p "$d3"
+port=$("$loadgen" -m port)
+write_config "$d3" warn "$port" file "sync = \"interval\", sync_interval = \"$interval\""
+start_daemon "$d3" "$d3/parley.conf.lua"
+echo "  store.sync = \"interval\" ($interval): $rate req/s for $rate_secs s on $rate_conns connections"
+lg warmup_interval -q -m single -n "$n_warm" -c "$single_conns" -s 1 -i "$run_id-iw" -k w
+lg rate_interval -m rate -r "$rate" -t "$rate_secs" -c "$rate_conns" -s 1 -i "$run_id-i" -T $((rate_secs + 120))
+alive "rate (interval)"
+spoken_wait "$d3" $(($(jget "$tmp/rate_interval.json" requests) + n_warm))
+stop_daemon
+
+# ---- 4d: the null plugin -----------------------------------------------------------------
+d4=$tmp/null
+mkdir -p "$d4"
+port=$("$loadgen" -m port)
+write_config "$d4" warn "$port" null
+start_daemon "$d4" "$d4/parley.conf.lua"
+echo "  batch ingest with the null plugin: $n_batch events, $batch_size per request"
+lg warmup_null -q -m single -n "$n_warm" -c "$single_conns" -s 1 -i "$run_id-nw" -k w
+lg batch_null -m batch -n "$n_batch" -b "$batch_size" -c "$batch_conns" -s 1 -i "$run_id-n" -T 600
+alive "batch ingest (null)"
+stop_daemon
+
 # ---- 5: footprint of waiting conversations -----------------------------------------------
 d2=$tmp/waiting
 mkdir -p "$d2"
@@ -304,6 +356,10 @@ r50=$(jget "$tmp/rate.json" p50) r90=$(jget "$tmp/rate.json" p90) r99=$(jget "$t
 rmax=$(jget "$tmp/rate.json" max) rach=$(jget "$tmp/rate.json" requests_per_s)
 s50=$(jget "$tmp/single.json" p50) s99=$(jget "$tmp/single.json" p99)
 b99=$(jget "$tmp/batch.json" p99)
+null_eps=$(jget "$tmp/batch_null.json" events_per_s) nb99=$(jget "$tmp/batch_null.json" p99)
+c50=$(jget "$tmp/probe.json" p50) c99=$(jget "$tmp/probe.json" p99) cmax=$(jget "$tmp/probe.json" max)
+i50=$(jget "$tmp/rate_interval.json" p50) i99=$(jget "$tmp/rate_interval.json" p99)
+imax=$(jget "$tmp/rate_interval.json" max) iach=$(jget "$tmp/rate_interval.json" requests_per_s)
 hb50=$(jget "$tmp/stall_base.json" p50) hb99=$(jget "$tmp/stall_base.json" p99) hbmax=$(jget "$tmp/stall_base.json" max)
 h50=$(jget "$tmp/stall_probe.json" p50) h99=$(jget "$tmp/stall_probe.json" p99) hmax=$(jget "$tmp/stall_probe.json" max)
 hn=$(jget "$tmp/stall_probe.json" ok) hbn=$(jget "$tmp/stall_base.json" ok)
@@ -318,7 +374,11 @@ store=durable
 
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
 v_batch=$(verdict "$batch_eps >= 100000")
-v_p99=$(verdict "$r99 < 2 && $rach >= 0.95 * $rate")
+v_null=$(verdict "$null_eps >= 100000")
+v_single=$(verdict "$single_rps >= 15000")
+p99_bound=$(calc "$c99 + 1" 3)
+v_p99=$(verdict "$r99 <= $p99_bound && $rach >= 0.95 * $rate")
+v_interval=$(verdict "$i99 < 2 && $iach >= 0.95 * $rate")
 v_stall=$(verdict "$hmax <= 100")
 v_disk=$(verdict "$disk_per < 1024")
 v_restart=$(verdict "$restart_ms < 5000")
@@ -335,6 +395,10 @@ row "  the requests: $n_stall events, $stall_conns connections" "$(calc "$stall_
 row "single events, closed loop ($single_conns conns)" "$(calc "$single_rps" 0) req/s (p50 $s50 ms, p99 $s99 ms)"
 row "single events at $rate req/s for $rate_secs s (achieved)" "$(calc "$rach" 0) req/s"
 row "  latency from scheduled send: p50 / p90 / p99 / max" "$r50 / $r90 / $r99 / $rmax ms"
+row "one durable LMDB commit ($n_probe): p50 / p99 / max" "$c50 / $c99 / $cmax ms"
+row "sync = interval ($interval), $rate req/s (achieved)" "$(calc "$iach" 0) req/s"
+row "  latency from scheduled send: p50 / p99 / max" "$i50 / $i99 / $imax ms"
+row "batch ingest, null plugin ($n_batch events)" "$(calc "$null_eps" 0) events/s (request p99 $nb99 ms)"
 row "disk per waiting conversation (du -sb; allocated)" "$disk_per B; $alloc_per B  ($disk1 B for $n_wait)"
 row "RSS per waiting conversation (VmRSS; anon)" "$rss_per B; $anon_per B  (VmRSS $rss0 -> $rss1 KiB)"
 row "start, empty data_dir (exec to /healthz 200)" "$first_start_ms ms"
@@ -342,12 +406,17 @@ row "restart with $n_wait waiting (exec to /healthz 200)" "$restart_ms ms (RSS a
 row "stop (SIGTERM to exit) with $n_wait waiting" "$stop_wait_ms ms"
 [ "$durable" = true ] || row "restart:" "conversations not durable yet"
 echo
-echo "== summary =="
-printf '  %-40s %-24s %s\n' "batch ingest (>= 100000 events/s)" "$(calc "$batch_eps" 0) events/s" "$v_batch"
-printf '  %-40s %-24s %s\n' "/healthz max, $stall_size/request (<= 100 ms)" "$hmax ms" "$v_stall"
-printf '  %-40s %-24s %s\n' "p99 at $rate req/s (< 2 ms)" "$r99 ms" "$v_p99"
-printf '  %-40s %-24s %s\n' "disk per waiting conv. (< 1024 B)" "$disk_per B" "$v_disk"
-printf '  %-40s %-24s %s\n' "restart with $n_wait waiting (< 5 s)" "$restart_s s" "$v_restart"
+echo "== summary ($ncpu cores; $pinning) =="
+sum() { printf '  %-52s %-24s %s\n' "$@"; }
+sum "batch ingest (>= 100000 events/s)" "$(calc "$batch_eps" 0) events/s" "$v_batch"
+sum "batch ingest, null plugin (>= 100000 events/s)" "$(calc "$null_eps" 0) events/s" "$v_null"
+sum "single events, $single_conns conns (>= 15000 req/s)" "$(calc "$single_rps" 0) req/s" "$v_single"
+sum "commit probe: one durable commit p50 / p99" "$c50 / $c99 ms" "(measured)"
+sum "p99 at $rate req/s (<= probe p99 + 1 = $p99_bound ms)" "$r99 ms" "$v_p99"
+sum "p99 at $rate req/s, sync=interval (< 2 ms)" "$i99 ms" "$v_interval"
+sum "/healthz max, $stall_size/request (<= 100 ms)" "$hmax ms" "$v_stall"
+sum "disk per waiting conv. (< 1024 B)" "$disk_per B" "$v_disk"
+sum "restart with $n_wait waiting (< 5 s)" "$restart_s s" "$v_restart"
 [ "$durable" = true ] || echo "  restart: conversations not durable yet (the store is in memory)"
 [ "$scale" = 1 ] || echo "  scaled run (BENCH_SCALE=$scale): the targets are stated for the full run"
 for w in "${warnings[@]+"${warnings[@]}"}"; do echo "  warning: $w"; done
@@ -377,6 +446,9 @@ cat >"$results" <<EOF
             "load": $(cat "$tmp/stall_load.json")},
   "single": $(cat "$tmp/single.json"),
   "rate": $(cat "$tmp/rate.json"),
+  "commit_probe": $(cat "$tmp/probe.json"),
+  "rate_interval": $(cat "$tmp/rate_interval.json"), "interval": "$interval",
+  "batch_null": $(cat "$tmp/batch_null.json"),
   "load_waiting": $(cat "$tmp/load.json"),
   "waiting": {
     "conversations": $n_wait,
@@ -388,7 +460,9 @@ cat >"$results" <<EOF
   },
   "start_ms_empty": $first_start_ms, "restart_ms": $restart_ms, "stop_ms": $stop_wait_ms,
   "rss_kib_after_restart": $rss_restart, "conversations_survived_restart": $durable,
-  "targets": {"batch_events_per_s": "$v_batch", "healthz_max_under_load": "$v_stall", "rate_p99": "$v_p99",
+  "targets": {"batch_events_per_s": "$v_batch", "batch_null_events_per_s": "$v_null",
+              "single_requests_per_s": "$v_single", "rate_p99_vs_probe": "$v_p99",
+              "rate_interval_p99": "$v_interval", "healthz_max_under_load": "$v_stall",
               "disk_per_conversation": "$(jstr "$v_disk")",
               "restart": "$(jstr "$v_restart")"},
   "warnings": $(jarr "${warnings[@]+"${warnings[@]}"}"),
@@ -398,6 +472,6 @@ EOF
 echo "  results: $results"
 [ ${#errors[@]} -eq 0 ] || exit 1
 if [ "${BENCH_STRICT:-0}" = 1 ]; then
-  case "$v_batch $v_stall $v_p99 $v_disk $v_restart" in *MISS*|*n/a*) exit 1 ;; esac
+  case "$v_batch $v_null $v_single $v_interval $v_stall $v_p99 $v_disk $v_restart" in *MISS*|*n/a*) exit 1 ;; esac
 fi
 exit 0

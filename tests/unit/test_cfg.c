@@ -99,6 +99,28 @@ static struct cfg *loaded(const char *src)
   return cfg;
 }
 
+/* store.sync: "commit" by default (answers after the flush), "interval" with its pace;
+ * anything else is refused, named. */
+static void test_store_sync(void **state)
+{
+  struct cfg *cfg = loaded("return {}");
+  assert_int_equal(cfg->store_sync_interval, 0);
+  assert_int_equal(cfg->store_sync_ms, 10);
+  cfg_free(cfg);
+  cfg = loaded("return { store = { sync = 'interval', sync_interval = '250ms' } }");
+  assert_int_equal(cfg->store_sync_interval, 1);
+  assert_int_equal(cfg->store_sync_ms, 250);
+  cfg_free(cfg);
+  cfg = loaded("return { store = { sync = 'commit' } }");
+  assert_int_equal(cfg->store_sync_interval, 0);
+  cfg_free(cfg);
+  refused("return { store = { sync = 'always' } }", "store: sync 'always' is not one of commit, interval");
+  refused("return { store = { sync = true } }", "store: 'sync' must be a string");
+  refused("return { store = { sync_interval = '0s' } }", "store: sync_interval must be between 1ms and 10s");
+  refused("return { store = { sync_interval = '1m' } }", "store: sync_interval must be between 1ms and 10s");
+  refused("return { store = { sync_interval = 'soon' } }", "store:");
+}
+
 /* plugin_path: a list of folders, searched before plugin_dir; anything else is refused,
  * naming the key or the entry. */
 static void test_plugin_path(void **state)
@@ -169,6 +191,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_a_loop_is_stopped),
+      cmocka_unit_test(test_store_sync),
       cmocka_unit_test(test_memory_is_capped),
       cmocka_unit_test(test_what_could_loop_in_c_is_absent),
       cmocka_unit_test(test_a_plain_configuration_loads),

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <cJSON.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,7 @@ static struct lm *lm_open(size_t window)
   strcpy(l->dir, "/tmp/parley-store-XXXXXX");
   assert_non_null(mkdtemp(l->dir));
   char err[256];
-  struct store_lmdb_options o = {l->dir, 64u << 20, window, 0};
+  struct store_lmdb_options o = {l->dir, 64u << 20, window, 0, 0};
   l->s = store_lmdb_open(&o, err, sizeof err);
   if (!l->s)
     fail_msg("%s", err);
@@ -217,6 +218,79 @@ static void commit(struct store *s)
   char err[256];
   if (s->ops->commit(s, err, sizeof err) < 0)
     fail_msg("commit: %s", err);
+}
+
+/* A flusher thread beside the committing one (the daemon's store.sync): marks grow only
+ * with commits that wrote, a flush reaches at least what was committed before it began,
+ * and what was committed is there after a reopen. */
+struct flusher {
+  struct store *s;
+  volatile int stop;
+  int flushes, failed, went_back;
+  uint64_t reached;
+};
+
+static void *flush_loop(void *arg)
+{
+  struct flusher *f = arg;
+  char err[256];
+  while (!f->stop) {
+    uint64_t upto = 0;
+    if (f->s->ops->sync(f->s, &upto, err, sizeof err) < 0)
+      f->failed++;
+    f->went_back += upto < f->reached; /* counted here, asserted on the test's thread */
+    f->reached = upto;
+    f->flushes++;
+  }
+  return NULL;
+}
+
+static void test_lmdb_deferred_flushes(void **state)
+{
+  struct lm *l = calloc(1, sizeof *l);
+  strcpy(l->dir, "/tmp/parley-store-XXXXXX");
+  assert_non_null(mkdtemp(l->dir));
+  char err[256], id[32];
+  struct store_lmdb_options o = {l->dir, 64u << 20, 100000, 0, 1};
+  l->s = store_lmdb_open(&o, err, sizeof err);
+  assert_non_null(l->s);
+  const struct store_ops *ops = l->s->ops;
+  assert_non_null(ops->committed);
+  assert_non_null(ops->sync);
+  uint64_t before = ops->committed(l->s);
+  assert_int_equal(ops->event_seen(l->s, "nothing"), 0);
+  commit(l->s);
+  uint64_t first = ops->committed(l->s);
+  assert_true(first > before);
+  assert_int_equal(ops->event_seen(l->s, "nothing"), 1); /* a batch that only read */
+  commit(l->s);
+  assert_true(ops->committed(l->s) == first);
+  struct flusher f = {.s = l->s};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, flush_loop, &f), 0);
+  for (int i = 0; i < 300; i++) {
+    snprintf(id, sizeof id, "ev-%d", i);
+    assert_int_equal(ops->event_seen(l->s, id), 0);
+    commit(l->s);
+  }
+  uint64_t last = ops->committed(l->s);
+  assert_true(last >= first + 300);
+  f.stop = 1;
+  pthread_join(t, NULL);
+  assert_int_equal(f.failed, 0);
+  assert_int_equal(f.went_back, 0);
+  assert_true(f.flushes > 0);
+  uint64_t upto = 0;
+  assert_int_equal(ops->sync(l->s, &upto, err, sizeof err), 0);
+  assert_true(upto == last); /* a flush after the last commit reaches it */
+  ops->close(l->s);
+  struct store_lmdb_options again = {l->dir, 64u << 20, 100000, 0, 0};
+  l->s = store_lmdb_open(&again, err, sizeof err);
+  assert_non_null(l->s);
+  assert_int_equal(l->s->ops->event_seen(l->s, "ev-299"), 1);
+  assert_int_equal(l->s->ops->event_seen(l->s, "nothing"), 1);
+  commit(l->s);
+  lm_close(l);
 }
 
 static void test_lmdb_dedupe_window_forgets_the_oldest(void **state)
@@ -306,7 +380,7 @@ static struct store *open_store(const char *backend, const char *dir)
   if (strcmp(backend, "memory") == 0)
     return store_mem_open(10);
   char err[256];
-  struct store_lmdb_options o = {dir, 64u << 20, 10, 0};
+  struct store_lmdb_options o = {dir, 64u << 20, 10, 0, 0};
   struct store *s = store_lmdb_open(&o, err, sizeof err);
   if (!s)
     fail_msg("%s", err);
@@ -559,6 +633,7 @@ int main(void)
       cmocka_unit_test(test_lmdb_dedupe_window_forgets_the_oldest),
       cmocka_unit_test(test_lmdb_deadlines_in_order_and_batches_drop_whole),
       cmocka_unit_test(test_lmdb_journey_versions),
+      cmocka_unit_test(test_lmdb_deferred_flushes),
       cmocka_unit_test(test_erase_memory),
       cmocka_unit_test(test_erase_lmdb),
       cmocka_unit_test(test_walks_memory),

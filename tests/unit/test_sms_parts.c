@@ -3,8 +3,10 @@
  * pairs as two units), the segment boundaries 160/153 and 70/67 with no escape or
  * surrogate pair split across parts, E.164 and sender ids, the STOP/START/HELP keywords,
  * the signed callback tokens and stable event ids, the JSON template and paths, Kannel's
- * sendsms URL and answers, the generic dialect's answers, and Kannel's charsets. The
- * plugin as a whole runs in the daemon in integration/test_sms.c. */
+ * sendsms URL and answers, the generic dialect's answers, and Kannel's charsets; and the
+ * plugin's check (what c:speak returns) through its descriptor, with a host table of the
+ * test's own giving the message's text and the journey's option. The plugin as a whole
+ * runs in the daemon in integration/test_sms.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -318,6 +320,70 @@ static void test_kannel_charsets(void **state)
   assert_int_equal(sms_charset_utf8(utf16, 5, "UTF-16BE", out, sizeof out), -1); /* half a unit */
 }
 
+/* A message as the test's host gives it: its text and the journey's max_segments. */
+struct fake_msg {
+  const char *text, *max_segments;
+};
+
+static const char *fake_part(const parley_msg *msg, const char *part)
+{
+  return strcmp(part, "text") == 0 ? ((const struct fake_msg *)(const void *)msg)->text : NULL;
+}
+
+static const char *fake_option(const parley_msg *msg, const char *key)
+{
+  return strcmp(key, "max_segments") == 0 ? ((const struct fake_msg *)(const void *)msg)->max_segments : NULL;
+}
+
+PARLEY_EXPORT const struct parley_plugin *parley_plugin_entry(const struct parley_host *h);
+
+/* The descriptor's check on `text` with the option `opt` (NULL: none), the channel's
+ * limit 3; its status, and what it wrote into info. */
+static enum parley_status checked(const char *text, const char *opt, char *info, size_t cap)
+{
+  static struct parley_host host = {.abi_major = PARLEY_ABI_MAJOR, .abi_minor = PARLEY_ABI_MINOR,
+                                    .size = sizeof(struct parley_host), .msg_part = fake_part,
+                                    .msg_option = fake_option};
+  const struct parley_plugin *p = parley_plugin_entry(&host);
+  struct sms s = {.max_segments = 3};
+  struct fake_msg m = {text, opt};
+  assert_true(PARLEY_PLUGIN_HAS(p, check));
+  assert_non_null(p->check);
+  info[0] = '\0';
+  return p->check(NULL, &s, (const parley_msg *)(const void *)&m, info, cap);
+}
+
+static void test_check_measures_or_refuses(void **state)
+{
+  char info[256];
+  assert_int_equal(checked("Hello Ann", NULL, info, sizeof info), PARLEY_OK);
+  assert_string_equal(info, "{\"segments\":1,\"encoding\":\"GSM-7\",\"characters\":9}");
+  char *t = rep("ж", 134, "");
+  assert_int_equal(checked(t, NULL, info, sizeof info), PARLEY_OK);
+  assert_string_equal(info, "{\"segments\":2,\"encoding\":\"UCS-2\",\"characters\":134}");
+  assert_int_equal(checked(t, "1", info, sizeof info), PARLEY_ERROR); /* the journey's limit wins */
+  assert_string_equal(info, "the text needs 2 segments (134 characters in UCS-2), more than the 1 allowed");
+  free(t);
+  t = rep("a", 459, "");
+  assert_int_equal(checked(t, NULL, info, sizeof info), PARLEY_OK); /* 3 x 153 */
+  free(t);
+  t = rep("a", 460, "");
+  assert_int_equal(checked(t, NULL, info, sizeof info), PARLEY_ERROR);
+  assert_string_equal(info, "the text needs 4 segments (460 characters in GSM-7), more than the 3 allowed");
+  assert_int_equal(checked(t, "4", info, sizeof info), PARLEY_OK);
+  assert_string_equal(info, "{\"segments\":4,\"encoding\":\"GSM-7\",\"characters\":460}");
+  free(t);
+  assert_int_equal(checked("", NULL, info, sizeof info), PARLEY_ERROR);
+  assert_string_equal(info, "the text is empty");
+  assert_int_equal(checked(NULL, NULL, info, sizeof info), PARLEY_ERROR);
+  assert_string_equal(info, "the text is empty");
+  assert_int_equal(checked("caf\xc3", NULL, info, sizeof info), PARLEY_ERROR);
+  assert_string_equal(info, "the text is not valid UTF-8");
+  assert_int_equal(checked("hi", "two", info, sizeof info), PARLEY_ERROR);
+  assert_non_null(strstr(info, "max_segments option must be a whole number from 1 to 255, not 'two'"));
+  assert_int_equal(checked("hi", "0", info, sizeof info), PARLEY_ERROR);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -335,6 +401,7 @@ int main(void)
       cmocka_unit_test(test_generic_answers),
       cmocka_unit_test(test_generic_body_and_headers),
       cmocka_unit_test(test_kannel_charsets),
+      cmocka_unit_test(test_check_measures_or_refuses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,12 +193,10 @@ static void dead_letter_of(const char *contact, long ms, char *last_error, size_
   fail_msg("no dead letter for %s", contact);
 }
 
-/* The journey "say" speaks `text` to `contact` at `phone`. */
-static void say(const char *contact, const char *phone, const char *text)
+/* The journey "say" speaks `text` to `contact` at `phone`; the event's id is `id`. */
+static void say_as(const char *id, const char *contact, const char *phone, const char *text)
 {
   cJSON *ev = cJSON_CreateObject();
-  char id[64];
-  snprintf(id, sizeof id, "say-%s", contact);
   cJSON_AddStringToObject(ev, "id", id);
   cJSON_AddStringToObject(ev, "type", "say");
   cJSON_AddStringToObject(ev, "contact", contact);
@@ -208,6 +206,13 @@ static void say(const char *contact, const char *phone, const char *text)
   cJSON_Delete(h_post(&D, json, 200));
   cJSON_free(json);
   cJSON_Delete(ev);
+}
+
+static void say(const char *contact, const char *phone, const char *text)
+{
+  char id[64];
+  snprintf(id, sizeof id, "say-%s", contact);
+  say_as(id, contact, phone, text);
 }
 
 /* The path below the daemon of a callback URL the provider was given. */

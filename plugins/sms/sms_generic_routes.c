@@ -38,8 +38,7 @@ static const char *field(const cJSON *doc, const char *path, char *buf, size_t c
 static void on_inbound(parley_ctx *ctx, const struct parley_route_req *req, void *arg)
 {
   struct sms *s = arg;
-  static char text[MO_FIELD_MAX]; /* the loop's one thread: one handler at a time */
-  char from[64], to[64], id[128];
+  char text[MO_FIELD_MAX], from[64], to[64], id[128];
   (void)ctx;
   if (!authentic(s, req)) {
     s->host->log(s->ctx, PARLEY_LOG_WARN, "inbound text refused", "reason", "wrong or missing signature", "peer",
@@ -52,9 +51,11 @@ static void on_inbound(parley_ctx *ctx, const struct parley_route_req *req, void
                       .text = field(doc, s->mo_text_path, text, sizeof text),
                       .to = field(doc, s->mo_to_path, to, sizeof to), .id = field(doc, s->mo_id_path, id, sizeof id)};
   cJSON_Delete(doc);
-  if (mo.from == NULL || mo.text == NULL) {
-    s->host->log(s->ctx, PARLEY_LOG_WARN, "inbound text refused", "reason", "not JSON, or no sender or text at the "
-                 "configured paths", "peer", req->peer, NULL);
+  struct sms_measure m;
+  if (mo.from == NULL || mo.text == NULL || sms_measure(mo.text, &m) < 0 || (mo.to && sms_measure(mo.to, &m) < 0) ||
+      (mo.id && sms_measure(mo.id, &m) < 0)) {
+    s->host->log(s->ctx, PARLEY_LOG_WARN, "inbound text refused", "reason", "not JSON, or no sender or "
+                 "UTF-8 text at the configured paths", "peer", req->peer, NULL);
     sms_answer(s, req, 400, "error", "a JSON object with the sender and the text is required");
     return;
   }
@@ -86,12 +87,15 @@ static void on_status(parley_ctx *ctx, const struct parley_route_req *req, void 
   const char *st = doc ? sms_json_path(doc, s->status_path, status, sizeof status) : NULL;
   const char *why = doc ? sms_json_path(doc, s->error_path, detail, sizeof detail) : NULL;
   cJSON_Delete(doc);
-  if (st == NULL) {
+  struct sms_measure mt;
+  if (st == NULL || sms_measure(st, &mt) < 0) {
     s->host->log(s->ctx, PARLEY_LOG_WARN, "delivery report refused", "reason", "no status at status_path", "message",
                  m, NULL);
     sms_answer(s, req, 400, "error", "a JSON object with the status is required");
     return;
   }
+  if (why && sms_measure(why, &mt) < 0)
+    why = NULL;
   struct sms_dlr d = {.message = m, .contact = c, .number = n, .delivered = listed(s->delivered_statuses, st),
                       .failed = listed(s->failed_statuses, st), .status = st, .detail = why};
   int rc = sms_inbound_dlr(s, req->channel, &d);

@@ -37,8 +37,10 @@ static void on_mo(parley_ctx *ctx, const struct parley_route_req *req, void *arg
   char *raw = raw_param(req->query, "text", &raw_len);
   if (sms_query_param(req->query, "charset", charset, sizeof charset) < 0)
     charset[0] = '\0';
+  struct sms_measure m;
   int bad = sms_query_param(req->query, "from", from, sizeof from) < 0 || raw == NULL ||
-            sms_charset_utf8(raw, (size_t)raw_len, charset, text, sizeof text) < 0;
+            memchr(raw, '\0', (size_t)raw_len) != NULL ||
+            sms_charset_utf8(raw, (size_t)raw_len, charset, text, sizeof text) < 0 || sms_measure(text, &m) < 0;
   curl_free(raw);
   if (bad) {
     s->host->log(s->ctx, PARLEY_LOG_WARN, "inbound text refused", "reason",
@@ -47,9 +49,9 @@ static void on_mo(parley_ctx *ctx, const struct parley_route_req *req, void *arg
     return;
   }
   struct sms_mo mo = {.from = from, .text = text};
-  if (sms_query_param(req->query, "to", to, sizeof to) == 0)
+  if (sms_query_param(req->query, "to", to, sizeof to) == 0 && sms_measure(to, &m) == 0)
     mo.to = to;
-  if (sms_query_param(req->query, "id", id, sizeof id) == 0)
+  if (sms_query_param(req->query, "id", id, sizeof id) == 0 && sms_measure(id, &m) == 0)
     mo.id = id;
   int status = sms_inbound_mo(s, req->channel, &mo);
   sms_answer(s, req, status, status == 200 ? "status" : "error", status == 200 ? "ok" : "try again");

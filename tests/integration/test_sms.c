@@ -359,8 +359,9 @@ static void test_forged_inbound_webhooks_are_refused(void **state)
   const char *body = "{\"from\":\"+4915112340001\",\"to\":\"+4930123456\",\"text\":\"forged\",\"id\":\"in-1\"}";
   assert_int_equal(post_inbound(body, "not-the-inbound-secret"), 401);
   assert_int_equal(h_http(&D, "POST", "/v1/channels/sms/inbound", body, "application/json", NULL), 401);
-  assert_int_equal(post_inbound("{\"from\":\"+4915112340001\"}", INBOUND_SECRET), 400); /* no text */
+  assert_int_equal(post_inbound("{\"from\":\"+4915112340001\"}", INBOUND_SECRET), 400); /* no text, not UTF-8 */
   assert_int_equal(post_inbound("[1,2", INBOUND_SECRET), 400);
+  assert_int_equal(post_inbound("{\"from\":\"+4915112340001\",\"text\":\"caf\xe9\"}", INBOUND_SECRET), 400);
   h_sleep_ms(300);
   assert_false(history_says("ann", "forged", 0));
 }

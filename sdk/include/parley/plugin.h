@@ -1,5 +1,5 @@
 /*
- * parley/plugin.h — the Parley channel plugin ABI, version 1.1.
+ * parley/plugin.h — the Parley channel plugin ABI, version 1.2.
  *
  * A channel plugin is a shared object (built with -fvisibility=hidden) that the Parley
  * daemon loads with dlopen. It exports exactly one symbol, PARLEY_PLUGIN_ENTRY_SYMBOL:
@@ -23,7 +23,7 @@
  *    changes value. A 1.0 plugin runs unchanged on a 1.1 host, which reads of its
  *    descriptor only what its `size` covers (PARLEY_PLUGIN_HAS).
  *  - A plugin built against a newer minor than the host's is refused, by name, with what
- *    to do ("built for plugin ABI 1.2, newer than this Parley's 1.1: build it against
+ *    to do ("built for plugin ABI 1.3, newer than this Parley's 1.2: build it against
  *    this Parley's SDK, or upgrade Parley"): its descriptor may hold callbacks this host
  *    would never call. To run on older hosts too, build against the oldest header you
  *    support. A host function may still be absent (NULL) when the host cannot offer it:
@@ -47,7 +47,11 @@
  * brings, with no new field: flow control per channel (rate, burst, max_in_flight; see
  * "Delivery"), an attempt number stored before each hand-over, completions checked
  * against the messages the instance holds, and a plugin built for a newer minor refused;
- * route_add takes a last segment "*" (any one segment, for a token in a link).
+ * route_add takes a last segment "*" (any one segment, for a token in a link). 1.2 adds
+ * what a two-way channel needs: contacts_find (the contacts an inbound message's sender
+ * address belongs to), msg_option (the options a journey gave a message: c:speak's
+ * fifth argument) and the plugin's optional `check` (a message measured, or refused,
+ * when the journey speaks it, not later when it is sent).
  *
  * Life cycle of one instance (one per configured channel that names the plugin):
  *  1. entry(host) -> descriptor            (the host checks abi_major, size, name, init,
@@ -234,7 +238,7 @@ extern "C" {
 #endif
 
 #define PARLEY_ABI_MAJOR 1
-#define PARLEY_ABI_MINOR 1
+#define PARLEY_ABI_MINOR 2
 
 /* The one symbol a plugin exports. */
 #define PARLEY_PLUGIN_ENTRY_SYMBOL "parley_plugin_entry"
@@ -895,6 +899,29 @@ struct parley_host {
    * whole, or does not fit in `cap`. Nothing is logged: the text may be a secret. */
   enum parley_status (*decode)(const char *text, size_t len, enum parley_encoding enc,
                                void *out, size_t cap, size_t *out_len);
+
+  /* --- v1.2: two-way channels --- */
+
+  /* The contacts an inbound message is from: calls `cb(ctx, contact_id, arg)` once for
+   * each contact whose profile attribute `attribute` equals `value`, before it returns,
+   * and returns how many there were (0: no contact has it), or -1 when `attribute` is
+   * not an address attribute of a configured channel (each channel's `address`: "email",
+   * "phone", ...; only those are indexed) or the store failed (both logged). E-mail
+   * addresses match whatever their case; a phone number is E.164 as the profile keeps it
+   * ("+4915112345678"). Reads what the core has applied, events of the group not yet on
+   * disk included. Loop thread only (a route or timer callback); never from send. Several
+   * contacts may share an address (a family's landline): a reply or an opt-out is usually
+   * meant for each of them. */
+  int (*contacts_find)(parley_ctx *ctx, const char *attribute, const char *value,
+                       void (*cb)(parley_ctx *ctx, const char *contact_id, void *arg),
+                       void *arg);
+
+  /* The option `key` the journey gave the message, c:speak(channel, template, vars,
+   * { max_segments = 2 }), as text ("2", "true", "transactional"); NULL when it gave
+   * none. Options are the journey's word to the channel; a plugin documents the ones it
+   * reads and ignores the others. Same lifetime rules as the other msg_* accessors, and
+   * callable from check. */
+  const char *(*msg_option)(const parley_msg *msg, const char *key);
 };
 
 /* True when the host provides `field` (for plugins built against a newer minor). */
@@ -937,6 +964,25 @@ struct parley_plugin {
    * fields it knows. Smaller than the 1.0 size: refused. Set it to
    * sizeof(struct parley_config_spec). */
   size_t config_spec_size;
+
+  /* --- v1.2 --- */
+
+  /* Optional. Called when a journey speaks on the channel, inside the journey's step and
+   * before the message is queued, with the rendered message (the msg_* accessors work;
+   * msg_attempt reads 0; the message is not yet yours: never complete it or keep the
+   * handle). Say whether it can ever be delivered, and what it will cost:
+   *  - PARLEY_OK: it is queued. You may write into `info` (room for `info_len` bytes,
+   *    an empty string on entry) a flat JSON object of what you measured, such as
+   *    {"segments":2,"encoding":"GSM-7"}: c:speak returns it to the journey as a table,
+   *    and the contact's history keeps it with the message.
+   *  - PARLEY_ERROR: refused for good, nothing is queued; write into `info` the reason in
+   *    plain words ("the text needs 4 segments, more than the 3 allowed"): c:speak
+   *    returns false and that reason, and the history records it.
+   * It runs inside a journey's step, on the loop: it must be quick and pure (no I/O, no
+   * waiting, no host function but the msg_* accessors, msg_option and log). A plugin
+   * without check accepts every message at speak time, as 1.1 plugins do. */
+  enum parley_status (*check)(parley_ctx *ctx, void *self, const parley_msg *msg, char *info,
+                              size_t info_len);
 };
 
 /* The size of a 1.0 descriptor: the least the host accepts. */

@@ -20,8 +20,9 @@ packages=(build-essential autoconf automake libtool pkg-config
   nghttp2-server # nghttpd: the HTTP/2 server the host HTTP client is tested against
   libgmime-3.0-dev libxml2-dev # the email channel: MIME messages and reports, HTML
   python3-aiosmtpd # tests/smtp_sink.py, the SMTP server the email channel is tested against
-  kannel kannel-extras) # bearerbox and smsbox: the real SMS gateway the sms channel is tested
-                        # against (tests/integration/kannel.c), behind Kannel's fake SMSC
+  kannel # bearerbox and smsbox: the real SMS gateway the sms channel is tested against
+         # (tests/integration/kannel.c, where the test is the SMSC behind `smsc = fake`)
+  kannel-extras) # Kannel's own fakesmsc, to drive that fake SMSC by hand when debugging
 
 missing=()
 for p in "${packages[@]}"; do

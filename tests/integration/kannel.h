@@ -27,7 +27,7 @@
  * The contract with the `sms` plugin (dialect "kannel"), channel `sms` in the tests:
  *   MT:  GET <kannel_sendsms_url>?username=&password=&from=&to=&text=&charset=UTF-8
  *        &coding=0|2&dlr-mask=31&dlr-url=<public_url>/v1/channels/<channel>/kannel/dlr
- *        ?m=<message id>&t=<token>&status=%d&answer=%A      (numbers E.164 with '+')
+ *        ?r=<the channel's reference>&t=<its signature>&status=%d&answer=%A  (E.164, '+')
  *        202 "0: Accepted for delivery" or "3: Queued for later delivery": accepted;
  *        403 "Not routable. Do not try again.": refused for good; 4xx other: refused;
  *        no connection or 5xx: try again later.

@@ -103,8 +103,9 @@ int kannel_quiet(struct kannel *k, long ms);
  * otherwise. 0, or -1 (not connected). */
 int kannel_send_mo(struct kannel *k, const char *from, const char *to, const char *text);
 /* Stops bearerbox and smsbox (SIGTERM, waited for): sendsms refuses connections until
- * kannel_resume, which starts them again on the same ports with the same store (messages
- * Kannel had queued are kept) and reconnects the SMS centre. 0, or -1. */
+ * kannel_resume, which starts them again on the same ports and configuration (the same
+ * spool folder) and reconnects the SMS centre. What bearerbox wrote to the SMS centre
+ * before it went is kept for kannel_wait_mt. 0, or -1. */
 int kannel_stop(struct kannel *k);
 int kannel_resume(struct kannel *k);
 /* Kills what it started (by PID) and removes the folder. */

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "context.h"
 #include "lua/lhost.h"
 #include "outbox.h"
+#include "plugin/plugin_load.h"
 #include "profile.h"
 
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
@@ -132,6 +134,7 @@ static int migrate(struct core *core, struct contact *ct, struct conv *cv)
 struct gate {
   struct core *core;
   const struct contact *contact;
+  const char *journey;
 };
 
 static int gate_check(void *ud, const char *channel, char *reason, size_t len)
@@ -168,15 +171,56 @@ static int gate_check(void *ud, const char *channel, char *reason, size_t len)
   return 1;
 }
 
+static void new_msg_id(char id[40])
+{
+  unsigned char rnd[16];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2hex(id, 40, rnd, sizeof rnd);
+}
+
+static struct plugin_inst *channel_inst(const struct core *core, const char *channel)
+{
+  for (size_t i = 0; i < core->n_channels; i++)
+    if (strcmp(core->channels[i].cfg->name, channel) == 0)
+      return core->channels[i].inst;
+  return NULL;
+}
+
+/* The channel's plugin measures a message the gate let through (ABI 1.2 check), on a
+ * message that borrows the speak's parts and the contact's profile: nothing is copied
+ * for a plugin that has no check. The id it sees is the one the message will keep. */
+static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
+{
+  struct gate *g = ud;
+  struct plugin_inst *pi = channel_inst(g->core, sp->channel);
+  if (pi == NULL)
+    return 1;
+  const struct cfg_channel *ch = cfg_channel_find(g->core->cfg, sp->channel);
+  const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(g->contact->profile, ch->address_attr) : NULL;
+  struct parley_msg m = {
+      .channel = sp->channel, .contact = g->contact->id,
+      .address = cJSON_IsString(addr) ? addr->valuestring : NULL, .journey = (char *)g->journey, /* read only through the accessors */
+      .template_name = sp->template_name, .subject = sp->subject, .text = sp->text, .html = sp->html,
+      .profile = (cJSON *)g->contact->profile, .options_json = sp->options,
+  };
+  new_msg_id(sp->msg_id);
+  memcpy(m.id, sp->msg_id, sizeof m.id);
+  enum parley_status st = plugin_instance_check(pi, &m, info, len);
+  free(m.attr_text); /* what the plugin's msg_contact_attr and msg_option made */
+  cJSON_Delete(m.options);
+  return st == PARLEY_OK;
+}
+
 static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
                                    const struct conv *cv, struct lhost_speak *sp)
 {
   struct parley_msg *m = calloc(1, sizeof *m);
   if (!m)
     return NULL;
-  unsigned char rnd[16];
-  randombytes_buf(rnd, sizeof rnd);
-  sodium_bin2hex(m->id, sizeof m->id, rnd, sizeof rnd);
+  if (sp->msg_id[0])
+    memcpy(m->id, sp->msg_id, sizeof m->id);
+  else
+    new_msg_id(m->id);
   const struct cfg_channel *ch = cfg_channel_find(core->cfg, sp->channel);
   const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(ct->profile, ch->address_attr) : NULL;
   m->address = cJSON_IsString(addr) ? strdup(addr->valuestring) : NULL;
@@ -186,6 +230,8 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   m->subject = sp->subject;
   m->text = sp->text;
   m->html = sp->html;
+  m->options_json = sp->options;
+  free(sp->info); /* in the history already (apply_speech) */
   memset(sp, 0, sizeof *sp);
   m->contact = strdup(ct->id);
   m->journey = strdup(cv->journey);
@@ -193,6 +239,28 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   m->conv_id = cv->id;
   m->due_ms = m->created_ms = clock_now_ms(&core->clock);
   return m;
+}
+
+/* What a channel's check measured, as the history shows it: " segments=2 encoding=GSM-7"
+ * ("" when nothing). */
+static void info_words(const char *json, char *out, size_t len)
+{
+  out[0] = '\0';
+  cJSON *obj = json ? cJSON_Parse(json) : NULL;
+  size_t used = 0;
+  const cJSON *v;
+  cJSON_ArrayForEach(v, obj)
+  {
+    char *val = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+    int n = snprintf(out + used, len - used, " %s=%s", v->string, val ? val : v->valuestring);
+    free(val);
+    if (n < 0 || (size_t)n >= len - used) {
+      out[used] = '\0'; /* a pair that does not fit is left out whole */
+      break;
+    }
+    used += (size_t)n;
+  }
+  cJSON_Delete(obj);
 }
 
 static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
@@ -208,12 +276,14 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     tell_incident(core, cv, r->channel, r->template_name, r->reason);
   }
   for (size_t i = 0; i < d->n_speaks; i++) {
+    char info[512];
+    info_words(d->speaks[i].info, info, sizeof info);
     struct parley_msg *m = make_msg(core, ct, cv, &d->speaks[i]);
     if (!m)
       continue;
-    history_add(&cv->history, lim, now, "spoke %s/%s id=%s", m->channel, m->template_name, m->id);
-    history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s", m->channel, m->template_name,
-                cv->journey, m->id);
+    history_add(&cv->history, lim, now, "spoke %s/%s id=%s%s", m->channel, m->template_name, m->id, info);
+    history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s%s", m->channel, m->template_name,
+                cv->journey, m->id, info);
     core->stats.spoken++;
     outbox_enqueue(&core->outbox, m);
   }
@@ -268,7 +338,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   struct lhost_event le;
   if (ev)
     le = (struct lhost_event){ev->id, ev->type, ev->time_ms ? ev->time_ms : now, ev->data};
-  struct gate g = {core, ct};
+  struct gate g = {core, ct, cv->journey};
   struct lhost_step_in in = {
       .conv_id = cv->id,
       .contact_id = ct->id,
@@ -279,6 +349,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
       .event = ev ? &le : NULL,
       .now_ms = now,
       .can_speak = gate_check,
+      .check = speak_check,
       .ud = &g,
   };
   struct lhost_decision d;
@@ -419,7 +490,12 @@ int conv_apply_event(struct core *core, const struct event *ev)
   }
   core->stats.events++;
   core->must_commit = 1;
-  profile_merge(ct->profile, ev->profile);
+  if (ev->profile) {
+    struct addr_snap snap;
+    addr_snap_take(core, ct->profile, ev->profile, &snap);
+    profile_merge(ct->profile, ev->profile);
+    addr_snap_apply(core, ct->id, &snap, ct->profile);
+  }
   history_add(&ct->history, core->cfg->history_limit, now, "event %s%s%s", ev->type,
               ev->id ? " id=" : "", ev->id ? ev->id : "");
   end_by_event(core, ct, ev->type);

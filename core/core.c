@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "addr.h"
 #include "conv.h"
 #include "deadletter.h"
 #include "lua/lhost.h"
@@ -30,6 +31,13 @@ static struct plugin_inst *channel_plugin(void *ud, const char *name)
     if (strcmp(core->channels[i].cfg->name, name) == 0)
       return core->channels[i].inst;
   return NULL;
+}
+
+static int plugin_contacts_find_env(void *ud, const char *attr, const char *value,
+                                    void (*each)(void *arg, const char *id), void *arg, char *err,
+                                    size_t errlen)
+{
+  return addr_find(ud, attr, value, each, arg, err, errlen);
 }
 
 static int plugin_emit(void *ud, const char *json, size_t len, char *err, size_t errlen)
@@ -109,6 +117,7 @@ static int open_channels(struct core *core, char *err, size_t errlen)
       .n_trusted_keys = core->cfg->n_plugin_keys,
       .http = core->http,
       .metrics = core->plugin_metrics,
+      .contacts_find = plugin_contacts_find_env,
   };
   core->channels = calloc(core->cfg->n_channels ? core->cfg->n_channels : 1, sizeof *core->channels);
   if (core->channels == NULL || (core->loop && core->http == NULL) || core->plugin_metrics == NULL) {
@@ -260,6 +269,11 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   if (registry_open(&core->registry, core->store, &lc, err, errlen) < 0 ||
       open_channels(core, err, errlen) < 0)
     goto fail;
+  int reindexed = addr_reindex(core, err, errlen);
+  if (reindexed < 0)
+    goto fail;
+  if (reindexed)
+    log_kv(&core->log, LOG_INFO, "core", "contacts indexed by their channels' addresses", (char *)NULL);
   load_counters(core);
   outbox_restore(&core->outbox);
   core->store->ops->commit(core->store, err, errlen);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "context.h"
 
 /* Receipts a plugin emitted for the contact that the core has not applied yet: applied
@@ -55,6 +56,7 @@ int erase_contact(struct core *core, const char *id)
   drop_pending(core, id);
   size_t msgs = outbox_erase_contact(&core->outbox, id);
   core->must_commit = 1;
+  addr_forget(core, id, ct->profile);
   if (st->ops->contact_erase(st, id) < 0)
     return -1; /* latched: the commit refuses the batch, the outbox takes its messages back */
   core->stats.erased++;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "context.h"
 #include "event.h"
 #include "profile.h"
@@ -66,6 +67,9 @@ static cJSON *new_profile(const struct contact *ct, const cJSON *body, enum prof
 /* Puts `profile` (taken) in place of ct's, on record in its history, in the open batch. */
 static void write_profile(struct core *core, struct contact *ct, cJSON *profile, enum profile_put_mode mode)
 {
+  struct addr_snap snap;
+  addr_snap_take(core, ct->profile, NULL, &snap);
+  addr_snap_apply(core, ct->id, &snap, profile);
   cJSON_Delete(ct->profile);
   ct->profile = profile;
   history_add(&ct->history, core->cfg->history_limit, clock_now_ms(&core->clock),

@@ -96,6 +96,8 @@ struct lhost_event {
 int lhost_entry_allows(struct journey *j, const char *contact_id, const cJSON *profile,
                        const struct lhost_event *ev, int64_t now_ms, char *err, size_t errlen);
 
+struct lhost_speak;
+
 struct lhost_step_in {
   uint64_t conv_id;
   const char *contact_id;
@@ -108,6 +110,10 @@ struct lhost_step_in {
   /* The core's gate (channel configured, address known, not unsubscribed, consent), asked
    * by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
   int (*can_speak)(void *ud, const char *channel, char *reason, size_t reasonlen);
+  /* Optional: the channel's word on a rendered message that passed the gate (its plugin's
+   * check). Returns 1 with `info` a JSON object of what was measured (or ""), or 0 with
+   * `info` the reason it can never go. May set sp->msg_id. */
+  int (*check)(void *ud, struct lhost_speak *sp, char *info, size_t infolen);
   void *ud;
 };
 
@@ -115,6 +121,9 @@ struct lhost_speak {
   char *channel;
   char *template_name;
   char *subject, *text, *html; /* rendered parts; NULL when the template lacks one */
+  char *options; /* c:speak's options as a JSON object of text values; NULL: none */
+  char *info;    /* what the channel's check measured, a JSON object; NULL: nothing */
+  char msg_id[40]; /* the id the core gave the message at check time; "" when none yet */
 };
 
 struct lhost_refusal {

@@ -115,11 +115,30 @@ static void refuse_last(lua_State *L, struct journey *j, const char *reason)
   free(sp->subject);
   free(sp->text);
   free(sp->html);
+  free(sp->options);
+  free(sp->info);
   r->n_speaks--;
 }
 
-/* c:speak(channel, template, vars) -> true | false, reason. Renders now, so a template
- * error is reported at the line that spoke. */
+/* The channel's own word on a message the gate let through (its plugin's check): 1 with
+ * what it measured kept on the speak, or 0 with the reason it can never go. */
+static int channel_check(struct journey *j, struct lhost_speak *sp, char *reason, size_t len)
+{
+  const struct lhost_step_in *in = j->run.in;
+  char info[512] = "";
+  if (in->check == NULL)
+    return 1;
+  if (!in->check(in->ud, sp, info, sizeof info)) {
+    snprintf(reason, len, "%s", info[0] ? info : "refused by the channel");
+    return 0;
+  }
+  if (info[0] && !(sp->info = strdup(info)))
+    luaL_error(j->L, "out of memory");
+  return 1;
+}
+
+/* c:speak(channel, template, vars, options) -> true [, info] | false, reason. Renders
+ * now, so a template error is reported at the line that spoke. */
 static int c_speak(lua_State *L)
 {
   struct journey *j = self_check(L, "speak");
@@ -128,7 +147,9 @@ static int c_speak(lua_State *L)
   char reason[256];
   if (!lua_isnoneornil(L, 4))
     luaL_checktype(L, 4, LUA_TTABLE);
-  lua_settop(L, 4);
+  if (!lua_isnoneornil(L, 5))
+    luaL_checktype(L, 5, LUA_TTABLE);
+  lua_settop(L, 5);
   const struct lhost_template *t = lhost_template_find(j, name);
   if (t == NULL)
     return luaL_error(L, "c:speak: no template '%s' in journey '%s'", name, j->info.name);
@@ -140,9 +161,13 @@ static int c_speak(lua_State *L)
   sp->channel = dup_or_raise(L, channel);
   sp->template_name = dup_or_raise(L, name);
   lhost_speak_render(L, j, t, 4, sp);
-  if (gate(j, channel, reason, sizeof reason)) {
+  sp->options = lhost_speak_options(L, 5);
+  if (gate(j, channel, reason, sizeof reason) && channel_check(j, sp, reason, sizeof reason)) {
     lua_pushboolean(L, 1);
-    return 1;
+    if (sp->info == NULL)
+      return 1;
+    lhost_push_info(L, sp->info);
+    return 2;
   }
   refuse_last(L, j, reason);
   lua_pushboolean(L, 0);

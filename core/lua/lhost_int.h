@@ -206,6 +206,11 @@ int lhost_bundle_unpack(struct journey *j, const char *bytes, size_t len, char *
 int lhost_templates_load(struct journey *j, const char *journey_path, char *err, size_t errlen);
 void lhost_templates_free(struct journey *j);
 const struct lhost_template *lhost_template_find(const struct journey *j, const char *name);
+/* c:speak's options table at `idx` as JSON text of text values (NULL when nil or empty),
+ * or a Lua error naming a bad option (lhost_options.c). */
+char *lhost_speak_options(lua_State *L, int idx);
+/* Pushes a flat table read from a JSON object (a channel's check answer); {} when empty. */
+void lhost_push_info(lua_State *L, const char *json);
 void lhost_speak_render(lua_State *L, struct journey *j, const struct lhost_template *t,
                         int vars_idx, struct lhost_speak *out);
 

@@ -60,6 +60,8 @@ static void speaks_free(struct lhost_speak *s, size_t n)
     free(s[i].subject);
     free(s[i].text);
     free(s[i].html);
+    free(s[i].options);
+    free(s[i].info);
   }
   free(s);
 }

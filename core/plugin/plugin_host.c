@@ -63,6 +63,19 @@ static const char *msg_part(const parley_msg *m, const char *part)
   return NULL;
 }
 
+/* Options are stored as JSON text of text values (lhost_options.c), parsed once, on
+ * first use, like the profile. */
+static const char *msg_option(const parley_msg *cm, const char *key)
+{
+  struct parley_msg *pm = (struct parley_msg *)cm; /* the core's own object, never const */
+  if (pm == NULL || key == NULL || pm->options_json == NULL)
+    return NULL;
+  if (!pm->options)
+    pm->options = cJSON_Parse(pm->options_json);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(pm->options, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 /* Numbers print as integers when they are integral, so an age of 42 reads "42", not
  * "42.000000"; other values use %.17g, which round-trips a double. */
 static char *render_number(double d)
@@ -351,6 +364,9 @@ static const struct parley_host host_table = {
     .hmac_sha256_verify = plugin_hmac_sha256_verify,
     .timestamp_check = plugin_timestamp_check,
     .decode = plugin_decode,
+    /* v1.2 */
+    .contacts_find = plugin_contacts_find,
+    .msg_option = msg_option,
 };
 
 const struct parley_host *plugin_host_table(void) { return &host_table; }

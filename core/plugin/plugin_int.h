@@ -173,4 +173,8 @@ enum parley_status plugin_timestamp_check(parley_ctx *ctx, const char *unix_seco
 enum parley_status plugin_decode(const char *text, size_t len, enum parley_encoding enc, void *out,
                                  size_t cap, size_t *out_len);
 
+/* The host table's contacts_find (plugin_contacts.c; see parley/plugin.h). */
+int plugin_contacts_find(parley_ctx *ctx, const char *attribute, const char *value,
+                         void (*cb)(parley_ctx *ctx, const char *contact_id, void *arg), void *arg);
+
 #endif

@@ -335,6 +335,30 @@ enum parley_status plugin_instance_send(struct plugin_inst *pi, struct parley_ms
   return st;
 }
 
+/* The plugin sees a message it does not hold: its handle is only good during the call.
+ * What it writes is made one clean line, so a sloppy answer cannot break the history. */
+enum parley_status plugin_instance_check(struct plugin_inst *pi, const struct parley_msg *msg,
+                                         char *info, size_t infolen)
+{
+  info[0] = '\0';
+  if (!PARLEY_PLUGIN_HAS(pi->desc, check) || pi->desc->check == NULL)
+    return PARLEY_OK;
+  pi->calls++;
+  enum parley_status st = pi->desc->check(plugin_ctx(pi), pi->self, (parley_msg *)msg, info, infolen);
+  pi->calls--;
+  info[infolen - 1] = '\0';
+  for (char *p = info; *p; p++)
+    if ((unsigned char)*p < 0x20)
+      *p = ' ';
+  if (st != PARLEY_OK && st != PARLEY_ERROR) {
+    log_kv(pi->env.log, LOG_ERROR, pi->subsys, "check returned an unknown status, refusing",
+           "plugin", pi->desc->name, (char *)NULL);
+    snprintf(info, infolen, "the %s plugin's check failed", pi->desc->name);
+    return PARLEY_ERROR;
+  }
+  return st;
+}
+
 const char *plugin_instance_name(const struct plugin_inst *pi) { return pi->desc->name; }
 const char *plugin_instance_channel(const struct plugin_inst *pi) { return pi->channel; }
 

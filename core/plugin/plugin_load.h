@@ -48,6 +48,12 @@ struct plugin_env {
   struct plugin_http *http;
   /* The registry of plugin metrics (plugin_metrics.h); NULL: metric_register refuses. */
   struct plugin_metrics *metrics;
+  /* contacts_find (ABI 1.2): calls `each(arg, id)` for every contact whose `attribute`
+   * is `value`; returns the count, or -1 with a reason in err. NULL: the host table's
+   * contacts_find refuses. `core` is passed back. */
+  int (*contacts_find)(void *core, const char *attribute, const char *value,
+                       void (*each)(void *arg, const char *contact_id), void *arg, char *err,
+                       size_t errlen);
 };
 
 /* Find plugin `name` under `dir`: DIR/NAME.so, then DIR/.libs/NAME.so (build tree).
@@ -71,6 +77,12 @@ int plugin_instance_open(const struct plugin_env *env, const char *channel, cons
  * env->send_done; any other status is final for this attempt and is NOT reported through
  * env->send_done (the caller handles it). */
 enum parley_status plugin_instance_send(struct plugin_inst *pi, struct parley_msg *msg);
+
+/* The plugin's check of a message a journey speaks (ABI 1.2): PARLEY_OK with `info` (a
+ * JSON object, or "") when it may go, PARLEY_ERROR with the reason in `info` when it
+ * never can. A plugin without check: PARLEY_OK and "". */
+enum parley_status plugin_instance_check(struct plugin_inst *pi, const struct parley_msg *msg,
+                                         char *info, size_t infolen);
 
 const char *plugin_instance_name(const struct plugin_inst *pi);    /* plugin name */
 const char *plugin_instance_channel(const struct plugin_inst *pi); /* channel it serves */

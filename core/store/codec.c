@@ -98,7 +98,7 @@ int store_encode_msg(const struct parley_msg *m, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 17);
+  msgpack_pack_array(&pk, 18);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, m->id);
   pack_str(&pk, m->channel);
@@ -116,6 +116,7 @@ int store_encode_msg(const struct parley_msg *m, msgpack_sbuffer *out)
   msgpack_pack_int64(&pk, m->due_ms);
   pack_str(&pk, m->last_error);
   msgpack_pack_int64(&pk, m->created_ms); /* the 17th field; earlier records have 16 */
+  pack_str(&pk, m->options_json);         /* the 18th; earlier records have none */
   return out->data ? 0 : -1;
 }
 
@@ -381,7 +382,7 @@ struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record_n(&up, buf, len, 16, 17, &r, err, errlen) < 0) {
+  if (open_record_n(&up, buf, len, 16, 18, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -407,6 +408,7 @@ struct parley_msg *store_decode_msg(const char *buf, size_t len, char *err, size
   m->due_ms = rd_int(&r, "due");
   m->last_error = rd_str(&r, "last_error");
   m->created_ms = r.n > 16 ? rd_int(&r, "created") : m->due_ms; /* a 16-field record: its first due time */
+  m->options_json = r.n > 17 ? rd_str(&r, "options") : NULL;
   if (!m->channel || !m->contact)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {
@@ -422,7 +424,7 @@ int store_msg_is_for(const char *buf, size_t len, const char *contact)
   struct rd r;
   char err[80];
   int rc = -1;
-  if (open_record_n(&up, buf, len, 16, 17, &r, err, sizeof err) == 0) {
+  if (open_record_n(&up, buf, len, 16, 18, &r, err, sizeof err) == 0) {
     next(&r, "id");
     next(&r, "channel");
     const msgpack_object *o = next(&r, "contact");

@@ -234,6 +234,8 @@ void msg_record_free(struct parley_msg *m)
   free(m->profile_json);
   cJSON_Delete(m->profile);
   free(m->attr_text);
+  free(m->options_json);
+  cJSON_Delete(m->options);
   free(m->last_error);
   free(m);
 }

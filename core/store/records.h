@@ -76,6 +76,9 @@ struct parley_msg {
   char *profile_json;    /* the contact's profile as JSON text, taken at speak time */
   cJSON *profile;        /* parsed from profile_json when a plugin first asks for an attribute */
   char *attr_text;       /* scratch for msg_contact_attr of non-string attributes */
+  char *options_json;    /* the journey's options (c:speak's fifth argument), a JSON object
+                            of text values; NULL when none. Kept in memory when slim (small) */
+  cJSON *options;        /* parsed from options_json when a plugin first asks (msg_option) */
   uint64_t conv_id;
   unsigned attempt;      /* attempts begun: written before each hand-over (outbox.h) */
   int claimed;           /* the outbox's: `attempt` is stored and not handed over yet */

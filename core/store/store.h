@@ -88,6 +88,16 @@ struct store_ops {
   int64_t (*active_add)(struct store *s, const char *name, uint32_t version, int64_t delta);
   int (*counters_get)(struct store *s, uint64_t *vals, size_t n);
   int (*counters_put)(struct store *s, const uint64_t *vals, size_t n);
+  /* The core's index (addr.h): opaque keys, in the batch like any write; scan calls
+   * `each` for every key starting with `prefix` in key order (until it returns nonzero)
+   * and returns how many it saw, or -1. */
+  int (*index_put)(struct store *s, const void *key, size_t len);
+  int (*index_del)(struct store *s, const void *key, size_t len);
+  int (*index_scan)(struct store *s, const void *prefix, size_t len,
+                    int (*each)(void *ud, const void *key, size_t len), void *ud);
+  /* A short text the core keeps by name (meta_get: 1 and the text, 0 when absent, -1). */
+  int (*meta_get)(struct store *s, const char *name, char *out, size_t outlen);
+  int (*meta_put)(struct store *s, const char *name, const char *text);
   /* Make the batch durable. On -1 (err says why) the batch was dropped, as by abort. */
   int (*commit)(struct store *s, char *err, size_t errlen);
   void (*abort)(struct store *s);

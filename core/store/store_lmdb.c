@@ -8,6 +8,7 @@
  *   journeys   name \0 version (BE)  -> source   (every version still in use)
  *   meta       name                  -> value    (id sequences, counters, active counts,
  *                                                 where the retention walks stand)
+ *   index      opaque key            -> ""       (the core's contact index: addr.h)
  * One write transaction is open per batch (group commit): records read in it are decoded
  * once into a cache, written through on *_put, and the cache is dropped at commit. */
 #include <cJSON.h>
@@ -22,9 +23,10 @@
 #include "store.h"
 #include "codec.h"
 
-enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_JOURNEYS, DB_META, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"contacts",  "convs",  "timers",   "events",
-                                               "event_log", "outbox", "journeys", "meta"};
+enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_JOURNEYS, DB_META,
+       DB_INDEX, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"contacts",  "convs",  "timers",   "events", "event_log",
+                                               "outbox",    "journeys", "meta",   "index"};
 
 /* A cached conversation and the deadline its timers entry has in this transaction, so a
  * put knows which index key to replace without reading it back. */
@@ -39,6 +41,7 @@ struct store_lmdb {
   MDB_dbi dbi[DB_COUNT];
   MDB_txn *txn;
   int read_only;
+  int no_index;    /* read-only, on a store written before the index existed */
   int failed;      /* a write in this batch failed: commit must refuse */
   char why[256];
   int dirty;
@@ -444,6 +447,56 @@ static int lm_contact_walk(struct store *s, struct contact **out)
   return contact_load(l, id, out) == 1 ? 1 : -1;
 }
 
+/* ---- the core's index (addr.h): keys only, scanned by prefix ---- */
+
+static int lm_index_put(struct store *s, const void *key, size_t len)
+{
+  return db_put(LM(s), DB_INDEX, key, len, "", 0);
+}
+
+static int lm_index_del(struct store *s, const void *key, size_t len)
+{
+  return LM(s)->no_index ? 0 : db_del(LM(s), DB_INDEX, key, len);
+}
+
+static int lm_index_scan(struct store *s, const void *prefix, size_t len,
+                         int (*each)(void *ud, const void *key, size_t len), void *ud)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_cursor *cur;
+  MDB_val k = {len, (void *)prefix}, v;
+  if (l->no_index)
+    return 0;
+  if (begin(l) < 0 || mdb_cursor_open(l->txn, l->dbi[DB_INDEX], &cur))
+    return -1;
+  int n = 0, rc = mdb_cursor_get(cur, &k, &v, len ? MDB_SET_RANGE : MDB_FIRST);
+  for (; rc == 0 && k.mv_size >= len && memcmp(k.mv_data, prefix, len) == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    n++;
+    if (each(ud, k.mv_data, k.mv_size) != 0)
+      break;
+  }
+  mdb_cursor_close(cur);
+  return rc == 0 || rc == MDB_NOTFOUND ? n : fail(l, "index", rc);
+}
+
+static int lm_meta_get(struct store *s, const char *name, char *out, size_t outlen)
+{
+  MDB_val v;
+  int r = db_get(LM(s), DB_META, name, strlen(name), &v);
+  if (r != 1)
+    return r;
+  size_t n = v.mv_size < outlen ? v.mv_size : outlen - 1;
+  memcpy(out, v.mv_data, n);
+  out[n] = '\0';
+  return 1;
+}
+
+static int lm_meta_put(struct store *s, const char *name, const char *text)
+{
+  return db_put(LM(s), DB_META, name, strlen(name), text, strlen(text));
+}
+
 static int lm_deadline_next(struct store *s, int64_t *due_ms, uint64_t *conv_id)
 {
   struct store_lmdb *l = LM(s);
@@ -721,6 +774,11 @@ static const struct store_ops lmdb_ops = {
     .active_add = lm_active_add,
     .counters_get = lm_counters_get,
     .counters_put = lm_counters_put,
+    .index_put = lm_index_put,
+    .index_del = lm_index_del,
+    .index_scan = lm_index_scan,
+    .meta_get = lm_meta_get,
+    .meta_put = lm_meta_put,
     .commit = lm_commit,
     .abort = lm_abort,
     .dirty = lm_dirty,
@@ -747,8 +805,11 @@ static int open_env(struct store_lmdb *l, const struct store_lmdb_options *o, ch
     snprintf(err, errlen, "store %s: %s", o->dir, mdb_strerror(rc));
     return -1;
   }
-  for (int i = 0; i < DB_COUNT && rc == 0; i++)
+  for (int i = 0; i < DB_COUNT && rc == 0; i++) {
     rc = mdb_dbi_open(txn, db_names[i], o->read_only ? 0 : MDB_CREATE, &l->dbi[i]);
+    if (rc == MDB_NOTFOUND && i == DB_INDEX && o->read_only) /* older store: nothing indexed */
+      rc = 0, l->no_index = 1;
+  }
   if (rc == 0)
     rc = mdb_txn_commit(txn);
   else

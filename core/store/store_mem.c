@@ -31,6 +31,8 @@ struct store_mem {
   size_t heap_n, heap_cap;
   uint64_t counters[STORE_COUNTERS];
   struct smap journeys; /* "name#version" -> struct mem_blob* */
+  struct smap index;    /* the core's index keys (text, addr.h) -> a copy of the key */
+  struct smap meta;     /* meta_get/meta_put: name -> text */
   struct smap active;   /* "name#version" -> (intptr_t) count */
   size_t walk_slot;     /* the contact walk: the next slot of `contacts` to look at */
   uint64_t walk_conv;   /* the conversation walk: the next is convs[walk_conv] */
@@ -348,9 +350,71 @@ static void free_contact_val(void *v)
   contact_record_free(v);
 }
 
+/* ---- the core's index: a set of keys, scanned whole (the memory store is for tests and
+ * tools, where a scan of every key is cheap enough) ---- */
+
+static int mem_index_put(struct store *s, const void *key, size_t len)
+{
+  char *k = strndup(key, len);
+  if (!k || memchr(key, '\0', len))
+    return free(k), -1;
+  free(smap_del(&MEM(s)->index, k));
+  int rc = smap_put(&MEM(s)->index, k, k);
+  if (rc < 0)
+    free(k);
+  return rc;
+}
+
+static int mem_index_del(struct store *s, const void *key, size_t len)
+{
+  char *k = strndup(key, len);
+  if (!k)
+    return -1;
+  free(smap_del(&MEM(s)->index, k));
+  free(k);
+  return 0;
+}
+
+static int mem_index_scan(struct store *s, const void *prefix, size_t len,
+                          int (*each)(void *ud, const void *key, size_t len), void *ud)
+{
+  size_t pos = 0;
+  int n = 0;
+  const char *k;
+  while ((k = smap_next(&MEM(s)->index, &pos)) != NULL)
+    if (strncmp(k, prefix, len) == 0 && strlen(k) >= len) {
+      n++;
+      if (each(ud, k, strlen(k)) != 0)
+        break;
+    }
+  return n;
+}
+
+static int mem_meta_get(struct store *s, const char *name, char *out, size_t outlen)
+{
+  const char *v = smap_get(&MEM(s)->meta, name);
+  if (!v)
+    return 0;
+  snprintf(out, outlen, "%s", v);
+  return 1;
+}
+
+static int mem_meta_put(struct store *s, const char *name, const char *text)
+{
+  char *v = strdup(text);
+  if (!v)
+    return -1;
+  free(smap_del(&MEM(s)->meta, name));
+  if (smap_put(&MEM(s)->meta, name, v) < 0)
+    return free(v), -1;
+  return 0;
+}
+
 static void mem_close(struct store *s)
 {
   struct store_mem *m = MEM(s);
+  smap_free(&m->index, free);
+  smap_free(&m->meta, free);
   smap_free(&m->contacts, free_contact_val);
   for (size_t i = 0; i < m->n_convs; i++)
     conv_record_free(m->convs[i]);
@@ -389,6 +453,11 @@ static const struct store_ops mem_ops = {
     .active_add = mem_active_add,
     .counters_get = mem_counters_get,
     .counters_put = mem_counters_put,
+    .index_put = mem_index_put,
+    .index_del = mem_index_del,
+    .index_scan = mem_index_scan,
+    .meta_get = mem_meta_get,
+    .meta_put = mem_meta_put,
     .commit = mem_commit,
     .abort = mem_abort,
     .dirty = mem_dirty,

@@ -67,6 +67,17 @@ What a step can do with `c`, the conversation:
                                       does not define; one held in a variable,
                                       c:speak(channel, ...), it cannot see: that one is only
                                       refused when the step runs
+    c:speak(channel, template, vars, options)
+                                      the same, with options for the channel (a flat table
+                                      of text, numbers, true/false: { max_segments = 2 });
+                                      each channel's documentation lists those it reads.
+                                      A channel may measure the message when it is spoken:
+                                      then c:speak returns true and what it measured,
+                                        local ok, info = c:speak("sms", "reminder", {}, { max_segments = 2 })
+                                        -- ok == true, info.segments == 1, info.encoding == "GSM-7"
+                                      or false and its reason ("the text needs 3 segments,
+                                      more than the 2 allowed"); under `parley test` there
+                                      are no plugins, so c:speak returns true alone
     c:can_speak(channel)              true, or false and the same reason: ask before choosing
     c.memory                          a table the journey keeps between steps (plain values:
                                       text, numbers, true/false, tables of those)

@@ -1,0 +1,181 @@
+/* What ABI 1.2 gives a two-way channel, through the real core and the `twoway` test plugin
+ * (tests/plugins/twoway.c) on the sms channel: the plugin's check measures a message when
+ * a journey speaks it (c:speak returns what it measured, the history keeps it, and the id
+ * it saw is the message's) or refuses it for good (c:speak's false and reason, recorded);
+ * c:speak's options reach the plugin's send (msg_option); and contacts_find answers from
+ * the contact index, which follows every profile change, an erasure and a restart, and
+ * indexes existing contacts again when a channel brings a new address attribute. Journeys
+ * from tests/unit/twoway_journeys. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "corefix.h"
+#include "erase.h"
+#include "plugin/plugin_int.h"
+#include "plugin/plugin_load.h"
+
+#define SMS "sms = { plugin = 'twoway' }"
+#define PATH "plugin_path = { builddir .. '/tests/plugins' },"
+
+static struct fixture *open_with(const char *channels)
+{
+  return fx_new_custom("lmdb", "tests/unit/twoway_journeys", channels, PATH);
+}
+
+static void hello(struct fixture *f, const char *contact, const char *profile, const char *data)
+{
+  static int n;
+  char json[1024];
+  snprintf(json, sizeof json, "{\"id\":\"h-%d\",\"type\":\"hello\",\"contact\":\"%s\",\"profile\":%s,\"data\":%s}",
+           ++n, contact, profile, data);
+  fx_advance(f, 2000); /* past reenter_after */
+  fx_post(f, json);
+}
+
+static int contact_history_has(struct fixture *f, const char *contact, const char *needle)
+{
+  struct contact *ct = f->core->store->ops->contact_get(f->core->store, contact);
+  assert_non_null(ct);
+  return fx_history_has(&ct->history, needle);
+}
+
+/* The check's answer is kept with the message, under the id the message has; the journey
+ * reads it (its second message is tagged with it) and the option reaches the send. */
+static void test_check_measures(void **state)
+{
+  (void)state;
+  struct fixture *f = open_with(SMS);
+  hello(f, "ann", "{\"phone\":\"+4915100000001\"}", "{\"text\":\"hällo\"}");
+  assert_int_equal(f->core->stats.spoken, 2);
+  assert_int_equal(f->core->stats.delivery.delivered, 2);
+  struct conv *cv = fx_only_conv(f, "ann");
+  assert_true(fx_history_has(&cv->history, "provider=untagged"));
+  assert_true(fx_history_has(&cv->history, "provider=chars=5"));
+  /* "spoke sms/say id=X chars=5 id=X": the id the check saw is the message's */
+  int same_id = 0;
+  for (size_t i = 0; i < cv->history.n; i++) {
+    const char *e = history_at(&cv->history, i)->what, *c = strstr(e, " chars=5 id=");
+    if (strncmp(e, "spoke sms/say id=", 17) == 0 && c && strncmp(e + 17, c + 12, 32) == 0)
+      same_id = 1;
+  }
+  assert_true(same_id);
+  fx_free(f);
+}
+
+/* Too long for the setting, or for the journey's own option: refused, with the plugin's
+ * reason returned to the journey and kept in the history; nothing queued for it. */
+static void test_check_refuses(void **state)
+{
+  (void)state;
+  struct fixture *f = open_with(SMS);
+  hello(f, "ann", "{\"phone\":\"+4915100000001\"}", "{\"text\":\"far more than twenty characters\"}");
+  assert_int_equal(f->core->stats.spoken, 1);
+  assert_int_equal(f->core->stats.refused, 1);
+  assert_true(contact_history_has(f, "ann", "refused sms/say (twoway): the text has 31 characters, more than the 20 allowed"));
+  assert_true(fx_history_has(&fx_only_conv(f, "ann")->history, "provider=refused"));
+
+  hello(f, "bob", "{\"phone\":\"+4915100000002\"}", "{\"text\":\"hello\",\"options\":{\"max_chars\":3}}");
+  assert_true(contact_history_has(f, "bob", "the text has 5 characters, more than the 3 allowed"));
+  assert_int_equal(f->core->stats.refused, 2);
+  fx_free(f);
+}
+
+/* A bad option is the step's error, naming it: the conversation fails, nothing is sent. */
+static void test_bad_option(void **state)
+{
+  (void)state;
+  struct fixture *f = open_with(SMS);
+  hello(f, "ann", "{\"phone\":\"+4915100000001\"}", "{\"text\":\"hi\",\"options\":{\"max_chars\":{\"x\":1}}}");
+  assert_int_equal(f->core->stats.spoken, 0);
+  struct conv *cv = fx_only_conv(f, "ann");
+  assert_int_equal(cv->status, CONV_FAILED);
+  assert_true(fx_history_has(&cv->history, "option 'max_chars' must be text, a number or true/false"));
+  fx_free(f);
+}
+
+struct found {
+  int n;
+  char ids[256];
+};
+
+static void found(parley_ctx *ctx, const char *id, void *arg)
+{
+  (void)ctx;
+  struct found *fd = arg;
+  fd->n++;
+  snprintf(fd->ids + strlen(fd->ids), sizeof fd->ids - strlen(fd->ids), "%s%s", fd->ids[0] ? "," : "", id);
+}
+
+/* contacts_find as a plugin calls it, on the instance serving channel `channel`; the ids
+ * found, sorted by the index (key order), or "-1" when refused. */
+static const char *find(struct fixture *f, const char *channel, const char *attr, const char *value,
+                        struct found *fd)
+{
+  memset(fd, 0, sizeof *fd);
+  parley_ctx *ctx = NULL;
+  for (size_t i = 0; i < f->core->n_channels; i++)
+    if (strcmp(f->core->channels[i].cfg->name, channel) == 0)
+      ctx = (parley_ctx *)f->core->channels[i].inst;
+  assert_non_null(ctx);
+  int n = plugin_host_table()->contacts_find(ctx, attr, value, found, fd);
+  if (n < 0)
+    return "-1";
+  assert_int_equal(n, fd->n);
+  return fd->ids;
+}
+
+static void test_contacts_find(void **state)
+{
+  (void)state;
+  struct fixture *f = open_with(SMS);
+  struct found fd;
+  hello(f, "ann", "{\"phone\":\"+4915100000001\"}", "{\"text\":\"hi\"}");
+  hello(f, "bob", "{\"phone\":\"+4915100000001\"}", "{\"text\":\"hi\"}"); /* one landline */
+  hello(f, "cat", "{\"phone\":\"+4915100000003\",\"email\":\"Cat@Example.com\"}", "{\"text\":\"hi\"}");
+  assert_string_equal(find(f, "sms", "phone", "+4915100000001", &fd), "ann,bob");
+  assert_string_equal(find(f, "sms", "phone", "+4915100000003", &fd), "cat");
+  assert_string_equal(find(f, "sms", "phone", "+4915199999999", &fd), "");
+  assert_string_equal(find(f, "sms", "email", "cat@example.com", &fd), "-1"); /* no channel's address */
+
+  hello(f, "bob", "{\"phone\":\"+4915100000002\"}", "{\"text\":\"hi\"}"); /* bob moves */
+  assert_string_equal(find(f, "sms", "phone", "+4915100000001", &fd), "ann");
+  assert_string_equal(find(f, "sms", "phone", "+4915100000002", &fd), "bob");
+  hello(f, "bob", "{\"phone\":null}", "{\"text\":\"hi\"}"); /* and drops his number */
+  assert_string_equal(find(f, "sms", "phone", "+4915100000002", &fd), "");
+
+  assert_int_equal(erase_contact(f->core, "ann"), 1);
+  core_flush(f->core);
+  assert_string_equal(find(f, "sms", "phone", "+4915100000001", &fd), "");
+
+  fx_close(f); /* a restart keeps the index: it is in the store */
+  fx_open(f);
+  assert_string_equal(find(f, "sms", "phone", "+4915100000003", &fd), "cat");
+
+  /* A channel addressed by e-mail: contacts from before it are indexed by it at start,
+   * whatever the case of the address. */
+  fx_close(f);
+  snprintf(f->channels, sizeof f->channels, "%s, email = { plugin = 'twoway' }", SMS);
+  fx_open(f);
+  assert_string_equal(find(f, "email", "email", "CAT@example.com", &fd), "cat");
+  assert_string_equal(find(f, "sms", "phone", "+4915100000003", &fd), "cat");
+  fx_free(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_check_measures),
+      cmocka_unit_test(test_check_refuses),
+      cmocka_unit_test(test_bad_option),
+      cmocka_unit_test(test_contacts_find),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -106,9 +106,8 @@ static int start_all(void **state)
 
 static int stop_all(void **state)
 {
-  int rc = h_teardown(&D);
-  provider_stop();
-  return rc;
+  provider_stop(); /* first: its log is in the daemon's folder, which the teardown removes */
+  return h_teardown(&D);
 }
 
 /* The provider's lines for `to` (receipts: for the callback URL holding nothing to
@@ -526,6 +525,24 @@ static void test_speak_measures_and_refuses_long_texts(void **state)
   cJSON_Delete(m);
 }
 
+/* Numbers and texts stay out of the daemon's log (the plugin logs neither; a WARN says
+ * what happened without them). */
+static void test_no_number_or_text_in_the_log(void **state)
+{
+  FILE *f = fopen(D.log, "r");
+  assert_non_null(f);
+  static char line[1 << 16];
+  int lines = 0;
+  while (fgets(line, sizeof line, f)) {
+    lines++;
+    if (strstr(line, "+49151123400") || strstr(line, "4915112340") || strstr(line, "call me") ||
+        strstr(line, "Hello Ann") || strstr(line, INBOUND_SECRET) || strstr(line, API_KEY))
+      fail_msg("the log shows a number, a text or a secret: %s", line);
+  }
+  fclose(f);
+  assert_true(lines > 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -539,6 +556,7 @@ int main(void)
       cmocka_unit_test(test_stop_start_and_help),
       cmocka_unit_test(test_unknown_numbers),
       cmocka_unit_test(test_speak_measures_and_refuses_long_texts),
+      cmocka_unit_test(test_no_number_or_text_in_the_log),
   };
   return cmocka_run_group_tests(tests, start_all, stop_all);
 }

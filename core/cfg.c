@@ -302,7 +302,7 @@ static int read_flow(struct reader *r, const char *where, struct cfg_channel *ch
   return 0;
 }
 
-static int read_channel(struct reader *r, const char *name, struct cfg_channel *ch)
+static int read_channel(struct reader *r, const struct cfg *cfg, const char *name, struct cfg_channel *ch)
 {
   char where[160];
   snprintf(where, sizeof where, "channels.%s", name);
@@ -315,9 +315,10 @@ static int read_channel(struct reader *r, const char *name, struct cfg_channel *
     return fail(r, "%s: 'plugin' is required (the plugin serving this channel)", where);
   if (!ch->address_attr)
     ch->address_attr = strdup(default_address_attr(name));
-  if (read_suppress_on(r, where, ch) < 0 || read_flow(r, where, ch) < 0 || !(ch->settings = to_json(r, where, 0)))
+  if (read_suppress_on(r, where, ch) < 0 || read_flow(r, where, ch) < 0 ||
+      cfg_read_consent(r->L, where, cfg, ch, r->err, r->errlen) < 0 || !(ch->settings = to_json(r, where, 0)))
     return -1;
-  static const char *const core_keys[] = {"plugin", "address", "rate", "burst", "max_in_flight"};
+  static const char *const core_keys[] = {"plugin", "address", "rate", "burst", "max_in_flight", "consent"};
   for (size_t i = 0; i < sizeof core_keys / sizeof core_keys[0]; i++)
     cJSON_DeleteItemFromObject(ch->settings, core_keys[i]);
   return 0;
@@ -340,7 +341,7 @@ static int read_channels(struct reader *r, struct cfg *cfg)
       lua_pop(r->L, 3);
       return fail(r, "channels: keys must be channel names such as email");
     }
-    if (read_channel(r, lua_tostring(r->L, -2), &cfg->channels[cfg->n_channels++]) < 0) {
+    if (read_channel(r, cfg, lua_tostring(r->L, -2), &cfg->channels[cfg->n_channels++]) < 0) {
       lua_pop(r->L, 3);
       return -1;
     }
@@ -592,7 +593,7 @@ static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "plugin_path", "journeys_dir", "sdk_dir",
                                          "log_level", "lua", "limits", "delivery", "store", "channels", "http", "http_client", "retention",
-                                         "journey_params", "plugin_keys", NULL};
+                                         "journey_params", "plugin_keys", "topics", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
       get_str(r, "config", "plugin_dir", &cfg->plugin_dir) < 0 ||
@@ -605,7 +606,7 @@ static int read_top(struct reader *r, struct cfg *cfg)
   }
   free(level);
   level = NULL;
-  if (read_sections(r, cfg) < 0 || read_channels(r, cfg) < 0)
+  if (read_sections(r, cfg) < 0 || cfg_read_topics(r->L, cfg, r->err, r->errlen) < 0 || read_channels(r, cfg) < 0)
     goto fail;
   if (cfg->http.auth_none && !cfg_is_loopback(cfg->listen_address)) {
     fail(r, "http: auth = \"none\" is only allowed on a loopback address, and listen.address is '%s': "
@@ -895,6 +896,7 @@ void cfg_free(struct cfg *cfg)
     cJSON_Delete(cfg->channels[i].settings);
   }
   free(cfg->channels);
+  cfg_rules_free(cfg);
   cJSON_Delete(cfg->journey_params);
   free(cfg->plugin_keys);
   free(cfg);

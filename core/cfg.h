@@ -28,7 +28,16 @@ struct cfg_channel {
   double rate;
   int64_t burst;
   int64_t max_in_flight;
+  /* Consent (cfg_rules.c): bit k set when topic k of cfg->topics needs the contact's
+   * explicit opt-in on this channel; clear: the contact is in unless opted out. */
+  unsigned opt_in_topics;
 };
+
+/* Topics every configuration has: the default of a message, and the one no consent rule
+ * nor opt-out holds back (suppressions still do). */
+#define CFG_TOPIC_MARKETING "marketing"
+#define CFG_TOPIC_TRANSACTIONAL "transactional"
+#define CFG_TOPICS_MAX 32
 
 /* A channel that names no suppress_on: an address that does not exist, or whose owner
  * opted out with the provider, is not tried again. */
@@ -96,6 +105,8 @@ struct cfg {
   int64_t shutdown_grace_ms; /* at a stop, how long sends still with plugins may take to end */
   struct cfg_channel *channels;
   size_t n_channels;
+  char **topics;         /* marketing, transactional, then the file's `topics` */
+  size_t n_topics;
   cJSON *journey_params; /* { journey = { param = value } } */
   unsigned char (*plugin_keys)[32]; /* trusted Ed25519 keys: plugins must be signed */
   size_t n_plugin_keys;
@@ -116,6 +127,16 @@ void cfg_free(struct cfg *cfg);
 /* 127.0.0.0/8 or ::1: only this machine can connect. */
 int cfg_is_loopback(const char *address);
 const struct cfg_channel *cfg_channel_find(const struct cfg *cfg, const char *name);
+/* The index of `topic` in cfg->topics, or -1 when the configuration does not declare it. */
+int cfg_topic_index(const struct cfg *cfg, const char *topic);
+
+/* Used by cfg.c while reading (cfg_rules.c), on the table being read at the top of `L`:
+ * the configuration's `topics`, and a channel's `consent`. -1 with err. */
+struct lua_State;
+int cfg_read_topics(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
+int cfg_read_consent(struct lua_State *L, const char *where, const struct cfg *cfg, struct cfg_channel *ch,
+                     char *err, size_t errlen);
+void cfg_rules_free(struct cfg *cfg);
 
 extern const char parley_default_conf[];
 

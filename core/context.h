@@ -11,6 +11,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "event.h"
+#include "gate.h"
 #include "log.h"
 #include "outbox.h"
 #include "registry.h"
@@ -34,6 +35,7 @@ struct core_stats {
   struct outbox_stats delivery; /* delivered, retried, dead */
   uint64_t erased;              /* contacts erased (erase.c) */
   uint64_t swept_convs, swept_history; /* removed by the retention sweep (sweep.c) */
+  uint64_t refused_by[GATE_REASONS];   /* refused speaks per reason (gate.h) */
 };
 
 /* Events emitted by plugins wait here until the core applies them (core_settle): never

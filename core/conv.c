@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "context.h"
+#include "gate.h"
 #include "lua/lhost.h"
 #include "outbox.h"
 #include "plugin/plugin_load.h"
@@ -129,46 +130,18 @@ static int migrate(struct core *core, struct contact *ct, struct conv *cv)
   return 0;
 }
 
-/* The core's speak gate: a script asks, the core decides. Consent, opt-out, a known
- * address and its suppression are checked here so no journey can bypass them. */
+/* The core's speak gate (gate.h): a script asks, the core decides, so no journey can
+ * bypass consent, an opt-out or a suppression. */
 struct gate {
   struct core *core;
   const struct contact *contact;
   const char *journey;
 };
 
-static int gate_check(void *ud, const char *channel, char *reason, size_t len)
+static int gate_check(void *ud, const char *channel, const char *topic, char *reason, size_t len)
 {
   struct gate *g = ud;
-  const struct cfg_channel *ch = cfg_channel_find(g->core->cfg, channel);
-  if (!ch) {
-    snprintf(reason, len, "no channel '%s' is configured", channel);
-    return 0;
-  }
-  const cJSON *p = g->contact->profile;
-  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "unsubscribed"))) {
-    snprintf(reason, len, "the contact unsubscribed");
-    return 0;
-  }
-  const cJSON *consent = cJSON_GetObjectItemCaseSensitive(p, "consent");
-  if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(consent, channel))) {
-    snprintf(reason, len, "no consent for %s", channel);
-    return 0;
-  }
-  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(p, ch->address_attr);
-  if (!cJSON_IsString(addr) || !*addr->valuestring) {
-    snprintf(reason, len, "the contact has no %s for %s", ch->address_attr, channel);
-    return 0;
-  }
-  const cJSON *sup = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "suppressed"), channel);
-  const cJSON *sup_addr = cJSON_GetObjectItemCaseSensitive(sup, "address");
-  if (cJSON_IsString(sup_addr) && strcmp(sup_addr->valuestring, addr->valuestring) == 0) {
-    const cJSON *why = cJSON_GetObjectItemCaseSensitive(sup, "reason");
-    snprintf(reason, len, "the contact's %s is suppressed for %s%s%s", ch->address_attr, channel,
-             cJSON_IsString(why) ? ": " : "", cJSON_IsString(why) ? why->valuestring : "");
-    return 0;
-  }
-  return 1;
+  return gate_speak(g->core->cfg, g->contact->profile, channel, topic, reason, len);
 }
 
 static void new_msg_id(char id[40])
@@ -194,7 +167,7 @@ static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
   struct gate *g = ud;
   struct plugin_inst *pi = channel_inst(g->core, sp->channel);
   if (pi == NULL)
-    return 1;
+    return GATE_OK;
   const struct cfg_channel *ch = cfg_channel_find(g->core->cfg, sp->channel);
   const cJSON *addr = ch ? cJSON_GetObjectItemCaseSensitive(g->contact->profile, ch->address_attr) : NULL;
   struct parley_msg m = {
@@ -208,7 +181,7 @@ static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
   enum parley_status st = plugin_instance_check(pi, &m, info, len);
   free(m.attr_text); /* what the plugin's msg_contact_attr and msg_option made */
   cJSON_Delete(m.options);
-  return st == PARLEY_OK;
+  return st == PARLEY_OK ? GATE_OK : GATE_CHANNEL;
 }
 
 static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
@@ -273,6 +246,8 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     history_add(&ct->history, lim, now, "refused %s/%s (%s): %s", r->channel, r->template_name,
                 cv->journey, r->reason);
     core->stats.refused++;
+    if (r->code > 0 && r->code < GATE_REASONS)
+      core->stats.refused_by[r->code]++;
     tell_incident(core, cv, r->channel, r->template_name, r->reason);
   }
   for (size_t i = 0; i < d->n_speaks; i++) {

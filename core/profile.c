@@ -112,11 +112,29 @@ static int check_unsubscribed(const cJSON *v, char *err, size_t errlen)
   return cJSON_IsBool(v) ? 0 : fail(err, errlen, "unsubscribed", "must be true or false (null removes it)");
 }
 
+/* consent.<channel> = { <topic> = true | false | null }: the answers per topic. */
+static int check_topics(const cJSON *c, char *err, size_t errlen)
+{
+  for (const cJSON *t = c->child; t; t = t->next) {
+    if (!name_ok(t->string)) {
+      snprintf(err, errlen, "field 'profile.consent.%s' has a key that is not a topic name: '%.*s'", c->string,
+               text_clip(t->string, 64), t->string);
+      return -1;
+    }
+    if (!cJSON_IsBool(t) && !cJSON_IsNull(t)) {
+      snprintf(err, errlen, "field 'profile.consent.%s.%s' must be true, false or null", c->string, t->string);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int check_consent(const cJSON *v, char *err, size_t errlen)
 {
   if (!cJSON_IsObject(v))
     return fail(err, errlen, "consent",
-                "must be an object of channel: true or false, such as {\"sms\": false}");
+                "must be an object of channel: true, false or {topic: true or false}, such as "
+                "{\"sms\": false, \"email\": {\"newsletter\": true}}");
   for (const cJSON *c = v->child; c; c = c->next) {
     if (!name_ok(c->string)) {
       snprintf(err, errlen,
@@ -125,8 +143,11 @@ static int check_consent(const cJSON *v, char *err, size_t errlen)
                text_clip(c->string, 64), c->string);
       return -1;
     }
-    if (!cJSON_IsBool(c) && !cJSON_IsNull(c)) {
-      snprintf(err, errlen, "field 'profile.consent.%s' must be true, false or null", c->string);
+    if (cJSON_IsObject(c) && check_topics(c, err, errlen) < 0)
+      return -1;
+    if (!cJSON_IsBool(c) && !cJSON_IsNull(c) && !cJSON_IsObject(c)) {
+      snprintf(err, errlen, "field 'profile.consent.%s' must be true, false or null, or an object of "
+                            "topic: true or false", c->string);
       return -1;
     }
   }
@@ -208,6 +229,17 @@ static void set_item(cJSON *obj, const char *key, cJSON *v)
     cJSON_AddItemToObject(obj, key, v);
 }
 
+/* consent.<channel> as topics: an answer for one topic never drops another's. */
+static void merge_topics(cJSON *topics, const cJSON *changes)
+{
+  for (const cJSON *t = changes->child; t; t = t->next) {
+    if (cJSON_IsNull(t))
+      cJSON_DeleteItemFromObjectCaseSensitive(topics, t->string);
+    else
+      set_item(topics, t->string, cJSON_Duplicate(t, 1));
+  }
+}
+
 /* consent and suppressed are maps of channel -> answer: a change for one channel never
  * drops another's. */
 static void merge_by_channel(cJSON *profile, const cJSON *changes)
@@ -220,10 +252,15 @@ static void merge_by_channel(cJSON *profile, const cJSON *changes)
     set_item(profile, key, map);
   }
   for (const cJSON *c = changes->child; c; c = c->next) {
+    cJSON *cur = cJSON_GetObjectItemCaseSensitive(map, c->string);
     if (cJSON_IsNull(c))
       cJSON_DeleteItemFromObjectCaseSensitive(map, c->string);
+    else if (cJSON_IsObject(c) && cJSON_IsObject(cur) && strcmp(key, "consent") == 0)
+      merge_topics(cur, c);
     else
       set_item(map, c->string, cJSON_Duplicate(c, 1));
+    if (cJSON_IsObject(cur = cJSON_GetObjectItemCaseSensitive(map, c->string)) && !cur->child)
+      cJSON_DeleteItemFromObjectCaseSensitive(map, c->string);
   }
   if (!map->child)
     cJSON_DeleteItemFromObjectCaseSensitive(profile, key);

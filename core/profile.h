@@ -7,7 +7,8 @@
  *   phone         E.164: '+' and 8-15 digits
  *   timezone      an IANA name that exists under /usr/share/zoneinfo ("Europe/Paris")
  *   unsubscribed  true or false
- *   consent       an object of channel -> true or false (null forgets an answer)
+ *   consent       an object of channel -> true, false, or {topic -> true or false} (null
+ *                 forgets an answer)
  *   suppressed    an object of channel -> {"address", "reason", "at"} (strings; address
  *                 required) or null: the address the channel must not be used for
  * Keys are 1-64 bytes of ASCII letters, digits, '_' and '-'. null removes an attribute,

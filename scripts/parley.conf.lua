@@ -74,8 +74,11 @@ return {
   -- `rate` (messages a second, a number above 0; absent: no limit), `burst` (messages at
   -- once, an integer >= 1; default: rate rounded up) and `max_in_flight` (messages the
   -- plugin holds, handed over and not yet answered; default 100). Messages that must wait
-  -- stay queued, and a slow channel never delays another. Every other key is a setting of
-  -- the plugin.
+  -- stay queued, and a slow channel never delays another. `consent` is the channel's
+  -- policy for what a contact has not answered (profile.consent): "opt_out" (the default:
+  -- spoken to until they opt out) or "opt_in" (only after consent.<channel> = true), for
+  -- every topic or per topic: consent = { marketing = "opt_in" }. Transactional messages
+  -- need no consent. Every other key is a setting of the plugin.
   --   email = { plugin = "email", rate = 10, burst = 20, max_in_flight = 50, ... }
   channels = {
     email = { plugin = "console" },
@@ -104,6 +107,11 @@ return {
     --         api_key = { env = "PARLEY_SMS_KEY" }, headers = { "Authorization: Bearer {{api_key}}" },
     --         id_path = "messages.0.id", error_path = "error.message" (docs/sms.md, Generic dialect)
   },
+
+  -- Topics a message may have (c:speak's option `topic`) besides "marketing" (the default)
+  -- and "transactional" (receipts, codes: past opt-outs and unsubscribes, never past a
+  -- suppression): lower-case names a contact can consent to one by one.
+  topics = {},
 
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by
   -- (parley plugin sign). Empty: signatures are not required.

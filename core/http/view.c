@@ -254,7 +254,7 @@ char *view_metrics(const struct core *core)
       {"parley_conversations_failed_total", "Conversations parked as failed.", s->conv_failed},
       {"parley_goals_total", "Goal events reached.", s->goals},
       {"parley_messages_spoken_total", "Messages spoken by journeys.", s->spoken},
-      {"parley_messages_refused_total", "Speaks the core refused (no such channel, no address, unsubscribed, no consent).", s->refused},
+      {"parley_messages_refused_total", "Speaks refused (by reason: parley_messages_refused_by_reason_total).", s->refused},
       {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivery.delivered},
       {"parley_messages_retried_total", "Delivery retries scheduled.", s->delivery.retried},
       {"parley_messages_dead_total", "Messages dead-lettered.", s->delivery.dead},
@@ -267,6 +267,11 @@ char *view_metrics(const struct core *core)
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
     fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", rows[i].name, rows[i].help, rows[i].name,
             rows[i].name, (unsigned long long)rows[i].v);
+  fprintf(f, "# HELP parley_messages_refused_by_reason_total Speaks refused, by the rule that refused them.\n"
+             "# TYPE parley_messages_refused_by_reason_total counter\n");
+  for (int r = GATE_OK + 1; r < GATE_REASONS; r++)
+    fprintf(f, "parley_messages_refused_by_reason_total{reason=\"%s\"} %llu\n", gate_reason_name(r),
+            (unsigned long long)s->refused_by[r]);
   fprintf(f, "# HELP parley_outbox_active Messages queued or in flight.\n# TYPE parley_outbox_active gauge\n"
              "parley_outbox_active %zu\n",
           outbox_active(&core->outbox));

@@ -107,12 +107,15 @@ struct lhost_step_in {
   size_t memory_len;
   const struct lhost_event *event; /* NULL: woken by the deadline */
   int64_t now_ms;
-  /* The core's gate (channel configured, address known, not unsubscribed, consent), asked
-   * by c:speak and c:can_speak. Returns 1 when allowed, else 0 and a reason. */
-  int (*can_speak)(void *ud, const char *channel, char *reason, size_t reasonlen);
+  /* The core's gate (channel configured, not unsubscribed, consent for the topic, address
+   * known and not suppressed), asked by c:speak and c:can_speak; `topic` NULL: the
+   * default. Returns 0 when allowed; a positive code (the core's, kept with the refusal)
+   * with `reason` when refused; -1 with `reason` when the call is the journey's mistake
+   * (an undeclared topic), which the step raises as its error. */
+  int (*can_speak)(void *ud, const char *channel, const char *topic, char *reason, size_t reasonlen);
   /* Optional: the channel's word on a rendered message that passed the gate (its plugin's
-   * check). Returns 1 with `info` a JSON object of what was measured (or ""), or 0 with
-   * `info` the reason it can never go. May set sp->msg_id. */
+   * check). Returns 0 with `info` a JSON object of what was measured (or ""), or a
+   * positive code with `info` the reason it can never go. May set sp->msg_id. */
   int (*check)(void *ud, struct lhost_speak *sp, char *info, size_t infolen);
   void *ud;
 };
@@ -130,6 +133,7 @@ struct lhost_refusal {
   char *channel;
   char *template_name;
   char *reason;
+  int code; /* the gate's or the check's (lhost_step_in) */
 };
 
 enum lhost_next { LHOST_LISTEN = 1, LHOST_FINISH = 2 };

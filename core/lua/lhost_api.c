@@ -91,24 +91,42 @@ static char *dup_or_raise(lua_State *L, const char *s)
   return d;
 }
 
-static int gate(struct journey *j, const char *channel, char *reason, size_t len)
+/* The core's gate: 0 allowed, else the refusal's code and its reason; a journey's
+ * mistake (an undeclared topic) is raised here, as the error of the line that asked. */
+static int gate(lua_State *L, struct journey *j, const char *channel, const char *topic, char *reason, size_t len)
 {
   const struct lhost_step_in *in = j->run.in;
   reason[0] = '\0';
   if (in->can_speak == NULL)
-    return 1;
-  int ok = in->can_speak(in->ud, channel, reason, len);
-  if (!ok && reason[0] == '\0')
+    return 0;
+  int code = in->can_speak(in->ud, channel, topic, reason, len);
+  if (code < 0)
+    luaL_error(L, "%s", reason);
+  if (code > 0 && reason[0] == '\0')
     snprintf(reason, len, "refused");
-  return ok;
+  return code;
+}
+
+/* The topic a speak names: options.topic (NULL: the default), or a Lua error. */
+static const char *topic_of(lua_State *L, int idx)
+{
+  if (!lua_istable(L, idx))
+    return NULL;
+  int t = lua_getfield(L, idx, "topic");
+  const char *topic = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL; /* kept alive by the table */
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TSTRING)
+    luaL_error(L, "option 'topic' must be the name of a topic, such as \"transactional\"");
+  return topic;
 }
 
 /* A refused speak keeps its channel and template, drops its rendered parts. */
-static void refuse_last(lua_State *L, struct journey *j, const char *reason)
+static void refuse_last(lua_State *L, struct journey *j, const char *reason, int code)
 {
   struct lhost_run *r = &j->run;
   struct lhost_refusal *rf = grow(L, (void **)&r->refused, &r->n_refused, sizeof *rf);
   struct lhost_speak *sp = &r->speaks[r->n_speaks - 1];
+  rf->code = code;
   rf->reason = dup_or_raise(L, reason);
   rf->channel = sp->channel;
   rf->template_name = sp->template_name;
@@ -127,14 +145,15 @@ static int channel_check(struct journey *j, struct lhost_speak *sp, char *reason
   const struct lhost_step_in *in = j->run.in;
   char info[512] = "";
   if (in->check == NULL)
-    return 1;
-  if (!in->check(in->ud, sp, info, sizeof info)) {
-    snprintf(reason, len, "%s", info[0] ? info : "refused by the channel");
     return 0;
+  int code = in->check(in->ud, sp, info, sizeof info);
+  if (code > 0) {
+    snprintf(reason, len, "%s", info[0] ? info : "refused by the channel");
+    return code;
   }
   if (info[0] && !(sp->info = strdup(info)))
     luaL_error(j->L, "out of memory");
-  return 1;
+  return 0;
 }
 
 /* c:speak(channel, template, vars, options) -> true [, info] | false, reason. Renders
@@ -162,24 +181,35 @@ static int c_speak(lua_State *L)
   sp->template_name = dup_or_raise(L, name);
   lhost_speak_render(L, j, t, 4, sp);
   sp->options = lhost_speak_options(L, 5);
-  if (gate(j, channel, reason, sizeof reason) && channel_check(j, sp, reason, sizeof reason)) {
+  int code = gate(L, j, channel, topic_of(L, 5), reason, sizeof reason);
+  if (code == 0)
+    code = channel_check(j, sp, reason, sizeof reason);
+  if (code == 0) {
     lua_pushboolean(L, 1);
     if (sp->info == NULL)
       return 1;
     lhost_push_info(L, sp->info);
     return 2;
   }
-  refuse_last(L, j, reason);
+  refuse_last(L, j, reason, code);
   lua_pushboolean(L, 0);
   lua_pushstring(L, reason);
   return 2;
 }
 
+/* c:can_speak(channel [, topic | options]) -> true | false, reason */
 static int c_can_speak(lua_State *L)
 {
   struct journey *j = self_check(L, "can_speak");
   char reason[256];
-  int ok = gate(j, luaL_checkstring(L, 2), reason, sizeof reason);
+  const char *channel = luaL_checkstring(L, 2);
+  const char *topic = lua_type(L, 3) == LUA_TSTRING ? lua_tostring(L, 3) : NULL;
+  if (!lua_isnoneornil(L, 3) && !topic && !lua_istable(L, 3))
+    return luaL_error(L, "c:can_speak: the second argument is a topic or the options of c:speak (got %s)",
+                      luaL_typename(L, 3));
+  if (lua_istable(L, 3))
+    topic = topic_of(L, 3);
+  int ok = gate(L, j, channel, topic, reason, sizeof reason) == 0;
   lua_pushboolean(L, ok);
   if (ok)
     return 1;

@@ -39,7 +39,7 @@
 struct store;
 
 /* Counters kept across restarts (the core's metrics). */
-#define STORE_COUNTERS 16
+#define STORE_COUNTERS 32
 
 struct store_ops {
   struct contact *(*contact_get)(struct store *s, const char *id);

@@ -175,7 +175,11 @@ char *sms_callback_url(const struct sms *s, const char *channel, const char *pat
  * (strings pointing into it). 0, or -1 when absent, malformed or not signed by us. */
 int sms_callback_read(const struct sms *s, const char *query, char *buf, size_t cap, const char **message,
                       const char **contact, const char **number);
-/* A query parameter, %-decoded, into out (cap bytes). 0, or -1 when absent or too long. */
+/* A query parameter's value as a form sends it ('+' a space, %-escapes decoded), malloc'd
+ * (curl_free) with its length: it may hold any byte. NULL when absent. */
+char *sms_query_raw(const char *query, const char *name, int *len);
+/* A query parameter, decoded, into out (cap bytes). 0, or -1 when absent, too long or
+ * holding a NUL. */
 int sms_query_param(const char *query, const char *name, char *out, size_t cap);
 
 /* --- sms.c --- */

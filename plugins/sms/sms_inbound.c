@@ -37,22 +37,35 @@ void sms_answer(struct sms *s, const struct parley_route_req *req, int status, c
   cJSON_free(json);
 }
 
-int sms_query_param(const char *query, const char *name, char *out, size_t cap)
+char *sms_query_raw(const char *query, const char *name, int *len)
 {
   size_t n = strlen(name);
   for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
     if (strncmp(p, name, n) != 0 || p[n] != '=')
       continue;
-    int len = 0;
-    const char *v = p + n + 1;
-    char *dec = curl_easy_unescape(NULL, v, (int)strcspn(v, "&"), &len);
-    int ok = dec && (size_t)len < cap && memchr(dec, '\0', (size_t)len) == NULL;
-    if (ok)
-      memcpy(out, dec, (size_t)len + 1);
-    curl_free(dec);
-    return ok ? 0 : -1;
+    size_t vlen = strcspn(p + n + 1, "&");
+    char *plus = strndup(p + n + 1, vlen); /* a form's '+' is a space; a '+' itself comes as %2B */
+    if (plus == NULL)
+      return NULL;
+    for (char *c = plus; *c; c++)
+      if (*c == '+')
+        *c = ' ';
+    char *dec = curl_easy_unescape(NULL, plus, (int)vlen, len);
+    free(plus);
+    return dec;
   }
-  return -1;
+  return NULL;
+}
+
+int sms_query_param(const char *query, const char *name, char *out, size_t cap)
+{
+  int len = 0;
+  char *dec = sms_query_raw(query, name, &len);
+  int ok = dec && (size_t)len < cap && memchr(dec, '\0', (size_t)len) == NULL;
+  if (ok)
+    memcpy(out, dec, (size_t)len + 1);
+  curl_free(dec);
+  return ok ? 0 : -1;
 }
 
 char *sms_callback_url(const struct sms *s, const char *channel, const char *path, const char *message,

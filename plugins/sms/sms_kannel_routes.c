@@ -12,16 +12,6 @@
 
 #define MO_TEXT_MAX 8192 /* a concatenated text of 255 parts fits, in UTF-8 */
 
-/* The raw (%-decoded, maybe not UTF-8) value of `name`, malloc'd with its length. */
-static char *raw_param(const char *query, const char *name, int *len)
-{
-  size_t n = strlen(name);
-  for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
-    if (strncmp(p, name, n) == 0 && p[n] == '=')
-      return curl_easy_unescape(NULL, p + n + 1, (int)strcspn(p + n + 1, "&"), len);
-  return NULL;
-}
-
 static void on_mo(parley_ctx *ctx, const struct parley_route_req *req, void *arg)
 {
   struct sms *s = arg;
@@ -34,7 +24,7 @@ static void on_mo(parley_ctx *ctx, const struct parley_route_req *req, void *arg
     return;
   }
   int raw_len = 0;
-  char *raw = raw_param(req->query, "text", &raw_len);
+  char *raw = sms_query_raw(req->query, "text", &raw_len);
   if (sms_query_param(req->query, "charset", charset, sizeof charset) < 0)
     charset[0] = '\0';
   struct sms_measure m;

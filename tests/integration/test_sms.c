@@ -6,7 +6,12 @@
  * HTML page instead of JSON and a 503 (retried, one text), a refusal (dead letter with
  * its words). Forged callbacks: a receipt URL not signed by the channel, an inbound
  * webhook without the provider's signature (401, nothing recorded); malformed bodies
- * (400). One provider and one daemon for the whole file. */
+ * (400). Replies through the signed webhook: sms.replied once however often it comes;
+ * STOP suppresses the number (the journey's next text refused) with one confirmation,
+ * START lifts it, HELP is answered; a reply from an unknown number creates nothing, a STOP
+ * from one is still confirmed. What c:speak returns (segments, encoding), and a text over
+ * the journey's max_segments refused, nothing sent. One provider and one daemon for the
+ * whole file. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,9 +106,8 @@ static int start_all(void **state)
 
 static int stop_all(void **state)
 {
-  int rc = h_teardown(&D);
-  provider_stop();
-  return rc;
+  provider_stop(); /* first: its log is in the daemon's folder, which the teardown removes */
+  return h_teardown(&D);
 }
 
 /* The provider's lines for `to` (receipts: for the callback URL holding nothing to
@@ -366,6 +370,179 @@ static void test_forged_inbound_webhooks_are_refused(void **state)
   assert_false(history_says("ann", "forged", 0));
 }
 
+/* The contact's profile as the API shows it. */
+static cJSON *profile_of(const char *contact)
+{
+  long status;
+  cJSON *ct = h_get_contact(&D, contact, &status);
+  assert_int_equal(status, 200);
+  cJSON *p = cJSON_DetachItemFromObject(ct, "profile");
+  cJSON_Delete(ct);
+  return p;
+}
+
+/* How many times `needle` is in the contact's history. */
+static int history_count(const char *contact, const char *needle)
+{
+  long status;
+  cJSON *ct = h_get_contact(&D, contact, &status);
+  char *text = cJSON_PrintUnformatted(ct);
+  int n = 0;
+  for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    n++;
+  free(text);
+  cJSON_Delete(ct);
+  return n;
+}
+
+static long inbound(const char *from, const char *text, const char *id)
+{
+  char body[512];
+  snprintf(body, sizeof body, "{\"from\":\"%s\",\"to\":\"+4930123456\",\"text\":\"%s\",\"id\":\"%s\"}", from, text, id);
+  return post_inbound(body, INBOUND_SECRET);
+}
+
+static void test_a_reply_wakes_the_journey_once(void **state)
+{
+  say_as("say-gus", "gus", "+4915112340007", "Hello Gus, shall we call?");
+  assert_true(history_says("gus", "woken by sms.delivered", 5000));
+  assert_int_equal(inbound("+4915112340007", "Yes, call me \\\"today\\\"", "in-gus-1"), 200);
+  assert_true(history_says("gus", "woken by sms.replied", 5000));
+  assert_true(history_says("gus", "Yes, call me \\\"today\\\"", 100)); /* the journey kept data.text */
+  assert_int_equal(inbound("+4915112340007", "Yes, call me \\\"today\\\"", "in-gus-1"), 200); /* sent twice */
+  h_sleep_ms(500);
+  assert_int_equal(history_count("gus", "event sms.replied"), 1);
+}
+
+static void test_stop_start_and_help(void **state)
+{
+  const char *hal = "+4915112340008";
+  say_as("say-hal-1", "hal", hal, "Hello Hal");
+  assert_true(history_says("hal", "woken by sms.delivered", 5000));
+  assert_int_equal(inbound(hal, " stop! ", "in-hal-1"), 200);
+  assert_true(history_says("hal", "event sms.unsubscribed", 5000));
+  assert_false(history_says("hal", "event sms.replied", 0)); /* a keyword is no reply */
+  cJSON *p = profile_of("hal");
+  const cJSON *sup = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "suppressed"), "sms");
+  assert_string_equal(str(sup, "address"), hal);
+  assert_string_equal(str(sup, "reason"), "unsubscribed");
+  cJSON_Delete(p);
+  cJSON *got = provider_wait(hal, 2, 5000); /* the journey's text, then one confirmation */
+  assert_int_equal(cJSON_GetArraySize(got), 2);
+  assert_non_null(strstr(str(cJSON_GetArrayItem(got, 1), "text"), "You are unsubscribed"));
+  cJSON_Delete(got);
+  /* the journey speaks again: the core refuses it */
+  say_as("say-hal-2", "hal", hal, "Hello again Hal");
+  assert_true(history_says("hal", "refused sms/say", 5000));
+  got = provider_wait(hal, 3, 500);
+  assert_int_equal(cJSON_GetArraySize(got), 2);
+  cJSON_Delete(got);
+  /* START lifts it, confirmed once; HELP is answered */
+  assert_int_equal(inbound(hal, "Start", "in-hal-2"), 200);
+  assert_true(history_says("hal", "event sms.resubscribed", 5000));
+  p = profile_of("hal");
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "suppressed"), "sms"));
+  cJSON_Delete(p);
+  assert_int_equal(inbound(hal, "HELP", "in-hal-3"), 200);
+  got = provider_wait(hal, 4, 5000);
+  assert_int_equal(cJSON_GetArraySize(got), 4);
+  assert_non_null(strstr(str(cJSON_GetArrayItem(got, 2), "text"), "subscribed again"));
+  assert_string_equal(str(cJSON_GetArrayItem(got, 3), "text"), "Reply STOP to unsubscribe, START to subscribe again.");
+  cJSON_Delete(got);
+  say_as("say-hal-3", "hal", hal, "Welcome back Hal");
+  got = provider_wait(hal, 5, 5000);
+  assert_int_equal(cJSON_GetArraySize(got), 5);
+  assert_string_equal(str(cJSON_GetArrayItem(got, 4), "text"), "Welcome back Hal");
+  cJSON_Delete(got);
+}
+
+static void test_unknown_numbers(void **state)
+{
+  assert_int_equal(inbound("+4915199999999", "who is this?", "in-x-1"), 200);
+  cJSON *got = provider_wait("+4915199999999", 1, 500);
+  assert_int_equal(cJSON_GetArraySize(got), 0);
+  cJSON_Delete(got);
+  long status;
+  cJSON_Delete(h_get_contact(&D, "+4915199999999", &status));
+  assert_int_equal(status, 404);
+  /* a STOP from a number no contact has is still confirmed */
+  assert_int_equal(inbound("+4915199999998", "STOP", "in-x-2"), 200);
+  got = provider_wait("+4915199999998", 1, 5000);
+  assert_int_equal(cJSON_GetArraySize(got), 1);
+  assert_non_null(strstr(str(cJSON_GetArrayItem(got, 0), "text"), "You are unsubscribed"));
+  cJSON_Delete(got);
+}
+
+/* The journey's memory in the contact's first conversation. */
+static cJSON *memory_of(const char *contact)
+{
+  cJSON *cv = h_first_conv(&D, contact);
+  cJSON *m = cJSON_DetachItemFromObject(cv, "memory");
+  cJSON_Delete(cv);
+  return m;
+}
+
+static void say_max(const char *id, const char *contact, const char *phone, const char *text, int max)
+{
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"id\":\"%s\",\"type\":\"say\",\"contact\":\"%s\",\"profile\":{\"phone\":\"%s\"},"
+           "\"data\":{\"text\":\"%s\",\"max_segments\":%d}}",
+           id, contact, phone, text, max);
+  cJSON_Delete(h_post(&D, json, 200));
+}
+
+static void test_speak_measures_and_refuses_long_texts(void **state)
+{
+  char text[400];
+  memset(text, 'a', 300);
+  text[300] = '\0';
+  say("ivy", "+4915112340009", "Hello Ivy ð"); /* UCS-2, one segment */
+  assert_true(history_says("ivy", "delivered sms/say", 5000));
+  cJSON *m = memory_of("ivy");
+  assert_int_equal((int)cJSON_GetObjectItem(m, "segments")->valuedouble, 1);
+  assert_string_equal(str(m, "encoding"), "UCS-2");
+  cJSON_Delete(m);
+  /* 300 septets are two segments: more than the journey allows */
+  say_max("say-jon", "jon", "+4915112340010", text, 1);
+  assert_true(history_says("jon", "the text needs 2 segments (300 characters in GSM-7), more than the 1 allowed", 5000));
+  m = memory_of("jon");
+  assert_false(cJSON_IsTrue(cJSON_GetObjectItem(m, "spoke")));
+  assert_non_null(strstr(str(m, "refusal"), "more than the 1 allowed"));
+  cJSON_Delete(m);
+  cJSON *got = provider_wait("+4915112340010", 1, 500);
+  assert_int_equal(cJSON_GetArraySize(got), 0); /* nothing was sent, not even a part */
+  cJSON_Delete(got);
+  /* within the journey's own limit it goes, whole */
+  say_max("say-kim", "kim", "+4915112340011", text, 2);
+  got = provider_wait("+4915112340011", 1, 5000);
+  assert_int_equal(cJSON_GetArraySize(got), 1);
+  assert_string_equal(str(cJSON_GetArrayItem(got, 0), "text"), text);
+  cJSON_Delete(got);
+  m = memory_of("kim");
+  assert_int_equal((int)cJSON_GetObjectItem(m, "segments")->valuedouble, 2);
+  assert_string_equal(str(m, "encoding"), "GSM-7");
+  cJSON_Delete(m);
+}
+
+/* Numbers and texts stay out of the daemon's log (the plugin logs neither; a WARN says
+ * what happened without them). */
+static void test_no_number_or_text_in_the_log(void **state)
+{
+  FILE *f = fopen(D.log, "r");
+  assert_non_null(f);
+  static char line[1 << 16];
+  int lines = 0;
+  while (fgets(line, sizeof line, f)) {
+    lines++;
+    if (strstr(line, "+49151123400") || strstr(line, "4915112340") || strstr(line, "call me") ||
+        strstr(line, "Hello Ann") || strstr(line, INBOUND_SECRET) || strstr(line, API_KEY))
+      fail_msg("the log shows a number, a text or a secret: %s", line);
+  }
+  fclose(f);
+  assert_true(lines > 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -375,6 +552,11 @@ int main(void)
       cmocka_unit_test(test_refused_text_is_dead_lettered_with_the_providers_words),
       cmocka_unit_test(test_forged_receipts_are_refused),
       cmocka_unit_test(test_forged_inbound_webhooks_are_refused),
+      cmocka_unit_test(test_a_reply_wakes_the_journey_once),
+      cmocka_unit_test(test_stop_start_and_help),
+      cmocka_unit_test(test_unknown_numbers),
+      cmocka_unit_test(test_speak_measures_and_refuses_long_texts),
+      cmocka_unit_test(test_no_number_or_text_in_the_log),
   };
   return cmocka_run_group_tests(tests, start_all, stop_all);
 }

@@ -28,15 +28,17 @@ struct gate {
   int asked;
 };
 
-static int fake_can_speak(void *ud, const char *channel, char *reason, size_t len)
+/* The core's contract (lhost.h): 0 allowed, a positive code refused. */
+static int fake_can_speak(void *ud, const char *channel, const char *topic, char *reason, size_t len)
 {
   struct gate *g = ud;
+  (void)topic;
   g->asked++;
   if (g->refuse && strcmp(channel, g->refuse) == 0) {
     snprintf(reason, len, "no consent for %s", channel);
-    return 0;
+    return 3;
   }
-  return 1;
+  return 0;
 }
 
 static struct lhost_config config(const char *jdir)

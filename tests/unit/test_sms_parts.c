@@ -304,6 +304,24 @@ static void test_generic_body_and_headers(void **state)
   assert_non_null(strstr(why, "no colon here"));
 }
 
+static void test_query_as_a_form_sends_it(void **state)
+{
+  char out[64];
+  const char *q = "secret=a%2Bb&text=Sounds+good%21&from=%2B4915112345678&nul=a%00b&empty=";
+  assert_int_equal(sms_query_param(q, "text", out, sizeof out), 0);
+  assert_string_equal(out, "Sounds good!");
+  assert_int_equal(sms_query_param(q, "from", out, sizeof out), 0);
+  assert_string_equal(out, "+4915112345678");
+  assert_int_equal(sms_query_param(q, "secret", out, sizeof out), 0);
+  assert_string_equal(out, "a+b");
+  assert_int_equal(sms_query_param(q, "empty", out, sizeof out), 0);
+  assert_string_equal(out, "");
+  assert_int_equal(sms_query_param(q, "nul", out, sizeof out), -1); /* a NUL inside */
+  assert_int_equal(sms_query_param(q, "missing", out, sizeof out), -1);
+  assert_int_equal(sms_query_param(q, "text", out, 5), -1); /* too long */
+  assert_int_equal(sms_query_param(q, "ext", out, sizeof out), -1); /* names match whole */
+}
+
 static void test_kannel_charsets(void **state)
 {
   char out[64];
@@ -401,6 +419,7 @@ int main(void)
       cmocka_unit_test(test_generic_answers),
       cmocka_unit_test(test_generic_body_and_headers),
       cmocka_unit_test(test_kannel_charsets),
+      cmocka_unit_test(test_query_as_a_form_sends_it),
       cmocka_unit_test(test_check_measures_or_refuses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,6 +85,27 @@ static void test_check_refuses(void **state)
   hello(f, "bob", "{\"phone\":\"+4915100000002\"}", "{\"text\":\"hello\",\"options\":{\"max_chars\":3}}");
   assert_true(contact_history_has(f, "bob", "the text has 5 characters, more than the 3 allowed"));
   assert_int_equal(f->core->stats.refused, 2);
+  assert_int_equal(f->core->stats.refused_by[GATE_CHANNEL], 2); /* /metrics: reason="channel" */
+  fx_free(f);
+}
+
+/* The topic is an option like any other, read by the core's gate: a transactional message
+ * reaches a contact who unsubscribed, the marketing one after it does not; a topic the
+ * configuration does not declare is the step's error. */
+static void test_topics(void **state)
+{
+  (void)state;
+  struct fixture *f = open_with(SMS);
+  hello(f, "ann", "{\"phone\":\"+4915100000001\",\"unsubscribed\":true}",
+        "{\"text\":\"your code 1234\",\"options\":{\"topic\":\"transactional\"}}");
+  assert_int_equal(f->core->stats.spoken, 1);
+  assert_int_equal(f->core->stats.refused_by[GATE_UNSUBSCRIBED], 1);
+  assert_true(contact_history_has(f, "ann", "refused sms/say (twoway): the contact unsubscribed"));
+
+  hello(f, "bob", "{\"phone\":\"+4915100000002\"}", "{\"text\":\"hi\",\"options\":{\"topic\":\"promos\"}}");
+  struct conv *cv = fx_only_conv(f, "bob");
+  assert_int_equal(cv->status, CONV_FAILED);
+  assert_true(fx_history_has(&cv->history, "topic 'promos' is not declared"));
   fx_free(f);
 }
 
@@ -175,6 +196,7 @@ int main(void)
       cmocka_unit_test(test_check_measures),
       cmocka_unit_test(test_check_refuses),
       cmocka_unit_test(test_bad_option),
+      cmocka_unit_test(test_topics),
       cmocka_unit_test(test_contacts_find),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

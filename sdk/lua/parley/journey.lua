@@ -59,7 +59,9 @@ What a step can do with `c`, the conversation:
                                       reason when it may not go: the channel is not
                                       configured, the customer has no address for it
                                       (email, phone, ...), unsubscribed, gave no consent
-                                      for it (consent = { sms = false }), or that address
+                                      for it (consent = { sms = false }) or for the topic
+                                      (options.topic, "marketing" by default; README,
+                                      "Topics and consent"), or that address
                                       is suppressed (it bounced). What a step spoke
                                       leaves when the step returns its decision; a step that
                                       fails sends nothing. `parley check` warns of a channel
@@ -78,7 +80,7 @@ What a step can do with `c`, the conversation:
                                       or false and its reason ("the text needs 3 segments,
                                       more than the 2 allowed"); under `parley test` there
                                       are no plugins, so c:speak returns true alone
-    c:can_speak(channel)              true, or false and the same reason: ask before choosing
+    c:can_speak(channel [, topic])    true, or false and the same reason: ask before choosing
     c.memory                          a table the journey keeps between steps (plain values:
                                       text, numbers, true/false, tables of those)
     c.contact                         the customer's profile (read only): c.contact.first_name

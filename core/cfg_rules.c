@@ -1,0 +1,139 @@
+/* The configuration of who may be spoken to about what: the topics a message can have
+ * (`topics`) and each channel's consent policy per topic (`channels.X.consent`). Read
+ * here, beside cfg.c, which calls these with the table being read on top of the stack. */
+#include <lua.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* A topic's name: what a journey writes and /metrics shows. */
+static int topic_name_ok(const char *s)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > 32)
+    return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+      return 0;
+  return 1;
+}
+
+int cfg_topic_index(const struct cfg *cfg, const char *topic)
+{
+  for (size_t i = 0; i < cfg->n_topics; i++)
+    if (strcmp(cfg->topics[i], topic) == 0)
+      return (int)i;
+  return -1;
+}
+
+static int add_topic(struct cfg *cfg, const char *name, char *err, size_t errlen)
+{
+  if (cfg_topic_index(cfg, name) >= 0)
+    return 0;
+  if (cfg->n_topics == CFG_TOPICS_MAX)
+    return fail(err, errlen, "topics: at most %d topics", CFG_TOPICS_MAX);
+  if (!(cfg->topics[cfg->n_topics] = strdup(name)))
+    return fail(err, errlen, "out of memory");
+  cfg->n_topics++;
+  return 0;
+}
+
+int cfg_read_topics(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
+{
+  if (!cfg->topics && !(cfg->topics = calloc(CFG_TOPICS_MAX, sizeof *cfg->topics)))
+    return fail(err, errlen, "out of memory");
+  if (add_topic(cfg, CFG_TOPIC_MARKETING, err, errlen) < 0 || add_topic(cfg, CFG_TOPIC_TRANSACTIONAL, err, errlen) < 0)
+    return -1;
+  int t = lua_getfield(L, -1, "topics"), rc = 0;
+  if (t != LUA_TNIL && t != LUA_TTABLE)
+    rc = fail(err, errlen, "topics: must be a list of names such as { \"newsletter\", \"service\" }");
+  for (lua_Integer i = 1; rc == 0 && t == LUA_TTABLE; i++) {
+    int it = lua_rawgeti(L, -1, i);
+    if (it == LUA_TNIL) {
+      lua_pop(L, 1);
+      break;
+    }
+    const char *name = it == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (!name || !topic_name_ok(name))
+      rc = fail(err, errlen, "topics[%lld]: must be a name of 1-32 lower-case letters, digits or '_'", (long long)i);
+    else
+      rc = add_topic(cfg, name, err, errlen);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+/* "opt_in" or "opt_out" into *opt_in; -1 for anything else. */
+static int policy_of(lua_State *L, int idx, int *opt_in)
+{
+  const char *p = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "";
+  if (strcmp(p, "opt_in") != 0 && strcmp(p, "opt_out") != 0)
+    return -1;
+  *opt_in = strcmp(p, "opt_in") == 0;
+  return 0;
+}
+
+/* consent = { topic = "opt_in" | "opt_out", ... }: each key a declared topic. */
+static int read_policy_table(lua_State *L, const char *where, const struct cfg *cfg, struct cfg_channel *ch,
+                             char *err, size_t errlen)
+{
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    const char *topic = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    int k = topic ? cfg_topic_index(cfg, topic) : -1, opt_in;
+    if (k < 0 || policy_of(L, -1, &opt_in) < 0) {
+      lua_pop(L, 2);
+      return k < 0 ? fail(err, errlen, "%s.consent: '%s' is not a topic (marketing, transactional, or one "
+                                       "the configuration's topics declares)", where, topic ? topic : "?")
+                   : fail(err, errlen, "%s.consent.%s: must be \"opt_in\" or \"opt_out\"", where, topic);
+    }
+    if (strcmp(topic, CFG_TOPIC_TRANSACTIONAL) == 0 && opt_in) {
+      lua_pop(L, 2);
+      return fail(err, errlen, "%s.consent.transactional: transactional messages need no consent "
+                               "(they are exempt); leave it out", where);
+    }
+    if (opt_in)
+      ch->opt_in_topics |= 1u << k;
+    else
+      ch->opt_in_topics &= ~(1u << k);
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+int cfg_read_consent(lua_State *L, const char *where, const struct cfg *cfg, struct cfg_channel *ch,
+                     char *err, size_t errlen)
+{
+  int t = lua_getfield(L, -1, "consent"), rc = 0, opt_in;
+  ch->opt_in_topics = 0; /* opt-out everywhere unless said */
+  if (t == LUA_TSTRING && policy_of(L, -1, &opt_in) == 0)
+    ch->opt_in_topics = opt_in ? ~0u & ~(1u << cfg_topic_index(cfg, CFG_TOPIC_TRANSACTIONAL)) : 0;
+  else if (t == LUA_TTABLE)
+    rc = read_policy_table(L, where, cfg, ch, err, errlen);
+  else if (t != LUA_TNIL)
+    rc = fail(err, errlen, "%s.consent: must be \"opt_in\", \"opt_out\" or a table of topic = \"opt_in\" "
+                           "such as { marketing = \"opt_in\" }", where);
+  lua_pop(L, 1);
+  return rc;
+}
+
+void cfg_rules_free(struct cfg *cfg)
+{
+  for (size_t i = 0; i < cfg->n_topics; i++)
+    free(cfg->topics[i]);
+  free(cfg->topics);
+}

@@ -1,0 +1,83 @@
+/* See gate.h. Consent is per channel, and per topic within a channel: a profile answers
+ * consent.sms = false (nothing on sms but transactional), consent.sms = true (opted in to
+ * every topic), or consent.sms = { marketing = true, newsletter = false }; what it does not
+ * answer, the channel's policy decides (cfg.h: opt_in_topics). */
+#include "gate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+
+const char *gate_reason_name(enum gate_reason r)
+{
+  static const char *const names[GATE_REASONS] = {"ok",         "no_channel", "unsubscribed", "no_consent",
+                                                  "no_address", "suppressed", "channel"};
+  return r >= 0 && r < GATE_REASONS ? names[r] : "unknown";
+}
+
+/* The contact's answer for (channel, topic): 1 in, 0 out, -1 none. */
+static int answer(const cJSON *profile, const char *channel, const char *topic)
+{
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(profile, "consent"), channel);
+  if (cJSON_IsBool(c))
+    return cJSON_IsTrue(c);
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, topic);
+  return cJSON_IsBool(t) ? cJSON_IsTrue(t) : -1;
+}
+
+static int consent(const struct cfg_channel *ch, int topic_index, const cJSON *profile, const char *topic,
+                   char *why, size_t len)
+{
+  int a = answer(profile, ch->name, topic);
+  if (a == 0) {
+    snprintf(why, len, "no consent for %s %s", ch->name, topic);
+    return GATE_NO_CONSENT;
+  }
+  if (a < 0 && (ch->opt_in_topics & (1u << topic_index))) {
+    snprintf(why, len, "%s %s needs the contact's opt-in (consent.%s.%s = true)", ch->name, topic, ch->name, topic);
+    return GATE_NO_CONSENT;
+  }
+  return GATE_OK;
+}
+
+static int suppressed(const struct cfg_channel *ch, const cJSON *profile, const char *address, char *why, size_t len)
+{
+  const cJSON *sup = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(profile, "suppressed"), ch->name);
+  const cJSON *sup_addr = cJSON_GetObjectItemCaseSensitive(sup, "address");
+  if (!cJSON_IsString(sup_addr) || strcmp(sup_addr->valuestring, address) != 0)
+    return GATE_OK;
+  const cJSON *r = cJSON_GetObjectItemCaseSensitive(sup, "reason");
+  snprintf(why, len, "the contact's %s is suppressed for %s%s%s", ch->address_attr, ch->name,
+           cJSON_IsString(r) ? ": " : "", cJSON_IsString(r) ? r->valuestring : "");
+  return GATE_SUPPRESSED;
+}
+
+int gate_speak(const struct cfg *cfg, const cJSON *profile, const char *channel, const char *topic,
+               char *why, size_t len)
+{
+  topic = topic ? topic : CFG_TOPIC_MARKETING;
+  int k = cfg_topic_index(cfg, topic);
+  if (k < 0) {
+    snprintf(why, len, "topic '%s' is not declared (marketing, transactional, or the configuration's topics)", topic);
+    return -1;
+  }
+  const struct cfg_channel *ch = cfg_channel_find(cfg, channel);
+  if (!ch) {
+    snprintf(why, len, "no channel '%s' is configured", channel);
+    return GATE_NO_CHANNEL;
+  }
+  int transactional = strcmp(topic, CFG_TOPIC_TRANSACTIONAL) == 0, r;
+  if (!transactional && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(profile, "unsubscribed"))) {
+    snprintf(why, len, "the contact unsubscribed");
+    return GATE_UNSUBSCRIBED;
+  }
+  if (!transactional && (r = consent(ch, k, profile, topic, why, len)) != GATE_OK)
+    return r;
+  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(profile, ch->address_attr);
+  if (!cJSON_IsString(addr) || !*addr->valuestring) {
+    snprintf(why, len, "the contact has no %s for %s", ch->address_attr, channel);
+    return GATE_NO_ADDRESS;
+  }
+  return suppressed(ch, profile, addr->valuestring, why, len);
+}

@@ -38,6 +38,15 @@ struct cfg_channel {
 #define CFG_TOPIC_MARKETING "marketing"
 #define CFG_TOPIC_TRANSACTIONAL "transactional"
 #define CFG_TOPICS_MAX 32
+#define CFG_CAPS_MAX 16
+
+/* A fatigue cap: at most `max` counted messages on `channel` (NULL: on every channel)
+ * within any `per_ms` (gate.c). */
+struct cfg_cap {
+  char *channel;
+  int64_t max;
+  int64_t per_ms;
+};
 
 /* A channel that names no suppress_on: an address that does not exist, or whose owner
  * opted out with the provider, is not tried again. */
@@ -107,6 +116,10 @@ struct cfg {
   size_t n_channels;
   char **topics;         /* marketing, transactional, then the file's `topics` */
   size_t n_topics;
+  struct cfg_cap *caps;  /* `caps` (cfg_rules.c) */
+  size_t n_caps;
+  unsigned caps_exempt;  /* bit k: topic k is neither counted nor capped */
+  int64_t caps_window_ms; /* the longest cap's window: how long a touch is kept */
   cJSON *journey_params; /* { journey = { param = value } } */
   unsigned char (*plugin_keys)[32]; /* trusted Ed25519 keys: plugins must be signed */
   size_t n_plugin_keys;
@@ -136,6 +149,7 @@ struct lua_State;
 int cfg_read_topics(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
 int cfg_read_consent(struct lua_State *L, const char *where, const struct cfg *cfg, struct cfg_channel *ch,
                      char *err, size_t errlen);
+int cfg_read_caps(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
 void cfg_rules_free(struct cfg *cfg);
 
 extern const char parley_default_conf[];

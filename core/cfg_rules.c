@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "duration.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -131,8 +132,110 @@ int cfg_read_consent(lua_State *L, const char *where, const struct cfg *cfg, str
   return rc;
 }
 
+/* One cap, { max = 3, per = "7d", channel = "email" }, at the top of the stack. */
+static int read_cap(lua_State *L, const char *where, struct cfg *cfg, struct cfg_cap *cap, char *err, size_t errlen)
+{
+  char derr[160];
+  if (!lua_istable(L, -1))
+    return fail(err, errlen, "%s: must be a table such as { max = 3, per = \"7d\", channel = \"email\" }", where);
+  lua_getfield(L, -1, "max");
+  lua_getfield(L, -2, "per");
+  lua_getfield(L, -3, "channel");
+  int rc = 0;
+  if (!lua_isinteger(L, -3) || lua_tointeger(L, -3) < 0)
+    rc = fail(err, errlen, "%s: 'max' must be a whole number of messages, 0 or more", where);
+  else if (lua_type(L, -2) != LUA_TSTRING || duration_parse(lua_tostring(L, -2), &cap->per_ms, derr, sizeof derr) < 0 ||
+           cap->per_ms <= 0)
+    rc = fail(err, errlen, "%s: 'per' must be a duration such as \"7d\"", where);
+  else if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+    rc = fail(err, errlen, "%s: 'channel' must be a channel's name (left out: every channel)", where);
+  if (rc == 0) {
+    cap->max = lua_tointeger(L, -3);
+    cap->channel = lua_isnil(L, -1) ? NULL : strdup(lua_tostring(L, -1));
+    if (cap->per_ms > cfg->caps_window_ms)
+      cfg->caps_window_ms = cap->per_ms;
+  }
+  lua_pop(L, 3);
+  return rc;
+}
+
+/* caps.exempt = { "transactional", ... }: topics whose messages caps neither count nor stop. */
+static int read_exempt(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
+{
+  int t = lua_getfield(L, -1, "exempt"), rc = 0;
+  if (t == LUA_TNIL)
+    cfg->caps_exempt = 1u << cfg_topic_index(cfg, CFG_TOPIC_TRANSACTIONAL);
+  else if (t != LUA_TTABLE)
+    rc = fail(err, errlen, "caps.exempt: must be a list of topics such as { \"transactional\" }");
+  for (lua_Integer i = 1; rc == 0 && t == LUA_TTABLE; i++) {
+    if (lua_rawgeti(L, -1, i) == LUA_TNIL) {
+      lua_pop(L, 1);
+      break;
+    }
+    int k = lua_type(L, -1) == LUA_TSTRING ? cfg_topic_index(cfg, lua_tostring(L, -1)) : -1;
+    if (k < 0)
+      rc = fail(err, errlen, "caps.exempt[%lld]: not a topic (marketing, transactional, or one of topics)", (long long)i);
+    else
+      cfg->caps_exempt |= 1u << k;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+/* The caps table holds its caps (1..n) and `exempt`, nothing else: a typo is an error. */
+static int only_list_and_exempt(lua_State *L, size_t n, char *err, size_t errlen)
+{
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    int ok = (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "exempt") == 0) ||
+             (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && (size_t)lua_tointeger(L, -1) <= n);
+    if (!ok) {
+      char key[64];
+      snprintf(key, sizeof key, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+      lua_pop(L, 1);
+      return fail(err, errlen, "caps: unknown key '%s' (caps are a list, and 'exempt')", key);
+    }
+  }
+  return 0;
+}
+
+int cfg_read_caps(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
+{
+  int t = lua_getfield(L, -1, "caps"), rc = 0;
+  if (t == LUA_TNIL) { /* stands for {} */
+    lua_pop(L, 1);
+    lua_newtable(L);
+  } else if (t != LUA_TTABLE) {
+    rc = fail(err, errlen, "caps: must be a table such as { { max = 5, per = \"7d\" } }");
+  }
+  size_t n = rc == 0 ? lua_rawlen(L, -1) : 0;
+  if (rc == 0)
+    rc = only_list_and_exempt(L, n, err, errlen);
+  if (rc == 0 && n > CFG_CAPS_MAX)
+    rc = fail(err, errlen, "caps: at most %d caps", CFG_CAPS_MAX);
+  if (rc == 0 && n && !(cfg->caps = calloc(n, sizeof *cfg->caps)))
+    rc = fail(err, errlen, "out of memory");
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    char where[32];
+    snprintf(where, sizeof where, "caps[%zu]", i + 1);
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    rc = read_cap(L, where, cfg, &cfg->caps[cfg->n_caps], err, errlen);
+    cfg->n_caps += rc == 0;
+    lua_pop(L, 1);
+  }
+  if (rc == 0)
+    rc = read_exempt(L, cfg, err, errlen);
+  lua_pop(L, 1);
+  return rc;
+}
+
 void cfg_rules_free(struct cfg *cfg)
 {
+  for (size_t i = 0; i < cfg->n_caps; i++)
+    free(cfg->caps[i].channel);
+  free(cfg->caps);
   for (size_t i = 0; i < cfg->n_topics; i++)
     free(cfg->topics[i]);
   free(cfg->topics);

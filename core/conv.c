@@ -134,14 +134,64 @@ static int migrate(struct core *core, struct contact *ct, struct conv *cv)
  * bypass consent, an opt-out or a suppression. */
 struct gate {
   struct core *core;
-  const struct contact *contact;
+  struct contact *contact; /* its touches grow as the step speaks */
   const char *journey;
 };
 
 static int gate_check(void *ud, const char *channel, const char *topic, char *reason, size_t len)
 {
   struct gate *g = ud;
-  return gate_speak(g->core->cfg, g->contact->profile, channel, topic, reason, len);
+  struct gate_ask a = {g->contact->profile, channel, topic, g->contact->touches, g->contact->n_touches,
+                       clock_now_ms(&g->core->clock)};
+  return gate_speak(g->core->cfg, &a, reason, len);
+}
+
+/* The speak's topic option into buf (NULL when it names none). */
+static const char *topic_option(const struct lhost_speak *sp, char *buf, size_t len)
+{
+  cJSON *o = sp->options ? cJSON_Parse(sp->options) : NULL;
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "topic");
+  const char *topic = cJSON_IsString(t) ? (snprintf(buf, len, "%s", t->valuestring), buf) : NULL;
+  cJSON_Delete(o);
+  return topic;
+}
+
+/* Touches older than the longest cap are of no use: they go when a step has spoken. */
+static void prune_touches(const struct cfg *cfg, struct contact *ct, int64_t now)
+{
+  size_t old = 0;
+  while (old < ct->n_touches && ct->touches[old].at_ms <= now - cfg->caps_window_ms)
+    free(ct->touches[old++].channel);
+  memmove(ct->touches, ct->touches + old, (ct->n_touches - old) * sizeof *ct->touches);
+  ct->n_touches -= old;
+}
+
+/* Back to the first `n` touches: what a failed step counted is taken back. */
+static void drop_touches(struct contact *ct, size_t n)
+{
+  while (ct->n_touches > n)
+    free(ct->touches[--ct->n_touches].channel);
+}
+
+/* A spoken message that counts is added to the contact's touches at once, so the next
+ * speak of the same step sees it. */
+static void add_touch(struct core *core, struct contact *ct, const struct lhost_speak *sp)
+{
+  const struct cfg *cfg = core->cfg;
+  char topic[64];
+  if (cfg->n_caps == 0 || !gate_counts(cfg, topic_option(sp, topic, sizeof topic)))
+    return;
+  int64_t now = clock_now_ms(&core->clock);
+  struct touch *t = realloc(ct->touches, (ct->n_touches + 1) * sizeof *t);
+  char *channel = strdup(sp->channel);
+  if (!t || !channel) {
+    free(channel);
+    if (t)
+      ct->touches = t;
+    return; /* out of memory: this one is not counted */
+  }
+  ct->touches = t;
+  ct->touches[ct->n_touches++] = (struct touch){now, channel};
 }
 
 static void new_msg_id(char id[40])
@@ -162,9 +212,8 @@ static struct plugin_inst *channel_inst(const struct core *core, const char *cha
 /* The channel's plugin measures a message the gate let through (ABI 1.2 check), on a
  * message that borrows the speak's parts and the contact's profile: nothing is copied
  * for a plugin that has no check. The id it sees is the one the message will keep. */
-static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
+static int plugin_check(struct gate *g, struct lhost_speak *sp, char *info, size_t len)
 {
-  struct gate *g = ud;
   struct plugin_inst *pi = channel_inst(g->core, sp->channel);
   if (pi == NULL)
     return GATE_OK;
@@ -182,6 +231,16 @@ static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
   free(m.attr_text); /* what the plugin's msg_contact_attr and msg_option made */
   cJSON_Delete(m.options);
   return st == PARLEY_OK ? GATE_OK : GATE_CHANNEL;
+}
+
+/* After the gate: the channel's own check, then the message counts against the caps. */
+static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
+{
+  struct gate *g = ud;
+  int r = plugin_check(g, sp, info, len);
+  if (r == GATE_OK)
+    add_touch(g->core, g->contact, sp);
+  return r;
 }
 
 static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
@@ -329,11 +388,15 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   };
   struct lhost_decision d;
   memset(&d, 0, sizeof d);
+  size_t touches = ct->n_touches;
   if (lhost_run_step(j, &in, &d, err, sizeof err) < 0) {
+    drop_touches(ct, touches);
     end_conv(core, ct, cv, CONV_FAILED, err);
     lhost_decision_free(&d);
     return;
   }
+  if (ct->n_touches > touches)
+    prune_touches(core->cfg, ct, now);
   apply_decision(core, ct, cv, &d);
   lhost_decision_free(&d);
 }

@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "store/records.h"
 
 const char *gate_reason_name(enum gate_reason r)
 {
   static const char *const names[GATE_REASONS] = {"ok",         "no_channel", "unsubscribed", "no_consent",
-                                                  "no_address", "suppressed", "channel"};
+                                                  "no_address", "suppressed", "cap",        "channel"};
   return r >= 0 && r < GATE_REASONS ? names[r] : "unknown";
 }
 
@@ -53,10 +54,49 @@ static int suppressed(const struct cfg_channel *ch, const cJSON *profile, const 
   return GATE_SUPPRESSED;
 }
 
-int gate_speak(const struct cfg *cfg, const cJSON *profile, const char *channel, const char *topic,
-               char *why, size_t len)
+int gate_counts(const struct cfg *cfg, const char *topic)
 {
-  topic = topic ? topic : CFG_TOPIC_MARKETING;
+  int k = cfg_topic_index(cfg, topic ? topic : CFG_TOPIC_MARKETING);
+  return k >= 0 && !(cfg->caps_exempt & (1u << k));
+}
+
+/* A window as the configuration wrote it, in its largest exact unit ("7d", "36h"). */
+static void window_text(int64_t ms, char *out, size_t len)
+{
+  static const struct { int64_t ms; const char *unit; } units[] = {
+      {86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+  size_t i = 0;
+  while (ms % units[i].ms != 0)
+    i++;
+  snprintf(out, len, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+}
+
+/* The first cap this message would break: the contact's counted messages on the cap's
+ * channel (or any) within its window, from the newest back. */
+static int capped(const struct cfg *cfg, const struct gate_ask *a, char *why, size_t len)
+{
+  for (size_t c = 0; c < cfg->n_caps; c++) {
+    const struct cfg_cap *cap = &cfg->caps[c];
+    if (cap->channel && strcmp(cap->channel, a->channel) != 0)
+      continue;
+    int64_t n = 0;
+    for (size_t i = a->n_touches; i-- > 0 && a->touches[i].at_ms > a->now_ms - cap->per_ms;)
+      n += !cap->channel || strcmp(a->touches[i].channel, cap->channel) == 0;
+    if (n >= cap->max) {
+      char per[32];
+      window_text(cap->per_ms, per, sizeof per);
+      snprintf(why, len, "cap reached: %lld %s%smessages in %s", (long long)cap->max,
+               cap->channel ? cap->channel : "", cap->channel ? " " : "", per);
+      return GATE_CAP;
+    }
+  }
+  return GATE_OK;
+}
+
+int gate_speak(const struct cfg *cfg, const struct gate_ask *a, char *why, size_t len)
+{
+  const cJSON *profile = a->profile;
+  const char *channel = a->channel, *topic = a->topic ? a->topic : CFG_TOPIC_MARKETING;
   int k = cfg_topic_index(cfg, topic);
   if (k < 0) {
     snprintf(why, len, "topic '%s' is not declared (marketing, transactional, or the configuration's topics)", topic);
@@ -79,5 +119,7 @@ int gate_speak(const struct cfg *cfg, const cJSON *profile, const char *channel,
     snprintf(why, len, "the contact has no %s for %s", ch->address_attr, channel);
     return GATE_NO_ADDRESS;
   }
-  return suppressed(ch, profile, addr->valuestring, why, len);
+  if ((r = suppressed(ch, profile, addr->valuestring, why, len)) != GATE_OK)
+    return r;
+  return gate_counts(cfg, topic) ? capped(cfg, a, why, len) : GATE_OK;
 }

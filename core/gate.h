@@ -4,8 +4,10 @@
 #define PARLEY_GATE_H
 #include <cJSON.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cfg;
+struct touch;
 
 /* Why a speak was refused: counted per reason in /metrics. */
 enum gate_reason {
@@ -15,6 +17,7 @@ enum gate_reason {
   GATE_NO_CONSENT,   /* opted out of the channel or the topic, or not opted in where it must */
   GATE_NO_ADDRESS,   /* no address for the channel */
   GATE_SUPPRESSED,   /* that address is suppressed on the channel (bounced, STOP) */
+  GATE_CAP,          /* a fatigue cap is reached */
   GATE_CHANNEL,      /* the channel's plugin refused the message (its check) */
   GATE_REASONS
 };
@@ -22,11 +25,22 @@ enum gate_reason {
 /* "no_consent" ... as /metrics labels them. */
 const char *gate_reason_name(enum gate_reason r);
 
-/* The rules, in order: channel, unsubscribed, consent, address, suppression. GATE_OK, or a
- * reason with `why` in words ("no consent for sms marketing"); -1 with `why` when the
- * topic is not one the configuration declares (the journey's mistake, not a refusal).
- * `topic` NULL is marketing. */
-int gate_speak(const struct cfg *cfg, const cJSON *profile, const char *channel, const char *topic,
-               char *why, size_t len);
+/* What is asked: may `channel` carry a message about `topic` (NULL: marketing) to the
+ * contact with `profile` and these counted messages (struct contact's touches), now? */
+struct gate_ask {
+  const cJSON *profile;
+  const char *channel, *topic;
+  const struct touch *touches;
+  size_t n_touches;
+  int64_t now_ms;
+};
+
+/* The rules, in order: channel, unsubscribed, consent, address, suppression, caps.
+ * GATE_OK, or a reason with `why` in words ("no consent for sms marketing"); -1 with `why`
+ * when the topic is not one the configuration declares (the journey's mistake, not a
+ * refusal). */
+int gate_speak(const struct cfg *cfg, const struct gate_ask *a, char *why, size_t len);
+/* Whether a message about `topic` counts against the caps (it is not exempt). */
+int gate_counts(const struct cfg *cfg, const char *topic);
 
 #endif

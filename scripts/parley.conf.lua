@@ -113,6 +113,13 @@ return {
   -- suppression): lower-case names a contact can consent to one by one.
   topics = {},
 
+  -- Fatigue caps: at most `max` messages on `channel` (left out: on every channel) within
+  -- any `per`, counted from each contact's own record (a restart does not reset them).
+  -- A speak past a cap is refused ("cap reached: 3 email messages in 7d"). Messages of
+  -- the `exempt` topics (default { "transactional" }) are neither counted nor capped.
+  --   caps = { { max = 3, per = "7d", channel = "email" }, { max = 5, per = "7d" } },
+  caps = {},
+
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by
   -- (parley plugin sign). Empty: signatures are not required.
   plugin_keys = {},

@@ -51,7 +51,7 @@ int store_encode_contact(const struct contact *c, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 8);
+  msgpack_pack_array(&pk, 9);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, c->id);
   pack_json(&pk, c->profile);
@@ -64,6 +64,11 @@ int store_encode_contact(const struct contact *c, msgpack_sbuffer *out)
     msgpack_pack_int64(&pk, c->starts[i].at_ms);
   }
   pack_history(&pk, &c->history);
+  msgpack_pack_array(&pk, c->n_touches * 2); /* the 9th field; earlier records have 8 */
+  for (size_t i = 0; i < c->n_touches; i++) {
+    msgpack_pack_int64(&pk, c->touches[i].at_ms);
+    pack_str(&pk, c->touches[i].channel);
+  }
   return out->data ? 0 : -1;
 }
 
@@ -252,6 +257,29 @@ static void rd_starts(struct rd *r, struct contact *c)
   }
 }
 
+static void rd_touches(struct rd *r, struct contact *c)
+{
+  const msgpack_object *a = rd_array(r, "touches");
+  if (!a)
+    return;
+  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
+  size_t n = a->via.array.size / 2;
+  c->touches = calloc(n ? n : 1, sizeof *c->touches);
+  for (size_t i = 0; i < n && !sub.bad && c->touches; i++) {
+    int64_t at = rd_int(&sub, "touches");
+    char *channel = rd_str(&sub, "touches");
+    if (!channel) {
+      sub.bad = 1;
+      break;
+    }
+    c->touches[c->n_touches++] = (struct touch){at, channel};
+  }
+  if (sub.bad || a->via.array.size % 2 || !c->touches) {
+    r->bad = 1;
+    r->what = "touches";
+  }
+}
+
 /* Unpacks `buf` and checks the record's shape: an array of `fields` led by our format.
  * A record has `fields` fields, or as few as `min_fields` when it was written before the
  * last ones were added (r->n says how many it has). */
@@ -293,7 +321,7 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record(&up, buf, len, 8, &r, err, errlen) < 0) {
+  if (open_record_n(&up, buf, len, 8, 9, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -305,6 +333,8 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
   rd_ids(&r, "active", &c->active, &c->n_active, &c->cap_active);
   rd_starts(&r, c);
   rd_history(&r, &c->history);
+  if (r.n > 8)
+    rd_touches(&r, c);
   if (!c->id || !c->profile)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {

@@ -215,6 +215,9 @@ void contact_record_free(struct contact *c)
   for (size_t i = 0; i < c->n_starts; i++)
     free(c->starts[i].journey);
   free(c->starts);
+  for (size_t i = 0; i < c->n_touches; i++)
+    free(c->touches[i].channel);
+  free(c->touches);
   history_free(&c->history);
   free(c);
 }

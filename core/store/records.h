@@ -27,6 +27,12 @@ struct journey_start {
   int64_t at_ms;
 };
 
+/* A message spoken to the contact that counts against the fatigue caps (gate.h). */
+struct touch {
+  int64_t at_ms;
+  char *channel;
+};
+
 struct contact {
   char *id;
   cJSON *profile; /* object */
@@ -40,6 +46,10 @@ struct contact {
   struct journey_start *starts;
   size_t n_starts;
   struct history history;
+  /* Counted messages within the longest cap window, oldest first: caps are counted from
+   * the contact's own record, so a restart never resets them. */
+  struct touch *touches;
+  size_t n_touches;
 };
 
 struct conv {

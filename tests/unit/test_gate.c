@@ -13,6 +13,9 @@
 
 #include "cfg.h"
 #include "gate.h"
+#include "store/records.h"
+
+#define DAY (86400 * 1000LL)
 
 #define CONF "return { channels = { email = { plugin = 'file' }, " \
              "sms = { plugin = 'file', consent = { marketing = 'opt_in' } }, " \
@@ -32,7 +35,8 @@ static int ask(const struct cfg *cfg, const char *profile, const char *channel, 
 {
   cJSON *p = cJSON_Parse(profile);
   assert_non_null(p);
-  int r = gate_speak(cfg, p, channel, topic, why, 256);
+  struct gate_ask a = {p, channel, topic, NULL, 0, 0};
+  int r = gate_speak(cfg, &a, why, 256);
   cJSON_Delete(p);
   return r;
 }
@@ -92,6 +96,36 @@ static void test_transactional_limits(void **state)
   cfg_free(cfg);
 }
 
+/* 3 e-mails in 7 days, 5 messages of any kind: counted from the touches within each
+ * window; transactional neither counted nor capped; a refusal names the cap. */
+static void test_caps(void **state)
+{
+  (void)state;
+  struct cfg *cfg = load("return { channels = { email = { plugin = 'file' }, sms = { plugin = 'file' } }, "
+                         "caps = { { max = 3, per = '7d', channel = 'email' }, { max = 5, per = '7d' } } }");
+  char why[256];
+  cJSON *p = cJSON_Parse("{\"email\":\"a@example.com\",\"phone\":\"+4915100000001\"}");
+  struct touch t[5] = {{1 * DAY, "email"}, {2 * DAY, "sms"}, {3 * DAY, "email"}, {4 * DAY, "sms"}, {5 * DAY, "email"}};
+  struct gate_ask a = {p, "email", NULL, t, 3, 6 * DAY}; /* 2 e-mails, 1 text */
+  assert_int_equal(gate_speak(cfg, &a, why, sizeof why), GATE_OK);
+  a.n_touches = 5; /* 3 e-mails within 7 days */
+  assert_int_equal(gate_speak(cfg, &a, why, sizeof why), GATE_CAP);
+  assert_string_equal(why, "cap reached: 3 email messages in 7d");
+  a.channel = "sms"; /* 5 of any kind */
+  assert_int_equal(gate_speak(cfg, &a, why, sizeof why), GATE_CAP);
+  assert_string_equal(why, "cap reached: 5 messages in 7d");
+  a.topic = "transactional";
+  assert_int_equal(gate_speak(cfg, &a, why, sizeof why), GATE_OK);
+  assert_int_equal(gate_counts(cfg, "transactional"), 0);
+  assert_int_equal(gate_counts(cfg, NULL), 1);
+  a.topic = NULL;
+  a.now_ms = 8 * DAY + 1; /* the first e-mail is out of the window: 2 e-mails, 4 in all */
+  a.channel = "email";
+  assert_int_equal(gate_speak(cfg, &a, why, sizeof why), GATE_OK);
+  cJSON_Delete(p);
+  cfg_free(cfg);
+}
+
 static void refused(const char *src, const char *needle)
 {
   struct cfg *cfg = NULL;
@@ -114,6 +148,11 @@ static void test_bad_configuration(void **state)
           "channels.sms.consent.marketing: must be \"opt_in\" or \"opt_out\"");
   refused("return { channels = { sms = { plugin = 'file', consent = { transactional = 'opt_in' } } } }",
           "transactional messages need no consent");
+  refused("return { caps = { { max = -1, per = '7d' } } }", "caps[1]: 'max' must be a whole number of messages, 0 or more");
+  refused("return { caps = { { max = 3, per = '3x' } } }", "caps[1]: 'per' must be a duration");
+  refused("return { caps = { { max = 3 } } }", "caps[1]: 'per' must be a duration");
+  refused("return { caps = { max = 3 } }", "caps: unknown key 'max'");
+  refused("return { caps = { exempt = { 'promos' } } }", "caps.exempt[1]: not a topic");
 }
 
 int main(void)
@@ -122,6 +161,7 @@ int main(void)
       cmocka_unit_test(test_policies),
       cmocka_unit_test(test_profile_answers),
       cmocka_unit_test(test_transactional_limits),
+      cmocka_unit_test(test_caps),
       cmocka_unit_test(test_bad_configuration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

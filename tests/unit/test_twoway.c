@@ -153,6 +153,36 @@ static const char *find(struct fixture *f, const char *channel, const char *attr
   return fd->ids;
 }
 
+/* Fatigue caps through the core: counted from the contact's record as the step speaks
+ * (its second text is the cap's second), refused with the cap named, still there after a
+ * restart, free again once the window has passed; a transactional text is not capped. */
+static void test_caps(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/twoway_journeys", SMS,
+                                    PATH " caps = { { max = 2, per = '1d', channel = 'sms' } },");
+  hello(f, "ann", "{\"phone\":\"+4915100000001\"}", "{\"text\":\"one\"}");
+  assert_int_equal(f->core->stats.spoken, 2);
+  hello(f, "ann", "{}", "{\"text\":\"two\"}");
+  assert_int_equal(f->core->stats.spoken, 2);
+  assert_int_equal(f->core->stats.refused_by[GATE_CAP], 2);
+  assert_true(contact_history_has(f, "ann", "refused sms/say (twoway): cap reached: 2 sms messages in 1d"));
+
+  fx_close(f); /* the count is in the contact's record */
+  fx_open(f);
+  hello(f, "ann", "{}", "{\"text\":\"three\"}");
+  assert_int_equal(f->core->stats.spoken, 2);
+  hello(f, "ann", "{}", "{\"text\":\"code 1234\",\"options\":{\"topic\":\"transactional\"}}");
+  assert_int_equal(f->core->stats.spoken, 3); /* the code, not the tagged text after it */
+
+  fx_advance(f, 24 * HOUR);
+  hello(f, "ann", "{}", "{\"text\":\"four\"}");
+  assert_int_equal(f->core->stats.spoken, 5);
+  struct contact *ct = f->core->store->ops->contact_get(f->core->store, "ann");
+  assert_int_equal(ct->n_touches, 2); /* the day-old ones are gone */
+  fx_free(f);
+}
+
 static void test_contacts_find(void **state)
 {
   (void)state;
@@ -197,6 +227,7 @@ int main(void)
       cmocka_unit_test(test_check_refuses),
       cmocka_unit_test(test_bad_option),
       cmocka_unit_test(test_topics),
+      cmocka_unit_test(test_caps),
       cmocka_unit_test(test_contacts_find),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,7 +61,8 @@ What a step can do with `c`, the conversation:
                                       (email, phone, ...), unsubscribed, gave no consent
                                       for it (consent = { sms = false }) or for the topic
                                       (options.topic, "marketing" by default; README,
-                                      "Topics and consent"), or that address
+                                      "Topics and consent"), or a fatigue cap is reached
+                                      (caps), or that address
                                       is suppressed (it bounced). What a step spoke
                                       leaves when the step returns its decision; a step that
                                       fails sends nothing. `parley check` warns of a channel

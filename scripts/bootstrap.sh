@@ -20,7 +20,10 @@ packages=(build-essential autoconf automake libtool pkg-config
   python3 # tests/webhook_receiver.py, the Standard Webhooks receiver
   nghttp2-server # nghttpd: the HTTP/2 server the host HTTP client is tested against
   libgmime-3.0-dev libxml2-dev # the email channel: MIME messages and reports, HTML
-  python3-aiosmtpd) # tests/smtp_sink.py, the SMTP server the email channel is tested against
+  python3-aiosmtpd # tests/smtp_sink.py, the SMTP server the email channel is tested against
+  kannel # bearerbox and smsbox: the real SMS gateway the sms channel is tested against
+         # (tests/integration/kannel.c, where the test is the SMSC behind `smsc = fake`)
+  kannel-extras) # Kannel's own fakesmsc, to drive that fake SMSC by hand when debugging
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,8 +33,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}" >&2
   sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  # nginx is for the tests, which start and stop their own on loopback: the package must
-  # not start a system one listening on port 80 (policy-rc.d 101 says "do not start").
+  # nginx and Kannel are for the tests, which start and stop their own on loopback: the
+  # packages must not start system ones listening on ports 80 and 13000-13013 (policy-rc.d
+  # 101 says "do not start").
   policy=/usr/sbin/policy-rc.d made_policy=
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy" && made_policy=1

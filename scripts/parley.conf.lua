@@ -102,6 +102,17 @@ return {
     --           public_url = "https://parley.shop.example",        -- for unsubscribe links
     --           signing_key = { file = "/etc/parley/email.key" },  -- 32+ bytes
     --           rate = 10, max_in_flight = 20 },
+    -- Real two-way SMS through Kannel's sendsms, with replies, receipts and STOP (docs/sms.md):
+    -- sms = { plugin = "sms", dialect = "kannel",
+    --         url = "http://127.0.0.1:13013/cgi-bin/sendsms",
+    --         username = "parley", password = { file = "/etc/parley/kannel.password" },
+    --         from = "+4930123456",                            -- or an id such as "Shop"
+    --         public_url = "https://parley.shop.example",      -- for delivery reports
+    --         inbound_secret = { file = "/etc/parley/sms.secret" },  -- 16+ bytes
+    --         max_segments = 3, rate = 5 },
+    -- ... or through a JSON provider: dialect = "generic", url = "https://api.provider.example/sms",
+    --         api_key = { env = "PARLEY_SMS_KEY" }, headers = { "Authorization: Bearer {{api_key}}" },
+    --         id_path = "messages.0.id", error_path = "error.message" (docs/sms.md, Generic dialect)
   },
 
   -- Topics a message may have (c:speak's option `topic`) besides "marketing" (the default)

@@ -1,7 +1,13 @@
 -- Cart abandonment: a customer left items in the cart. Remind them by email; if 4 hours
--- pass in silence, nudge by SMS (or email when we may not text); if they clicked, they
--- are close: send a different nudge. Then give them a day to reply to the text.
+-- pass with no click, nudge by SMS (or email when we may not text); if they clicked, they
+-- are close: send a different nudge. Then give them a day to answer the text. STOP ends
+-- the conversation: the sms channel has already opted the number out and confirmed it
+-- (`sms.unsubscribed`), so the journey says nothing more. A text that cannot be
+-- delivered (`sms.failed`: a bad number) falls back to the last-chance email.
 local journey = require "parley.journey"
+
+-- What the text may lead to: an answer, an opt-out, or news that it did not arrive.
+local SMS_NEWS = { "sms.replied", "sms.unsubscribed", "sms.failed" }
 
 return journey {
   name = "cart_abandonment",
@@ -21,28 +27,35 @@ return journey {
 
   nudge = function(c, ev)
     local count = #c.memory.items
-    if ev == nil then                           -- 4 hours of silence
-      if c:can_speak("sms") then
-        c:speak("sms", "cart_sms", { count = count })
-        c.memory.nudged_by = "sms"
-      else
-        c:speak("email", "cart_last_chance", { count = count })
-        c.memory.nudged_by = "email"
-      end
-    else                                        -- they clicked but did not buy
+    if ev ~= nil then                           -- they clicked but did not buy
       c:speak("email", "cart_need_help", { count = count })
       c.memory.nudged_by = "clicked"
-    end
-    return c:listen({ "sms.replied" }, c.params.reply_within, "finish_up")
-  end,
-
-  finish_up = function(c, ev)
-    if ev == nil then return c:finish() end     -- no reply: leave them in peace
-    local text = (ev.data.text or ""):upper():match("^%s*(.-)%s*$")
-    if text == "STOP" then                      -- an opt-out: say nothing more
       return c:finish()
     end
-    c:speak("sms", "cart_thanks")
+    -- no click: a text when we may send one (one GSM segment), else the last email
+    if c:can_speak("sms") and c:speak("sms", "cart_sms", { count = count }) then
+      c.memory.nudged_by = "sms"
+      return c:listen(SMS_NEWS, c.params.reply_within, "after_text")
+    end
+    c:speak("email", "cart_last_chance", { count = count })
+    c.memory.nudged_by = "email"
+    return c:finish()
+  end,
+
+  after_text = function(c, ev)
+    if ev == nil or ev.type == "sms.unsubscribed" then
+      return c:finish()                         -- no answer, or STOP: leave them in peace
+    end
+    if ev.type == "sms.failed" then             -- the text did not arrive: email instead
+      c:speak("email", "cart_last_chance", { count = #c.memory.items })
+      c.memory.nudged_by = "email"
+      return c:finish()
+    end
+    -- a reply; with the channel's stop_words turned off a STOP comes as one: still silence
+    local text = (ev.data.text or ""):upper():match("^%s*(.-)%s*$")
+    if text ~= "STOP" then
+      c:speak("sms", "cart_thanks")
+    end
     return c:finish()
   end,
 }

@@ -8,7 +8,9 @@
 #   against Lua's string library: find, match, gmatch, gsub), http (the HTTP server's
 #   request side: whatever a client sends, every answer is whole and JSON), dsn (the email
 #   channel's bounce and complaint reader, GMime underneath: every answer keeps its promises),
-#   links (the email channel's click tracking, plugins/email: any HTML, libxml2 underneath)
+#   links (the email channel's click tracking, plugins/email: any HTML, libxml2 underneath),
+#   sms (the sms channel's parsers, plugins/sms: texts measured, replies in any charset,
+#   provider JSON and answers)
 set -u
 srcdir=${srcdir:-.}
 top=$(cd "$srcdir/.." && pwd)
@@ -19,8 +21,8 @@ pkgs="lua5.4 libcjson msgpack"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/core -I$top/sdk/include $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm"
 
-targets="events records memory tmpl pattern http dsn links"
-echo "1..8"
+targets="events records memory tmpl pattern http dsn links sms"
+echo "1..9"
 n=0
 for t in $targets; do
   n=$((n + 1))
@@ -33,6 +35,7 @@ for t in $targets; do
     pattern) src="$top/core/lua/lhost_pattern.c $top/core/clock.c -lev" ;;
     http) src="$top/core/http/parse.c $top/core/http/reply.c $top/core/http/conn.c $top/core/util.c -lhttp_parser -lev" ;;
     dsn) src="$top/plugins/email/email_dsn.c -I$top/plugins/email $(pkg-config --cflags --libs gmime-3.0)" ;;
+    sms) src="-I$top/plugins/sms $top/plugins/sms/sms_text.c $top/plugins/sms/sms_keyword.c $top/plugins/sms/sms_json.c $top/plugins/sms/sms_kannel.c $top/plugins/sms/sms_generic.c $(pkg-config --cflags --libs libcurl)" ;;
     links) src="-I$top/plugins/email $(pkg-config --cflags libxml-2.0) $top/plugins/email/email_links.c $(pkg-config --libs libxml-2.0)" ;;
   esac
   corpus="$out/corpus-$t"
@@ -60,6 +63,11 @@ for t in $targets; do
       printf '\001<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><p>Caf\303\251 &amp; <a href="https://a.example/?x=1&amp;y=2" data-parley-link="cta">go</a> <a href=" HTTP://b.example ">b</a> <a href="mailto:a@b.c">m</a> <a href="#top" data-parley-track="off">t</a></p></body></html>' > "$corpus/doc"
       printf '\000<div><p>unclosed <a href=https://c.example/>x<td>y</span></a><b>\360\237\230\200' > "$corpus/broken"
       printf '\001Hi <a href="https://d.example/">there</a><!--[if mso]><a href="https://e.example/">o</a><![endif]-->' > "$corpus/fragment" ;;
+    sms)
+      printf '\000Hello \342\202\254 {x}\000{"messages":[{"id":"p1"}],"error":{"message":"no"}}' > "$corpus/gsm"
+      printf '\001\004\077\004\100\000\041' > "$corpus/utf16"
+      printf '\002 stop! \000[1,2]' > "$corpus/stop"
+      printf '\003caf\351 \360\237\230\200 \000{"a":' > "$corpus/latin" ;;
     tmpl)
       printf 'Hi {{contact.first_name|there}},\n<p>{{ items }}</p> {{a.b}}' > "$corpus/simple"
       printf '{{unclosed' > "$corpus/bad"

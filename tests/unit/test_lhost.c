@@ -562,23 +562,22 @@ static void test_journey_channels(void **state)
   lhost_journey_free(j);
 }
 
-static void cart_reply(struct journey *j, const struct lhost_decision *prev, const char *text,
-                       size_t want_speaks)
+/* What the text leads to: an event of `type` (data `data`) after the SMS nudge, which must
+ * finish with `want` spoken (NULL: nothing). */
+static void cart_after_text(struct journey *j, const struct lhost_decision *prev, const char *type,
+                            const char *data, const char *want)
 {
-  char body[128];
-  snprintf(body, sizeof body, "{\"text\":\"%s\"}", text);
-  cJSON *data = cJSON_Parse(body);
-  struct lhost_event ev = {.id = "r", .type = "sms.replied", .time_ms = NOW, .data = data};
+  cJSON *json = cJSON_Parse(data);
+  struct lhost_event ev = {.id = "r", .type = type, .time_ms = NOW, .data = json};
   struct lhost_decision d;
-  struct step s = {.name = "finish_up", .ev = &ev, .mem = prev->memory,
-                   .mem_len = prev->memory_len};
+  struct step s = {.name = "after_text", .ev = &ev, .mem = prev->memory, .mem_len = prev->memory_len};
   step_ok(j, &s, &d);
   assert_int_equal(d.next, LHOST_FINISH);
-  assert_int_equal(d.n_speaks, want_speaks);
-  if (want_speaks)
-    assert_string_equal(d.speaks[0].template_name, "cart_thanks");
+  assert_int_equal(d.n_speaks, want ? 1 : 0);
+  if (want)
+    assert_string_equal(d.speaks[0].template_name, want);
   lhost_decision_free(&d);
-  cJSON_Delete(data);
+  cJSON_Delete(json);
 }
 
 /* cart_abandonment: reminder with the items, nudge branches, reply branches. */
@@ -606,12 +605,16 @@ static void test_cart(void **state)
   struct step s2 = {.name = "nudge", .mem = d.memory, .mem_len = d.memory_len};
   step_ok(j, &s2, &d2);
   assert_string_equal(d2.speaks[0].template_name, "cart_sms");
-  assert_string_equal(d2.speaks[0].text, "Your cart (2 item(s)) is still here. Reply STOP to opt out.\n");
+  assert_string_equal(d2.speaks[0].text,
+                      "Your cart (2 item(s)) is still waiting for you at the shop. Reply STOP to opt out\n");
   assert_int_equal(d2.timeout_ms, 86400000);
-  assert_string_equal(d2.next_step, "finish_up");
-  cart_reply(j, &d2, "STOP", 0);
-  cart_reply(j, &d2, " stop ", 0);
-  cart_reply(j, &d2, "yes please", 1);
+  assert_string_equal(d2.next_step, "after_text");
+  assert_int_equal(d2.n_events, 3);
+  assert_string_equal(d2.events[1], "sms.unsubscribed");
+  cart_after_text(j, &d2, "sms.unsubscribed", "{\"keyword\":\"STOP\",\"address\":\"+4915100000002\"}", NULL);
+  cart_after_text(j, &d2, "sms.failed", "{\"reason\":\"undelivered\"}", "cart_last_chance");
+  cart_after_text(j, &d2, "sms.replied", "{\"text\":\" stop \"}", NULL);
+  cart_after_text(j, &d2, "sms.replied", "{\"text\":\"yes please\"}", "cart_thanks");
   lhost_decision_free(&d2);
   /* silence, sms refused: email */
   struct step s3 = {.name = "nudge", .mem = d.memory, .mem_len = d.memory_len,

@@ -178,7 +178,7 @@ static void reminder_email_arrives(const char *rcpt)
 {
   cJSON *subjects = subjects_for(rcpt, 1, 8000);
   assert_int_equal(cJSON_GetArraySize(subjects), 1);
-  assert_string_equal(cJSON_GetArrayItem(subjects, 0)->valuestring, "You left 2 item(s) in your cart");
+  assert_string_equal(cJSON_GetArrayItem(subjects, 0)->valuestring, "You left 2 items in your cart");
   cJSON_Delete(subjects);
 }
 

@@ -316,9 +316,10 @@ static int read_channel(struct reader *r, const struct cfg *cfg, const char *nam
   if (!ch->address_attr)
     ch->address_attr = strdup(default_address_attr(name));
   if (read_suppress_on(r, where, ch) < 0 || read_flow(r, where, ch) < 0 ||
-      cfg_read_consent(r->L, where, cfg, ch, r->err, r->errlen) < 0 || !(ch->settings = to_json(r, where, 0)))
+      cfg_read_consent(r->L, where, cfg, ch, r->err, r->errlen) < 0 ||
+      cfg_read_quiet(r->L, where, ch, r->err, r->errlen) < 0 || !(ch->settings = to_json(r, where, 0)))
     return -1;
-  static const char *const core_keys[] = {"plugin", "address", "rate", "burst", "max_in_flight", "consent"};
+  static const char *const core_keys[] = {"plugin", "address", "rate", "burst", "max_in_flight", "consent", "quiet_hours"};
   for (size_t i = 0; i < sizeof core_keys / sizeof core_keys[0]; i++)
     cJSON_DeleteItemFromObject(ch->settings, core_keys[i]);
   return 0;
@@ -604,7 +605,7 @@ static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "plugin_path", "journeys_dir", "sdk_dir",
                                          "log_level", "lua", "limits", "delivery", "store", "channels", "http", "http_client", "retention",
-                                         "journey_params", "plugin_keys", "topics", "caps", NULL};
+                                         "journey_params", "plugin_keys", "topics", "caps", "timezone", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
       get_str(r, "config", "plugin_dir", &cfg->plugin_dir) < 0 ||
@@ -618,7 +619,7 @@ static int read_top(struct reader *r, struct cfg *cfg)
   free(level);
   level = NULL;
   if (read_sections(r, cfg) < 0 || cfg_read_topics(r->L, cfg, r->err, r->errlen) < 0 || read_channels(r, cfg) < 0 ||
-      cfg_read_caps(r->L, cfg, r->err, r->errlen) < 0)
+      cfg_read_caps(r->L, cfg, r->err, r->errlen) < 0 || cfg_read_timezone(r->L, cfg, r->err, r->errlen) < 0)
     goto fail;
   if (cfg->http.auth_none && !cfg_is_loopback(cfg->listen_address)) {
     fail(r, "http: auth = \"none\" is only allowed on a loopback address, and listen.address is '%s': "

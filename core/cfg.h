@@ -31,6 +31,9 @@ struct cfg_channel {
   /* Consent (cfg_rules.c): bit k set when topic k of cfg->topics needs the contact's
    * explicit opt-in on this channel; clear: the contact is in unless opted out. */
   unsigned opt_in_topics;
+  /* Quiet hours (cfg_rules.c), minutes of the contact's local day: a message spoken from
+   * quiet_from to quiet_to waits until quiet_to; -1: none. */
+  int quiet_from, quiet_to;
 };
 
 /* Topics every configuration has: the default of a message, and the one no consent rule
@@ -123,6 +126,7 @@ struct cfg {
   size_t n_caps;
   unsigned caps_exempt;  /* bit k: topic k is neither counted nor capped */
   int64_t caps_window_ms; /* the longest cap's window: how long a touch is kept */
+  char *timezone;        /* a contact's zone when its profile has none (default UTC) */
   cJSON *journey_params; /* { journey = { param = value } } */
   unsigned char (*plugin_keys)[32]; /* trusted Ed25519 keys: plugins must be signed */
   size_t n_plugin_keys;
@@ -153,6 +157,8 @@ int cfg_read_topics(struct lua_State *L, struct cfg *cfg, char *err, size_t errl
 int cfg_read_consent(struct lua_State *L, const char *where, const struct cfg *cfg, struct cfg_channel *ch,
                      char *err, size_t errlen);
 int cfg_read_caps(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
+int cfg_read_quiet(struct lua_State *L, const char *where, struct cfg_channel *ch, char *err, size_t errlen);
+int cfg_read_timezone(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
 void cfg_rules_free(struct cfg *cfg);
 
 extern const char parley_default_conf[];

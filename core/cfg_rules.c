@@ -9,6 +9,7 @@
 
 #include "cfg.h"
 #include "duration.h"
+#include "zones.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -231,8 +232,56 @@ int cfg_read_caps(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
   return rc;
 }
 
+/* "21:00" -> minutes of the day; -1 when it is not HH:MM. */
+static int minutes_of(const char *s)
+{
+  unsigned h, m;
+  char end;
+  if (!s || sscanf(s, "%2u:%2u%c", &h, &m, &end) != 2 || strlen(s) != 5 || h > 23 || m > 59)
+    return -1;
+  return (int)(h * 60 + m);
+}
+
+int cfg_read_quiet(lua_State *L, const char *where, struct cfg_channel *ch, char *err, size_t errlen)
+{
+  int t = lua_getfield(L, -1, "quiet_hours"), rc = 0;
+  ch->quiet_from = ch->quiet_to = -1;
+  if (t == LUA_TTABLE) {
+    lua_getfield(L, -1, "from");
+    lua_getfield(L, -2, "to");
+    ch->quiet_from = minutes_of(lua_tostring(L, -2));
+    ch->quiet_to = minutes_of(lua_tostring(L, -1));
+    lua_pop(L, 2);
+    if (ch->quiet_from < 0 || ch->quiet_to < 0 || ch->quiet_from == ch->quiet_to)
+      rc = fail(err, errlen, "%s.quiet_hours: 'from' and 'to' must be two different local times \"HH:MM\", "
+                             "such as { from = \"21:00\", to = \"08:00\" }", where);
+  } else if (t != LUA_TNIL) {
+    rc = fail(err, errlen, "%s.quiet_hours: must be a table such as { from = \"21:00\", to = \"08:00\" }", where);
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+int cfg_read_timezone(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
+{
+  int t = lua_getfield(L, -1, "timezone"), rc = 0;
+  char name[80];
+  snprintf(name, sizeof name, "%s", t == LUA_TSTRING ? lua_tostring(L, -1) : "UTC");
+  lua_pop(L, 1);
+  GTimeZone *tz = t == LUA_TNIL || t == LUA_TSTRING ? zones_get(NULL, name) : NULL;
+  if (!tz)
+    return fail(err, errlen, "timezone: '%s' is not an IANA time zone the system knows (such as \"Europe/Paris\")",
+                t == LUA_TSTRING ? name : "?");
+  g_time_zone_unref(tz);
+  free(cfg->timezone);
+  if (!(cfg->timezone = strdup(name)))
+    rc = fail(err, errlen, "out of memory");
+  return rc;
+}
+
 void cfg_rules_free(struct cfg *cfg)
 {
+  free(cfg->timezone);
   for (size_t i = 0; i < cfg->n_caps; i++)
     free(cfg->caps[i].channel);
   free(cfg->caps);

@@ -37,6 +37,7 @@ struct core_stats {
   uint64_t erased;              /* contacts erased (erase.c) */
   uint64_t swept_convs, swept_history; /* removed by the retention sweep (sweep.c) */
   uint64_t refused_by[GATE_REASONS];   /* refused speaks per reason (gate.h) */
+  uint64_t held;                       /* messages held for quiet hours (quiet.h) */
 };
 
 /* Events emitted by plugins wait here until the core applies them (core_settle): never
@@ -66,6 +67,7 @@ struct core {
   size_t n_channels;
   struct plugin_http *http; /* the HTTP client the channels' plugins share (ABI 1.1) */
   struct plugin_metrics *plugin_metrics; /* the plugins' metrics, shown in /metrics (ABI 1.1) */
+  struct zones *zones;                   /* the contacts' time zones met (quiet hours) */
   struct outbox outbox;
   struct pending_event *pending, *pending_tail;
   int settling; /* core_settle is on the stack */

@@ -16,6 +16,7 @@
 #include "outbox.h"
 #include "plugin/plugin_load.h"
 #include "profile.h"
+#include "quiet.h"
 
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
  * a loop cannot starve the event loop; the rest fire on the next turn. */
@@ -302,6 +303,25 @@ static void info_words(const char *json, char *out, size_t len)
   cJSON_Delete(obj);
 }
 
+/* A message spoken in its channel's quiet hours (the contact's local night) waits in the
+ * outbox until they end; the conversation goes on, its deadlines unmoved. */
+static void hold_for_quiet_hours(struct core *core, struct contact *ct, struct conv *cv, struct parley_msg *m,
+                                 int64_t now)
+{
+  char local[64];
+  int64_t until = quiet_until(core->zones, core->cfg, cfg_channel_find(core->cfg, m->channel), ct->profile, now,
+                              local, sizeof local);
+  if (until == 0)
+    return;
+  m->due_ms = until;
+  size_t lim = core->cfg->history_limit;
+  history_add(&cv->history, lim, now, "held %s/%s id=%s until %s (quiet hours)", m->channel, m->template_name,
+              m->id, local);
+  history_add(&ct->history, lim, now, "held %s/%s (%s) id=%s until %s (quiet hours)", m->channel,
+              m->template_name, cv->journey, m->id, local);
+  core->stats.held++;
+}
+
 static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
                          struct lhost_decision *d, int64_t now)
 {
@@ -317,8 +337,10 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     tell_incident(core, cv, r->channel, r->template_name, r->reason);
   }
   for (size_t i = 0; i < d->n_speaks; i++) {
-    char info[512];
+    char info[512], topic[64];
     info_words(d->speaks[i].info, info, sizeof info);
+    const char *t = topic_option(&d->speaks[i], topic, sizeof topic);
+    int transactional = t && strcmp(t, CFG_TOPIC_TRANSACTIONAL) == 0;
     struct parley_msg *m = make_msg(core, ct, cv, &d->speaks[i]);
     if (!m)
       continue;
@@ -326,6 +348,8 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s%s", m->channel, m->template_name,
                 cv->journey, m->id, info);
     core->stats.spoken++;
+    if (!transactional)
+      hold_for_quiet_hours(core, ct, cv, m, now);
     outbox_enqueue(&core->outbox, m);
   }
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "addr.h"
+#include "zones.h"
 #include "conv.h"
 #include "deadletter.h"
 #include "lua/lhost.h"
@@ -274,6 +275,7 @@ int core_open(struct cfg *cfg, struct ev_loop *loop, struct core **out, char *er
   if (loop) /* a client for plugins; curl starts only when one asks */
     core->http = plugin_http_open(loop, &core->log, cfg->http_client.ca_file);
   core->plugin_metrics = plugin_metrics_open();
+  core->zones = zones_new();
   ev_timer_init(&core->deadline_timer, on_deadline, 0., 0.);
   ev_timer_init(&core->retry_timer, on_deadline, 0., 0.);
   ev_prepare_init(&core->flusher, on_prepare);
@@ -492,6 +494,7 @@ void core_close(struct core *core)
   free(core->channels);
   plugin_http_close(core->http); /* after the instances: they cancelled their requests */
   plugin_metrics_close(core->plugin_metrics); /* after the instances: they removed their series */
+  zones_free(core->zones);
   outbox_close(&core->outbox);
   while (core->pending) {
     struct pending_event *pe = core->pending;

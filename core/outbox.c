@@ -128,8 +128,10 @@ static void sending_unlink(struct outbox *ob, struct parley_msg *m)
 int outbox_enqueue(struct outbox *ob, struct parley_msg *m)
 {
   m->state = MSG_QUEUED;
-  m->attempt++;
-  m->claimed = 1;
+  if (m->due_ms <= clock_now_ms(ob->env.clock)) { /* due now: claimed, handed over after the commit */
+    m->attempt++;
+    m->claimed = 1;
+  }
   int rc = ob->env.store->ops->msg_put(ob->env.store, m);
   m->next = ob->fresh;
   ob->fresh = m;
@@ -184,10 +186,10 @@ void outbox_promote_fresh(struct outbox *ob)
     n = m->next;
     struct outbox_lane *lane = lane_for(ob, m);
     m->seq = ob->next_seq++;
-    if (lane)
+    if (lane && m->claimed)
       outbox_fifo_add(&lane->fresh, m);
     else
-      queue_insert(ob, m); /* out of memory: logged there, left for the next start */
+      queue_insert(ob, m); /* held till later (quiet hours); or out of memory: logged there */
   }
   for (struct parley_msg *m = ob->claiming, *n; m; m = n) { /* their attempt is durable */
     n = m->next;

@@ -142,7 +142,8 @@ void outbox_turn(struct outbox *ob);
 void outbox_close(struct outbox *ob);
 
 /* A message spoken in the open batch (takes ownership): written to the store, held until
- * the batch commits. Returns the store's answer (0, or -1 when the write failed: the
+ * the batch commits. One due later (m->due_ms ahead: quiet hours) is queued unclaimed, as a
+ * retry waits, and claimed when it is due. Returns the store's answer (0, or -1 when the write failed: the
  * batch will not commit; see store.h). */
 int outbox_enqueue(struct outbox *ob, struct parley_msg *m);
 /* Does the open batch hold messages (spoken, or taken out by an erasure)? */

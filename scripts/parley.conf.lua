@@ -85,7 +85,10 @@ return {
   -- policy for what a contact has not answered (profile.consent): "opt_out" (the default:
   -- spoken to until they opt out) or "opt_in" (only after consent.<channel> = true), for
   -- every topic or per topic: consent = { marketing = "opt_in" }. Transactional messages
-  -- need no consent. Every other key is a setting of the plugin.
+  -- need no consent. `quiet_hours = { from = "21:00", to = "08:00" }`: a message spoken in
+  -- that window of the contact's local day (its profile's timezone, else `timezone` below)
+  -- waits until it ends, then goes (transactional ones go at once). Every other key is a
+  -- setting of the plugin.
   --   email = { plugin = "email", rate = 10, burst = 20, max_in_flight = 50, ... }
   channels = {
     email = { plugin = "console" },
@@ -126,6 +129,10 @@ return {
   -- the `exempt` topics (default { "transactional" }) are neither counted nor capped.
   --   caps = { { max = 3, per = "7d", channel = "email" }, { max = 5, per = "7d" } },
   caps = {},
+
+  -- The time zone of a contact whose profile has no `timezone` (an IANA name the system
+  -- knows): quiet hours are counted in it.
+  timezone = "UTC",
 
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by
   -- (parley plugin sign). Empty: signatures are not required.

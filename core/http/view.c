@@ -255,6 +255,7 @@ char *view_metrics(const struct core *core)
       {"parley_goals_total", "Goal events reached.", s->goals},
       {"parley_messages_spoken_total", "Messages spoken by journeys.", s->spoken},
       {"parley_messages_refused_total", "Speaks refused (by reason: parley_messages_refused_by_reason_total).", s->refused},
+      {"parley_messages_held_total", "Messages held for their channel's quiet hours.", s->held},
       {"parley_messages_delivered_total", "Messages a plugin delivered.", s->delivery.delivered},
       {"parley_messages_retried_total", "Delivery retries scheduled.", s->delivery.retried},
       {"parley_messages_dead_total", "Messages dead-lettered.", s->delivery.dead},

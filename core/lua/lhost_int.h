@@ -19,7 +19,7 @@ struct tmpl;
 
 enum lhost_kill { KILL_NONE = 0, KILL_INSTRUCTIONS, KILL_TIME };
 
-struct tmpl_zones;
+struct zones;
 
 struct lhost_template {
   char *name;
@@ -107,7 +107,7 @@ struct journey {
   size_t n_steps;
   struct lhost_template *tmpls; /* sorted by name */
   size_t n_tmpls;
-  struct tmpl_zones *zones;     /* time zones its templates have shown times in */
+  struct zones *zones;          /* time zones its templates have shown times in */
   cJSON *params; /* defaults merged with the configuration's overrides */
   int params_ref;
   int methods_ref;     /* metatable of `c` */

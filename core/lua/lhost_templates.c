@@ -15,6 +15,7 @@
 #include "lhost_int.h"
 #include "util.h"
 #include "tmpl.h"
+#include "zones.h"
 
 #define MAX_TEMPLATE_BYTES (1 << 20)
 
@@ -125,7 +126,7 @@ int lhost_templates_load(struct journey *j, const char *journey_path, char *err,
   }
   if (j->n_tmpls > 1)
     qsort(j->tmpls, j->n_tmpls, sizeof *j->tmpls, util_cmp_name);
-  if ((j->zones = tmpl_zones_new()) == NULL) {
+  if ((j->zones = zones_new()) == NULL) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -143,7 +144,7 @@ void lhost_templates_free(struct journey *j)
   free(j->tmpls);
   j->tmpls = NULL;
   j->n_tmpls = 0;
-  tmpl_zones_free(j->zones);
+  zones_free(j->zones);
   j->zones = NULL;
 }
 

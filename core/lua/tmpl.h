@@ -66,18 +66,16 @@ struct tmpl_source {
   void *ud;
 };
 
-/* Time zones kept once read (reading one takes a file and ~0.5 ms; a kept one ~1 us): the
- * few a journey's contacts live in. Used by one rendering at a time. */
-struct tmpl_zones;
-struct tmpl_zones *tmpl_zones_new(void);
-void tmpl_zones_free(struct tmpl_zones *z);
+/* Time zones kept once read (zones.h: reading one takes a file and ~0.5 ms; a kept one
+ * ~1 us): the few a journey's contacts live in. Used by one rendering at a time. */
+struct zones;
 
 /* Who the message is for and how much it may take. NULL locale: en-US; NULL timezone: UTC.
  * 0 limits: no limit. */
 struct tmpl_env {
   const char *locale;   /* "de-DE", "en_GB", "fr" (docs/templates.md lists those known) */
   const char *timezone; /* an IANA name under the system's zoneinfo, such as Europe/Paris */
-  struct tmpl_zones *zones; /* where zones are kept; NULL: read each time */
+  struct zones *zones;  /* where zones are kept; NULL: read each time */
   size_t max_bytes;     /* output; a rendering that grows past it stops with an error */
   const char *max_bytes_name; /* the setting max_bytes comes from, for that error */
   size_t max_items;     /* elements of one list a section loops over */

@@ -14,19 +14,9 @@
 
 #include "tmpl_int.h"
 #include "tmpl_locale.h"
+#include "zones.h"
 
 #define MAX_AMOUNT 1e15 /* beyond, a double no longer holds every cent */
-#define ZONES_KEPT 16   /* zones kept per journey; past that, the oldest is let go */
-#define ZONE_NAME 64    /* the longest name a profile's timezone may have */
-
-struct tmpl_zones {
-  struct {
-    char name[ZONE_NAME + 1];
-    GTimeZone *tz;
-  } v[ZONES_KEPT];
-  unsigned next; /* the slot the next zone takes */
-};
-
 static const char *const NAMES[] = {
     [FMT_NUMBER] = "number", [FMT_CURRENCY] = "currency", [FMT_DATE] = "date",
     [FMT_TIME] = "time",     [FMT_DATETIME] = "datetime", [FMT_PLURAL] = "plural",
@@ -216,43 +206,6 @@ static int write_pattern(const char *pat, int y, int m, int d, int h, int mi, ch
   return (int)w;
 }
 
-struct tmpl_zones *tmpl_zones_new(void)
-{
-  return calloc(1, sizeof(struct tmpl_zones));
-}
-
-void tmpl_zones_free(struct tmpl_zones *z)
-{
-  if (z == NULL)
-    return;
-  for (unsigned i = 0; i < ZONES_KEPT; i++)
-    if (z->v[i].tz)
-      g_time_zone_unref(z->v[i].tz);
-  free(z);
-}
-
-/* A new reference to the zone called `name` (NULL: UTC), or NULL when the system has no
- * such zone. GLib reads the zone's file at each g_time_zone_new_identifier unless a
- * reference is still held, so the zones a journey meets are kept in `z`. */
-static GTimeZone *zone_get(struct tmpl_zones *z, const char *name)
-{
-  if (name == NULL)
-    return g_time_zone_new_utc();
-  if (z == NULL || strlen(name) > ZONE_NAME)
-    return g_time_zone_new_identifier(name);
-  for (unsigned i = 0; i < ZONES_KEPT && z->v[i].tz; i++)
-    if (strcmp(z->v[i].name, name) == 0)
-      return g_time_zone_ref(z->v[i].tz);
-  GTimeZone *tz = g_time_zone_new_identifier(name);
-  if (tz == NULL)
-    return NULL;
-  unsigned slot = z->next++ % ZONES_KEPT;
-  if (z->v[slot].tz)
-    g_time_zone_unref(z->v[slot].tz);
-  snprintf(z->v[slot].name, sizeof z->v[slot].name, "%s", name);
-  z->v[slot].tz = g_time_zone_ref(tz);
-  return tz;
-}
 
 /* The value as a moment: seconds since the epoch (a number or digits), or RFC 3339 text
  * with its offset ("2026-12-24T15:05:00Z"). NULL when it is neither. */
@@ -273,7 +226,7 @@ static int fmt_time(const struct tmpl_fmt *f, const struct tmpl_val *v, const st
                     const struct tmpl_locale *loc, char *out, char *err, size_t errlen)
 {
   const char *zone = env && env->timezone && env->timezone[0] ? env->timezone : NULL;
-  GTimeZone *tz = zone_get(env ? env->zones : NULL, zone);
+  GTimeZone *tz = zones_get(env ? env->zones : NULL, zone);
   if (tz == NULL) {
     snprintf(err, errlen, "cannot be shown in time zone '%.64s', which the system does not know", zone);
     return -1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lua/tmpl.h"
+#include "zones.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,14 +32,14 @@ static int has_control(const char *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static cJSON *root;
-  static struct tmpl_zones *zones;
+  static struct zones *zones;
   struct tmpl *t;
   struct tmpl_source src;
   struct tmpl_env env = {.locale = size % 2 ? "de-DE" : "en-US",
                          .timezone = size % 3 ? "Europe/Paris" : NULL,
                          .max_bytes = 1 << 16, .max_items = 100};
   if (zones == NULL)
-    zones = tmpl_zones_new();
+    zones = zones_new();
   env.zones = zones;
   char err[256], *out;
   if (root == NULL)

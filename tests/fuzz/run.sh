@@ -31,7 +31,7 @@ for t in $targets; do
     records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
     tmpl) src="$top/core/lua/tmpl_parse.c $top/core/lua/tmpl_render.c $top/core/lua/tmpl_format.c \
-      $top/core/lua/tmpl_locale.c $top/core/lua/tmpl_json.c $top/core/util.c $(pkg-config --cflags --libs glib-2.0)" ;;
+      $top/core/lua/tmpl_locale.c $top/core/lua/tmpl_json.c $top/core/util.c $top/core/zones.c $(pkg-config --cflags --libs glib-2.0)" ;;
     pattern) src="$top/core/lua/lhost_pattern.c $top/core/clock.c -lev" ;;
     http) src="$top/core/http/parse.c $top/core/http/reply.c $top/core/http/conn.c $top/core/util.c -lhttp_parser -lev" ;;
     dsn) src="$top/plugins/email/email_dsn.c -I$top/plugins/email $(pkg-config --cflags --libs gmime-3.0)" ;;

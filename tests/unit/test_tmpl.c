@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lua/tmpl.h"
+#include "zones.h"
 
 static const char DATA[] =
     "{\"name\":\"Ada\",\"contact\":{\"city\":\"Paris\",\"address\":{\"city\":\"Lyon\"}},"
@@ -199,7 +200,7 @@ static void test_zones_kept(void **state)
   (void)state;
   char zone[32], want[8];
   env.locale = "de-DE";
-  env.zones = tmpl_zones_new();
+  env.zones = zones_new();
   assert_non_null(env.zones);
   for (int round = 0; round < 2; round++)
     for (int i = 0; i < 14; i++) {
@@ -212,7 +213,7 @@ static void test_zones_kept(void **state)
     }
   env.timezone = "Mars/Olympus";
   expect_error("{{when|date}}", "time zone 'Mars/Olympus'");
-  tmpl_zones_free(env.zones);
+  zones_free(env.zones);
   env.zones = NULL, env.timezone = NULL, env.locale = NULL;
 }
 

@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..28"
+echo "1..29"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -222,3 +222,8 @@ printf 'test("declares a test inside a test", function(t)\n  test("inner", funct
 timeout 20 "$parley" test --journeys "$j/beside" "$files/nested_test.lua" >"$out" 2>&1; rc=$?
 expect 28 "a test declared inside a test is refused, not run for ever" 1 \
   'test\(name, function\): declare tests at the top of the file, not inside a test' '^0 passed, 1 failed$'
+
+# Quiet hours in the contact's own zone, on the virtual clock.
+"$parley" test -c "$srcdir/jtest/quiet/parley.conf.lua" --journeys "$srcdir/../scripts/journeys" \
+  "$srcdir/jtest/quiet/quiet_test.lua" >"$out" 2>&1; rc=$?
+expect 29 "a text due in the contact's night waits for its morning under parley test" 0 '^2 passed, 0 failed$'

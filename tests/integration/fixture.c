@@ -43,6 +43,29 @@ void fx_server_stop(struct fx_server *s)
   s->pid = 0;
 }
 
+cJSON *fx_lines_wait(const char *path, int (*keep)(const cJSON *line, const void *arg), const void *arg, int n,
+                     long ms)
+{
+  static char line[1 << 16];
+  for (long waited = 0;; waited += 50) {
+    cJSON *out = cJSON_CreateArray();
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+      cJSON *o = cJSON_Parse(line);
+      if (o && keep(o, arg))
+        cJSON_AddItemToArray(out, o);
+      else
+        cJSON_Delete(o);
+    }
+    if (f)
+      fclose(f);
+    if (cJSON_GetArraySize(out) >= n || waited >= ms)
+      return out;
+    cJSON_Delete(out);
+    h_sleep_ms(50);
+  }
+}
+
 int fx_write_file(const char *path, const char *text)
 {
   FILE *f = fopen(path, "w");

@@ -1,6 +1,6 @@
 /* What the channels' integration tests share beyond the daemon (harness.h): a test
  * server of tests/ (smtp_sink.py, sms_provider.py) started on loopback and stopped, a
- * secret written to a file for the configuration to read, an event that makes the
+ * server's log waited on, a secret written to a file for the configuration to read, an event that makes the
  * journey "say" speak, and the contact's history waited on. */
 #ifndef PARLEY_TEST_FIXTURE_H
 #define PARLEY_TEST_FIXTURE_H
@@ -20,6 +20,10 @@ struct fx_server {
 int fx_server_start(struct fx_server *s, const char *script, const char *arg);
 /* SIGTERM and wait; nothing when it is not running. */
 void fx_server_stop(struct fx_server *s);
+/* The lines of a test server's JSON-lines log that `keep` keeps (1), parsed, in order,
+ * waiting up to `ms` (polling every 50 ms) for at least `n`: the array, never NULL. */
+cJSON *fx_lines_wait(const char *path, int (*keep)(const cJSON *line, const void *arg), const void *arg, int n,
+                     long ms);
 /* `text` and a newline into `path`. 0, or -1. */
 int fx_write_file(const char *path, const char *text);
 /* 1 when the contact's view holds `needle`, waiting up to `ms` for it; else 0. */

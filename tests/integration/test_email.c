@@ -44,33 +44,27 @@ static int sink_start(int port)
   return fx_server_start(&S, "smtp_sink.py", port_arg);
 }
 
+struct sink_want {
+  const char *event, *rcpt;
+};
+
+static int event_for(const cJSON *o, const void *arg)
+{
+  const struct sink_want *w = arg;
+  const cJSON *ev = cJSON_GetObjectItem(o, "event");
+  const cJSON *r = cJSON_GetObjectItem(o, "rcpt");
+  const cJSON *tos = cJSON_GetObjectItem(o, "rcpt_tos");
+  const char *who = cJSON_IsString(r) ? r->valuestring
+                    : cJSON_GetArraySize(tos) > 0 ? cJSON_GetArrayItem(tos, 0)->valuestring
+                                                  : "";
+  return cJSON_IsString(ev) && strcmp(ev->valuestring, w->event) == 0 && strcmp(who, w->rcpt) == 0;
+}
+
 /* The sink's lines of `event` for `rcpt`, waiting up to `ms` for at least `n`. */
 static cJSON *sink_wait(const char *event, const char *rcpt, int n, long ms)
 {
-  for (long waited = 0;; waited += 50) {
-    cJSON *out = cJSON_CreateArray();
-    FILE *f = fopen(S.log, "r");
-    static char line[1 << 16];
-    while (f && fgets(line, sizeof line, f)) {
-      cJSON *o = cJSON_Parse(line);
-      const cJSON *ev = cJSON_GetObjectItem(o, "event");
-      const cJSON *r = cJSON_GetObjectItem(o, "rcpt");
-      const cJSON *tos = cJSON_GetObjectItem(o, "rcpt_tos");
-      const char *who = cJSON_IsString(r) ? r->valuestring
-                        : cJSON_GetArraySize(tos) > 0 ? cJSON_GetArrayItem(tos, 0)->valuestring
-                                                      : "";
-      if (cJSON_IsString(ev) && strcmp(ev->valuestring, event) == 0 && strcmp(who, rcpt) == 0)
-        cJSON_AddItemToArray(out, o);
-      else
-        cJSON_Delete(o);
-    }
-    if (f)
-      fclose(f);
-    if (cJSON_GetArraySize(out) >= n || waited >= ms)
-      return out;
-    cJSON_Delete(out);
-    h_sleep_ms(50);
-  }
+  struct sink_want w = {event, rcpt};
+  return fx_lines_wait(S.log, event_for, &w, n, ms);
 }
 
 static int start_all(void **state)

@@ -35,30 +35,26 @@ static struct daemon D;
 static struct kannel K;
 static struct fx_server S; /* tests/smtp_sink.py */
 
+static int message_to(const cJSON *o, const void *arg)
+{
+  const cJSON *ev = cJSON_GetObjectItem(o, "event"), *tos = cJSON_GetObjectItem(o, "rcpt_tos");
+  const cJSON *subject = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "headers"), "Subject");
+  const cJSON *to = cJSON_GetArrayItem(tos, 0);
+  return cJSON_IsString(ev) && strcmp(ev->valuestring, "message") == 0 && cJSON_IsString(to) &&
+         strcmp(to->valuestring, arg) == 0 && cJSON_IsString(subject);
+}
+
 /* The subjects of the messages the sink took for `rcpt`, waiting up to `ms` for `n`. */
 static cJSON *subjects_for(const char *rcpt, int n, long ms)
 {
-  static char line[1 << 16];
-  for (long waited = 0;; waited += 50) {
-    cJSON *out = cJSON_CreateArray();
-    FILE *f = fopen(S.log, "r");
-    while (f && fgets(line, sizeof line, f)) {
-      cJSON *o = cJSON_Parse(line);
-      const cJSON *ev = cJSON_GetObjectItem(o, "event"), *tos = cJSON_GetObjectItem(o, "rcpt_tos");
-      const cJSON *subject = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "headers"), "Subject");
-      const cJSON *to = cJSON_GetArrayItem(tos, 0);
-      if (cJSON_IsString(ev) && strcmp(ev->valuestring, "message") == 0 && cJSON_IsString(to) &&
-          strcmp(to->valuestring, rcpt) == 0 && cJSON_IsString(subject))
-        cJSON_AddItemToArray(out, cJSON_CreateString(subject->valuestring));
-      cJSON_Delete(o);
-    }
-    if (f)
-      fclose(f);
-    if (cJSON_GetArraySize(out) >= n || waited >= ms)
-      return out;
-    cJSON_Delete(out);
-    h_sleep_ms(50);
+  cJSON *lines = fx_lines_wait(S.log, message_to, rcpt, n, ms), *out = cJSON_CreateArray(), *o;
+  cJSON_ArrayForEach(o, lines)
+  {
+    const cJSON *subject = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "headers"), "Subject");
+    cJSON_AddItemToArray(out, cJSON_CreateString(subject->valuestring));
   }
+  cJSON_Delete(lines);
+  return out;
 }
 
 /* The channels of both servers; the nudge comes two seconds after the reminder. */

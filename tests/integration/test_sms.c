@@ -71,30 +71,18 @@ static int stop_all(void **state)
   return h_teardown(&D);
 }
 
+static int to_or_receipt(const cJSON *o, const void *arg)
+{
+  const char *to = arg;
+  const cJSON *t = cJSON_GetObjectItem(o, "to");
+  return to ? cJSON_IsString(t) && strcmp(t->valuestring, to) == 0 : cJSON_GetObjectItem(o, "receipt") != NULL;
+}
+
 /* The provider's lines for `to` (receipts: for the callback URL holding nothing to
  * match, so `to` NULL takes receipts), waiting up to `ms` for at least `n`. */
 static cJSON *provider_wait(const char *to, int n, long ms)
 {
-  for (long waited = 0;; waited += 50) {
-    cJSON *out = cJSON_CreateArray();
-    FILE *f = fopen(P.log, "r");
-    static char line[1 << 16];
-    while (f && fgets(line, sizeof line, f)) {
-      cJSON *o = cJSON_Parse(line);
-      const cJSON *t = cJSON_GetObjectItem(o, "to");
-      int mine = to ? cJSON_IsString(t) && strcmp(t->valuestring, to) == 0 : cJSON_GetObjectItem(o, "receipt") != NULL;
-      if (mine)
-        cJSON_AddItemToArray(out, o);
-      else
-        cJSON_Delete(o);
-    }
-    if (f)
-      fclose(f);
-    if (cJSON_GetArraySize(out) >= n || waited >= ms)
-      return out;
-    cJSON_Delete(out);
-    h_sleep_ms(50);
-  }
+  return fx_lines_wait(P.log, to_or_receipt, to, n, ms);
 }
 
 static const char *str(const cJSON *o, const char *key)

@@ -5,12 +5,14 @@
 # listed (never its secret), refused twice under one name, revoked. Last `parley plugin
 # try`: the file plugin, and the webhook plugin against the test receiver
 # (webhook_receiver.py, started once here), with the exit status of each outcome, and
-# the email plugin against the test SMTP server (smtp_sink.py, started once here).
+# the email plugin against the test SMTP server (smtp_sink.py, started once here), and the
+# sms plugin against the test SMS provider (sms_provider.py, generic dialect, started once
+# here).
 parley=$(pwd)/../core/parley
 scratch=$(mktemp -d /tmp/parley-cli-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 cmds="serve check inspect replay send erase backup test keygen version token"
-echo "1..22"
+echo "1..25"
 
 bad=
 for c in $cmds "plugin sign" "plugin verify" "plugin try"; do
@@ -213,3 +215,40 @@ out2=$(tls --set url="smtp://127.0.0.1:$(cat "$scratch/starttls_port")" --set ca
   ! grep -q "s3cret\|badpw-7Q" "$scratch/try.err"; ok=$?
 [ $ok -eq 0 ] || { echo "# rc=$rc rc2=$rc2"; echo "$out$out2" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
 tap 22 "plugin try email with AUTH: logged in and delivered (exit 0); a wrong password retried as a refused login (75), no secret in the output" $ok
+
+# The sms plugin, generic dialect, against the test provider: a text measured by the
+# plugin's check and delivered with the provider's id; a text longer than max_segments
+# refused by the check and never sent; the provider down: retried. public_url is a closed
+# loopback port, so the provider's receipts go nowhere off this machine.
+/usr/bin/python3 "${srcdir:-.}/sms_provider.py" "$scratch/sms.jsonl" >"$scratch/sms_port" &
+provider=$!
+trap 'kill $receiver $sink $sink2 $sink3 $provider 2>/dev/null; rm -rf "$scratch"' EXIT
+for i in $(seq 100); do [ -s "$scratch/sms_port" ] && break; sleep 0.05; done
+sms_port=$(cat "$scratch/sms_port")
+export SMS_SECRET=an-inbound-secret-of-thirty-two-bytes-0123
+sms() { try sms --set dialect=generic --set url="http://127.0.0.1:$sms_port/messages" --set from=+4915112345678 \
+  --set public_url=http://127.0.0.1:1 --set inbound_secret='{"env":"SMS_SECRET"}' \
+  --set id_path=messages.0.id --set error_path=error.message --set timeout=2s --to +4915199999999 "$@"; }
+
+out=$(sms --text "Your cart misses you"); rc=$?
+id=$(echo "$out" | sed -n 's/^sending \(try-[0-9a-f]*\) .*/\1/p')
+[ $rc -eq 0 ] && [ -n "$id" ] && echo "$out" | grep -qx 'checked: {"segments":1,"encoding":"GSM-7","characters":20}' &&
+  echo "$out" | grep -qx "delivered: provider id prov-[0-9]*" &&
+  grep -q "\"to\": \"+4915199999999\", \"text\": \"Your cart misses you\", \"reference\": \"$id\".*\"status\": 201" \
+    "$scratch/sms.jsonl" && ! grep -q "$SMS_SECRET" "$scratch/try.err"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; sed 's/^/# /' "$scratch/try.err"; }
+tap 23 "plugin try sms: the text measured by check (1 GSM-7 segment), delivered with the provider's id, exit 0" $ok
+
+long=$(printf 'Your cart: %0150d' 0)
+out=$(sms --set max_segments=1 --text "$long"); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -qx "refused by check: the text needs 2 segments (161 characters in GSM-7), more than the 1 allowed" &&
+  ! echo "$out" | grep -q "^delivered" && ! grep -q "Your cart: 0" "$scratch/sms.jsonl"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; }
+tap 24 "plugin try sms: a text over max_segments refused by check with what it measured, never sent, exit 1" $ok
+
+kill $provider; wait $provider 2>/dev/null
+out=$(sms --text "Anyone there?"); rc=$?
+[ $rc -eq 75 ] && echo "$out" | grep -q "^retry: the gateway did not answer: " &&
+  ! grep -q "Anyone there" "$scratch/sms.jsonl"; ok=$?
+[ $ok -eq 0 ] || { echo "# rc=$rc"; echo "$out" | sed 's/^/# /'; }
+tap 25 "plugin try sms: the provider down, the text retried (exit 75)" $ok

@@ -1,12 +1,12 @@
 #!/bin/sh
 # The include rules of docs/architecture.md ("Include rules"), as TAP: each folder of
 # core/ includes only what it may, plugins include only the SDK, and no two files of the
-# core call each other around a circle. Includes are read from the sources; calls from
+# core, nor two files of one plugin, call each other around a circle. Includes are read from the sources; calls from
 # the built objects (nm), so none can hide behind a declaration.
 srcdir=${srcdir:-.}
 core=$(cd "$srcdir/../core" && pwd)
 build=$(cd ../core && pwd)
-echo "1..9"
+echo "1..10"
 n=0
 
 # check DESCRIPTION FILES... -- ALLOWED (an extended regex of the quoted include paths)
@@ -78,4 +78,29 @@ elif loop=$(tsort "$edges" 2>&1 >/dev/null) && [ -z "$loop" ]; then
 else
   echo "$loop" | sed 's/^/# /'
   echo "not ok $n - no two core files call each other around a circle"
+fi
+
+# The same for each plugin's files (plugins/sms: sms.c on top, its parts below), from the
+# objects libtool built (plugins/<name>/.libs/<lib>-<file>.o).
+n=$((n + 1))
+plugins_build=$(cd ../plugins && pwd)
+for dir in "$srcdir"/../plugins/*/; do
+  name=$(basename "$dir")
+  for src in "$dir"*.c; do
+    base=$(basename "$src" .c)
+    for o in "$plugins_build/$name"/.libs/*-"$base".o; do
+      [ -f "$o" ] && nm "$o" | awk -v f="$name/$base" \
+        'NF == 3 && $2 ~ /^[TDBR]$/ { print "def", $3, f } NF == 2 && $1 == "U" { print "use", $2, f }'
+    done
+  done
+done | awk '$1 == "def" { at[$2] = $3 } $1 == "use" { use[NR] = $2 " " $3 }
+  END { for (i in use) { split(use[i], u, " "); if (u[1] in at && at[u[1]] != u[2]) print u[2], at[u[1]] } }' |
+  sort -u >"$edges"
+if [ ! -s "$edges" ]; then
+  echo "not ok $n - no two files of a plugin call each other around a circle (no objects under $plugins_build)"
+elif loop=$(tsort "$edges" 2>&1 >/dev/null) && [ -z "$loop" ]; then
+  echo "ok $n - no two files of a plugin call each other around a circle ($(wc -l <"$edges") calls between files)"
+else
+  echo "$loop" | sed 's/^/# /'
+  echo "not ok $n - no two files of a plugin call each other around a circle"
 fi

@@ -1,7 +1,8 @@
 /* `parley plugin try`: a plugin tried on its own, the way the daemon would run it but
  * without the store, the outbox or a journey. One instance is opened with the loader the
  * daemon uses (plugin_load.c), on a libev loop of its own with the daemon's HTTP client,
- * one message is handed to it, and what comes back (the send's outcome, the events the
+ * one message is handed to it (to its check first, as a journey's message is when it is
+ * spoken, then to its send), and what comes back (the send's outcome, the events the
  * plugin emits) is printed as it comes. The exit status says how the send ended. */
 #include "plugin_try.h"
 
@@ -146,6 +147,21 @@ static void channel_name(const struct try_opts *o, char *out, size_t len)
            o->channel ? o->channel : base);
 }
 
+/* The plugin's check first, as when a journey speaks: what it measured is printed, and a
+ * message it refuses is never sent (the daemon would refuse it at speak time). 0, or -1
+ * when refused. */
+static int run_check(struct plugin_inst *pi, const struct parley_msg *m)
+{
+  char info[1024] = "";
+  if (plugin_instance_check(pi, m, info, sizeof info) != PARLEY_OK) {
+    printf("refused by check: %s\n", info[0] ? info : "(no reason)");
+    return -1;
+  }
+  if (info[0])
+    printf("checked: %s\n", info);
+  return 0;
+}
+
 /* One send on the open instance, then the loop until the outcome and --wait. */
 static int run_send(struct try_run *t, struct plugin_inst *pi, const struct try_opts *o, char *channel)
 {
@@ -153,6 +169,11 @@ static int run_send(struct try_run *t, struct plugin_inst *pi, const struct try_
   make_msg(&m, o, channel);
   printf("sending %s to %s through plugin '%s' (channel '%s')\n", m.id, o->to, plugin_instance_name(pi),
          channel);
+  if (run_check(pi, &m) < 0) {
+    cJSON_Delete(m.profile);
+    free(m.attr_text);
+    return TRY_FAILED;
+  }
   fflush(stdout);
   ev_timer_init(&t->wait, on_wait, (double)o->wait_ms / 1000.0, 0.);
   t->give_up_ms = o->wait_ms > TRY_OUTCOME_WAIT_MS ? o->wait_ms : TRY_OUTCOME_WAIT_MS;

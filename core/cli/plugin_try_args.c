@@ -16,9 +16,11 @@ const char plugin_try_usage[] =
     "                         [--set KEY=VALUE ...] [--subject S] [--text T] [--html H]\n"
     "                         [--wait DURATION]\n\n"
     "Run one instance of a channel plugin without the daemon or a journey, hand it one\n"
-    "message, and print how the send ended (delivered and the provider's id; retry, why\n"
-    "and the provider's retry-after; failed, the reason and why) and every event the\n"
-    "plugin emits, until the outcome is known and --wait has passed; then shut it down.\n"
+    "message, first to the plugin's check as when a journey speaks (what it measured is\n"
+    "printed; a message it refuses is not sent), and print how the send ended\n"
+    "(delivered and the provider's id; retry, why and the provider's retry-after; failed,\n"
+    "the reason and why) and every event the plugin emits, until the outcome is known and\n"
+    "--wait has passed; then shut it down.\n"
     "The plugin's HTTP requests go through the daemon's HTTP client (http_client.ca_file\n"
     "of the configuration is trusted).\n\n"
     "  PLUGIN              a plugin name, looked for on plugin_path and in plugin_dir, or\n"
@@ -34,9 +36,9 @@ const char plugin_try_usage[] =
     "  --subject S, --text T, --html H   the message's rendered parts\n"
     "  --wait DURATION     keep listening for events this long after the send (\"5s\";\n"
     "                      default 0); the outcome itself is awaited at least 60s\n\n"
-    "Exit status: 0 delivered, 1 failed for good, 2 usage, 70 the plugin never completed\n"
-    "the message, 75 failed for now (the daemon would retry), 78 the configuration, the\n"
-    "plugin file or its init refused.\n";
+    "Exit status: 0 delivered, 1 failed for good or refused by the check, 2 usage, 70 the\n"
+    "plugin never completed the message, 75 failed for now (the daemon would retry), 78\n"
+    "the configuration, the plugin file or its init refused.\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)

@@ -2,9 +2,11 @@
  * UCS-2, segments, E.164), the opt-out keywords (sms_keyword.c), the signed callback URLs
  * and event ids (sms_token.c), the two dialects (sms_kannel.c: Kannel's sendsms and its
  * get-url MO and DLR callbacks; sms_generic.c: a JSON-over-HTTP provider and its
- * webhooks; each with its callbacks' routes in *_routes.c), what an inbound reply or receipt becomes (sms_inbound.c), and the JSON
- * reading both dialects share (sms_json.c). The plugin itself, its settings and its life
- * cycle, is sms.c. docs/sms.md is the operator's guide. */
+ * webhooks; each with its callbacks' routes in *_routes.c), what an inbound reply or
+ * receipt becomes (sms_inbound.c), the requests to the gateway and their answers
+ * (sms_out.c), and the JSON reading both dialects share (sms_json.c). The plugin itself,
+ * its settings and its life cycle, is sms.c, the top layer: no file calls back into it.
+ * docs/sms.md is the operator's guide. */
 #ifndef PARLEY_SMS_H
 #define PARLEY_SMS_H
 #include <stddef.h>
@@ -137,6 +139,7 @@ enum sms_outcome sms_generic_outcome(const struct sms *s, int status, const char
 /* The request body for one text: the body template rendered. malloc'd, or NULL and why. */
 char *sms_generic_body(const struct sms *s, const char *to, const char *text, const char *message_id,
                        const char *callback_url, char *why, size_t len);
+#define SMS_HEADERS_MAX 8 /* the most headers setting lines a request carries */
 /* The request's headers ({{api_key}} replaced) into h (room for n), the strings into
  * buf. The count, or -1 and why. */
 int sms_generic_headers(const struct sms *s, struct parley_http_header *h, size_t n, char *buf, size_t cap,
@@ -182,10 +185,17 @@ char *sms_query_raw(const char *query, const char *name, int *len);
  * holding a NUL. */
 int sms_query_param(const char *query, const char *name, char *out, size_t cap);
 
-/* --- sms.c --- */
+/* --- sms_out.c: the requests to the gateway and their answers --- */
 
+/* Sends a message's text to `to` (dlr: its receipt URL, NULL for none); the answer ends
+ * the delivery (send_delivered, send_failed or send_retry). 0, or -1 and why when no
+ * request could be made (nothing is left listed then). */
+int sms_out_message(struct sms *s, parley_msg *msg, const char *to, const char *text, enum sms_encoding enc,
+                    const char *dlr, char *why, size_t len);
 /* Sends a text the plugin writes itself (a STOP confirmation, the help text) straight
  * to the gateway, outside any journey and past any suppression: once, logged. */
 void sms_direct_send(struct sms *s, const char *channel, const char *to, const char *text, const char *ref);
+/* Frees the state of the requests still listed (the host cancelled them at shutdown). */
+void sms_out_forget(struct sms *s);
 
 #endif

@@ -29,77 +29,42 @@
 #include <unistd.h>
 
 #include "email_token.h"
+#include "fixture.h"
 #include "harness.h"
 
 static struct daemon D;
 #define SIGNING_KEY "an-email-signing-key-of-forty-or-more-bytes-0123"
-static struct sink {
-  char log[160];
-  int port;
-  pid_t pid;
-} S;
+static struct fx_server S; /* tests/smtp_sink.py */
 
 /* Starts tests/smtp_sink.py on `port` (0: any) and reads the port it took. */
 static int sink_start(int port)
 {
-  int fds[2];
   char port_arg[16];
   snprintf(port_arg, sizeof port_arg, "%d", port);
-  if (pipe(fds) < 0)
-    return -1;
-  S.pid = fork();
-  if (S.pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execl("/usr/bin/python3", "python3", PARLEY_SRCDIR "/tests/smtp_sink.py", S.log, port_arg, (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *f = fdopen(fds[0], "r");
-  if (f == NULL || fscanf(f, "%d", &S.port) != 1)
-    S.port = 0;
-  if (f)
-    fclose(f);
-  return S.port > 0 ? 0 : -1;
+  return fx_server_start(&S, "smtp_sink.py", port_arg);
 }
 
-static void sink_stop(void)
+struct sink_want {
+  const char *event, *rcpt;
+};
+
+static int event_for(const cJSON *o, const void *arg)
 {
-  if (S.pid > 0) {
-    kill(S.pid, SIGTERM);
-    waitpid(S.pid, NULL, 0);
-  }
-  S.pid = 0;
+  const struct sink_want *w = arg;
+  const cJSON *ev = cJSON_GetObjectItem(o, "event");
+  const cJSON *r = cJSON_GetObjectItem(o, "rcpt");
+  const cJSON *tos = cJSON_GetObjectItem(o, "rcpt_tos");
+  const char *who = cJSON_IsString(r) ? r->valuestring
+                    : cJSON_GetArraySize(tos) > 0 ? cJSON_GetArrayItem(tos, 0)->valuestring
+                                                  : "";
+  return cJSON_IsString(ev) && strcmp(ev->valuestring, w->event) == 0 && strcmp(who, w->rcpt) == 0;
 }
 
 /* The sink's lines of `event` for `rcpt`, waiting up to `ms` for at least `n`. */
 static cJSON *sink_wait(const char *event, const char *rcpt, int n, long ms)
 {
-  for (long waited = 0;; waited += 50) {
-    cJSON *out = cJSON_CreateArray();
-    FILE *f = fopen(S.log, "r");
-    static char line[1 << 16];
-    while (f && fgets(line, sizeof line, f)) {
-      cJSON *o = cJSON_Parse(line);
-      const cJSON *ev = cJSON_GetObjectItem(o, "event");
-      const cJSON *r = cJSON_GetObjectItem(o, "rcpt");
-      const cJSON *tos = cJSON_GetObjectItem(o, "rcpt_tos");
-      const char *who = cJSON_IsString(r) ? r->valuestring
-                        : cJSON_GetArraySize(tos) > 0 ? cJSON_GetArrayItem(tos, 0)->valuestring
-                                                      : "";
-      if (cJSON_IsString(ev) && strcmp(ev->valuestring, event) == 0 && strcmp(who, rcpt) == 0)
-        cJSON_AddItemToArray(out, o);
-      else
-        cJSON_Delete(o);
-    }
-    if (f)
-      fclose(f);
-    if (cJSON_GetArraySize(out) >= n || waited >= ms)
-      return out;
-    cJSON_Delete(out);
-    h_sleep_ms(50);
-  }
+  struct sink_want w = {event, rcpt};
+  return fx_lines_wait(S.log, event_for, &w, n, ms);
 }
 
 static int start_all(void **state)
@@ -135,7 +100,7 @@ static int start_all(void **state)
 static int stop_all(void **state)
 {
   int rc = h_teardown(&D);
-  sink_stop();
+  fx_server_stop(&S);
   return rc;
 }
 
@@ -166,22 +131,6 @@ static cJSON *message_for(const char *rcpt, int n, long ms)
   cJSON *m = cJSON_DetachItemFromArray(all, n - 1);
   cJSON_Delete(all);
   return m;
-}
-
-static int history_says(const char *contact, const char *needle, long ms)
-{
-  for (long waited = 0; waited <= ms; waited += 100) {
-    long status;
-    cJSON *ct = h_get_contact(&D, contact, &status);
-    char *text = cJSON_PrintUnformatted(ct);
-    int found = text && strstr(text, needle) != NULL;
-    free(text);
-    cJSON_Delete(ct);
-    if (found)
-      return 1;
-    h_sleep_ms(100);
-  }
-  return 0;
 }
 
 /* The path of the List-Unsubscribe URL below the daemon's address. */
@@ -276,7 +225,7 @@ static void test_message_as_received(void **state)
   assert_string_equal(mid + strlen(mid) - strlen(".parley@shop.example>"), ".parley@shop.example>");
   assert_null(strstr(mid, "ok-1")); /* neither the contact nor the address shows */
   snprintf(msgid, sizeof msgid, "id=%.32s", from + 8); /* Parley's own */
-  assert_true(history_says("ok-1", msgid, 5000));
+  assert_true(fx_history_says(&D, "ok-1", msgid, 5000));
   assert_string_equal(str_at(m, "headers", "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
   char path[1024];
   unsubscribe_path(m, path, sizeof path);
@@ -296,7 +245,7 @@ static void test_message_as_received(void **state)
   /* delivered, the server's queue id kept */
   char want[64];
   snprintf(want, sizeof want, "provider=%s", str_at(m, "queue_id", NULL));
-  assert_true(history_says("ok-1", want, 5000));
+  assert_true(fx_history_says(&D, "ok-1", want, 5000));
   cJSON_Delete(m);
 }
 
@@ -334,8 +283,8 @@ static void test_unsubscribe_one_click(void **state)
   cJSON_Delete(h_post(&D, "{\"id\":\"unsub-1-cart\",\"type\":\"cart.updated\",\"contact\":\"unsub-1\","
                           "\"data\":{\"items\":[{\"name\":\"tea\"}]}}",
                       200));
-  assert_true(history_says("unsub-1", "refused email/cart_reminder", 8000));
-  assert_true(history_says("unsub-1", "no consent for email", 100));
+  assert_true(fx_history_says(&D, "unsub-1", "refused email/cart_reminder", 8000));
+  assert_true(fx_history_says(&D, "unsub-1", "no consent for email", 100));
   cJSON *again = sink_wait("message", "unsub-1@example.com", 2, 0);
   assert_int_equal(cJSON_GetArraySize(again), 1);
   cJSON_Delete(again);
@@ -389,7 +338,7 @@ static void test_click_tracked(void **state)
   assert_int_equal(get_location(path, loc, sizeof loc), 302);
   assert_string_equal(loc, "https://shop.example/start");
   assert_int_equal(get_location(path, loc, sizeof loc), 302); /* a second click: the same event */
-  assert_true(history_says("click-1", "woken by email.clicked", 5000));
+  assert_true(fx_history_says(&D, "click-1", "woken by email.clicked", 5000));
   cJSON *tips = message_for("click-1@example.com", 2, 8000);
   assert_string_equal(str_at(tips, "headers", "Subject"), "Three tips to get started, Zoë");
   h_sleep_ms(500);
@@ -419,7 +368,7 @@ static void test_click_forged(void **state)
   assert_string_equal(loc, "");
   cJSON *next = message_for("forge-1@example.com", 2, 8000);
   assert_string_equal(str_at(next, "headers", "Subject"), "Anything we can help with, Zoë?");
-  assert_false(history_says("forge-1", "woken by email.clicked", 0));
+  assert_false(fx_history_says(&D, "forge-1", "woken by email.clicked", 0));
   cJSON_Delete(next);
   cJSON_Delete(m);
 }
@@ -476,7 +425,7 @@ static void test_open_pixel_and_expired_link(void **state)
   assert_int_equal(get_body(path, ctype, sizeof ctype, &size), 200);
   assert_string_equal(ctype, "image/gif");
   assert_int_equal((int)size, 43);
-  assert_true(history_says("open-1", "event email.opened", 5000));
+  assert_true(fx_history_says(&D, "open-1", "event email.opened", 5000));
   minted('c', id, "open-1", "https://shop.example/start", wall_ms() - 2000, path, sizeof path);
   assert_int_equal(get_location(path, loc, sizeof loc), 400); /* expired */
   assert_string_equal(loc, "");
@@ -486,7 +435,7 @@ static void test_open_pixel_and_expired_link(void **state)
   path[strlen("/v1/channels/email/")] = 'c';
   assert_int_equal(get_location(path, loc, sizeof loc), 400);
   assert_string_equal(loc, "");
-  assert_false(history_says("open-1", "woken by email.clicked", 0));
+  assert_false(fx_history_says(&D, "open-1", "woken by email.clicked", 0));
   cJSON_Delete(m);
 }
 
@@ -570,7 +519,7 @@ static void test_bounce_hard(void **state)
   cJSON *m = message_for("hard-1@example.com", 1, 5000);
   assert_int_equal(post_report(dsn_for(m, "failed", "5.1.1"), BOUNCE_SECRET, m), 200);
   assert_int_equal(post_report(dsn_for(m, "failed", "5.1.1"), BOUNCE_SECRET, m), 200); /* the same event */
-  assert_true(history_says("hard-1", "woken by email.bounced", 5000));
+  assert_true(fx_history_says(&D, "hard-1", "woken by email.bounced", 5000));
   suppression_of("hard-1", sup, sizeof sup);
   assert_non_null(strstr(sup, "\"address\":\"hard-1@example.com\""));
   assert_non_null(strstr(sup, "\"reason\":\"bounced\""));
@@ -578,8 +527,8 @@ static void test_bounce_hard(void **state)
   cJSON_Delete(h_post(&D, "{\"id\":\"hard-1-cart\",\"type\":\"cart.updated\",\"contact\":\"hard-1\","
                           "\"data\":{\"items\":[{\"name\":\"tea\"}]}}",
                       200));
-  assert_true(history_says("hard-1", "refused email/cart_reminder", 8000));
-  assert_true(history_says("hard-1", "suppressed for email: bounced", 100));
+  assert_true(fx_history_says(&D, "hard-1", "refused email/cart_reminder", 8000));
+  assert_true(fx_history_says(&D, "hard-1", "suppressed for email: bounced", 100));
   cJSON *all = sink_wait("message", "hard-1@example.com", 2, 0);
   assert_int_equal(cJSON_GetArraySize(all), 1);
   cJSON_Delete(all);
@@ -594,7 +543,7 @@ static void test_bounce_soft(void **state)
   signup("soft-1");
   cJSON *m = message_for("soft-1@example.com", 1, 5000);
   assert_int_equal(post_report(dsn_for(m, "delayed", "4.2.2"), BOUNCE_SECRET, NULL), 200);
-  assert_true(history_says("soft-1", "woken by email.bounced", 5000));
+  assert_true(fx_history_says(&D, "soft-1", "woken by email.bounced", 5000));
   cJSON *next = message_for("soft-1@example.com", 2, 8000);
   assert_string_equal(str_at(next, "headers", "Subject"), "Anything we can help with, Zoë?");
   suppression_of("soft-1", sup, sizeof sup);
@@ -609,7 +558,7 @@ static void test_complaint_suppresses(void **state)
   signup("spam-1");
   cJSON *m = message_for("spam-1@example.com", 1, 5000);
   assert_int_equal(post_report(arf_for(m), BOUNCE_SECRET, NULL), 200);
-  assert_true(history_says("spam-1", "event email.complained", 5000));
+  assert_true(fx_history_says(&D, "spam-1", "event email.complained", 5000));
   suppression_of("spam-1", sup, sizeof sup);
   assert_non_null(strstr(sup, "\"address\":\"spam-1@example.com\""));
   assert_non_null(strstr(sup, "\"reason\":\"complaint\""));
@@ -645,7 +594,7 @@ static void test_bounce_refused(void **state)
   assert_true(status == 400 || status == 422);
   cJSON *next = message_for("fake-1@example.com", 2, 8000);
   assert_string_equal(str_at(next, "headers", "Subject"), "Anything we can help with, Zoë?");
-  assert_false(history_says("fake-1", "woken by email.bounced", 0));
+  assert_false(fx_history_says(&D, "fake-1", "woken by email.bounced", 0));
   suppression_of("fake-1", sup, sizeof sup);
   assert_string_equal(sup, "");
   cJSON_Delete(next);
@@ -656,7 +605,7 @@ static void test_bounce_refused(void **state)
 static void test_550_dead_letter_and_suppressed(void **state)
 {
   signup("bad-1");
-  assert_true(history_says("bad-1", "invalid_address", 5000));
+  assert_true(fx_history_says(&D, "bad-1", "invalid_address", 5000));
   cJSON *rcpts = sink_wait("rcpt", "bad-1@example.com", 1, 0);
   assert_int_equal(cJSON_GetArraySize(rcpts), 1); /* one attempt, no retry */
   cJSON_Delete(rcpts);
@@ -677,7 +626,7 @@ static void test_451_retried_then_delivered(void **state)
   assert_int_equal(cJSON_GetArraySize(rcpts), 2);
   assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rcpts, 0), "code")->valueint, 451);
   assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rcpts, 1), "code")->valueint, 250);
-  assert_true(history_says("busy-1", "provider=Q", 5000));
+  assert_true(fx_history_says(&D, "busy-1", "provider=Q", 5000));
   cJSON_Delete(rcpts);
   cJSON_Delete(m);
 }
@@ -686,7 +635,7 @@ static void test_451_retried_then_delivered(void **state)
 static void test_server_away_then_back(void **state)
 {
   int port = S.port;
-  sink_stop();
+  fx_server_stop(&S);
   signup("away-1");
   h_sleep_ms(1500);
   cJSON *none = sink_wait("message", "away-1@example.com", 1, 0);
@@ -694,7 +643,7 @@ static void test_server_away_then_back(void **state)
   cJSON_Delete(none);
   assert_int_equal(sink_start(port), 0);
   cJSON *m = message_for("away-1@example.com", 1, 10000);
-  assert_true(history_says("away-1", "provider=Q", 5000));
+  assert_true(fx_history_says(&D, "away-1", "provider=Q", 5000));
   cJSON_Delete(m);
 }
 

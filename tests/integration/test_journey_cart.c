@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "kannel.h"
 
@@ -32,65 +33,28 @@
 
 static struct daemon D;
 static struct kannel K;
-static struct sink {
-  char log[160];
-  int port;
-  pid_t pid;
-} S;
+static struct fx_server S; /* tests/smtp_sink.py */
 
-/* Starts tests/smtp_sink.py on any port and reads the port it took. */
-static int sink_start(void)
+static int message_to(const cJSON *o, const void *arg)
 {
-  int fds[2];
-  if (pipe(fds) < 0)
-    return -1;
-  S.pid = fork();
-  if (S.pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execl("/usr/bin/python3", "python3", PARLEY_SRCDIR "/tests/smtp_sink.py", S.log, "0", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *f = fdopen(fds[0], "r");
-  if (f == NULL || fscanf(f, "%d", &S.port) != 1)
-    S.port = 0;
-  if (f)
-    fclose(f);
-  return S.port > 0 ? 0 : -1;
+  const cJSON *ev = cJSON_GetObjectItem(o, "event"), *tos = cJSON_GetObjectItem(o, "rcpt_tos");
+  const cJSON *subject = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "headers"), "Subject");
+  const cJSON *to = cJSON_GetArrayItem(tos, 0);
+  return cJSON_IsString(ev) && strcmp(ev->valuestring, "message") == 0 && cJSON_IsString(to) &&
+         strcmp(to->valuestring, arg) == 0 && cJSON_IsString(subject);
 }
 
 /* The subjects of the messages the sink took for `rcpt`, waiting up to `ms` for `n`. */
 static cJSON *subjects_for(const char *rcpt, int n, long ms)
 {
-  static char line[1 << 16];
-  for (long waited = 0;; waited += 50) {
-    cJSON *out = cJSON_CreateArray();
-    FILE *f = fopen(S.log, "r");
-    while (f && fgets(line, sizeof line, f)) {
-      cJSON *o = cJSON_Parse(line);
-      const cJSON *ev = cJSON_GetObjectItem(o, "event"), *tos = cJSON_GetObjectItem(o, "rcpt_tos");
-      const cJSON *subject = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "headers"), "Subject");
-      const cJSON *to = cJSON_GetArrayItem(tos, 0);
-      if (cJSON_IsString(ev) && strcmp(ev->valuestring, "message") == 0 && cJSON_IsString(to) &&
-          strcmp(to->valuestring, rcpt) == 0 && cJSON_IsString(subject))
-        cJSON_AddItemToArray(out, cJSON_CreateString(subject->valuestring));
-      cJSON_Delete(o);
-    }
-    if (f)
-      fclose(f);
-    if (cJSON_GetArraySize(out) >= n || waited >= ms)
-      return out;
-    cJSON_Delete(out);
-    h_sleep_ms(50);
+  cJSON *lines = fx_lines_wait(S.log, message_to, rcpt, n, ms), *out = cJSON_CreateArray(), *o;
+  cJSON_ArrayForEach(o, lines)
+  {
+    const cJSON *subject = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "headers"), "Subject");
+    cJSON_AddItemToArray(out, cJSON_CreateString(subject->valuestring));
   }
-}
-
-static int write_file(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-  return f && fprintf(f, "%s\n", text) > 0 && fclose(f) == 0 ? 0 : -1;
+  cJSON_Delete(lines);
+  return out;
 }
 
 /* The channels of both servers; the nudge comes two seconds after the reminder. */
@@ -123,9 +87,10 @@ static int start_all(void **state)
   snprintf(bounce, sizeof bounce, "%s.bounce", key);
   snprintf(secret, sizeof secret, "%s/sms.secret", D.dir);
   snprintf(password, sizeof password, "%s/kannel.password", D.dir);
-  if (sink_start() < 0 || write_file(key, "an-email-signing-key-of-forty-or-more-bytes-0123") < 0 ||
-      write_file(bounce, "a-bounce-secret-for-tests") < 0 || write_file(secret, INBOUND_SECRET) < 0 ||
-      write_file(password, "kannel-test-password") < 0)
+  if (fx_server_start(&S, "smtp_sink.py", "0") < 0 ||
+      fx_write_file(key, "an-email-signing-key-of-forty-or-more-bytes-0123") < 0 ||
+      fx_write_file(bounce, "a-bounce-secret-for-tests") < 0 || fx_write_file(secret, INBOUND_SECRET) < 0 ||
+      fx_write_file(password, "kannel-test-password") < 0)
     return -1;
   snprintf(public_url, sizeof public_url, "http://127.0.0.1:%d", D.port);
   kannel_mo_url(mo, sizeof mo, public_url, "sms", INBOUND_SECRET);
@@ -145,22 +110,6 @@ static int stop_all(void **state)
     waitpid(S.pid, NULL, 0);
   }
   return rc;
-}
-
-static int history_says(const char *contact, const char *needle, long ms)
-{
-  for (long waited = 0; waited <= ms; waited += 100) {
-    long status;
-    cJSON *ct = h_get_contact(&D, contact, &status);
-    char *text = cJSON_PrintUnformatted(ct);
-    int found = text && strstr(text, needle) != NULL;
-    free(text);
-    cJSON_Delete(ct);
-    if (found)
-      return 1;
-    h_sleep_ms(100);
-  }
-  return 0;
 }
 
 static void cart_for(const char *contact, const char *phone)
@@ -197,10 +146,10 @@ static void email_then_sms_then_stop(void **state)
   assert_true(strncmp(mt.text, "Your cart (2 item(s)) is still waiting for you at the shop. Reply STOP to opt out",
                       strlen("Your cart (2 item(s)) is still waiting for you at the shop. Reply STOP to opt out")) ==
               0);
-  assert_true(history_says("cy", "event sms.delivered", 8000)); /* the fake SMSC's report, through the dlr-url */
+  assert_true(fx_history_says(&D, "cy", "event sms.delivered", 8000)); /* the fake SMSC's report, through the dlr-url */
   /* the phone answers STOP */
   assert_int_equal(kannel_send_mo(&K, phone, SHOP, "STOP"), 0);
-  assert_true(history_says("cy", "event sms.unsubscribed", 8000));
+  assert_true(fx_history_says(&D, "cy", "event sms.unsubscribed", 8000));
   cJSON *cv = h_first_conv(&D, "cy");
   assert_string_equal(cJSON_GetObjectItem(cv, "journey")->valuestring, "cart_abandonment");
   assert_string_equal(cJSON_GetObjectItem(cv, "status")->valuestring, "done");
@@ -221,7 +170,7 @@ static void unroutable_number_falls_back_to_email(void **state)
   cart_for("di", KANNEL_REFUSED_PREFIX "1234567");
   reminder_email_arrives("di@example.com");
   /* Kannel refuses the text (403 Not routable): sms.failed, then the last email */
-  assert_true(history_says("di", "event sms.failed", 10000));
+  assert_true(fx_history_says(&D, "di", "event sms.failed", 10000));
   cJSON *subjects = subjects_for("di@example.com", 2, 8000);
   assert_int_equal(cJSON_GetArraySize(subjects), 2);
   assert_string_equal(cJSON_GetArrayItem(subjects, 1)->valuestring, "Last chance: your cart is about to expire");
@@ -239,14 +188,14 @@ static void text_waits_for_kannel_to_come_back(void **state)
   cart_for("ed", phone);
   reminder_email_arrives("ed@example.com");
   assert_int_equal(kannel_stop(&K), 0);
-  assert_true(history_says("ed", "spoke sms/cart_sms", 8000)); /* due while Kannel is down */
+  assert_true(fx_history_says(&D, "ed", "spoke sms/cart_sms", 8000)); /* due while Kannel is down */
   h_sleep_ms(1000);                                             /* refused a few times */
-  assert_false(history_says("ed", "delivered sms/cart_sms", 0));
+  assert_false(fx_history_says(&D, "ed", "delivered sms/cart_sms", 0));
   assert_int_equal(kannel_resume(&K), 0);
   assert_int_equal(kannel_wait_mt(&K, 10000, &mt), 0);
   assert_string_equal(mt.to, phone);
   assert_true(strstr(mt.text, "Reply STOP to opt out") != NULL);
-  assert_true(history_says("ed", "delivered sms/cart_sms", 8000));
+  assert_true(fx_history_says(&D, "ed", "delivered sms/cart_sms", 8000));
   assert_true(kannel_quiet(&K, 1500)); /* once */
 }
 

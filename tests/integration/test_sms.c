@@ -28,54 +28,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 
 #define INBOUND_SECRET "an-inbound-secret-for-the-tests"
 #define API_KEY "test-api-key-123"
 
 static struct daemon D;
-static struct provider {
-  char log[160];
-  int port;
-  pid_t pid;
-} P;
-
-static int provider_start(void)
-{
-  int fds[2];
-  if (pipe(fds) < 0)
-    return -1;
-  P.pid = fork();
-  if (P.pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execl("/usr/bin/python3", "python3", PARLEY_SRCDIR "/tests/sms_provider.py", P.log, (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *f = fdopen(fds[0], "r");
-  if (f == NULL || fscanf(f, "%d", &P.port) != 1)
-    P.port = 0;
-  if (f)
-    fclose(f);
-  return P.port > 0 ? 0 : -1;
-}
-
-static void provider_stop(void)
-{
-  if (P.pid > 0) {
-    kill(P.pid, SIGTERM);
-    waitpid(P.pid, NULL, 0);
-  }
-  P.pid = 0;
-}
-
-static int write_file(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-  return f && fprintf(f, "%s\n", text) > 0 && fclose(f) == 0 ? 0 : -1;
-}
+static struct fx_server P; /* tests/sms_provider.py */
 
 static int start_all(void **state)
 {
@@ -88,7 +48,8 @@ static int start_all(void **state)
   snprintf(D.journeys, sizeof D.journeys, "%s", PARLEY_SRCDIR "/tests/integration/sms_journeys");
   snprintf(secret, sizeof secret, "%s/inbound.secret", D.dir);
   snprintf(key, sizeof key, "%s/api.key", D.dir);
-  if (provider_start() < 0 || write_file(secret, INBOUND_SECRET) < 0 || write_file(key, API_KEY) < 0)
+  if (fx_server_start(&P, "sms_provider.py", NULL) < 0 || fx_write_file(secret, INBOUND_SECRET) < 0 ||
+      fx_write_file(key, API_KEY) < 0)
     return -1;
   snprintf(extra, sizeof extra,
            "  delivery = { max_attempts = 5, retry_base = '100ms', retry_max = '300ms' },\n"
@@ -106,56 +67,28 @@ static int start_all(void **state)
 
 static int stop_all(void **state)
 {
-  provider_stop(); /* first: its log is in the daemon's folder, which the teardown removes */
+  fx_server_stop(&P); /* first: its log is in the daemon's folder, which the teardown removes */
   return h_teardown(&D);
+}
+
+static int to_or_receipt(const cJSON *o, const void *arg)
+{
+  const char *to = arg;
+  const cJSON *t = cJSON_GetObjectItem(o, "to");
+  return to ? cJSON_IsString(t) && strcmp(t->valuestring, to) == 0 : cJSON_GetObjectItem(o, "receipt") != NULL;
 }
 
 /* The provider's lines for `to` (receipts: for the callback URL holding nothing to
  * match, so `to` NULL takes receipts), waiting up to `ms` for at least `n`. */
 static cJSON *provider_wait(const char *to, int n, long ms)
 {
-  for (long waited = 0;; waited += 50) {
-    cJSON *out = cJSON_CreateArray();
-    FILE *f = fopen(P.log, "r");
-    static char line[1 << 16];
-    while (f && fgets(line, sizeof line, f)) {
-      cJSON *o = cJSON_Parse(line);
-      const cJSON *t = cJSON_GetObjectItem(o, "to");
-      int mine = to ? cJSON_IsString(t) && strcmp(t->valuestring, to) == 0 : cJSON_GetObjectItem(o, "receipt") != NULL;
-      if (mine)
-        cJSON_AddItemToArray(out, o);
-      else
-        cJSON_Delete(o);
-    }
-    if (f)
-      fclose(f);
-    if (cJSON_GetArraySize(out) >= n || waited >= ms)
-      return out;
-    cJSON_Delete(out);
-    h_sleep_ms(50);
-  }
+  return fx_lines_wait(P.log, to_or_receipt, to, n, ms);
 }
 
 static const char *str(const cJSON *o, const char *key)
 {
   const cJSON *v = cJSON_GetObjectItem(o, key);
   return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int history_says(const char *contact, const char *needle, long ms)
-{
-  for (long waited = 0; waited <= ms; waited += 100) {
-    long status;
-    cJSON *ct = h_get_contact(&D, contact, &status);
-    char *text = cJSON_PrintUnformatted(ct);
-    int found = text && strstr(text, needle) != NULL;
-    free(text);
-    cJSON_Delete(ct);
-    if (found)
-      return 1;
-    h_sleep_ms(100);
-  }
-  return 0;
 }
 
 /* `parley inspect --dead --json`, as an operator runs it beside the daemon: the last
@@ -197,28 +130,6 @@ static void dead_letter_of(const char *contact, long ms, char *last_error, size_
   fail_msg("no dead letter for %s", contact);
 }
 
-/* The journey "say" speaks `text` to `contact` at `phone`; the event's id is `id`. */
-static void say_as(const char *id, const char *contact, const char *phone, const char *text)
-{
-  cJSON *ev = cJSON_CreateObject();
-  cJSON_AddStringToObject(ev, "id", id);
-  cJSON_AddStringToObject(ev, "type", "say");
-  cJSON_AddStringToObject(ev, "contact", contact);
-  cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "profile"), "phone", phone);
-  cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "data"), "text", text);
-  char *json = cJSON_PrintUnformatted(ev);
-  cJSON_Delete(h_post(&D, json, 200));
-  cJSON_free(json);
-  cJSON_Delete(ev);
-}
-
-static void say(const char *contact, const char *phone, const char *text)
-{
-  char id[64];
-  snprintf(id, sizeof id, "say-%s", contact);
-  say_as(id, contact, phone, text);
-}
-
 /* The path below the daemon of a callback URL the provider was given. */
 static const char *path_of(const char *url)
 {
@@ -230,7 +141,7 @@ static const char *path_of(const char *url)
 
 static void test_text_reaches_the_provider_and_its_receipt_comes_back(void **state)
 {
-  say("ann", "+4915112340001", "Hello Ann, your order \"42\" shipped.");
+  fx_say(&D, "ann", "+4915112340001", "Hello Ann, your order \"42\" shipped.");
   cJSON *got = provider_wait("+4915112340001", 1, 5000);
   assert_int_equal(cJSON_GetArraySize(got), 1);
   cJSON *m = cJSON_GetArrayItem(got, 0);
@@ -242,31 +153,31 @@ static void test_text_reaches_the_provider_and_its_receipt_comes_back(void **sta
   assert_non_null(strstr(str(m, "status_callback"), "/v1/channels/sms/status?r="));
   char want[80];
   snprintf(want, sizeof want, "id=%s", str(m, "idem"));
-  assert_true(history_says("ann", want, 5000));
-  assert_true(history_says("ann", "provider=prov-", 5000));
-  assert_true(history_says("ann", "woken by sms.delivered", 5000));
+  assert_true(fx_history_says(&D, "ann", want, 5000));
+  assert_true(fx_history_says(&D, "ann", "provider=prov-", 5000));
+  assert_true(fx_history_says(&D, "ann", "woken by sms.delivered", 5000));
   cJSON_Delete(got);
 }
 
 static void test_undelivered_receipt_is_sms_failed(void **state)
 {
-  say("ben", "+4915112340002", "undeliverable nobody home");
-  assert_true(history_says("ben", "woken by sms.failed", 5000));
-  assert_true(history_says("ben", "event sms.failed id=", 100));
-  assert_false(history_says("ben", "event sms.delivered", 0));
+  fx_say(&D, "ben", "+4915112340002", "undeliverable nobody home");
+  assert_true(fx_history_says(&D, "ben", "woken by sms.failed", 5000));
+  assert_true(fx_history_says(&D, "ben", "event sms.failed id=", 100));
+  assert_false(fx_history_says(&D, "ben", "event sms.delivered", 0));
 }
 
 static void test_garbage_and_busy_answers_are_retried_into_one_text(void **state)
 {
-  say("cem", "+4915112340003", "garbage answer first, Привет 😀");
-  say("dan", "+4915112340004", "busy provider first");
+  fx_say(&D, "cem", "+4915112340003", "garbage answer first, Привет 😀");
+  fx_say(&D, "dan", "+4915112340004", "busy provider first");
   cJSON *c = provider_wait("+4915112340003", 2, 8000), *d = provider_wait("+4915112340004", 2, 8000);
   assert_int_equal(cJSON_GetArraySize(c), 2);
   assert_int_equal(cJSON_GetArraySize(d), 2);
   assert_string_equal(str(cJSON_GetArrayItem(c, 0), "idem"), str(cJSON_GetArrayItem(c, 1), "idem"));
   assert_string_equal(str(cJSON_GetArrayItem(c, 1), "text"), "garbage answer first, Привет 😀");
-  assert_true(history_says("cem", "woken by sms.delivered", 5000));
-  assert_true(history_says("dan", "woken by sms.delivered", 5000));
+  assert_true(fx_history_says(&D, "cem", "woken by sms.delivered", 5000));
+  assert_true(fx_history_says(&D, "dan", "woken by sms.delivered", 5000));
   h_sleep_ms(500); /* and no third attempt */
   cJSON_Delete(c);
   c = provider_wait("+4915112340003", 3, 0);
@@ -277,9 +188,9 @@ static void test_garbage_and_busy_answers_are_retried_into_one_text(void **state
 
 static void test_refused_text_is_dead_lettered_with_the_providers_words(void **state)
 {
-  say("eve", "+4915112340005", "reject me");
-  assert_true(history_says("eve", "woken by sms.failed", 5000));
-  assert_true(history_says("eve", ": rejected", 100));
+  fx_say(&D, "eve", "+4915112340005", "reject me");
+  assert_true(fx_history_says(&D, "eve", "woken by sms.failed", 5000));
+  assert_true(fx_history_says(&D, "eve", ": rejected", 100));
   char last_error[512];
   dead_letter_of("eve", 2000, last_error, sizeof last_error);
   assert_non_null(strstr(last_error, "HTTP 400: content refused"));
@@ -319,10 +230,10 @@ static long post_to(const char *path, const char *body, const char *hdr)
 
 static void test_forged_receipts_are_refused(void **state)
 {
-  say("fay", "+4915112340006", "Hello Fay");
+  fx_say(&D, "fay", "+4915112340006", "Hello Fay");
   cJSON *r = provider_wait(NULL, 1, 5000);
   assert_true(cJSON_GetArraySize(r) >= 1);
-  assert_true(history_says("fay", "woken by sms.delivered", 5000));
+  assert_true(fx_history_says(&D, "fay", "woken by sms.delivered", 5000));
   cJSON *got = provider_wait("+4915112340006", 1, 100);
   char path[1024], forged[1100];
   snprintf(path, sizeof path, "%s", path_of(str(cJSON_GetArrayItem(got, 0), "status_callback")));
@@ -339,7 +250,7 @@ static void test_forged_receipts_are_refused(void **state)
   assert_int_equal(post_to(path, "{\"state\":\"x\"}", NULL), 400);
   assert_int_equal(post_to(path, "{\"status\":\"sent\"}", NULL), 200);
   h_sleep_ms(300);
-  assert_false(history_says("fay", "event sms.failed", 0));
+  assert_false(fx_history_says(&D, "fay", "event sms.failed", 0));
   cJSON_Delete(got);
   cJSON_Delete(r);
 }
@@ -367,7 +278,7 @@ static void test_forged_inbound_webhooks_are_refused(void **state)
   assert_int_equal(post_inbound("[1,2", INBOUND_SECRET), 400);
   assert_int_equal(post_inbound("{\"from\":\"+4915112340001\",\"text\":\"caf\xe9\"}", INBOUND_SECRET), 400);
   h_sleep_ms(300);
-  assert_false(history_says("ann", "forged", 0));
+  assert_false(fx_history_says(&D, "ann", "forged", 0));
 }
 
 /* The contact's profile as the API shows it. */
@@ -404,11 +315,11 @@ static long inbound(const char *from, const char *text, const char *id)
 
 static void test_a_reply_wakes_the_journey_once(void **state)
 {
-  say_as("say-gus", "gus", "+4915112340007", "Hello Gus, shall we call?");
-  assert_true(history_says("gus", "woken by sms.delivered", 5000));
+  fx_say_as(&D, "say-gus", "gus", "+4915112340007", "Hello Gus, shall we call?");
+  assert_true(fx_history_says(&D, "gus", "woken by sms.delivered", 5000));
   assert_int_equal(inbound("+4915112340007", "Yes, call me \\\"today\\\"", "in-gus-1"), 200);
-  assert_true(history_says("gus", "woken by sms.replied", 5000));
-  assert_true(history_says("gus", "Yes, call me \\\"today\\\"", 100)); /* the journey kept data.text */
+  assert_true(fx_history_says(&D, "gus", "woken by sms.replied", 5000));
+  assert_true(fx_history_says(&D, "gus", "Yes, call me \\\"today\\\"", 100)); /* the journey kept data.text */
   assert_int_equal(inbound("+4915112340007", "Yes, call me \\\"today\\\"", "in-gus-1"), 200); /* sent twice */
   h_sleep_ms(500);
   assert_int_equal(history_count("gus", "event sms.replied"), 1);
@@ -417,11 +328,11 @@ static void test_a_reply_wakes_the_journey_once(void **state)
 static void test_stop_start_and_help(void **state)
 {
   const char *hal = "+4915112340008";
-  say_as("say-hal-1", "hal", hal, "Hello Hal");
-  assert_true(history_says("hal", "woken by sms.delivered", 5000));
+  fx_say_as(&D, "say-hal-1", "hal", hal, "Hello Hal");
+  assert_true(fx_history_says(&D, "hal", "woken by sms.delivered", 5000));
   assert_int_equal(inbound(hal, " stop! ", "in-hal-1"), 200);
-  assert_true(history_says("hal", "event sms.unsubscribed", 5000));
-  assert_false(history_says("hal", "event sms.replied", 0)); /* a keyword is no reply */
+  assert_true(fx_history_says(&D, "hal", "event sms.unsubscribed", 5000));
+  assert_false(fx_history_says(&D, "hal", "event sms.replied", 0)); /* a keyword is no reply */
   cJSON *p = profile_of("hal");
   const cJSON *sup = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "suppressed"), "sms");
   assert_string_equal(str(sup, "address"), hal);
@@ -432,14 +343,14 @@ static void test_stop_start_and_help(void **state)
   assert_non_null(strstr(str(cJSON_GetArrayItem(got, 1), "text"), "You are unsubscribed"));
   cJSON_Delete(got);
   /* the journey speaks again: the core refuses it */
-  say_as("say-hal-2", "hal", hal, "Hello again Hal");
-  assert_true(history_says("hal", "refused sms/say", 5000));
+  fx_say_as(&D, "say-hal-2", "hal", hal, "Hello again Hal");
+  assert_true(fx_history_says(&D, "hal", "refused sms/say", 5000));
   got = provider_wait(hal, 3, 500);
   assert_int_equal(cJSON_GetArraySize(got), 2);
   cJSON_Delete(got);
   /* START lifts it, confirmed once; HELP is answered */
   assert_int_equal(inbound(hal, "Start", "in-hal-2"), 200);
-  assert_true(history_says("hal", "event sms.resubscribed", 5000));
+  assert_true(fx_history_says(&D, "hal", "event sms.resubscribed", 5000));
   p = profile_of("hal");
   assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "suppressed"), "sms"));
   cJSON_Delete(p);
@@ -449,7 +360,7 @@ static void test_stop_start_and_help(void **state)
   assert_non_null(strstr(str(cJSON_GetArrayItem(got, 2), "text"), "subscribed again"));
   assert_string_equal(str(cJSON_GetArrayItem(got, 3), "text"), "Reply STOP to unsubscribe, START to subscribe again.");
   cJSON_Delete(got);
-  say_as("say-hal-3", "hal", hal, "Welcome back Hal");
+  fx_say_as(&D, "say-hal-3", "hal", hal, "Welcome back Hal");
   got = provider_wait(hal, 5, 5000);
   assert_int_equal(cJSON_GetArraySize(got), 5);
   assert_string_equal(str(cJSON_GetArrayItem(got, 4), "text"), "Welcome back Hal");
@@ -497,15 +408,16 @@ static void test_speak_measures_and_refuses_long_texts(void **state)
   char text[400];
   memset(text, 'a', 300);
   text[300] = '\0';
-  say("ivy", "+4915112340009", "Hello Ivy ð"); /* UCS-2, one segment */
-  assert_true(history_says("ivy", "delivered sms/say", 5000));
+  fx_say(&D, "ivy", "+4915112340009", "Hello Ivy ð"); /* UCS-2, one segment */
+  assert_true(fx_history_says(&D, "ivy", "delivered sms/say", 5000));
   cJSON *m = memory_of("ivy");
   assert_int_equal((int)cJSON_GetObjectItem(m, "segments")->valuedouble, 1);
   assert_string_equal(str(m, "encoding"), "UCS-2");
   cJSON_Delete(m);
   /* 300 septets are two segments: more than the journey allows */
   say_max("say-jon", "jon", "+4915112340010", text, 1);
-  assert_true(history_says("jon", "the text needs 2 segments (300 characters in GSM-7), more than the 1 allowed", 5000));
+  assert_true(
+      fx_history_says(&D, "jon", "the text needs 2 segments (300 characters in GSM-7), more than the 1 allowed", 5000));
   m = memory_of("jon");
   assert_false(cJSON_IsTrue(cJSON_GetObjectItem(m, "spoke")));
   assert_non_null(strstr(str(m, "refusal"), "more than the 1 allowed"));

@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "kannel.h"
 #include "sms.h"
@@ -38,12 +39,6 @@
 
 static struct daemon D;
 static struct kannel K;
-
-static int write_file(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-  return f && fprintf(f, "%s\n", text) > 0 && fclose(f) == 0 ? 0 : -1;
-}
 
 static int start_all(void **state)
 {
@@ -60,7 +55,7 @@ static int start_all(void **state)
     return -1;
   snprintf(secret, sizeof secret, "%s/inbound.secret", D.dir);
   snprintf(password, sizeof password, "%s/kannel.password", D.dir);
-  if (write_file(secret, SECRET) < 0 || write_file(password, PASSWORD) < 0)
+  if (fx_write_file(secret, SECRET) < 0 || fx_write_file(password, PASSWORD) < 0)
     return -1;
   snprintf(extra, sizeof extra,
            "  delivery = { max_attempts = 30, retry_base = '200ms', retry_max = '500ms' },\n"
@@ -80,68 +75,30 @@ static int stop_all(void **state)
   return rc;
 }
 
-static int history_says(const char *contact, const char *needle, long ms)
-{
-  for (long waited = 0; waited <= ms; waited += 100) {
-    long status;
-    cJSON *ct = h_get_contact(&D, contact, &status);
-    char *text = cJSON_PrintUnformatted(ct);
-    int found = text && strstr(text, needle) != NULL;
-    free(text);
-    cJSON_Delete(ct);
-    if (found)
-      return 1;
-    h_sleep_ms(100);
-  }
-  return 0;
-}
-
-/* The journey "say" speaks `text` to `contact` at `phone`; the event's id is `id`. */
-static void say_as(const char *id, const char *contact, const char *phone, const char *text)
-{
-  cJSON *ev = cJSON_CreateObject();
-  cJSON_AddStringToObject(ev, "id", id);
-  cJSON_AddStringToObject(ev, "type", "say");
-  cJSON_AddStringToObject(ev, "contact", contact);
-  cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "profile"), "phone", phone);
-  cJSON_AddStringToObject(cJSON_AddObjectToObject(ev, "data"), "text", text);
-  char *json = cJSON_PrintUnformatted(ev);
-  cJSON_Delete(h_post(&D, json, 200));
-  cJSON_free(json);
-  cJSON_Delete(ev);
-}
-
-static void say(const char *contact, const char *phone, const char *text)
-{
-  char id[64];
-  snprintf(id, sizeof id, "say-%s", contact);
-  say_as(id, contact, phone, text);
-}
-
 static void test_gsm_text_reaches_the_smsc_and_its_report_comes_back(void **state)
 {
   struct kannel_mt mt;
-  say("ann", "+4915100000101", "Hello Ann, 10 {EUR} = 10 €, see [you] ~soon~");
+  fx_say(&D, "ann", "+4915100000101", "Hello Ann, 10 {EUR} = 10 €, see [you] ~soon~");
   assert_int_equal(kannel_wait_mt(&K, 5000, &mt), 0);
   assert_string_equal(mt.to, "+4915100000101");
   assert_string_equal(mt.from, SHOP);
   assert_int_equal(mt.coding, 0);
   assert_string_equal(mt.text, "Hello Ann, 10 {EUR} = 10 €, see [you] ~soon~");
   assert_int_equal(mt.nparts, 1);
-  assert_true(history_says("ann", "delivered sms/say", 5000));
-  assert_true(history_says("ann", "woken by sms.delivered", 5000)); /* Kannel's DLR 1 */
-  assert_true(history_says("ann", ":delivered", 100));
+  assert_true(fx_history_says(&D, "ann", "delivered sms/say", 5000));
+  assert_true(fx_history_says(&D, "ann", "woken by sms.delivered", 5000)); /* Kannel's DLR 1 */
+  assert_true(fx_history_says(&D, "ann", ":delivered", 100));
 }
 
 static void test_unicode_goes_as_ucs2(void **state)
 {
   struct kannel_mt mt;
-  say("bob", "+4915100000102", "Привет, Bob 😀 ça va?");
+  fx_say(&D, "bob", "+4915100000102", "Привет, Bob 😀 ça va?");
   assert_int_equal(kannel_wait_mt(&K, 5000, &mt), 0);
   assert_string_equal(mt.to, "+4915100000102");
   assert_int_equal(mt.coding, 2);
   assert_string_equal(mt.text, "Привет, Bob 😀 ça va?");
-  assert_true(history_says("bob", "woken by sms.delivered", 5000));
+  assert_true(fx_history_says(&D, "bob", "woken by sms.delivered", 5000));
 }
 
 static void test_long_text_goes_in_parts(void **state)
@@ -151,19 +108,19 @@ static void test_long_text_goes_in_parts(void **state)
   memset(text, 'a', 300);
   memcpy(text, "Long one: ", 10);
   text[300] = '\0';
-  say("cem", "+4915100000103", text);
+  fx_say(&D, "cem", "+4915100000103", text);
   assert_int_equal(kannel_wait_mt(&K, 5000, &mt), 0);
   assert_int_equal(mt.coding, 0);
   assert_int_equal(mt.nparts, 2); /* 300 septets: 153 + 147 */
   assert_string_equal(mt.text, text);
-  assert_true(history_says("cem", "woken by sms.delivered", 5000));
+  assert_true(fx_history_says(&D, "cem", "woken by sms.delivered", 5000));
 }
 
 static void test_unroutable_number_is_dead_lettered_as_blocked(void **state)
 {
-  say("dan", KANNEL_REFUSED_PREFIX "15100000104", "Hello Dan");
-  assert_true(history_says("dan", ": blocked", 5000));
-  assert_true(history_says("dan", "woken by sms.failed", 5000));
+  fx_say(&D, "dan", KANNEL_REFUSED_PREFIX "15100000104", "Hello Dan");
+  assert_true(fx_history_says(&D, "dan", ": blocked", 5000));
+  assert_true(fx_history_says(&D, "dan", "woken by sms.failed", 5000));
   assert_true(kannel_quiet(&K, 300));
 }
 
@@ -171,14 +128,14 @@ static void test_kannel_down_then_back_delivers_once(void **state)
 {
   struct kannel_mt mt;
   assert_int_equal(kannel_stop(&K), 0);
-  say("eve", "+4915100000105", "Hello Eve, sent while Kannel was down");
+  fx_say(&D, "eve", "+4915100000105", "Hello Eve, sent while Kannel was down");
   h_sleep_ms(1500); /* a few attempts refused */
-  assert_false(history_says("eve", "delivered sms/say", 0));
+  assert_false(fx_history_says(&D, "eve", "delivered sms/say", 0));
   assert_int_equal(kannel_resume(&K), 0);
   assert_int_equal(kannel_wait_mt(&K, 10000, &mt), 0);
   assert_string_equal(mt.to, "+4915100000105");
   assert_string_equal(mt.text, "Hello Eve, sent while Kannel was down");
-  assert_true(history_says("eve", "delivered sms/say", 5000));
+  assert_true(fx_history_says(&D, "eve", "delivered sms/say", 5000));
   assert_true(kannel_quiet(&K, 1500)); /* once */
 }
 
@@ -194,7 +151,7 @@ static void test_forged_reports_and_replies_are_refused(void **state)
   snprintf(path, sizeof path, "/v1/channels/sms/kannel/mo?secret=%s&text=hi", SECRET);
   assert_int_equal(h_http(&D, "GET", path, NULL, NULL, NULL), 400); /* no sender */
   h_sleep_ms(300);
-  assert_false(history_says("ann", "event sms.unsubscribed", 0));
+  assert_false(fx_history_says(&D, "ann", "event sms.unsubscribed", 0));
   assert_true(kannel_quiet(&K, 300)); /* no confirmation for a forged STOP */
 }
 
@@ -229,8 +186,8 @@ static void test_malformed_reports(void **state)
   signed_dlr(path, sizeof path, "old-message", "ghost", "+4915100000998", "&status=2");
   assert_int_equal(h_http(&D, "GET", path, NULL, NULL, NULL), 200);
   h_sleep_ms(300);
-  assert_false(history_says("ann", "no-such-message", 0));
-  assert_false(history_says("ann", "old-message", 0));
+  assert_false(fx_history_says(&D, "ann", "no-such-message", 0));
+  assert_false(fx_history_says(&D, "ann", "old-message", 0));
   long status;
   cJSON_Delete(h_get_contact(&D, "ghost", &status));
   assert_int_equal(status, 404);
@@ -249,30 +206,30 @@ static void next_mt_is(const char *to, const char *text)
 static void test_replies_and_keywords_through_kannel(void **state)
 {
   const char *fay = "+4915100000106";
-  say("fay", fay, "Hello Fay, shall we call?");
+  fx_say(&D, "fay", fay, "Hello Fay, shall we call?");
   next_mt_is(fay, "Hello Fay, shall we call?");
-  assert_true(history_says("fay", "woken by sms.delivered", 5000));
+  assert_true(fx_history_says(&D, "fay", "woken by sms.delivered", 5000));
   /* a reply, GSM and UCS-2 */
   assert_int_equal(kannel_send_mo(&K, fay, SHOP, "Sounds good"), 0);
-  assert_true(history_says("fay", "woken by sms.replied", 5000));
-  assert_true(history_says("fay", "Sounds good", 100));
+  assert_true(fx_history_says(&D, "fay", "woken by sms.replied", 5000));
+  assert_true(fx_history_says(&D, "fay", "Sounds good", 100));
   assert_int_equal(kannel_send_mo(&K, fay, SHOP, "Да, спасибо 😀"), 0);
-  assert_true(history_says("fay", "Да, спасибо 😀", 5000));
+  assert_true(fx_history_says(&D, "fay", "Да, спасибо 😀", 5000));
   assert_true(kannel_quiet(&K, 300)); /* a reply is not answered */
   /* STOP: suppressed at once, one confirmation; the journey's next text refused */
   assert_int_equal(kannel_send_mo(&K, fay, SHOP, "Stop."), 0);
   next_mt_is(fay, "You are unsubscribed and will get no more texts from us. Reply START to subscribe again.");
-  assert_true(history_says("fay", "event sms.unsubscribed", 5000));
-  say_as("say-fay-2", "fay", fay, "Hello again Fay");
-  assert_true(history_says("fay", "refused sms/say", 5000));
+  assert_true(fx_history_says(&D, "fay", "event sms.unsubscribed", 5000));
+  fx_say_as(&D, "say-fay-2", "fay", fay, "Hello again Fay");
+  assert_true(fx_history_says(&D, "fay", "refused sms/say", 5000));
   assert_true(kannel_quiet(&K, 1000));
   /* START and HELP */
   assert_int_equal(kannel_send_mo(&K, fay, SHOP, "start"), 0);
   next_mt_is(fay, "You are subscribed again. Reply STOP to unsubscribe.");
-  assert_true(history_says("fay", "event sms.resubscribed", 5000));
+  assert_true(fx_history_says(&D, "fay", "event sms.resubscribed", 5000));
   assert_int_equal(kannel_send_mo(&K, fay, SHOP, " HELP "), 0);
   next_mt_is(fay, "Reply STOP to unsubscribe, START to subscribe again.");
-  say_as("say-fay-3", "fay", fay, "Welcome back Fay");
+  fx_say_as(&D, "say-fay-3", "fay", fay, "Welcome back Fay");
   next_mt_is(fay, "Welcome back Fay");
   assert_true(kannel_quiet(&K, 300));
 }

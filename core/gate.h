@@ -20,6 +20,7 @@ enum gate_reason {
   GATE_SUPPRESSED,   /* that address is suppressed on the channel (bounced, STOP) */
   GATE_CAP,          /* a fatigue cap is reached */
   GATE_CHANNEL,      /* the channel's plugin refused the message (its check) */
+  GATE_GLOBAL_SUPPRESSED, /* the address is on the channel's global suppression list (suppress.h) */
   GATE_REASONS
 };
 
@@ -39,7 +40,8 @@ struct gate_ask {
   size_t n_journey_caps;
 };
 
-/* The rules, in order: channel, unsubscribed, consent, address, suppression, caps.
+/* The rules, in order: channel, unsubscribed, consent, address, the global suppression
+ * list (every topic, transactional too), the contact's suppression, caps.
  * GATE_OK, or a reason with `why` in words ("no consent for sms marketing"); -1 with `why`
  * when the topic is not one the configuration declares (the journey's mistake, not a
  * refusal). */

@@ -22,11 +22,11 @@ check() {
   fi
 }
 
-ground='clock|log|duration|mpcheck|util|text|timestamp|event|profile'
-check "the ground floor (clock, log, duration, mpcheck, util, text, timestamp, event, profile) includes only itself" \
-  "($ground)\.h" "$core"/clock.[ch] "$core"/log.[ch] "$core"/duration.[ch] "$core"/mpcheck.[ch] \
+ground='clock|log|duration|mpcheck|util|text|timestamp|event|profile|suppress'
+check "the ground floor (clock, log, duration, mpcheck, util, text, timestamp, event, profile, suppress) includes only itself" \
+  "($ground)\.h" "$core"/suppress.[ch] "$core"/clock.[ch] "$core"/log.[ch] "$core"/duration.[ch] "$core"/mpcheck.[ch] \
   "$core"/util.[ch] "$core"/text.[ch] "$core"/timestamp.[ch] "$core"/event.[ch] "$core"/profile.[ch]
-check "cfg stands on the ground floor only" "($ground|cfg)\.h" "$core"/cfg.[ch] "$core"/cfg_rules.c
+check "cfg stands on the ground floor only" "($ground|cfg)\.h" "$core"/cfg.[ch] "$core"/cfg_rules.c "$core"/cfg_suppress.c
 check "core/store includes only itself and the ground floor" \
   "(store|records|codec|smap|$ground)\.h" "$core"/store/*.[ch]
 check "core/lua includes only itself and the ground floor" \

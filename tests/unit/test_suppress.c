@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "corefix.h"
+#include "gate.h"
+#include "http/view.h"
 #include "profile.h"
 #include "store/store.h"
 
@@ -201,6 +203,33 @@ static void test_merged_by_channel(void **state)
   cJSON_Delete(prof);
 }
 
+/* The configuration's global list, through the real core: the listed address is refused
+ * whoever holds it, the refusal is in the contact's history with its reason and counted
+ * per reason in /metrics; an address not listed is spoken to. */
+static void test_global_list(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/suppress_journeys", "email = { plugin = 'outcome' }",
+                                    PATH "suppress = { email = { 'Complaint@Example.com' } },");
+  nudge(f, "cy", "{\"email\":\"complaint@example.COM\",\"email_outcome\":\"delivered\"}");
+  nudge(f, "di", "{\"email\":\"complaint@example.com\",\"email_outcome\":\"delivered\"}");
+  nudge(f, "ed", "{\"email\":\"ed@example.com\",\"email_outcome\":\"delivered\"}");
+  assert_int_equal(f->core->stats.spoken, 1);
+  assert_int_equal(f->core->stats.refused, 2);
+  assert_int_equal(f->core->stats.refused_by[GATE_GLOBAL_SUPPRESSED], 2);
+  assert_int_equal(f->core->stats.refused_by[GATE_SUPPRESSED], 0);
+  assert_true(contact_history_has(f, "cy", "refused email/hello (nudge): the contact's email is on the global "
+                                           "suppression list for email (the configuration)"));
+  assert_false(contact_history_has(f, "ed", "refused"));
+  char *m = view_metrics(f->core);
+  assert_non_null(strstr(m, "parley_messages_refused_by_reason_total{reason=\"suppressed_globally\"} 2\n"));
+  free(m);
+  fx_close(f); /* the count is kept across a restart */
+  fx_open(f);
+  assert_int_equal(f->core->stats.refused_by[GATE_GLOBAL_SUPPRESSED], 2);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -209,6 +238,7 @@ int main(void)
       cmocka_unit_test(test_config_refused),
       cmocka_unit_test(test_profile_checked),
       cmocka_unit_test(test_merged_by_channel),
+      cmocka_unit_test(test_global_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

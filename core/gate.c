@@ -57,12 +57,14 @@ static int suppressed(const struct cfg_channel *ch, const cJSON *profile, const 
   return GATE_SUPPRESSED;
 }
 
-/* The configuration's lists: whoever holds the address, whatever the topic. */
-static int listed(const struct cfg *cfg, const struct cfg_channel *ch, const char *address, char *why, size_t len)
+/* The configuration's lists, then the API's: whoever holds the address, whatever the topic. */
+static int listed(const struct cfg *cfg, const struct gate_ask *a, const struct cfg_channel *ch, const char *address,
+                  char *why, size_t len)
 {
   const char *by = suppress_find(cfg->suppress, ch->name, suppress_kind_of(ch->address_attr), address);
   if (!by)
-    return GATE_OK;
+    return a->listed && a->listed(a->listed_ud, ch->name, ch->address_attr, address, why, len) ? GATE_GLOBAL_SUPPRESSED
+                                                                                             : GATE_OK;
   snprintf(why, len, "the contact's %s is on the global suppression list for %s (%s)", ch->address_attr, ch->name, by);
   return GATE_GLOBAL_SUPPRESSED;
 }
@@ -143,7 +145,7 @@ int gate_speak(const struct cfg *cfg, const struct gate_ask *a, char *why, size_
     snprintf(why, len, "the contact has no %s for %s", ch->address_attr, channel);
     return GATE_NO_ADDRESS;
   }
-  if ((r = listed(cfg, ch, addr->valuestring, why, len)) != GATE_OK ||
+  if ((r = listed(cfg, a, ch, addr->valuestring, why, len)) != GATE_OK ||
       (r = suppressed(ch, profile, addr->valuestring, why, len)) != GATE_OK)
     return r;
   return gate_counts(cfg, topic) ? capped(cfg, a, why, len) : GATE_OK;

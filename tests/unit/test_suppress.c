@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "corefix.h"
+#include "addr.h"
 #include "gate.h"
+#include "supdb.h"
 #include "http/view.h"
 #include "profile.h"
 #include "store/store.h"
@@ -230,6 +232,45 @@ static void test_global_list(void **state)
   fx_free(f);
 }
 
+static void found(void *arg, const char *id)
+{
+  snprintf(arg, 64, "%s", id);
+}
+
+/* The API's list lives in the store's index beside the contact index: a reindex at start
+ * (here: a channel with a new address attribute) rebuilds the contact index and keeps the
+ * list whole. */
+static void test_reindex_keeps_the_list(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/suppress_journeys", "email = { plugin = 'outcome' }", PATH);
+  struct store *st = f->core->store;
+  char err[256] = "", id[64] = "";
+  nudge(f, "gil", "{\"email\":\"gil@example.com\",\"phone\":\"+4915100000007\",\"email_outcome\":\"delivered\"}");
+  assert_int_equal(supdb_put(f->core, "email", "gil@example.com", "complaint", T0), 0);
+  assert_int_equal(supdb_put(f->core, "email", "hal@example.com", "", T0), 0);
+  assert_int_equal(st->ops->commit(st, err, sizeof err), 0);
+  assert_int_equal(addr_find(f->core, "phone", "+4915100000007", found, id, err, sizeof err), -1); /* not indexed */
+  fx_close(f);
+  snprintf(f->channels, sizeof f->channels, "%s", "email = { plugin = 'outcome' }, sms = { plugin = 'outcome', "
+                                                  "address = 'phone' }");
+  fx_open(f);
+  assert_int_equal(addr_find(f->core, "phone", "+4915100000007", found, id, err, sizeof err), 1); /* reindexed */
+  assert_string_equal(id, "gil");
+  assert_int_equal(addr_find(f->core, "email", "gil@example.com", found, id, err, sizeof err), 1);
+  struct supdb_entry e[4];
+  assert_int_equal(supdb_list(f->core, "email", "", e, 4), 2);
+  assert_string_equal(e[0].address, "gil@example.com");
+  assert_string_equal(e[0].reason, "complaint");
+  assert_int_equal(e[0].at_ms, T0);
+  assert_string_equal(e[1].address, "hal@example.com");
+  /* and the gate still reads it: gil is not spoken to again */
+  nudge(f, "gil", "{\"email_outcome\":\"delivered\"}");
+  assert_int_equal(f->core->stats.refused_by[GATE_GLOBAL_SUPPRESSED], 1);
+  assert_true(contact_history_has(f, "gil", "on the global suppression list for email: complaint"));
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -239,6 +280,7 @@ int main(void)
       cmocka_unit_test(test_profile_checked),
       cmocka_unit_test(test_merged_by_channel),
       cmocka_unit_test(test_global_list),
+      cmocka_unit_test(test_reindex_keeps_the_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

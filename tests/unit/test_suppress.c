@@ -4,7 +4,9 @@
  * refuses that channel for that address, and only that address: a new one, or the
  * suppression lifted (null), lets the journey speak again. Answers come from
  * tests/plugins/outcome.c (profile.email_outcome); journeys from
- * tests/unit/suppress_journeys (every "nudge" speaks one e-mail). */
+ * tests/unit/suppress_journeys (every "nudge" speaks one e-mail; every "ask" asks
+ * c:can_speak first). Also the global suppression lists (the configuration's and the
+ * API's) through the same core. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -232,6 +234,23 @@ static void test_global_list(void **state)
   fx_free(f);
 }
 
+/* c:can_speak answers as c:speak would: the "ask" journey speaks a transactional e-mail
+ * only when told it may, so a listed address sees neither a message nor a refusal. */
+static void test_can_speak_answers_the_same(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/suppress_journeys", "email = { plugin = 'outcome' }",
+                                    PATH "suppress = { email = { 'listed@example.com' } },");
+  fx_post(f, "{\"id\":\"a1\",\"type\":\"ask\",\"contact\":\"ivy\",\"profile\":{\"email\":\"LISTED@example.com\","
+             "\"email_outcome\":\"delivered\"}}");
+  assert_int_equal(f->core->stats.spoken, 0);
+  assert_int_equal(f->core->stats.refused, 0);
+  fx_post(f, "{\"id\":\"a2\",\"type\":\"ask\",\"contact\":\"jo\",\"profile\":{\"email\":\"jo@example.com\","
+             "\"email_outcome\":\"delivered\"}}");
+  assert_int_equal(f->core->stats.spoken, 1);
+  fx_free(f);
+}
+
 static void found(void *arg, const char *id)
 {
   snprintf(arg, 64, "%s", id);
@@ -281,6 +300,7 @@ int main(void)
       cmocka_unit_test(test_merged_by_channel),
       cmocka_unit_test(test_global_list),
       cmocka_unit_test(test_reindex_keeps_the_list),
+      cmocka_unit_test(test_can_speak_answers_the_same),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,7 @@ void addr_forget(struct core *core, const char *id, const cJSON *profile)
  * done with them (a callback, a delete). */
 struct keys {
   size_t skip; /* the prefix, left out of what is kept */
+  int contacts_only; /* pass over keys that are not the contact index's */
   size_t n;
   char *v[FIND_MAX];
 };
@@ -115,6 +116,8 @@ static int gather(void *ud, const void *key, size_t len)
   struct keys *k = ud;
   if (k->n == FIND_MAX)
     return 1;
+  if (k->contacts_only && len > 0 && *(const char *)key == ADDR_OTHER_PREFIX)
+    return 0;
   k->v[k->n] = strndup((const char *)key + k->skip, len - k->skip);
   return k->v[k->n] ? (k->n++, 0) : 1;
 }
@@ -155,12 +158,14 @@ int addr_find(struct core *core, const char *attr, const char *value,
   return r;
 }
 
-/* Removes every key of the index, a batch at a time. */
+/* Removes every key of the contact index, a batch at a time; the other keys stay. */
 static int index_clear(struct core *core)
 {
   struct store *st = core->store;
   struct keys *k = calloc(1, sizeof *k);
   int r = k ? 0 : -1;
+  if (k)
+    k->contacts_only = 1;
   while (r == 0 && st->ops->index_scan(st, "", 0, gather, k) > 0 && k->n > 0) {
     for (size_t i = 0; i < k->n && r == 0; i++)
       r = st->ops->index_del(st, k->v[i], strlen(k->v[i]));

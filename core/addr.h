@@ -11,6 +11,10 @@
 struct core;
 
 #define ADDR_ATTRS_MAX 8 /* distinct address attributes indexed */
+/* Index keys starting with this byte are not the contact index's (an attribute name never
+ * starts with it): the API's suppression list (supdb.h) lives there, and a reindex leaves
+ * it alone. */
+#define ADDR_OTHER_PREFIX '\x1e'
 
 /* The indexed values of a profile before a change, to compare with after it. */
 struct addr_snap {

@@ -605,7 +605,7 @@ static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "plugin_path", "journeys_dir", "sdk_dir",
                                          "log_level", "lua", "limits", "delivery", "store", "channels", "http", "http_client", "retention",
-                                         "journey_params", "plugin_keys", "topics", "caps", "timezone", NULL};
+                                         "journey_params", "plugin_keys", "topics", "caps", "timezone", "suppress", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
       get_str(r, "config", "plugin_dir", &cfg->plugin_dir) < 0 ||
@@ -619,7 +619,8 @@ static int read_top(struct reader *r, struct cfg *cfg)
   free(level);
   level = NULL;
   if (read_sections(r, cfg) < 0 || cfg_read_topics(r->L, cfg, r->err, r->errlen) < 0 || read_channels(r, cfg) < 0 ||
-      cfg_read_caps(r->L, cfg, r->err, r->errlen) < 0 || cfg_read_timezone(r->L, cfg, r->err, r->errlen) < 0)
+      cfg_read_caps(r->L, cfg, r->err, r->errlen) < 0 || cfg_read_timezone(r->L, cfg, r->err, r->errlen) < 0 ||
+      cfg_read_suppress(r->L, cfg, r->err, r->errlen) < 0)
     goto fail;
   if (cfg->http.auth_none && !cfg_is_loopback(cfg->listen_address)) {
     fail(r, "http: auth = \"none\" is only allowed on a loopback address, and listen.address is '%s': "

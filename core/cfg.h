@@ -15,6 +15,7 @@
 #include "log.h"
 
 typedef struct cJSON cJSON;
+struct suppress_set;
 
 struct cfg_channel {
   char *name;         /* "email" */
@@ -127,6 +128,7 @@ struct cfg {
   unsigned caps_exempt;  /* bit k: topic k is neither counted nor capped */
   int64_t caps_window_ms; /* the longest cap's window: how long a touch is kept */
   char *timezone;        /* a contact's zone when its profile has none (default UTC) */
+  struct suppress_set *suppress; /* `suppress` (cfg_suppress.c): NULL when there is none */
   cJSON *journey_params; /* { journey = { param = value } } */
   unsigned char (*plugin_keys)[32]; /* trusted Ed25519 keys: plugins must be signed */
   size_t n_plugin_keys;
@@ -159,6 +161,8 @@ int cfg_read_consent(struct lua_State *L, const char *where, const struct cfg *c
 int cfg_read_caps(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
 int cfg_read_quiet(struct lua_State *L, const char *where, struct cfg_channel *ch, char *err, size_t errlen);
 int cfg_read_timezone(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
+/* The `suppress` table, after the channels (cfg_suppress.c). */
+int cfg_read_suppress(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
 void cfg_rules_free(struct cfg *cfg);
 
 extern const char parley_default_conf[];

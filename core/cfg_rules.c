@@ -9,6 +9,7 @@
 
 #include "cfg.h"
 #include "duration.h"
+#include "suppress.h"
 #include "zones.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -288,4 +289,5 @@ void cfg_rules_free(struct cfg *cfg)
   for (size_t i = 0; i < cfg->n_topics; i++)
     free(cfg->topics[i]);
   free(cfg->topics);
+  suppress_free(cfg->suppress);
 }

@@ -17,6 +17,7 @@
 #include "plugin/plugin_load.h"
 #include "profile.h"
 #include "quiet.h"
+#include "supdb.h"
 
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
  * a loop cannot starve the event loop; the rest fire on the next turn. */
@@ -144,7 +145,8 @@ static int gate_check(void *ud, const char *channel, const char *topic, char *re
 {
   struct gate *g = ud;
   struct gate_ask a = {g->contact->profile, channel, topic, g->contact->touches, g->contact->n_touches,
-                       clock_now_ms(&g->core->clock), g->journey, g->info->caps, g->info->n_caps};
+                       clock_now_ms(&g->core->clock), g->journey, g->info->caps, g->info->n_caps,
+                       supdb_gate, g->core};
   return gate_speak(g->core->cfg, &a, reason, len);
 }
 

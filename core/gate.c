@@ -9,12 +9,14 @@
 
 #include "cfg.h"
 #include "lua/lhost.h"
+#include "suppress.h"
 #include "store/records.h"
 
 const char *gate_reason_name(enum gate_reason r)
 {
   static const char *const names[GATE_REASONS] = {"ok",         "no_channel", "unsubscribed", "no_consent",
-                                                  "no_address", "suppressed", "cap",        "channel"};
+                                                  "no_address", "suppressed", "cap",        "channel",
+                                                  "suppressed_globally"};
   return r >= 0 && r < GATE_REASONS ? names[r] : "unknown";
 }
 
@@ -53,6 +55,18 @@ static int suppressed(const struct cfg_channel *ch, const cJSON *profile, const 
   snprintf(why, len, "the contact's %s is suppressed for %s%s%s", ch->address_attr, ch->name,
            cJSON_IsString(r) ? ": " : "", cJSON_IsString(r) ? r->valuestring : "");
   return GATE_SUPPRESSED;
+}
+
+/* The configuration's lists, then the API's: whoever holds the address, whatever the topic. */
+static int listed(const struct cfg *cfg, const struct gate_ask *a, const struct cfg_channel *ch, const char *address,
+                  char *why, size_t len)
+{
+  const char *by = suppress_find(cfg->suppress, ch->name, suppress_kind_of(ch->address_attr), address);
+  if (!by)
+    return a->listed && a->listed(a->listed_ud, ch->name, ch->address_attr, address, why, len) ? GATE_GLOBAL_SUPPRESSED
+                                                                                             : GATE_OK;
+  snprintf(why, len, "the contact's %s is on the global suppression list for %s (%s)", ch->address_attr, ch->name, by);
+  return GATE_GLOBAL_SUPPRESSED;
 }
 
 int gate_counts(const struct cfg *cfg, const char *topic)
@@ -131,7 +145,8 @@ int gate_speak(const struct cfg *cfg, const struct gate_ask *a, char *why, size_
     snprintf(why, len, "the contact has no %s for %s", ch->address_attr, channel);
     return GATE_NO_ADDRESS;
   }
-  if ((r = suppressed(ch, profile, addr->valuestring, why, len)) != GATE_OK)
+  if ((r = listed(cfg, a, ch, addr->valuestring, why, len)) != GATE_OK ||
+      (r = suppressed(ch, profile, addr->valuestring, why, len)) != GATE_OK)
     return r;
   return gate_counts(cfg, topic) ? capped(cfg, a, why, len) : GATE_OK;
 }

@@ -20,6 +20,7 @@ enum gate_reason {
   GATE_SUPPRESSED,   /* that address is suppressed on the channel (bounced, STOP) */
   GATE_CAP,          /* a fatigue cap is reached */
   GATE_CHANNEL,      /* the channel's plugin refused the message (its check) */
+  GATE_GLOBAL_SUPPRESSED, /* the address is on the channel's global suppression list (suppress.h) */
   GATE_REASONS
 };
 
@@ -37,9 +38,15 @@ struct gate_ask {
   const char *journey;                  /* the journey speaking, and its own caps */
   const struct lhost_cap *journey_caps;
   size_t n_journey_caps;
+  /* The API's suppression list (supdb.h): 1 with the words in why when `address` is on it
+   * for `channel`; NULL: no such list (the configuration's lists are asked all the same). */
+  int (*listed)(void *ud, const char *channel, const char *address_attr, const char *address, char *why,
+                size_t len);
+  void *listed_ud;
 };
 
-/* The rules, in order: channel, unsubscribed, consent, address, suppression, caps.
+/* The rules, in order: channel, unsubscribed, consent, address, the global suppression
+ * lists (the configuration's, then the API's; every topic, transactional too), the contact's suppression, caps.
  * GATE_OK, or a reason with `why` in words ("no consent for sms marketing"); -1 with `why`
  * when the topic is not one the configuration declares (the journey's mistake, not a
  * refusal). */

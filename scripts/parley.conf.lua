@@ -134,6 +134,14 @@ return {
   -- knows): quiet hours are counted in it.
   timezone = "UTC",
 
+  -- Global suppression lists: per channel, addresses never messaged whoever holds them,
+  -- whatever the topic (transactional too); listed here and/or in a `file` of one address
+  -- a line ('#' comments). E-mail addresses match in any case, numbers in E.164 exactly.
+  -- Read at start (a changed list takes a restart); a malformed entry is an error naming
+  -- it (and its file:line).
+  --   suppress = { email = { "abuse@example.com", file = "/etc/parley/email-suppressed.txt" },
+  --                sms = { "+4915112345678" } },
+
   -- Signed plugins only: the public keys (parley keygen) plugins must be signed by
   -- (parley plugin sign). Empty: signatures are not required.
   plugin_keys = {},

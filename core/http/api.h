@@ -69,6 +69,8 @@ void api_events_applied(struct api *api, struct http_req *rq, size_t n, size_t d
 
 /* api_events.c */
 api_handler api_post_events, api_post_replay;
+/* api_suppress.c: the API's global suppression list (supdb.h). */
+api_handler api_put_suppression, api_delete_suppression, api_get_suppressions;
 /* api_contacts.c */
 api_handler api_get_contact;
 /* api_health.c */

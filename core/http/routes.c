@@ -32,6 +32,9 @@ static const struct route routes[] = {
     {"GET", "/v1/journeys", "metrics:read", api_get_journeys},
     {"POST", "/v1/admin/reload", "admin", api_post_reload},
     {"POST", "/v1/outbox/*/replay", "admin", api_post_replay},
+    {"PUT", "/v1/suppressions/*/*", "admin", api_put_suppression},
+    {"DELETE", "/v1/suppressions/*/*", "admin", api_delete_suppression},
+    {"GET", "/v1/suppressions/*", "admin", api_get_suppressions},
     {"GET", "/healthz", "metrics:read", api_get_healthz},
     {"GET", "/metrics", "metrics:read", api_get_metrics},
 };

@@ -67,6 +67,9 @@ static const struct route routes[] = {
     {"GET", "/v1/journeys", NULL, "metrics:read"},
     {"POST", "/v1/admin/reload", "", "admin"},
     {"POST", "/v1/outbox/nosuchmessage/replay", "", "admin"},
+    {"PUT", "/v1/suppressions/email/au9%40example.com", "", "admin"},
+    {"DELETE", "/v1/suppressions/email/nobody%40example.com", NULL, "admin"},
+    {"GET", "/v1/suppressions/email", NULL, "admin"},
     {"GET", "/metrics", NULL, "metrics:read"},
 };
 
@@ -101,6 +104,7 @@ static void test_every_route_asks_for_its_scope(void **state)
   assert_int_equal(st, 401);
   expect_status(tokens[1], "GET", "/v1/contacts/au1", NULL, 200, "\"au1\"");
   expect_status(tokens[2], "POST", "/v1/outbox/nosuchmessage/replay", "", 404, "not_found");
+  expect_status(tokens[2], "GET", "/v1/suppressions/email", NULL, 200, "\"au9@example.com\"");
   /* /healthz is public here, /metrics is not */
   expect_status(NULL, "GET", "/healthz", NULL, 200, "ok");
   for (int i = 0; i < 5; i++)

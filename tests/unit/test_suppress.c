@@ -4,7 +4,9 @@
  * refuses that channel for that address, and only that address: a new one, or the
  * suppression lifted (null), lets the journey speak again. Answers come from
  * tests/plugins/outcome.c (profile.email_outcome); journeys from
- * tests/unit/suppress_journeys (every "nudge" speaks one e-mail). */
+ * tests/unit/suppress_journeys (every "nudge" speaks one e-mail; every "ask" asks
+ * c:can_speak first). Also the global suppression lists (the configuration's and the
+ * API's) through the same core. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,10 @@
 #include <string.h>
 
 #include "corefix.h"
+#include "addr.h"
+#include "gate.h"
+#include "supdb.h"
+#include "http/view.h"
 #include "profile.h"
 #include "store/store.h"
 
@@ -201,6 +207,89 @@ static void test_merged_by_channel(void **state)
   cJSON_Delete(prof);
 }
 
+/* The configuration's global list, through the real core: the listed address is refused
+ * whoever holds it, the refusal is in the contact's history with its reason and counted
+ * per reason in /metrics; an address not listed is spoken to. */
+static void test_global_list(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/suppress_journeys", "email = { plugin = 'outcome' }",
+                                    PATH "suppress = { email = { 'Complaint@Example.com' } },");
+  nudge(f, "cy", "{\"email\":\"complaint@example.COM\",\"email_outcome\":\"delivered\"}");
+  nudge(f, "di", "{\"email\":\"complaint@example.com\",\"email_outcome\":\"delivered\"}");
+  nudge(f, "ed", "{\"email\":\"ed@example.com\",\"email_outcome\":\"delivered\"}");
+  assert_int_equal(f->core->stats.spoken, 1);
+  assert_int_equal(f->core->stats.refused, 2);
+  assert_int_equal(f->core->stats.refused_by[GATE_GLOBAL_SUPPRESSED], 2);
+  assert_int_equal(f->core->stats.refused_by[GATE_SUPPRESSED], 0);
+  assert_true(contact_history_has(f, "cy", "refused email/hello (nudge): the contact's email is on the global "
+                                           "suppression list for email (the configuration)"));
+  assert_false(contact_history_has(f, "ed", "refused"));
+  char *m = view_metrics(f->core);
+  assert_non_null(strstr(m, "parley_messages_refused_by_reason_total{reason=\"suppressed_globally\"} 2\n"));
+  free(m);
+  fx_close(f); /* the count is kept across a restart */
+  fx_open(f);
+  assert_int_equal(f->core->stats.refused_by[GATE_GLOBAL_SUPPRESSED], 2);
+  fx_free(f);
+}
+
+/* c:can_speak answers as c:speak would: the "ask" journey speaks a transactional e-mail
+ * only when told it may, so a listed address sees neither a message nor a refusal. */
+static void test_can_speak_answers_the_same(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/suppress_journeys", "email = { plugin = 'outcome' }",
+                                    PATH "suppress = { email = { 'listed@example.com' } },");
+  fx_post(f, "{\"id\":\"a1\",\"type\":\"ask\",\"contact\":\"ivy\",\"profile\":{\"email\":\"LISTED@example.com\","
+             "\"email_outcome\":\"delivered\"}}");
+  assert_int_equal(f->core->stats.spoken, 0);
+  assert_int_equal(f->core->stats.refused, 0);
+  fx_post(f, "{\"id\":\"a2\",\"type\":\"ask\",\"contact\":\"jo\",\"profile\":{\"email\":\"jo@example.com\","
+             "\"email_outcome\":\"delivered\"}}");
+  assert_int_equal(f->core->stats.spoken, 1);
+  fx_free(f);
+}
+
+static void found(void *arg, const char *id)
+{
+  snprintf(arg, 64, "%s", id);
+}
+
+/* The API's list lives in the store's index beside the contact index: a reindex at start
+ * (here: a channel with a new address attribute) rebuilds the contact index and keeps the
+ * list whole. */
+static void test_reindex_keeps_the_list(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/suppress_journeys", "email = { plugin = 'outcome' }", PATH);
+  struct store *st = f->core->store;
+  char err[256] = "", id[64] = "";
+  nudge(f, "gil", "{\"email\":\"gil@example.com\",\"phone\":\"+4915100000007\",\"email_outcome\":\"delivered\"}");
+  assert_int_equal(supdb_put(f->core, "email", "gil@example.com", "complaint", T0), 0);
+  assert_int_equal(supdb_put(f->core, "email", "hal@example.com", "", T0), 0);
+  assert_int_equal(st->ops->commit(st, err, sizeof err), 0);
+  assert_int_equal(addr_find(f->core, "phone", "+4915100000007", found, id, err, sizeof err), -1); /* not indexed */
+  fx_close(f);
+  snprintf(f->channels, sizeof f->channels, "%s", "email = { plugin = 'outcome' }, sms = { plugin = 'outcome', "
+                                                  "address = 'phone' }");
+  fx_open(f);
+  assert_int_equal(addr_find(f->core, "phone", "+4915100000007", found, id, err, sizeof err), 1); /* reindexed */
+  assert_string_equal(id, "gil");
+  assert_int_equal(addr_find(f->core, "email", "gil@example.com", found, id, err, sizeof err), 1);
+  struct supdb_entry e[4];
+  assert_int_equal(supdb_list(f->core, "email", "", e, 4), 2);
+  assert_string_equal(e[0].address, "gil@example.com");
+  assert_string_equal(e[0].reason, "complaint");
+  assert_int_equal(e[0].at_ms, T0);
+  assert_string_equal(e[1].address, "hal@example.com");
+  /* and the gate still reads it: gil is not spoken to again */
+  nudge(f, "gil", "{\"email_outcome\":\"delivered\"}");
+  assert_int_equal(f->core->stats.refused_by[GATE_GLOBAL_SUPPRESSED], 1);
+  assert_true(contact_history_has(f, "gil", "on the global suppression list for email: complaint"));
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -209,6 +298,9 @@ int main(void)
       cmocka_unit_test(test_config_refused),
       cmocka_unit_test(test_profile_checked),
       cmocka_unit_test(test_merged_by_channel),
+      cmocka_unit_test(test_global_list),
+      cmocka_unit_test(test_reindex_keeps_the_list),
+      cmocka_unit_test(test_can_speak_answers_the_same),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,16 +150,6 @@ static int gate_check(void *ud, const char *channel, const char *topic, char *re
   return gate_speak(g->core->cfg, &a, reason, len);
 }
 
-/* The speak's topic option into buf (NULL when it names none). */
-static const char *topic_option(const struct lhost_speak *sp, char *buf, size_t len)
-{
-  cJSON *o = sp->options ? cJSON_Parse(sp->options) : NULL;
-  const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "topic");
-  const char *topic = cJSON_IsString(t) ? (snprintf(buf, len, "%s", t->valuestring), buf) : NULL;
-  cJSON_Delete(o);
-  return topic;
-}
-
 /* Touches older than the longest cap (the configuration's or any journey's) are of no use:
  * they go when a step has spoken. */
 static void prune_touches(const struct core *core, struct contact *ct, int64_t now)
@@ -187,9 +177,7 @@ static void drop_touches(struct contact *ct, size_t n)
 static void add_touch(struct core *core, struct contact *ct, const struct lhost_speak *sp)
 {
   const struct cfg *cfg = core->cfg;
-  char topic[64];
-  if ((cfg->n_caps == 0 && registry_caps_window(&core->registry) == 0) ||
-      !gate_counts(cfg, topic_option(sp, topic, sizeof topic)))
+  if ((cfg->n_caps == 0 && registry_caps_window(&core->registry) == 0) || !gate_counts(cfg, sp->topic))
     return;
   int64_t now = clock_now_ms(&core->clock);
   struct touch *t = realloc(ct->touches, (ct->n_touches + 1) * sizeof *t);
@@ -274,6 +262,7 @@ static struct parley_msg *make_msg(struct core *core, const struct contact *ct,
   m->html = sp->html;
   m->options_json = sp->options;
   free(sp->info); /* in the history already (apply_speech) */
+  free(sp->topic);
   memset(sp, 0, sizeof *sp);
   m->contact = strdup(ct->id);
   m->journey = strdup(cv->journey);
@@ -339,9 +328,9 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     tell_incident(core, cv, r->channel, r->template_name, r->reason);
   }
   for (size_t i = 0; i < d->n_speaks; i++) {
-    char info[512], topic[64];
+    char info[512];
     info_words(d->speaks[i].info, info, sizeof info);
-    const char *t = topic_option(&d->speaks[i], topic, sizeof topic);
+    const char *t = d->speaks[i].topic;
     int transactional = t && strcmp(t, CFG_TOPIC_TRANSACTIONAL) == 0;
     struct parley_msg *m = make_msg(core, ct, cv, &d->speaks[i]);
     if (!m)

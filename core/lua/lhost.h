@@ -135,6 +135,7 @@ struct lhost_speak {
   char *template_name;
   char *subject, *text, *html; /* rendered parts; NULL when the template lacks one */
   char *options; /* c:speak's options as a JSON object of text values; NULL: none */
+  char *topic;   /* options.topic, read once here; NULL: the default */
   char *info;    /* what the channel's check measured, a JSON object; NULL: nothing */
   char msg_id[40]; /* the id the core gave the message at check time; "" when none yet */
 };

@@ -134,6 +134,7 @@ static void refuse_last(lua_State *L, struct journey *j, const char *reason, int
   free(sp->text);
   free(sp->html);
   free(sp->options);
+  free(sp->topic);
   free(sp->info);
   r->n_speaks--;
 }
@@ -181,7 +182,10 @@ static int c_speak(lua_State *L)
   sp->template_name = dup_or_raise(L, name);
   lhost_speak_render(L, j, t, 4, sp);
   sp->options = lhost_speak_options(L, 5);
-  int code = gate(L, j, channel, topic_of(L, 5), reason, sizeof reason);
+  const char *topic = topic_of(L, 5);
+  if (topic)
+    sp->topic = dup_or_raise(L, topic);
+  int code = gate(L, j, channel, topic, reason, sizeof reason);
   if (code == 0)
     code = channel_check(j, sp, reason, sizeof reason);
   if (code == 0) {

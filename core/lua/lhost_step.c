@@ -61,6 +61,7 @@ static void speaks_free(struct lhost_speak *s, size_t n)
     free(s[i].text);
     free(s[i].html);
     free(s[i].options);
+    free(s[i].topic);
     free(s[i].info);
   }
   free(s);

@@ -163,6 +163,9 @@ int cfg_read_quiet(struct lua_State *L, const char *where, struct cfg_channel *c
 int cfg_read_timezone(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
 /* The `suppress` table, after the channels (cfg_suppress.c). */
 int cfg_read_suppress(struct lua_State *L, struct cfg *cfg, char *err, size_t errlen);
+/* A key of the table on top of `L` that is neither 1..n nor `named` (a typo), copied into
+ * `key`; NULL when there is none. */
+const char *cfg_stray_key(struct lua_State *L, size_t n, const char *named, char *key, size_t keylen);
 void cfg_rules_free(struct cfg *cfg);
 
 extern const char parley_default_conf[];

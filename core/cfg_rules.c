@@ -185,22 +185,20 @@ static int read_exempt(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
   return rc;
 }
 
-/* The caps table holds its caps (1..n) and `exempt`, nothing else: a typo is an error. */
-static int only_list_and_exempt(lua_State *L, size_t n, char *err, size_t errlen)
+const char *cfg_stray_key(lua_State *L, size_t n, const char *named, char *key, size_t keylen)
 {
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
-    int ok = (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "exempt") == 0) ||
+    int ok = (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), named) == 0) ||
              (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && (size_t)lua_tointeger(L, -1) <= n);
     if (!ok) {
-      char key[64];
-      snprintf(key, sizeof key, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+      snprintf(key, keylen, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
       lua_pop(L, 1);
-      return fail(err, errlen, "caps: unknown key '%s' (caps are a list, and 'exempt')", key);
+      return key;
     }
   }
-  return 0;
+  return NULL;
 }
 
 int cfg_read_caps(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
@@ -213,8 +211,9 @@ int cfg_read_caps(lua_State *L, struct cfg *cfg, char *err, size_t errlen)
     rc = fail(err, errlen, "caps: must be a table such as { { max = 5, per = \"7d\" } }");
   }
   size_t n = rc == 0 ? lua_rawlen(L, -1) : 0;
-  if (rc == 0)
-    rc = only_list_and_exempt(L, n, err, errlen);
+  char key[64];
+  if (rc == 0 && cfg_stray_key(L, n, "exempt", key, sizeof key))
+    rc = fail(err, errlen, "caps: unknown key '%s' (caps are a list, and 'exempt')", key);
   if (rc == 0 && n > CFG_CAPS_MAX)
     rc = fail(err, errlen, "caps: at most %d caps", CFG_CAPS_MAX);
   if (rc == 0 && n && !(cfg->caps = calloc(n, sizeof *cfg->caps)))

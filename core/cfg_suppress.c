@@ -79,24 +79,6 @@ static int read_file(struct suppress_set *s, const struct cfg_channel *ch, const
   return rc;
 }
 
-/* Keys of a channel's list: 1..n (addresses) and `file`, nothing else. */
-static int list_keys_ok(lua_State *L, const char *channel, size_t n, char *err, size_t errlen)
-{
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    lua_pop(L, 1);
-    int ok = (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "file") == 0) ||
-             (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && (size_t)lua_tointeger(L, -1) <= n);
-    if (!ok) {
-      char key[64];
-      snprintf(key, sizeof key, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
-      lua_pop(L, 1);
-      return fail(err, errlen, "suppress.%s: unknown key '%s' (a list of addresses, and 'file')", channel, key);
-    }
-  }
-  return 0;
-}
-
 /* suppress.<channel> = { "a@example.com", ..., file = "/path" } at the top of the stack. */
 static int read_channel(lua_State *L, struct suppress_set *s, const struct cfg_channel *ch, int src, char *err,
                         size_t errlen)
@@ -105,7 +87,10 @@ static int read_channel(lua_State *L, struct suppress_set *s, const struct cfg_c
     return fail(err, errlen, "suppress.%s: must be a table such as { \"a@example.com\", file = \"/path\" }",
                 ch->name);
   size_t n = lua_rawlen(L, -1);
-  int rc = list_keys_ok(L, ch->name, n, err, errlen);
+  char key[64];
+  int rc = cfg_stray_key(L, n, "file", key, sizeof key)
+               ? fail(err, errlen, "suppress.%s: unknown key '%s' (a list of addresses, and 'file')", ch->name, key)
+               : 0;
   for (size_t i = 1; rc == 0 && i <= n; i++) {
     char where[96];
     snprintf(where, sizeof where, "suppress.%s[%zu]", ch->name, i);

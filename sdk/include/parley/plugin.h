@@ -911,7 +911,7 @@ struct parley_host {
    * ("+4915112345678"). Reads what the core has applied, events of the group not yet on
    * disk included. Loop thread only (a route or timer callback); never from send. Several
    * contacts may share an address (a family's landline): a reply or an opt-out is usually
-   * meant for each of them. */
+   * meant for each of them; at most 1,000 are called back. */
   int (*contacts_find)(parley_ctx *ctx, const char *attribute, const char *value,
                        void (*cb)(parley_ctx *ctx, const char *contact_id, void *arg),
                        void *arg);

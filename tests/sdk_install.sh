@@ -44,7 +44,8 @@ result "make install DESTDIR=... succeeds" "$tmp/install.log"
 
 {
   missing "$parley" "$dest$pkglibdir/console.so" "$dest$pkglibdir/file.so" \
-    "$dest$pkgdatadir/lua/parley/journey.lua" &&
+    "$dest$pkgdatadir/lua/parley/journey.lua" "$dest$pkgdatadir/lua/parley/history.lua" \
+    "$dest$pkgdatadir/lua/parley/offers.lua" &&
     [ -x "$parley" ] && diff -r "$top_srcdir/scripts/journeys" "$dest$pkgdatadir/journeys"
 } >"$tmp/files.log" 2>&1
 result "the binary, the plugins, the Lua SDK and the journeys (templates and tests too) are installed" "$tmp/files.log"

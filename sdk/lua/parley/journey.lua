@@ -149,6 +149,8 @@ memory cap; a step that breaks one stops with an error and its conversation is p
 never the other customers'.
 --]]
 
+local time = require "parley.time"
+
 local M = { version = "1.0" }
 
 local KNOWN = {
@@ -189,6 +191,8 @@ local function check_duration(name, field, v)
   if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
     fail(name, field .. ' must be a duration like "7d" or a number of seconds')
   end
+  local _, why = time.duration(v)
+  if v ~= nil and why then fail(name, field .. ": " .. why) end -- "3x": at load, at its line
   return v
 end
 

@@ -192,26 +192,26 @@ end
 
 local function check_catalog(list, options)
   if type(list) ~= "table" or #list == 0 then
-    fail("offers.catalog: takes a list of offers: offers.catalog { { id = \"...\", ... }, ... }")
+    fail("takes a list of offers: offers.catalog { { id = \"...\", ... }, ... }")
   end
   options = options or {}
-  if type(options) ~= "table" then fail("offers.catalog: the options must be a table: { score = function(c, offer) ... end }") end
+  if type(options) ~= "table" then fail("the options must be a table: { score = function(c, offer) ... end }") end
   for k in pairs(options) do
-    if k ~= "score" then fail(("offers.catalog: unknown option '%s' (known: score)"):format(tostring(k))) end
+    if k ~= "score" then fail(("unknown option '%s' (known: score)"):format(tostring(k))) end
   end
   if options.score ~= nil and type(options.score) ~= "function" then
-    fail("offers.catalog: option score must be a function(c, offer) -> number")
+    fail("option score must be a function(c, offer) -> number")
   end
   local offers, seen = {}, {}
   for i, o in ipairs(list) do
     local offer = check_offer(o, i)
-    if seen[offer.id] then fail(("offers.catalog: two offers are named '%s'"):format(offer.id)) end
+    if seen[offer.id] then fail(("two offers are named '%s'"):format(offer.id)) end
     seen[offer.id] = true
     offers[i] = offer
   end
   for k in pairs(list) do
     if math.type(k) ~= "integer" or k < 1 or k > #list then
-      fail("offers.catalog: takes a list of offers (no named keys; options go in the second argument)")
+      fail("takes a list of offers (no named keys; options go in the second argument)")
     end
   end
   return { offers = offers, score = options.score }
@@ -303,7 +303,7 @@ end
 -- offer for the customers after it.
 function M.catalog(list, options)
   local ok, catalog = pcall(check_catalog, list, options)
-  if not ok then error(catalog, 2) end
+  if not ok then error("offers.catalog: " .. catalog, 2) end
   catalog.rank, catalog.best = rank, best
   return catalog
 end

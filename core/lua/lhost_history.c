@@ -16,7 +16,7 @@ static const char *const match_keys[] = {"kind", "type", "channel", "template", 
 
 struct hquery {
   int field[7];   /* stack index of the wanted value (a string or a list of them); 0: any */
-  int64_t since_ms; /* entries at or after it; INT64_MIN: all */
+  int64_t since_ms; /* entries after it; INT64_MIN: all */
   lua_Integer limit; /* at most this many; 0: all */
 };
 
@@ -182,7 +182,7 @@ static void history_walk(lua_State *L, struct journey *j, int query_idx, lhost_h
   for (size_t i = 0; at && (q.limit == 0 || n < q.limit) && (line = at(ud, i, &at_ms)); i++) {
     if (j && lhost_budget_spend(j, 20) != KILL_NONE)
       lhost_budget_raise(L, j->budget.kill);
-    if (at_ms < q.since_ms)
+    if (at_ms <= q.since_ms) /* as the caps count: one exactly `since` old is out */
       break;
     struct histline e;
     histline_parse(line, buf, sizeof buf, &e);

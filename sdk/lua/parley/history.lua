@@ -32,7 +32,8 @@ Each field of the query narrows it; a value may be a list (any of them matches):
     channel, template, journey   of a message (spoke, refused, held) or an offer
     offer     an offer's id (kind "offered", written by c:record_offer / parley.offers)
     reason    a refusal's reason
-    since     only entries of the last "30d" (a duration, or seconds)
+    since     only entries of the last "30d" (a duration, or seconds; one exactly 30
+              days old is out, as the caps count)
     limit     at most this many (the newest)
 An entry has `at` (seconds since 1970: when Parley wrote it, on the clock journeys see) and
 the fields of its kind: an event its `type`, `id` and `data`; a message its `channel`,

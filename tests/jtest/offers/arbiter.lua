@@ -1,0 +1,49 @@
+-- parley.offers and parley.history under parley test (tests/journey_tests.sh): a catalog
+-- whose scores, priorities, caps, dates and channels the tests below pull on. The event
+-- "pick" asks for ev.data.n picks (ev.data.look: without recording them) and speaks them;
+-- "rank" keeps catalog:rank's answer in memory.
+local journey = require "parley.journey"
+local offers = require "parley.offers"
+local history = require "parley.history"
+
+local catalog = offers.catalog({
+  { id = "high_value", channel = "email", template = "offer", value = 100, propensity = 0.1 },  -- 10
+  { id = "likely", channel = "email", template = "offer", value = 20,
+    propensity = function(c) return c.contact.likes or 0.4 end },                                -- 8
+  { id = "vip", channel = "email", template = "offer", priority = 5, value = 1,
+    eligible = function(c) return c.contact.vip == true end },                                   -- a tier above
+  { id = "by_text", channels = { { channel = "push", template = "offer" }, { channel = "sms", template = "offer" } },
+    value = 2, cap = { max = 1, per = "1d" } },                                                  -- 2
+  { id = "later", channel = "email", template = "offer", value = 1000,
+    valid_from = 1894320000 },                                                                   -- from 2030-01-11
+  { id = "weighted", channel = "email", template = "offer", value = 10, weight = 0.5,
+    valid_until = "2030-01-05T00:00:00Z" },                                                      -- 5, until Jan 5th
+  { id = "scored", channel = "email", template = "offer", score = function(c) return c.contact.boost or 0 end },
+})
+
+return journey {
+  name = "arbiter",
+  entry = { event = "hello" },
+  start = function(c, ev) return c:listen({ "pick", "rank", "engaged" }, nil, "act") end,
+  act = function(c, ev)
+    if ev.type == "rank" then
+      local ranked = catalog:rank(c)
+      c.memory.ranked = {}
+      for i, r in ipairs(ranked) do
+        c.memory.ranked[i] = r.id .. (r.why and (": " .. r.why) or (" " .. r.score))
+      end
+    elseif ev.type == "engaged" then
+      c.memory.engaged = history.engaged(c, "email", "30d") ~= nil
+      c.memory.messages = history.count_messages(c, "7d")
+      c.memory.first = history.first_channel(c, { "push", "sms", "email" }) or "none"
+    else
+      local picks = catalog:best(c, ev.data.n or 1, { record = not ev.data.look })
+      c.memory.picked = {}
+      for i, p in ipairs(picks) do
+        c.memory.picked[i] = p.id .. "@" .. p.channel
+        if not ev.data.look then offers.speak(c, p, { id = p.id }) end
+      end
+    end
+    return c:listen({ "pick", "rank", "engaged" }, nil, "act")
+  end,
+}

@@ -4,23 +4,14 @@
 #include <ctype.h>
 #include <string.h>
 
-enum tok { TOK_END, TOK_WORD, TOK_STRING, TOK_PUNCT };
-
-struct lex {
-  const char *p, *end;
-  int line;
-  const char *text; /* the token */
-  size_t n;
-};
-
-static void step(struct lex *lx, size_t k)
+static void step(struct srclex *lx, size_t k)
 {
   for (; k > 0 && lx->p < lx->end; k--, lx->p++)
     lx->line += *lx->p == '\n';
 }
 
 /* At '[': the level of a long bracket [[ or [==[, or -1. */
-static int long_level(const struct lex *lx)
+static int long_level(const struct srclex *lx)
 {
   const char *q = lx->p + 1;
   while (q < lx->end && *q == '=')
@@ -28,80 +19,114 @@ static int long_level(const struct lex *lx)
   return q < lx->end && *q == '[' ? (int)(q - lx->p - 1) : -1;
 }
 
-static void skip_long(struct lex *lx, int level)
+/* At ']': whether it closes a long bracket of `level` (]] or ]==]). The source is not
+ * NUL-terminated: every look stays before lx->end. */
+static int closes_long(const struct srclex *lx, int level)
+{
+  if (lx->end - lx->p < level + 2 || lx->p[level + 1] != ']')
+    return 0;
+  for (int i = 1; i <= level; i++)
+    if (lx->p[i] != '=')
+      return 0;
+  return 1;
+}
+
+/* Skips a long string or comment opened at lx->p with `level` equals signs. */
+static void skip_long(struct srclex *lx, int level)
 {
   step(lx, (size_t)level + 2);
   while (lx->p < lx->end) {
-    if (*lx->p == ']' && lx->end - lx->p >= level + 2 && lx->p[level + 1] == ']') {
-      int i = 1;
-      while (i <= level && lx->p[i] == '=')
-        i++;
-      if (i > level) {
-        step(lx, (size_t)level + 2);
-        return;
-      }
+    if (*lx->p == ']' && closes_long(lx, level)) {
+      step(lx, (size_t)level + 2);
+      return;
     }
     step(lx, 1);
   }
 }
 
-static void skip_short(struct lex *lx)
+/* At a quote: the short string, plain when it has no escape and closes on its line. */
+static void short_string(struct srclex *lx)
 {
   char quote = *lx->p;
+  lx->text = lx->p + 1;
+  lx->plain = 1;
   step(lx, 1);
-  while (lx->p < lx->end && *lx->p != quote && *lx->p != '\n')
-    step(lx, *lx->p == '\\' ? 2 : 1);
-  step(lx, 1);
+  while (lx->p < lx->end && *lx->p != quote && *lx->p != '\n') {
+    if (*lx->p == '\\') {
+      lx->plain = 0;
+      step(lx, 1);
+    }
+    step(lx, 1);
+  }
+  lx->n = (size_t)(lx->p - lx->text);
+  if (lx->p >= lx->end || *lx->p != quote)
+    lx->plain = 0;
+  else
+    step(lx, 1);
 }
 
-/* The next token; comments and blanks are skipped. */
-static enum tok next(struct lex *lx)
+/* At "--": a long comment, or the rest of the line. */
+static void skip_comment(struct srclex *lx)
+{
+  int level;
+  step(lx, 2);
+  if (lx->p < lx->end && *lx->p == '[' && (level = long_level(lx)) >= 0) {
+    skip_long(lx, level);
+    return;
+  }
+  while (lx->p < lx->end && *lx->p != '\n')
+    step(lx, 1);
+}
+
+void srclex_init(struct srclex *lx, const char *src, size_t len)
+{
+  *lx = (struct srclex){.p = src, .end = src + len, .line = 1, .text = src};
+}
+
+enum srclex_tok srclex_next(struct srclex *lx)
 {
   int level;
   while (lx->p < lx->end) {
     char c = *lx->p;
     lx->text = lx->p;
+    lx->plain = 0;
     if (isspace((unsigned char)c)) {
       step(lx, 1);
     } else if (c == '-' && lx->end - lx->p > 1 && lx->p[1] == '-') {
-      step(lx, 2);
-      if (lx->p < lx->end && *lx->p == '[' && (level = long_level(lx)) >= 0)
-        skip_long(lx, level);
-      else
-        while (lx->p < lx->end && *lx->p != '\n')
-          step(lx, 1);
+      skip_comment(lx);
     } else if (c == '[' && (level = long_level(lx)) >= 0) {
       skip_long(lx, level);
-      return TOK_STRING;
+      lx->n = (size_t)(lx->p - lx->text);
+      return SRCLEX_STRING;
     } else if (c == '"' || c == '\'') {
-      skip_short(lx);
-      return TOK_STRING;
+      short_string(lx);
+      return SRCLEX_STRING;
     } else if (isalnum((unsigned char)c) || c == '_') {
       while (lx->p < lx->end && (isalnum((unsigned char)*lx->p) || *lx->p == '_'))
         lx->p++;
       lx->n = (size_t)(lx->p - lx->text);
-      return TOK_WORD;
+      return SRCLEX_WORD;
     } else {
-      step(lx, 1);
-      lx->n = 1;
-      return TOK_PUNCT;
+      lx->n = (c == ':' || c == '=') && lx->end - lx->p > 1 && lx->p[1] == c ? 2 : 1;
+      step(lx, lx->n);
+      return SRCLEX_PUNCT;
     }
   }
-  return TOK_END;
+  return SRCLEX_END;
 }
 
-static int is_word(const struct lex *lx, enum tok t, const char *w, size_t n)
+static int is_word(const struct srclex *lx, enum srclex_tok t, const char *w, size_t n)
 {
-  return t == TOK_WORD && lx->n == n && memcmp(lx->text, w, n) == 0;
+  return t == SRCLEX_WORD && lx->n == n && memcmp(lx->text, w, n) == 0;
 }
 
 /* Moves past the first `word {` or `word(`; 0 when there is none. */
-static int skip_to_call(struct lex *lx, const char *word)
+static int skip_to_call(struct srclex *lx, const char *word)
 {
   size_t n = strlen(word);
   int prev_word = 0;
-  for (enum tok t; (t = next(lx)) != TOK_END;) {
-    if (prev_word && t == TOK_PUNCT && (*lx->text == '{' || *lx->text == '('))
+  for (enum srclex_tok t; (t = srclex_next(lx)) != SRCLEX_END;) {
+    if (prev_word && t == SRCLEX_PUNCT && (*lx->text == '{' || *lx->text == '('))
       return 1;
     prev_word = is_word(lx, t, word, n);
   }
@@ -109,28 +134,29 @@ static int skip_to_call(struct lex *lx, const char *word)
 }
 
 /* Moves past the next `key =` (not `key ==`, not after '.' or ':'); its line, or 0. */
-static int find_key(struct lex *lx, const char *key, size_t n)
+static int find_key(struct srclex *lx, const char *key, size_t n)
 {
   char before = 0;
-  for (enum tok t; (t = next(lx)) != TOK_END;) {
+  for (enum srclex_tok t; (t = srclex_next(lx)) != SRCLEX_END;) {
     if (is_word(lx, t, key, n) && before != '.' && before != ':') {
       int line = lx->line;
-      struct lex peek = *lx;
-      if (next(&peek) == TOK_PUNCT && *peek.text == '=' && (peek.p >= peek.end || *peek.p != '=')) {
+      struct srclex peek = *lx;
+      if (srclex_next(&peek) == SRCLEX_PUNCT && *peek.text == '=' && peek.n == 1) {
         *lx = peek;
         return line;
       }
     }
-    before = t == TOK_PUNCT ? *lx->text : 0;
+    before = t == SRCLEX_PUNCT ? *lx->text : 0;
   }
   return 0;
 }
 
 int srcline_find(const char *src, size_t len, const char *after_call, const char *path)
 {
-  struct lex lx = {src, src + len, 1, src, 0};
+  struct srclex lx;
+  srclex_init(&lx, src, len);
   if (after_call && !skip_to_call(&lx, after_call))
-    lx = (struct lex){src, src + len, 1, src, 0};
+    srclex_init(&lx, src, len);
   int line = 0;
   const char *k = path;
   while (*k) {

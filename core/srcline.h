@@ -7,6 +7,19 @@
 #define PARLEY_SRCLINE_H
 #include <stddef.h>
 
+/* A Lua lexer, just enough for a static look at a source: words, strings and punctuation,
+ * with comments and blanks skipped and lines counted. */
+enum srclex_tok { SRCLEX_END, SRCLEX_WORD, SRCLEX_STRING, SRCLEX_PUNCT };
+struct srclex {
+  const char *p, *end;
+  int line;         /* of the token's end */
+  const char *text; /* the token; a string's text, inside its quotes */
+  size_t n;         /* its length: a punctuation is one character, or "::", "==" */
+  int plain;        /* a string: short, closed on its line, without escapes */
+};
+void srclex_init(struct srclex *lx, const char *src, size_t len);
+enum srclex_tok srclex_next(struct srclex *lx);
+
 /* The line of `path` -- keys separated by '.', list indexes ("[1]") skipped -- each key
  * written as `key =` (not after '.' or ':'), each after the one before; from the first
  * `after_call {` or `after_call(` when after_call is given ("journey"). The line of the

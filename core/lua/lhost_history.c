@@ -119,13 +119,12 @@ static int entry_matches(lua_State *L, const struct hquery *q, const struct hist
   return 1;
 }
 
-/* What an event line kept of its data: flat (text, numbers, true/false); always a table,
- * as ev.data is. */
-static void push_data(lua_State *L, const char *json)
+/* Fills the table at -1 from the parsed object (a light userdata at 1). Protected: a
+ * push that raises must not leak the object. */
+static int fill_data(lua_State *L)
 {
-  lua_newtable(L);
-  cJSON *data = json ? cJSON_Parse(json) : NULL; /* after the one allocation that may raise */
-  const cJSON *v;
+  const cJSON *data = lua_touserdata(L, 1), *v;
+  lua_settop(L, 2);
   cJSON_ArrayForEach(v, data)
   {
     if (cJSON_IsString(v))
@@ -138,9 +137,24 @@ static void push_data(lua_State *L, const char *json)
       lua_pushnumber(L, v->valuedouble);
     else
       continue;
-    lua_setfield(L, -2, v->string);
+    lua_setfield(L, 2, v->string);
   }
+  return 0;
+}
+
+/* What an event line kept of its data: flat (text, numbers, true/false); always a table,
+ * as ev.data is. */
+static void push_data(lua_State *L, const char *json)
+{
+  lua_newtable(L);
+  lua_pushcfunction(L, fill_data);
+  cJSON *data = json ? cJSON_Parse(json) : NULL; /* after the pushes that may raise */
+  lua_pushlightuserdata(L, data);
+  lua_pushvalue(L, -3);
+  int rc = lua_pcall(L, 2, 0, 0);
   cJSON_Delete(data);
+  if (rc != LUA_OK)
+    lua_error(L);
 }
 
 static void push_entry(lua_State *L, const struct histline *e, int64_t at_ms)

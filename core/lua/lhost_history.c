@@ -72,6 +72,8 @@ static void query_read(lua_State *L, int idx, int64_t now_ms, struct hquery *q, 
     luaL_error(L, "%s: takes a table such as { kind = \"event\", type = \"order.placed\", since = \"30d\" } (got %s)",
                method, luaL_typename(L, idx));
   idx = lua_absindex(L, idx);
+  if (lhost_readonly_unwrap(L, idx)) /* a file-level query: read what it shows */
+    lua_replace(L, idx);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
@@ -83,11 +85,16 @@ static void query_read(lua_State *L, int idx, int64_t now_ms, struct hquery *q, 
       luaL_error(L, "%s: unknown field '%s' (known: kind, type, channel, template, journey, offer, reason, "
                     "since, limit)", method, luaL_tolstring(L, -1, NULL));
   }
-  for (size_t i = 0; match_keys[i]; i++)
-    if (lua_getfield(L, idx, match_keys[i]) == LUA_TNIL)
+  for (size_t i = 0; match_keys[i]; i++) {
+    if (lua_getfield(L, idx, match_keys[i]) == LUA_TNIL) {
       lua_pop(L, 1);
-    else
-      query_value(L, -1, match_keys[i], method), q->field[i] = lua_gettop(L);
+      continue;
+    }
+    if (lhost_readonly_unwrap(L, -1)) /* a file-level list */
+      lua_replace(L, -2);
+    query_value(L, -1, match_keys[i], method);
+    q->field[i] = lua_gettop(L);
+  }
   if (lua_getfield(L, idx, "since") != LUA_TNIL)
     query_since(L, -1, now_ms, q, method);
   if (lua_getfield(L, idx, "limit") != LUA_TNIL && (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1))

@@ -6,6 +6,9 @@ local journey = require "parley.journey"
 local offers = require "parley.offers"
 local history = require "parley.history"
 
+-- A file-level query (read only once the file has loaded, as every file-level table).
+local OPENED = { kind = "event", type = { "email.opened", "email.clicked" } }
+
 local catalog = offers.catalog({
   { id = "high_value", channel = "email", template = "offer", value = 100, propensity = 0.1 },  -- 10
   { id = "likely", channel = "email", template = "offer", value = 20,
@@ -36,6 +39,7 @@ return journey {
       c.memory.engaged = history.engaged(c, "email", "30d") ~= nil
       c.memory.messages = history.count_messages(c, "7d")
       c.memory.first = history.first_channel(c, { "push", "sms", "email" }) or "none"
+      c.memory.opened = #c:history(OPENED)
     else
       local picks = catalog:best(c, ev.data.n or 1, { record = not ev.data.look })
       c.memory.picked = {}

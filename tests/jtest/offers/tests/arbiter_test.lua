@@ -74,6 +74,7 @@ test("history: engaged by email lately, messages this week, the preferred channe
   t:event { type = "engaged", contact = "eve" }
   m = memory(t, "eve")
   assert(m.engaged == true and m.messages == 1, "opened an email, one message")
+  assert(m.opened == 1, "a file-level query with a list is read as it shows")
   t:advance "31d"
   t:event { type = "engaged", contact = "eve" }
   m = memory(t, "eve")

@@ -1,6 +1,7 @@
 /* The journey-facing API: the `c` object a step receives (c:speak, c:can_speak,
  * c:listen, c:finish, c:now, c:log, c.memory, c.contact, c.params, c.id, c.journey,
- * c.step), the waking event table, and `print`. Every C allocation a method makes is owned
+ * c.step; c:history and c:record_offer are lhost_history.c's), the waking event table,
+ * and `print`. Every C allocation a method makes is owned
  * by j->run before anything can raise, so an error in the middle leaks nothing. */
 #include <cJSON.h>
 #include <math.h>

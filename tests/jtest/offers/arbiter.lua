@@ -24,10 +24,21 @@ local catalog = offers.catalog({
   { id = "scored", channel = "email", template = "offer", score = function(c) return c.contact.boost or 0 end },
 })
 
+-- The catalog's own scoring replaces propensity x value x weight for every offer.
+local own = offers.catalog({
+  { id = "small", channel = "email", template = "offer", value = 1 },
+  { id = "large", channel = "email", template = "offer", value = 100 },
+}, { score = function(c, offer) return offer.id == "small" and 10 or 1 end })
+
+-- A score function that forgets to return: the step fails, naming the offer.
+local broken = offers.catalog {
+  { id = "forgetful", channel = "email", template = "offer", score = function(c) end },
+}
+
 return journey {
   name = "arbiter",
   entry = { event = "hello" },
-  start = function(c, ev) return c:listen({ "pick", "rank", "engaged" }, nil, "act") end,
+  start = function(c, ev) return c:listen({ "pick", "rank", "engaged", "own", "broken" }, nil, "act") end,
   act = function(c, ev)
     if ev.type == "rank" then
       local ranked = catalog:rank(c)
@@ -35,6 +46,11 @@ return journey {
       for i, r in ipairs(ranked) do
         c.memory.ranked[i] = r.id .. (r.why and (": " .. r.why) or (" " .. r.score))
       end
+    elseif ev.type == "own" then
+      c.memory.own = {}
+      for i, r in ipairs(own:rank(c)) do c.memory.own[i] = r.id .. " " .. r.score end
+    elseif ev.type == "broken" then
+      broken:best(c)
     elseif ev.type == "engaged" then
       c.memory.engaged = history.engaged(c, "email", "30d") ~= nil
       c.memory.messages = history.count_messages(c, "7d")
@@ -48,6 +64,6 @@ return journey {
         if not ev.data.look then offers.speak(c, p, { id = p.id }) end
       end
     end
-    return c:listen({ "pick", "rank", "engaged" }, nil, "act")
+    return c:listen({ "pick", "rank", "engaged", "own", "broken" }, nil, "act")
   end,
 }

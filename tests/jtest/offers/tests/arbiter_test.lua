@@ -80,3 +80,12 @@ test("history: engaged by email lately, messages this week, the preferred channe
   m = memory(t, "eve")
   assert(m.engaged == false and m.messages == 0, "a month later: neither")
 end)
+
+test("a catalog's own score replaces the default; a score that is not a number fails the step", function(t)
+  t:event { type = "hello", contact = "fi", profile = { email = "fi@example.com" } }
+  t:event { type = "own", contact = "fi" }
+  assert(table.concat(memory(t, "fi").own, ", ") == "small 10, large 1", table.concat(memory(t, "fi").own, ", "))
+  t:event { type = "broken", contact = "fi" }
+  t:expect_failure { contact = "fi", error = "offer 'forgetful': a score function returned nil, not a number" }
+  t:expect_silence()
+end)

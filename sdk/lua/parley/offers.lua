@@ -136,6 +136,7 @@ local function check_caps(o, where)
     end
     local per, why = time.duration(cap.per)
     if per == nil then fail(("%s.per: %s"):format(at, why)) end
+    if per <= 0 then fail(at .. '.per must be longer than 0, such as "30d"') end
     out[i] = { max = cap.max, per = per, per_text = tostring(cap.per) }
   end
   return out

@@ -1,7 +1,7 @@
 /* The Lua host: loads journeys into sandboxed Lua states (one lua_State per journey
  * version), runs one step of a conversation, and returns the step's decision as plain C
  * data. It owns the journey-facing API (c:speak, c:listen, c:finish, c.memory, c.contact,
- * c:now, c:can_speak), the entry condition, templates, and the msgpack form of
+ * c:now, c:can_speak, c:history, c:record_offer), the entry condition, templates, and the msgpack form of
  * conversation memory. It knows
  * nothing of storage, HTTP or plugins: the core applies the decision. */
 #ifndef PARLEY_LHOST_H

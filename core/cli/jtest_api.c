@@ -470,6 +470,7 @@ static int open_test_state(lua_State *L)
   lua_setglobal(L, "print");
   luaL_newmetatable(L, JT_MT);
   luaL_newlib(L, t_methods);
+  luaL_setfuncs(L, jt_measure_methods, 0);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   return 0;

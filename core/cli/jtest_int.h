@@ -65,6 +65,9 @@ void jt_forget(struct jt *t);
 /* jtest_api.c: the Lua state a test file runs in (test(), print, `t`). */
 lua_State *jt_api_state(struct jt *t);
 
+/* jtest_measure.c: experiments and stats (t:force_arm, t:expect_arm, t:stats). */
+extern const luaL_Reg jt_measure_methods[];
+
 /* jtest_event.c */
 cJSON *jt_event_to_json(lua_State *L, int idx, char *err, size_t errlen);
 

@@ -127,6 +127,11 @@ struct lhost_step_in {
    * check). Returns 0 with `info` a JSON object of what was measured (or ""), or a
    * positive code with `info` the reason it can never go. May set sp->msg_id. */
   int (*check)(void *ud, struct lhost_speak *sp, char *info, size_t infolen);
+  /* Optional: c:experiment_record -- the core keeps `arm` of `experiment` (holdout: the
+   * group that gets nothing) with this conversation. Writes the arm it keeps into `out`
+   * (the one recorded before, or one a test forced, may win) and returns 0, or -1 with
+   * `out` the reason, raised as the step's error. */
+  int (*arm)(void *ud, const char *experiment, const char *arm, int holdout, char *out, size_t outlen);
   void *ud;
 };
 

@@ -58,19 +58,9 @@ static int l_print(lua_State *L)
   return 0;
 }
 
-/* A method works only on the `c` of the step that is running now: a `c` kept in an
- * upvalue from another conversation's step must not speak for this one. */
 static struct journey *self_check(lua_State *L, const char *method)
 {
-  struct journey *j = lhost_journey_of(L);
-  if (!j->running)
-    luaL_error(L, "c:%s: only a running step can do this", method);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, j->run.c_ref);
-  int same = lua_rawequal(L, 1, -1);
-  lua_pop(L, 1);
-  if (!same)
-    luaL_error(L, "c:%s: call it on this step's conversation, as c:%s(...)", method, method);
-  return j;
+  return lhost_self_check(L, method);
 }
 
 static void *grow(lua_State *L, void **arr, size_t *n, size_t elem)
@@ -330,6 +320,7 @@ int lhost_api_open(lua_State *L)
   struct journey *j = lhost_journey_of(L);
   lua_createtable(L, 0, 2); /* metatable of c */
   luaL_newlib(L, methods);
+  luaL_setfuncs(L, lhost_experiment_methods, 0);
   lhost_readonly(L, "the conversation's methods");
   lua_setfield(L, -2, "__index");
   lua_pushboolean(L, 0);

@@ -132,6 +132,21 @@ static inline struct journey *lhost_journey_of(lua_State *L)
   return *(struct journey **)lua_getextraspace(L);
 }
 
+/* A method works only on the `c` of the step that is running now: a `c` kept in an
+ * upvalue from another conversation's step must not speak for this one. Raises. */
+static inline struct journey *lhost_self_check(lua_State *L, const char *method)
+{
+  struct journey *j = lhost_journey_of(L);
+  if (!j->running)
+    luaL_error(L, "c:%s: only a running step can do this", method);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, j->run.c_ref);
+  int same = lua_rawequal(L, 1, -1);
+  lua_pop(L, 1);
+  if (!same)
+    luaL_error(L, "c:%s: call it on this step's conversation, as c:%s(...)", method, method);
+  return j;
+}
+
 /* Charges n instructions' worth of work to the running step and checks its limits; returns
  * the kill, KILL_NONE while the step is within its budget. The count hook charges what
  * the VM ran; a C function that loops where the hook never fires (the pattern matcher)
@@ -187,6 +202,9 @@ int lhost_budget_failed(struct journey *j, const char *what, char *err, size_t e
 /* lhost_pattern.c: string.find, match, gmatch and gsub under the step budget, in place of
  * Lua's (in the string table, so also the strings' methods). Raises on out of memory. */
 void lhost_pattern_install(lua_State *L);
+
+/* lhost_experiment.c: c:experiment_hash and c:experiment_record, methods of `c`. */
+extern const luaL_Reg lhost_experiment_methods[];
 
 /* lhost_api.c */
 int lhost_api_open(lua_State *L);

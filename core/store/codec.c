@@ -51,7 +51,7 @@ int store_encode_contact(const struct contact *c, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 9);
+  msgpack_pack_array(&pk, 10);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, c->id);
   pack_json(&pk, c->profile);
@@ -69,6 +69,14 @@ int store_encode_contact(const struct contact *c, msgpack_sbuffer *out)
     msgpack_pack_int64(&pk, c->touches[i].at_ms);
     pack_str(&pk, c->touches[i].channel);
   }
+  msgpack_pack_array(&pk, c->n_touches * 4); /* the 10th: what attribution reads of each */
+  for (size_t i = 0; i < c->n_touches; i++) {
+    const struct touch *t = &c->touches[i];
+    pack_str(&pk, t->journey);
+    pack_str(&pk, t->template_name);
+    pack_str(&pk, t->msg_id[0] ? t->msg_id : NULL);
+    msgpack_pack_int(&pk, t->capped);
+  }
   return out->data ? 0 : -1;
 }
 
@@ -77,7 +85,7 @@ int store_encode_conv(const struct conv *cv, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 14);
+  msgpack_pack_array(&pk, 15);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, cv->contact);
   pack_str(&pk, cv->journey);
@@ -95,6 +103,12 @@ int store_encode_conv(const struct conv *cv, msgpack_sbuffer *out)
   msgpack_pack_int64(&pk, cv->started_ms);
   msgpack_pack_int64(&pk, cv->updated_ms);
   pack_history(&pk, &cv->history);
+  msgpack_pack_array(&pk, cv->n_arms * 3); /* the 15th field; earlier records have 14 */
+  for (size_t i = 0; i < cv->n_arms; i++) {
+    pack_str(&pk, cv->arms[i].experiment);
+    pack_str(&pk, cv->arms[i].arm);
+    msgpack_pack_int(&pk, cv->arms[i].holdout);
+  }
   return out->data ? 0 : -1;
 }
 
@@ -272,11 +286,37 @@ static void rd_touches(struct rd *r, struct contact *c)
       sub.bad = 1;
       break;
     }
-    c->touches[c->n_touches++] = (struct touch){at, channel};
+    c->touches[c->n_touches++] = (struct touch){.at_ms = at, .channel = channel, .capped = 1};
   }
   if (sub.bad || a->via.array.size % 2 || !c->touches) {
     r->bad = 1;
     r->what = "touches";
+  }
+}
+
+/* The 10th field: each touch's journey, template, message id and whether it is capped (a
+ * record of 9 fields kept only capped touches, and nothing more of them). */
+static void rd_touch_details(struct rd *r, struct contact *c)
+{
+  const msgpack_object *a = rd_array(r, "touch details");
+  if (!a)
+    return;
+  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
+  if (a->via.array.size != c->n_touches * 4)
+    sub.bad = 1;
+  for (size_t i = 0; i < c->n_touches && !sub.bad; i++) {
+    struct touch *t = &c->touches[i];
+    t->journey = rd_str(&sub, "touch details");
+    t->template_name = rd_str(&sub, "touch details");
+    char *id = rd_str(&sub, "touch details");
+    if (id && strlen(id) < sizeof t->msg_id)
+      strcpy(t->msg_id, id);
+    free(id);
+    t->capped = rd_int(&sub, "touch details") != 0;
+  }
+  if (sub.bad) {
+    r->bad = 1;
+    r->what = "touch details";
   }
 }
 
@@ -303,12 +343,6 @@ static int open_record_n(msgpack_unpacked *up, const char *buf, size_t len, uint
   return 0;
 }
 
-static int open_record(msgpack_unpacked *up, const char *buf, size_t len, uint32_t fields,
-                       struct rd *r, char *err, size_t errlen)
-{
-  return open_record_n(up, buf, len, fields, fields, r, err, errlen);
-}
-
 static int close_record(msgpack_unpacked *up, struct rd *r, char *err, size_t errlen)
 {
   msgpack_unpacked_destroy(up);
@@ -321,7 +355,7 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record_n(&up, buf, len, 8, 9, &r, err, errlen) < 0) {
+  if (open_record_n(&up, buf, len, 8, 10, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -335,6 +369,8 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
   rd_history(&r, &c->history);
   if (r.n > 8)
     rd_touches(&r, c);
+  if (r.n > 9)
+    rd_touch_details(&r, c);
   if (!c->id || !c->profile)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {
@@ -375,11 +411,34 @@ static void rd_listen(struct rd *r, struct conv *cv)
   r->bad |= sub.bad;
 }
 
+/* The 15th field: the experiment arms, three values each. */
+static void rd_arms(struct rd *r, struct conv *cv)
+{
+  const msgpack_object *a = rd_array(r, "arms");
+  if (!a)
+    return;
+  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
+  size_t n = a->via.array.size / 3;
+  cv->arms = calloc(n ? n : 1, sizeof *cv->arms);
+  for (size_t i = 0; i < n && !sub.bad && cv->arms; i++) {
+    struct conv_arm *arm = &cv->arms[cv->n_arms++];
+    arm->experiment = rd_str(&sub, "arms");
+    arm->arm = rd_str(&sub, "arms");
+    arm->holdout = rd_int(&sub, "arms") != 0;
+    if (!arm->experiment || !arm->arm)
+      sub.bad = 1;
+  }
+  if (sub.bad || a->via.array.size % 3 || !cv->arms) {
+    r->bad = 1;
+    r->what = "arms";
+  }
+}
+
 struct conv *store_decode_conv(uint64_t id, const char *buf, size_t len, char *err, size_t errlen)
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record(&up, buf, len, 14, &r, err, errlen) < 0) {
+  if (open_record_n(&up, buf, len, 14, 15, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -399,6 +458,8 @@ struct conv *store_decode_conv(uint64_t id, const char *buf, size_t len, char *e
   cv->started_ms = rd_int(&r, "started");
   cv->updated_ms = rd_int(&r, "updated");
   rd_history(&r, &cv->history);
+  if (r.n > 14)
+    rd_arms(&r, cv);
   if (!cv->contact || !cv->journey || st < CONV_LISTENING || st > CONV_FAILED)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {

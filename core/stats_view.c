@@ -88,10 +88,34 @@ static double rate(double num, double den)
   return den > 0 ? num / den : 0;
 }
 
+/* Arms by name, the holdout last, so a report reads the same every time. */
+static int arm_order(const void *x, const void *y)
+{
+  const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
+  int ha = strcmp(a->string, "holdout") == 0, hb = strcmp(b->string, "holdout") == 0;
+  return ha != hb ? ha - hb : strcmp(a->string, b->string);
+}
+
+static void sort_arms(cJSON *exp)
+{
+  size_t n = (size_t)cJSON_GetArraySize(exp), i = 0;
+  cJSON **arms = malloc((n ? n : 1) * sizeof *arms), *arm;
+  if (!arms)
+    return; /* out of memory: the order they came in */
+  cJSON_ArrayForEach(arm, exp) arms[i++] = arm;
+  qsort(arms, n, sizeof *arms, arm_order);
+  for (i = 0; i < n; i++) {
+    cJSON_DetachItemViaPointer(exp, arms[i]);
+    cJSON_AddItemToArray(exp, arms[i]); /* an object is a list of named items: the name stays */
+  }
+  free(arms);
+}
+
 /* What can only be said once every bucket is in: the rates, waiting never below 0. */
 static void finish(struct view *v)
 {
   cJSON *exp, *arm, *step;
+  cJSON_ArrayForEach(exp, v->experiments) sort_arms(exp);
   cJSON_ArrayForEach(exp, v->experiments) cJSON_ArrayForEach(arm, exp)
   {
     double a = cJSON_GetObjectItemCaseSensitive(arm, "assigned")->valuedouble;

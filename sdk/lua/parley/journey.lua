@@ -132,6 +132,11 @@ a reload makes a new version, while conversations already running keep the modul
 templates they started with. The parley.* modules are Parley's own: they come with the
 installed Parley, not with the version.
 
+EXPERIMENTS: `local experiment = require "parley.experiment"` defines an A/B/n test with a
+holdout at the top of the file and draws a customer's arm in a step (`exp:assign(c)`); its
+own documentation is at the top of parley/experiment.lua. Every journey's stats (per step,
+per channel, per arm, the conversions credited to its messages) are in `parley stats`.
+
 TESTING: put scenarios in journeys/tests/<name>_test.lua and run `parley test`: days pass
 in microseconds on a virtual clock and nothing is sent. For example:
     test("silence gets a nudge", function(t)

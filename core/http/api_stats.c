@@ -2,6 +2,7 @@
  * buckets in a range of RFC 3339 times, read from the store's counters, never from the
  * contacts. */
 #include <cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,24 @@
 #include "context.h"
 #include "stats.h"
 #include "timestamp.h"
+
+/* A query value %-decoded into out (a time needs no more than "%2B" and "%3A"); -1 when
+ * an escape is bad, a NUL, or it does not fit. */
+static int unescape(const char *s, size_t len, char *out, size_t cap)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++, n++) {
+    unsigned byte = (unsigned char)s[i];
+    if (n + 1 >= cap || (byte == '%' && (len - i < 3 || !isxdigit((unsigned char)s[i + 1]) ||
+                                         !isxdigit((unsigned char)s[i + 2]) || sscanf(s + i + 1, "%2x", &byte) != 1 ||
+                                         byte == 0)))
+      return -1;
+    i += s[i] == '%' ? 2 : 0;
+    out[n] = (char)byte;
+  }
+  out[n] = '\0';
+  return 0;
+}
 
 /* The query's `name` as a time: 1 and *ms, 0 absent, -1 not an RFC 3339 time. */
 static int query_time(const char *query, const char *name, int64_t *ms)
@@ -18,8 +37,7 @@ static int query_time(const char *query, const char *name, int64_t *ms)
   for (const char *p = query; *p; p += strcspn(p, "&"), p += *p == '&') {
     if (strncmp(p, name, n) != 0 || p[n] != '=')
       continue;
-    long len = http_decode_segment(p + n + 1, strcspn(p + n + 1, "&"), text, sizeof text - 1);
-    if (len < 0 || memchr(text, '\0', (size_t)len))
+    if (unescape(p + n + 1, strcspn(p + n + 1, "&"), text, sizeof text) < 0)
       return -1;
     return timestamp_parse(text, ms) == 0 && *ms > 0 ? 1 : -1;
   }

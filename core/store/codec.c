@@ -271,40 +271,55 @@ static void rd_starts(struct rd *r, struct contact *c)
   }
 }
 
+/* Opens an array field of records of `stride` values each: its cursor in *sub and how
+ * many records it holds; 0 when absent or malformed (then `r` is marked bad). */
+static size_t rd_records(struct rd *r, const char *what, uint32_t stride, struct rd *sub)
+{
+  const msgpack_object *a = rd_array(r, what);
+  *sub = (struct rd){NULL, 0, 0, 0, NULL};
+  if (!a)
+    return 0;
+  if (a->via.array.size % stride) {
+    r->bad = 1;
+    r->what = what;
+    return 0;
+  }
+  *sub = (struct rd){a->via.array.ptr, a->via.array.size, 0, 0, NULL};
+  return a->via.array.size / stride;
+}
+
+/* A record that did not read (or no room for it) marks the field bad. */
+static void rd_records_end(struct rd *r, const char *what, int bad)
+{
+  if (bad) {
+    r->bad = 1;
+    r->what = what;
+  }
+}
+
 static void rd_touches(struct rd *r, struct contact *c)
 {
-  const msgpack_object *a = rd_array(r, "touches");
-  if (!a)
-    return;
-  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
-  size_t n = a->via.array.size / 2;
+  struct rd sub;
+  size_t n = rd_records(r, "touches", 2, &sub);
   c->touches = calloc(n ? n : 1, sizeof *c->touches);
   for (size_t i = 0; i < n && !sub.bad && c->touches; i++) {
     int64_t at = rd_int(&sub, "touches");
     char *channel = rd_str(&sub, "touches");
-    if (!channel) {
+    if (!channel)
       sub.bad = 1;
-      break;
-    }
-    c->touches[c->n_touches++] = (struct touch){.at_ms = at, .channel = channel, .capped = 1};
+    else
+      c->touches[c->n_touches++] = (struct touch){.at_ms = at, .channel = channel, .capped = 1};
   }
-  if (sub.bad || a->via.array.size % 2 || !c->touches) {
-    r->bad = 1;
-    r->what = "touches";
-  }
+  rd_records_end(r, "touches", sub.bad || !c->touches);
 }
 
 /* The 10th field: each touch's journey, template, message id and whether it is capped (a
  * record of 9 fields kept only capped touches, and nothing more of them). */
 static void rd_touch_details(struct rd *r, struct contact *c)
 {
-  const msgpack_object *a = rd_array(r, "touch details");
-  if (!a)
-    return;
-  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
-  if (a->via.array.size != c->n_touches * 4)
-    sub.bad = 1;
-  for (size_t i = 0; i < c->n_touches && !sub.bad; i++) {
+  struct rd sub;
+  size_t n = rd_records(r, "touch details", 4, &sub);
+  for (size_t i = 0; i < c->n_touches && i < n && !sub.bad; i++) {
     struct touch *t = &c->touches[i];
     t->journey = rd_str(&sub, "touch details");
     t->template_name = rd_str(&sub, "touch details");
@@ -314,10 +329,7 @@ static void rd_touch_details(struct rd *r, struct contact *c)
     free(id);
     t->capped = rd_int(&sub, "touch details") != 0;
   }
-  if (sub.bad) {
-    r->bad = 1;
-    r->what = "touch details";
-  }
+  rd_records_end(r, "touch details", sub.bad || (!r->bad && n != c->n_touches));
 }
 
 /* Unpacks `buf` and checks the record's shape: an array of `fields` led by our format.
@@ -414,24 +426,17 @@ static void rd_listen(struct rd *r, struct conv *cv)
 /* The 15th field: the experiment arms, three values each. */
 static void rd_arms(struct rd *r, struct conv *cv)
 {
-  const msgpack_object *a = rd_array(r, "arms");
-  if (!a)
-    return;
-  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
-  size_t n = a->via.array.size / 3;
+  struct rd sub;
+  size_t n = rd_records(r, "arms", 3, &sub);
   cv->arms = calloc(n ? n : 1, sizeof *cv->arms);
   for (size_t i = 0; i < n && !sub.bad && cv->arms; i++) {
     struct conv_arm *arm = &cv->arms[cv->n_arms++];
     arm->experiment = rd_str(&sub, "arms");
     arm->arm = rd_str(&sub, "arms");
     arm->holdout = rd_int(&sub, "arms") != 0;
-    if (!arm->experiment || !arm->arm)
-      sub.bad = 1;
+    sub.bad |= !arm->experiment || !arm->arm;
   }
-  if (sub.bad || a->via.array.size % 3 || !cv->arms) {
-    r->bad = 1;
-    r->what = "arms";
-  }
+  rd_records_end(r, "arms", sub.bad || !cv->arms);
 }
 
 struct conv *store_decode_conv(uint64_t id, const char *buf, size_t len, char *err, size_t errlen)

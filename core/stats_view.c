@@ -111,6 +111,27 @@ static void sort_arms(cJSON *exp)
   free(arms);
 }
 
+/* Each arm's lift over the holdout: its conversion rate relative to the holdout's
+ * (0.25: a quarter more conversions), null while the holdout has converted no one. */
+static void compare_with_holdout(cJSON *exp)
+{
+  const cJSON *holdout = cJSON_GetObjectItemCaseSensitive(exp, "holdout");
+  double base = holdout ? cJSON_GetObjectItemCaseSensitive(holdout, "conversion_rate")->valuedouble : 0;
+  cJSON *arm;
+  if (!holdout)
+    return;
+  cJSON_ArrayForEach(arm, exp)
+  {
+    if (arm == holdout)
+      continue;
+    if (base > 0)
+      cJSON_AddNumberToObject(arm, "lift_vs_holdout",
+                              cJSON_GetObjectItemCaseSensitive(arm, "conversion_rate")->valuedouble / base - 1);
+    else
+      cJSON_AddNullToObject(arm, "lift_vs_holdout");
+  }
+}
+
 /* What can only be said once every bucket is in: the rates, waiting never below 0. */
 static void finish(struct view *v)
 {
@@ -121,6 +142,7 @@ static void finish(struct view *v)
     double a = cJSON_GetObjectItemCaseSensitive(arm, "assigned")->valuedouble;
     cJSON_AddNumberToObject(arm, "conversion_rate", rate(cJSON_GetObjectItemCaseSensitive(arm, "converted")->valuedouble, a));
   }
+  cJSON_ArrayForEach(exp, v->experiments) compare_with_holdout(exp);
   cJSON_ArrayForEach(step, v->steps)
   {
     cJSON *w = cJSON_GetObjectItemCaseSensitive(step, "waiting");

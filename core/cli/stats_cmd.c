@@ -62,10 +62,19 @@ static void print_experiments(const cJSON *experiments)
   const cJSON *e, *a;
   cJSON_ArrayForEach(e, experiments)
   {
-    printf("\nexperiment %s\n%-20s %9s %9s %9s\n", e->string, "arm", "assigned", "converted", "rate");
+    printf("\nexperiment %s\n%-20s %9s %9s %9s %12s\n", e->string, "arm", "assigned", "converted", "rate",
+           "vs holdout");
     cJSON_ArrayForEach(a, e)
-      printf("%-20s %9.0f %9.0f %8.1f%%\n", a->string, num(a, "assigned"), num(a, "converted"),
-             100 * num(a, "conversion_rate"));
+    {
+      const cJSON *lift = cJSON_GetObjectItemCaseSensitive(a, "lift_vs_holdout");
+      char vs[32] = "";
+      if (cJSON_IsNumber(lift))
+        snprintf(vs, sizeof vs, "%+.1f%%", 100 * lift->valuedouble);
+      else if (lift)
+        snprintf(vs, sizeof vs, "-");
+      printf("%-20s %9.0f %9.0f %8.1f%% %12s\n", a->string, num(a, "assigned"), num(a, "converted"),
+             100 * num(a, "conversion_rate"), vs);
+    }
   }
 }
 

@@ -307,6 +307,19 @@ static void test_attribution_last_touch_and_linear(void **state)
   assert_true(at(doc, "converted", NULL) == 2 && at(doc, "attribution", "unattributed", NULL) == 1);
   assert_true(at(doc, "attribution", "linear", "email/hello", NULL) == 0.5);
   assert_true(at(doc, "experiments", "ab_subject", "a", "converted", NULL) == 1);
+  assert_true(at(doc, "experiments", "ab_subject", "a", "lift_vs_holdout", NULL) == -1); /* no holdout yet */
+  cJSON_Delete(doc);
+
+  /* the arms against the holdout: c1 held out converts, c0 in b does not */
+  signed_up(f, "c1");
+  fx_post(f, "{\"type\":\"order.placed\",\"contact\":\"c1\"}");
+  signed_up(f, "c0");
+  doc = view(f, 0, 0);
+  assert_true(at(doc, "experiments", "ab_subject", "holdout", "conversion_rate", NULL) == 1);
+  assert_true(at(doc, "experiments", "ab_subject", "b", "conversion_rate", NULL) == 0.5);
+  assert_true(at(doc, "experiments", "ab_subject", "b", "lift_vs_holdout", NULL) == -0.5);
+  assert_true(at(doc, "experiments", "ab_subject", "a", "lift_vs_holdout", NULL) == 0);
+  assert_true(at(doc, "experiments", "ab_subject", "holdout", "lift_vs_holdout", NULL) == -1);
   cJSON_Delete(doc);
   fx_free(f);
 }

@@ -638,14 +638,10 @@ size_t conv_fire_due(struct core *core)
 
 void conv_note(struct core *core, uint64_t id, const char *fmt, ...)
 {
-  struct conv *cv = core->store->ops->conv_get(core->store, id);
-  if (!cv)
-    return;
   char line[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock), "%s", line);
-  core->store->ops->conv_put(core->store, cv);
+  core->store->ops->conv_note(core->store, id, clock_now_ms(&core->clock), line, core->cfg->history_limit);
 }

@@ -95,6 +95,10 @@ What a step can do with `c`, the conversation:
     c:log(message)                    write a line to Parley's log (print works too);
                                       `parley test` shows it under the test
     c.id, c.journey, c.step           the conversation's id, this journey's name, this step
+    c:experiment_hash(name)           a number in [0, 1) fixed for this customer and that
+                                      experiment name; c:experiment_record(name, arm,
+                                      holdout) keeps the arm with the conversation. What
+                                      parley.experiment is built on: use exp:assign(c)
 
 TEMPLATES live in a folder named like the journey file, next to it: for
 journeys/welcome.lua, the template "welcome" is journeys/welcome/welcome.subject,

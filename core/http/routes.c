@@ -30,6 +30,7 @@ static const struct route routes[] = {
     {"PUT", "/v1/contacts/*", "contacts:write", api_put_contact},
     {"PATCH", "/v1/contacts/*", "contacts:write", api_patch_contact},
     {"GET", "/v1/journeys", "metrics:read", api_get_journeys},
+    {"GET", "/v1/journeys/*/stats", "metrics:read", api_get_journey_stats},
     {"POST", "/v1/admin/reload", "admin", api_post_reload},
     {"POST", "/v1/outbox/*/replay", "admin", api_post_replay},
     {"PUT", "/v1/suppressions/*/*", "admin", api_put_suppression},

@@ -53,6 +53,7 @@ struct store_lmdb {
   int dirty;
   struct smap contacts;   /* id -> struct contact* */
   struct smap convs;      /* decimal id -> struct cached_conv* */
+  struct smap tallies;    /* stats key -> struct tally*, added to DB_STATS at commit */
   uint64_t next_conv;     /* meta "next_conv" */
   uint64_t next_seq, oldest_seq;
   uint64_t walk_conv;        /* meta "walk_conv": the last conversation walked (0: none) */
@@ -590,17 +591,52 @@ static int lm_index_scan(struct store *s, const void *prefix, size_t len,
 
 /* ---- journey stats (stats.h): counters by text key ---- */
 
+/* A counter's change in this batch. */
+struct tally {
+  int64_t delta;
+  size_t len;
+  char key[];
+};
+
+/* A batch bumps the same few counters over and over (one journey, step and hour): the
+ * deltas add up in memory and each counter is read and written once, at commit. */
 static int lm_tally_add(struct store *s, const char *key, int64_t delta)
 {
   struct store_lmdb *l = LM(s);
-  MDB_val v;
-  size_t len = strlen(key);
-  int r = db_get(l, DB_STATS, key, len, &v);
-  if (r < 0)
-    return -1;
-  unsigned char b[8];
-  put_be64(b, (uint64_t)((r == 1 && v.mv_size == 8 ? (int64_t)get_be64(v.mv_data) : 0) + delta));
-  return db_put(l, DB_STATS, key, len, b, 8);
+  if (l->read_only)
+    return fail(l, "write", EACCES);
+  struct tally *t = smap_get(&l->tallies, key);
+  if (!t) {
+    size_t len = strlen(key);
+    if (!(t = malloc(sizeof *t + len + 1)) || smap_put(&l->tallies, key, t) < 0) {
+      free(t);
+      return fail(l, "stats", ENOMEM);
+    }
+    *t = (struct tally){0, len};
+    memcpy(t->key, key, len + 1);
+  }
+  t->delta += delta;
+  l->dirty = 1;
+  return 0;
+}
+
+/* Adds the batch's deltas to their counters: 0, or -1 (the batch is latched). */
+static int tallies_flush(struct store_lmdb *l)
+{
+  size_t pos = 0;
+  struct tally *t;
+  while ((t = smap_next(&l->tallies, &pos))) {
+    MDB_val v;
+    unsigned char b[8];
+    int r = t->delta == 0 ? 0 : db_get(l, DB_STATS, t->key, t->len, &v);
+    if (r < 0)
+      return -1;
+    put_be64(b, (uint64_t)((r == 1 && v.mv_size == 8 ? (int64_t)get_be64(v.mv_data) : 0) + t->delta));
+    if (t->delta != 0 && db_put(l, DB_STATS, t->key, t->len, b, 8) < 0)
+      return -1;
+  }
+  smap_clear(&l->tallies, free);
+  return 0;
 }
 
 static int lm_tally_scan(struct store *s, const char *lo, const char *hi,
@@ -613,7 +649,7 @@ static int lm_tally_scan(struct store *s, const char *lo, const char *hi,
   char key[512];
   if (l->no_stats)
     return 0;
-  if (begin(l) < 0 || mdb_cursor_open(l->txn, l->dbi[DB_STATS], &cur))
+  if (tallies_flush(l) < 0 || begin(l) < 0 || mdb_cursor_open(l->txn, l->dbi[DB_STATS], &cur))
     return -1;
   int n = 0, rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
   for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -828,6 +864,7 @@ static void lm_abort(struct store *s)
     mdb_txn_abort(l->txn);
   l->txn = NULL;
   drop_cache(l);
+  smap_clear(&l->tallies, free); /* the dropped batch's counts go with it */
   l->failed = l->dirty = 0;
   /* the sequences handed out in the dropped batch are read back from disk */
   if (begin(l) == 0) {
@@ -843,6 +880,8 @@ static void lm_abort(struct store *s)
 static int lm_commit(struct store *s, char *err, size_t errlen)
 {
   struct store_lmdb *l = LM(s);
+  if (l->tallies.n && !l->failed)
+    tallies_flush(l);
   if (!l->txn) {
     drop_cache(l);
     return 0;
@@ -925,6 +964,7 @@ static void lm_close(struct store *s)
     mdb_env_sync(l->env, 1); /* what the last flush did not reach */
   smap_free(&l->contacts, free_contact);
   smap_free(&l->convs, free_cached_conv);
+  smap_free(&l->tallies, free);
   msgpack_sbuffer_destroy(&l->buf);
   if (l->env)
     mdb_env_close(l->env);

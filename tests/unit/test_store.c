@@ -647,6 +647,59 @@ static void test_notes_lmdb(void **state)
   check_notes("lmdb");
 }
 
+/* Counters: a batch's bumps of one key add up (LMDB writes them once, at commit), a scan
+ * within the batch sees them, a dropped batch takes its bumps with it, and what was
+ * committed is there after a reopen. */
+static int sum_tally(void *ud, const char *key, int64_t val)
+{
+  (void)key;
+  *(int64_t *)ud += val;
+  return 0;
+}
+
+static int64_t tally_of(struct store *s, const char *key)
+{
+  int64_t v = 0;
+  char hi[64];
+  snprintf(hi, sizeof hi, "%s\x01", key);
+  assert_true(s->ops->tally_scan(s, key, hi, sum_tally, &v) >= 0);
+  return v;
+}
+
+static void check_tallies(const char *backend)
+{
+  char dir[64] = "/tmp/parley-store-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  struct store *s = open_store(backend, dir);
+  for (int i = 0; i < 1000; i++)
+    assert_int_equal(s->ops->tally_add(s, i % 2 ? "j\x1f" "a" : "j\x1f" "b", 1), 0);
+  assert_int_equal(s->ops->tally_add(s, "j\x1f" "b", -100), 0);
+  assert_int_equal(tally_of(s, "j\x1f" "a"), 500); /* within the batch */
+  assert_int_equal(s->ops->tally_add(s, "j\x1f" "a", 1), 0);
+  commit(s);
+  assert_int_equal(tally_of(s, "j\x1f" "a"), 501);
+  assert_int_equal(tally_of(s, "j\x1f" "b"), 400);
+  commit(s);
+  assert_int_equal(s->ops->tally_add(s, "j\x1f" "a", 7), 0);
+  s->ops->abort(s);
+  assert_int_equal(tally_of(s, "j\x1f" "a"), 501);
+  commit(s);
+  if (strcmp(backend, "lmdb") == 0) {
+    s->ops->close(s);
+    s = open_store(backend, dir);
+    assert_int_equal(tally_of(s, "j\x1f" "a"), 501);
+    assert_int_equal(tally_of(s, "j\x1f" "b"), 400);
+    commit(s);
+  }
+  s->ops->close(s);
+  remove_dir(dir);
+}
+
+static void test_tallies_lmdb(void **state)
+{
+  check_tallies("lmdb");
+}
+
 static void test_walks_memory(void **state)
 {
   check_walks("memory");
@@ -730,6 +783,7 @@ int main(void)
       cmocka_unit_test(test_erase_lmdb),
       cmocka_unit_test(test_notes_memory),
       cmocka_unit_test(test_notes_lmdb),
+      cmocka_unit_test(test_tallies_lmdb),
       cmocka_unit_test(test_walks_memory),
       cmocka_unit_test(test_walks_lmdb_resume),
       cmocka_unit_test(test_backoff_doubles_with_jitter_and_caps),

@@ -73,6 +73,9 @@ struct core {
   struct pending_event *pending, *pending_tail;
   int settling; /* core_settle is on the stack */
   struct core_stats stats;
+  /* The API's suppression list may hold entries (supdb.c): unknown until the first speak
+   * asks, then set by every entry put. While none exists a speak skips its lookup. */
+  int supdb_known, supdb_any;
   ev_timer deadline_timer; /* armed on the earliest deadline only */
   ev_timer retry_timer;    /* armed on the earliest delivery retry */
   ev_prepare flusher;      /* commits each loop iteration's batch before the loop blocks */

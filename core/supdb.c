@@ -95,6 +95,7 @@ int supdb_put(struct core *core, const char *channel, const char *address, const
                    at_ms, SEP, reason);
   if (n < 0 || n > KEY_MAX || strchr(reason, SEP) || supdb_del(core, channel, address) < 0)
     return -1;
+  core->supdb_any = 1;
   return core->store->ops->index_put(core->store, key, (size_t)n);
 }
 
@@ -134,10 +135,34 @@ int supdb_list(struct core *core, const char *channel, const char *after, struct
   return r < 0 ? -1 : (int)l.n;
 }
 
+static int any_key(void *ud, const void *key, size_t len)
+{
+  (void)key, (void)len;
+  *(int *)ud = 1;
+  return 1;
+}
+
+/* Whether the list may hold an entry: one scan for any key, the first time; then every
+ * put says so (a delete does not clear it: the batch that deletes may still be dropped). */
+static int any_entry(struct core *core)
+{
+  if (!core->supdb_known) {
+    char prefix[1] = {ADDR_OTHER_PREFIX};
+    int any = 0;
+    if (core->store->ops->index_scan(core->store, prefix, 1, any_key, &any) < 0)
+      return 1; /* not known: ask the list */
+    core->supdb_any |= any;
+    core->supdb_known = 1;
+  }
+  return core->supdb_any;
+}
+
 int supdb_gate(void *ud, const char *channel, const char *address_attr, const char *address, char *why, size_t len)
 {
   char norm[SUPPRESS_ADDRESS_MAX + 1], err[160];
   struct supdb_entry e;
+  if (!any_entry(ud))
+    return 0;
   if (suppress_norm(suppress_kind_of(address_attr), address, norm, err, sizeof err) < 0 ||
       supdb_get(ud, channel, norm, &e) != 1)
     return 0;

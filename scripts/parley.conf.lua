@@ -75,7 +75,7 @@ return {
 
   -- Channels a journey speaks on, each served by one plugin instance. `address` names the
   -- profile attribute holding the contact's address (default: email->email, sms->phone,
-  -- push->push_token); `suppress_on` lists the permanent failures of a send that suppress
+  -- push->devices, the contact's map of push tokens); `suppress_on` lists the permanent failures of a send that suppress
   -- the contact's address on the channel (default { "invalid_address", "unsubscribed" };
   -- "blocked" may be added; {} turns it off). Flow control, the core's, per channel:
   -- `rate` (messages a second, a number above 0; absent: no limit), `burst` (messages at

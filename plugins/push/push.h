@@ -1,0 +1,127 @@
+/* The push channel's parts, shared by its files: the service account's key and the
+ * signed assertion it makes (push_key.c: the key file read and checked, the RS256 JWT of
+ * RFC 7523), the OAuth 2.0 access token, cached and refreshed before it expires
+ * (push_oauth.c), one FCM HTTP v1 message and what FCM's answer means (push_fcm.c), and
+ * one Parley message fanned out to the contact's devices, its outcome gathered and the
+ * tokens FCM refused removed (push_fanout.c). The plugin itself, its settings and its life
+ * cycle, is push.c, the top layer: no file calls back into it. docs/push.md is the
+ * operator's guide.
+ *
+ * Layers, each calling only those below it: push.c; push_fanout.c; push_oauth.c and
+ * push_fcm.c; push_key.c. */
+#ifndef PARLEY_PUSH_H
+#define PARLEY_PUSH_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include <parley/plugin.h>
+
+struct push_key;
+struct push_send;
+struct push_waiter;
+struct cJSON;
+
+#define PUSH_PAYLOAD_MAX 4096 /* FCM: a message's notification and data, as JSON */
+#define PUSH_SCOPE "https://www.googleapis.com/auth/firebase.messaging"
+
+/* The access token and its request. */
+struct push_oauth {
+  char *token;              /* the bearer token; NULL: none yet, or dropped */
+  int64_t refresh_at_ms;    /* ask for a new one from then on (5 minutes before it expires) */
+  int64_t expires_at_ms;    /* past this it is not used */
+  parley_http *asking;      /* the token request in flight, or NULL */
+  struct push_waiter *waiting, *waiting_tail; /* sends waiting for a token, in order */
+  int64_t failed_at_ms;     /* the last refusal of the token endpoint (0: none) */
+};
+
+/* The instance: its settings (filled by the host from the config spec), what init made
+ * of them, and the sends in flight. */
+struct push {
+  const struct parley_host *host;
+  parley_ctx *ctx;
+  const char *service_account; /* setting, SECRET, required: the key file's JSON */
+  const char *fcm_url;         /* setting: FCM's base URL */
+  int64_t timeout_ms;          /* setting, DURATION: one request */
+  const char *priority;        /* setting: android priority, "high" or "normal" */
+  int64_t ttl_ms;              /* setting, DURATION: how long FCM keeps an undelivered message */
+  /* made by init */
+  struct push_key *key;
+  char *send_url;              /* <fcm_url>/v1/projects/<project>/messages:send */
+  struct push_oauth oauth;
+  struct push_send *list;      /* messages in flight */
+  parley_metric *m_sent, *m_removed, *m_failed, *m_tokens;
+};
+
+/* --- push_key.c --- */
+
+/* Reads the service account key JSON (Google's key file: type "service_account",
+ * project_id, client_email, private_key as PKCS#8 PEM, token_uri, private_key_id). 0, or -1
+ * and why, which names the field and never holds key material. */
+int push_key_read(const char *json, struct push_key **out, char *why, size_t len);
+void push_key_free(struct push_key *k);
+const char *push_key_project(const struct push_key *k);
+const char *push_key_token_uri(const struct push_key *k);
+/* The signed JWT assertion (RFC 7523) for `scope`, issued at `now_s`, valid an hour:
+ * base64url(header).base64url(claims).base64url(RS256 signature). malloc'd, or NULL. */
+char *push_key_assertion(const struct push_key *k, const char *scope, int64_t now_s);
+/* base64url without padding of n bytes into a malloc'd string, or NULL. */
+char *push_b64url(const void *data, size_t n);
+
+/* --- push_oauth.c --- */
+
+typedef void (*push_token_cb)(struct push *p, const char *bearer, const char *error, void *arg);
+/* Calls `cb` with "Bearer <token>", at once when one is cached and fresh, else once a token
+ * request answers (several waiting sends share one request); with error set instead when
+ * it failed. -1 when out of memory (cb never called). */
+int push_oauth_get(struct push *p, push_token_cb cb, void *arg);
+/* FCM refused the token (401): forget it, so the next send asks for a new one. */
+void push_oauth_drop(struct push *p);
+/* Forgets every waiter (at shutdown: the host cancelled the request; their args are the
+ * caller's to free) and the token, wiped. */
+void push_oauth_free(struct push *p);
+/* Forgets the waiter whose arg is `arg` (its send is gone). */
+void push_oauth_forget(struct push *p, void *arg);
+
+/* --- push_fcm.c --- */
+
+/* What FCM's answer to one device's message means. */
+enum push_outcome {
+  PUSH_SENT,          /* accepted: id holds FCM's message name */
+  PUSH_RETRY,         /* busy or failing now: retry_after_ms from Retry-After (0: none) */
+  PUSH_BAD_TOKEN,     /* UNREGISTERED, or INVALID_ARGUMENT on the token, SENDER_ID_MISMATCH:
+                         the token is dead, remove it */
+  PUSH_REJECTED,      /* the message itself was refused (INVALID_ARGUMENT on the payload) */
+  PUSH_AUTH           /* our access token was refused (401): drop it and retry */
+};
+
+struct push_answer {
+  enum push_outcome outcome;
+  uint64_t retry_after_ms;
+  char code[48];    /* FCM's errorCode (or status): "UNREGISTERED" */
+  char id[129];     /* FCM's message name, when sent */
+  char detail[256]; /* for a log line or a dead letter */
+};
+
+/* The message's notification, data and android parts as FCM's "message" object, without
+ * its token (push_fcm_body adds it): the rendered subject as title, text as body, the
+ * journey's options image, link, data (a JSON object of strings), priority, ttl,
+ * collapse_key; data.parley_message_id always. NULL and why when an option is wrong or
+ * there is nothing to show. */
+struct cJSON *push_fcm_message(const struct push *p, const parley_msg *msg, char *why, size_t len);
+/* The bytes FCM counts against its 4 KiB: the notification and data parts as JSON. */
+size_t push_fcm_payload_size(const struct cJSON *message);
+/* {"message": message + token}: the request body, malloc'd, or NULL. */
+char *push_fcm_body(const struct cJSON *message, const char *token, const char *platform);
+/* What FCM's answer means (status, body, Retry-After header value or NULL). */
+void push_fcm_answer(int status, const char *body, size_t body_len, const char *retry_after,
+                     struct push_answer *a);
+
+/* --- push_fanout.c --- */
+
+/* Sends `msg` to every device of its contact (profile.devices): PARLEY_PENDING, or a
+ * final status when it ended at once (completed already). */
+enum parley_status push_fanout_send(struct push *p, parley_msg *msg);
+/* Frees the sends still in flight (at shutdown: the host cancelled their requests). */
+void push_fanout_forget(struct push *p);
+
+#endif

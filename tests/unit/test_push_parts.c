@@ -1,0 +1,291 @@
+/* The push plugin's parts that need no FCM, built into this test from the plugin's own
+ * sources: the service account's key file read and refused (each wrong field named, never
+ * a byte of the key in the reason), the OAuth assertion (a JWT whose RS256 signature
+ * verifies against the test's own key, with Google's claims), what each FCM answer means,
+ * and the plugin's check (what c:speak returns) through its descriptor, with a host table
+ * of the test's own. The plugin as a whole runs in the daemon in integration/test_push.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "push.h"
+
+/* A key of the test's own as PKCS#8 PEM (what Google's key files hold); *pkey keeps it. */
+static char *make_pem(EVP_PKEY *k)
+{
+  BIO *b = BIO_new(BIO_s_mem());
+  char *data, *out;
+  assert_int_equal(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL), 1);
+  long n = BIO_get_mem_data(b, &data);
+  out = strndup(data, (size_t)n);
+  BIO_free(b);
+  return out;
+}
+
+/* A key file's JSON with `pem` as its private_key; `drop` names a field left out. */
+static char *key_file(const char *pem, const char *type, const char *drop)
+{
+  cJSON *doc = cJSON_CreateObject();
+  cJSON_AddStringToObject(doc, "type", type);
+  cJSON_AddStringToObject(doc, "project_id", "shop-test");
+  cJSON_AddStringToObject(doc, "private_key_id", "kid-1");
+  cJSON_AddStringToObject(doc, "private_key", pem);
+  cJSON_AddStringToObject(doc, "client_email", "parley@shop-test.iam.gserviceaccount.com");
+  cJSON_AddStringToObject(doc, "token_uri", "https://oauth2.googleapis.com/token");
+  if (drop)
+    cJSON_DeleteItemFromObject(doc, drop);
+  char *out = cJSON_PrintUnformatted(doc);
+  cJSON_Delete(doc);
+  return out;
+}
+
+/* base64url text [s, s+n) decoded into a NUL-terminated malloc'd buffer (*len bytes). */
+static unsigned char *unb64(const char *s, size_t n, size_t *len)
+{
+  unsigned char *out = calloc(1, n + 1);
+  assert_int_equal(sodium_base642bin(out, n + 1, s, n, NULL, len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+  return out;
+}
+
+static void test_assertion_verifies_with_the_key(void **state)
+{
+  (void)state;
+  EVP_PKEY *k = EVP_RSA_gen(2048);
+  char *pem = make_pem(k), *file = key_file(pem, "service_account", NULL), why[256];
+  struct push_key *key;
+  assert_int_equal(push_key_read(file, &key, why, sizeof why), 0);
+  assert_string_equal(push_key_project(key), "shop-test");
+  char *jwt = push_key_assertion(key, PUSH_SCOPE, 1800000000);
+  assert_non_null(jwt);
+  char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+  assert_non_null(dot2);
+  size_t hl, cl, sl;
+  unsigned char *head = unb64(jwt, (size_t)(dot1 - jwt), &hl), *claims = unb64(dot1 + 1, (size_t)(dot2 - dot1 - 1), &cl);
+  unsigned char *sig = unb64(dot2 + 1, strlen(dot2 + 1), &sl);
+  cJSON *h = cJSON_Parse((char *)head), *c = cJSON_Parse((char *)claims);
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(h, "alg")), "RS256");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(h, "kid")), "kid-1");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "iss")), "parley@shop-test.iam.gserviceaccount.com");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "aud")), "https://oauth2.googleapis.com/token");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "scope")), PUSH_SCOPE);
+  assert_int_equal((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(c, "iat")), 1800000000);
+  assert_int_equal((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(c, "exp")), 1800003600);
+  /* RS256 over "header.claims", with the public half of the test's key */
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k), 1);
+  assert_int_equal(EVP_DigestVerify(md, sig, sl, (unsigned char *)jwt, (size_t)(dot2 - jwt)), 1);
+  sig[0] ^= 1; /* and a signature changed by one bit does not verify */
+  EVP_MD_CTX_free(md);
+  md = EVP_MD_CTX_new();
+  assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k), 1);
+  assert_int_not_equal(EVP_DigestVerify(md, sig, sl, (unsigned char *)jwt, (size_t)(dot2 - jwt)), 1);
+  EVP_MD_CTX_free(md);
+  cJSON_Delete(h);
+  cJSON_Delete(c);
+  free(head);
+  free(claims);
+  free(sig);
+  free(jwt);
+  push_key_free(key);
+  free(file);
+  free(pem);
+  EVP_PKEY_free(k);
+}
+
+/* Refused: `why` says so, names the field, and quotes nothing of the key. */
+static void refused(const char *file, const char *says)
+{
+  char why[256];
+  struct push_key *key = (struct push_key *)1;
+  assert_int_equal(push_key_read(file, &key, why, sizeof why), -1);
+  assert_null(key);
+  if (!strstr(why, says))
+    fail_msg("'%s', want '%s'", why, says);
+  assert_null(strstr(why, "BEGIN"));
+  assert_null(strstr(why, "MII"));
+}
+
+static void test_bad_key_files_are_named(void **state)
+{
+  (void)state;
+  EVP_PKEY *rsa = EVP_RSA_gen(2048), *small = EVP_RSA_gen(1024), *ec = EVP_EC_gen("P-256");
+  char *pem = make_pem(rsa), *small_pem = make_pem(small), *ec_pem = make_pem(ec);
+  char *files[] = {key_file(pem, "authorized_user", NULL), key_file(pem, "service_account", "client_email"),
+                   key_file(pem, "service_account", "project_id"), key_file("-----BEGIN PRIVATE KEY-----\nMIIzzz\n-----END PRIVATE KEY-----\n", "service_account", NULL),
+                   key_file(small_pem, "service_account", NULL), key_file(ec_pem, "service_account", NULL)};
+  refused("{not json", "the key file is not a JSON object");
+  refused(files[0], "field 'type' must be \"service_account\"");
+  refused(files[1], "field 'client_email' is missing");
+  refused(files[2], "field 'project_id' is missing");
+  refused(files[3], "field 'private_key' is not a PEM private key");
+  refused(files[4], "field 'private_key' is not an RSA key of at least 2048 bits");
+  refused(files[5], "field 'private_key' is not an RSA key of at least 2048 bits");
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    free(files[i]);
+  free(pem);
+  free(small_pem);
+  free(ec_pem);
+  EVP_PKEY_free(rsa);
+  EVP_PKEY_free(small);
+  EVP_PKEY_free(ec);
+}
+
+static enum push_outcome answer(int status, const char *body, const char *retry, struct push_answer *a)
+{
+  push_fcm_answer(status, body, strlen(body), retry, a);
+  return a->outcome;
+}
+
+#define FCM_ERR(code, status, http, extra)                                                                    \
+  "{\"error\":{\"code\":" #http ",\"message\":\"m\",\"status\":\"" status "\",\"details\":[{\"@type\":"     \
+  "\"type.googleapis.com/google.firebase.fcm.v1.FcmError\",\"errorCode\":\"" code "\"}" extra "]}}"
+#define ON_TOKEN                                                                                             \
+  ",{\"@type\":\"type.googleapis.com/google.rpc.BadRequest\",\"fieldViolations\":[{\"field\":\"message.token\"," \
+  "\"description\":\"Invalid registration token\"}]}"
+
+static void test_fcm_answers(void **state)
+{
+  (void)state;
+  struct push_answer a;
+  assert_int_equal(answer(200, "{\"name\":\"projects/shop-test/messages/0:17\"}", NULL, &a), PUSH_SENT);
+  assert_string_equal(a.id, "projects/shop-test/messages/0:17");
+  assert_int_equal(answer(404, FCM_ERR("UNREGISTERED", "NOT_FOUND", 404, ""), NULL, &a), PUSH_BAD_TOKEN);
+  assert_string_equal(a.code, "UNREGISTERED");
+  assert_int_equal(answer(400, FCM_ERR("INVALID_ARGUMENT", "INVALID_ARGUMENT", 400, ON_TOKEN), NULL, &a), PUSH_BAD_TOKEN);
+  assert_int_equal(answer(400, FCM_ERR("INVALID_ARGUMENT", "INVALID_ARGUMENT", 400, ""), NULL, &a), PUSH_REJECTED);
+  assert_int_equal(answer(403, FCM_ERR("SENDER_ID_MISMATCH", "PERMISSION_DENIED", 403, ""), NULL, &a), PUSH_BAD_TOKEN);
+  assert_int_equal(answer(429, FCM_ERR("QUOTA_EXCEEDED", "RESOURCE_EXHAUSTED", 429, ""), "30", &a), PUSH_RETRY);
+  assert_int_equal(a.retry_after_ms, 30000);
+  assert_int_equal(answer(503, FCM_ERR("UNAVAILABLE", "UNAVAILABLE", 503, ""), "Wed, 21 Oct 2015 07:28:00 GMT", &a), PUSH_RETRY);
+  assert_int_equal(a.retry_after_ms, 0);
+  assert_int_equal(answer(500, FCM_ERR("INTERNAL", "INTERNAL", 500, ""), NULL, &a), PUSH_RETRY);
+  assert_int_equal(answer(401, "{\"error\":{\"code\":401,\"status\":\"UNAUTHENTICATED\"}}", NULL, &a), PUSH_AUTH);
+  assert_int_equal(answer(401, FCM_ERR("THIRD_PARTY_AUTH_ERROR", "UNAUTHENTICATED", 401, ""), NULL, &a), PUSH_RETRY);
+  assert_int_equal(answer(502, "<html>bad gateway</html>", NULL, &a), PUSH_RETRY); /* garbage */
+  assert_string_equal(a.detail, "FCM answered HTTP 502 without a JSON error");
+  assert_int_equal(answer(400, "garbage", NULL, &a), PUSH_REJECTED);
+}
+
+/* A message as the test's host gives it: its parts and the journey's options. */
+struct fake_msg {
+  const char *subject, *text;
+  const char *opts[8][2];
+};
+
+static const char *fake_part(const parley_msg *msg, const char *part)
+{
+  const struct fake_msg *m = (const void *)msg;
+  return strcmp(part, "subject") == 0 ? m->subject : strcmp(part, "text") == 0 ? m->text : NULL;
+}
+
+static const char *fake_option(const parley_msg *msg, const char *key)
+{
+  const struct fake_msg *m = (const void *)msg;
+  for (size_t i = 0; i < 8 && m->opts[i][0]; i++)
+    if (strcmp(m->opts[i][0], key) == 0)
+      return m->opts[i][1];
+  return NULL;
+}
+
+static const char *fake_id(const parley_msg *msg)
+{
+  (void)msg;
+  return "0123456789abcdef0123456789abcdef";
+}
+
+PARLEY_EXPORT const struct parley_plugin *parley_plugin_entry(const struct parley_host *h);
+
+static enum parley_status checked(const struct fake_msg *m, char *info, size_t cap)
+{
+  static struct parley_host host = {.abi_major = PARLEY_ABI_MAJOR, .abi_minor = PARLEY_ABI_MINOR,
+                                    .size = sizeof(struct parley_host), .msg_part = fake_part,
+                                    .msg_option = fake_option, .msg_id = fake_id};
+  const struct parley_plugin *p = parley_plugin_entry(&host);
+  struct push s = {.host = &host, .priority = "high", .ttl_ms = 3600000};
+  info[0] = '\0';
+  return p->check(NULL, &s, (const parley_msg *)(const void *)m, info, cap);
+}
+
+static void test_check_builds_and_measures(void **state)
+{
+  (void)state;
+  char info[300];
+  struct fake_msg ok = {"Your cart", "2 items wait for you", {{"image", "https://cdn.example/x.png"}, {"link", "shop://cart"}, {"data", "{\"cart\":\"42\"}"}, {"ttl", "2h"}, {"collapse_key", "cart"}}};
+  assert_int_equal(checked(&ok, info, sizeof info), PARLEY_OK);
+  assert_non_null(strstr(info, "{\"payload_bytes\":"));
+  static const struct {
+    struct fake_msg m;
+    const char *says;
+  } bad[] = {
+      {{NULL, "", {{NULL, NULL}}}, "the message has no title (template .subject), body (.txt) nor data to send"},
+      {{"t", "b", {{"image", "http://cdn.example/x.png"}}}, "the image option must be an https:// URL"},
+      {{"t", "b", {{"data", "[1]"}}}, "the data option must be a JSON object of text values"},
+      {{"t", "b", {{"data", "{\"n\":1}"}}}, "the data option's values must all be text"},
+      {{"t", "b", {{"data", "{\"google.x\":\"1\"}"}}}, "the data option uses a key FCM or Parley reserves"},
+      {{"t", "b", {{"ttl", "29d"}}}, "the ttl option must be seconds or a duration"},
+      {{"t", "b", {{"ttl", "1w"}}}, "the ttl option must be seconds or a duration"},
+      {{"t", "b", {{"priority", "urgent"}}}, "the priority option must be \"high\" or \"normal\""},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(checked(&bad[i].m, info, sizeof info), PARLEY_ERROR);
+    if (!strstr(info, bad[i].says))
+      fail_msg("%zu: '%s', want '%s'", i, info, bad[i].says);
+  }
+  char *big = malloc(4200);
+  memset(big, 'x', 4199);
+  big[4199] = '\0';
+  struct fake_msg large = {"t", big, {{NULL, NULL}}};
+  assert_int_equal(checked(&large, info, sizeof info), PARLEY_ERROR);
+  assert_non_null(strstr(info, "more than FCM's 4096"));
+  big[3900] = '\0';
+  assert_int_equal(checked(&large, info, sizeof info), PARLEY_OK);
+  free(big);
+}
+
+/* The request body: the message, its token, the Android options as FCM spells them. */
+static void test_body_for_a_device(void **state)
+{
+  (void)state;
+  static struct parley_host host = {.abi_major = PARLEY_ABI_MAJOR, .abi_minor = PARLEY_ABI_MINOR,
+                                    .size = sizeof(struct parley_host), .msg_part = fake_part,
+                                    .msg_option = fake_option, .msg_id = fake_id};
+  struct push s = {.host = &host, .priority = "normal", .ttl_ms = 86400000};
+  struct fake_msg m = {"Hi", "there", {{"link", "https://shop.example/cart"}}};
+  char why[200];
+  cJSON *msg = push_fcm_message(&s, (const parley_msg *)(const void *)&m, why, sizeof why);
+  assert_non_null(msg);
+  char *body = push_fcm_body(msg, "tok-1", "android");
+  cJSON *doc = cJSON_Parse(body), *mm = cJSON_GetObjectItem(doc, "message");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(mm, "token")), "tok-1");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(mm, "notification"), "title")), "Hi");
+  cJSON *android = cJSON_GetObjectItem(mm, "android"), *data = cJSON_GetObjectItem(mm, "data");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(android, "priority")), "NORMAL");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(android, "ttl")), "86400s");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(data, "link")), "https://shop.example/cart");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(data, "parley_message_id")), fake_id(NULL));
+  cJSON_Delete(doc);
+  cJSON_Delete(msg);
+  free(body);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_assertion_verifies_with_the_key),
+      cmocka_unit_test(test_bad_key_files_are_named),
+      cmocka_unit_test(test_fcm_answers),
+      cmocka_unit_test(test_check_builds_and_measures),
+      cmocka_unit_test(test_body_for_a_device),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -88,15 +88,26 @@ static int add_android(const struct push *p, const parley_msg *msg, cJSON *m, ch
   return 0;
 }
 
+/* A part as the notification shows it: without the white space a template file ends with
+ * (its last newline, most often). */
+static void add_trimmed(cJSON *n, const char *name, const char *text)
+{
+  size_t len = text ? strlen(text) : 0;
+  while (len && isspace((unsigned char)text[len - 1]))
+    len--;
+  char *t = len ? strndup(text, len) : NULL;
+  if (t)
+    cJSON_AddStringToObject(n, name, t);
+  free(t);
+}
+
 cJSON *push_fcm_message(const struct push *p, const parley_msg *msg, char *why, size_t len)
 {
   const char *title = p->host->msg_part(msg, "subject"), *body = p->host->msg_part(msg, "text");
   const char *image = option(msg, p, "image"), *link = option(msg, p, "link"), *data = option(msg, p, "data");
   cJSON *m = cJSON_CreateObject(), *n = cJSON_CreateObject(), *d = cJSON_AddObjectToObject(m, "data");
-  if (title && title[0])
-    cJSON_AddStringToObject(n, "title", title);
-  if (body && body[0])
-    cJSON_AddStringToObject(n, "body", body);
+  add_trimmed(n, "title", title);
+  add_trimmed(n, "body", body);
   if (image && strncmp(image, "https://", 8) != 0) {
     snprintf(why, len, "the image option must be an https:// URL");
     goto fail;

@@ -1,0 +1,284 @@
+/* The shipped push channel (plugins/push) in the real daemon, against Google's token
+ * endpoint and FCM's HTTP v1 API as tests/fcm_provider.py plays them on loopback, with a
+ * service account key the test makes (openssl): the app registers two Android devices
+ * through the API, a journey pushes to the contact, FCM answers UNREGISTERED for one token,
+ * which is removed from the contact (and the history says so) while the other device gets
+ * the message, delivered with FCM's id; the next push goes to the device left, with the
+ * access token cached (one token request, its RS256 assertion verified by the fake). A
+ * contact whose every token is dead: the message fails "invalid_address", the devices are
+ * gone, the next speak is refused "no devices". What FCM gets wrong: QUOTA_EXCEEDED with
+ * Retry-After, UNAVAILABLE, an HTML page, no answer at all: retried into one delivery. A
+ * payload over FCM's 4 KiB refused at speak time. No credential in the daemon's log. One
+ * fake and one daemon for the file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "harness.h"
+
+#define CLIENT_EMAIL "parley-test@shop-test.iam.gserviceaccount.com" /* as fcm_provider.py wants */
+
+static struct daemon D;
+static struct fx_server F; /* tests/fcm_provider.py */
+
+/* openssl, as an operator would: an RSA key and its public half. 0, or -1. */
+static int make_keys(const char *dir, char *pem, size_t cap)
+{
+  char cmd[600];
+  snprintf(pem, cap, "%s/sa.pem", dir);
+  snprintf(cmd, sizeof cmd,
+           "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s/sa.pem 2>/dev/null && "
+           "openssl pkey -in %s/sa.pem -pubout -out %s/sa.pub 2>/dev/null",
+           dir, dir, dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Google's key file, with the test's key and the fake's token endpoint. */
+static int write_key_file(const char *path, const char *pem_path, int port)
+{
+  FILE *f = fopen(pem_path, "r");
+  char pem[8192], uri[64];
+  size_t n = f ? fread(pem, 1, sizeof pem - 1, f) : 0;
+  if (f)
+    fclose(f);
+  if (n == 0)
+    return -1;
+  pem[n] = '\0';
+  snprintf(uri, sizeof uri, "http://127.0.0.1:%d/token", port);
+  cJSON *doc = cJSON_CreateObject();
+  cJSON_AddStringToObject(doc, "type", "service_account");
+  cJSON_AddStringToObject(doc, "project_id", "shop-test");
+  cJSON_AddStringToObject(doc, "private_key_id", "test-key-1");
+  cJSON_AddStringToObject(doc, "private_key", pem);
+  cJSON_AddStringToObject(doc, "client_email", CLIENT_EMAIL);
+  cJSON_AddStringToObject(doc, "token_uri", uri);
+  char *json = cJSON_Print(doc);
+  int rc = fx_write_file(path, json);
+  free(json);
+  cJSON_Delete(doc);
+  return rc;
+}
+
+static int start_all(void **state)
+{
+  char extra[2048], pem[200], pub[200], key[200];
+  (void)state;
+  signal(SIGPIPE, SIG_IGN);
+  h_init(&D);
+  snprintf(F.log, sizeof F.log, "%s/fcm.jsonl", D.dir);
+  snprintf(D.journeys, sizeof D.journeys, "%s", PARLEY_SRCDIR "/tests/integration/push_journeys");
+  snprintf(pub, sizeof pub, "%s/sa.pub", D.dir);
+  snprintf(key, sizeof key, "%s/fcm-key.json", D.dir);
+  if (make_keys(D.dir, pem, sizeof pem) < 0 || fx_server_start(&F, "fcm_provider.py", pub) < 0 ||
+      write_key_file(key, pem, F.port) < 0)
+    return -1;
+  snprintf(extra, sizeof extra,
+           "  delivery = { max_attempts = 5, retry_base = '100ms', retry_max = '300ms' },\n"
+           "  channels = { push = { plugin = 'push', service_account = { file = '%s' },\n"
+           "                        fcm_url = 'http://127.0.0.1:%d', timeout = '1s' } },",
+           key, F.port);
+  h_write_config(&D, extra);
+  return h_start(&D);
+}
+
+static int stop_all(void **state)
+{
+  (void)state;
+  fx_server_stop(&F); /* first: its log is in the daemon's folder, which the teardown removes */
+  return h_teardown(&D);
+}
+
+static int send_to(const cJSON *o, const void *arg)
+{
+  const cJSON *k = cJSON_GetObjectItem(o, "kind"), *t = cJSON_GetObjectItem(o, "token");
+  if (arg == NULL)
+    return cJSON_IsString(k) && strcmp(k->valuestring, "token") == 0;
+  return cJSON_IsString(t) && strcmp(t->valuestring, arg) == 0;
+}
+
+/* The fake's lines for device `token` (NULL: its token requests), waiting up to `ms` for `n`. */
+static cJSON *fcm_wait(const char *token, int n, long ms)
+{
+  return fx_lines_wait(F.log, send_to, token, n, ms);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItem(o, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void register_device(const char *contact, const char *platform, const char *token)
+{
+  char path[200], body[300];
+  snprintf(path, sizeof path, "/v1/contacts/%s/devices", contact);
+  snprintf(body, sizeof body, "{\"platform\":\"%s\",\"token\":\"%s\",\"app_id\":\"com.example.shop\"}", platform, token);
+  assert_int_equal(h_http(&D, "POST", path, body, "application/json", NULL), 201);
+}
+
+static void notify(const char *id, const char *contact, const char *text, const char *options)
+{
+  char ev[1200];
+  snprintf(ev, sizeof ev,
+           "{\"id\":\"%s\",\"type\":\"notify\",\"contact\":\"%s\",\"profile\":{\"first_name\":\"Ann\"},"
+           "\"data\":{\"text\":\"%s\"%s%s}}",
+           id, contact, text, options ? ",\"options\":" : "", options ? options : "");
+  cJSON_Delete(h_post(&D, ev, 200));
+}
+
+/* The contact's profile.devices, as GET /v1/contacts/{id} shows it (NULL: none); caller frees. */
+static cJSON *devices_of(const char *contact)
+{
+  long status;
+  cJSON *ct = h_get_contact(&D, contact, &status);
+  cJSON *d = cJSON_DetachItemFromObject(cJSON_GetObjectItem(ct, "profile"), "devices");
+  cJSON_Delete(ct);
+  return d;
+}
+
+static void test_dead_token_removed_the_other_device_delivered(void **state)
+{
+  (void)state;
+  register_device("ann", "android", "dead-ann-1");
+  register_device("ann", "android", "live-ann-1");
+  notify("n-ann-1", "ann", "Your cart misses you", NULL);
+  cJSON *dead = fcm_wait("dead-ann-1", 1, 5000), *live = fcm_wait("live-ann-1", 1, 5000);
+  assert_int_equal(cJSON_GetArraySize(dead), 1);
+  assert_int_equal(cJSON_GetArraySize(live), 1);
+  cJSON *m = cJSON_GetObjectItem(cJSON_GetArrayItem(live, 0), "message");
+  cJSON *n = cJSON_GetObjectItem(m, "notification"), *data = cJSON_GetObjectItem(m, "data");
+  assert_string_equal(str(n, "title"), "Hello Ann");
+  assert_string_equal(str(n, "body"), "Your cart misses you");
+  assert_string_equal(str(cJSON_GetObjectItem(m, "android"), "priority"), "HIGH");
+  const char *id = str(data, "parley_message_id");
+  assert_non_null(id);
+  assert_true(fx_history_says(&D, "ann", "event push.token_removed", 5000));
+  assert_true(fx_history_says(&D, "ann", "provider=projects/shop-test/messages/", 5000));
+  char want[120];
+  snprintf(want, sizeof want, "delivered push/hello id=%s", id);
+  assert_true(fx_history_says(&D, "ann", want, 100));
+  cJSON *devs = devices_of("ann");
+  assert_null(cJSON_GetObjectItem(devs, "dead-ann-1"));
+  assert_non_null(cJSON_GetObjectItem(devs, "live-ann-1"));
+  cJSON_Delete(devs);
+  assert_true(fx_history_says(&D, "ann", "woken by push.token_removed", 100)); /* the journey heard it */
+  cJSON_Delete(dead);
+  cJSON_Delete(live);
+
+  /* the next push goes to the device left, with the same access token */
+  notify("n-ann-2", "ann", "Still there?", NULL);
+  live = fcm_wait("live-ann-1", 2, 5000);
+  assert_int_equal(cJSON_GetArraySize(live), 2);
+  h_sleep_ms(300);
+  dead = fcm_wait("dead-ann-1", 2, 0);
+  assert_int_equal(cJSON_GetArraySize(dead), 1);
+  cJSON *tokens = fcm_wait(NULL, 1, 0);
+  assert_int_equal(cJSON_GetArraySize(tokens), 1); /* cached, not asked per message */
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(tokens, 0), "ok"))); /* RS256 verified */
+  cJSON_Delete(tokens);
+  cJSON_Delete(dead);
+  cJSON_Delete(live);
+}
+
+static void test_every_token_dead_fails_and_then_refuses(void **state)
+{
+  (void)state;
+  register_device("ben", "android", "dead-ben-1");
+  register_device("ben", "web", "bad-ben-2");
+  notify("n-ben-1", "ben", "Hello", NULL);
+  assert_true(fx_history_says(&D, "ben", "woken by push.failed", 5000));
+  assert_true(fx_history_says(&D, "ben", "invalid_address", 100));
+  cJSON *devs = devices_of("ben");
+  assert_null(devs); /* both removed */
+  notify("n-ben-2", "ben", "Hello again", NULL);
+  assert_true(fx_history_says(&D, "ben", "the contact has no devices for push", 5000));
+  cJSON *again = fcm_wait("dead-ben-1", 2, 300);
+  assert_int_equal(cJSON_GetArraySize(again), 1); /* nothing more was sent */
+  cJSON_Delete(again);
+}
+
+static void test_busy_down_garbage_and_silence_are_retried(void **state)
+{
+  (void)state;
+  static const char *const tokens[] = {"busy-cem-1", "down-dan-1", "garbage-eve-1", "hang-fay-1"};
+  static const char *const who[] = {"cem", "dan", "eve", "fay"};
+  for (size_t i = 0; i < 4; i++) {
+    char id[32];
+    register_device(who[i], "android", tokens[i]);
+    snprintf(id, sizeof id, "n-%s", who[i]);
+    notify(id, who[i], "Retry me", "{\"ttl\":\"2h\",\"collapse_key\":\"cart\"}");
+  }
+  for (size_t i = 0; i < 4; i++) {
+    cJSON *got = fcm_wait(tokens[i], 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(got), 2);
+    cJSON *a0 = cJSON_GetObjectItem(cJSON_GetArrayItem(got, 0), "message");
+    cJSON *a1 = cJSON_GetObjectItem(cJSON_GetArrayItem(got, 1), "message");
+    assert_string_equal(str(cJSON_GetObjectItem(a0, "data"), "parley_message_id"),
+                        str(cJSON_GetObjectItem(a1, "data"), "parley_message_id")); /* one message */
+    assert_string_equal(str(cJSON_GetObjectItem(a1, "android"), "ttl"), "7200s");
+    assert_string_equal(str(cJSON_GetObjectItem(a1, "android"), "collapse_key"), "cart");
+    assert_true(fx_history_says(&D, who[i], "provider=projects/shop-test/messages/", 8000));
+    cJSON_Delete(got);
+  }
+  cJSON *busy = fcm_wait("busy-cem-1", 2, 0);
+  assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(busy, 0), "status")), 429);
+  cJSON_Delete(busy);
+}
+
+static void test_payload_over_fcms_limit_is_refused_at_speak_time(void **state)
+{
+  (void)state;
+  register_device("gus", "ios", "live-gus-1");
+  notify("n-gus", "gus", "0123456789", NULL);
+  cJSON *ok = fcm_wait("live-gus-1", 1, 5000);
+  assert_int_equal(cJSON_GetArraySize(ok), 1);
+  cJSON_Delete(ok);
+  /* the journey's text, ten bytes 420 times over */
+  cJSON_Delete(h_post(&D, "{\"id\":\"n-gus-2\",\"type\":\"notify\",\"contact\":\"gus\","
+                          "\"data\":{\"text\":\"0123456789\",\"times\":420}}", 200));
+  assert_true(fx_history_says(&D, "gus", "more than FCM's 4096", 5000));
+  assert_true(fx_history_says(&D, "gus", "refused push/hello", 100));
+  cJSON *got = fcm_wait("live-gus-1", 2, 300);
+  assert_int_equal(cJSON_GetArraySize(got), 1); /* nothing more was sent */
+  cJSON_Delete(got);
+}
+
+/* Nothing of the key, the assertion or the access token is in the daemon's log. */
+static void test_no_credential_in_the_log(void **state)
+{
+  (void)state;
+  FILE *f = fopen(D.log, "r");
+  assert_non_null(f);
+  static char log[1 << 20];
+  size_t n = fread(log, 1, sizeof log - 1, f);
+  fclose(f);
+  log[n] = '\0';
+  assert_non_null(strstr(log, "FCM access token obtained"));
+  assert_null(strstr(log, "PRIVATE KEY"));
+  assert_null(strstr(log, "MII"));       /* PEM's base64 of a key */
+  assert_null(strstr(log, "ya29."));     /* the fake's access tokens */
+  assert_null(strstr(log, "eyJ"));       /* a JWT's base64url header */
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_dead_token_removed_the_other_device_delivered),
+      cmocka_unit_test(test_every_token_dead_fails_and_then_refuses),
+      cmocka_unit_test(test_busy_down_garbage_and_silence_are_retried),
+      cmocka_unit_test(test_payload_over_fcms_limit_is_refused_at_speak_time),
+      cmocka_unit_test(test_no_credential_in_the_log),
+  };
+  return cmocka_run_group_tests(tests, start_all, stop_all);
+}

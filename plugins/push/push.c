@@ -4,7 +4,8 @@
  * cached and renewed before it expires (push_oauth.c). A message is built and measured when
  * the journey speaks it (check): one over FCM's 4 KiB, or with a wrong option, is refused
  * then, never later. Dead tokens are removed from the contact as FCM reports them
- * (push_fanout.c). This file is the plugin: its settings, init (which reads the key file),
+ * (push_fanout.c); the app reports opens and dismissals to the channel's receipts route
+ * (push_receipt.c). This file is the plugin: its settings, init (which reads the key file),
  * check, send and shutdown. docs/push.md is the operator's guide. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ static const struct parley_config_spec push_config[] = {
      "Android delivery priority unless the journey says: \"high\" (wakes the device) or \"normal\""},
     {"ttl", PARLEY_CONFIG_DURATION, "28d", 0, offsetof(struct push, ttl_ms),
      "how long FCM keeps a message for a device that is offline, unless the journey says (at most 28d)"},
+    {"receipt_secret", PARLEY_CONFIG_SECRET, NULL, 0, offsetof(struct push, receipt_secret),
+     "signs the receipt token each message carries, for the app's opens and dismissals (at least 16 bytes; "
+     "none: no receipts)"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
@@ -67,6 +71,10 @@ static int settings_check(const struct push *p, char *why, size_t len)
     snprintf(why, len, "ttl must be between 0s and 28d");
     return -1;
   }
+  if (p->receipt_secret && strlen(p->receipt_secret) < 16) {
+    snprintf(why, len, "receipt_secret must be at least 16 bytes (e.g. openssl rand -hex 32)");
+    return -1;
+  }
   return 0;
 }
 
@@ -99,7 +107,8 @@ static enum parley_status push_init(parley_ctx *ctx, void *self)
   struct push *p = self;
   char why[300];
   if (!PARLEY_HOST_HAS(host, http_request) || !PARLEY_HOST_HAS(host, send_failed) ||
-      !PARLEY_HOST_HAS(host, metric_register) || !PARLEY_HOST_HAS(host, msg_option))
+      !PARLEY_HOST_HAS(host, metric_register) || !PARLEY_HOST_HAS(host, msg_option) ||
+      !PARLEY_HOST_HAS(host, route_add) || !PARLEY_HOST_HAS(host, hmac_sha256_verify))
     return refuse(ctx, "this Parley lacks an HTTP client for plugins (plugin ABI 1.2 is needed)");
   if (sodium_init() < 0)
     return refuse(ctx, "libsodium failed to initialise");
@@ -110,6 +119,11 @@ static enum parley_status push_init(parley_ctx *ctx, void *self)
   if ((p->send_url = send_url(p)) == NULL) {
     push_key_free(p->key);
     return refuse(ctx, "out of memory");
+  }
+  if (p->receipt_secret && push_receipt_routes(p) != PARLEY_OK) {
+    free(p->send_url);
+    push_key_free(p->key);
+    return refuse(ctx, "the receipts route could not be added (see the log)");
   }
   metrics(p, ctx);
   host->log(ctx, PARLEY_LOG_INFO, "push channel ready", "project", push_key_project(p->key), NULL);

@@ -3,12 +3,13 @@
  * RFC 7523), the OAuth 2.0 access token, cached and refreshed before it expires
  * (push_oauth.c), one FCM HTTP v1 message and what FCM's answer means (push_fcm.c), and
  * one Parley message fanned out to the contact's devices, its outcome gathered and the
- * tokens FCM refused removed (push_fanout.c). The plugin itself, its settings and its life
+ * tokens FCM refused removed (push_fanout.c), and the app's receipts of opens and
+ * dismissals (push_receipt.c). The plugin itself, its settings and its life
  * cycle, is push.c, the top layer: no file calls back into it. docs/push.md is the
  * operator's guide.
  *
  * Layers, each calling only those below it: push.c; push_fanout.c; push_oauth.c and
- * push_fcm.c; push_key.c. */
+ * push_fcm.c; push_key.c and push_receipt.c. */
 #ifndef PARLEY_PUSH_H
 #define PARLEY_PUSH_H
 #include <stddef.h>
@@ -44,6 +45,7 @@ struct push {
   int64_t timeout_ms;          /* setting, DURATION: one request */
   const char *priority;        /* setting: android priority, "high" or "normal" */
   int64_t ttl_ms;              /* setting, DURATION: how long FCM keeps an undelivered message */
+  const char *receipt_secret;  /* setting, SECRET: signs the receipt tokens (none: no receipts) */
   /* made by init */
   struct push_key *key;
   char *send_url;              /* <fcm_url>/v1/projects/<project>/messages:send */
@@ -66,6 +68,14 @@ const char *push_key_token_uri(const struct push_key *k);
 char *push_key_assertion(const struct push_key *k, const char *scope, int64_t now_s);
 /* base64url without padding of n bytes into a malloc'd string, or NULL. */
 char *push_b64url(const void *data, size_t n);
+
+/* --- push_receipt.c --- */
+
+/* The receipt token of a message (data.parley_receipt), signed with receipt_secret:
+ * malloc'd, or NULL. */
+char *push_receipt_token(const struct push *p, const char *msg_id, const char *contact);
+/* Adds POST /receipts, where the app reports an open or a dismissal. */
+enum parley_status push_receipt_routes(struct push *p);
 
 /* --- push_oauth.c --- */
 
@@ -105,7 +115,8 @@ struct push_answer {
 /* The message's notification, data and android parts as FCM's "message" object, without
  * its token (push_fcm_body adds it): the rendered subject as title, text as body, the
  * journey's options image, link, data (a JSON object of strings), priority, ttl,
- * collapse_key; data.parley_message_id always. NULL and why when an option is wrong or
+ * collapse_key; data.parley_message_id always, and data.parley_receipt with a
+ * receipt_secret. NULL and why when an option is wrong or
  * there is nothing to show. */
 struct cJSON *push_fcm_message(const struct push *p, const parley_msg *msg, char *why, size_t len);
 /* The bytes FCM counts against its 4 KiB: the notification and data parts as JSON. */

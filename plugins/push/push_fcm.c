@@ -33,7 +33,7 @@ static int64_t ttl_seconds(const char *t)
 static int reserved_key(const char *k)
 {
   return strcmp(k, "from") == 0 || strcmp(k, "notification") == 0 || strcmp(k, "message_type") == 0 ||
-         strncmp(k, "google.", 7) == 0 || strncmp(k, "gcm.", 4) == 0 || strcmp(k, "parley_message_id") == 0;
+         strncmp(k, "google.", 7) == 0 || strncmp(k, "gcm.", 4) == 0 || strncmp(k, "parley_", 7) == 0;
 }
 
 /* The journey's data option (a JSON object of text values) into `data`. 0, or -1 and why. */
@@ -47,7 +47,7 @@ static int add_data(cJSON *data, const char *opt, char *why, size_t len)
       bad = "the data option's values must all be text (FCM carries strings only)";
     else if (reserved_key(v->string))
       bad = "the data option uses a key FCM or Parley reserves (from, notification, message_type, google.*, "
-            "gcm.*, parley_message_id)";
+            "gcm.*, parley_*)";
     else
       cJSON_AddStringToObject(data, v->string, v->valuestring);
   }
@@ -131,7 +131,19 @@ cJSON *push_fcm_message(const struct push *p, const parley_msg *msg, char *why, 
                               link);
   }
   cJSON_AddStringToObject(d, "parley_message_id", p->host->msg_id(msg)); /* for the app's receipts */
+  if (p->receipt_secret) {
+    char *r = push_receipt_token(p, p->host->msg_id(msg), p->host->msg_contact(msg));
+    if (r == NULL) {
+      snprintf(why, len, "out of memory");
+      goto fail_m;
+    }
+    cJSON_AddStringToObject(d, "parley_receipt", r);
+    free(r);
+  }
   return m;
+fail_m:
+  cJSON_Delete(m);
+  return NULL;
 fail:
   cJSON_Delete(n);
   cJSON_Delete(m);

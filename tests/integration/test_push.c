@@ -8,7 +8,8 @@
  * contact whose every token is dead: the message fails "invalid_address", the devices are
  * gone, the next speak is refused "no devices". What FCM gets wrong: QUOTA_EXCEEDED with
  * Retry-After, UNAVAILABLE, an HTML page, no answer at all: retried into one delivery. A
- * payload over FCM's 4 KiB refused at speak time. No credential in the daemon's log. One
+ * payload over FCM's 4 KiB refused at speak time. The app's open receipt, with the token the
+ * message carried, wakes the conversation (push.opened); a forged one is refused. No credential in the daemon's log. One
  * fake and one daemon for the file. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,7 +73,7 @@ static int write_key_file(const char *path, const char *pem_path, int port)
 
 static int start_all(void **state)
 {
-  char extra[2048], pem[200], pub[200], key[200];
+  char extra[2048], pem[200], pub[200], key[200], secret[200];
   (void)state;
   signal(SIGPIPE, SIG_IGN);
   h_init(&D);
@@ -80,14 +81,16 @@ static int start_all(void **state)
   snprintf(D.journeys, sizeof D.journeys, "%s", PARLEY_SRCDIR "/tests/integration/push_journeys");
   snprintf(pub, sizeof pub, "%s/sa.pub", D.dir);
   snprintf(key, sizeof key, "%s/fcm-key.json", D.dir);
+  snprintf(secret, sizeof secret, "%s/receipt.secret", D.dir);
   if (make_keys(D.dir, pem, sizeof pem) < 0 || fx_server_start(&F, "fcm_provider.py", pub) < 0 ||
-      write_key_file(key, pem, F.port) < 0)
+      write_key_file(key, pem, F.port) < 0 || fx_write_file(secret, "a-receipt-secret-for-the-tests") < 0)
     return -1;
   snprintf(extra, sizeof extra,
            "  delivery = { max_attempts = 5, retry_base = '100ms', retry_max = '300ms' },\n"
            "  channels = { push = { plugin = 'push', service_account = { file = '%s' },\n"
-           "                        fcm_url = 'http://127.0.0.1:%d', timeout = '1s' } },",
-           key, F.port);
+           "                        fcm_url = 'http://127.0.0.1:%d', timeout = '1s',\n"
+           "                        receipt_secret = { file = '%s' } } },",
+           key, F.port, secret);
   h_write_config(&D, extra);
   return h_start(&D);
 }
@@ -254,6 +257,54 @@ static void test_payload_over_fcms_limit_is_refused_at_speak_time(void **state)
   cJSON_Delete(got);
 }
 
+static long post_receipt(const char *receipt, const char *action)
+{
+  char body[1200];
+  snprintf(body, sizeof body, "{\"receipt\":\"%s\",\"action\":\"%s\"}", receipt, action);
+  return h_http(&D, "POST", "/v1/channels/push/receipts", body, "application/json", NULL);
+}
+
+/* The app reports the open with the receipt token the message carried: push.opened wakes
+ * the conversation, once however often it comes; a forged or malformed one is refused. */
+static void test_open_receipt_wakes_the_conversation(void **state)
+{
+  (void)state;
+  register_device("hal", "android", "live-hal-1");
+  notify("n-hal", "hal", "Open me", NULL);
+  cJSON *got = fcm_wait("live-hal-1", 1, 5000);
+  assert_int_equal(cJSON_GetArraySize(got), 1);
+  cJSON *data = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 0), "message"), "data");
+  char receipt[600], forged[600], about[120];
+  snprintf(receipt, sizeof receipt, "%s", str(data, "parley_receipt"));
+  snprintf(about, sizeof about, "\"about\":\"%s\"", str(data, "parley_message_id"));
+  assert_true(fx_history_says(&D, "hal", "delivered push/hello", 5000));
+  snprintf(forged, sizeof forged, "%s", receipt);
+  forged[strlen(forged) - 2] = forged[strlen(forged) - 2] == 'A' ? 'B' : 'A';
+  assert_int_equal(post_receipt(forged, "opened"), 401);
+  assert_int_equal(post_receipt("bm90LWEtdG9rZW4", "opened"), 401);
+  assert_int_equal(post_receipt(receipt, "clicked"), 400);
+  assert_int_equal(h_http(&D, "POST", "/v1/channels/push/receipts", "[]", "application/json", NULL), 400);
+  assert_false(fx_history_says(&D, "hal", "event push.opened", 0));
+  assert_int_equal(post_receipt(receipt, "opened"), 200);
+  assert_int_equal(post_receipt(receipt, "opened"), 200); /* the app retried: counted once */
+  assert_true(fx_history_says(&D, "hal", "woken by push.opened", 5000));
+  cJSON *conv = h_first_conv(&D, "hal");
+  char *text = cJSON_PrintUnformatted(conv);
+  assert_non_null(strstr(text, "\"last\":\"push.opened\""));
+  assert_non_null(strstr(text, about)); /* data.message_id: the message opened */
+  free(text);
+  cJSON_Delete(conv);
+  long status;
+  cJSON *ct = h_get_contact(&D, "hal", &status);
+  text = cJSON_PrintUnformatted(ct);
+  char *first = strstr(text, "event push.opened");
+  assert_non_null(first);
+  assert_null(strstr(first + 1, "event push.opened"));
+  free(text);
+  cJSON_Delete(ct);
+  cJSON_Delete(got);
+}
+
 /* Nothing of the key, the assertion or the access token is in the daemon's log. */
 static void test_no_credential_in_the_log(void **state)
 {
@@ -278,6 +329,7 @@ int main(void)
       cmocka_unit_test(test_every_token_dead_fails_and_then_refuses),
       cmocka_unit_test(test_busy_down_garbage_and_silence_are_retried),
       cmocka_unit_test(test_payload_over_fcms_limit_is_refused_at_speak_time),
+      cmocka_unit_test(test_open_receipt_wakes_the_conversation),
       cmocka_unit_test(test_no_credential_in_the_log),
   };
   return cmocka_run_group_tests(tests, start_all, stop_all);

@@ -4,7 +4,7 @@
 -- again in the same conversation.
 local journey = require "parley.journey"
 
-local NEWS = { "notify", "push.token_removed", "push.failed" }
+local NEWS = { "notify", "push.token_removed", "push.failed", "push.opened", "push.dismissed" }
 
 local function speak(c, ev)
   local text = string.rep(ev.data.text, ev.data.times or 1)
@@ -35,6 +35,7 @@ return journey {
     else
       c.memory.last = ev.type
       c.memory.reason = ev.data.reason
+      c.memory.about = ev.data.message_id
     end
     return c:listen(NEWS, "1h", "heard")
   end,

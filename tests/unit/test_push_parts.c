@@ -3,7 +3,8 @@
  * a byte of the key in the reason), the OAuth assertion (a JWT whose RS256 signature
  * verifies against the test's own key, with Google's claims), what each FCM answer means,
  * and the plugin's check (what c:speak returns) through its descriptor, with a host table
- * of the test's own. The plugin as a whole runs in the daemon in integration/test_push.c. */
+ * of the test's own; the access token asked for once for a burst, kept, renewed ahead of
+ * its expiry, with a host whose clock and token endpoint the test drives. The plugin as a whole runs in the daemon in integration/test_push.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -278,6 +279,115 @@ static void test_body_for_a_device(void **state)
   free(body);
 }
 
+/* The token endpoint as the test's host plays it: the requests made, answered by hand. */
+static struct {
+  int64_t now_ms;
+  int asked;            /* token requests made */
+  parley_http_cb cb;    /* the last one's callback */
+  void *arg;
+  int got, failed;      /* callbacks of the waiting sends */
+  char bearer[64];
+} T;
+
+static int64_t t_now(parley_ctx *ctx)
+{
+  (void)ctx;
+  return T.now_ms;
+}
+
+static parley_http *t_request(parley_ctx *ctx, const struct parley_http_req *req, parley_http_cb cb, void *arg)
+{
+  (void)ctx;
+  assert_string_equal(req->url, "https://oauth2.googleapis.com/token");
+  assert_non_null(strstr(req->body, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=ey"));
+  T.asked++;
+  T.cb = cb;
+  T.arg = arg;
+  return (parley_http *)&T;
+}
+
+static void t_log(parley_ctx *ctx, enum parley_log_level level, const char *msg, ...)
+{
+  (void)ctx;
+  (void)level;
+  (void)msg;
+}
+
+static void t_answer(int status, const char *body)
+{
+  struct parley_http_resp r = {.size = sizeof r, .status = status, .body = body, .body_len = strlen(body)};
+  parley_http_cb cb = T.cb;
+  T.cb = NULL;
+  cb(NULL, &r, T.arg);
+}
+
+static void t_token(struct push *p, const char *bearer, const char *error, void *arg)
+{
+  (void)p;
+  (void)arg;
+  if (error) {
+    T.failed++;
+    return;
+  }
+  T.got++;
+  snprintf(T.bearer, sizeof T.bearer, "%s", bearer);
+}
+
+/* One token request for a burst of sends, the token kept until five minutes before it
+ * expires, renewed then in the background (the old one still used), kept when a renewal
+ * fails, and waited for again once it has expired. */
+static void test_access_token_cached_and_renewed(void **state)
+{
+  (void)state;
+  struct parley_host host = {.abi_major = PARLEY_ABI_MAJOR, .abi_minor = PARLEY_ABI_MINOR,
+                             .size = sizeof(struct parley_host), .now_ms = t_now, .http_request = t_request,
+                             .log = t_log};
+  EVP_PKEY *k = EVP_RSA_gen(2048);
+  char *pem = make_pem(k), *file = key_file(pem, "service_account", NULL), why[256];
+  struct push p = {.host = &host, .timeout_ms = 1000};
+  memset(&T, 0, sizeof T);
+  T.now_ms = 1800000000000;
+  assert_int_equal(push_key_read(file, &p.key, why, sizeof why), 0);
+  for (int i = 0; i < 3; i++) /* a burst: one request, three waiting */
+    assert_int_equal(push_oauth_get(&p, t_token, NULL), 0);
+  assert_int_equal(T.asked, 1);
+  assert_int_equal(T.got, 0);
+  t_answer(200, "{\"access_token\":\"ya29.one\",\"expires_in\":3600,\"token_type\":\"Bearer\"}");
+  assert_int_equal(T.got, 3);
+  assert_string_equal(T.bearer, "Bearer ya29.one");
+  T.now_ms += 54 * 60 * 1000; /* 54 minutes: still fresh */
+  push_oauth_get(&p, t_token, NULL);
+  assert_int_equal(T.asked, 1);
+  assert_int_equal(T.got, 4);
+  T.now_ms += 2 * 60 * 1000; /* 56 minutes: renewed in the background, the old one used meanwhile */
+  push_oauth_get(&p, t_token, NULL);
+  assert_int_equal(T.asked, 2);
+  assert_int_equal(T.got, 5);
+  assert_string_equal(T.bearer, "Bearer ya29.one");
+  t_answer(400, "{\"error\":\"invalid_grant\"}"); /* a failed renewal keeps the old token */
+  push_oauth_get(&p, t_token, NULL);
+  assert_int_equal(T.got, 6);
+  assert_string_equal(T.bearer, "Bearer ya29.one");
+  assert_int_equal(T.asked, 3); /* and asks again */
+  t_answer(200, "{\"access_token\":\"ya29.two\",\"expires_in\":3600}");
+  push_oauth_get(&p, t_token, NULL);
+  assert_string_equal(T.bearer, "Bearer ya29.two");
+  T.now_ms += 61 * 60 * 1000; /* expired: the send waits for a new one */
+  push_oauth_get(&p, t_token, NULL);
+  assert_int_equal(T.got, 7);
+  t_answer(200, "{\"access_token\":\"\",\"expires_in\":3600}"); /* garbage: the waiter is told */
+  assert_int_equal(T.failed, 1);
+  push_oauth_get(&p, t_token, NULL);
+  push_oauth_drop(&p); /* FCM refused it: the next send asks */
+  t_answer(200, "{\"access_token\":\"ya29.three\",\"expires_in\":3600}");
+  assert_string_equal(T.bearer, "Bearer ya29.three");
+  push_oauth_free(&p);
+  push_key_free(p.key);
+  free(file);
+  free(pem);
+  EVP_PKEY_free(k);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -286,6 +396,7 @@ int main(void)
       cmocka_unit_test(test_fcm_answers),
       cmocka_unit_test(test_check_builds_and_measures),
       cmocka_unit_test(test_body_for_a_device),
+      cmocka_unit_test(test_access_token_cached_and_renewed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* push: app push notifications through Firebase Cloud Messaging's HTTP v1 API. A message
- * goes to every device of its contact (profile.devices, registered by the app through
+/* push: app push notifications through Firebase Cloud Messaging's HTTP v1 API, and Apple's
+ * APNs directly for iOS devices when the channel has an APNs key. A message goes to every
+ * device of its contact (profile.devices, registered by the app through
  * POST /v1/contacts/{id}/devices), with the service account's OAuth 2.0 access token,
  * cached and renewed before it expires (push_oauth.c). A message is built and measured when
  * the journey speaks it (check): one over FCM's 4 KiB, or with a wrong option, is refused
@@ -21,7 +22,7 @@
 static const struct parley_host *host;
 
 static const struct parley_config_spec push_config[] = {
-    {"service_account", PARLEY_CONFIG_SECRET, NULL, 1, offsetof(struct push, service_account),
+    {"service_account", PARLEY_CONFIG_SECRET, NULL, 0, offsetof(struct push, service_account),
      "the Firebase service account's key file (JSON): { file = \"/etc/parley/fcm-key.json\" }"},
     {"fcm_url", PARLEY_CONFIG_STRING, "https://fcm.googleapis.com", 0, offsetof(struct push, fcm_url),
      "FCM's base URL (https://, or http:// on loopback for a test double)"},
@@ -34,6 +35,14 @@ static const struct parley_config_spec push_config[] = {
     {"receipt_secret", PARLEY_CONFIG_SECRET, NULL, 0, offsetof(struct push, receipt_secret),
      "signs the receipt token each message carries, for the app's opens and dismissals (at least 16 bytes; "
      "none: no receipts)"},
+    {"apns_key", PARLEY_CONFIG_SECRET, NULL, 0, offsetof(struct push, apns_key),
+     "the APNs signing key (the .p8 file): iOS devices then go to APNs directly, not through FCM"},
+    {"apns_key_id", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct push, apns_key_id), "the APNs key's id (10 characters)"},
+    {"apns_team_id", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct push, apns_team_id), "the Apple developer team's id"},
+    {"apns_topic", PARLEY_CONFIG_STRING, NULL, 0, offsetof(struct push, apns_topic),
+     "the iOS app's bundle id, for devices registered without an app_id"},
+    {"apns_url", PARLEY_CONFIG_STRING, "https://api.push.apple.com", 0, offsetof(struct push, apns_url),
+     "APNs: https://api.push.apple.com, or https://api.sandbox.push.apple.com for development builds"},
     {NULL, 0, NULL, 0, 0, NULL},
 };
 
@@ -71,6 +80,18 @@ static int settings_check(const struct push *p, char *why, size_t len)
     snprintf(why, len, "ttl must be between 0s and 28d");
     return -1;
   }
+  if (!p->service_account && !p->apns_key) {
+    snprintf(why, len, "give service_account (FCM), apns_key (APNs), or both");
+    return -1;
+  }
+  if (p->apns_key && (!p->apns_key_id || !p->apns_team_id || !p->apns_topic)) {
+    snprintf(why, len, "apns_key needs apns_key_id, apns_team_id and apns_topic");
+    return -1;
+  }
+  if (p->apns_key && strncmp(p->apns_url, "https://", 8) != 0) {
+    snprintf(why, len, "apns_url must be https:// (APNs speaks HTTP/2 over TLS only)");
+    return -1;
+  }
   if (p->receipt_secret && strlen(p->receipt_secret) < 16) {
     snprintf(why, len, "receipt_secret must be at least 16 bytes (e.g. openssl rand -hex 32)");
     return -1;
@@ -78,9 +99,11 @@ static int settings_check(const struct push *p, char *why, size_t len)
   return 0;
 }
 
-/* <fcm_url>/v1/projects/<project>/messages:send */
+/* <fcm_url>/v1/projects/<project>/messages:send; "" without FCM. */
 static char *send_url(const struct push *p)
 {
+  if (p->key == NULL)
+    return strdup("");
   size_t n = strlen(p->fcm_url);
   while (n && p->fcm_url[n - 1] == '/')
     n--;
@@ -114,20 +137,25 @@ static enum parley_status push_init(parley_ctx *ctx, void *self)
     return refuse(ctx, "libsodium failed to initialise");
   p->host = host;
   p->ctx = ctx;
-  if (settings_check(p, why, sizeof why) < 0 || push_key_read(p->service_account, &p->key, why, sizeof why) < 0)
-    return refuse(ctx, why);
-  if ((p->send_url = send_url(p)) == NULL) {
-    push_key_free(p->key);
-    return refuse(ctx, "out of memory");
-  }
-  if (p->receipt_secret && push_receipt_routes(p) != PARLEY_OK) {
-    free(p->send_url);
-    push_key_free(p->key);
-    return refuse(ctx, "the receipts route could not be added (see the log)");
-  }
+  if (settings_check(p, why, sizeof why) < 0 ||
+      (p->service_account && push_key_read(p->service_account, &p->key, why, sizeof why) < 0) ||
+      (p->apns_key && push_apns_key_read(p->apns_key, p->apns_key_id, p->apns_team_id, &p->apns, why, sizeof why) < 0))
+    goto fail;
+  snprintf(why, sizeof why, "out of memory");
+  if ((p->send_url = send_url(p)) == NULL)
+    goto fail;
+  snprintf(why, sizeof why, "the receipts route could not be added (see the log)");
+  if (p->receipt_secret && push_receipt_routes(p) != PARLEY_OK)
+    goto fail;
   metrics(p, ctx);
-  host->log(ctx, PARLEY_LOG_INFO, "push channel ready", "project", push_key_project(p->key), NULL);
+  host->log(ctx, PARLEY_LOG_INFO, "push channel ready", "fcm_project", p->key ? push_key_project(p->key) : "(none)",
+            "apns", p->apns ? p->apns_url : "(none: iOS through FCM)", NULL);
   return PARLEY_OK;
+fail:
+  free(p->send_url);
+  push_key_free(p->key);
+  push_apns_key_free(p->apns);
+  return refuse(ctx, why);
 }
 
 /* At speak time: the message as FCM will get it, measured against its 4 KiB. */
@@ -135,16 +163,22 @@ static enum parley_status push_check(parley_ctx *ctx, void *self, const parley_m
                                      size_t info_len)
 {
   (void)ctx;
-  cJSON *m = push_fcm_message(self, msg, info, info_len);
-  if (m == NULL)
-    return PARLEY_ERROR;
-  size_t n = push_fcm_payload_size(m);
-  cJSON_Delete(m);
-  if (n > PUSH_PAYLOAD_MAX) {
-    snprintf(info, info_len, "the notification and data take %zu bytes, more than FCM's %d", n, PUSH_PAYLOAD_MAX);
+  const struct push *p = self;
+  struct push_apns_req a = {0};
+  cJSON *m = push_fcm_message(p, msg, info, info_len);
+  if (m == NULL || (p->apns && push_apns_prepare(m, host->msg_id(msg), 0, &a, info, info_len) < 0)) {
+    cJSON_Delete(m);
     return PARLEY_ERROR;
   }
-  snprintf(info, info_len, "{\"payload_bytes\":%zu}", n);
+  size_t n = push_fcm_payload_size(m), na = a.body ? strlen(a.body) : 0;
+  cJSON_Delete(m);
+  push_apns_req_free(&a);
+  if (n > PUSH_PAYLOAD_MAX || na > PUSH_PAYLOAD_MAX) {
+    snprintf(info, info_len, "the notification and data take %zu bytes, more than %s's %d", n > na ? n : na,
+             n > PUSH_PAYLOAD_MAX ? "FCM" : "APNs", PUSH_PAYLOAD_MAX);
+    return PARLEY_ERROR;
+  }
+  snprintf(info, info_len, "{\"payload_bytes\":%zu}", n > na ? n : na);
   return PARLEY_OK;
 }
 
@@ -162,6 +196,7 @@ static void push_shutdown(parley_ctx *ctx, void *self)
   push_oauth_free(p);
   push_fanout_forget(p);
   push_key_free(p->key);
+  push_apns_key_free(p->apns);
   free(p->send_url);
 }
 
@@ -171,7 +206,7 @@ static const struct parley_plugin push_plugin = {
     .size = sizeof(struct parley_plugin),
     .name = "push",
     .version = "1.0",
-    .description = "app push through Firebase Cloud Messaging (HTTP v1): every device of a contact, dead tokens removed",
+    .description = "app push through FCM (HTTP v1) and APNs (HTTP/2): every device of a contact, dead tokens removed",
     .capabilities = PARLEY_CAP_SEND | PARLEY_CAP_RECEIPTS,
     .instance_size = sizeof(struct push),
     .config = push_config,

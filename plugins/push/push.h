@@ -22,7 +22,7 @@ struct push_send;
 struct push_waiter;
 struct cJSON;
 
-#define PUSH_PAYLOAD_MAX 4096 /* FCM: a message's notification and data, as JSON */
+#define PUSH_PAYLOAD_MAX 4096 /* FCM: a message's notification and data, as JSON; APNs: its body */
 #define PUSH_SCOPE "https://www.googleapis.com/auth/firebase.messaging"
 
 /* The access token and its request. */
@@ -46,8 +46,13 @@ struct push {
   const char *priority;        /* setting: android priority, "high" or "normal" */
   int64_t ttl_ms;              /* setting, DURATION: how long FCM keeps an undelivered message */
   const char *receipt_secret;  /* setting, SECRET: signs the receipt tokens (none: no receipts) */
+  const char *apns_key;        /* setting, SECRET: the APNs key's .p8 (none: iOS through FCM) */
+  const char *apns_key_id, *apns_team_id; /* settings: Apple's ids of the key and the team */
+  const char *apns_topic;      /* setting: the app's bundle id, unless the device names its app_id */
+  const char *apns_url;        /* setting: APNs's base URL */
   /* made by init */
-  struct push_key *key;
+  struct push_key *key;        /* NULL: no FCM (APNs only) */
+  struct push_apns_key *apns;  /* NULL: no APNs */
   char *send_url;              /* <fcm_url>/v1/projects/<project>/messages:send */
   struct push_oauth oauth;
   struct push_send *list;      /* messages in flight */
@@ -76,6 +81,22 @@ char *push_b64url(const void *data, size_t n);
 char *push_receipt_token(const struct push *p, const char *msg_id, const char *contact);
 /* Adds POST /receipts, where the app reports an open or a dismissal. */
 enum parley_status push_receipt_routes(struct push *p);
+
+/* --- push_apns_key.c --- */
+
+struct push_apns_key;
+/* The team's .p8 key (EC P-256, PEM) and Apple's key and team ids, checked. 0, or -1 and
+ * why (never quoting the key). */
+int push_apns_key_read(const char *pem, const char *key_id, const char *team_id, struct push_apns_key **out,
+                       char *why, size_t len);
+void push_apns_key_free(struct push_apns_key *a);
+/* The provider token (an ES256 JWT) for a request at `now_s`: the one in use, or a new one
+ * when it is 40 minutes old. Owned by `a`; NULL when none could be made. */
+const char *push_apns_jwt(struct push_apns_key *a, int64_t now_s);
+/* APNs refused the token (ExpiredProviderToken, InvalidProviderToken): the next request
+ * makes a new one, unless this one is under 20 minutes old (Apple refuses renewals more
+ * frequent than that). */
+void push_apns_jwt_refused(struct push_apns_key *a, int64_t now_s);
 
 /* --- push_oauth.c --- */
 
@@ -126,6 +147,26 @@ char *push_fcm_body(const struct cJSON *message, const char *token, const char *
 /* What FCM's answer means (status, body, Retry-After header value or NULL). */
 void push_fcm_answer(int status, const char *body, size_t body_len, const char *retry_after,
                      struct push_answer *a);
+
+/* --- push_apns.c --- */
+
+/* One message as APNs gets it: the body and the apns-* headers' values. */
+struct push_apns_req {
+  char *body;             /* {"aps": ..., data...}: malloc'd */
+  const char *push_type;  /* "alert", or "background" for a message of data only */
+  const char *priority;   /* "10" (high) or "5" */
+  char expiration[24];    /* epoch seconds, or "0": now or never */
+  char collapse[65];      /* apns-collapse-id, or "" */
+  char id[37];            /* apns-id: the message id as a UUID, or "" */
+};
+
+/* Says the FCM message `fcm` (push_fcm_message's) as APNs wants it. 0, or -1 and why. */
+int push_apns_prepare(const struct cJSON *fcm, const char *msg_id, int64_t now_s, struct push_apns_req *out,
+                      char *why, size_t len);
+void push_apns_req_free(struct push_apns_req *r);
+/* What APNs's answer means (status, body {"reason"}, the apns-id and Retry-After headers). */
+void push_apns_answer(int status, const char *body, size_t body_len, const char *apns_id, const char *retry_after,
+                      struct push_answer *a);
 
 /* --- push_fanout.c --- */
 

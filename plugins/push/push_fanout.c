@@ -1,6 +1,7 @@
 /* One message to every device of its contact (see push.h): the devices read from the
- * profile (profile.devices: token -> platform), the access token fetched (or waited for),
- * one FCM request per device, and the outcome gathered once every device has answered:
+ * profile (profile.devices: token -> platform), one APNs request per iOS device (with an
+ * APNs key), the access token fetched (or waited for) and one FCM request per other
+ * device, and the outcome gathered once every device has answered:
  *  - one device took it: delivered (a retry would push it again to that one);
  *  - else one can be retried (busy, down, our token refused): retried, after the longest
  *    Retry-After FCM gave;
@@ -25,6 +26,8 @@ struct push_dev {
   struct push_send *s;
   char *token;
   char platform[8];
+  char *topic;    /* APNs: the device's app, or NULL (the apns_topic setting) */
+  int apns;       /* through APNs (an iOS device, with an APNs key), else FCM */
   parley_http *h; /* in flight, or NULL */
 };
 
@@ -32,8 +35,10 @@ struct push_send {
   struct push *p;
   parley_msg *msg;
   cJSON *message; /* FCM's message, without a token */
+  struct push_apns_req apns; /* the same for APNs, when a device goes there */
   struct push_dev *devs;
-  size_t n_devs, pending;
+  size_t n_devs, pending, n_apns;
+  int waiting_bearer; /* FCM's devices wait for the access token */
   size_t sent, retry, bad, rejected;
   uint64_t retry_after_ms;
   char id[129], detail[256];
@@ -52,27 +57,41 @@ static void unlist(struct push_send *s)
 
 static void send_free(struct push_send *s)
 {
-  for (size_t i = 0; i < s->n_devs; i++)
+  for (size_t i = 0; i < s->n_devs; i++) {
     free(s->devs[i].token);
+    free(s->devs[i].topic);
+  }
   free(s->devs);
   cJSON_Delete(s->message);
+  push_apns_req_free(&s->apns);
   free(s);
 }
 
-/* The contact's devices, from profile.devices; 0 when it has none (or they cannot be read). */
+/* The contact's devices this channel reaches, from profile.devices: iOS through APNs when
+ * the channel has an APNs key, everything else through FCM when it has a service account.
+ * 0 when there is none (or they cannot be read). */
 static size_t read_devices(struct push_send *s)
 {
-  const char *json = s->p->host->msg_contact_attr(s->msg, "devices");
+  const struct push *p = s->p;
+  const char *json = p->host->msg_contact_attr(s->msg, "devices");
   cJSON *map = json ? cJSON_Parse(json) : NULL;
   int n = cJSON_IsObject(map) ? cJSON_GetArraySize(map) : 0;
   s->devs = n > 0 ? calloc((size_t)n, sizeof *s->devs) : NULL;
   for (const cJSON *d = s->devs ? map->child : NULL; d; d = d->next) {
-    const cJSON *pf = cJSON_GetObjectItemCaseSensitive(d, "platform");
+    const char *pf = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "platform"));
+    const char *app = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "app_id"));
+    int apns = p->apns && pf && strcmp(pf, "ios") == 0;
+    if (!apns && !p->key)
+      continue; /* no FCM: an Android or web device cannot be reached */
     struct push_dev *v = &s->devs[s->n_devs];
-    if ((v->token = strdup(d->string)) == NULL)
+    if ((v->token = strdup(d->string)) == NULL || (app && (v->topic = strdup(app)) == NULL)) {
+      free(v->token);
       break;
+    }
     v->s = s;
-    snprintf(v->platform, sizeof v->platform, "%s", cJSON_IsString(pf) ? pf->valuestring : "?");
+    v->apns = apns;
+    s->n_apns += (size_t)apns;
+    snprintf(v->platform, sizeof v->platform, "%s", pf ? pf : "?");
     s->n_devs++;
   }
   cJSON_Delete(map);
@@ -140,8 +159,10 @@ static void tally(struct push_send *s, struct push_dev *v, const struct push_ans
   case PUSH_REJECTED: s->rejected++; break;
   case PUSH_AUTH:
   case PUSH_RETRY:
-    if (a->outcome == PUSH_AUTH)
-      push_oauth_drop(p); /* retried with a new token */
+    if (a->outcome == PUSH_AUTH && v->apns) /* retried with a new token */
+      push_apns_jwt_refused(p->apns, p->host->now_ms(p->ctx) / 1000);
+    else if (a->outcome == PUSH_AUTH)
+      push_oauth_drop(p);
     s->retry++;
     s->retry_after_ms = a->retry_after_ms > s->retry_after_ms ? a->retry_after_ms : s->retry_after_ms;
     break;
@@ -159,16 +180,54 @@ static void on_device(parley_ctx *ctx, const struct parley_http_resp *r, void *a
   struct push_answer a;
   (void)ctx;
   v->h = NULL;
+  const struct parley_host *host = s->p->host;
   if (r->error != PARLEY_HTTP_OK) {
     memset(&a, 0, sizeof a);
     a.outcome = PUSH_RETRY;
-    snprintf(a.detail, sizeof a.detail, "FCM did not answer: %s", r->error_text ? r->error_text : "no answer");
+    snprintf(a.detail, sizeof a.detail, "%s did not answer: %s", v->apns ? "APNs" : "FCM",
+             r->error_text ? r->error_text : "no answer");
+  } else if (v->apns) {
+    push_apns_answer(r->status, r->body, r->body_len, host->http_header(r, "apns-id"),
+                     host->http_header(r, "Retry-After"), &a);
   } else {
-    push_fcm_answer(r->status, r->body, r->body_len, s->p->host->http_header(r, "Retry-After"), &a);
+    push_fcm_answer(r->status, r->body, r->body_len, host->http_header(r, "Retry-After"), &a);
   }
   tally(s, v, &a);
-  if (--s->pending == 0)
+  if (--s->pending == 0 && !s->waiting_bearer)
     finish(s);
+}
+
+/* One iOS device's request to APNs (HTTP/2: the host's client multiplexes them on one
+ * connection); NULL when it could not start. */
+static parley_http *apns_request(struct push_send *s, struct push_dev *v)
+{
+  struct push *p = s->p;
+  const char *jwt = push_apns_jwt(p->apns, p->host->now_ms(p->ctx) / 1000);
+  size_t n = strlen(p->apns_url) + strlen(v->token) + 16;
+  char *url = malloc(n), auth[512];
+  if (jwt == NULL || url == NULL || strlen(jwt) + 8 > sizeof auth) {
+    free(url);
+    return NULL;
+  }
+  snprintf(url, n, "%s/3/device/%s", p->apns_url, v->token);
+  snprintf(auth, sizeof auth, "bearer %s", jwt);
+  struct parley_http_header h[8] = {{"authorization", auth},
+                                    {"apns-topic", v->topic ? v->topic : p->apns_topic},
+                                    {"apns-push-type", s->apns.push_type},
+                                    {"apns-priority", s->apns.priority},
+                                    {"apns-expiration", s->apns.expiration},
+                                    {"content-type", "application/json"}};
+  size_t nh = 6;
+  if (s->apns.collapse[0])
+    h[nh++] = (struct parley_http_header){"apns-collapse-id", s->apns.collapse};
+  if (s->apns.id[0])
+    h[nh++] = (struct parley_http_header){"apns-id", s->apns.id};
+  struct parley_http_req req = {.size = sizeof req, .method = "POST", .url = url, .headers = h, .n_headers = nh,
+                                .body = s->apns.body, .body_len = strlen(s->apns.body),
+                                .timeout_ms = (uint32_t)p->timeout_ms, .max_body_bytes = PUSH_ANSWER_MAX};
+  parley_http *r = p->host->http_request(p->ctx, &req, on_device, v);
+  free(url);
+  return r;
 }
 
 /* One device's request; NULL when it could not start. */
@@ -187,25 +246,34 @@ static parley_http *request(struct push_send *s, struct push_dev *v, const char 
   return r;
 }
 
-/* The access token is here (or will not come): one request per device. */
-static void on_bearer(struct push *p, const char *bearer, const char *error, void *arg)
+/* The requests of the devices of one provider (APNs: apns set; FCM: with `bearer`). */
+static void start(struct push_send *s, int apns, const char *bearer)
 {
-  struct push_send *s = arg;
-  if (error) {
-    s->retry++;
-    snprintf(s->detail, sizeof s->detail, "no FCM access token: %s", error);
-    finish(s);
-    return;
-  }
   for (size_t i = 0; i < s->n_devs; i++) {
-    if ((s->devs[i].h = request(s, &s->devs[i], bearer)) != NULL) {
+    struct push_dev *v = &s->devs[i];
+    if (v->apns != apns)
+      continue;
+    if ((v->h = apns ? apns_request(s, v) : request(s, v, bearer)) != NULL) {
       s->pending++;
       continue;
     }
     s->retry++;
-    snprintf(s->detail, sizeof s->detail, "a request to FCM could not start (see the log)");
+    snprintf(s->detail, sizeof s->detail, "a request to %s could not start (see the log)", apns ? "APNs" : "FCM");
   }
+}
+
+/* The access token is here (or will not come): one request per FCM device. */
+static void on_bearer(struct push *p, const char *bearer, const char *error, void *arg)
+{
+  struct push_send *s = arg;
   (void)p;
+  s->waiting_bearer = 0;
+  if (error) {
+    s->retry++;
+    snprintf(s->detail, sizeof s->detail, "no FCM access token: %s", error);
+  } else {
+    start(s, 0, bearer);
+  }
   if (s->pending == 0)
     finish(s);
 }
@@ -220,10 +288,13 @@ enum parley_status push_fanout_send(struct push *p, parley_msg *msg)
   s->msg = msg;
   if (read_devices(s) == 0) {
     send_free(s);
-    p->host->send_failed(p->ctx, msg, PARLEY_FAIL_INVALID_ADDRESS, "the contact has no devices");
+    p->host->send_failed(p->ctx, msg, PARLEY_FAIL_INVALID_ADDRESS, "the contact has no device this channel reaches");
     return PARLEY_PENDING;
   }
-  if ((s->message = push_fcm_message(p, msg, why, sizeof why)) == NULL) { /* check refused it at speak time */
+  /* check refused these at speak time */
+  if ((s->message = push_fcm_message(p, msg, why, sizeof why)) == NULL ||
+      (s->n_apns && push_apns_prepare(s->message, p->host->msg_id(msg), p->host->now_ms(p->ctx) / 1000, &s->apns,
+                                      why, sizeof why) < 0)) {
     send_free(s);
     p->host->send_failed(p->ctx, msg, PARLEY_FAIL_REJECTED, why);
     return PARLEY_PENDING;
@@ -232,12 +303,19 @@ enum parley_status push_fanout_send(struct push *p, parley_msg *msg)
   if (p->list)
     p->list->prev = s;
   p->list = s;
-  if (push_oauth_get(p, on_bearer, s) < 0) {
-    unlist(s);
-    send_free(s);
-    return PARLEY_RETRY;
+  if (s->n_apns)
+    start(s, 1, NULL);
+  if (s->n_apns < s->n_devs) {
+    s->waiting_bearer = 1;
+    if (push_oauth_get(p, on_bearer, s) == 0)
+      return PARLEY_PENDING; /* on_bearer may have run, and finished: s may be gone */
+    s->waiting_bearer = 0; /* out of memory, on_bearer not called */
+    s->retry++;
+    snprintf(s->detail, sizeof s->detail, "out of memory");
   }
-  return PARLEY_PENDING; /* completed already, maybe: s may be gone */
+  if (s->pending == 0)
+    finish(s);
+  return PARLEY_PENDING;
 }
 
 void push_fanout_forget(struct push *p)

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include <cJSON.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sodium.h>
@@ -388,6 +390,115 @@ static void test_access_token_cached_and_renewed(void **state)
   EVP_PKEY_free(k);
 }
 
+/* The APNs provider token: ES256 over "header.claims" as r || s, verifying with the team's
+ * key; the same token for 40 minutes, a new one then; one refused renewed only when 20
+ * minutes old. */
+static void test_apns_token_verifies_and_lasts(void **state)
+{
+  (void)state;
+  EVP_PKEY *k = EVP_EC_gen("P-256");
+  char *pem = make_pem(k), why[256];
+  struct push_apns_key *a;
+  assert_int_equal(push_apns_key_read(pem, "ABC123DEFG", "TEAM123456", &a, why, sizeof why), 0);
+  const char *jwt = push_apns_jwt(a, 1800000000);
+  char *first = strdup(jwt);
+  const char *dot1 = strchr(jwt, '.'), *dot2 = strchr(dot1 + 1, '.');
+  size_t hl, cl, sl;
+  unsigned char *head = unb64(jwt, (size_t)(dot1 - jwt), &hl), *claims = unb64(dot1 + 1, (size_t)(dot2 - dot1 - 1), &cl);
+  unsigned char *raw = unb64(dot2 + 1, strlen(dot2 + 1), &sl);
+  assert_string_equal((char *)head, "{\"alg\":\"ES256\",\"kid\":\"ABC123DEFG\"}");
+  assert_string_equal((char *)claims, "{\"iss\":\"TEAM123456\",\"iat\":1800000000}");
+  assert_int_equal(sl, 64);
+  ECDSA_SIG *sig = ECDSA_SIG_new();
+  ECDSA_SIG_set0(sig, BN_bin2bn(raw, 32, NULL), BN_bin2bn(raw + 32, 32, NULL));
+  unsigned char *der = NULL;
+  int dn = i2d_ECDSA_SIG(sig, &der);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k), 1);
+  assert_int_equal(EVP_DigestVerify(md, der, (size_t)dn, (const unsigned char *)jwt, (size_t)(dot2 - jwt)), 1);
+  EVP_MD_CTX_free(md);
+  OPENSSL_free(der);
+  ECDSA_SIG_free(sig);
+  assert_string_equal(push_apns_jwt(a, 1800000000 + 39 * 60), first); /* not per request */
+  assert_string_not_equal(push_apns_jwt(a, 1800000000 + 40 * 60), first); /* renewed at 40 minutes */
+  free(first);
+  first = strdup(push_apns_jwt(a, 1800000000 + 40 * 60));
+  push_apns_jwt_refused(a, 1800000000 + 45 * 60); /* refused at 5 minutes old: Apple would refuse a renewal */
+  assert_string_equal(push_apns_jwt(a, 1800000000 + 45 * 60), first);
+  push_apns_jwt_refused(a, 1800000000 + 61 * 60); /* refused at 21 minutes: renewed */
+  assert_string_not_equal(push_apns_jwt(a, 1800000000 + 61 * 60), first);
+  free(first);
+  free(head);
+  free(claims);
+  free(raw);
+  push_apns_key_free(a);
+  /* refusals: an RSA key, ids that are not Apple's */
+  EVP_PKEY *rsa = EVP_RSA_gen(2048);
+  char *rsa_pem = make_pem(rsa);
+  assert_int_equal(push_apns_key_read(rsa_pem, "ABC123DEFG", "TEAM123456", &a, why, sizeof why), -1);
+  assert_string_equal(why, "apns_key is not an EC P-256 private key in PEM (the .p8 file of an APNs key)");
+  assert_int_equal(push_apns_key_read(pem, "abc", "TEAM123456", &a, why, sizeof why), -1);
+  assert_non_null(strstr(why, "apns_key_id and apns_team_id must be Apple's ten-character ids"));
+  free(rsa_pem);
+  EVP_PKEY_free(rsa);
+  free(pem);
+  EVP_PKEY_free(k);
+}
+
+static enum push_outcome apns(int status, const char *body, const char *retry, struct push_answer *a)
+{
+  push_apns_answer(status, body, strlen(body), "11111111-2222-3333-4444-555555555555", retry, a);
+  return a->outcome;
+}
+
+static void test_apns_answers_and_request(void **state)
+{
+  (void)state;
+  struct push_answer a;
+  assert_int_equal(apns(200, "", NULL, &a), PUSH_SENT);
+  assert_string_equal(a.id, "11111111-2222-3333-4444-555555555555");
+  assert_int_equal(apns(410, "{\"reason\":\"Unregistered\",\"timestamp\":1800000000000}", NULL, &a), PUSH_BAD_TOKEN);
+  assert_int_equal(apns(400, "{\"reason\":\"BadDeviceToken\"}", NULL, &a), PUSH_BAD_TOKEN);
+  assert_int_equal(apns(400, "{\"reason\":\"DeviceTokenNotForTopic\"}", NULL, &a), PUSH_BAD_TOKEN);
+  assert_int_equal(apns(400, "{\"reason\":\"BadCollapseId\"}", NULL, &a), PUSH_REJECTED);
+  assert_int_equal(apns(413, "{\"reason\":\"PayloadTooLarge\"}", NULL, &a), PUSH_REJECTED);
+  assert_int_equal(apns(403, "{\"reason\":\"ExpiredProviderToken\"}", NULL, &a), PUSH_AUTH);
+  assert_int_equal(apns(429, "{\"reason\":\"TooManyRequests\"}", "5", &a), PUSH_RETRY);
+  assert_int_equal(a.retry_after_ms, 5000);
+  assert_int_equal(apns(503, "{\"reason\":\"ServiceUnavailable\"}", NULL, &a), PUSH_RETRY);
+  assert_int_equal(apns(500, "garbage", NULL, &a), PUSH_RETRY);
+  assert_string_equal(a.detail, "APNs answered HTTP 500 without a reason");
+
+  /* the message as APNs gets it, from what FCM would get */
+  cJSON *fcm = cJSON_Parse("{\"notification\":{\"title\":\"Hi\",\"body\":\"there\",\"image\":\"https://c.example/i.png\"},"
+                           "\"data\":{\"link\":\"shop://cart\",\"parley_message_id\":\"0123456789abcdef0123456789abcdef\"},"
+                           "\"android\":{\"priority\":\"HIGH\",\"ttl\":\"7200s\",\"collapse_key\":\"cart\"}}");
+  struct push_apns_req r;
+  char why[128];
+  assert_int_equal(push_apns_prepare(fcm, "0123456789abcdef0123456789abcdef", 1800000000, &r, why, sizeof why), 0);
+  cJSON *body = cJSON_Parse(r.body), *aps = cJSON_GetObjectItem(body, "aps");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(aps, "alert"), "title")), "Hi");
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(aps, "alert"), "image"));
+  assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(aps, "mutable-content")), 1);
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(body, "link")), "shop://cart");
+  assert_string_equal(r.push_type, "alert");
+  assert_string_equal(r.priority, "10");
+  assert_string_equal(r.expiration, "1800007200");
+  assert_string_equal(r.collapse, "cart");
+  assert_string_equal(r.id, "01234567-89ab-cdef-0123-456789abcdef");
+  cJSON_Delete(body);
+  push_apns_req_free(&r);
+  cJSON_Delete(fcm);
+  fcm = cJSON_Parse("{\"data\":{\"k\":\"v\"},\"android\":{\"priority\":\"HIGH\",\"ttl\":\"0s\"}}");
+  assert_int_equal(push_apns_prepare(fcm, "x", 1800000000, &r, why, sizeof why), 0);
+  assert_string_equal(r.push_type, "background"); /* data only: it wakes the app, at priority 5 */
+  assert_string_equal(r.priority, "5");
+  assert_string_equal(r.expiration, "0");
+  assert_non_null(strstr(r.body, "\"content-available\":1"));
+  push_apns_req_free(&r);
+  cJSON_Delete(fcm);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -397,6 +508,8 @@ int main(void)
       cmocka_unit_test(test_check_builds_and_measures),
       cmocka_unit_test(test_body_for_a_device),
       cmocka_unit_test(test_access_token_cached_and_renewed),
+      cmocka_unit_test(test_apns_token_verifies_and_lasts),
+      cmocka_unit_test(test_apns_answers_and_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,12 @@
  * contact whose every token is dead: the message fails "invalid_address", the devices are
  * gone, the next speak is refused "no devices". What FCM gets wrong: QUOTA_EXCEEDED with
  * Retry-After, UNAVAILABLE, an HTML page, no answer at all: retried into one delivery. A
- * payload over FCM's 4 KiB refused at speak time. The app's open receipt, with the token the
+ * payload over FCM's 4 KiB refused at speak time. iOS devices through APNs, as
+ * tests/apns_provider.py plays it over HTTP/2 and TLS (a certificate the test makes and the
+ * daemon trusts): an iPhone and an Android phone, the Android token dead and removed, the
+ * iPhone's open receipt waking the conversation; APNs busy or down retried, 410 and
+ * BadDeviceToken removing the token, one ES256 provider token for every request, on
+ * connections kept. The app's open receipt, with the token the
  * message carried, wakes the conversation (push.opened); a forged one is refused. No credential in the daemon's log. One
  * fake and one daemon for the file. */
 #include <stdarg.h>
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -32,6 +38,7 @@
 
 static struct daemon D;
 static struct fx_server F; /* tests/fcm_provider.py */
+static struct fx_server A; /* tests/apns_provider.py */
 
 /* openssl, as an operator would: an RSA key and its public half. 0, or -1. */
 static int make_keys(const char *dir, char *pem, size_t cap)
@@ -42,6 +49,20 @@ static int make_keys(const char *dir, char *pem, size_t cap)
            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s/sa.pem 2>/dev/null && "
            "openssl pkey -in %s/sa.pem -pubout -out %s/sa.pub 2>/dev/null",
            dir, dir, dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* openssl again: the team's APNs key (.p8: EC P-256, PKCS#8) and its public half, and the
+ * certificate the APNs double serves for 127.0.0.1, which the daemon is told to trust. */
+static int make_apns_files(const char *dir)
+{
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out apns.p8 2>/dev/null && "
+           "openssl pkey -in apns.p8 -pubout -out apns.pub 2>/dev/null && "
+           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.pem "
+           "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+           dir);
   return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -82,15 +103,21 @@ static int start_all(void **state)
   snprintf(pub, sizeof pub, "%s/sa.pub", D.dir);
   snprintf(key, sizeof key, "%s/fcm-key.json", D.dir);
   snprintf(secret, sizeof secret, "%s/receipt.secret", D.dir);
-  if (make_keys(D.dir, pem, sizeof pem) < 0 || fx_server_start(&F, "fcm_provider.py", pub) < 0 ||
+  snprintf(A.log, sizeof A.log, "%s/apns.jsonl", D.dir);
+  if (make_keys(D.dir, pem, sizeof pem) < 0 || make_apns_files(D.dir) < 0 ||
+      fx_server_start(&F, "fcm_provider.py", pub) < 0 || fx_server_start(&A, "apns_provider.py", D.dir) < 0 ||
       write_key_file(key, pem, F.port) < 0 || fx_write_file(secret, "a-receipt-secret-for-the-tests") < 0)
     return -1;
   snprintf(extra, sizeof extra,
            "  delivery = { max_attempts = 5, retry_base = '100ms', retry_max = '300ms' },\n"
            "  channels = { push = { plugin = 'push', service_account = { file = '%s' },\n"
            "                        fcm_url = 'http://127.0.0.1:%d', timeout = '1s',\n"
-           "                        receipt_secret = { file = '%s' } } },",
-           key, F.port, secret);
+           "                        receipt_secret = { file = '%s' },\n"
+           "                        apns_key = { file = '%s/apns.p8' }, apns_key_id = 'ABC123DEFG',\n"
+           "                        apns_team_id = 'TEAM123456', apns_topic = 'com.example.shop',\n"
+           "                        apns_url = 'https://127.0.0.1:%d' } },\n"
+           "  http_client = { ca_file = '%s/server.pem' },",
+           key, F.port, secret, D.dir, A.port, D.dir);
   h_write_config(&D, extra);
   return h_start(&D);
 }
@@ -98,7 +125,8 @@ static int start_all(void **state)
 static int stop_all(void **state)
 {
   (void)state;
-  fx_server_stop(&F); /* first: its log is in the daemon's folder, which the teardown removes */
+  fx_server_stop(&F); /* first: their logs are in the daemon's folder, which the teardown removes */
+  fx_server_stop(&A);
   return h_teardown(&D);
 }
 
@@ -114,6 +142,19 @@ static int send_to(const cJSON *o, const void *arg)
 static cJSON *fcm_wait(const char *token, int n, long ms)
 {
   return fx_lines_wait(F.log, send_to, token, n, ms);
+}
+
+static int any_line(const cJSON *o, const void *arg)
+{
+  (void)o;
+  (void)arg;
+  return 1;
+}
+
+/* The APNs double's lines for `token` (NULL: all), waiting up to `ms` for `n`. */
+static cJSON *apns_wait(const char *token, int n, long ms)
+{
+  return fx_lines_wait(A.log, token ? send_to : any_line, token, n, ms);
 }
 
 static const char *str(const cJSON *o, const char *key)
@@ -242,7 +283,7 @@ static void test_busy_down_garbage_and_silence_are_retried(void **state)
 static void test_payload_over_fcms_limit_is_refused_at_speak_time(void **state)
 {
   (void)state;
-  register_device("gus", "ios", "live-gus-1");
+  register_device("gus", "android", "live-gus-1");
   notify("n-gus", "gus", "0123456789", NULL);
   cJSON *ok = fcm_wait("live-gus-1", 1, 5000);
   assert_int_equal(cJSON_GetArraySize(ok), 1);
@@ -305,6 +346,87 @@ static void test_open_receipt_wakes_the_conversation(void **state)
   cJSON_Delete(got);
 }
 
+/* The issue's story: an iPhone (APNs) and an Android phone (FCM); the Android token comes
+ * back UNREGISTERED and is removed, the iPhone gets the message, and its open receipt wakes
+ * the conversation. */
+static void test_ios_and_android_then_the_open(void **state)
+{
+  (void)state;
+  register_device("ivy", "ios", "live-ivy-ios");
+  register_device("ivy", "android", "dead-ivy-and");
+  notify("n-ivy", "ivy", "Your order shipped", "{\"collapse_key\":\"order\",\"ttl\":\"1h\"}");
+  cJSON *ios = apns_wait("live-ivy-ios", 1, 5000), *and = fcm_wait("dead-ivy-and", 1, 5000);
+  assert_int_equal(cJSON_GetArraySize(ios), 1);
+  assert_int_equal(cJSON_GetArraySize(and), 1);
+  cJSON *line = cJSON_GetArrayItem(ios, 0), *h = cJSON_GetObjectItem(line, "headers");
+  cJSON *body = cJSON_GetObjectItem(line, "body"), *alert = cJSON_GetObjectItem(cJSON_GetObjectItem(body, "aps"), "alert");
+  assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(line, "status")), 200);
+  assert_string_equal(str(alert, "title"), "Hello Ann");
+  assert_string_equal(str(alert, "body"), "Your order shipped");
+  assert_string_equal(str(h, "apns-topic"), "com.example.shop");
+  assert_string_equal(str(h, "apns-push-type"), "alert");
+  assert_string_equal(str(h, "apns-priority"), "10");
+  assert_string_equal(str(h, "apns-collapse-id"), "order");
+  assert_true(atoll(str(h, "apns-expiration")) > (long long)time(NULL) + 3000);
+  assert_int_equal(strlen(str(h, "apns-id")), 36);
+  assert_true(fx_history_says(&D, "ivy", "event push.token_removed", 5000));
+  assert_true(fx_history_says(&D, "ivy", "delivered push/hello", 5000));
+  char want[80];
+  snprintf(want, sizeof want, "provider=%s", str(h, "apns-id")); /* APNs's id: the apns-id echoed */
+  assert_true(fx_history_says(&D, "ivy", want, 100));
+  cJSON *devs = devices_of("ivy");
+  assert_non_null(cJSON_GetObjectItem(devs, "live-ivy-ios"));
+  assert_null(cJSON_GetObjectItem(devs, "dead-ivy-and"));
+  cJSON_Delete(devs);
+  assert_int_equal(post_receipt(str(body, "parley_receipt"), "opened"), 200);
+  assert_true(fx_history_says(&D, "ivy", "woken by push.opened", 5000));
+  cJSON_Delete(ios);
+  cJSON_Delete(and);
+}
+
+/* APNs busy or down: retried into one delivery; a dead or bad token removed; one provider
+ * token for every request (not one per request), on connections reused (HTTP/2). */
+static void test_apns_retries_removals_and_reuse(void **state)
+{
+  (void)state;
+  static const char *const tokens[] = {"busy-jo-ios", "down-kim-ios", "dead-lu-ios", "bad-max-ios"};
+  static const char *const who[] = {"jo", "kim", "lu", "max"};
+  for (size_t i = 0; i < 4; i++) {
+    char id[32];
+    register_device(who[i], "ios", tokens[i]);
+    snprintf(id, sizeof id, "n-%s", who[i]);
+    notify(id, who[i], "Hello", NULL);
+  }
+  for (size_t i = 0; i < 2; i++) {
+    cJSON *got = apns_wait(tokens[i], 2, 8000);
+    assert_int_equal(cJSON_GetArraySize(got), 2);
+    assert_string_equal(str(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 0), "headers"), "apns-id"),
+                        str(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 1), "headers"), "apns-id"));
+    assert_true(fx_history_says(&D, who[i], "delivered push/hello", 8000));
+    cJSON_Delete(got);
+  }
+  for (size_t i = 2; i < 4; i++) {
+    assert_true(fx_history_says(&D, who[i], "woken by push.failed", 8000));
+    assert_true(fx_history_says(&D, who[i], "event push.token_removed", 100));
+    cJSON *devs = devices_of(who[i]);
+    assert_null(devs);
+  }
+  cJSON *all = apns_wait(NULL, 1, 0), *l;
+  int n = 0, conns = 0;
+  double iat = 0;
+  cJSON_ArrayForEach(l, all)
+  {
+    double c = cJSON_GetNumberValue(cJSON_GetObjectItem(l, "conn")), t = cJSON_GetNumberValue(cJSON_GetObjectItem(l, "iat"));
+    conns = (int)c > conns ? (int)c : conns;
+    if (n++ == 0)
+      iat = t;
+    assert_true(t == iat); /* one provider token */
+  }
+  assert_int_equal(n, 7); /* ivy 1, busy 2, down 2, dead 1, bad 1 */
+  assert_true(conns <= 2); /* connections kept and shared, not one per request */
+  cJSON_Delete(all);
+}
+
 /* Nothing of the key, the assertion or the access token is in the daemon's log. */
 static void test_no_credential_in_the_log(void **state)
 {
@@ -317,7 +439,8 @@ static void test_no_credential_in_the_log(void **state)
   log[n] = '\0';
   assert_non_null(strstr(log, "FCM access token obtained"));
   assert_null(strstr(log, "PRIVATE KEY"));
-  assert_null(strstr(log, "MII"));       /* PEM's base64 of a key */
+  assert_null(strstr(log, "MII"));       /* PEM's base64 of an RSA key */
+  assert_null(strstr(log, "MIG"));       /* and of the .p8 (EC) */
   assert_null(strstr(log, "ya29."));     /* the fake's access tokens */
   assert_null(strstr(log, "eyJ"));       /* a JWT's base64url header */
 }
@@ -330,6 +453,8 @@ int main(void)
       cmocka_unit_test(test_busy_down_garbage_and_silence_are_retried),
       cmocka_unit_test(test_payload_over_fcms_limit_is_refused_at_speak_time),
       cmocka_unit_test(test_open_receipt_wakes_the_conversation),
+      cmocka_unit_test(test_ios_and_android_then_the_open),
+      cmocka_unit_test(test_apns_retries_removals_and_reuse),
       cmocka_unit_test(test_no_credential_in_the_log),
   };
   return cmocka_run_group_tests(tests, start_all, stop_all);

@@ -116,7 +116,8 @@ return {
     -- ... or through a JSON provider: dialect = "generic", url = "https://api.provider.example/sms",
     --         api_key = { env = "PARLEY_SMS_KEY" }, headers = { "Authorization: Bearer {{api_key}}" },
     --         id_path = "messages.0.id", error_path = "error.message" (docs/sms.md, Generic dialect)
-    -- App push through Firebase Cloud Messaging to every device of a contact (docs/push.md):
+    -- App push through Firebase Cloud Messaging (and APNs for iOS, with apns_key, apns_key_id,
+    -- apns_team_id, apns_topic) to every device of a contact (docs/push.md):
     -- push = { plugin = "push", service_account = { file = "/etc/parley/fcm-key.json" },
     --          receipt_secret = { file = "/etc/parley/push-receipt.secret" },  -- 16+ bytes
     --          priority = "high", ttl = "1d", rate = 500 },

@@ -427,6 +427,19 @@ static void test_apns_retries_removals_and_reuse(void **state)
   cJSON_Delete(all);
 }
 
+/* The plugin's counters in /metrics, beside the core's. */
+static void test_metrics(void **state)
+{
+  (void)state;
+  char *text = NULL;
+  assert_int_equal(h_http(&D, "GET", "/metrics", NULL, NULL, &text), 200);
+  assert_non_null(strstr(text, "parley_plugin_push_device_messages_total{channel=\"push\"}"));
+  /* ann 1, ben 2, ivy 1, lu 1, max 1; ben, lu and max failed */
+  assert_non_null(strstr(text, "parley_plugin_push_tokens_removed_total{channel=\"push\"} 6"));
+  assert_non_null(strstr(text, "parley_plugin_push_failed_total{channel=\"push\"} 3"));
+  free(text);
+}
+
 /* Nothing of the key, the assertion or the access token is in the daemon's log. */
 static void test_no_credential_in_the_log(void **state)
 {
@@ -455,6 +468,7 @@ int main(void)
       cmocka_unit_test(test_open_receipt_wakes_the_conversation),
       cmocka_unit_test(test_ios_and_android_then_the_open),
       cmocka_unit_test(test_apns_retries_removals_and_reuse),
+      cmocka_unit_test(test_metrics),
       cmocka_unit_test(test_no_credential_in_the_log),
   };
   return cmocka_run_group_tests(tests, start_all, stop_all);

@@ -133,11 +133,14 @@ enum devices_put_result devices_remove(struct core *core, const char *id, const 
                                        struct contact **out, char *err, size_t errlen)
 {
   struct store *st = core->store;
-  const char *why = event_contact_problem(id, strlen(id));
+  const char *why = event_contact_problem(id, strlen(id)), *what = "contact id";
   *out = NULL;
-  if (why || (why = devices_token_problem(token)) != NULL) {
-    snprintf(err, errlen, "the %s in the path %s", event_contact_problem(id, strlen(id)) ? "contact id" : "token",
-             why);
+  if (why == NULL) {
+    why = devices_token_problem(token);
+    what = "token";
+  }
+  if (why) {
+    snprintf(err, errlen, "the %s in the path %s", what, why);
     return DEVICES_PUT_REFUSED;
   }
   struct contact *ct = st->ops->contact_get(st, id);

@@ -158,13 +158,19 @@ fail:
   return refuse(ctx, why);
 }
 
-/* At speak time: the message as FCM will get it, measured against its 4 KiB. */
+/* At speak time: a device to send it to, and the message as FCM and APNs will get it,
+ * measured against their 4 KiB. */
 static enum parley_status push_check(parley_ctx *ctx, void *self, const parley_msg *msg, char *info,
                                      size_t info_len)
 {
   (void)ctx;
   const struct push *p = self;
   struct push_apns_req a = {0};
+  if (push_fanout_reachable(p, msg) == 0) {
+    snprintf(info, info_len, "the contact has no device this channel reaches (%s)",
+             p->key ? "none registered" : "its Android and web devices need service_account, for FCM");
+    return PARLEY_ERROR;
+  }
   cJSON *m = push_fcm_message(p, msg, info, info_len);
   if (m == NULL || (p->apns && push_apns_prepare(m, host->msg_id(msg), 0, &a, info, info_len) < 0)) {
     cJSON_Delete(m);

@@ -136,7 +136,7 @@ struct push_answer {
 /* The message's notification, data and android parts as FCM's "message" object, without
  * its token (push_fcm_body adds it): the rendered subject as title, text as body, the
  * journey's options image, link, data (a JSON object of strings), priority, ttl,
- * collapse_key; data.parley_message_id always, and data.parley_receipt with a
+ * collapse_key, sound, badge; data.parley_message_id always, and data.parley_receipt with a
  * receipt_secret. NULL and why when an option is wrong or
  * there is nothing to show. */
 struct cJSON *push_fcm_message(const struct push *p, const parley_msg *msg, char *why, size_t len);
@@ -173,6 +173,9 @@ void push_apns_answer(int status, const char *body, size_t body_len, const char 
 /* Sends `msg` to every device of its contact (profile.devices): PARLEY_PENDING, or a
  * final status when it ended at once (completed already). */
 enum parley_status push_fanout_send(struct push *p, parley_msg *msg);
+/* How many of the message's contact's devices the channel reaches (iOS: with an APNs key
+ * or FCM; others: with FCM). */
+size_t push_fanout_reachable(const struct push *p, const parley_msg *msg);
 /* Frees the sends still in flight (at shutdown: the host cancelled their requests). */
 void push_fanout_forget(struct push *p);
 

@@ -49,6 +49,9 @@ int push_apns_prepare(const cJSON *fcm, const char *msg_id, int64_t now_s, struc
   } else {
     cJSON_AddNumberToObject(aps, "content-available", 1);
   }
+  cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+                          cJSON_GetObjectItemCaseSensitive(fcm, "apns"), "payload"), "aps"))
+      cJSON_AddItemToObject(aps, v->string, cJSON_Duplicate(v, 1)); /* sound, badge */
   cJSON_ArrayForEach(v, d) cJSON_AddStringToObject(doc, v->string, v->valuestring);
   out->body = cJSON_PrintUnformatted(doc);
   cJSON_Delete(doc);

@@ -67,9 +67,28 @@ static void send_free(struct push_send *s)
   free(s);
 }
 
-/* The contact's devices this channel reaches, from profile.devices: iOS through APNs when
- * the channel has an APNs key, everything else through FCM when it has a service account.
- * 0 when there is none (or they cannot be read). */
+/* Which way a device goes: 1 APNs (an iOS device, with an APNs key), 0 FCM (with a
+ * service account), -1 none (an Android or web device on a channel without FCM). */
+static int route_of(const struct push *p, const char *platform)
+{
+  if (p->apns && platform && strcmp(platform, "ios") == 0)
+    return 1;
+  return p->key ? 0 : -1;
+}
+
+size_t push_fanout_reachable(const struct push *p, const parley_msg *msg)
+{
+  const char *json = p->host->msg_contact_attr(msg, "devices");
+  cJSON *map = json ? cJSON_Parse(json) : NULL;
+  size_t n = 0;
+  for (const cJSON *d = cJSON_IsObject(map) ? map->child : NULL; d; d = d->next)
+    n += route_of(p, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "platform"))) >= 0;
+  cJSON_Delete(map);
+  return n;
+}
+
+/* The contact's devices this channel reaches, from profile.devices (route_of). 0 when
+ * there is none (or they cannot be read). */
 static size_t read_devices(struct push_send *s)
 {
   const struct push *p = s->p;
@@ -80,9 +99,9 @@ static size_t read_devices(struct push_send *s)
   for (const cJSON *d = s->devs ? map->child : NULL; d; d = d->next) {
     const char *pf = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "platform"));
     const char *app = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "app_id"));
-    int apns = p->apns && pf && strcmp(pf, "ios") == 0;
-    if (!apns && !p->key)
-      continue; /* no FCM: an Android or web device cannot be reached */
+    int apns = route_of(p, pf);
+    if (apns < 0)
+      continue;
     struct push_dev *v = &s->devs[s->n_devs];
     if ((v->token = strdup(d->string)) == NULL || (app && (v->topic = strdup(app)) == NULL)) {
       free(v->token);

@@ -1,5 +1,5 @@
 /* One FCM HTTP v1 message (see push.h): what the journey spoke, as FCM's "message" object
- * (notification, data, android options), and what FCM's answer to it means. FCM's
+ * (notification, data, android options, the iOS sound and badge), and what FCM's answer to it means. FCM's
  * errors are read from the answer's details (google.firebase.fcm.v1.FcmError's errorCode,
  * google.rpc.BadRequest's fieldViolations), as its documentation lists them:
  * https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode */
@@ -88,6 +88,34 @@ static int add_android(const struct push *p, const parley_msg *msg, cJSON *m, ch
   return 0;
 }
 
+/* The sound and badge options: android.notification.sound, and for iOS (through FCM, and
+ * read back by push_apns.c) apns.payload.aps.sound and .badge. 0, or -1 and why. */
+static int add_sound_badge(const struct push *p, const parley_msg *msg, cJSON *m, char *why, size_t len)
+{
+  const char *sound = option(msg, p, "sound"), *badge = option(msg, p, "badge");
+  char *end = NULL;
+  long b = badge ? strtol(badge, &end, 10) : 0;
+  if (sound && (!sound[0] || strlen(sound) > 64 || strpbrk(sound, "/\\"))) {
+    snprintf(why, len, "the sound option must name a sound file of the app (1-64 bytes, no '/'), or \"default\"");
+    return -1;
+  }
+  if (badge && (end == badge || *end || b < 0 || b > 99999)) {
+    snprintf(why, len, "the badge option must be a whole number from 0 to 99999 (0 clears it)");
+    return -1;
+  }
+  if (!sound && !badge)
+    return 0;
+  cJSON *aps = cJSON_AddObjectToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(m, "apns"), "payload"), "aps");
+  if (sound) {
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(m, "android"), "notification"),
+                            "sound", sound);
+    cJSON_AddStringToObject(aps, "sound", sound);
+  }
+  if (badge)
+    cJSON_AddNumberToObject(aps, "badge", (double)b);
+  return 0;
+}
+
 /* A part as the notification shows it: without the white space a template file ends with
  * (its last newline, most often). */
 static void add_trimmed(cJSON *n, const char *name, const char *text)
@@ -114,7 +142,8 @@ cJSON *push_fcm_message(const struct push *p, const parley_msg *msg, char *why, 
   }
   if (image)
     cJSON_AddStringToObject(n, "image", image);
-  if ((data && add_data(d, data, why, len) < 0) || add_android(p, msg, m, why, len) < 0)
+  if ((data && add_data(d, data, why, len) < 0) || add_android(p, msg, m, why, len) < 0 ||
+      add_sound_badge(p, msg, m, why, len) < 0)
     goto fail;
   if (!n->child && !d->child) {
     snprintf(why, len, "the message has no title (template .subject), body (.txt) nor data to send");

@@ -206,17 +206,76 @@ static const char *fake_id(const parley_msg *msg)
   return "0123456789abcdef0123456789abcdef";
 }
 
+/* The contact's devices, as the test's check sees them: one Android phone, unless a test
+ * says otherwise. */
+static const char *fake_devices = "{\"t1\":{\"platform\":\"android\"}}";
+
+static const char *fake_attr(const parley_msg *msg, const char *key)
+{
+  (void)msg;
+  return strcmp(key, "devices") == 0 ? fake_devices : NULL;
+}
+
 PARLEY_EXPORT const struct parley_plugin *parley_plugin_entry(const struct parley_host *h);
 
-static enum parley_status checked(const struct fake_msg *m, char *info, size_t cap)
+/* The descriptor's check on `m`, for a channel with FCM (fcm) and APNs (apns). check only
+ * asks whether each provider is there, so a stand-in for the keys will do. */
+static enum parley_status checked_with(const struct fake_msg *m, int fcm, int apns, char *info, size_t cap)
 {
   static struct parley_host host = {.abi_major = PARLEY_ABI_MAJOR, .abi_minor = PARLEY_ABI_MINOR,
                                     .size = sizeof(struct parley_host), .msg_part = fake_part,
-                                    .msg_option = fake_option, .msg_id = fake_id};
+                                    .msg_option = fake_option, .msg_id = fake_id, .msg_contact_attr = fake_attr};
+  static char stand_in;
   const struct parley_plugin *p = parley_plugin_entry(&host);
-  struct push s = {.host = &host, .priority = "high", .ttl_ms = 3600000};
+  struct push s = {.host = &host, .priority = "high", .ttl_ms = 3600000,
+                   .key = fcm ? (struct push_key *)(void *)&stand_in : NULL,
+                   .apns = apns ? (struct push_apns_key *)(void *)&stand_in : NULL};
   info[0] = '\0';
   return p->check(NULL, &s, (const parley_msg *)(const void *)m, info, cap);
+}
+
+static enum parley_status checked(const struct fake_msg *m, char *info, size_t cap)
+{
+  return checked_with(m, 1, 0, info, cap);
+}
+
+/* The sound and badge options, checked, and where they go; a channel with APNs alone
+ * refuses at speak time a contact it cannot reach. */
+static void test_sound_badge_and_reach(void **state)
+{
+  (void)state;
+  char info[300];
+  struct fake_msg m = {"t", "b", {{"sound", "chime.caf"}, {"badge", "3"}}};
+  assert_int_equal(checked_with(&m, 1, 1, info, sizeof info), PARLEY_OK);
+  struct fake_msg bad_sound = {"t", "b", {{"sound", "../x"}}}, bad_badge = {"t", "b", {{"badge", "-1"}}};
+  assert_int_equal(checked(&bad_sound, info, sizeof info), PARLEY_ERROR);
+  assert_non_null(strstr(info, "the sound option must name a sound file of the app"));
+  assert_int_equal(checked(&bad_badge, info, sizeof info), PARLEY_ERROR);
+  assert_non_null(strstr(info, "the badge option must be a whole number from 0 to 99999"));
+  assert_int_equal(checked_with(&m, 0, 1, info, sizeof info), PARLEY_ERROR); /* an Android phone, no FCM */
+  assert_string_equal(info, "the contact has no device this channel reaches (its Android and web devices need "
+                            "service_account, for FCM)");
+  fake_devices = "{\"t1\":{\"platform\":\"android\"},\"t2\":{\"platform\":\"ios\"}}";
+  assert_int_equal(checked_with(&m, 0, 1, info, sizeof info), PARLEY_OK); /* the iPhone, through APNs */
+  fake_devices = "{\"t1\":{\"platform\":\"android\"}}";
+
+  static struct parley_host host = {.abi_major = PARLEY_ABI_MAJOR, .abi_minor = PARLEY_ABI_MINOR,
+                                    .size = sizeof(struct parley_host), .msg_part = fake_part,
+                                    .msg_option = fake_option, .msg_id = fake_id};
+  struct push s = {.host = &host, .priority = "high", .ttl_ms = 60000};
+  char why[200];
+  cJSON *fcm = push_fcm_message(&s, (const parley_msg *)(const void *)&m, why, sizeof why);
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+                          cJSON_GetObjectItem(cJSON_GetObjectItem(fcm, "android"), "notification"), "sound")),
+                      "chime.caf");
+  cJSON *aps = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fcm, "apns"), "payload"), "aps");
+  assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(aps, "badge")), 3);
+  struct push_apns_req r;
+  assert_int_equal(push_apns_prepare(fcm, fake_id(NULL), 1800000000, &r, why, sizeof why), 0);
+  assert_non_null(strstr(r.body, "\"sound\":\"chime.caf\""));
+  assert_non_null(strstr(r.body, "\"badge\":3"));
+  push_apns_req_free(&r);
+  cJSON_Delete(fcm);
 }
 
 static void test_check_builds_and_measures(void **state)
@@ -510,6 +569,7 @@ int main(void)
       cmocka_unit_test(test_access_token_cached_and_renewed),
       cmocka_unit_test(test_apns_token_verifies_and_lasts),
       cmocka_unit_test(test_apns_answers_and_request),
+      cmocka_unit_test(test_sound_badge_and_reach),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

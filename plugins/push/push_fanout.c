@@ -188,8 +188,10 @@ static void tally(struct push_send *s, struct push_dev *v, const struct push_ans
   }
   if (!s->detail[0] || a->outcome == PUSH_RETRY || a->outcome == PUSH_AUTH)
     snprintf(s->detail, sizeof s->detail, "%s", a->detail);
-  p->host->log(p->ctx, PARLEY_LOG_WARN, "push not taken for a device", "platform", v->platform, "message",
-               p->host->msg_id(s->msg), "detail", a->detail, NULL);
+  /* dead tokens are everyday life (apps uninstalled): INFO; the rest wants a look: WARN */
+  p->host->log(p->ctx, a->outcome == PUSH_BAD_TOKEN ? PARLEY_LOG_INFO : PARLEY_LOG_WARN,
+               a->outcome == PUSH_BAD_TOKEN ? "dead device token removed" : "push not taken for a device", "platform",
+               v->platform, "message", p->host->msg_id(s->msg), "detail", a->detail, NULL);
 }
 
 static void on_device(parley_ctx *ctx, const struct parley_http_resp *r, void *arg)

@@ -13,7 +13,8 @@
  * daemon trusts): an iPhone and an Android phone, the Android token dead and removed, the
  * iPhone's open receipt waking the conversation; APNs busy or down retried, 410 and
  * BadDeviceToken removing the token, one ES256 provider token for every request, on
- * connections kept. The app's open receipt, with the token the
+ * connections kept. A channel whose key the token endpoint refuses: a clear log line, the
+ * message retried by the core's policy, then dead-lettered, nothing stuck. The app's open receipt, with the token the
  * message carried, wakes the conversation (push.opened); a forged one is refused. No credential in the daemon's log. One
  * fake and one daemon for the file. */
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +45,7 @@ static struct fx_server A; /* tests/apns_provider.py */
 /* openssl, as an operator would: an RSA key and its public half. 0, or -1. */
 static int make_keys(const char *dir, char *pem, size_t cap)
 {
-  char cmd[600];
+  char cmd[1200];
   snprintf(pem, cap, "%s/sa.pem", dir);
   snprintf(cmd, sizeof cmd,
            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s/sa.pem 2>/dev/null && "
@@ -94,7 +96,7 @@ static int write_key_file(const char *path, const char *pem_path, int port)
 
 static int start_all(void **state)
 {
-  char extra[2048], pem[200], pub[200], key[200], secret[200];
+  char extra[3072], pem[200], pub[200], key[200], secret[200], other[100], other_key[200];
   (void)state;
   signal(SIGPIPE, SIG_IGN);
   h_init(&D);
@@ -104,9 +106,12 @@ static int start_all(void **state)
   snprintf(key, sizeof key, "%s/fcm-key.json", D.dir);
   snprintf(secret, sizeof secret, "%s/receipt.secret", D.dir);
   snprintf(A.log, sizeof A.log, "%s/apns.jsonl", D.dir);
+  snprintf(other, sizeof other, "%s/other", D.dir);
+  snprintf(other_key, sizeof other_key, "%s/other/fcm-key.json", D.dir);
   if (make_keys(D.dir, pem, sizeof pem) < 0 || make_apns_files(D.dir) < 0 ||
       fx_server_start(&F, "fcm_provider.py", pub) < 0 || fx_server_start(&A, "apns_provider.py", D.dir) < 0 ||
-      write_key_file(key, pem, F.port) < 0 || fx_write_file(secret, "a-receipt-secret-for-the-tests") < 0)
+      write_key_file(key, pem, F.port) < 0 || fx_write_file(secret, "a-receipt-secret-for-the-tests") < 0 ||
+      mkdir(other, 0700) < 0 || make_keys(other, pem, sizeof pem) < 0 || write_key_file(other_key, pem, F.port) < 0)
     return -1;
   snprintf(extra, sizeof extra,
            "  delivery = { max_attempts = 5, retry_base = '100ms', retry_max = '300ms' },\n"
@@ -115,9 +120,12 @@ static int start_all(void **state)
            "                        receipt_secret = { file = '%s' },\n"
            "                        apns_key = { file = '%s/apns.p8' }, apns_key_id = 'ABC123DEFG',\n"
            "                        apns_team_id = 'TEAM123456', apns_topic = 'com.example.shop',\n"
-           "                        apns_url = 'https://127.0.0.1:%d' } },\n"
+           "                        apns_url = 'https://127.0.0.1:%d' },\n"
+           /* a key Google does not know (another than the fake's): every token request refused */
+           "              app = { plugin = 'push', address = 'devices', service_account = { file = '%s' },\n"
+           "                      fcm_url = 'http://127.0.0.1:%d', timeout = '1s' } },\n"
            "  http_client = { ca_file = '%s/server.pem' },",
-           key, F.port, secret, D.dir, A.port, D.dir);
+           key, F.port, secret, D.dir, A.port, other_key, F.port, D.dir);
   h_write_config(&D, extra);
   return h_start(&D);
 }
@@ -427,6 +435,35 @@ static void test_apns_retries_removals_and_reuse(void **state)
   cJSON_Delete(all);
 }
 
+/* The token endpoint refuses the channel's assertion (a key it does not know): a clear log
+ * line, the message retried by the core's policy, then dead-lettered and told to the
+ * journey; nothing reaches FCM, nothing is stuck. */
+static void test_refused_token_retried_then_dead(void **state)
+{
+  (void)state;
+  register_device("zed", "android", "live-zed-1");
+  cJSON_Delete(h_post(&D, "{\"id\":\"n-zed\",\"type\":\"notify\",\"contact\":\"zed\","
+                          "\"profile\":{\"first_name\":\"Zed\"},\"data\":{\"text\":\"hi\",\"channel\":\"app\"}}", 200));
+  assert_true(fx_history_says(&D, "zed", "woken by app.failed", 10000));
+  assert_true(fx_history_says(&D, "zed", "retries_exhausted", 100));
+  cJSON *got = fcm_wait("live-zed-1", 1, 0);
+  assert_int_equal(cJSON_GetArraySize(got), 0);
+  cJSON_Delete(got);
+  cJSON *tokens = fcm_wait(NULL, 1, 0), *t;
+  int refused = 0;
+  cJSON_ArrayForEach(t, tokens) refused += cJSON_IsFalse(cJSON_GetObjectItem(t, "ok")) &&
+                                           strcmp(str(t, "why"), "signature does not verify") == 0;
+  assert_int_equal(refused, 5); /* one per attempt: delivery.max_attempts */
+  cJSON_Delete(tokens);
+  FILE *f = fopen(D.log, "r");
+  static char log[1 << 20];
+  size_t n = fread(log, 1, sizeof log - 1, f);
+  fclose(f);
+  log[n] = '\0';
+  assert_non_null(strstr(log, "no FCM access token"));
+  assert_non_null(strstr(log, "the token endpoint answered HTTP 400: invalid_grant"));
+}
+
 /* The plugin's counters in /metrics, beside the core's. */
 static void test_metrics(void **state)
 {
@@ -468,6 +505,7 @@ int main(void)
       cmocka_unit_test(test_open_receipt_wakes_the_conversation),
       cmocka_unit_test(test_ios_and_android_then_the_open),
       cmocka_unit_test(test_apns_retries_removals_and_reuse),
+      cmocka_unit_test(test_refused_token_retried_then_dead),
       cmocka_unit_test(test_metrics),
       cmocka_unit_test(test_no_credential_in_the_log),
   };

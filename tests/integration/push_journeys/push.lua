@@ -1,14 +1,14 @@
 -- Push fixture: pushes the text of each "notify" event (data.times over) to the contact's
--- devices (with the event's data.options, when it gives some, as the journey's options), and listens for
+-- devices on the channel data.channel names ("push" by default; with the event's data.options, when it gives some, as the journey's options), and listens for
 -- what the channel reports back, keeping the last of it in memory. A later "notify" pushes
 -- again in the same conversation.
 local journey = require "parley.journey"
 
-local NEWS = { "notify", "push.token_removed", "push.failed", "push.opened", "push.dismissed" }
+local NEWS = { "notify", "push.token_removed", "push.failed", "push.opened", "push.dismissed", "app.failed" }
 
 local function speak(c, ev)
   local text = string.rep(ev.data.text, ev.data.times or 1)
-  local ok, info = c:speak("push", "hello", { text = text }, ev.data.options)
+  local ok, info = c:speak(ev.data.channel or "push", "hello", { text = text }, ev.data.options)
   c.memory.spoke = ok and true or false
   if type(info) == "table" then
     c.memory.payload_bytes = info.payload_bytes

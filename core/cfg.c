@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "srcline.h"
 #include "util.h"
 
 #define CFG_MAX_FILE (1024 * 1024)
@@ -854,10 +855,14 @@ int cfg_load_string(const char *src, size_t len, const char *name, struct cfg **
     snprintf(err, errlen, "%s: the file must return a table", name);
     goto fail;
   }
-  if (read_top(&r, cfg) < 0) {
-    char inner[512];
+  if (read_top(&r, cfg) < 0) { /* "caps[1]: ..." at the line that wrote caps */
+    char inner[512], path[128];
     snprintf(inner, sizeof inner, "%s", err);
-    snprintf(err, errlen, "%s: %s", name, inner);
+    int line = srcline_path(inner, path, sizeof path) ? srcline_find(src, len, NULL, path) : 0;
+    if (line > 0)
+      snprintf(err, errlen, "%s:%d: %s", name, line, inner);
+    else
+      snprintf(err, errlen, "%s: %s", name, inner);
     goto fail;
   }
   lua_close(r.L);

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "context.h"
 #include "gate.h"
+#include "histline.h"
 #include "lua/lhost.h"
 #include "outbox.h"
 #include "plugin/plugin_load.h"
@@ -148,6 +149,18 @@ static int gate_check(void *ud, const char *channel, const char *topic, char *re
                        clock_now_ms(&g->core->clock), g->journey, g->info->caps, g->info->n_caps,
                        supdb_gate, g->core};
   return gate_speak(g->core->cfg, &a, reason, len);
+}
+
+/* The contact's history as c:history reads it: newest first. */
+static const char *history_line(void *ud, size_t i, int64_t *at_ms)
+{
+  const struct gate *g = ud;
+  const struct history *h = &g->contact->history;
+  if (i >= h->n)
+    return NULL;
+  const struct hist_entry *e = history_at(h, h->n - 1 - i);
+  *at_ms = e->at_ms;
+  return e->what;
 }
 
 /* Touches older than the longest cap (the configuration's or any journey's) are of no use:
@@ -308,8 +321,9 @@ static void hold_for_quiet_hours(struct core *core, struct contact *ct, struct c
   size_t lim = core->cfg->history_limit;
   history_add(&cv->history, lim, now, "held %s/%s id=%s until %s (quiet hours)", m->channel, m->template_name,
               m->id, local);
-  history_add(&ct->history, lim, now, "held %s/%s (%s) id=%s until %s (quiet hours)", m->channel,
-              m->template_name, cv->journey, m->id, local);
+  char line[HISTLINE_MAX];
+  histline_held(line, sizeof line, m->channel, m->template_name, cv->journey, m->id, local);
+  history_add(&ct->history, lim, now, "%s", line);
   core->stats.held++;
 }
 
@@ -320,8 +334,9 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
   for (size_t i = 0; i < d->n_refused; i++) {
     struct lhost_refusal *r = &d->refused[i];
     history_add(&cv->history, lim, now, "refused %s/%s: %s", r->channel, r->template_name, r->reason);
-    history_add(&ct->history, lim, now, "refused %s/%s (%s): %s", r->channel, r->template_name,
-                cv->journey, r->reason);
+    char line[HISTLINE_MAX];
+    histline_refused(line, sizeof line, r->channel, r->template_name, cv->journey, r->reason);
+    history_add(&ct->history, lim, now, "%s", line);
     core->stats.refused++;
     if (r->code > 0 && r->code < GATE_REASONS)
       core->stats.refused_by[r->code]++;
@@ -336,12 +351,28 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     if (!m)
       continue;
     history_add(&cv->history, lim, now, "spoke %s/%s id=%s%s", m->channel, m->template_name, m->id, info);
-    history_add(&ct->history, lim, now, "spoke %s/%s (%s) id=%s%s", m->channel, m->template_name,
-                cv->journey, m->id, info);
+    char line[HISTLINE_MAX];
+    histline_spoke(line, sizeof line, m->channel, m->template_name, cv->journey, m->id, info);
+    history_add(&ct->history, lim, now, "%s", line);
     core->stats.spoken++;
     if (!transactional)
       hold_for_quiet_hours(core, ct, cv, m, now);
     outbox_enqueue(&core->outbox, m);
+  }
+}
+
+/* The offers a step made (c:record_offer) go in the contact's history, where per-offer
+ * caps count them (sdk/lua/parley/offers.lua), and the conversation's. */
+static void record_offers(struct core *core, struct contact *ct, struct conv *cv, const struct lhost_decision *d,
+                          int64_t now)
+{
+  size_t lim = core->cfg->history_limit;
+  for (size_t i = 0; i < d->n_offered; i++) {
+    const struct lhost_offered *o = &d->offered[i];
+    char line[HISTLINE_MAX];
+    histline_offered(line, sizeof line, o->offer, cv->journey, o->channel, o->template_name);
+    history_add(&ct->history, lim, now, "%s", line);
+    history_add(&cv->history, lim, now, "%s", line);
   }
 }
 
@@ -352,6 +383,7 @@ static void apply_decision(struct core *core, struct contact *ct, struct conv *c
   int64_t now = clock_now_ms(&core->clock);
   assert(cv->status == CONV_DECIDING);
   cv->status = CONV_SPEAKING;
+  record_offers(core, ct, cv, d, now);
   apply_speech(core, ct, cv, d, now);
   free(cv->memory);
   cv->memory = d->memory;
@@ -406,6 +438,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
       .now_ms = now,
       .can_speak = gate_check,
       .check = speak_check,
+      .history = history_line,
       .ud = &g,
   };
   struct lhost_decision d;
@@ -528,7 +561,9 @@ static void start_journeys(struct core *core, struct contact *ct, const struct e
     registry_active(&core->registry, ji->name, slot->version, +1);
     core->stats.conv_started++;
     history_add(&cv->history, core->cfg->history_limit, now, "entered on %s", ev->type);
-    history_add(&ct->history, core->cfg->history_limit, now, "entered %s", ji->name);
+    char line[HISTLINE_MAX];
+    histline_entered(line, sizeof line, ji->name);
+    history_add(&ct->history, core->cfg->history_limit, now, "%s", line);
     run_step(core, ct, cv, ev);
   }
   free(snap);
@@ -556,8 +591,9 @@ int conv_apply_event(struct core *core, const struct event *ev)
     profile_merge(ct->profile, ev->profile);
     addr_snap_apply(core, ct->id, &snap, ct->profile);
   }
-  history_add(&ct->history, core->cfg->history_limit, now, "event %s%s%s", ev->type,
-              ev->id ? " id=" : "", ev->id ? ev->id : "");
+  char line[HISTLINE_MAX];
+  histline_event(line, sizeof line, ev->type, ev->id, ev->data);
+  history_add(&ct->history, core->cfg->history_limit, now, "%s", line);
   end_by_event(core, ct, ev->type);
   wake_listeners(core, ct, ev);
   start_journeys(core, ct, ev);
@@ -599,14 +635,10 @@ size_t conv_fire_due(struct core *core)
 
 void conv_note(struct core *core, uint64_t id, const char *fmt, ...)
 {
-  struct conv *cv = core->store->ops->conv_get(core->store, id);
-  if (!cv)
-    return;
   char line[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock), "%s", line);
-  core->store->ops->conv_put(core->store, cv);
+  core->store->ops->conv_note(core->store, id, clock_now_ms(&core->clock), line, core->cfg->history_limit);
 }

@@ -92,7 +92,7 @@ return {
   --   email = { plugin = "email", rate = 10, burst = 20, max_in_flight = 50, ... }
   channels = {
     email = { plugin = "console" },
-    sms = { plugin = "console" },
+    sms = { plugin = "console", quiet_hours = { from = "21:00", to = "08:00" } },  -- no texts at night
     push = { plugin = "console" },
     -- Each message POSTed as signed JSON to a service of yours (docs/webhook.md):
     -- hooks = { plugin = "webhook", url = "https://hooks.example.com/parley",

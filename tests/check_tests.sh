@@ -9,7 +9,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-check-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..6"
+echo "1..16"
 
 "$parley" check -c "$srcdir/check/parley.conf.lua" >"$out" 2>&1
 rc=$?
@@ -47,3 +47,49 @@ if [ "$rc" -ne 0 ] && grep -q 'loop/cart.txt line 4: {{/item}} does not close {{
 else
   sed 's/^/# /' "$out"; echo "not ok 6 - a template's mismatched section fails the check, naming file and line (exit $rc)"
 fi
+
+# Mistakes in a journey's description or offer catalog (check/offers/, one a file) are
+# refused at load, each naming the journey file and the line that wrote the mistake; so
+# are a configuration's unknown time zone, malformed duration and negative cap.
+t=$(mktemp -d /tmp/parley-check-offers-XXXXXX)
+trap 'rm -f "$out"; rm -rf "$t"' EXIT
+n=6
+refused() { # file, pattern, description: `parley check` of that one journey fails so
+  n=$((n + 1))
+  rm -rf "$t/journeys" && mkdir -p "$t/journeys" && cp "$srcdir/check/offers/$1" "$t/journeys/"
+  cat >"$t/parley.conf.lua" <<CONF
+return { plugin_dir = builddir .. "/plugins", journeys_dir = "$t/journeys", sdk_dir = srcdir .. "/sdk/lua",
+         store = { backend = "memory" }, channels = { email = { plugin = "console" } } }
+CONF
+  "$parley" check -c "$t/parley.conf.lua" >"$out" 2>&1
+  rc=$?
+  if [ "$rc" -ne 0 ] && grep -q -- "$2" "$out"; then echo "ok $n - $3"; else sed 's/^/# /' "$out"; echo "not ok $n - $3 (exit $rc)"; fi
+}
+refused offer_missing.lua "offer_missing.lua:5: offers.catalog: offer 'winback10' (the 2nd): template must be a template's name" \
+  "an offer without its template: file and line of the catalog, the offer and the field"
+refused offer_type.lua "offer_type.lua:5: offers.catalog: offer 'winback10' (the 2nd): value must be a number (got string)" \
+  "an offer's field of the wrong type"
+refused offer_date.lua "offer_date.lua:5: offers.catalog: offer 'winback10' (the 2nd): valid_from: a date is RFC 3339 text" \
+  "an offer's date that is not one"
+refused offer_duration.lua "offer_duration.lua:5: offers.catalog: offer 'winback10' (the 2nd): cap.per: bad duration '3x': unknown unit 'x'" \
+  "an offer's cap with a malformed duration"
+refused offer_cap.lua "offer_cap.lua:5: offers.catalog: offer 'winback10' (the 2nd): cap.max must be a whole number of offers, 0 or more (got -1)" \
+  "an offer's cap with a negative count"
+refused caps_negative.lua "caps_negative.lua:7: journey 'caps_negative': caps\[1\].max must be a whole number of messages, 0 or more" \
+  "a journey's cap with a negative count, at the line of caps"
+refused reenter_duration.lua "reenter_duration.lua:7: journey 'reenter_duration': entry.reenter_after: bad duration '3x'" \
+  "a journey's malformed duration, at the line of the key"
+
+config() { # settings, pattern, description: a configuration with these settings fails the check so
+  n=$((n + 1))
+  printf 'return { plugin_dir = builddir .. "/plugins", journeys_dir = srcdir .. "/scripts/journeys",\n  sdk_dir = srcdir .. "/sdk/lua", store = { backend = "memory" },\n  channels = { email = { plugin = "console" }, sms = { plugin = "console" }, push = { plugin = "console" } },\n  %s,\n}\n' "$1" >"$t/bad.conf.lua"
+  "$parley" check -c "$t/bad.conf.lua" >"$out" 2>&1
+  rc=$?
+  if [ "$rc" -ne 0 ] && grep -q -- "$2" "$out"; then echo "ok $n - $3"; else sed 's/^/# /' "$out"; echo "not ok $n - $3 (exit $rc)"; fi
+}
+config 'timezone = "Mars/Olympus"' "bad.conf.lua:4: timezone: 'Mars/Olympus' is not an IANA time zone" \
+  "a configuration's unknown time zone names the file and line"
+config 'caps = { { max = 3, per = "3x" } }' "bad.conf.lua:4: caps\[1\]: 'per' must be a duration" \
+  "a configuration's malformed duration names the file and line"
+config 'caps = { { max = -1, per = "7d" } }' "bad.conf.lua:4: caps\[1\]" \
+  "a configuration's cap with a negative count names the file and line"

@@ -22,9 +22,9 @@ check() {
   fi
 }
 
-ground='clock|log|duration|mpcheck|util|text|timestamp|event|profile|devices|zones|suppress'
-check "the ground floor (clock, log, duration, mpcheck, util, text, timestamp, event, profile, devices, zones, suppress) includes only itself" \
-  "($ground)\.h" "$core"/suppress.[ch] "$core"/clock.[ch] "$core"/log.[ch] "$core"/duration.[ch] "$core"/mpcheck.[ch] \
+ground='clock|log|duration|mpcheck|util|text|timestamp|event|profile|devices|zones|suppress|histline|srcline'
+check "the ground floor (clock, log, duration, mpcheck, util, text, timestamp, event, profile, devices, zones, suppress, histline, srcline) includes only itself" \
+  "($ground)\.h" "$core"/histline.[ch] "$core"/srcline.[ch] "$core"/suppress.[ch] "$core"/clock.[ch] "$core"/log.[ch] "$core"/duration.[ch] "$core"/mpcheck.[ch] \
   "$core"/util.[ch] "$core"/text.[ch] "$core"/timestamp.[ch] "$core"/event.[ch] "$core"/profile.[ch] "$core"/devices.[ch] \
   "$core"/zones.[ch]
 check "cfg stands on the ground floor only" "($ground|cfg)\.h" "$core"/cfg.[ch] "$core"/cfg_rules.c "$core"/cfg_suppress.c

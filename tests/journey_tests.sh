@@ -6,7 +6,7 @@ parley=$(pwd)/../core/parley
 srcdir=${srcdir:-.}
 out=$(mktemp /tmp/parley-jtest-XXXXXX)
 trap 'rm -f "$out"' EXIT
-echo "1..29"
+echo "1..30"
 
 if "$parley" test >"$out" 2>&1 && grep -q '^[1-9][0-9]* passed, 0 failed$' "$out"; then
   echo "ok 1 - the shipped journeys pass their tests ($(tail -n 1 "$out"))"
@@ -227,3 +227,8 @@ expect 28 "a test declared inside a test is refused, not run for ever" 1 \
 "$parley" test -c "$srcdir/jtest/quiet/parley.conf.lua" --journeys "$srcdir/../scripts/journeys" \
   "$srcdir/jtest/quiet/quiet_test.lua" >"$out" 2>&1; rc=$?
 expect 29 "a text due in the contact's night waits for its morning under parley test" 0 '^2 passed, 0 failed$'
+
+# Offers and history queries: arbitration (scores, priority, eligibility, channels, caps,
+# dates, looking without recording) and parley.history's questions, on the virtual clock.
+"$parley" test "$srcdir/jtest/offers/tests/arbiter_test.lua" >"$out" 2>&1; rc=$?
+expect 30 "offers are chosen, recorded, capped and dated as parley.offers says" 0 '^8 passed, 0 failed$'

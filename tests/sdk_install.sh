@@ -44,7 +44,8 @@ result "make install DESTDIR=... succeeds" "$tmp/install.log"
 
 {
   missing "$parley" "$dest$pkglibdir/console.so" "$dest$pkglibdir/file.so" \
-    "$dest$pkgdatadir/lua/parley/journey.lua" &&
+    "$dest$pkgdatadir/lua/parley/journey.lua" "$dest$pkgdatadir/lua/parley/history.lua" \
+    "$dest$pkgdatadir/lua/parley/offers.lua" &&
     [ -x "$parley" ] && diff -r "$top_srcdir/scripts/journeys" "$dest$pkgdatadir/journeys"
 } >"$tmp/files.log" 2>&1
 result "the binary, the plugins, the Lua SDK and the journeys (templates and tests too) are installed" "$tmp/files.log"
@@ -101,7 +102,7 @@ mkdir "$tmp/empty"
 {
   rc=$?
   paths=$(sed -n 's/.* path=\([^ ]*\).*/\1/p' "$tmp/check.log")
-  [ "$rc" -eq 0 ] && [ "$(echo "$paths" | grep -c "^$dest$pkgdatadir/journeys/")" -eq 2 ] &&
+  [ "$rc" -eq 0 ] && [ "$(echo "$paths" | grep -c "^$dest$pkgdatadir/journeys/")" -eq 3 ] &&
     [ "$(echo "$paths" | grep -c "^$dest$pkglibdir/console.so\$")" -eq 3 ] &&
     ! grep -e "$top_builddir" -e "$top_srcdir" "$tmp/check.log" && [ ! -e "$tmp/empty/var" ]
 } >/dev/null 2>&1

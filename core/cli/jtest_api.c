@@ -470,6 +470,7 @@ static int open_test_state(lua_State *L)
   lua_setglobal(L, "print");
   luaL_newmetatable(L, JT_MT);
   luaL_newlib(L, t_methods);
+  jt_history_methods(L);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   return 0;

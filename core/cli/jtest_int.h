@@ -65,6 +65,9 @@ void jt_forget(struct jt *t);
 /* jtest_api.c: the Lua state a test file runs in (test(), print, `t`). */
 lua_State *jt_api_state(struct jt *t);
 
+/* jtest_history.c: t:history and t:expect_offered, put in the methods table on top. */
+void jt_history_methods(lua_State *L);
+
 /* jtest_event.c */
 cJSON *jt_event_to_json(lua_State *L, int idx, char *err, size_t errlen);
 

@@ -11,6 +11,7 @@
 
 #include "duration.h"
 #include "lhost_int.h"
+#include "srcline.h"
 #include "log.h"
 
 struct load_ctx {
@@ -234,6 +235,21 @@ static void read_spec(lua_State *L, struct load_ctx *lc, int spec)
   read_steps(L, j, spec);
 }
 
+/* A mistake parley.journey found in the description ("journey 'x': caps[1].per: bad
+ * duration"): `return journey { ... }` is a tail call, so no line of the file is on the
+ * stack when it is raised; the line is the one that wrote the key, read from the source. */
+static int spec_error(lua_State *L, struct journey *j, const char *msg)
+{
+  char path[128];
+  const char *at = strstr(msg, "': ");
+  int line = at && srcline_path(at + 3, path, sizeof path)
+                 ? srcline_find(j->source, j->source_len, "journey", path)
+                 : 0;
+  if (line > 0)
+    return luaL_error(L, "%s:%d: %s", j->file, line, msg);
+  return luaL_error(L, "%s: %s", j->file, msg);
+}
+
 /* Protected: runs the journey file under the budget and reads what it returned. */
 static int load_main(lua_State *L)
 {
@@ -249,7 +265,7 @@ static int load_main(lua_State *L)
   if (lhost_budget_failed(j, "loading the journey file", err, sizeof err))
     return luaL_error(L, "%s: %s", j->file, err);
   if (rc != LUA_OK && lua_isstring(L, -1) && strncmp(lua_tostring(L, -1), "journey '", 9) == 0)
-    return luaL_error(L, "%s: %s", j->file, lua_tostring(L, -1));
+    return spec_error(L, j, lua_tostring(L, -1));
   if (rc != LUA_OK)
     return lua_error(L);
   read_spec(L, lc, 3);

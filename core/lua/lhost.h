@@ -1,7 +1,7 @@
 /* The Lua host: loads journeys into sandboxed Lua states (one lua_State per journey
  * version), runs one step of a conversation, and returns the step's decision as plain C
  * data. It owns the journey-facing API (c:speak, c:listen, c:finish, c.memory, c.contact,
- * c:now, c:can_speak), the entry condition, templates, and the msgpack form of
+ * c:now, c:can_speak, c:history, c:record_offer), the entry condition, templates, and the msgpack form of
  * conversation memory. It knows
  * nothing of storage, HTTP or plugins: the core applies the decision. */
 #ifndef PARLEY_LHOST_H
@@ -108,6 +108,10 @@ int lhost_entry_allows(struct journey *j, const char *contact_id, const cJSON *p
 
 struct lhost_speak;
 
+/* The contact's history as the core keeps it (histline.h): the i-th line counting from the
+ * newest (0), with the time it was written in *at_ms; NULL past the oldest. */
+typedef const char *(*lhost_history_fn)(void *ud, size_t i, int64_t *at_ms);
+
 struct lhost_step_in {
   uint64_t conv_id;
   const char *contact_id;
@@ -127,6 +131,8 @@ struct lhost_step_in {
    * check). Returns 0 with `info` a JSON object of what was measured (or ""), or a
    * positive code with `info` the reason it can never go. May set sp->msg_id. */
   int (*check)(void *ud, struct lhost_speak *sp, char *info, size_t infolen);
+  /* Optional: the contact's history, read by c:history (NULL: an empty history). */
+  lhost_history_fn history;
   void *ud;
 };
 
@@ -147,6 +153,13 @@ struct lhost_refusal {
   int code; /* the gate's or the check's (lhost_step_in) */
 };
 
+/* An offer the step recorded as made to the contact (c:record_offer): the core writes it
+ * in the contact's history, where per-offer caps count it. */
+struct lhost_offered {
+  char *offer;
+  char *channel, *template_name; /* NULL when not given */
+};
+
 enum lhost_next { LHOST_LISTEN = 1, LHOST_FINISH = 2 };
 
 struct lhost_decision {
@@ -161,6 +174,8 @@ struct lhost_decision {
   size_t n_speaks;
   struct lhost_refusal *refused; /* speaks the gate refused */
   size_t n_refused;
+  struct lhost_offered *offered; /* c:record_offer, in order */
+  size_t n_offered;
 };
 
 /* Run one step. Returns 0 with the decision, or -1 with err explaining (script error with
@@ -170,6 +185,13 @@ struct lhost_decision {
 int lhost_run_step(struct journey *j, const struct lhost_step_in *in, struct lhost_decision *out,
                    char *err, size_t errlen);
 void lhost_decision_free(struct lhost_decision *d);
+
+/* Answers a history query as c:history does (the query table at query_idx, see
+ * lhost_history.c), over the lines `at` gives, newest first: pushes the list of entries
+ * onto L, any Lua state (`parley test` asks it with t:history). A bad query raises a Lua
+ * error that starts with `method` ("t:history"). */
+void lhost_history_push(lua_State *L, int query_idx, lhost_history_fn at, void *ud, int64_t now_ms,
+                        const char *method);
 
 /* A channel a journey names as a string literal: c:speak("email", ...), c:can_speak('sms'). */
 struct lhost_channel_use {

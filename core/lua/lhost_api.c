@@ -1,6 +1,7 @@
 /* The journey-facing API: the `c` object a step receives (c:speak, c:can_speak,
  * c:listen, c:finish, c:now, c:log, c.memory, c.contact, c.params, c.id, c.journey,
- * c.step), the waking event table, and `print`. Every C allocation a method makes is owned
+ * c.step; c:history and c:record_offer are lhost_history.c's), the waking event table,
+ * and `print`. Every C allocation a method makes is owned
  * by j->run before anything can raise, so an error in the middle leaks nothing. */
 #include <cJSON.h>
 #include <math.h>
@@ -58,20 +59,7 @@ static int l_print(lua_State *L)
   return 0;
 }
 
-/* A method works only on the `c` of the step that is running now: a `c` kept in an
- * upvalue from another conversation's step must not speak for this one. */
-static struct journey *self_check(lua_State *L, const char *method)
-{
-  struct journey *j = lhost_journey_of(L);
-  if (!j->running)
-    luaL_error(L, "c:%s: only a running step can do this", method);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, j->run.c_ref);
-  int same = lua_rawequal(L, 1, -1);
-  lua_pop(L, 1);
-  if (!same)
-    luaL_error(L, "c:%s: call it on this step's conversation, as c:%s(...)", method, method);
-  return j;
-}
+#define self_check lhost_self_check /* lhost_int.h: lhost_history.c's methods check the same */
 
 static void *grow(lua_State *L, void **arr, size_t *n, size_t elem)
 {
@@ -326,6 +314,8 @@ int lhost_api_open(lua_State *L)
   static const luaL_Reg methods[] = {{"speak", c_speak},   {"can_speak", c_can_speak},
                                      {"listen", c_listen}, {"finish", c_finish},
                                      {"now", c_now},       {"log", c_log},
+                                     {"history", lhost_c_history},
+                                     {"record_offer", lhost_c_record_offer},
                                      {NULL, NULL}};
   struct journey *j = lhost_journey_of(L);
   lua_createtable(L, 0, 2); /* metatable of c */

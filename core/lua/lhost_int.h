@@ -65,6 +65,8 @@ struct lhost_run {
   size_t n_speaks;
   struct lhost_refusal *refused;
   size_t n_refused;
+  struct lhost_offered *offered;
+  size_t n_offered;
   struct lhost_pending *pending;
   size_t n_pending;
   struct lhost_pending final; /* the decision the step returned */
@@ -132,6 +134,21 @@ static inline struct journey *lhost_journey_of(lua_State *L)
   return *(struct journey **)lua_getextraspace(L);
 }
 
+/* A method works only on the `c` of the step that is running now: a `c` kept in an
+ * upvalue from another conversation's step must not speak for this one. */
+static inline struct journey *lhost_self_check(lua_State *L, const char *method)
+{
+  struct journey *j = lhost_journey_of(L);
+  if (!j->running)
+    luaL_error(L, "c:%s: only a running step can do this", method);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, j->run.c_ref);
+  int same = lua_rawequal(L, 1, -1);
+  lua_pop(L, 1);
+  if (!same)
+    luaL_error(L, "c:%s: call it on this step's conversation, as c:%s(...)", method, method);
+  return j;
+}
+
 /* Charges n instructions' worth of work to the running step and checks its limits; returns
  * the kill, KILL_NONE while the step is within its budget. The count hook charges what
  * the VM ran; a C function that loops where the hook never fires (the pattern matcher)
@@ -196,6 +213,14 @@ void lhost_push_c(lua_State *L, struct journey *j);
 int lhost_take_decision(lua_State *L, struct journey *j, int idx, struct lhost_pending *out);
 void lhost_pending_clear(struct lhost_pending *p);
 const struct lhost_stepref *lhost_step_find(const struct journey *j, const char *name);
+
+/* lhost_history.c: c:history and c:record_offer (methods of `c`, in lhost_api.c's table). */
+int lhost_c_history(lua_State *L);
+int lhost_c_record_offer(lua_State *L);
+void lhost_offered_free(struct lhost_offered *o, size_t n);
+/* lhost_time.c: the parley.time module (durations and RFC 3339 dates read as Parley reads
+ * them), pushed as a table of functions; the sandbox hands it to require. */
+void lhost_time_push(lua_State *L);
 
 /* lhost_bundle.c (calls no other file of the host) */
 int lhost_files_add(struct lhost_files *fs, const char *name, char *data, size_t len);

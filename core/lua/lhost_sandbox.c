@@ -558,6 +558,9 @@ static int sandbox_open(lua_State *L)
   lua_setfield(L, -2, "randomseed");
   lua_pop(L, 1);
   lua_newtable(L);
+  lhost_time_push(L); /* parley.time is the host's own: required like a module */
+  lhost_readonly(L, "module 'parley.time'");
+  lua_setfield(L, -2, "parley.time");
   lua_pushcclosure(L, sandbox_require, 1);
   lua_setglobal(L, "require");
   return 0;

@@ -83,6 +83,7 @@ static void run_end(struct journey *j)
   luaL_unref(j->L, LUA_REGISTRYINDEX, r->c_ref);
   speaks_free(r->speaks, r->n_speaks);
   refused_free(r->refused, r->n_refused);
+  lhost_offered_free(r->offered, r->n_offered);
   for (size_t i = 0; i < r->n_pending; i++)
     lhost_pending_clear(&r->pending[i]);
   free(r->pending);
@@ -110,9 +111,12 @@ static void decision_take(struct journey *j, struct lhost_decision *out)
   out->n_speaks = r->n_speaks;
   out->refused = r->refused;
   out->n_refused = r->n_refused;
+  out->offered = r->offered;
+  out->n_offered = r->n_offered;
   r->speaks = NULL;
   r->refused = NULL;
-  r->n_speaks = r->n_refused = 0;
+  r->offered = NULL;
+  r->n_speaks = r->n_refused = r->n_offered = 0;
 }
 
 static void step_error(struct journey *j, const char *step, char *err, size_t errlen)
@@ -178,5 +182,6 @@ void lhost_decision_free(struct lhost_decision *d)
   free(d->memory);
   speaks_free(d->speaks, d->n_speaks);
   refused_free(d->refused, d->n_refused);
+  lhost_offered_free(d->offered, d->n_offered);
   memset(d, 0, sizeof *d);
 }

@@ -51,6 +51,12 @@ struct store_ops {
                               uint32_t version, int64_t now_ms);
   struct conv *(*conv_get)(struct store *s, uint64_t id);
   int (*conv_put)(struct store *s, struct conv *cv); /* also (re)indexes its deadline */
+  /* Appends `line` (at at_ms) to conversation `id`'s history without rewriting the
+   * conversation when it is not in this batch already: a delivery noted after the commit
+   * that handed the message over costs one small write, not a decode and an encode of the
+   * whole record. The note is part of the history from then on (every get sees it);
+   * `limit` is the history's bound. 0, or -1 (the batch is latched). */
+  int (*conv_note)(struct store *s, uint64_t id, int64_t at_ms, const char *line, size_t limit);
   /* Deletes conversation `id` and its deadline entry (not its place in its contact's
    * lists: the caller's). Records of it handed out before are freed. */
   int (*conv_del)(struct store *s, uint64_t id);

@@ -24,15 +24,16 @@
 #include "codec.h"
 
 enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_JOURNEYS, DB_META,
-       DB_INDEX, DB_COUNT };
+       DB_INDEX, DB_NOTES, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {"contacts",  "convs",  "timers",   "events", "event_log",
-                                               "outbox",    "journeys", "meta",   "index"};
+                                               "outbox",    "journeys", "meta",   "index",  "notes"};
 
 /* A cached conversation and the deadline its timers entry has in this transaction, so a
  * put knows which index key to replace without reading it back. */
 struct cached_conv {
   struct conv *cv;
   int64_t indexed_due; /* 0: no timers entry */
+  int noted;           /* notes of it were read from DB_NOTES: a put deletes them */
 };
 
 struct store_lmdb {
@@ -42,6 +43,8 @@ struct store_lmdb {
   MDB_txn *txn;
   int read_only;
   int no_index;    /* read-only, on a store written before the index existed */
+  int no_notes;    /* read-only, on a store written before notes existed */
+  uint32_t note_seq; /* tells apart notes of one conversation in one millisecond */
   int failed;      /* a write in this batch failed: commit must refuse */
   char why[256];
   int dirty;
@@ -259,13 +262,80 @@ static struct cached_conv *cache_conv(struct store_lmdb *l, struct conv *cv, int
   struct cached_conv *cc = malloc(sizeof *cc);
   cc->cv = cv;
   cc->indexed_due = indexed;
+  cc->noted = 0;
   conv_key(key, cv->id);
   smap_put(&l->convs, key, cc);
   return cc;
 }
 
-/* The cached record of conversation `id`, read and decoded on first use: 1, 0 when
- * absent, -1 when malformed (not latched here: a walk skips it, a get fails the batch). */
+/* ---- notes: history lines of a conversation written apart from it (store.h conv_note) ----
+ * Key: conversation id, time, sequence (big-endian, so one conversation's notes are
+ * adjacent and in order); value: the line. */
+#define NOTE_KEY 20
+
+/* Calls fn on each note of conversation `id` (its key and value), in order; a cursor
+ * deletes when `del`. 0, or an LMDB error. */
+static int notes_each(struct store_lmdb *l, uint64_t id, int del, void (*fn)(void *, MDB_val *, MDB_val *),
+                      void *ud)
+{
+  MDB_cursor *cur;
+  unsigned char prefix[8];
+  put_be64(prefix, id);
+  MDB_val k = {8, prefix}, v;
+  if (begin(l) < 0)
+    return MDB_BAD_TXN;
+  int rc = mdb_cursor_open(l->txn, l->dbi[DB_NOTES], &cur);
+  if (rc)
+    return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != NOTE_KEY || memcmp(k.mv_data, prefix, 8) != 0)
+      break;
+    if (fn)
+      fn(ud, &k, &v);
+    if (del && (rc = mdb_cursor_del(cur, 0)))
+      break;
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct note_merge {
+  struct history *h;
+  int n;
+};
+
+static void merge_note(void *ud, MDB_val *k, MDB_val *v)
+{
+  struct note_merge *m = ud;
+  /* no bound here: the core's next history_add, or the retention sweep, applies it */
+  history_add(m->h, m->h->n + 1, (int64_t)get_be64((unsigned char *)k->mv_data + 8), "%.*s", (int)v->mv_size,
+              (const char *)v->mv_data);
+  m->n++;
+}
+
+/* Appends the notes of cc's conversation to its history: 0 or an LMDB error. */
+static int notes_merge(struct store_lmdb *l, struct cached_conv *cc)
+{
+  struct note_merge m = {&cc->cv->history, 0};
+  if (l->no_notes)
+    return 0;
+  int rc = notes_each(l, cc->cv->id, 0, merge_note, &m);
+  cc->noted = m.n > 0;
+  return rc;
+}
+
+/* The conversation's notes are in its record now (or it is gone): they go. */
+static int notes_drop(struct store_lmdb *l, uint64_t id)
+{
+  if (l->no_notes || l->read_only)
+    return 0;
+  int rc = notes_each(l, id, 1, NULL, NULL);
+  return rc ? fail(l, "notes", rc) : 0;
+}
+
+/* The cached record of conversation `id`, read and decoded on first use, its notes
+ * merged: 1, 0 when absent, -1 when malformed (not latched here: a walk skips it, a get
+ * fails the batch). */
 static int conv_load(struct store_lmdb *l, uint64_t id, struct cached_conv **out)
 {
   char key[24], err[160];
@@ -282,6 +352,8 @@ static int conv_load(struct store_lmdb *l, uint64_t id, struct cached_conv **out
   if (!cv)
     return -1;
   *out = cache_conv(l, cv, index_due(cv));
+  if ((rc = notes_merge(l, *out)))
+    return fail(l, "notes", rc);
   return 1;
 }
 
@@ -320,7 +392,35 @@ static int lm_conv_put(struct store *s, struct conv *cv)
   if (store_encode_conv(cv, &l->buf) < 0)
     return fail(l, "encode conversation", ENOMEM);
   put_be64(k, cv->id);
+  if (cc && cc->noted) {
+    if (notes_drop(l, cv->id) < 0)
+      return -1;
+    cc->noted = 0;
+  }
   return db_put(l, DB_CONVS, k, 8, l->buf.data, l->buf.size);
+}
+
+/* A conversation of this batch takes the line at once; any other gets a note. */
+static int lm_conv_note(struct store *s, uint64_t id, int64_t at_ms, const char *line, size_t limit)
+{
+  struct store_lmdb *l = LM(s);
+  char key[24];
+  unsigned char k[NOTE_KEY];
+  struct cached_conv *cc;
+  conv_key(key, id);
+  if ((cc = smap_get(&l->convs, key))) {
+    history_add(&cc->cv->history, limit, at_ms, "%s", line);
+    return lm_conv_put(s, cc->cv);
+  }
+  MDB_val v;
+  put_be64(k, id);
+  int rc = limit == 0 ? 0 : db_get(l, DB_CONVS, k, 8, &v); /* a note never outlives its conversation */
+  if (rc != 1)
+    return rc;
+  put_be64(k + 8, (uint64_t)at_ms);
+  uint32_t seq = l->note_seq++;
+  memcpy(k + 16, (unsigned char[4]){seq >> 24, seq >> 16, seq >> 8, seq}, 4);
+  return db_put(l, DB_NOTES, k, sizeof k, line, strlen(line));
 }
 
 static struct conv *lm_conv_create(struct store *s, struct contact *c, const char *journey,
@@ -356,6 +456,8 @@ static int lm_conv_del(struct store *s, uint64_t id)
   if (cc)
     free_cached_conv(smap_del(&l->convs, key));
   put_be64(k, id);
+  if (notes_drop(l, id) < 0)
+    return -1;
   return db_del(l, DB_CONVS, k, 8);
 }
 
@@ -803,6 +905,7 @@ static const struct store_ops lmdb_ops = {
     .conv_create = lm_conv_create,
     .conv_get = lm_conv_get,
     .conv_put = lm_conv_put,
+    .conv_note = lm_conv_note,
     .conv_del = lm_conv_del,
     .contact_erase = lm_contact_erase,
     .contact_walk = lm_contact_walk,
@@ -865,6 +968,8 @@ static int open_env(struct store_lmdb *l, const struct store_lmdb_options *o, ch
     rc = mdb_dbi_open(txn, db_names[i], o->read_only ? 0 : MDB_CREATE, &l->dbi[i]);
     if (rc == MDB_NOTFOUND && i == DB_INDEX && o->read_only) /* older store: nothing indexed */
       rc = 0, l->no_index = 1;
+    if (rc == MDB_NOTFOUND && i == DB_NOTES && o->read_only) /* older store: no notes */
+      rc = 0, l->no_notes = 1;
   }
   if (rc == 0)
     rc = mdb_txn_commit(txn);

@@ -229,6 +229,14 @@ static int mem_conv_put(struct store *s, struct conv *cv)
   return 0;
 }
 
+static int mem_conv_note(struct store *s, uint64_t id, int64_t at_ms, const char *line, size_t limit)
+{
+  struct conv *cv = mem_conv_get(s, id);
+  if (cv)
+    history_add(&cv->history, limit, at_ms, "%s", line);
+  return 0;
+}
+
 static int mem_deadline_next(struct store *s, int64_t *due_ms, uint64_t *conv_id)
 {
   struct store_mem *m = MEM(s);
@@ -437,6 +445,7 @@ static const struct store_ops mem_ops = {
     .conv_create = mem_conv_create,
     .conv_get = mem_conv_get,
     .conv_put = mem_conv_put,
+    .conv_note = mem_conv_note,
     .conv_del = mem_conv_del,
     .contact_erase = mem_contact_erase,
     .contact_walk = mem_contact_walk,

@@ -15,6 +15,10 @@ return journey {
   goal = "order.placed",
   exit = "user.deleted",
   params = { nudge_after = "4h", reply_within = "1d" },
+  -- Whoever else writes to them: at most 2 emails a day while we chase a cart (a third,
+  -- the reminder too, is refused: "cap reached"). Texts wait for the morning in the
+  -- customer's own time zone (the configuration's quiet hours for sms).
+  caps = { { max = 2, per = "1d", channel = "email" } },
 
   start = function(c, ev)
     local items = ev.data.items or {}

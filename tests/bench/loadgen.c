@@ -16,7 +16,8 @@
  *
  * Common: -s FIRST (contact/event number to start at, default 1), -i ID_PREFIX (event ids
  * are ID_PREFIX-<n>), -k CONTACT_PREFIX (contacts are CONTACT_PREFIX<n>, default "b"),
- * -T LIMIT (give up after LIMIT seconds, default 600), -q (no progress on stderr).
+ * -T LIMIT (give up after LIMIT seconds, default 600), -q (no progress on stderr),
+ * -z ZONE (each profile also carries "timezone":"ZONE", so quiet hours are computed in it).
  * Event <n>: {"id":"<ID_PREFIX>-<n>","type":"user.signed_up","contact":"b<n>",
  * "profile":{"email":"b<n>@example.com"}}: it starts a `welcome` conversation that speaks
  * one e-mail and then waits.
@@ -83,7 +84,8 @@ static struct {
   int quiet;
   const char *path;
   double wait;
-} opt = {MODE_BATCH, "127.0.0.1", 0, 0, 1, 0, 0, 0, 600, 1, "bench", "b", 0, "/healthz", 0};
+  const char *zone; /* NULL: profiles carry no timezone */
+} opt = {MODE_BATCH, "127.0.0.1", 0, 0, 1, 0, 0, 0, 600, 1, "bench", "b", 0, "/healthz", 0, NULL};
 
 static struct {
   long next_event;               /* next event number to put in a request (0-based) */
@@ -148,14 +150,15 @@ static size_t put_event(char *buf, long k)
 {
   return (size_t)sprintf(buf,
                          "{\"id\":\"%s-%ld\",\"type\":\"user.signed_up\",\"contact\":\"%s%ld\","
-                         "\"profile\":{\"email\":\"%s%ld@example.com\"}}\n",
-                         opt.id_prefix, k, opt.contact_prefix, k, opt.contact_prefix, k);
+                         "\"profile\":{\"email\":\"%s%ld@example.com\"%s%s%s}}\n",
+                         opt.id_prefix, k, opt.contact_prefix, k, opt.contact_prefix, k,
+                         opt.zone ? ",\"timezone\":\"" : "", opt.zone ? opt.zone : "", opt.zone ? "\"" : "");
 }
 
 /* Builds the next request on c: `events` events from st.next_event on. */
 static void build_request(struct conn *c, long events)
 {
-  size_t per = 160 + 3 * strlen(opt.contact_prefix) + strlen(opt.id_prefix);
+  size_t per = 160 + 3 * strlen(opt.contact_prefix) + strlen(opt.id_prefix) + (opt.zone ? 16 + strlen(opt.zone) : 0);
   size_t need = 256 + (size_t)events * per;
   free(c->req);
   c->req = malloc(need);
@@ -450,7 +453,7 @@ static void usage(void)
   fprintf(stderr,
           "usage: loadgen -p PORT -m batch|single|rate [-n N] [-b PER_REQUEST] [-c CONNS]\n"
           "               [-r RATE] [-t SECONDS] [-s FIRST] [-i ID_PREFIX] [-k CONTACT_PREFIX]\n"
-          "               [-h 127.0.0.1] [-T LIMIT_SECONDS] [-q]\n"
+          "               [-h 127.0.0.1] [-T LIMIT_SECONDS] [-q] [-z ZONE]\n"
           "       loadgen -p PORT -m probe [-u PATH] -t SECONDS [-r PER_SECOND] [-T LIMIT_SECONDS]\n"
           "       loadgen -p PORT -m get [-u PATH] [-w SECONDS]\n"
           "       loadgen -m port\n");
@@ -460,7 +463,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
   int o;
-  while ((o = getopt(argc, argv, "p:m:n:b:c:r:t:s:i:k:h:T:qu:w:")) != -1) {
+  while ((o = getopt(argc, argv, "p:m:n:b:c:r:t:s:i:k:h:T:qu:w:z:")) != -1) {
     switch (o) {
     case 'p': opt.port = atoi(optarg); break;
     case 'm':
@@ -492,6 +495,7 @@ int main(int argc, char **argv)
     case 'q': opt.quiet = 1; break;
     case 'u': opt.path = optarg; break;
     case 'w': opt.wait = atof(optarg); break;
+    case 'z': opt.zone = optarg; break;
     default: usage();
     }
   }

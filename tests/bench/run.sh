@@ -30,6 +30,12 @@
 #      again (answers before the flush, flushed at least every interval)
 #   4d. in a fresh daemon with the `null` test plugin (tests/plugins/null.c: completes
 #      every message at once) on every channel: step 1 again, the core's own cost
+#   4e. in a fresh daemon with the decision rules on (the `file` plugin, like step 1): fatigue
+#      caps (3 e-mails and 5 messages in 7 days), quiet hours on every channel (a window
+#      that the run never enters, so every message is checked and none held), consent
+#      policies per channel and topic, a global suppression list, and each sign-up's
+#      profile in a time zone of its own (Europe/Paris): step 1 again, so the cost of the
+#      checks every speak makes (they read the contact's touches) shows beside step 1
 #   5. in a fresh daemon and data_dir: bytes on disk (du of data_dir) and resident memory
 #      (VmRSS) before and after loading BENCH_WAITING waiting conversations, per conversation
 #   6. restart: SIGTERM, start again, time from exec to the first `GET /healthz` 200 (the
@@ -126,11 +132,13 @@ fatal() {
   exit 1
 }
 
-# write_config DIR LOG_LEVEL PORT [PLUGIN [STORE]]: a configuration with data in DIR/var and
-# the file plugin writing to DIR/spoken.ndjson (or PLUGIN: null) on every channel, and the
-# store settings STORE (Lua, default none); the journeys keep their shipped (long) waits.
+# write_config DIR LOG_LEVEL PORT [PLUGIN [STORE [TOP [CHANNEL]]]]: a configuration with data in
+# DIR/var and the file plugin writing to DIR/spoken.ndjson (or PLUGIN: null) on every channel,
+# the store settings STORE (Lua, default none), more top-level settings TOP and settings
+# CHANNEL for each channel (Lua, each ending in a comma); the journeys keep their shipped
+# (long) waits.
 write_config() {
-  local plugin=${4:-file} store=${5:-} out=", path = \"$1/spoken.ndjson\""
+  local plugin=${4:-file} store=${5:-} top=${6:-} chan=${7:-} out=", path = \"$1/spoken.ndjson\""
   [ "$plugin" = file ] || out=
   cat >"$1/parley.conf.lua" <<EOF
 return {
@@ -144,10 +152,11 @@ return {
   limits = { body_bytes = 16 * 1024 * 1024, batch_events = 100000, dedupe_window = 4000000 },
   http = { auth = "none" }, -- loopback only; the bench measures the daemon, not its clients' tokens
   store = { $store },
+  $top
   channels = {
-    email = { plugin = "$plugin"$out },
-    sms = { plugin = "$plugin"$out },
-    push = { plugin = "$plugin"$out },
+    email = { $chan plugin = "$plugin"$out },
+    sms = { $chan plugin = "$plugin"$out },
+    push = { $chan plugin = "$plugin"$out },
   },
 }
 EOF
@@ -315,6 +324,28 @@ lg batch_null -m batch -n "$n_batch" -b "$batch_size" -c "$batch_conns" -s 1 -i 
 alive "batch ingest (null)"
 stop_daemon
 
+# ---- 4e: the decision rules on ----------------------------------------------------------
+# Quiet hours from 12 to 13 hours ahead of Paris's present hour: every speak computes them in
+# the contact's zone, and none is held within the run.
+d5=$tmp/rules
+mkdir -p "$d5"
+port=$("$loadgen" -m port)
+zone=Europe/Paris
+qh=$((10#$(TZ=$zone date +%H)))
+qfrom=$(printf '%02d:00' $(((qh + 12) % 24))) qto=$(printf '%02d:00' $(((qh + 13) % 24)))
+write_config "$d5" warn "$port" file "" \
+  "topics = { \"newsletter\" }, timezone = \"UTC\",
+  caps = { { max = 3, per = \"7d\", channel = \"email\" }, { max = 5, per = \"7d\" } },
+  suppress = { email = { \"abuse@example.com\", \"noreply@example.com\" } }," \
+  "quiet_hours = { from = \"$qfrom\", to = \"$qto\" }, consent = { marketing = \"opt_out\", newsletter = \"opt_in\" },"
+start_daemon "$d5" "$d5/parley.conf.lua"
+echo "  batch ingest with caps, quiet hours ($qfrom-$qto $zone), consent and suppression on: $n_batch events"
+lg warmup_rules -q -m single -n "$n_warm" -c "$single_conns" -s 1 -i "$run_id-rw" -k w -z "$zone"
+lg batch_rules -m batch -n "$n_batch" -b "$batch_size" -c "$batch_conns" -s 1 -i "$run_id-r" -T 600 -z "$zone"
+alive "batch ingest (rules)"
+spoken_wait "$d5" $((n_batch + n_warm))
+stop_daemon
+
 # ---- 5: footprint of waiting conversations -----------------------------------------------
 d2=$tmp/waiting
 mkdir -p "$d2"
@@ -357,6 +388,7 @@ rmax=$(jget "$tmp/rate.json" max) rach=$(jget "$tmp/rate.json" requests_per_s)
 s50=$(jget "$tmp/single.json" p50) s99=$(jget "$tmp/single.json" p99)
 b99=$(jget "$tmp/batch.json" p99)
 null_eps=$(jget "$tmp/batch_null.json" events_per_s) nb99=$(jget "$tmp/batch_null.json" p99)
+rules_eps=$(jget "$tmp/batch_rules.json" events_per_s) rb99=$(jget "$tmp/batch_rules.json" p99)
 c50=$(jget "$tmp/probe.json" p50) c99=$(jget "$tmp/probe.json" p99) cmax=$(jget "$tmp/probe.json" max)
 i50=$(jget "$tmp/rate_interval.json" p50) i99=$(jget "$tmp/rate_interval.json" p99)
 imax=$(jget "$tmp/rate_interval.json" max) iach=$(jget "$tmp/rate_interval.json" requests_per_s)
@@ -399,6 +431,7 @@ row "one durable LMDB commit ($n_probe): p50 / p99 / max" "$c50 / $c99 / $cmax m
 row "sync = interval ($interval), $rate req/s (achieved)" "$(calc "$iach" 0) req/s"
 row "  latency from scheduled send: p50 / p99 / max" "$i50 / $i99 / $imax ms"
 row "batch ingest, null plugin ($n_batch events)" "$(calc "$null_eps" 0) events/s (request p99 $nb99 ms)"
+row "batch ingest, caps + quiet hours + consent on" "$(calc "$rules_eps" 0) events/s (request p99 $rb99 ms; $(calc "100 * $rules_eps / $batch_eps" 0)% of step 1)"
 row "disk per waiting conversation (du -sb; allocated)" "$disk_per B; $alloc_per B  ($disk1 B for $n_wait)"
 row "RSS per waiting conversation (VmRSS; anon)" "$rss_per B; $anon_per B  (VmRSS $rss0 -> $rss1 KiB)"
 row "start, empty data_dir (exec to /healthz 200)" "$first_start_ms ms"
@@ -410,6 +443,7 @@ echo "== summary ($ncpu cores; $pinning) =="
 sum() { printf '  %-52s %-24s %s\n' "$@"; }
 sum "batch ingest (>= 100000 events/s)" "$(calc "$batch_eps" 0) events/s" "$v_batch"
 sum "batch ingest, null plugin (>= 100000 events/s)" "$(calc "$null_eps" 0) events/s" "$v_null"
+sum "batch ingest, caps + quiet hours + consent on" "$(calc "$rules_eps" 0) events/s" "($(calc "100 * $rules_eps / $batch_eps" 0)% of the first row)"
 sum "single events, $single_conns conns (>= 15000 req/s)" "$(calc "$single_rps" 0) req/s" "$v_single"
 sum "commit probe: one durable commit p50 / p99" "$c50 / $c99 ms" "(measured)"
 sum "p99 at $rate req/s (<= probe p99 + 1 = $p99_bound ms)" "$r99 ms" "$v_p99"
@@ -449,6 +483,7 @@ cat >"$results" <<EOF
   "commit_probe": $(cat "$tmp/probe.json"),
   "rate_interval": $(cat "$tmp/rate_interval.json"), "interval": "$interval",
   "batch_null": $(cat "$tmp/batch_null.json"),
+  "batch_rules": $(cat "$tmp/batch_rules.json"), "rules_quiet_hours": "$qfrom-$qto $zone",
   "load_waiting": $(cat "$tmp/load.json"),
   "waiting": {
     "conversations": $n_wait,

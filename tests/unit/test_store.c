@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "cfg.h"
 #include "outbox.h"
 #include "store/smap.h"
@@ -555,6 +557,96 @@ static void check_walks(const char *backend)
   remove_dir(dir);
 }
 
+/* Entries of the LMDB store's named DB `name` in `dir`, read by LMDB itself. */
+static size_t lmdb_entries(const char *dir, const char *name)
+{
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  MDB_stat st;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+  assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
+  assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  return st.ms_entries;
+}
+
+/* The history's lines, oldest first, joined by '|'. */
+static void history_text(const struct conv *cv, char *out, size_t len)
+{
+  out[0] = '\0';
+  for (size_t i = 0; i < cv->history.n; i++) {
+    const struct hist_entry *e = history_at(&cv->history, i);
+    snprintf(out + strlen(out), len - strlen(out), "%s%s@%lld", i ? "|" : "", e->what, (long long)e->at_ms);
+  }
+}
+
+/* conv_note: a line for a conversation not in the batch is written apart and is part of
+ * its history from then on (once, in order, after a reopen too); a put folds it into the
+ * record; a conversation of the batch takes it at once; a deleted conversation's notes go
+ * with it, and a note for a missing one is not kept. */
+static void check_notes(const char *backend)
+{
+  char dir[64] = "/tmp/parley-store-XXXXXX", text[512];
+  assert_non_null(mkdtemp(dir));
+  struct store *s = open_store(backend, dir);
+  const struct store_ops *o = s->ops;
+  uint64_t ids[2];
+  make_contact(s, "n0", 100, ids);
+  history_add(&o->conv_get(s, ids[0])->history, 10, 5, "spoke email/w id=m1");
+  o->conv_put(s, o->conv_get(s, ids[0]));
+  commit(s);
+  assert_int_equal(o->conv_note(s, ids[0], 7, "delivered email/w id=m1", 10), 0);
+  assert_int_equal(o->conv_note(s, ids[0], 7, "delivered email/w id=m2", 10), 0);
+  assert_int_equal(o->conv_note(s, 999, 7, "delivered email/w id=m3", 10), 0); /* no such conversation */
+  commit(s);
+  history_text(o->conv_get(s, ids[0]), text, sizeof text);
+  assert_string_equal(text, "spoke email/w id=m1@5|delivered email/w id=m1@7|delivered email/w id=m2@7");
+  commit(s); /* read, not put: the notes stay notes, and are read once again */
+  history_text(o->conv_get(s, ids[0]), text, sizeof text);
+  assert_string_equal(text, "spoke email/w id=m1@5|delivered email/w id=m1@7|delivered email/w id=m2@7");
+  struct conv *cv = o->conv_get(s, ids[0]);
+  history_add(&cv->history, 10, 9, "woken by x");
+  o->conv_put(s, cv); /* folded into the record: no note is left to be read twice */
+  assert_int_equal(o->conv_note(s, ids[0], 11, "delivered email/w id=m4", 10), 0); /* in the batch */
+  commit(s);
+  if (strcmp(backend, "lmdb") == 0) {
+    o->close(s);
+    s = open_store(backend, dir);
+    o = s->ops;
+  }
+  history_text(o->conv_get(s, ids[0]), text, sizeof text);
+  assert_string_equal(text, "spoke email/w id=m1@5|delivered email/w id=m1@7|delivered email/w id=m2@7|"
+                            "woken by x@9|delivered email/w id=m4@11");
+  commit(s);
+  assert_int_equal(o->conv_note(s, ids[1], 12, "delivered email/w id=m5", 10), 0);
+  commit(s);
+  int lmdb = strcmp(backend, "lmdb") == 0;
+  if (lmdb)
+    assert_int_equal(lmdb_entries(dir, "notes"), 1); /* m5's: m1 and m2's were folded */
+  o->conv_del(s, ids[1]);
+  commit(s);
+  assert_null(o->conv_get(s, ids[1]));
+  o->close(s);
+  if (lmdb)
+    assert_int_equal(lmdb_entries(dir, "notes"), 0);
+  remove_dir(dir);
+}
+
+static void test_notes_memory(void **state)
+{
+  check_notes("memory");
+}
+
+static void test_notes_lmdb(void **state)
+{
+  check_notes("lmdb");
+}
+
 static void test_walks_memory(void **state)
 {
   check_walks("memory");
@@ -636,6 +728,8 @@ int main(void)
       cmocka_unit_test(test_lmdb_deferred_flushes),
       cmocka_unit_test(test_erase_memory),
       cmocka_unit_test(test_erase_lmdb),
+      cmocka_unit_test(test_notes_memory),
+      cmocka_unit_test(test_notes_lmdb),
       cmocka_unit_test(test_walks_memory),
       cmocka_unit_test(test_walks_lmdb_resume),
       cmocka_unit_test(test_backoff_doubles_with_jitter_and_caps),

@@ -105,3 +105,45 @@ test("ordering ends the conversation, and a new cart within a week starts none",
   t:event { type = "cart.updated", contact = "cy", data = cart }
   t:expect_spoken { template = "cart_reminder" }
 end)
+
+-- The rules the core enforces, whoever speaks: quiet hours (the shipped configuration holds
+-- texts from 21:00 to 08:00 in the customer's own time zone) and the journey's cap of two
+-- emails a day. Every test starts at 2030-01-01T09:00Z.
+
+test("the text due at night in the customer's time zone is held until their morning", function(t)
+  t:event { type = "cart.updated", contact = "yu", data = cart,
+            profile = { email = "yu@example.com", phone = "+81901234567", timezone = "Asia/Tokyo" } }
+  t:expect_spoken { template = "cart_reminder" }
+  t:advance "4h"                                   -- 22:00 in Tokyo: the text waits
+  t:expect_silence()
+  local held = t:history("yu", { kind = "held" })[1]
+  assert(held and held.channel == "sms" and held.template == "cart_sms", "the history says it was held")
+  t:expect_conversation { contact = "yu", journey = "cart_abandonment", step = "after_text" }
+  t:advance "599m"                                 -- 07:59 in Tokyo
+  t:expect_silence()
+  t:advance "2m"                                   -- 08:01: it goes
+  t:expect_spoken { contact = "yu", channel = "sms", template = "cart_sms" }
+end)
+
+test("the same text in the customer's afternoon goes at once", function(t)
+  t:event { type = "cart.updated", contact = "cy", profile = cy, data = cart }  -- no zone: UTC
+  t:advance "4h"                                   -- 13:00 UTC
+  t:expect_spoken { template = "cart_reminder" }
+  t:expect_spoken { contact = "cy", channel = "sms", template = "cart_sms" }
+end)
+
+test("a third email in a day is refused by the cap, with its reason", function(t)
+  t:event { type = "user.signed_up", contact = "al", profile = { email = "al@example.com" } }
+  t:event { type = "email.clicked", contact = "al" }           -- the welcome series' tips
+  t:expect_spoken { template = "welcome" }
+  t:expect_spoken { template = "welcome_tips" }
+  t:event { type = "cart.updated", contact = "al", data = cart }
+  local reason = "cap reached (journey cart_abandonment): 2 email messages in 1d"
+  t:expect_refused { contact = "al", channel = "email", reason = reason }
+  local r = t:history("al", { kind = "refused" })[1]
+  assert(r.template == "cart_reminder" and r.journey == "cart_abandonment" and r.reason == reason,
+         "the history keeps the refusal and its reason")
+  t:advance "4h"                                   -- no phone: the last-chance email, refused too
+  t:expect_refused { contact = "al", channel = "email", reason = reason }
+  t:expect_silence()
+end)

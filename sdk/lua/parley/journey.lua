@@ -87,6 +87,13 @@ What a step can do with `c`, the conversation:
                                       more than the 2 allowed"); under `parley test` there
                                       are no plugins, so c:speak returns true alone
     c:can_speak(channel [, topic])    true, or false and the same reason: ask before choosing
+    c:history{ kind =, type =, since = "30d", ... }
+                                      the customer's history, newest first: events, journeys
+                                      entered, messages spoken, refused or held, offers made
+                                      (parley.history has the questions marketers ask)
+    c:record_offer(offer [, channel, template])
+                                      note an offer made, in the history with this step's
+                                      decision (parley.offers does it for its catalogs)
     c.memory                          a table the journey keeps between steps (plain values:
                                       text, numbers, true/false, tables of those)
     c.contact                         the customer's profile (read only): c.contact.first_name
@@ -155,6 +162,8 @@ memory cap; a step that breaks one stops with an error and its conversation is p
 never the other customers'.
 --]]
 
+local time = require "parley.time"
+
 local M = { version = "1.0" }
 
 local KNOWN = {
@@ -195,6 +204,8 @@ local function check_duration(name, field, v)
   if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
     fail(name, field .. ' must be a duration like "7d" or a number of seconds')
   end
+  local _, why = time.duration(v)
+  if v ~= nil and why then fail(name, field .. ": " .. why) end -- "3x": at load, at its line
   return v
 end
 

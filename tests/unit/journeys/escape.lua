@@ -5,6 +5,9 @@ local journey = require "parley.journey"
 
 local kept_c -- an upvalue shared by every conversation of this state
 
+-- An offer catalog: read only to steps, as every file-level table.
+local catalog = require("parley.offers").catalog { { id = "o", channel = "email", template = "t" } }
+
 local function finish(c) return c:finish() end
 
 return journey {
@@ -51,6 +54,9 @@ return journey {
   table_insert_ro = function(c) table.insert(string, 1) return finish(c) end,
   sdk_write = function(c) local j = require "parley.journey" j.version = "x" return finish(c) end,
   sdk_mt = function(c) setmetatable(require "parley.journey", nil) return finish(c) end,
+  time_write = function(c) local t = require "parley.time" t.duration = print return finish(c) end,
+  offer_write = function(c) catalog.offers[1].value = 1e9 return finish(c) end,
+  catalog_write = function(c) catalog.best = function() end return finish(c) end,
 
   loop = function(c) while true do end end,
   pcall_loop = function(c)

@@ -606,12 +606,14 @@ static int read_top(struct reader *r, struct cfg *cfg)
 {
   static const char *const top_keys[] = {"listen", "data_dir", "plugin_dir", "plugin_path", "journeys_dir", "sdk_dir",
                                          "log_level", "lua", "limits", "delivery", "store", "channels", "http", "http_client", "retention",
-                                         "journey_params", "plugin_keys", "topics", "caps", "timezone", "suppress", NULL};
+                                         "journey_params", "plugin_keys", "topics", "caps", "timezone", "suppress",
+                                         "attribution_window", NULL};
   char *level = NULL;
   if (check_keys(r, "config", top_keys) < 0 || get_str(r, "config", "data_dir", &cfg->data_dir) < 0 ||
       get_str(r, "config", "plugin_dir", &cfg->plugin_dir) < 0 ||
       get_str(r, "config", "journeys_dir", &cfg->journeys_dir) < 0 ||
-      get_str(r, "config", "sdk_dir", &cfg->sdk_dir) < 0 || get_str(r, "config", "log_level", &level) < 0)
+      get_str(r, "config", "sdk_dir", &cfg->sdk_dir) < 0 || get_str(r, "config", "log_level", &level) < 0 ||
+      get_duration(r, "config", "attribution_window", &cfg->attribution_window_ms) < 0)
     goto fail;
   if (level && log_level_parse(level, &cfg->log_level) < 0) {
     fail(r, "config: log_level '%s' is not one of debug, info, warn, error", level);
@@ -737,6 +739,7 @@ static void set_defaults(struct cfg *cfg)
   cfg->retry_base_ms = 1000;
   cfg->retry_max_ms = 3600 * 1000;
   cfg->shutdown_grace_ms = 5000;
+  cfg->attribution_window_ms = (int64_t)7 * 24 * 3600 * 1000;
 }
 
 /* env(name): configuration may read the environment (ports, secrets) but nothing else. */

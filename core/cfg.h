@@ -128,6 +128,7 @@ struct cfg {
   unsigned caps_exempt;  /* bit k: topic k is neither counted nor capped */
   int64_t caps_window_ms; /* the longest cap's window: how long a touch is kept */
   char *timezone;        /* a contact's zone when its profile has none (default UTC) */
+  int64_t attribution_window_ms; /* a goal is credited to the messages this far back (attrib.h) */
   struct suppress_set *suppress; /* `suppress` (cfg_suppress.c): NULL when there is none */
   cJSON *journey_params; /* { journey = { param = value } } */
   unsigned char (*plugin_keys)[32]; /* trusted Ed25519 keys: plugins must be signed */

@@ -21,6 +21,7 @@ struct plugin_inst;
 struct syncer;
 struct plugin_http;
 struct plugin_metrics;
+struct smap;
 
 /* One configured channel and the plugin instance serving it (NULL under `parley test`). */
 struct channel {
@@ -91,6 +92,9 @@ struct core {
   /* `parley test`: told of every incident when it is recorded. NULL in the daemon. */
   void (*incident)(void *ud, const struct core_incident *in);
   void *incident_ud;
+  /* `parley test`: arms forced per contact and experiment ("contact\x1fexperiment" -> arm,
+   * arms.h). NULL in the daemon. */
+  struct smap *forced_arms;
 };
 
 #endif

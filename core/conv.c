@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "addr.h"
+#include "arms.h"
+#include "attrib.h"
 #include "context.h"
 #include "gate.h"
 #include "histline.h"
@@ -18,6 +20,7 @@
 #include "plugin/plugin_load.h"
 #include "profile.h"
 #include "quiet.h"
+#include "stats.h"
 #include "supdb.h"
 
 /* Bounds the deadlines fired in one call, so a journey that listens with a zero timeout in
@@ -83,11 +86,20 @@ static void tell_incident(struct core *core, const struct conv *cv, const char *
     core->incident(core->incident_ud, &(struct core_incident){cv, channel, template_name, why});
 }
 
+/* The conversation stops listening at its step (woken, timed out, ended): one fewer waits
+ * there in the journey's stats. */
+static void stop_waiting(struct core *core, const struct conv *cv)
+{
+  if (cv->status == CONV_LISTENING)
+    stats_gauge(core, cv->journey, "step", cv->step, "waiting", -1);
+}
+
 static void end_conv(struct core *core, struct contact *ct, struct conv *cv, enum conv_status st,
                      const char *why)
 {
   int64_t now = clock_now_ms(&core->clock);
   assert(is_active(cv));
+  stop_waiting(core, cv);
   contact_conv_ended(ct, cv->id);
   clear_listen(cv);
   cv->status = st;
@@ -138,6 +150,7 @@ static int migrate(struct core *core, struct contact *ct, struct conv *cv)
 struct gate {
   struct core *core;
   struct contact *contact; /* its touches grow as the step speaks */
+  struct conv *conv;       /* the conversation whose step runs */
   const char *journey;
   const struct journey_info *info; /* its caps */
 };
@@ -163,16 +176,18 @@ static const char *history_line(void *ud, size_t i, int64_t *at_ms)
   return e->what;
 }
 
-/* Touches older than the longest cap (the configuration's or any journey's) are of no use:
- * they go when a step has spoken. */
+/* Touches older than the longest cap (the configuration's or any journey's) and the
+ * attribution window are of no use: they go when a step has spoken. */
 static void prune_touches(const struct core *core, struct contact *ct, int64_t now)
 {
   int64_t window = registry_caps_window(&core->registry);
   if (window < core->cfg->caps_window_ms)
     window = core->cfg->caps_window_ms;
+  if (window < core->cfg->attribution_window_ms)
+    window = core->cfg->attribution_window_ms;
   size_t old = 0;
   while (old < ct->n_touches && ct->touches[old].at_ms <= now - window)
-    free(ct->touches[old++].channel);
+    touch_clear(&ct->touches[old++]);
   memmove(ct->touches, ct->touches + old, (ct->n_touches - old) * sizeof *ct->touches);
   ct->n_touches -= old;
 }
@@ -181,28 +196,7 @@ static void prune_touches(const struct core *core, struct contact *ct, int64_t n
 static void drop_touches(struct contact *ct, size_t n)
 {
   while (ct->n_touches > n)
-    free(ct->touches[--ct->n_touches].channel);
-}
-
-/* A spoken message that counts (caps are set, in the configuration or a journey, and its
- * topic is not exempt) is added to the contact's touches at once, so the next speak of
- * the same step sees it; every journey's messages count, whoever has the cap. */
-static void add_touch(struct core *core, struct contact *ct, const struct lhost_speak *sp)
-{
-  const struct cfg *cfg = core->cfg;
-  if ((cfg->n_caps == 0 && registry_caps_window(&core->registry) == 0) || !gate_counts(cfg, sp->topic))
-    return;
-  int64_t now = clock_now_ms(&core->clock);
-  struct touch *t = realloc(ct->touches, (ct->n_touches + 1) * sizeof *t);
-  char *channel = strdup(sp->channel);
-  if (!t || !channel) {
-    free(channel);
-    if (t)
-      ct->touches = t;
-    return; /* out of memory: this one is not counted */
-  }
-  ct->touches = t;
-  ct->touches[ct->n_touches++] = (struct touch){now, channel};
+    touch_clear(&ct->touches[--ct->n_touches]);
 }
 
 static void new_msg_id(char id[40])
@@ -210,6 +204,32 @@ static void new_msg_id(char id[40])
   unsigned char rnd[16];
   randombytes_buf(rnd, sizeof rnd);
   sodium_bin2hex(id, 40, rnd, sizeof rnd);
+}
+
+/* A spoken message is added to the contact's touches at once, so the next speak of the
+ * same step sees it: it counts against the caps (when its topic is not exempt; every
+ * journey's messages count, whoever has the cap), and a goal within the attribution
+ * window is credited to it (attrib.h). Kept only while caps or attribution need it. */
+static void add_touch(struct core *core, struct contact *ct, const char *journey, struct lhost_speak *sp)
+{
+  const struct cfg *cfg = core->cfg;
+  int capped = (cfg->n_caps > 0 || registry_caps_window(&core->registry) > 0) && gate_counts(cfg, sp->topic);
+  if (!capped && cfg->attribution_window_ms <= 0)
+    return;
+  int64_t now = clock_now_ms(&core->clock);
+  struct touch *t = realloc(ct->touches, (ct->n_touches + 1) * sizeof *t);
+  if (t)
+    ct->touches = t;
+  struct touch one = {.at_ms = now, .channel = strdup(sp->channel), .journey = strdup(journey),
+                      .template_name = strdup(sp->template_name), .capped = capped};
+  if (!t || !one.channel || !one.journey || !one.template_name) {
+    touch_clear(&one);
+    return; /* out of memory: this one is not counted */
+  }
+  if (!sp->msg_id[0])
+    new_msg_id(sp->msg_id); /* the id the message keeps (make_msg), so receipts find it */
+  memcpy(one.msg_id, sp->msg_id, sizeof one.msg_id);
+  ct->touches[ct->n_touches++] = one;
 }
 
 static struct plugin_inst *channel_inst(const struct core *core, const char *channel)
@@ -250,7 +270,7 @@ static int speak_check(void *ud, struct lhost_speak *sp, char *info, size_t len)
   struct gate *g = ud;
   int r = plugin_check(g, sp, info, len);
   if (r == GATE_OK)
-    add_touch(g->core, g->contact, sp);
+    add_touch(g->core, g->contact, g->journey, sp);
   return r;
 }
 
@@ -340,6 +360,8 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     core->stats.refused++;
     if (r->code > 0 && r->code < GATE_REASONS)
       core->stats.refused_by[r->code]++;
+    stats_count(core, cv->journey, "refused", cv->step,
+                r->code > 0 && r->code < GATE_REASONS ? gate_reason_name(r->code) : "other", 1);
     tell_incident(core, cv, r->channel, r->template_name, r->reason);
   }
   for (size_t i = 0; i < d->n_speaks; i++) {
@@ -355,6 +377,7 @@ static void apply_speech(struct core *core, struct contact *ct, struct conv *cv,
     histline_spoke(line, sizeof line, m->channel, m->template_name, cv->journey, m->id, info);
     history_add(&ct->history, lim, now, "%s", line);
     core->stats.spoken++;
+    stats_count(core, cv->journey, "step", cv->step, "spoken", 1);
     if (!transactional)
       hold_for_quiet_hours(core, ct, cv, m, now);
     outbox_enqueue(&core->outbox, m);
@@ -406,8 +429,16 @@ static void apply_decision(struct core *core, struct contact *ct, struct conv *c
   /* At least 1 ms ahead: a fired deadline must never be re-armed at the same instant. */
   cv->deadline_ms = d->timeout_ms >= 0 ? now + (d->timeout_ms > 0 ? d->timeout_ms : 1) : 0;
   cv->status = CONV_LISTENING;
+  stats_gauge(core, cv->journey, "step", cv->step, "waiting", +1);
   check_conv(cv);
   core->store->ops->conv_put(core->store, cv);
+}
+
+/* c:experiment_record (lhost.h): the core keeps the arm with the conversation. */
+static int record_arm(void *ud, const char *experiment, const char *arm, int holdout, char *out, size_t outlen)
+{
+  struct gate *g = ud;
+  return arms_record(g->core, g->contact, g->conv, experiment, arm, holdout, out, outlen);
 }
 
 /* Runs the conversation's current step with `ev` (NULL: its deadline passed). */
@@ -426,7 +457,8 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
   struct lhost_event le;
   if (ev)
     le = (struct lhost_event){ev->id, ev->type, ev->time_ms ? ev->time_ms : now, ev->data};
-  struct gate g = {core, ct, cv->journey, lhost_journey_info(j)};
+  struct gate g = {core, ct, cv, cv->journey, lhost_journey_info(j)};
+  stats_count(core, cv->journey, "step", cv->step, "entered", 1);
   struct lhost_step_in in = {
       .conv_id = cv->id,
       .contact_id = ct->id,
@@ -439,6 +471,7 @@ static void run_step(struct core *core, struct contact *ct, struct conv *cv, con
       .can_speak = gate_check,
       .check = speak_check,
       .history = history_line,
+      .arm = record_arm,
       .ud = &g,
   };
   struct lhost_decision d;
@@ -486,6 +519,7 @@ static void end_by_event(struct core *core, struct contact *ct, const char *type
     if (contains_c(ji->goal_events, ji->n_goal, type)) {
       snprintf(why, sizeof why, "goal:%s", type);
       core->stats.goals++;
+      attrib_goal(core, ct, cv);
       end_conv(core, ct, cv, CONV_DONE, why);
     } else if (contains_c(ji->exit_events, ji->n_exit, type)) {
       snprintf(why, sizeof why, "exit:%s", type);
@@ -503,6 +537,7 @@ static void wake_listeners(struct core *core, struct contact *ct, const struct e
     struct conv *cv = core->store->ops->conv_get(core->store, ids[i]);
     if (!cv || cv->status != CONV_LISTENING || !contains(cv->listening_for, cv->n_listen, ev->type))
       continue;
+    stop_waiting(core, cv);
     cv->status = CONV_DECIDING;
     history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock), "woken by %s",
                 ev->type);
@@ -560,6 +595,7 @@ static void start_journeys(struct core *core, struct contact *ct, const struct e
     cv->step = strdup(ji->first_step);
     registry_active(&core->registry, ji->name, slot->version, +1);
     core->stats.conv_started++;
+    stats_count(core, ji->name, "conv", "-", "entered", 1);
     history_add(&cv->history, core->cfg->history_limit, now, "entered on %s", ev->type);
     char line[HISTLINE_MAX];
     histline_entered(line, sizeof line, ji->name);
@@ -594,6 +630,7 @@ int conv_apply_event(struct core *core, const struct event *ev)
   char line[HISTLINE_MAX];
   histline_event(line, sizeof line, ev->type, ev->id, ev->data);
   history_add(&ct->history, core->cfg->history_limit, now, "%s", line);
+  attrib_outcome(core, ct, ev);
   end_by_event(core, ct, ev->type);
   wake_listeners(core, ct, ev);
   start_journeys(core, ct, ev);
@@ -617,6 +654,8 @@ size_t conv_fire_due(struct core *core)
       break;
     }
     assert(cv->status == CONV_LISTENING);
+    stop_waiting(core, cv);
+    stats_count(core, cv->journey, "step", cv->step, "timed_out", 1);
     clear_listen(cv);
     cv->status = CONV_DECIDING;
     history_add(&cv->history, core->cfg->history_limit, clock_now_ms(&core->clock),

@@ -17,6 +17,8 @@
 #include "zones.h"
 #include "conv.h"
 #include "deadletter.h"
+#include "stats.h"
+#include "store/smap.h"
 #include "lua/lhost.h"
 #include "outbox.h"
 #include "plugin/plugin_http.h"
@@ -54,6 +56,8 @@ static void msg_ended(void *ud, const struct parley_msg *m, const struct outbox_
   struct core *core = ud;
   const char *tmpl = m->template_name ? m->template_name : "-";
   if (end->delivered) {
+    if (m->journey)
+      stats_count(core, m->journey, "channel", m->channel, "sent", 1);
     conv_note(core, m->conv_id, "delivered %s/%s id=%s%s%s", m->channel, tmpl, m->id,
               end->provider_id ? " provider=" : "", end->provider_id ? end->provider_id : "");
     return;
@@ -495,6 +499,9 @@ void core_close(struct core *core)
   plugin_http_close(core->http); /* after the instances: they cancelled their requests */
   plugin_metrics_close(core->plugin_metrics); /* after the instances: they removed their series */
   zones_free(core->zones);
+  if (core->forced_arms)
+    smap_free(core->forced_arms, free);
+  free(core->forced_arms);
   outbox_close(&core->outbox);
   while (core->pending) {
     struct pending_event *pe = core->pending;

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "context.h"
+#include "stats.h"
 
 /* Receipts a plugin emitted for the contact that the core has not applied yet: applied
  * after the erasure, they would bring back a contact from before it. They stay dropped if
@@ -39,6 +40,8 @@ static size_t leave_versions(struct core *core, const struct contact *ct)
     const struct conv *cv = st->ops->conv_get(st, ct->active[i]);
     if (cv && cv->status != CONV_DONE && cv->status != CONV_FAILED) {
       registry_active(&core->registry, cv->journey, cv->journey_version, -1);
+      if (cv->status == CONV_LISTENING)
+        stats_gauge(core, cv->journey, "step", cv->step, "waiting", -1);
       n++;
     }
   }

@@ -95,7 +95,7 @@ static int over(const struct gate_ask *a, const char *channel, int64_t max, int6
     return 0;
   int64_t n = 0;
   for (size_t i = a->n_touches; i-- > 0 && a->touches[i].at_ms > a->now_ms - per_ms;)
-    n += !channel || strcmp(a->touches[i].channel, channel) == 0;
+    n += a->touches[i].capped && (!channel || strcmp(a->touches[i].channel, channel) == 0);
   if (n < max)
     return 0;
   char per[32];

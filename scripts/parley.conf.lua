@@ -139,6 +139,10 @@ return {
   -- knows): quiet hours are counted in it.
   timezone = "UTC",
 
+  -- A goal is credited to the messages its journey spoke to the contact this far back,
+  -- last touch and linear (`parley stats`, GET /v1/journeys/{name}/stats); 0: no credit.
+  attribution_window = "7d",
+
   -- Global suppression lists: per channel, addresses never messaged whoever holds them,
   -- whatever the topic (transactional too); listed here and/or in a `file` of one address
   -- a line ('#' comments). E-mail addresses match in any case, numbers in E.164 exactly.

@@ -11,7 +11,7 @@
 parley=$(pwd)/../core/parley
 scratch=$(mktemp -d /tmp/parley-cli-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
-cmds="serve check inspect replay send erase backup test keygen version token"
+cmds="serve check inspect stats replay send erase backup test keygen version token"
 echo "1..25"
 
 bad=

@@ -34,11 +34,12 @@ check "core/lua includes only itself and the ground floor" \
   "(lhost|lhost_int|tmpl|tmpl_int|tmpl_locale|$ground)\.h" "$core"/lua/*.[ch]
 check "core/plugin includes only itself, the ground floor and the records" \
   "(plugin_load|plugin_int|plugin_sign|plugin_http|plugin_http_int|plugin_curlev|plugin_metrics|plugin_route|$ground)\.h|store/records\.h" "$core"/plugin/*.[ch]
-root='outbox|outbox_lane|outbox_slim|registry|conv|erase|sweep|profile_put|devices_put|deadletter|addr|gate|quiet|supdb|syncer|context|core'
+root='outbox|outbox_lane|outbox_slim|registry|conv|erase|sweep|profile_put|devices_put|deadletter|addr|gate|quiet|supdb|syncer|context|core|stats|arms|attrib'
 check "the state machine includes the root and the store, lua and plugin wings only" \
   "($root|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
   "$core"/outbox.[ch] "$core"/outbox_lane.[ch] "$core"/outbox_slim.[ch] "$core"/registry.[ch] "$core"/conv.[ch] "$core"/erase.[ch] "$core"/sweep.[ch] "$core"/profile_put.[ch] "$core"/devices_put.[ch] \
-  "$core"/deadletter.[ch] "$core"/addr.[ch] "$core"/gate.[ch] "$core"/quiet.[ch] "$core"/supdb.[ch] "$core"/syncer.[ch] "$core"/context.h "$core"/core.[ch]
+  "$core"/deadletter.[ch] "$core"/addr.[ch] "$core"/gate.[ch] "$core"/quiet.[ch] "$core"/supdb.[ch] "$core"/syncer.[ch] "$core"/context.h "$core"/core.[ch] \
+  "$core"/stats.[ch] "$core"/stats_view.c "$core"/arms.[ch] "$core"/attrib.[ch]
 check "core/http includes anything but core/cli" \
   "(http|view|api|request|routes|server|server_int|auth|auth_int|$root|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
   "$core"/http/*.[ch]

@@ -102,7 +102,7 @@ mkdir "$tmp/empty"
 {
   rc=$?
   paths=$(sed -n 's/.* path=\([^ ]*\).*/\1/p' "$tmp/check.log")
-  [ "$rc" -eq 0 ] && [ "$(echo "$paths" | grep -c "^$dest$pkgdatadir/journeys/")" -eq 3 ] &&
+  [ "$rc" -eq 0 ] && [ "$(echo "$paths" | grep -c "^$dest$pkgdatadir/journeys/")" -eq "$(ls "$top_srcdir"/scripts/journeys/*.lua | wc -l)" ] &&
     [ "$(echo "$paths" | grep -c "^$dest$pkglibdir/console.so\$")" -eq 3 ] &&
     ! grep -e "$top_builddir" -e "$top_srcdir" "$tmp/check.log" && [ ! -e "$tmp/empty/var" ]
 } >/dev/null 2>&1

@@ -471,6 +471,7 @@ static int open_test_state(lua_State *L)
   luaL_newmetatable(L, JT_MT);
   luaL_newlib(L, t_methods);
   jt_history_methods(L);
+  luaL_setfuncs(L, jt_measure_methods, 0);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   return 0;

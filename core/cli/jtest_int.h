@@ -67,6 +67,8 @@ lua_State *jt_api_state(struct jt *t);
 
 /* jtest_history.c: t:history and t:expect_offered, put in the methods table on top. */
 void jt_history_methods(lua_State *L);
+/* jtest_measure.c: experiments and stats (t:force_arm, t:expect_arm, t:stats). */
+extern const luaL_Reg jt_measure_methods[];
 
 /* jtest_event.c */
 cJSON *jt_event_to_json(lua_State *L, int idx, char *err, size_t errlen);

@@ -11,6 +11,8 @@
 #include "plugin/plugin_sign.h"
 #include "plugin_try.h"
 #include "serve.h"
+#include "stats_cmd.h"
+#include "timestamp.h"
 #include "token.h"
 
 static int usage(FILE *f)
@@ -26,6 +28,9 @@ static int usage(FILE *f)
              "                                   a contact: profile, conversations, history, outbox\n"
              "  inspect --dead [-c FILE] [--json]\n"
              "                                   every dead letter\n"
+             "  stats [JOURNEY] [--from T] [--to T] [-c FILE] [--json]\n"
+             "                                   a journey's stats: steps, channels, experiment arms,\n"
+             "                                   attribution (without JOURNEY: a line per journey)\n"
              "  replay MSG_ID [-c FILE]          ask the running daemon to deliver a dead letter again\n"
              "  send FILE|- [-c FILE]            post events (one JSON event or NDJSON) to the running daemon\n"
              "  erase CONTACT [-c FILE]          ask the running daemon to erase a contact and all it holds of it\n"
@@ -71,6 +76,16 @@ static const struct {
                 "running daemon (a read-only reader of the store).\n\n"
                 "  -c, --config FILE  the configuration (default: the embedded one)\n"
                 "  --json             one JSON document instead of text\n"},
+    {"stats", "usage: parley stats [JOURNEY] [--from TIME] [--to TIME] [-c FILE] [--json]\n\n"
+              "A journey's stats, read from the store beside a running daemon: per step entered,\n"
+              "spoken, refused (by reason), waiting now, timed out and converted; per channel\n"
+              "sent, delivered, failed, clicked, replied and unsubscribed; per experiment arm\n"
+              "assigned, converted and the conversion rate; the conversions credited to its\n"
+              "messages, last touch and linear. Counted in hourly buckets: --from and --to\n"
+              "(RFC 3339, such as 2026-11-18T09:00:00Z) choose the hours. Without JOURNEY, one\n"
+              "line per journey. --json prints what GET /v1/journeys/{name}/stats answers.\n\n"
+              "Exit status: 0 shown, 1 no stats for that journey or the store cannot be read,\n"
+              "2 on a usage error.\n"},
     {"replay", "usage: parley replay MSG_ID [-c FILE]\n\n"
                "Ask the running daemon to deliver a dead letter again, with the same id.\n"
                "PARLEY_TOKEN, when set, is sent as the API token (scope admin).\n\n"
@@ -212,6 +227,40 @@ static int run_inspect(int argc, char **argv)
   return inspect_run(&o);
 }
 
+/* `parley stats`: parse_args's options, and --from / --to with their times. */
+static int run_stats(int argc, char **argv)
+{
+  struct stats_cmd_options o = {0};
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  int n = 0;
+  for (int i = 0; rest && i < argc; i++) {
+    int from = strcmp(argv[i], "--from") == 0, to = strcmp(argv[i], "--to") == 0;
+    if (i < 2 || (!from && !to)) {
+      rest[n++] = argv[i];
+      continue;
+    }
+    if (i + 1 >= argc || timestamp_parse(argv[i + 1], from ? &o.from_ms : &o.to_ms) < 0) {
+      fprintf(stderr, "parley stats: %s takes an RFC 3339 time, such as 2026-11-18T09:00:00Z\n", argv[i]);
+      free(rest);
+      return misuse("stats");
+    }
+    i++;
+  }
+  struct args a;
+  int bad = !rest || parse_args(n, rest, ARG_JSON, 1, &a) < 0;
+  free(rest);
+  if (bad)
+    return 2;
+  if (o.from_ms && o.to_ms && o.to_ms <= o.from_ms) {
+    fprintf(stderr, "parley stats: --to must be later than --from\n");
+    return misuse("stats");
+  }
+  o.config_path = a.config;
+  o.journey = a.operand;
+  o.json = a.json;
+  return stats_cmd_run(&o);
+}
+
 static int run_with_operand(int argc, char **argv)
 {
   struct args a;
@@ -344,6 +393,8 @@ int main(int argc, char **argv)
     return run_inspect(argc, argv);
   if (strcmp(cmd, "test") == 0)
     return run_tests(argc, argv);
+  if (strcmp(cmd, "stats") == 0)
+    return run_stats(argc, argv);
   if (strcmp(cmd, "token") == 0)
     return token_main(argc, argv);
   if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "plugin") == 0)

@@ -91,5 +91,7 @@ void api_channel_request(struct api *api, struct http_req *rq, const char *chann
 void api_channels_metrics(FILE *f, const struct api *api);
 /* api_admin.c: the journeys and their versions; reloading them (what SIGHUP does) */
 api_handler api_get_journeys, api_post_reload;
+/* api_stats.c: GET /v1/journeys/{name}/stats (stats.h) */
+api_handler api_get_journey_stats;
 
 #endif

@@ -32,6 +32,7 @@ static const struct route routes[] = {
     {"POST", "/v1/contacts/*/devices", "contacts:write", api_post_device},
     {"DELETE", "/v1/contacts/*/devices/*", "contacts:write", api_delete_device},
     {"GET", "/v1/journeys", "metrics:read", api_get_journeys},
+    {"GET", "/v1/journeys/*/stats", "metrics:read", api_get_journey_stats},
     {"POST", "/v1/admin/reload", "admin", api_post_reload},
     {"POST", "/v1/outbox/*/replay", "admin", api_post_replay},
     {"PUT", "/v1/suppressions/*/*", "admin", api_put_suppression},

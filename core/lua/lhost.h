@@ -133,6 +133,11 @@ struct lhost_step_in {
   int (*check)(void *ud, struct lhost_speak *sp, char *info, size_t infolen);
   /* Optional: the contact's history, read by c:history (NULL: an empty history). */
   lhost_history_fn history;
+  /* Optional: c:experiment_record -- the core keeps `arm` of `experiment` (holdout: the
+   * group that gets nothing) with this conversation. Writes the arm it keeps into `out`
+   * (the one recorded before, or one a test forced, may win) and returns 0, or -1 with
+   * `out` the reason, raised as the step's error. */
+  int (*arm)(void *ud, const char *experiment, const char *arm, int holdout, char *out, size_t outlen);
   void *ud;
 };
 

@@ -320,6 +320,7 @@ int lhost_api_open(lua_State *L)
   struct journey *j = lhost_journey_of(L);
   lua_createtable(L, 0, 2); /* metatable of c */
   luaL_newlib(L, methods);
+  luaL_setfuncs(L, lhost_experiment_methods, 0);
   lhost_readonly(L, "the conversation's methods");
   lua_setfield(L, -2, "__index");
   lua_pushboolean(L, 0);

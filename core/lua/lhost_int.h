@@ -135,7 +135,7 @@ static inline struct journey *lhost_journey_of(lua_State *L)
 }
 
 /* A method works only on the `c` of the step that is running now: a `c` kept in an
- * upvalue from another conversation's step must not speak for this one. */
+ * upvalue from another conversation's step must not speak for this one. Raises. */
 static inline struct journey *lhost_self_check(lua_State *L, const char *method)
 {
   struct journey *j = lhost_journey_of(L);
@@ -204,6 +204,9 @@ int lhost_budget_failed(struct journey *j, const char *what, char *err, size_t e
 /* lhost_pattern.c: string.find, match, gmatch and gsub under the step budget, in place of
  * Lua's (in the string table, so also the strings' methods). Raises on out of memory. */
 void lhost_pattern_install(lua_State *L);
+
+/* lhost_experiment.c: c:experiment_hash and c:experiment_record, methods of `c`. */
+extern const luaL_Reg lhost_experiment_methods[];
 
 /* lhost_api.c */
 int lhost_api_open(lua_State *L);

@@ -51,7 +51,7 @@ int store_encode_contact(const struct contact *c, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 9);
+  msgpack_pack_array(&pk, 10);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, c->id);
   pack_json(&pk, c->profile);
@@ -69,6 +69,14 @@ int store_encode_contact(const struct contact *c, msgpack_sbuffer *out)
     msgpack_pack_int64(&pk, c->touches[i].at_ms);
     pack_str(&pk, c->touches[i].channel);
   }
+  msgpack_pack_array(&pk, c->n_touches * 4); /* the 10th: what attribution reads of each */
+  for (size_t i = 0; i < c->n_touches; i++) {
+    const struct touch *t = &c->touches[i];
+    pack_str(&pk, t->journey);
+    pack_str(&pk, t->template_name);
+    pack_str(&pk, t->msg_id[0] ? t->msg_id : NULL);
+    msgpack_pack_int(&pk, t->capped);
+  }
   return out->data ? 0 : -1;
 }
 
@@ -77,7 +85,7 @@ int store_encode_conv(const struct conv *cv, msgpack_sbuffer *out)
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 14);
+  msgpack_pack_array(&pk, 15);
   msgpack_pack_int(&pk, CODEC_FORMAT);
   pack_str(&pk, cv->contact);
   pack_str(&pk, cv->journey);
@@ -95,6 +103,12 @@ int store_encode_conv(const struct conv *cv, msgpack_sbuffer *out)
   msgpack_pack_int64(&pk, cv->started_ms);
   msgpack_pack_int64(&pk, cv->updated_ms);
   pack_history(&pk, &cv->history);
+  msgpack_pack_array(&pk, cv->n_arms * 3); /* the 15th field; earlier records have 14 */
+  for (size_t i = 0; i < cv->n_arms; i++) {
+    pack_str(&pk, cv->arms[i].experiment);
+    pack_str(&pk, cv->arms[i].arm);
+    msgpack_pack_int(&pk, cv->arms[i].holdout);
+  }
   return out->data ? 0 : -1;
 }
 
@@ -257,27 +271,65 @@ static void rd_starts(struct rd *r, struct contact *c)
   }
 }
 
+/* Opens an array field of records of `stride` values each: its cursor in *sub and how
+ * many records it holds; 0 when absent or malformed (then `r` is marked bad). */
+static size_t rd_records(struct rd *r, const char *what, uint32_t stride, struct rd *sub)
+{
+  const msgpack_object *a = rd_array(r, what);
+  *sub = (struct rd){NULL, 0, 0, 0, NULL};
+  if (!a)
+    return 0;
+  if (a->via.array.size % stride) {
+    r->bad = 1;
+    r->what = what;
+    return 0;
+  }
+  *sub = (struct rd){a->via.array.ptr, a->via.array.size, 0, 0, NULL};
+  return a->via.array.size / stride;
+}
+
+/* A record that did not read (or no room for it) marks the field bad. */
+static void rd_records_end(struct rd *r, const char *what, int bad)
+{
+  if (bad) {
+    r->bad = 1;
+    r->what = what;
+  }
+}
+
 static void rd_touches(struct rd *r, struct contact *c)
 {
-  const msgpack_object *a = rd_array(r, "touches");
-  if (!a)
-    return;
-  struct rd sub = {a->via.array.ptr, a->via.array.size, 0, 0, NULL};
-  size_t n = a->via.array.size / 2;
+  struct rd sub;
+  size_t n = rd_records(r, "touches", 2, &sub);
   c->touches = calloc(n ? n : 1, sizeof *c->touches);
   for (size_t i = 0; i < n && !sub.bad && c->touches; i++) {
     int64_t at = rd_int(&sub, "touches");
     char *channel = rd_str(&sub, "touches");
-    if (!channel) {
+    if (!channel)
       sub.bad = 1;
-      break;
-    }
-    c->touches[c->n_touches++] = (struct touch){at, channel};
+    else
+      c->touches[c->n_touches++] = (struct touch){.at_ms = at, .channel = channel, .capped = 1};
   }
-  if (sub.bad || a->via.array.size % 2 || !c->touches) {
-    r->bad = 1;
-    r->what = "touches";
+  rd_records_end(r, "touches", sub.bad || !c->touches);
+}
+
+/* The 10th field: each touch's journey, template, message id and whether it is capped (a
+ * record of 9 fields kept only capped touches, and nothing more of them). */
+static void rd_touch_details(struct rd *r, struct contact *c)
+{
+  struct rd sub;
+  size_t n = rd_records(r, "touch details", 4, &sub);
+  for (size_t i = 0; i < c->n_touches && i < n && !sub.bad; i++) {
+    struct touch *t = &c->touches[i];
+    t->journey = rd_str(&sub, "touch details");
+    t->template_name = rd_str(&sub, "touch details");
+    char *id = rd_str(&sub, "touch details");
+    if (id && strlen(id) < sizeof t->msg_id)
+      strcpy(t->msg_id, id);
+    free(id);
+    t->capped = rd_int(&sub, "touch details") != 0;
   }
+  rd_records_end(r, "touch details", sub.bad || (!r->bad && n != c->n_touches));
 }
 
 /* Unpacks `buf` and checks the record's shape: an array of `fields` led by our format.
@@ -303,12 +355,6 @@ static int open_record_n(msgpack_unpacked *up, const char *buf, size_t len, uint
   return 0;
 }
 
-static int open_record(msgpack_unpacked *up, const char *buf, size_t len, uint32_t fields,
-                       struct rd *r, char *err, size_t errlen)
-{
-  return open_record_n(up, buf, len, fields, fields, r, err, errlen);
-}
-
 static int close_record(msgpack_unpacked *up, struct rd *r, char *err, size_t errlen)
 {
   msgpack_unpacked_destroy(up);
@@ -321,7 +367,7 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record_n(&up, buf, len, 8, 9, &r, err, errlen) < 0) {
+  if (open_record_n(&up, buf, len, 8, 10, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -335,6 +381,8 @@ struct contact *store_decode_contact(const char *buf, size_t len, char *err, siz
   rd_history(&r, &c->history);
   if (r.n > 8)
     rd_touches(&r, c);
+  if (r.n > 9)
+    rd_touch_details(&r, c);
   if (!c->id || !c->profile)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {
@@ -375,11 +423,27 @@ static void rd_listen(struct rd *r, struct conv *cv)
   r->bad |= sub.bad;
 }
 
+/* The 15th field: the experiment arms, three values each. */
+static void rd_arms(struct rd *r, struct conv *cv)
+{
+  struct rd sub;
+  size_t n = rd_records(r, "arms", 3, &sub);
+  cv->arms = calloc(n ? n : 1, sizeof *cv->arms);
+  for (size_t i = 0; i < n && !sub.bad && cv->arms; i++) {
+    struct conv_arm *arm = &cv->arms[cv->n_arms++];
+    arm->experiment = rd_str(&sub, "arms");
+    arm->arm = rd_str(&sub, "arms");
+    arm->holdout = rd_int(&sub, "arms") != 0;
+    sub.bad |= !arm->experiment || !arm->arm;
+  }
+  rd_records_end(r, "arms", sub.bad || !cv->arms);
+}
+
 struct conv *store_decode_conv(uint64_t id, const char *buf, size_t len, char *err, size_t errlen)
 {
   msgpack_unpacked up;
   struct rd r;
-  if (open_record(&up, buf, len, 14, &r, err, errlen) < 0) {
+  if (open_record_n(&up, buf, len, 14, 15, &r, err, errlen) < 0) {
     msgpack_unpacked_destroy(&up);
     return NULL;
   }
@@ -399,6 +463,8 @@ struct conv *store_decode_conv(uint64_t id, const char *buf, size_t len, char *e
   cv->started_ms = rd_int(&r, "started");
   cv->updated_ms = rd_int(&r, "updated");
   rd_history(&r, &cv->history);
+  if (r.n > 14)
+    rd_arms(&r, cv);
   if (!cv->contact || !cv->journey || st < CONV_LISTENING || st > CONV_FAILED)
     r.bad = 1;
   if (close_record(&up, &r, err, errlen) < 0) {

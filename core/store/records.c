@@ -201,7 +201,20 @@ void conv_record_free(struct conv *cv)
   free(cv->outcome);
   free(cv->error);
   history_free(&cv->history);
+  for (size_t i = 0; i < cv->n_arms; i++) {
+    free(cv->arms[i].experiment);
+    free(cv->arms[i].arm);
+  }
+  free(cv->arms);
   free(cv);
+}
+
+void touch_clear(struct touch *t)
+{
+  free(t->channel);
+  free(t->journey);
+  free(t->template_name);
+  memset(t, 0, sizeof *t);
 }
 
 void contact_record_free(struct contact *c)
@@ -216,7 +229,7 @@ void contact_record_free(struct contact *c)
     free(c->starts[i].journey);
   free(c->starts);
   for (size_t i = 0; i < c->n_touches; i++)
-    free(c->touches[i].channel);
+    touch_clear(&c->touches[i]);
   free(c->touches);
   history_free(&c->history);
   free(c);

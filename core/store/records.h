@@ -27,10 +27,16 @@ struct journey_start {
   int64_t at_ms;
 };
 
-/* A message spoken to the contact that counts against the fatigue caps (gate.h). */
+/* A message spoken to the contact: it counts against the fatigue caps (gate.h) unless its
+ * topic is exempt, and a goal reached within the attribution window is credited to it
+ * (attrib.h); an outcome event naming its id (data.message_id) is counted for its journey. */
 struct touch {
   int64_t at_ms;
   char *channel;
+  char *journey;       /* NULL in records written before attribution */
+  char *template_name; /* NULL as well */
+  char msg_id[40];     /* "" as well */
+  int capped;          /* counts against the caps */
 };
 
 struct contact {
@@ -52,6 +58,14 @@ struct contact {
   size_t n_touches;
 };
 
+/* An experiment's arm this conversation was assigned (arms.h): kept with it, so the
+ * conversation's conversion is counted for that arm. */
+struct conv_arm {
+  char *experiment;
+  char *arm;
+  int holdout;
+};
+
 struct conv {
   uint64_t id;
   char *contact;
@@ -68,6 +82,8 @@ struct conv {
   char *error;         /* when failed */
   int64_t started_ms, updated_ms;
   struct history history;
+  struct conv_arm *arms; /* assigned in its steps, first first */
+  size_t n_arms;
 };
 
 enum msg_state { MSG_QUEUED, MSG_SENDING, MSG_SENT, MSG_DEAD };
@@ -128,6 +144,8 @@ void contact_conv_forget(struct contact *c, uint64_t id);
 int contact_last_start(const struct contact *c, const char *journey, int64_t *at_ms);
 /* Appends an id to a growable array; -1 when out of memory. */
 int ids_push(uint64_t **ids, size_t *n, size_t *cap, uint64_t id);
+/* Frees what a touch holds (not the touch). */
+void touch_clear(struct touch *t);
 void contact_record_free(struct contact *c);
 
 void msg_record_free(struct parley_msg *m);

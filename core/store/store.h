@@ -104,6 +104,13 @@ struct store_ops {
   /* A short text the core keeps by name (meta_get: 1 and the text, 0 when absent, -1). */
   int (*meta_get)(struct store *s, const char *name, char *out, size_t outlen);
   int (*meta_put)(struct store *s, const char *name, const char *text);
+  /* Journey stats (stats.h): signed counters under text keys, added to in the batch like
+   * any write (a counter counts in the same commit as the change it counts). scan calls
+   * `each` for every key in [lo, hi) (the LMDB backend in key order, the memory one in
+   * none), until it returns nonzero; it returns how many it saw, or -1. */
+  int (*tally_add)(struct store *s, const char *key, int64_t delta);
+  int (*tally_scan)(struct store *s, const char *lo, const char *hi,
+                    int (*each)(void *ud, const char *key, int64_t val), void *ud);
   /* Make the batch durable. On -1 (err says why) the batch was dropped, as by abort. */
   int (*commit)(struct store *s, char *err, size_t errlen);
   void (*abort)(struct store *s);

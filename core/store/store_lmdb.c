@@ -9,6 +9,7 @@
  *   meta       name                  -> value    (id sequences, counters, active counts,
  *                                                 where the retention walks stand)
  *   index      opaque key            -> ""       (the core's contact index: addr.h)
+ *   stats      text key              -> i64 BE   (journey stats: stats.h)
  * One write transaction is open per batch (group commit): records read in it are decoded
  * once into a cache, written through on *_put, and the cache is dropped at commit. */
 #include <cJSON.h>
@@ -24,9 +25,10 @@
 #include "codec.h"
 
 enum { DB_CONTACTS, DB_CONVS, DB_TIMERS, DB_EVENTS, DB_EVENT_LOG, DB_OUTBOX, DB_JOURNEYS, DB_META,
-       DB_INDEX, DB_NOTES, DB_COUNT };
+       DB_INDEX, DB_NOTES, DB_STATS, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {"contacts",  "convs",  "timers",   "events", "event_log",
-                                               "outbox",    "journeys", "meta",   "index",  "notes"};
+                                               "outbox",    "journeys", "meta",   "index",  "notes",
+                                               "stats"};
 
 /* A cached conversation and the deadline its timers entry has in this transaction, so a
  * put knows which index key to replace without reading it back. */
@@ -45,6 +47,7 @@ struct store_lmdb {
   int no_index;    /* read-only, on a store written before the index existed */
   int no_notes;    /* read-only, on a store written before notes existed */
   uint32_t note_seq; /* tells apart notes of one conversation in one millisecond */
+  int no_stats;    /* read-only, on a store written before journey stats existed */
   int failed;      /* a write in this batch failed: commit must refuse */
   char why[256];
   int dirty;
@@ -585,6 +588,51 @@ static int lm_index_scan(struct store *s, const void *prefix, size_t len,
   return rc == 0 || rc == MDB_NOTFOUND ? n : fail(l, "index", rc);
 }
 
+/* ---- journey stats (stats.h): counters by text key ---- */
+
+static int lm_tally_add(struct store *s, const char *key, int64_t delta)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_val v;
+  size_t len = strlen(key);
+  int r = db_get(l, DB_STATS, key, len, &v);
+  if (r < 0)
+    return -1;
+  unsigned char b[8];
+  put_be64(b, (uint64_t)((r == 1 && v.mv_size == 8 ? (int64_t)get_be64(v.mv_data) : 0) + delta));
+  return db_put(l, DB_STATS, key, len, b, 8);
+}
+
+static int lm_tally_scan(struct store *s, const char *lo, const char *hi,
+                         int (*each)(void *ud, const char *key, int64_t val), void *ud)
+{
+  struct store_lmdb *l = LM(s);
+  MDB_cursor *cur;
+  MDB_val k = {strlen(lo), (void *)lo}, v;
+  size_t hilen = hi ? strlen(hi) : 0;
+  char key[512];
+  if (l->no_stats)
+    return 0;
+  if (begin(l) < 0 || mdb_cursor_open(l->txn, l->dbi[DB_STATS], &cur))
+    return -1;
+  int n = 0, rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    size_t m = k.mv_size < hilen ? k.mv_size : hilen;
+    int cmp = hi ? memcmp(k.mv_data, hi, m) : -1;
+    if (hi && (cmp > 0 || (cmp == 0 && k.mv_size >= hilen)))
+      break;
+    if (k.mv_size >= sizeof key || v.mv_size != 8)
+      continue;
+    memcpy(key, k.mv_data, k.mv_size);
+    key[k.mv_size] = '\0';
+    n++;
+    if (each(ud, key, (int64_t)get_be64(v.mv_data)) != 0)
+      break;
+  }
+  mdb_cursor_close(cur);
+  return rc == 0 || rc == MDB_NOTFOUND ? n : fail(l, "stats", rc);
+}
+
 static int lm_meta_get(struct store *s, const char *name, char *out, size_t outlen)
 {
   MDB_val v;
@@ -927,6 +975,8 @@ static const struct store_ops lmdb_ops = {
     .index_scan = lm_index_scan,
     .meta_get = lm_meta_get,
     .meta_put = lm_meta_put,
+    .tally_add = lm_tally_add,
+    .tally_scan = lm_tally_scan,
     .commit = lm_commit,
     .abort = lm_abort,
     .dirty = lm_dirty,
@@ -970,6 +1020,8 @@ static int open_env(struct store_lmdb *l, const struct store_lmdb_options *o, ch
       rc = 0, l->no_index = 1;
     if (rc == MDB_NOTFOUND && i == DB_NOTES && o->read_only) /* older store: no notes */
       rc = 0, l->no_notes = 1;
+    if (rc == MDB_NOTFOUND && i == DB_STATS && o->read_only) /* older store: nothing counted */
+      rc = 0, l->no_stats = 1;
   }
   if (rc == 0)
     rc = mdb_txn_commit(txn);

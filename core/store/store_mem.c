@@ -34,6 +34,7 @@ struct store_mem {
   struct smap index;    /* the core's index keys (text, addr.h) -> a copy of the key */
   struct smap meta;     /* meta_get/meta_put: name -> text */
   struct smap active;   /* "name#version" -> (intptr_t) count */
+  struct smap tallies;  /* journey stats: key -> struct mem_tally* */
   size_t walk_slot;     /* the contact walk: the next slot of `contacts` to look at */
   uint64_t walk_conv;   /* the conversation walk: the next is convs[walk_conv] */
 };
@@ -418,9 +419,49 @@ static int mem_meta_put(struct store *s, const char *name, const char *text)
   return 0;
 }
 
+/* ---- journey stats: counters in a map, scanned whole (few keys per journey) ---- */
+
+struct mem_tally {
+  int64_t n;
+  char key[];
+};
+
+static int mem_tally_add(struct store *s, const char *key, int64_t delta)
+{
+  struct smap *t = &MEM(s)->tallies;
+  struct mem_tally *v = smap_get(t, key);
+  if (!v) {
+    size_t len = strlen(key) + 1;
+    if (!(v = calloc(1, sizeof *v + len)))
+      return -1;
+    memcpy(v->key, key, len);
+    if (smap_put(t, key, v) < 0)
+      return free(v), -1;
+  }
+  v->n += delta;
+  return 0;
+}
+
+static int mem_tally_scan(struct store *s, const char *lo, const char *hi,
+                          int (*each)(void *ud, const char *key, int64_t val), void *ud)
+{
+  size_t pos = 0;
+  int n = 0;
+  const struct mem_tally *v;
+  while ((v = smap_next(&MEM(s)->tallies, &pos)) != NULL) {
+    if (strcmp(v->key, lo) < 0 || (hi && strcmp(v->key, hi) >= 0))
+      continue;
+    n++;
+    if (each(ud, v->key, v->n) != 0)
+      break;
+  }
+  return n;
+}
+
 static void mem_close(struct store *s)
 {
   struct store_mem *m = MEM(s);
+  smap_free(&m->tallies, free);
   smap_free(&m->index, free);
   smap_free(&m->meta, free);
   smap_free(&m->contacts, free_contact_val);
@@ -467,6 +508,8 @@ static const struct store_ops mem_ops = {
     .index_scan = mem_index_scan,
     .meta_get = mem_meta_get,
     .meta_put = mem_meta_put,
+    .tally_add = mem_tally_add,
+    .tally_scan = mem_tally_scan,
     .commit = mem_commit,
     .abort = mem_abort,
     .dirty = mem_dirty,

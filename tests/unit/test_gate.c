@@ -108,7 +108,8 @@ static void test_caps(void **state)
                          "caps = { { max = 3, per = '7d', channel = 'email' }, { max = 5, per = '7d' } } }");
   char why[256];
   cJSON *p = cJSON_Parse("{\"email\":\"a@example.com\",\"phone\":\"+4915100000001\"}");
-  struct touch t[5] = {{1 * DAY, "email"}, {2 * DAY, "sms"}, {3 * DAY, "email"}, {4 * DAY, "sms"}, {5 * DAY, "email"}};
+  struct touch t[5] = {{1 * DAY, "email", .capped = 1}, {2 * DAY, "sms", .capped = 1}, {3 * DAY, "email", .capped = 1},
+                      {4 * DAY, "sms", .capped = 1}, {5 * DAY, "email", .capped = 1}};
   struct gate_ask a = {p, "email", NULL, t, 3, 6 * DAY}; /* 2 e-mails, 1 text */
   assert_int_equal(gate_speak(cfg, &a, why, sizeof why), GATE_OK);
   a.n_touches = 5; /* 3 e-mails within 7 days */

@@ -102,6 +102,10 @@ What a step can do with `c`, the conversation:
     c:log(message)                    write a line to Parley's log (print works too);
                                       `parley test` shows it under the test
     c.id, c.journey, c.step           the conversation's id, this journey's name, this step
+    c:experiment_hash(name)           a number in [0, 1) fixed for this customer and that
+                                      experiment name; c:experiment_record(name, arm,
+                                      holdout) keeps the arm with the conversation. What
+                                      parley.experiment is built on: use exp:assign(c)
 
 TEMPLATES live in a folder named like the journey file, next to it: for
 journeys/welcome.lua, the template "welcome" is journeys/welcome/welcome.subject,
@@ -144,6 +148,11 @@ of the file". A module and the templates belong to the journey's version: change
 a reload makes a new version, while conversations already running keep the module and
 templates they started with. The parley.* modules are Parley's own: they come with the
 installed Parley, not with the version.
+
+EXPERIMENTS: `local experiment = require "parley.experiment"` defines an A/B/n test with a
+holdout at the top of the file and draws a customer's arm in a step (`exp:assign(c)`); its
+own documentation is at the top of parley/experiment.lua. Every journey's stats (per step,
+per channel, per arm, the conversions credited to its messages) are in `parley stats`.
 
 TESTING: put scenarios in journeys/tests/<name>_test.lua and run `parley test`: days pass
 in microseconds on a virtual clock and nothing is sent. For example:

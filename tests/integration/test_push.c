@@ -337,9 +337,11 @@ static void test_open_receipt_wakes_the_conversation(void **state)
   assert_int_equal(post_receipt(receipt, "opened"), 200);
   assert_int_equal(post_receipt(receipt, "opened"), 200); /* the app retried: counted once */
   assert_true(fx_history_says(&D, "hal", "woken by push.opened", 5000));
+  assert_int_equal(post_receipt(receipt, "dismissed"), 200); /* a second action is its own event */
+  assert_true(fx_history_says(&D, "hal", "woken by push.dismissed", 5000));
   cJSON *conv = h_first_conv(&D, "hal");
   char *text = cJSON_PrintUnformatted(conv);
-  assert_non_null(strstr(text, "\"last\":\"push.opened\""));
+  assert_non_null(strstr(text, "\"last\":\"push.dismissed\""));
   assert_non_null(strstr(text, about)); /* data.message_id: the message opened */
   free(text);
   cJSON_Delete(conv);

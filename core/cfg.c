@@ -231,7 +231,7 @@ static const char *default_address_attr(const char *channel)
   if (strcmp(channel, "sms") == 0 || strcmp(channel, "call") == 0)
     return "phone";
   if (strcmp(channel, "push") == 0)
-    return "push_token";
+    return "devices"; /* a map of push token -> device (devices.h) */
   return channel; /* "email" -> profile.email */
 }
 

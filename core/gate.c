@@ -141,6 +141,8 @@ int gate_speak(const struct cfg *cfg, const struct gate_ask *a, char *why, size_
   if (!transactional && (r = consent(ch, k, profile, topic, why, len)) != GATE_OK)
     return r;
   const cJSON *addr = cJSON_GetObjectItemCaseSensitive(profile, ch->address_attr);
+  if (cJSON_IsObject(addr) && addr->child) /* a map of addresses: profile.devices (devices.h) */
+    return gate_counts(cfg, topic) ? capped(cfg, a, why, len) : GATE_OK;
   if (!cJSON_IsString(addr) || !*addr->valuestring) {
     snprintf(why, len, "the contact has no %s for %s", ch->address_attr, channel);
     return GATE_NO_ADDRESS;

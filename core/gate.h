@@ -49,7 +49,9 @@ struct gate_ask {
  * lists (the configuration's, then the API's; every topic, transactional too), the contact's suppression, caps.
  * GATE_OK, or a reason with `why` in words ("no consent for sms marketing"); -1 with `why`
  * when the topic is not one the configuration declares (the journey's mistake, not a
- * refusal). */
+ * refusal). An address attribute holding an object (profile.devices: push tokens) is an
+ * address when it has a member; its devices are the plugin's to pick, so the lists and
+ * the suppression, which name one address, do not apply to it. */
 int gate_speak(const struct cfg *cfg, const struct gate_ask *a, char *why, size_t len);
 /* Whether a message about `topic` counts against the caps (it is not exempt). */
 int gate_counts(const struct cfg *cfg, const char *topic);

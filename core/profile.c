@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "text.h"
 
 #define PROFILE_MAX_KEY 64
@@ -200,6 +201,7 @@ static const struct typed {
     {"consent", check_consent},   {"email", check_email},
     {"phone", check_phone},       {"timezone", check_timezone},
     {"unsubscribed", check_unsubscribed}, {"suppressed", check_suppressed},
+    {"devices", devices_check},
 };
 
 int profile_check(const cJSON *changes, char *err, size_t errlen)
@@ -241,7 +243,7 @@ static void merge_topics(cJSON *topics, const cJSON *changes)
 }
 
 /* consent and suppressed are maps of channel -> answer: a change for one channel never
- * drops another's. */
+ * drops another's. devices is a map of token -> device, merged the same way. */
 static void merge_by_channel(cJSON *profile, const cJSON *changes)
 {
   const char *key = changes->string;
@@ -273,6 +275,10 @@ void profile_merge(cJSON *profile, const cJSON *changes)
       cJSON_DeleteItemFromObjectCaseSensitive(profile, it->string);
     else if (strcmp(it->string, "consent") == 0 || strcmp(it->string, "suppressed") == 0)
       merge_by_channel(profile, it);
+    else if (strcmp(it->string, "devices") == 0) { /* token by token, as suppressed (devices.h) */
+      merge_by_channel(profile, it);
+      devices_trim(cJSON_GetObjectItemCaseSensitive(profile, "devices"));
+    }
     else
       set_item(profile, it->string, cJSON_Duplicate(it, 1));
   }

@@ -11,6 +11,8 @@
  *                 forgets an answer)
  *   suppressed    an object of channel -> {"address", "reason", "at"} (strings; address
  *                 required) or null: the address the channel must not be used for
+ *   devices       an object of push token -> {"platform", "app_id", "last_seen"} or null
+ *                 (devices.h); merged token by token, at most DEVICES_MAX kept
  * Keys are 1-64 bytes of ASCII letters, digits, '_' and '-'. null removes an attribute,
  * typed or not. No state. */
 #ifndef PARLEY_PROFILE_H
@@ -26,7 +28,7 @@ typedef struct cJSON cJSON;
 int profile_check(const cJSON *changes, char *err, size_t errlen);
 /* Applies checked `changes` to the contact's `profile`: each attribute is set or, when
  * null, removed; `consent` and `suppressed` are merged channel by channel, so an answer
- * for one channel never drops another's. */
+ * for one channel never drops another's; `devices` token by token. */
 void profile_merge(cJSON *profile, const cJSON *changes);
 /* Applies a checked `patch` to `profile` as an RFC 7396 JSON merge patch: null removes an
  * attribute, an object is merged key by key into an object (so `consent` is merged channel

@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "context.h"
+#include "devices.h"
 #include "event.h"
 #include "profile.h"
 
@@ -29,8 +30,9 @@ static int check(const struct core *core, const char *id, const char *body, size
 
 /* A contact's answers about being contacted outlive a REPLACE that does not name them: a
  * system syncing profiles from elsewhere must never re-subscribe someone by leaving a
- * field out. Only naming them (true, false, or null) changes them. */
-static const char *const kept_unless_named[] = {"unsubscribed", "consent", "suppressed"};
+ * field out. Only naming them (true, false, or null) changes them. The devices the app
+ * registered are kept the same way: a CRM's profile sync knows nothing of them. */
+static const char *const kept_unless_named[] = {"unsubscribed", "consent", "suppressed", "devices"};
 
 static int keep_opt_outs(cJSON *p, const struct contact *ct, const cJSON *body)
 {
@@ -61,6 +63,8 @@ static cJSON *new_profile(const struct contact *ct, const cJSON *body, enum prof
     cJSON_Delete(p);
     return NULL;
   }
+  if (p)
+    devices_trim(cJSON_GetObjectItemCaseSensitive(p, "devices"));
   return p;
 }
 

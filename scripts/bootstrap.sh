@@ -18,6 +18,9 @@ packages=(build-essential autoconf automake libtool pkg-config
   tzdata  # tzdata: /usr/share/zoneinfo, against which a profile's timezone is checked
   nginx-light openssl # the TLS-terminating reverse proxy the tests put in front of the daemon
   python3 # tests/webhook_receiver.py, the Standard Webhooks receiver
+  libssl-dev # libcrypto: the push channel's RS256 (FCM's OAuth assertion)
+  python3-cryptography # tests/fcm_provider.py checks those signatures as Google does
+  python3-h2 # tests/apns_provider.py: APNs over HTTP/2, for the push channel
   nghttp2-server # nghttpd: the HTTP/2 server the host HTTP client is tested against
   libgmime-3.0-dev libxml2-dev # the email channel: MIME messages and reports, HTML
   python3-aiosmtpd # tests/smtp_sink.py, the SMTP server the email channel is tested against

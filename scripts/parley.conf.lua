@@ -75,7 +75,7 @@ return {
 
   -- Channels a journey speaks on, each served by one plugin instance. `address` names the
   -- profile attribute holding the contact's address (default: email->email, sms->phone,
-  -- push->push_token); `suppress_on` lists the permanent failures of a send that suppress
+  -- push->devices, the contact's map of push tokens); `suppress_on` lists the permanent failures of a send that suppress
   -- the contact's address on the channel (default { "invalid_address", "unsubscribed" };
   -- "blocked" may be added; {} turns it off). Flow control, the core's, per channel:
   -- `rate` (messages a second, a number above 0; absent: no limit), `burst` (messages at
@@ -116,6 +116,11 @@ return {
     -- ... or through a JSON provider: dialect = "generic", url = "https://api.provider.example/sms",
     --         api_key = { env = "PARLEY_SMS_KEY" }, headers = { "Authorization: Bearer {{api_key}}" },
     --         id_path = "messages.0.id", error_path = "error.message" (docs/sms.md, Generic dialect)
+    -- App push through Firebase Cloud Messaging (and APNs for iOS, with apns_key, apns_key_id,
+    -- apns_team_id, apns_topic) to every device of a contact (docs/push.md):
+    -- push = { plugin = "push", service_account = { file = "/etc/parley/fcm-key.json" },
+    --          receipt_secret = { file = "/etc/parley/push-receipt.secret" },  -- 16+ bytes
+    --          priority = "high", ttl = "1d", rate = 500 },
   },
 
   -- Topics a message may have (c:speak's option `topic`) besides "marketing" (the default)

@@ -22,10 +22,10 @@ check() {
   fi
 }
 
-ground='clock|log|duration|mpcheck|util|text|timestamp|event|profile|zones|suppress|histline|srcline'
-check "the ground floor (clock, log, duration, mpcheck, util, text, timestamp, event, profile, zones, suppress, histline, srcline) includes only itself" \
+ground='clock|log|duration|mpcheck|util|text|timestamp|event|profile|devices|zones|suppress|histline|srcline'
+check "the ground floor (clock, log, duration, mpcheck, util, text, timestamp, event, profile, devices, zones, suppress, histline, srcline) includes only itself" \
   "($ground)\.h" "$core"/histline.[ch] "$core"/srcline.[ch] "$core"/suppress.[ch] "$core"/clock.[ch] "$core"/log.[ch] "$core"/duration.[ch] "$core"/mpcheck.[ch] \
-  "$core"/util.[ch] "$core"/text.[ch] "$core"/timestamp.[ch] "$core"/event.[ch] "$core"/profile.[ch] \
+  "$core"/util.[ch] "$core"/text.[ch] "$core"/timestamp.[ch] "$core"/event.[ch] "$core"/profile.[ch] "$core"/devices.[ch] \
   "$core"/zones.[ch]
 check "cfg stands on the ground floor only" "($ground|cfg)\.h" "$core"/cfg.[ch] "$core"/cfg_rules.c "$core"/cfg_suppress.c
 check "core/store includes only itself and the ground floor" \
@@ -34,10 +34,10 @@ check "core/lua includes only itself and the ground floor" \
   "(lhost|lhost_int|tmpl|tmpl_int|tmpl_locale|$ground)\.h" "$core"/lua/*.[ch]
 check "core/plugin includes only itself, the ground floor and the records" \
   "(plugin_load|plugin_int|plugin_sign|plugin_http|plugin_http_int|plugin_curlev|plugin_metrics|plugin_route|$ground)\.h|store/records\.h" "$core"/plugin/*.[ch]
-root='outbox|outbox_lane|outbox_slim|registry|conv|erase|sweep|profile_put|deadletter|addr|gate|quiet|supdb|syncer|context|core|stats|arms|attrib'
+root='outbox|outbox_lane|outbox_slim|registry|conv|erase|sweep|profile_put|devices_put|deadletter|addr|gate|quiet|supdb|syncer|context|core|stats|arms|attrib'
 check "the state machine includes the root and the store, lua and plugin wings only" \
   "($root|cfg|$ground)\.h|(store|lua|plugin)/[a-z_]+\.h" \
-  "$core"/outbox.[ch] "$core"/outbox_lane.[ch] "$core"/outbox_slim.[ch] "$core"/registry.[ch] "$core"/conv.[ch] "$core"/erase.[ch] "$core"/sweep.[ch] "$core"/profile_put.[ch] \
+  "$core"/outbox.[ch] "$core"/outbox_lane.[ch] "$core"/outbox_slim.[ch] "$core"/registry.[ch] "$core"/conv.[ch] "$core"/erase.[ch] "$core"/sweep.[ch] "$core"/profile_put.[ch] "$core"/devices_put.[ch] \
   "$core"/deadletter.[ch] "$core"/addr.[ch] "$core"/gate.[ch] "$core"/quiet.[ch] "$core"/supdb.[ch] "$core"/syncer.[ch] "$core"/context.h "$core"/core.[ch] \
   "$core"/stats.[ch] "$core"/stats_view.c "$core"/arms.[ch] "$core"/attrib.[ch]
 check "core/http includes anything but core/cli" \

@@ -79,6 +79,8 @@ api_handler api_get_healthz, api_get_metrics;
 api_handler api_delete_contact;
 /* api_profile.c: a contact's profile set without an event (profile_put.h) */
 api_handler api_put_contact, api_patch_contact;
+/* api_devices.c: a contact's push devices (devices_put.h) */
+api_handler api_post_device, api_delete_device;
 /* api_channels.c: /v1/channels/<channel>/..., the routes plugins register (route_add),
  * served WITHOUT a token check: each plugin authenticates its provider itself. */
 #define API_CHANNELS_PREFIX "/v1/channels/"

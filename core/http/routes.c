@@ -29,6 +29,8 @@ static const struct route routes[] = {
     {"DELETE", "/v1/contacts/*", "contacts:write", api_delete_contact},
     {"PUT", "/v1/contacts/*", "contacts:write", api_put_contact},
     {"PATCH", "/v1/contacts/*", "contacts:write", api_patch_contact},
+    {"POST", "/v1/contacts/*/devices", "contacts:write", api_post_device},
+    {"DELETE", "/v1/contacts/*/devices/*", "contacts:write", api_delete_device},
     {"GET", "/v1/journeys", "metrics:read", api_get_journeys},
     {"GET", "/v1/journeys/*/stats", "metrics:read", api_get_journey_stats},
     {"POST", "/v1/admin/reload", "admin", api_post_reload},

@@ -10,7 +10,8 @@
 #   channel's bounce and complaint reader, GMime underneath: every answer keeps its promises),
 #   links (the email channel's click tracking, plugins/email: any HTML, libxml2 underneath),
 #   sms (the sms channel's parsers, plugins/sms: texts measured, replies in any charset,
-#   provider JSON and answers)
+#   provider JSON and answers), push (the push channel's reading of FCM's and APNs's
+#   answers, plugins/push)
 set -u
 srcdir=${srcdir:-.}
 top=$(cd "$srcdir/.." && pwd)
@@ -21,13 +22,13 @@ pkgs="lua5.4 libcjson msgpack"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/core -I$top/sdk/include $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm"
 
-targets="events records memory tmpl pattern http dsn links sms"
-echo "1..9"
+targets="events records memory tmpl pattern http dsn links sms push"
+echo "1..10"
 n=0
 for t in $targets; do
   n=$((n + 1))
   case $t in
-    events) src="$top/core/event.c $top/core/profile.c $top/core/text.c $top/core/timestamp.c" ;;
+    events) src="$top/core/event.c $top/core/profile.c $top/core/devices.c $top/core/text.c $top/core/timestamp.c" ;;
     records) src="$top/core/store/codec.c $top/core/store/records.c $top/core/mpcheck.c" ;;
     memory) src="$top/core/lua/lhost_memory.c $top/core/mpcheck.c" ;;
     tmpl) src="$top/core/lua/tmpl_parse.c $top/core/lua/tmpl_render.c $top/core/lua/tmpl_format.c \
@@ -36,6 +37,9 @@ for t in $targets; do
     http) src="$top/core/http/parse.c $top/core/http/reply.c $top/core/http/conn.c $top/core/util.c -lhttp_parser -lev" ;;
     dsn) src="$top/plugins/email/email_dsn.c -I$top/plugins/email $(pkg-config --cflags --libs gmime-3.0)" ;;
     sms) src="-I$top/plugins/sms $top/plugins/sms/sms_text.c $top/plugins/sms/sms_keyword.c $top/plugins/sms/sms_json.c $top/plugins/sms/sms_kannel.c $top/plugins/sms/sms_generic.c $(pkg-config --cflags --libs libcurl)" ;;
+    push) src="-I$top/plugins/push $top/plugins/push/push.c $top/plugins/push/push_key.c $top/plugins/push/push_oauth.c \
+      $top/plugins/push/push_fcm.c $top/plugins/push/push_fanout.c $top/plugins/push/push_receipt.c \
+      $top/plugins/push/push_apns.c $top/plugins/push/push_apns_key.c $(pkg-config --cflags --libs libsodium libcrypto)" ;;
     links) src="-I$top/plugins/email $(pkg-config --cflags libxml-2.0) $top/plugins/email/email_links.c $(pkg-config --libs libxml-2.0)" ;;
   esac
   corpus="$out/corpus-$t"
@@ -44,6 +48,7 @@ for t in $targets; do
     events)
       printf '{"id":"e1","type":"cart.updated","contact":"c1","data":{"items":[1,2]},"profile":{"email":"a@b.c"}}\n{"type":"x","contact":"y","time":1795000000.5}\n{"type":"x","contact":"y","time":"2026-11-18T10:30:00.250+01:00"}\n' > "$corpus/batch"
       printf '{"type":"x","contact":"c","extra":1}' > "$corpus/unknown"
+      printf '{"devices":{"tok:1":{"platform":"ios","app_id":"com.a","last_seen":"2027-01-01T00:00:00Z"},"t2":null}}' > "$corpus/devices"
       printf '{"email":"a@b.co","consent":{"sms":null,"email":true},"address":{"city":"Lyon","zip":null},"tags":[1,null]}' > "$corpus/profile"
       printf '{"type":"x","contact":"Zo\303\253","data":{"s":"a\\u0000b","t":"\\ud83d\\ude00"}}' > "$corpus/strings" ;;
     records)
@@ -63,6 +68,11 @@ for t in $targets; do
       printf '\001<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><p>Caf\303\251 &amp; <a href="https://a.example/?x=1&amp;y=2" data-parley-link="cta">go</a> <a href=" HTTP://b.example ">b</a> <a href="mailto:a@b.c">m</a> <a href="#top" data-parley-track="off">t</a></p></body></html>' > "$corpus/doc"
       printf '\000<div><p>unclosed <a href=https://c.example/>x<td>y</span></a><b>\360\237\230\200' > "$corpus/broken"
       printf '\001Hi <a href="https://d.example/">there</a><!--[if mso]><a href="https://e.example/">o</a><![endif]-->' > "$corpus/fragment" ;;
+    push)
+      printf '\006{"error":{"code":404,"status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}' > "$corpus/unregistered"
+      printf '\011{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"x.FcmError","errorCode":"QUOTA_EXCEEDED"},{"fieldViolations":[{"field":"message.token"}]}]}}\00030' > "$corpus/busy"
+      printf '\007{"reason":"Unregistered","timestamp":1800000000000}' > "$corpus/apns_gone"
+      printf '\000{"name":"projects/p/messages/1"}' > "$corpus/sent" ;;
     sms)
       printf '\000Hello \342\202\254 {x}\000{"messages":[{"id":"p1"}],"error":{"message":"no"}}' > "$corpus/gsm"
       printf '\001\004\077\004\100\000\041' > "$corpus/utf16"

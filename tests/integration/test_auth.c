@@ -64,6 +64,8 @@ static const struct route routes[] = {
     {"DELETE", "/v1/contacts/nobody", NULL, "contacts:write"},
     {"PUT", "/v1/contacts/au2", "{\"first_name\":\"Au\"}", "contacts:write"},
     {"PATCH", "/v1/contacts/au1", "{\"first_name\":\"Au\"}", "contacts:write"},
+    {"POST", "/v1/contacts/au1/devices", "{\"platform\":\"ios\",\"token\":\"au-tok\"}", "contacts:write"},
+    {"DELETE", "/v1/contacts/au1/devices/no-such-token", NULL, "contacts:write"},
     {"GET", "/v1/journeys", NULL, "metrics:read"},
     {"POST", "/v1/admin/reload", "", "admin"},
     {"POST", "/v1/outbox/nosuchmessage/replay", "", "admin"},

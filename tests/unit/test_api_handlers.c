@@ -69,6 +69,18 @@ static void call(struct fixture *f, api_handler *h, const char *method, const ch
   assert_int_not_equal(A.status, 0);
 }
 
+/* The same with two segments, for /v1/contacts/{id}/devices/{token}. */
+static void call2(struct fixture *f, api_handler *h, const char *method, const char *a0, const char *a1)
+{
+  struct api api = {f->core, NULL, NULL};
+  struct http_req rq = {.method = method, .path = "", .query = "", .body = "", .peer = "127.0.0.1"};
+  char *args[] = {(char *)a0, (char *)a1, NULL};
+  cJSON_Delete(A.doc);
+  memset(&A, 0, sizeof A);
+  h(&api, &rq, args);
+  assert_int_not_equal(A.status, 0);
+}
+
 static const char *error_code(void)
 {
   return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(A.doc, "error"), "code"));
@@ -153,12 +165,40 @@ static void test_journeys_and_reload(void **state)
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(A.doc, "journeys")), 5);
 }
 
+/* POST /v1/contacts/{id}/devices: 201 for a new device, 200 for one seen again, 400 naming
+ * the field; DELETE .../devices/{token}: 200, then 404. Each answers with the contact. */
+static void test_devices_register_and_remove(void **state)
+{
+  struct fixture *f = *state;
+  call(f, api_post_device, "POST", "ann", "{\"platform\":\"android\",\"token\":\"fcm-1\"}");
+  assert_int_equal(A.status, 201);
+  assert_true(A.after_commit);
+  cJSON *devs = cJSON_GetObjectItem(cJSON_GetObjectItem(A.doc, "profile"), "devices");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(devs, "fcm-1"), "platform")),
+                      "android");
+  call(f, api_post_device, "POST", "ann", "{\"platform\":\"android\",\"token\":\"fcm-1\"}");
+  assert_int_equal(A.status, 200);
+  call(f, api_post_device, "POST", "ann", "{\"platform\":\"blackberry\",\"token\":\"fcm-2\"}");
+  assert_int_equal(A.status, 400);
+  assert_string_equal(error_code(), "bad_device");
+  assert_non_null(strstr(error_message(), "profile.devices.fcm-2.platform"));
+  call(f, api_post_device, "POST", "..", "{\"platform\":\"ios\",\"token\":\"x\"}");
+  assert_int_equal(A.status, 400);
+  call2(f, api_delete_device, "DELETE", "ann", "fcm-1");
+  assert_int_equal(A.status, 200);
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(A.doc, "profile"), "devices"));
+  call2(f, api_delete_device, "DELETE", "ann", "fcm-1");
+  assert_int_equal(A.status, 404);
+  assert_string_equal(error_code(), "not_found");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_put_answers_201_then_200_with_the_contact, fx_setup_lmdb, teardown),
       cmocka_unit_test_setup_teardown(test_refusals_have_their_status_and_code, fx_setup_lmdb, teardown),
       cmocka_unit_test_setup_teardown(test_journeys_and_reload, fx_setup_memory, teardown),
+      cmocka_unit_test_setup_teardown(test_devices_register_and_remove, fx_setup_lmdb, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

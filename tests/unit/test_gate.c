@@ -46,13 +46,16 @@ static void test_policies(void **state)
   (void)state;
   struct cfg *cfg = load(CONF);
   char why[256];
-  const char *plain = "{\"email\":\"a@example.com\",\"phone\":\"+4915100000001\",\"push_token\":\"t\"}";
+  const char *plain = "{\"email\":\"a@example.com\",\"phone\":\"+4915100000001\","
+                      "\"devices\":{\"t\":{\"platform\":\"android\"}}}";
   assert_int_equal(ask(cfg, plain, "email", NULL, why), GATE_OK);          /* opt-out by default */
   assert_int_equal(ask(cfg, plain, "sms", NULL, why), GATE_NO_CONSENT);    /* marketing is opt-in */
   assert_string_equal(why, "sms marketing needs the contact's opt-in (consent.sms.marketing = true)");
   assert_int_equal(ask(cfg, plain, "sms", "newsletter", why), GATE_OK);    /* only marketing is */
   assert_int_equal(ask(cfg, plain, "push", "newsletter", why), GATE_NO_CONSENT); /* every topic */
   assert_int_equal(ask(cfg, plain, "push", "transactional", why), GATE_OK);
+  assert_int_equal(ask(cfg, "{\"devices\":{}}", "push", "transactional", why), GATE_NO_ADDRESS);
+  assert_string_equal(why, "the contact has no devices for push"); /* the last device was removed */
   assert_int_equal(ask(cfg, plain, "fax", NULL, why), GATE_NO_CHANNEL);
   assert_int_equal(ask(cfg, plain, "email", "promos", why), -1);
   assert_non_null(strstr(why, "topic 'promos' is not declared"));

@@ -75,7 +75,8 @@ end)
 
 test("a week of silence: one reminder, on the app when they have it", function(t)
   t:event { type = "customer.lapsed", contact = "fay",
-            profile = { email = "fay@example.com", phone = "+4915100000004", push_token = "tok-1" } }
+            profile = { email = "fay@example.com", phone = "+4915100000004",
+                        devices = { ["tok-1"] = { platform = "android" } } } }
   t:expect_spoken { template = "winback_10" }
   t:advance "7d"
   local m = t:expect_spoken { contact = "fay", channel = "push", template = "winback_last_days" }

@@ -132,6 +132,12 @@ template, line and name: better no message than "Hi {{first_name}}". A broken te
 line. A subject is always one line: the file's trailing newline is not part of it, and a
 line break or other control character a value brings in (a first name "Ann\r\nBcc: ...")
 becomes a space.
+A push (the "push" channel, docs/push.md) takes its title from the .subject and its body
+from the .txt; its image, deep link and data are options:
+    c:speak("push", "cart_reminder", { items = ev.data.items },
+            { link = "shop://cart", image = "https://cdn.example/cart.png", ttl = "4h" })
+and it goes to every device the contact registered; listen for "push.opened" as for
+"email.clicked".
 
 MODULES: code shared by journeys goes in modules of the journeys folder: `local util =
 require "lib.util"` loads journeys/lib/util.lua (its value is read only). Require them at

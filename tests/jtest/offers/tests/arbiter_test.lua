@@ -11,7 +11,7 @@ end
 test("default scoring: propensity x value x weight, best first; what is held back says why", function(t)
   t:event { type = "hello", contact = "ann", profile = { email = "ann@example.com" } }
   assert(ranked(t, "ann") == "high_value 10.0, likely 8.0, weighted 5.0, scored 0, vip: not eligible, "
-    .. "by_text: no channel: push: the contact has no push_token for push; sms: the contact has no phone for sms, "
+    .. "by_text: no channel: push: the contact has no devices for push; sms: the contact has no phone for sms, "
     .. "later: not valid yet", ranked(t, "ann"))
   t:expect_silence()
 end)

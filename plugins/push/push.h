@@ -73,6 +73,12 @@ const char *push_key_token_uri(const struct push_key *k);
 char *push_key_assertion(const struct push_key *k, const char *scope, int64_t now_s);
 /* base64url without padding of n bytes into a malloc'd string, or NULL. */
 char *push_b64url(const void *data, size_t n);
+/* A signed JWT: base64url(head_json).base64url(claims_json).`signer`(key, the two joined by
+ * a dot), signer returning its signature in base64url (RS256 for Google, ES256 for Apple).
+ * malloc'd, or NULL. */
+struct evp_pkey_st;
+char *push_jwt(const char *head_json, const char *claims_json,
+               char *(*signer)(struct evp_pkey_st *key, const char *data), struct evp_pkey_st *key);
 
 /* --- push_receipt.c --- */
 

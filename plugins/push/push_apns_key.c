@@ -104,21 +104,7 @@ static char *make_jwt(const struct push_apns_key *a, int64_t now_s)
   char head[64], claims[64];
   snprintf(head, sizeof head, "{\"alg\":\"ES256\",\"kid\":\"%s\"}", a->key_id);
   snprintf(claims, sizeof claims, "{\"iss\":\"%s\",\"iat\":%lld}", a->team_id, (long long)now_s);
-  char *h = push_b64url(head, strlen(head)), *c = push_b64url(claims, strlen(claims)), *jwt = NULL;
-  size_t n = h && c ? strlen(h) + strlen(c) + 2 : 0;
-  char *signing = n ? malloc(n) : NULL;
-  if (signing) {
-    snprintf(signing, n, "%s.%s", h, c);
-    char *s = sign_es256(a->pkey, signing);
-    size_t m = s ? n + strlen(s) + 1 : 0;
-    if (m && (jwt = malloc(m)) != NULL)
-      snprintf(jwt, m, "%s.%s", signing, s);
-    free(s);
-  }
-  free(signing);
-  free(h);
-  free(c);
-  return jwt;
+  return push_jwt(head, claims, sign_es256, a->pkey);
 }
 
 const char *push_apns_jwt(struct push_apns_key *a, int64_t now_s)

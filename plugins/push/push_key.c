@@ -158,14 +158,33 @@ static char *sign(EVP_PKEY *pkey, const char *data)
   return out;
 }
 
-/* base64url of the unformatted JSON of `obj` (taken). */
-static char *b64_json(cJSON *obj)
+char *push_jwt(const char *head_json, const char *claims_json, char *(*signer)(EVP_PKEY *key, const char *data),
+               EVP_PKEY *key)
+{
+  char *h = head_json ? push_b64url(head_json, strlen(head_json)) : NULL;
+  char *c = claims_json ? push_b64url(claims_json, strlen(claims_json)) : NULL, *jwt = NULL;
+  size_t n = h && c ? strlen(h) + strlen(c) + 2 : 0;
+  char *signing = n ? malloc(n) : NULL;
+  if (signing) {
+    snprintf(signing, n, "%s.%s", h, c);
+    char *s = signer(key, signing);
+    size_t m = s ? n + strlen(s) + 1 : 0;
+    if (m && (jwt = malloc(m)) != NULL)
+      snprintf(jwt, m, "%s.%s", signing, s);
+    free(s);
+  }
+  free(signing);
+  free(h);
+  free(c);
+  return jwt;
+}
+
+/* The unformatted JSON of `obj` (taken): malloc'd, or NULL. */
+static char *json_of(cJSON *obj)
 {
   char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
-  char *out = text ? push_b64url(text, strlen(text)) : NULL;
-  free(text);
   cJSON_Delete(obj);
-  return out;
+  return text;
 }
 
 char *push_key_assertion(const struct push_key *k, const char *scope, int64_t now_s)
@@ -180,18 +199,8 @@ char *push_key_assertion(const struct push_key *k, const char *scope, int64_t no
   cJSON_AddStringToObject(claims, "aud", k->token_uri);
   cJSON_AddNumberToObject(claims, "iat", (double)now_s);
   cJSON_AddNumberToObject(claims, "exp", (double)(now_s + PUSH_ASSERTION_TTL_S));
-  char *h = b64_json(head), *c = b64_json(claims), *jwt = NULL;
-  size_t n = h && c ? strlen(h) + strlen(c) + 2 : 0;
-  char *signing = n ? malloc(n) : NULL;
-  if (signing) {
-    snprintf(signing, n, "%s.%s", h, c);
-    char *s = sign(k->pkey, signing);
-    size_t m = s ? n + strlen(s) + 1 : 0;
-    if (m && (jwt = malloc(m)) != NULL)
-      snprintf(jwt, m, "%s.%s", signing, s);
-    free(s);
-  }
-  free(signing);
+  char *h = json_of(head), *c = json_of(claims);
+  char *jwt = push_jwt(h, c, sign, k->pkey);
   free(h);
   free(c);
   return jwt;

@@ -30,7 +30,9 @@ enum auth_scope {
   AUTH_CONTACTS_WRITE = 1 << 2, /* "contacts:write" */
   AUTH_METRICS_READ = 1 << 3,   /* "metrics:read": /metrics and /healthz when not public */
   AUTH_ADMIN = 1 << 4,          /* "admin": operator actions (replaying a dead letter) */
+  AUTH_AGENT = 1 << 5,          /* "agent": a call-center agent's desk (the token's name is the agent) */
 };
+#define AUTH_SCOPES_ALL (AUTH_AGENT * 2u - 1)
 
 enum auth_result {
   AUTH_OK,

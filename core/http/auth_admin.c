@@ -95,7 +95,7 @@ static int check_request(const char *name, unsigned scopes, char *err, size_t er
     snprintf(err, errlen, "'%.80s' cannot name a token: 1 to %d of A-Z a-z 0-9 . _ -", name, AUTH_NAME_MAX);
     return -1;
   }
-  if (scopes == 0 || (scopes & ~(AUTH_ADMIN * 2u - 1))) {
+  if (scopes == 0 || (scopes & ~AUTH_SCOPES_ALL)) {
     snprintf(err, errlen, "a token needs at least one scope of: %s", auth_scopes_known());
     return -1;
   }

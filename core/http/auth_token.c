@@ -12,7 +12,7 @@ static const struct {
 } scopes[] = {
     {"events:write", AUTH_EVENTS_WRITE},   {"contacts:read", AUTH_CONTACTS_READ},
     {"contacts:write", AUTH_CONTACTS_WRITE}, {"metrics:read", AUTH_METRICS_READ},
-    {"admin", AUTH_ADMIN},
+    {"admin", AUTH_ADMIN},         {"agent", AUTH_AGENT},
 };
 #define N_SCOPES (sizeof scopes / sizeof scopes[0])
 
@@ -29,7 +29,7 @@ int auth_name_valid(const char *name)
 
 const char *auth_scopes_known(void)
 {
-  return "events:write, contacts:read, contacts:write, metrics:read, admin";
+  return "events:write, contacts:read, contacts:write, metrics:read, admin, agent";
 }
 
 unsigned auth_scope_bit(const char *name)

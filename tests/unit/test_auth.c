@@ -208,13 +208,14 @@ static void test_scopes_by_name(void **state)
   assert_string_equal(buf, "events:write,metrics:read,admin");
   assert_int_equal(auth_scopes_parse("contacts:read,nope", &m, err, sizeof err), -1);
   assert_non_null(strstr(err, "unknown scope 'nope'"));
-  assert_non_null(strstr(err, "events:write, contacts:read, contacts:write, metrics:read, admin"));
+  assert_non_null(strstr(err, "events:write, contacts:read, contacts:write, metrics:read, admin, agent"));
   assert_int_equal(m, AUTH_EVENTS_WRITE | AUTH_ADMIN | AUTH_METRICS_READ); /* unchanged */
   assert_int_equal(auth_scopes_parse("admin,,events:write", &m, err, sizeof err), -1);
   assert_non_null(strstr(err, "empty scope"));
   assert_int_equal(auth_scopes_parse("", &m, err, sizeof err), -1);
   assert_int_equal(auth_scopes_parse("Admin", &m, err, sizeof err), -1);
   assert_int_equal(auth_scope_bit("contacts:write"), AUTH_CONTACTS_WRITE);
+  assert_int_equal(auth_scope_bit("agent"), AUTH_AGENT);
   assert_int_equal(auth_scope_bit("events"), 0);
   assert_int_equal(auth_scope_bit(NULL), 0);
 }

@@ -568,7 +568,14 @@ static void start_journeys(struct core *core, struct contact *ct, const struct e
   /* A snapshot: a step that ends a conversation may retire an old version's slot. Current
    * versions, the only ones used here, are never retired. */
   size_t n = core->registry.n_slots;
-  struct jslot *snap = malloc((n ? n : 1) * sizeof *snap);
+  if (n == 0)
+    return; /* no journey loaded: nothing to start (and no slots to copy) */
+  struct jslot *snap = malloc(n * sizeof *snap);
+  if (!snap) {
+    log_kv(&core->log, LOG_ERROR, "conv", "out of memory starting conversations", "contact", ct->id,
+           "event", ev->id, (char *)NULL);
+    return;
+  }
   memcpy(snap, core->registry.slots, n * sizeof *snap);
   for (size_t i = 0; i < n; i++) {
     const struct jslot *slot = &snap[i];

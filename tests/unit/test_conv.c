@@ -230,6 +230,19 @@ static void test_consent_is_merged_by_channel(void **state)
   assert_null(cJSON_GetObjectItem(st->ops->contact_get(st, "kay")->profile, "consent"));
 }
 
+/* With no journey loaded an event still makes its contact, and starts nothing. */
+static void test_event_with_no_journey_loaded(void **state)
+{
+  (void)state;
+  struct fixture *f = fx_new_custom("lmdb", "tests/unit/empty_journeys", "", "");
+  fx_post(f, "{\"id\":\"e1\",\"type\":\"signed_up\",\"contact\":\"nobody\",\"profile\":{\"email\":\"n@x.org\"}}");
+  cJSON *out = fx_spoken(f);
+  assert_int_equal(cJSON_GetArraySize(out), 0);
+  cJSON_Delete(out);
+  assert_int_equal(f->core->stats.conv_started, 0);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -253,6 +266,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_failing_script_parks_only_its_conversation, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_consent_refusal_is_recorded, fx_setup_lmdb, fx_teardown),
       cmocka_unit_test_setup_teardown(test_consent_is_merged_by_channel, fx_setup_lmdb, fx_teardown),
+      cmocka_unit_test(test_event_with_no_journey_loaded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,7 @@ static cJSON *token_json(const struct auth_token *t)
   cJSON_AddStringToObject(o, "name", t->e.name);
   cJSON_AddStringToObject(o, "id", t->e.id);
   cJSON *scopes = cJSON_AddArrayToObject(o, "scopes");
-  for (unsigned bit = 1; bit <= AUTH_ADMIN; bit <<= 1)
+  for (unsigned bit = 1; bit & AUTH_SCOPES_ALL; bit <<= 1) /* every scope, agent too */
     if (t->e.scopes & bit)
       cJSON_AddItemToArray(scopes, cJSON_CreateString(auth_scope_name(bit)));
   sodium_bin2hex(hex, sizeof hex, t->hash, AUTH_HASH_BYTES);
